@@ -1,0 +1,50 @@
+# statefleet: `make demo` and `make test` work on a fresh machine with Python 3.11 and make.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: test demo lint typecheck fmt bench bench-peers conformance clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or run: make PYTHON=python3)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check src tests examples benchmarks
+	$(VENV)/bin/ruff format --check src tests examples benchmarks
+	$(VENV)/bin/mypy
+	$(PY) -m pytest
+
+demo: $(STAMP)
+	$(PY) -m statefleet.demo
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests examples benchmarks
+	$(VENV)/bin/ruff format --check src tests examples benchmarks
+	$(VENV)/bin/mypy
+
+fmt: $(STAMP)
+	$(VENV)/bin/ruff format src tests examples benchmarks
+	$(VENV)/bin/ruff check --fix src tests examples benchmarks
+
+conformance: $(STAMP)
+	$(VENV)/bin/statefleet w3c ../shared/conformance/w3c/mandatory
+	$(VENV)/bin/statefleet w3c ../shared/conformance/w3c/optional
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_core.py
+
+# Peers live in their own venv so they never leak into ours.
+PEERS := .venv-peers
+bench-peers: $(STAMP)
+	@test -x $(PEERS)/bin/python || $(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/pip install -q python-statemachine transitions sismic xstate-statemachine msgspec
+	$(PEERS)/bin/pip install -q -e . --no-deps
+	$(PEERS)/bin/python benchmarks/bench_peers.py
+
+clean:
+	rm -rf $(VENV) $(PEERS) build *.egg-info

@@ -1,0 +1,1 @@
+"""statefleet.actors (see DESIGN.md)."""

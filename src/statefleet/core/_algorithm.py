@@ -1,0 +1,986 @@
+"""The SCXML algorithm (W3C SCXML 1.0, Appendix D), as a mutable interpreter over compiled tables.
+
+Theory of operation
+-------------------
+A chart instance is a *configuration* (the set of active states), a datamodel (``context``),
+history memory, an internal queue and the pending delayed sends. An external event starts a
+*macrostep*: the transitions it enables are selected (``select_transitions``: for each active
+atomic state in document order, the first enabled transition found walking from the state up
+through its ancestors), conflicts are removed (``remove_conflicting_transitions``: a transition
+whose exit set intersects an earlier one's is dropped unless its source is a descendant of the
+other's, which then loses), and the survivors are taken together as one *microstep*: exit the
+exit set in reverse document order (recording history first), run the transitions' content in
+document order, enter the entry set in document order. Then eventless transitions are taken
+until none is enabled, then internal events are consumed one by one, each possibly followed by
+more eventless transitions, until the internal queue is empty: that is the end of the macrostep.
+Invocations of states entered (and not exited) during the macrostep start at its end.
+
+Speed comes from interning: every configuration reached is interned once as a
+:class:`Config`, which caches, per event name, the candidate transitions of each active atomic
+state; when none of them is guarded the selection is static and the whole microstep (exit set,
+entry set, history updates, the configuration after) is precomputed as a :class:`Micro`. A
+plain event is then one dict lookup and a pointer swap. Transitions targeting history states
+are computed afresh each time because their effect depends on the remembered configuration.
+
+Errors in executable content never escape: the block stops, ``error.execution`` is raised on
+the internal queue carrying the exception, and the microstep completes. An error raised while
+handling ``error.execution`` is recorded but not raised again (it would loop forever).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections import deque
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from statefleet.core._chart import ROOT_ID, Node, Transition
+from statefleet.core._effects import (
+    AwaitEffect,
+    CancelEffect,
+    CancelInvokeEffect,
+    Effect,
+    InvokeEffect,
+    LogEffect,
+    ScheduleEffect,
+    SendEffect,
+)
+from statefleet.core._errors import InfiniteLoopError
+from statefleet.core._events import EventData, descriptor_matches
+from statefleet.core._model import Block, InvokeSpec
+from statefleet.core._snapshot import DelayedEvent, InvocationRecord, Snapshot
+from statefleet.core._step import Microstep
+
+if TYPE_CHECKING:
+    from statefleet.core._api import Chart
+
+__all__ = ["ActionContext", "Config", "Interpreter", "Micro"]
+
+SCXML_PROCESSOR = "http://www.w3.org/TR/scxml/#SCXMLEventProcessor"
+_VALID_SEND_TYPES = frozenset({None, "", SCXML_PROCESSOR, "scxml"})
+_MAX_EVENT_CACHE = 512
+
+
+class ActionContext(Protocol):
+    """What executable content (actions, guards, donedata, params) receives.
+
+    ``context`` is the datamodel, ``event`` the event being processed (SCXML ``_event``),
+    ``owner`` the object driving the chart (a Session, a class-DSL instance, an actor).
+    """
+
+    context: dict[str, Any]
+    event: EventData | None
+    owner: Any
+    session_id: str
+    now: float
+
+    def raise_(self, name: str, data: Any = None) -> None:
+        """Put an event on the internal queue (processed within this macrostep)."""
+
+    def send(
+        self,
+        name: str,
+        data: Any = None,
+        *,
+        target: str | None = None,
+        delay: float = 0.0,
+        sendid: str | None = None,
+        type: str | None = None,
+    ) -> str:
+        """Send an event (to this session, the parent, a child, another actor); returns its id."""
+        ...
+
+    def cancel(self, sendid: str) -> None:
+        """Cancel a delayed send made by this session."""
+
+    def in_state(self, state_id: str) -> bool:
+        """SCXML ``In()``: is ``state_id`` active?"""
+        ...
+
+    def log(self, label: str | None, value: Any) -> None:
+        """Emit a ``<log>`` record."""
+
+
+class Config:
+    """An interned configuration with its per-event transition caches."""
+
+    __slots__ = (
+        "atomic",
+        "eventless",
+        "has_eventless",
+        "id_set",
+        "ids",
+        "members",
+        "ordered",
+        "plans",
+    )
+
+    def __init__(self, members: frozenset[Node]) -> None:
+        self.members = members
+        self.ordered: tuple[Node, ...] = tuple(sorted(members, key=_doc_order))
+        self.atomic: tuple[Node, ...] = tuple(
+            n for n in self.ordered if not any(c in members for c in n.child_states)
+        )
+        self.ids: tuple[str, ...] = tuple(n.id for n in self.ordered)
+        self.id_set: frozenset[str] = frozenset(self.ids)
+        self.plans: dict[str, Plan] = {}
+        self.has_eventless = any(t.eventless for n in self.ordered for t in n.transitions)
+        self.eventless: Plan | None = None
+
+    def __repr__(self) -> str:
+        return f"<Config {list(self.ids)}>"
+
+
+class Plan:
+    """The candidate transitions of a configuration for one event name.
+
+    ``candidates`` holds, per active atomic state (document order), the transitions matching
+    the event in priority order. ``static`` is the precomputed microstep when no guard is
+    involved; ``NOTHING`` when no transition matches at all.
+    """
+
+    __slots__ = ("candidates", "static")
+
+    def __init__(self, candidates: tuple[tuple[Transition, ...], ...]) -> None:
+        self.candidates = candidates
+        self.static: Micro | None = None
+
+
+class Micro:
+    """A precomputed microstep: what to exit, run and enter, and the configuration after."""
+
+    __slots__ = (
+        "cacheable",
+        "entry_ops",
+        "exit_ops",
+        "exited",
+        "history_updates",
+        "invoke_nodes",
+        "mid_cfg",
+        "record",
+        "target_cfg",
+        "transitions",
+        "trivial",
+    )
+
+    def __init__(self) -> None:
+        self.cacheable = True
+        self.transitions: tuple[Transition, ...] = ()
+        self.exit_ops: tuple[tuple[Node, Config], ...] = ()
+        self.exited: tuple[Node, ...] = ()
+        self.history_updates: tuple[tuple[str, tuple[str, ...]], ...] = ()
+        self.mid_cfg: Config | None = None
+        self.entry_ops: tuple[_EntryOp, ...] = ()
+        self.target_cfg: Config | None = None
+        self.invoke_nodes: tuple[Node, ...] = ()
+        self.trivial = False
+        self.record: Microstep | None = None
+
+
+class _EntryOp:
+    __slots__ = ("cfg", "default_initial", "done_parallel", "final", "history_content", "node")
+
+    def __init__(self, node: Node, cfg: Config) -> None:
+        self.node = node
+        self.cfg = cfg
+        self.default_initial: Block = ()
+        self.history_content: Block = ()
+        #: 0 not final, 1 top-level final, 2 nested final
+        self.final = 0
+        self.done_parallel: Node | None = None
+
+
+NOTHING = Micro()
+NOTHING.trivial = True
+
+
+def _doc_order(n: Node) -> int:
+    return n.index
+
+
+def _exit_order(n: Node) -> int:
+    return -n.index
+
+
+class _Tables:
+    """Per-chart caches shared by every instance: interned configs and microsteps."""
+
+    def __init__(self, chart: Chart) -> None:
+        self.chart = chart
+        self.configs: dict[frozenset[Node], Config] = {}
+        self.micros: dict[tuple[Config, tuple[Transition, ...]], Micro] = {}
+        self.empty = self.intern(frozenset())
+
+    def intern(self, members: frozenset[Node]) -> Config:
+        cfg = self.configs.get(members)
+        if cfg is None:
+            cfg = self.configs[members] = Config(members)
+        return cfg
+
+
+def is_in_final_state(node: Node, members: frozenset[Node] | set[Node]) -> bool:
+    """SCXML ``isInFinalState``: a compound state whose active child is final, or a parallel
+    state all of whose regions are in final states."""
+    if node.is_compound:
+        return any(c.is_final and c in members for c in node.child_states)
+    if node.is_parallel:
+        return all(is_in_final_state(c, members) for c in node.child_states)
+    return False
+
+
+class Interpreter:
+    """The mutable state of one chart instance, and the SCXML algorithm over it.
+
+    The sync :class:`~statefleet.core.Session`, the pure ``Chart.transition`` and the actor
+    runtime all drive this class. It is also the :class:`ActionContext` handed to actions.
+    """
+
+    def __init__(self, chart: Chart, tables: _Tables) -> None:
+        self.chart = chart
+        self._tables = tables
+        self.cfg: Config = tables.empty
+        self.context: dict[str, Any] = {}
+        self.history: dict[str, tuple[str, ...]] = {}
+        self.internal: deque[EventData] = deque()
+        self.pending: dict[str, DelayedEvent] = {}
+        self.invocations: dict[str, tuple[InvocationRecord, InvokeSpec]] = {}
+        self.effects: list[Effect] = []
+        self.record: list[Microstep] | None = None
+        self.errors: list[BaseException] = []
+        self.event: EventData | None = None
+        self.owner: Any = None
+        self.session_id = ""
+        self.now = 0.0
+        self.running = True
+        self.status = "active"
+        self.done_data: Any = None
+        self.version = 0
+        self.send_counter = 0
+        self.bound: set[str] = set()
+        self.to_invoke: list[Node] = []
+        self.parent_id: str | None = None
+        self._touched_history = False
+
+    # -- the ActionContext API --------------------------------------------------------------
+    @property
+    def configuration(self) -> frozenset[str]:
+        """Ids of the active states."""
+        return self.cfg.id_set
+
+    def in_state(self, state_id: str) -> bool:
+        """SCXML ``In()``."""
+        return state_id in self.cfg.id_set
+
+    def raise_(self, name: str, data: Any = None) -> None:
+        """Raise an internal event."""
+        self.internal.append(EventData(name, data, "internal"))
+
+    def next_sendid(self) -> str:
+        """A fresh send id, unique within this session."""
+        self.send_counter += 1
+        return f"send.{self.send_counter}"
+
+    def send(
+        self,
+        name: str,
+        data: Any = None,
+        *,
+        target: str | None = None,
+        delay: float = 0.0,
+        sendid: str | None = None,
+        type: str | None = None,
+        origin: str | None = None,
+    ) -> str:
+        """Send an event. ``target=None``: this session's external queue; ``"#_internal"``:
+        the internal queue; ``"#_parent"``, ``"#_<invokeid>"`` or any address the driver
+        knows. A ``delay`` schedules it (kept in the snapshot until it fires)."""
+        if type not in _VALID_SEND_TYPES and type != self.chart.http_type:
+            raise ValueError(f"unsupported send type {type!r}")
+        sid = sendid if sendid is not None else self.next_sendid()
+        if target == "#_internal" and not delay:
+            self.internal.append(EventData(name, data, "internal", sendid=sid))
+            return sid
+        ev = EventData(
+            name,
+            data,
+            "external",
+            sendid=sid,
+            origin=origin if origin is not None else f"#_scxml_{self.session_id}",
+            origintype=SCXML_PROCESSOR,
+        )
+        if delay and delay > 0:
+            due = self.now + float(delay)
+            de = DelayedEvent(sid, due, ev, target)
+            self.pending[sid] = de
+            self.effects.append(ScheduleEffect(sid, due, ev, target))
+        else:
+            self.effects.append(SendEffect(ev, target, type))
+        return sid
+
+    def schedule(
+        self, name: str, delay: float, *, sendid: str, repeat: float | None = None
+    ) -> None:
+        """Schedule an event to this session (used by ``after``/``every`` timers)."""
+        due = self.now + delay
+        ev = EventData(name, None, "external", sendid=sendid)
+        self.pending[sendid] = DelayedEvent(sendid, due, ev, None, repeat)
+        self.effects.append(ScheduleEffect(sendid, due, ev, None))
+
+    def cancel(self, sendid: str) -> None:
+        """Cancel a pending delayed send of this session (no-op if it already fired)."""
+        if self.pending.pop(sendid, None) is not None:
+            self.effects.append(CancelEffect(sendid))
+
+    def log(self, label: str | None, value: Any) -> None:
+        """Record a log effect."""
+        self.effects.append(LogEffect(label, value))
+
+    # -- executable content -----------------------------------------------------------------
+    def run_block(self, block: Block) -> None:
+        """Execute one block; an exception stops it and raises ``error.execution``."""
+        try:
+            for action in block:
+                r = action(self)
+                if r is not None and inspect.isawaitable(r):
+                    self.effects.append(AwaitEffect(r, getattr(action, "__name__", "")))
+        except Exception as exc:
+            self.raise_error(exc)
+
+    def eval_cond(self, t: Transition) -> bool:
+        """Evaluate a guard; an exception counts as false and raises ``error.execution``."""
+        cond = t.cond
+        if cond is None:
+            return True
+        try:
+            return bool(cond(self))
+        except Exception as exc:
+            self.raise_error(exc)
+            return False
+
+    def raise_error(self, exc: BaseException, name: str = "error.execution") -> None:
+        """Raise ``error.execution`` carrying ``exc`` (unless already handling one)."""
+        self.errors.append(exc)
+        ev = self.event
+        if ev is not None and ev.name == "error.execution" and ev.type == "platform":
+            return  # an error while handling error.execution: recorded, not raised again
+        self.internal.append(EventData(name, {"error": str(exc)}, "platform", error=exc))
+
+    # -- selection --------------------------------------------------------------------------
+    def _plan(self, cfg: Config, name: str | None) -> Plan:
+        cands: list[tuple[Transition, ...]] = []
+        for atom in cfg.atomic:
+            lst: list[Transition] = []
+            for s in (atom, *atom.ancestors):
+                for t in s.transitions:
+                    if name is None:
+                        if t.eventless:
+                            lst.append(t)
+                    elif not t.eventless and descriptor_matches(t.descriptors, name):
+                        lst.append(t)
+            if lst:
+                cands.append(tuple(lst))
+        plan = Plan(tuple(cands))
+        if not cands:
+            plan.static = NOTHING
+        elif all(c[0].cond is None for c in cands):
+            enabled: list[Transition] = []
+            for c in cands:
+                if c[0] not in enabled:
+                    enabled.append(c[0])
+            m = self._micro(tuple(enabled))
+            if m.cacheable:
+                plan.static = m
+        if name is None:
+            cfg.eventless = plan
+        elif len(cfg.plans) < _MAX_EVENT_CACHE:
+            cfg.plans[name] = plan
+        return plan
+
+    def select_transitions(self, event: EventData) -> Micro:
+        """SCXML ``selectTransitions``: the microstep an event enables (``NOTHING`` if none)."""
+        cfg = self.cfg
+        plan = cfg.plans.get(event.name)
+        if plan is None:
+            plan = self._plan(cfg, event.name)
+        if plan.static is not None:
+            return plan.static
+        return self._select_dynamic(plan)
+
+    def select_eventless_transitions(self) -> Micro:
+        """SCXML ``selectEventlessTransitions``."""
+        cfg = self.cfg
+        if not cfg.has_eventless:
+            return NOTHING
+        plan = cfg.eventless
+        if plan is None:
+            plan = self._plan(cfg, None)
+        if plan.static is not None:
+            return plan.static
+        return self._select_dynamic(plan)
+
+    def _select_dynamic(self, plan: Plan) -> Micro:
+        enabled: list[Transition] = []
+        memo: dict[Transition, bool] = {}
+        for cands in plan.candidates:
+            for t in cands:
+                ok = memo.get(t)
+                if ok is None:
+                    ok = memo[t] = self.eval_cond(t)
+                if ok:
+                    if t not in enabled:
+                        enabled.append(t)
+                    break
+        if not enabled:
+            return NOTHING
+        return self._micro(tuple(enabled))
+
+    # -- the microstep tables ---------------------------------------------------------------
+    def _micro(self, enabled: tuple[Transition, ...]) -> Micro:
+        key = (self.cfg, enabled)
+        m = self._tables.micros.get(key)
+        if m is not None:
+            return m
+        self._touched_history = False
+        m = self._build_micro(self.remove_conflicting_transitions(enabled))
+        # a microstep that depends on remembered history is computed afresh every time
+        m.cacheable = not self._touched_history
+        if m.cacheable:
+            self._tables.micros[key] = m
+        return m
+
+    def get_effective_target_states(self, t: Transition) -> list[Node]:
+        """SCXML ``getEffectiveTargetStates``: history states replaced by what they stand for."""
+        out: list[Node] = []
+        for s in t.targets:
+            if s.is_history:
+                self._touched_history = True
+                hv = self.history.get(s.id)
+                if hv:
+                    for sid in hv:
+                        n = self.chart.nodes_by_id[sid]
+                        if n not in out:
+                            out.append(n)
+                elif s.history_default is not None:
+                    for n in self.get_effective_target_states(s.history_default):
+                        if n not in out:
+                            out.append(n)
+            elif s not in out:
+                out.append(s)
+        return out
+
+    def get_transition_domain(self, t: Transition) -> Node | None:
+        """SCXML ``getTransitionDomain``."""
+        tstates = self.get_effective_target_states(t)
+        if not tstates:
+            return None
+        src = t.source
+        if (
+            t.type == "internal"
+            and src.is_compound
+            and all(s.is_descendant_of(src) for s in tstates)
+        ):
+            return src
+        return find_lcca([src, *tstates])
+
+    def compute_exit_set(self, transitions: Iterable[Transition]) -> list[Node]:
+        """SCXML ``computeExitSet``: active states exited by ``transitions`` (unordered)."""
+        out: list[Node] = []
+        members = self.cfg.members
+        for t in transitions:
+            if t.targets:
+                domain = self.get_transition_domain(t)
+                if domain is None:
+                    continue
+                for s in domain.descendants:
+                    if s in members and s not in out:
+                        out.append(s)
+        return out
+
+    def remove_conflicting_transitions(
+        self, enabled: tuple[Transition, ...]
+    ) -> tuple[Transition, ...]:
+        """SCXML ``removeConflictingTransitions``: keep a consistent set, preferring
+        descendants' transitions and, between unrelated ones, document order."""
+        if len(enabled) == 1:
+            return enabled
+        filtered: list[Transition] = []
+        exit_sets: dict[Transition, set[Node]] = {}
+        for t1 in enabled:
+            preempted = False
+            to_remove: list[Transition] = []
+            e1 = exit_sets.setdefault(t1, set(self.compute_exit_set([t1])))
+            for t2 in filtered:
+                e2 = exit_sets[t2]
+                if e1 & e2:
+                    if t1.source.is_descendant_of(t2.source):
+                        to_remove.append(t2)
+                    else:
+                        preempted = True
+                        break
+            if not preempted:
+                for t3 in to_remove:
+                    filtered.remove(t3)
+                filtered.append(t1)
+        return tuple(filtered)
+
+    def compute_entry_set(
+        self, transitions: tuple[Transition, ...]
+    ) -> tuple[list[Node], set[Node], dict[Node, Block]]:
+        """SCXML ``computeEntrySet``: states to enter, states entered by default, and the
+        default history content to run, per parent of a history state."""
+        to_enter: list[Node] = []
+        default_entry: set[Node] = set()
+        history_content: dict[Node, Block] = {}
+        for t in transitions:
+            for s in t.targets:
+                self.add_descendant_states_to_enter(s, to_enter, default_entry, history_content)
+            ancestor = self.get_transition_domain(t)
+            for s in self.get_effective_target_states(t):
+                self.add_ancestor_states_to_enter(
+                    s, ancestor, to_enter, default_entry, history_content
+                )
+        return to_enter, default_entry, history_content
+
+    def add_descendant_states_to_enter(
+        self,
+        state: Node,
+        to_enter: list[Node],
+        default_entry: set[Node],
+        history_content: dict[Node, Block],
+    ) -> None:
+        """SCXML ``addDescendantStatesToEnter``."""
+        if state.is_history:
+            self._touched_history = True
+            parent = state.parent
+            assert parent is not None
+            hv = self.history.get(state.id)
+            if hv:
+                nodes = [self.chart.nodes_by_id[i] for i in hv]
+                for s in nodes:
+                    self.add_descendant_states_to_enter(s, to_enter, default_entry, history_content)
+                for s in nodes:
+                    self.add_ancestor_states_to_enter(
+                        s, parent, to_enter, default_entry, history_content
+                    )
+            else:
+                dt = state.history_default
+                if dt is None:
+                    return
+                history_content[parent] = dt.actions
+                for s in dt.targets:
+                    self.add_descendant_states_to_enter(s, to_enter, default_entry, history_content)
+                for s in dt.targets:
+                    self.add_ancestor_states_to_enter(
+                        s, parent, to_enter, default_entry, history_content
+                    )
+            return
+        if state not in to_enter:
+            to_enter.append(state)
+        if state.is_compound:
+            default_entry.add(state)
+            init = state.initial
+            assert init is not None
+            for s in init.targets:
+                self.add_descendant_states_to_enter(s, to_enter, default_entry, history_content)
+            for s in init.targets:
+                self.add_ancestor_states_to_enter(
+                    s, state, to_enter, default_entry, history_content
+                )
+        elif state.is_parallel:
+            for child in state.child_states:
+                if not any(s is child or s.is_descendant_of(child) for s in to_enter):
+                    self.add_descendant_states_to_enter(
+                        child, to_enter, default_entry, history_content
+                    )
+
+    def add_ancestor_states_to_enter(
+        self,
+        state: Node,
+        ancestor: Node | None,
+        to_enter: list[Node],
+        default_entry: set[Node],
+        history_content: dict[Node, Block],
+    ) -> None:
+        """SCXML ``addAncestorStatesToEnter``."""
+        for anc in state.ancestors:
+            if anc is ancestor or (anc.id == ROOT_ID and anc.parent is None):
+                break
+            if anc not in to_enter:
+                to_enter.append(anc)
+            if anc.is_parallel:
+                for child in anc.child_states:
+                    if not any(s is child or s.is_descendant_of(child) for s in to_enter):
+                        self.add_descendant_states_to_enter(
+                            child, to_enter, default_entry, history_content
+                        )
+
+    def _build_micro(self, transitions: tuple[Transition, ...]) -> Micro:
+        tables = self._tables
+        cfg = self.cfg
+        m = Micro()
+        m.transitions = transitions
+        exit_set = sorted(self.compute_exit_set(transitions), key=_exit_order)
+        members = set(cfg.members)
+        # history is recorded from the full configuration before anything exits
+        updates: list[tuple[str, tuple[str, ...]]] = []
+        for s in exit_set:
+            for h in s.history_children:
+                if h.history_deep:
+                    val = tuple(n.id for n in cfg.ordered if n.is_atomic and n.is_descendant_of(s))
+                else:
+                    val = tuple(n.id for n in cfg.ordered if n.parent is s)
+                updates.append((h.id, val))
+        m.history_updates = tuple(updates)
+        exit_ops: list[tuple[Node, Config]] = []
+        for s in exit_set:
+            if s.onexit or s.invokes:
+                exit_ops.append((s, tables.intern(frozenset(members))))
+            members.discard(s)
+        m.exit_ops = tuple(exit_ops)
+        m.exited = tuple(exit_set)
+        m.mid_cfg = tables.intern(frozenset(members))
+        to_enter, default_entry, history_content = self.compute_entry_set(transitions)
+        to_enter.sort(key=_doc_order)
+        entry_ops: list[_EntryOp] = []
+        late = self.chart.binding == "late"
+        for s in to_enter:
+            members.add(s)
+            need = bool(s.onentry) or (late and bool(s.data))
+            op = _EntryOp(s, cfg)
+            if s in default_entry and s.initial is not None and s.initial.actions:
+                op.default_initial = s.initial.actions
+                need = True
+            if history_content.get(s):
+                op.history_content = history_content[s]
+                need = True
+            if s.is_final:
+                need = True
+                parent = s.parent
+                assert parent is not None
+                if parent.parent is None:
+                    op.final = 1
+                else:
+                    op.final = 2
+                    gp = parent.parent
+                    if (
+                        gp is not None
+                        and gp.is_parallel
+                        and all(is_in_final_state(c, members) for c in gp.child_states)
+                    ):
+                        op.done_parallel = gp
+            if need:
+                op.cfg = tables.intern(frozenset(members))
+                entry_ops.append(op)
+        m.entry_ops = tuple(entry_ops)
+        m.target_cfg = tables.intern(frozenset(members))
+        m.invoke_nodes = tuple(s for s in to_enter if s.invokes)
+        m.trivial = (
+            not m.history_updates
+            and not m.exit_ops
+            and not m.entry_ops
+            and not m.invoke_nodes
+            and not any(t.actions or t.before or t.after for t in transitions)
+            and not any(s.invokes for s in exit_set)
+        )
+        m.record = Microstep(
+            transitions=tuple(t.label for t in transitions),
+            exited=tuple(s.id for s in exit_set),
+            entered=tuple(s.id for s in to_enter),
+        )
+        return m
+
+    # -- microstep / macrostep --------------------------------------------------------------
+    def microstep(self, m: Micro) -> None:
+        """SCXML ``microstep``: exit, run transition content, enter."""
+        if self.record is not None and m.record is not None:
+            self.record.append(m.record)
+        if m.trivial:
+            self.cfg = m.target_cfg  # type: ignore[assignment]
+            return
+        transitions = m.transitions
+        for t in transitions:
+            if t.before:
+                self.run_block(t.before)
+        self.exit_states(m)
+        for t in transitions:
+            if t.actions:
+                self.run_block(t.actions)
+        self.enter_states(m)
+        for t in transitions:
+            if t.after:
+                self.run_block(t.after)
+
+    def exit_states(self, m: Micro) -> None:
+        """SCXML ``exitStates`` (history recorded first, then onexit in exit order)."""
+        if self.to_invoke and m.exited:
+            self.to_invoke = [n for n in self.to_invoke if n not in m.exited]
+        for hid, val in m.history_updates:
+            self.history[hid] = val
+        for node, cfg in m.exit_ops:
+            self.cfg = cfg
+            for block in node.onexit:
+                self.run_block(block)
+            if node.invokes and self.invocations:
+                self.cancel_invokes(node)
+        self.cfg = m.mid_cfg  # type: ignore[assignment]
+
+    def enter_states(self, m: Micro) -> None:
+        """SCXML ``enterStates``: onentry in document order, default-entry and history
+        content, ``done.state.*`` events for final states."""
+        late = self.chart.binding == "late"
+        for op in m.entry_ops:
+            node = op.node
+            self.cfg = op.cfg
+            if late and node.data and node.id not in self.bound:
+                self.bound.add(node.id)
+                self.init_data(node.data)
+            for block in node.onentry:
+                self.run_block(block)
+            if op.default_initial:
+                self.run_block(op.default_initial)
+            if op.history_content:
+                self.run_block(op.history_content)
+            if op.final:
+                if op.final == 1:
+                    self.running = False
+                    self.done_data = self.eval_donedata(node)
+                else:
+                    parent = node.parent
+                    assert parent is not None
+                    self.internal.append(
+                        EventData(f"done.state.{parent.id}", self.eval_donedata(node), "internal")
+                    )
+                    if op.done_parallel is not None:
+                        self.internal.append(
+                            EventData(f"done.state.{op.done_parallel.id}", None, "internal")
+                        )
+        self.cfg = m.target_cfg  # type: ignore[assignment]
+        if m.invoke_nodes:
+            self.to_invoke.extend(m.invoke_nodes)
+
+    def eval_donedata(self, node: Node) -> Any:
+        """Evaluate a final state's donedata (errors raise error.execution, data is None)."""
+        if node.donedata is None:
+            return None
+        try:
+            return node.donedata(self)
+        except Exception as exc:
+            self.raise_error(exc)
+            return None
+
+    def init_data(self, items: Iterable[Any], provided: dict[str, Any] | None = None) -> None:
+        """Initialize datamodel items (values given by the caller win, SCXML 6.4)."""
+        ctx = self.context
+        for d in items:
+            if provided is not None and d.name in provided:
+                ctx[d.name] = provided[d.name]
+                continue
+            if d.expr is None:
+                ctx[d.name] = d.value
+                continue
+            try:
+                ctx[d.name] = d.expr(self)
+            except Exception as exc:
+                ctx[d.name] = None
+                self.raise_error(exc)
+
+    def run_to_completion(self) -> None:
+        """Take eventless transitions and internal events until the macrostep is over, then
+        start the invocations of the states entered (SCXML ``mainEventLoop``, inner part)."""
+        limit = self.chart.max_microsteps
+        n = 0
+        while self.running:
+            m = self.select_eventless_transitions()
+            if m is NOTHING:
+                if not self.internal:
+                    if self.to_invoke:
+                        self.start_invokes()
+                        if self.internal:
+                            continue
+                    break
+                ev = self.internal.popleft()
+                self.event = ev
+                m = self.select_transitions(ev)
+                if m is NOTHING:
+                    n += 1
+                    if n > limit:
+                        self._loop_error(limit)
+                    continue
+            self.microstep(m)
+            n += 1
+            if n > limit:
+                self._loop_error(limit)
+        if not self.running:
+            self.exit_interpreter()
+
+    def _loop_error(self, limit: int) -> None:
+        self.status = "error"
+        self.running = False
+        raise InfiniteLoopError(
+            f"chart {self.chart.id!r}: more than {limit} microsteps in one macrostep"
+            f" (last event {self.event.name if self.event else None!r}); eventless"
+            " transitions or raised events are feeding each other"
+        )
+
+    def macrostep(self, event: EventData) -> None:
+        """Process one external event to completion (one SCXML macrostep)."""
+        self.event = event
+        if event.sendid is not None and event.sendid in self.pending:
+            self.take_timer(event.sendid)
+        if event.invokeid is not None and (self.invocations or event.type != "internal"):
+            rec = self.invocations.get(event.invokeid)
+            if rec is None:
+                return  # late event from a cancelled or finished invocation: dropped
+            if rec[1].finalize:
+                self.run_block(rec[1].finalize)
+            if event.name.startswith(("done.invoke.", "error.invoke.")):
+                del self.invocations[event.invokeid]
+        if self.invocations:
+            for record, spec in tuple(self.invocations.values()):
+                if spec.autoforward and record.invokeid != event.invokeid:
+                    self.effects.append(SendEffect(event, f"#_{record.invokeid}"))
+        m = self.select_transitions(event)
+        if m is not NOTHING:
+            if m.trivial and not self.internal and not m.target_cfg.has_eventless:  # type: ignore[union-attr]
+                if self.record is not None:
+                    self.record.append(m.record)  # type: ignore[arg-type]
+                self.cfg = m.target_cfg  # type: ignore[assignment]
+                if not self.to_invoke:
+                    self.version += 1
+                    return
+            else:
+                self.microstep(m)
+        self.run_to_completion()
+        self.version += 1
+
+    def take_timer(self, sendid: str) -> DelayedEvent | None:
+        """A timer fired: drop it from ``pending`` (rescheduling ``every`` timers)."""
+        de = self.pending.pop(sendid, None)
+        if de is not None and de.repeat:
+            due = max(de.due + de.repeat, self.now)
+            nd = DelayedEvent(sendid, due, de.event, de.target, de.repeat)
+            self.pending[sendid] = nd
+            self.effects.append(ScheduleEffect(sendid, due, de.event, de.target))
+        return de
+
+    def start(self, provided: dict[str, Any] | None) -> None:
+        """Initialize the datamodel, run top-level scripts, enter the initial configuration."""
+        chart = self.chart
+        if chart.binding == "early":
+            self.init_data(chart.all_data, provided)
+        else:
+            self.init_data(chart.root.data, provided)
+        if provided:
+            for k, v in provided.items():
+                self.context.setdefault(k, v)
+        if chart.scripts:
+            self.run_block(chart.scripts)
+        init = chart.root.initial
+        assert init is not None
+        self.microstep(self._micro((init,)))
+        self.run_to_completion()
+
+    def start_invokes(self) -> None:
+        """Start the invocations of states entered in this macrostep (entry order)."""
+        nodes = sorted(set(self.to_invoke), key=_doc_order)
+        self.to_invoke = []
+        members = self.cfg.members
+        for node in nodes:
+            if node not in members:
+                continue
+            for i, inv in enumerate(node.invokes):
+                self.start_invoke(node, i, inv)
+
+    def start_invoke(self, node: Node, index: int, inv: InvokeSpec) -> None:
+        """Evaluate one ``<invoke>`` and emit the effect starting it."""
+        if inv.id:
+            invokeid = inv.id
+        else:
+            self.send_counter += 1
+            invokeid = f"{node.id}.{self.session_id[:8] or 'inv'}{self.send_counter}"
+        try:
+            if inv.idlocation:
+                self.context[inv.idlocation] = invokeid
+            src = inv.src_expr(self) if inv.src_expr is not None else inv.src
+            typ = inv.type_expr(self) if inv.type_expr is not None else inv.type
+            data = inv.params(self) if inv.params is not None else None
+        except Exception as exc:
+            self.raise_error(exc)
+            return
+        rec = InvocationRecord(invokeid, node.id, index)
+        self.invocations[invokeid] = (rec, inv)
+        self.effects.append(
+            InvokeEffect(invokeid, node.id, src, typ, data, inv.autoforward, inv.kind)
+        )
+
+    def cancel_invokes(self, node: Node) -> None:
+        """Cancel the invocations owned by ``node`` (it is exiting)."""
+        for invokeid, (rec, _spec) in tuple(self.invocations.items()):
+            if rec.state == node.id:
+                del self.invocations[invokeid]
+                self.effects.append(CancelInvokeEffect(invokeid, node.id))
+
+    def exit_interpreter(self) -> None:
+        """The chart reached a top-level final state: run the remaining onexit handlers in
+        exit order and cancel invocations. The configuration is kept for inspection."""
+        if self.status == "done":
+            return
+        self.status = "done" if self.status != "error" else self.status
+        final_cfg = self.cfg
+        for node in reversed(final_cfg.ordered):
+            for block in node.onexit:
+                self.run_block(block)
+            if node.invokes and self.invocations:
+                self.cancel_invokes(node)
+        for sid in list(self.pending):
+            self.cancel(sid)
+        self.internal.clear()
+        self.cfg = final_cfg
+
+    # -- snapshots --------------------------------------------------------------------------
+    def to_snapshot(self) -> Snapshot:
+        """The current state as an immutable :class:`Snapshot`."""
+        return Snapshot(
+            chart_id=self.chart.id,
+            chart_version=self.chart.version,
+            configuration=self.cfg.ids,
+            context=self.context,
+            history=dict(self.history),
+            status=self.status,
+            pending=tuple(self.pending.values()),
+            invocations=tuple(r for r, _ in self.invocations.values()),
+            version=self.version,
+            session_id=self.session_id,
+            send_counter=self.send_counter,
+            bound=tuple(sorted(self.bound)),
+            done_data=self.done_data,
+        )
+
+    def load_snapshot(self, snap: Snapshot, nodes: Iterable[Node]) -> None:
+        """Load a validated snapshot (see ``Chart.restore``)."""
+        self.cfg = self._tables.intern(frozenset(nodes))
+        self.context = snap.context
+        self.history = dict(snap.history)
+        self.status = snap.status
+        self.running = snap.status == "active"
+        self.pending = {d.sendid: d for d in snap.pending}
+        self.version = snap.version
+        self.session_id = snap.session_id
+        self.send_counter = snap.send_counter
+        self.bound = set(snap.bound)
+        self.done_data = snap.done_data
+        self.invocations = {}
+        for rec in snap.invocations:
+            node = self.chart.nodes_by_id[rec.state]
+            self.invocations[rec.invokeid] = (rec, node.invokes[rec.index])
+
+
+def find_lcca(states: list[Node]) -> Node:
+    """SCXML ``findLCCA``: the least common compound ancestor (the root at worst)."""
+    head, tail = states[0], states[1:]
+    if not head.ancestors:
+        return head  # the root's own initial transition
+    for anc in head.ancestors:
+        if (anc.is_compound or anc.parent is None) and all(s.is_descendant_of(anc) for s in tail):
+            return anc
+    return head.ancestors[-1]

@@ -1,0 +1,739 @@
+"""The public face of the core: :class:`Chart` (pure steps) and :class:`Session` (sync driver)."""
+
+from __future__ import annotations
+
+import copy
+import heapq
+import inspect
+import itertools
+import logging
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+import msgspec
+
+from statefleet.core._algorithm import Interpreter, _Tables
+from statefleet.core._chart import Node, Transition, build_tables
+from statefleet.core._effects import (
+    AwaitEffect,
+    CancelInvokeEffect,
+    Effect,
+    InvokeEffect,
+    LogEffect,
+    ScheduleEffect,
+    SendEffect,
+)
+from statefleet.core._errors import InvalidEventError, SnapshotError, StatefleetError
+from statefleet.core._events import EventData
+from statefleet.core._model import ChartSpec, DataSpec
+from statefleet.core._snapshot import Snapshot
+from statefleet.core._step import Step
+
+__all__ = [
+    "Chart",
+    "Invocation",
+    "RealClock",
+    "Session",
+    "VirtualClock",
+    "compile_chart",
+]
+
+log = logging.getLogger("statefleet")
+
+
+class Chart:
+    """A compiled, immutable statechart shared by all its instances.
+
+    Build one with :func:`compile_chart` (or a reader: ``from_dict``, ``from_yaml``,
+    ``from_scxml``, a ``StateChart`` class). ``transition`` is the pure step; ``start`` and
+    ``restore`` give a sync :class:`Session`.
+    """
+
+    http_type = "http://www.w3.org/TR/scxml/#BasicHTTPEventProcessor"
+
+    def __init__(self, spec: ChartSpec) -> None:
+        root, nodes, by_id, transitions = build_tables(spec)
+        self.spec = spec
+        self.id = spec.id
+        self.name = spec.name or spec.id
+        self.version = str(spec.version)
+        self.binding = spec.binding
+        self.max_microsteps = spec.max_microsteps
+        self.scripts = tuple(spec.scripts)
+        self.meta = spec.meta
+        self.root = root
+        self.nodes: tuple[Node, ...] = tuple(nodes[1:])
+        self.nodes_by_id: dict[str, Node] = by_id
+        self.transitions: tuple[Transition, ...] = tuple(transitions)
+        data: list[DataSpec] = list(root.data)
+        for n in self.nodes:
+            data.extend(n.data)
+        self.all_data: tuple[DataSpec, ...] = tuple(data)
+        self._tables = _Tables(self)
+        names: list[str] = []
+        for t in self.transitions:
+            for d in t.descriptors:
+                if d != "*" and not d.startswith("$") and d not in names:
+                    names.append(d)
+        #: event names used by the chart's transitions, in document order
+        self.events: tuple[str, ...] = tuple(names)
+
+    def __repr__(self) -> str:
+        return f"<Chart {self.id!r} v{self.version}: {len(self.nodes)} states>"
+
+    @property
+    def state_ids(self) -> tuple[str, ...]:
+        """Every state id, in document order."""
+        return tuple(n.id for n in self.nodes)
+
+    # -- the pure API -----------------------------------------------------------------------
+    def _interpreter(self) -> Interpreter:
+        return Interpreter(self, self._tables)
+
+    def _step(self, m: Interpreter, event: EventData | None, before: tuple[str, ...]) -> Step:
+        return Step(
+            snapshot=m.to_snapshot(),
+            event=event,
+            microsteps=tuple(m.record or ()),
+            effects=tuple(m.effects),
+            errors=tuple(m.errors),
+            configuration_before=before,
+        )
+
+    def initial(
+        self,
+        *,
+        context: Mapping[str, Any] | None = None,
+        now: float = 0.0,
+        session_id: str | None = None,
+    ) -> Step:
+        """The initial step: enter the initial configuration. Pure: no clock, no I/O."""
+        m = self._interpreter()
+        m.record = []
+        m.now = now
+        m.session_id = session_id or uuid.uuid4().hex
+        m.start(dict(copy.deepcopy(context)) if context else None)
+        return self._step(m, None, ())
+
+    def transition(
+        self, snapshot: Snapshot, event: str | EventData, *, now: float = 0.0, **data: Any
+    ) -> Step:
+        """Process one event from ``snapshot`` and return the :class:`Step`.
+
+        Never mutates ``snapshot`` (its context is deep-copied) and never reads a clock.
+        """
+        ev = _event(event, data)
+        m = self._interpreter()
+        m.load_snapshot(snapshot, self.validate(snapshot))
+        m.context = copy.deepcopy(snapshot.context)
+        m.record = []
+        m.now = now
+        before = m.cfg.ids
+        if m.running:
+            m.macrostep(ev)
+        return self._step(m, ev, before)
+
+    def validate(self, snapshot: Snapshot) -> list[Node]:
+        """Check that ``snapshot`` fits this chart; return its active nodes.
+
+        Raises :class:`SnapshotError` naming what does not fit.
+        """
+        if not isinstance(snapshot, Snapshot):
+            raise SnapshotError(f"expected a Snapshot, got {type(snapshot).__name__}")
+        if snapshot.chart_id != self.id:
+            raise SnapshotError(f"snapshot is for chart {snapshot.chart_id!r}, not {self.id!r}")
+        if snapshot.chart_version != self.version:
+            raise SnapshotError(
+                f"snapshot is for version {snapshot.chart_version!r} of chart {self.id!r},"
+                f" this is version {self.version!r}"
+            )
+        nodes: list[Node] = []
+        for sid in snapshot.configuration:
+            n = self.nodes_by_id.get(sid)
+            if n is None or n.is_history:
+                raise SnapshotError(f"snapshot names unknown state {sid!r} of chart {self.id!r}")
+            nodes.append(n)
+        members = set(nodes)
+        for n in nodes:
+            p = n.parent
+            if p is not None and p.parent is not None and p not in members:
+                raise SnapshotError(f"state {n.id!r} is active but its parent {p.id!r} is not")
+            if n.is_compound and sum(c in members for c in n.child_states) != 1:
+                raise SnapshotError(f"compound state {n.id!r} needs exactly one active child")
+            if n.is_parallel and not all(c in members for c in n.child_states):
+                raise SnapshotError(f"parallel state {n.id!r} needs all its regions active")
+        if nodes and sum(c in members for c in self.root.child_states) != 1:
+            raise SnapshotError("the configuration needs exactly one active top-level state")
+        for hid, val in snapshot.history.items():
+            h = self.nodes_by_id.get(hid)
+            if h is None or not h.is_history:
+                raise SnapshotError(f"snapshot has history for unknown history state {hid!r}")
+            for sid in val:
+                if sid not in self.nodes_by_id:
+                    raise SnapshotError(f"history {hid!r} remembers unknown state {sid!r}")
+        for rec in snapshot.invocations:
+            st = self.nodes_by_id.get(rec.state)
+            if st is None or rec.index >= len(st.invokes):
+                raise SnapshotError(f"snapshot has unknown invocation {rec.invokeid!r}")
+        if not nodes and snapshot.status == "active":
+            raise SnapshotError("an active snapshot needs a configuration")
+        return nodes
+
+    # -- sessions ---------------------------------------------------------------------------
+    def start(
+        self,
+        *,
+        context: Mapping[str, Any] | None = None,
+        clock: VirtualClock | RealClock | None = None,
+        session_id: str | None = None,
+        listeners: Iterable[Callable[[Step], Any]] = (),
+    ) -> Session:
+        """Start a new sync :class:`Session` at the initial configuration."""
+        return Session(
+            self, context=context, clock=clock, session_id=session_id, listeners=listeners
+        )
+
+    def restore(
+        self,
+        snapshot: Snapshot,
+        *,
+        clock: VirtualClock | RealClock | None = None,
+        listeners: Iterable[Callable[[Step], Any]] = (),
+    ) -> Session:
+        """A sync :class:`Session` resuming ``snapshot`` exactly (history, timers, children)."""
+        return Session(self, clock=clock, listeners=listeners, snapshot=snapshot)
+
+
+def compile_chart(spec: ChartSpec) -> Chart:
+    """Validate and compile a :class:`ChartSpec` (raises ``ChartDefinitionError``)."""
+    return Chart(spec)
+
+
+def _event(event: str | EventData, data: Mapping[str, Any] | None) -> EventData:
+    if type(event) is str:
+        if not event:
+            raise InvalidEventError("an event needs a non-empty name")
+        return EventData(event, dict(data) if data else None)
+    if isinstance(event, EventData):
+        return event
+    raise InvalidEventError(f"an event is a name or an EventData, not {type(event).__name__}")
+
+
+class VirtualClock:
+    """A clock that moves only when told to: time-based tests take no time."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self._now = start
+
+    def now(self) -> float:
+        """The current virtual time, in seconds."""
+        return self._now
+
+    def set(self, now: float) -> None:
+        """Move the clock to ``now`` (never backwards)."""
+        self._now = max(self._now, now)
+
+
+class RealClock:
+    """Wall-clock time (``time.time()``), so due times survive restarts."""
+
+    def now(self) -> float:
+        """Seconds since the epoch."""
+        return time.time()
+
+    def set(self, now: float) -> None:
+        """Real time cannot be moved; this does nothing."""
+
+
+class Invocation:
+    """What a callable invoked service receives (sync Session and actors alike).
+
+    ``id`` is the invoke id, ``data`` the evaluated params, ``context`` the parent's
+    datamodel, ``event`` the event whose macrostep entered the invoking state.
+    ``send(name, **data)`` sends an event to the parent.
+    """
+
+    def __init__(
+        self,
+        id: str,
+        data: Any,
+        context: dict[str, Any],
+        event: EventData | None,
+        send: Callable[..., None],
+        owner: Any = None,
+    ) -> None:
+        self.id = id
+        self.data = data
+        self.context = context
+        self.event = event
+        self._send = send
+        self.owner = owner
+
+    def send(self, name: str, /, **data: Any) -> None:
+        """Send an event to the invoking session."""
+        self._send(name, data or None)
+
+
+class _Family:
+    """What a session tree shares: the clock, its timers and a session registry."""
+
+    def __init__(self, clock: VirtualClock | RealClock) -> None:
+        self.clock = clock
+        self.timers: list[tuple[float, int, Session, str]] = []
+        self.seq = itertools.count()
+        self.sessions: dict[str, Session] = {}
+
+
+class Session:
+    """A chart instance driven synchronously, in process.
+
+    ``send`` processes the event as one macrostep before returning (events sent from inside
+    callbacks are queued and processed right after, run-to-completion). Delayed events wait on
+    the session's clock: a :class:`VirtualClock` by default (move it with :meth:`advance`), or
+    a :class:`RealClock` (call :meth:`poll`; ``send`` never sleeps).
+    """
+
+    def __init__(
+        self,
+        chart: Chart,
+        *,
+        context: Mapping[str, Any] | None = None,
+        clock: VirtualClock | RealClock | None = None,
+        session_id: str | None = None,
+        listeners: Iterable[Callable[[Step], Any]] = (),
+        snapshot: Snapshot | None = None,
+        owner: Any = None,
+        _parent: Session | None = None,
+        _invokeid: str | None = None,
+        _start: bool = True,
+    ) -> None:
+        self.chart = chart
+        m = self._m = chart._interpreter()
+        m.owner = owner if owner is not None else self
+        self._queue: deque[EventData] = deque()
+        self._busy = False
+        self._parent = _parent
+        self._invokeid = _invokeid
+        self._children: dict[str, Session | None] = {}
+        self._cancelled = False
+        self._reported = False
+        self._listeners = list(listeners)
+        #: ``(label, value)`` pairs of ``<log>`` effects, in order
+        self.logs: list[tuple[str | None, Any]] = []
+        #: a hook for send targets the session does not know: ``router(target, event)``
+        #: returns True when it took the event
+        self.router: Callable[[str, EventData], bool] | None = None
+        self._family: _Family
+        if _parent is not None:
+            self._family = _parent._family
+        else:
+            self._family = _Family(clock if clock is not None else VirtualClock())
+        if snapshot is not None:
+            nodes = chart.validate(snapshot)
+            m.load_snapshot(snapshot, nodes)
+            m.context = copy.deepcopy(snapshot.context)
+            self._family.sessions[m.session_id] = self
+            for de in snapshot.pending:
+                self._push_timer(de.due, de.sendid)
+            for rec, spec in m.invocations.values():
+                if isinstance(spec.src, Chart) and rec.invokeid in snapshot.children:
+                    child = Session(
+                        spec.src,
+                        snapshot=snapshot.children[rec.invokeid],
+                        _parent=self,
+                        _invokeid=rec.invokeid,
+                    )
+                    self._children[rec.invokeid] = child
+            return
+        m.session_id = session_id or uuid.uuid4().hex
+        self._family.sessions[m.session_id] = self
+        if _start:
+            self._start(context)
+
+    def _start(self, context: Mapping[str, Any] | None) -> None:
+        m = self._m
+        m.now = self._family.clock.now()
+        self._busy = True
+        try:
+            if self._listeners:
+                m.record = []
+            m.start(dict(context) if context else None)
+            self._after_step(None, ())
+        finally:
+            self._busy = False
+        if self._queue:
+            self._run()
+        self._check_done()
+
+    # -- public API -------------------------------------------------------------------------
+    @property
+    def clock(self) -> VirtualClock | RealClock:
+        """The clock delayed events wait on."""
+        return self._family.clock
+
+    @property
+    def configuration(self) -> frozenset[str]:
+        """Ids of every active state."""
+        return self._m.cfg.id_set
+
+    @property
+    def configuration_values(self) -> frozenset[str]:
+        """Ids of every active state (named as in python-statemachine)."""
+        return self._m.cfg.id_set
+
+    @property
+    def active_leaves(self) -> tuple[str, ...]:
+        """Ids of the active atomic states, in document order."""
+        return tuple(n.id for n in self._m.cfg.atomic)
+
+    @property
+    def context(self) -> dict[str, Any]:
+        """The datamodel (mutable; changes outside callbacks are yours to own)."""
+        return self._m.context
+
+    @property
+    def status(self) -> str:
+        """``"active"``, ``"done"`` (a top-level final state was reached) or ``"error"``."""
+        return self._m.status
+
+    @property
+    def done(self) -> bool:
+        """True once a top-level final state was reached."""
+        return self._m.status == "done"
+
+    @property
+    def done_data(self) -> Any:
+        """The donedata of the top-level final state reached, if any."""
+        return self._m.done_data
+
+    @property
+    def session_id(self) -> str:
+        """This session's id (SCXML ``_sessionid``)."""
+        return self._m.session_id
+
+    def is_active(self, state_id: str) -> bool:
+        """Is ``state_id`` in the configuration?"""
+        return state_id in self._m.cfg.id_set
+
+    def send(self, event: str | EventData, /, **data: Any) -> None:
+        """Process ``event`` (with ``data`` as its payload) as one macrostep.
+
+        Never raises for user errors (they become ``error.execution``); raises
+        :class:`~statefleet.InvalidEventError` for a malformed event and
+        :class:`~statefleet.InfiniteLoopError` for a runaway macrostep.
+        """
+        if type(event) is str and event:
+            ev = EventData(event, data or None)
+        else:
+            ev = _event(event, data)
+        self._queue.append(ev)
+        if not self._busy:
+            self._run()
+
+    def raise_(self, event: str, /, **data: Any) -> None:
+        """Raise an internal event from inside a callback (processed in this macrostep)."""
+        self._m.raise_(event, data or None)
+
+    def snapshot(self) -> Snapshot:
+        """An immutable snapshot of this session, its children included."""
+        snap = self._m.to_snapshot()
+        ctx = copy.deepcopy(snap.context)
+        children = {k: c.snapshot() for k, c in self._children.items() if isinstance(c, Session)}
+        return msgspec.structs.replace(snap, context=ctx, children=children)
+
+    def enabled_events(self) -> list[str]:
+        """Event names that would trigger a transition now (guards evaluated, side-effect free)."""
+        m = self._m
+        out: list[str] = []
+        seen: set[str] = set()
+        for node in m.cfg.ordered:
+            for t in node.transitions:
+                for d in t.descriptors:
+                    if d in seen or d == "*" or d.startswith("$"):
+                        continue
+                    if t.cond is not None:
+                        saved_event, saved_internal = m.event, len(m.internal)
+                        m.event = EventData(d)
+                        try:
+                            ok = bool(t.cond(m))
+                        except Exception:
+                            ok = False
+                        m.event = saved_event
+                        while len(m.internal) > saved_internal:
+                            m.internal.pop()
+                        if not ok:
+                            continue
+                    seen.add(d)
+                    out.append(d)
+        return out
+
+    def advance(self, seconds: float) -> None:
+        """Move a virtual clock forward, firing due delayed events in due-time order."""
+        clock = self._family.clock
+        if not isinstance(clock, VirtualClock):
+            raise StatefleetError("advance() needs a VirtualClock; use poll() with a real one")
+        if seconds < 0:
+            raise ValueError("cannot advance by a negative duration")
+        until = clock.now() + seconds
+        self._fire_due(until)
+        clock.set(until)
+
+    def poll(self) -> int:
+        """Fire every delayed event that is due now; return how many fired."""
+        return self._fire_due(self._family.clock.now())
+
+    @property
+    def next_due(self) -> float | None:
+        """When the next delayed event is due (clock seconds), or None."""
+        timers = self._family.timers
+        while timers:
+            due, _, sess, sid = timers[0]
+            de = sess._m.pending.get(sid)
+            if de is not None and de.due == due and not sess._cancelled:
+                return due
+            heapq.heappop(timers)
+        return None
+
+    # -- the run loop -----------------------------------------------------------------------
+    def _run(self) -> None:
+        m = self._m
+        queue = self._queue
+        self._busy = True
+        try:
+            while queue:
+                ev = queue.popleft()
+                if not m.running:
+                    continue
+                m.now = self._family.clock.now()
+                if self._listeners:
+                    m.record = []
+                    m.errors = []
+                    before = m.cfg.ids
+                    m.macrostep(ev)
+                    self._after_step(ev, before)
+                else:
+                    m.macrostep(ev)
+                    if m.effects:
+                        self._apply_effects()
+                    if m.errors:
+                        m.errors = []
+        finally:
+            self._busy = False
+        self._check_done()
+
+    def _after_step(self, ev: EventData | None, before: tuple[str, ...]) -> None:
+        m = self._m
+        if self._listeners:
+            step = Step(
+                snapshot=None,
+                event=ev,
+                microsteps=tuple(m.record or ()),
+                effects=tuple(m.effects),
+                errors=tuple(m.errors),
+                configuration_before=before,
+            )
+            for fn in self._listeners:
+                fn(step)
+            m.record = None
+        if m.effects:
+            self._apply_effects()
+        m.errors = []
+
+    def _check_done(self) -> None:
+        if self._parent is not None and not self._reported and self._m.status == "done":
+            self._reported = True
+            if not self._cancelled:
+                self._parent._enqueue(
+                    EventData(
+                        f"done.invoke.{self._invokeid}",
+                        self._m.done_data,
+                        invokeid=self._invokeid,
+                        origin=f"#_{self._invokeid}",
+                    )
+                )
+
+    def _enqueue(self, ev: EventData) -> None:
+        self._queue.append(ev)
+        if not self._busy:
+            self._run()
+
+    # -- effects ----------------------------------------------------------------------------
+    def _apply_effects(self) -> None:
+        m = self._m
+        while m.effects:
+            effects = m.effects
+            m.effects = []
+            for e in effects:
+                self._apply(e)
+
+    def _apply(self, e: Effect) -> None:
+        if isinstance(e, SendEffect):
+            self._deliver(e.event, e.target)
+        elif isinstance(e, ScheduleEffect):
+            self._push_timer(e.due, e.sendid)
+        elif isinstance(e, InvokeEffect):
+            self._start_invoke(e)
+        elif isinstance(e, CancelInvokeEffect):
+            child = self._children.pop(e.invokeid, None)
+            if isinstance(child, Session):
+                child._cancel()
+        elif isinstance(e, LogEffect):
+            self.logs.append((e.label, e.value))
+            log.info("%s: %r", e.label or "log", e.value)
+        elif isinstance(e, AwaitEffect):
+            self._run_awaitable(e.awaitable, e.label)
+        # CancelEffect: the timer heap drops cancelled timers lazily
+
+    def _push_timer(self, due: float, sendid: str) -> None:
+        fam = self._family
+        heapq.heappush(fam.timers, (due, next(fam.seq), self, sendid))
+
+    def _fire_due(self, until: float) -> int:
+        fam = self._family
+        fired = 0
+        while fam.timers and fam.timers[0][0] <= until:
+            due, _, sess, sid = heapq.heappop(fam.timers)
+            de = sess._m.pending.get(sid)
+            if de is None or de.due != due or sess._cancelled or not sess._m.running:
+                continue
+            fam.clock.set(due)
+            fired += 1
+            if de.target is None:
+                sess._enqueue(de.event)
+            else:
+                sess._m.take_timer(sid)
+                sess._apply_effects()
+                sess._deliver(de.event, de.target)
+        return fired
+
+    def _deliver(self, ev: EventData, target: str | None) -> None:
+        if self._cancelled:
+            return
+        if not target:
+            self._queue.append(ev)
+            if not self._busy:
+                self._run()
+            return
+        if target == "#_parent":
+            if self._parent is not None:
+                self._parent._enqueue(
+                    msgspec.structs.replace(
+                        ev, invokeid=self._invokeid, origin=f"#_{self._invokeid}"
+                    )
+                )
+                return
+        elif target.startswith("#_scxml_"):
+            sess = self._family.sessions.get(target[8:])
+            if sess is not None:
+                sess._enqueue(ev)
+                return
+        elif target.startswith("#_") and target != "#_internal":
+            child = self._children.get(target[2:])
+            if isinstance(child, Session):
+                child._enqueue(ev)
+                return
+        elif self.router is not None and self.router(target, ev):
+            return
+        self._communication_error(target, ev)
+
+    def _communication_error(self, target: str, ev: EventData) -> None:
+        self._enqueue(
+            EventData(
+                "error.communication",
+                {"target": target, "event": ev.name},
+                "platform",
+                sendid=ev.sendid,
+            )
+        )
+
+    def _start_invoke(self, e: InvokeEffect) -> None:
+        src = e.src
+        invokeid = e.invokeid
+        if isinstance(src, Chart):
+            data = e.data if isinstance(e.data, dict) else None
+            child = Session(src, _parent=self, _invokeid=invokeid, _start=False)
+            self._children[invokeid] = child
+            child._start(data)
+            return
+        if callable(src):
+            self._children[invokeid] = None
+
+            def to_parent(name: str, data: Any = None) -> None:
+                if invokeid in self._children:
+                    self._enqueue(EventData(name, data, invokeid=invokeid))
+
+            inv = Invocation(invokeid, e.data, self._m.context, self._m.event, to_parent, self)
+            try:
+                result = src(inv)
+                if inspect.isawaitable(result):
+                    result = _run_sync(result)
+                elif isinstance(result, Iterator):
+                    for item in result:
+                        if isinstance(item, EventData):
+                            to_parent(item.name, item.data)
+                        else:
+                            to_parent(str(item))
+                    result = None
+            except Exception as exc:
+                if e.kind == "service":
+                    self._enqueue(
+                        EventData(
+                            f"error.invoke.{invokeid}",
+                            {"error": str(exc)},
+                            "platform",
+                            invokeid=invokeid,
+                            error=exc,
+                        )
+                    )
+                return
+            if e.kind == "service" and invokeid in self._children:
+                self._enqueue(EventData(f"done.invoke.{invokeid}", result, invokeid=invokeid))
+            return
+        self._enqueue(
+            EventData(
+                f"error.invoke.{invokeid}",
+                {"error": f"cannot invoke {src!r}"},
+                "platform",
+                invokeid=invokeid,
+            )
+        )
+
+    def _cancel(self) -> None:
+        """Terminate this (child) session: run its exits, deliver nothing more."""
+        m = self._m
+        if m.running:
+            m.running = False
+            m.exit_interpreter()
+            m.status = "cancelled"
+        self._cancelled = True
+        for child in self._children.values():
+            if isinstance(child, Session):
+                child._cancel()
+        self._children.clear()
+        m.effects = []
+
+    def _run_awaitable(self, aw: Any, label: str) -> None:
+        try:
+            _run_sync(aw)
+        except Exception as exc:
+            self._queue.append(
+                EventData("error.execution", {"error": str(exc)}, "platform", error=exc)
+            )
+
+
+def _run_sync(aw: Any) -> Any:
+    """Run an awaitable that completes without suspending; async work needs the actors."""
+    if not inspect.iscoroutine(aw):
+        raise StatefleetError(f"cannot run {aw!r} in a sync Session; use an ActorSystem")
+    try:
+        aw.send(None)
+    except StopIteration as stop:
+        return stop.value
+    aw.close()
+    raise StatefleetError(
+        "an async action or service suspended in a sync Session; run the chart in an"
+        " ActorSystem to await it"
+    )

@@ -1,0 +1,13 @@
+"""Readers that build core charts from other definition formats.
+
+``from_dict``/``from_json`` read XState-style configs (seed 001), ``from_yaml`` reads
+pystator-style YAML (seeds 002/003), ``from_scxml`` reads W3C SCXML, and the builder module
+offers a functional API (seed 004). ``load(path)`` picks the reader by suffix.
+"""
+
+from statefleet.formats._load import load
+from statefleet.formats._scxml import from_scxml
+from statefleet.formats._xstate import from_dict, from_json
+from statefleet.formats._yaml import from_yaml
+
+__all__ = ["from_dict", "from_json", "from_scxml", "from_yaml", "load"]

@@ -1,0 +1,10 @@
+"""Placeholder: being written."""
+
+from typing import Any
+
+from statefleet.core import Chart
+
+
+def from_yaml(*args: Any, **kwargs: Any) -> Chart:
+    """Not written yet."""
+    raise NotImplementedError

@@ -1,0 +1,1 @@
+"""statefleet.persistence (see DESIGN.md)."""

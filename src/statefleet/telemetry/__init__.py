@@ -1,0 +1,1 @@
+"""statefleet.telemetry (see DESIGN.md)."""
