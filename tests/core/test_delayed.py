@@ -1,0 +1,140 @@
+"""Delayed sends and `after` timers on the virtual clock; cancellation; snapshots keep them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from statefleet import StatefleetError
+from statefleet.core import AfterSpec, RealClock, ScheduleEffect, TransitionSpec
+from tests.core._build import S, T, chart
+
+
+def _send_later(name: str, delay: float, sendid: str | None = None) -> Any:
+    return lambda ctx: ctx.send(name, delay=delay, sendid=sendid)
+
+
+def test_delayed_send_fires_when_the_clock_reaches_it() -> None:
+    c = chart(
+        S("a", entry=[_send_later("wake", 5.0)], on=[T("wake", "b")]),
+        S("b"),
+    )
+    s = c.start()
+    s.advance(4.999)
+    assert s.configuration == {"a"}
+    assert s.next_due == 5.0
+    s.advance(0.001)
+    assert s.configuration == {"b"}
+    assert s.next_due is None
+
+
+def test_delayed_events_fire_in_due_order_with_clock_at_due_time() -> None:
+    seen: list[tuple[str, float]] = []
+    c = chart(
+        S(
+            "a",
+            entry=[_send_later("second", 2.0), _send_later("first", 1.0)],
+            on=[
+                T(
+                    "first second",
+                    None,
+                    actions=(lambda ctx: seen.append((ctx.event.name, ctx.now)),),
+                )
+            ],
+        ),
+    )
+    s = c.start()
+    s.advance(10)
+    assert seen == [("first", 1.0), ("second", 2.0)]
+
+
+def test_after_timer_is_cancelled_when_its_state_exits() -> None:
+    c = chart(
+        S(
+            "waiting",
+            on=[T("answer", "answered")],
+            after=[AfterSpec(30.0, TransitionSpec(target=("timed_out",)))],
+        ),
+        S("answered", on=[T("again", "waiting")]),
+        S("timed_out"),
+    )
+    s = c.start()
+    s.advance(10)
+    s.send("answer")
+    s.advance(100)
+    assert s.configuration == {"answered"}
+    s.send("again")  # re-entry schedules a fresh timer from now
+    s.advance(29)
+    assert s.configuration == {"waiting"}
+    s.advance(1)
+    assert s.configuration == {"timed_out"}
+
+
+def test_every_timer_repeats_while_state_active() -> None:
+    def tick(ctx: Any) -> None:
+        ctx.context["ticks"] += 1
+
+    c = chart(
+        S(
+            "running",
+            on=[T("stop", "stopped")],
+            after=[AfterSpec(1.0, TransitionSpec(actions=(tick,)), repeat=True)],
+        ),
+        S("stopped"),
+    )
+    s = c.start(context={"ticks": 0})
+    s.advance(3.5)
+    assert s.context["ticks"] == 3
+    s.send("stop")
+    s.advance(10)
+    assert s.context["ticks"] == 3
+
+
+def test_cancel_by_sendid() -> None:
+    c = chart(
+        S(
+            "a",
+            entry=[_send_later("wake", 5.0, sendid="alarm")],
+            on=[T("wake", "b"), T("snooze", None, actions=(lambda ctx: ctx.cancel("alarm"),))],
+        ),
+        S("b"),
+    )
+    s = c.start()
+    s.send("snooze")
+    s.advance(10)
+    assert s.configuration == {"a"}
+
+
+def test_pending_timers_survive_snapshot_and_fire_at_original_due_time() -> None:
+    c = chart(S("a", entry=[_send_later("wake", 5.0)], on=[T("wake", "b")]), S("b"))
+    s = c.start()
+    s.advance(2)
+    snap = s.snapshot()
+    assert [(p.due, p.event.name) for p in snap.pending] == [(5.0, "wake")]
+    r = c.restore(snap)
+    r.advance(2.9)  # the restored session has its own clock starting at 0
+    assert r.configuration == {"a"}
+    r.advance(2.1)
+    assert r.configuration == {"b"}
+
+
+def test_pure_step_reports_schedule_effect_and_keeps_timer_in_snapshot() -> None:
+    c = chart(
+        S("a", on=[T("arm", None, actions=(_send_later("wake", 3.0),)), T("wake", "b")]), S("b")
+    )
+    first = c.initial(now=100.0)
+    step = c.transition(first.snapshot, "arm", now=100.0)
+    eff = [e for e in step.effects if isinstance(e, ScheduleEffect)]
+    assert len(eff) == 1 and eff[0].due == 103.0
+    assert [p.sendid for p in step.snapshot.pending] == [eff[0].sendid]
+    fired = c.transition(step.snapshot, eff[0].event, now=103.0)
+    assert fired.snapshot.configuration == ("b",)
+    assert fired.snapshot.pending == ()
+
+
+def test_advance_needs_a_virtual_clock() -> None:
+    s = chart(S("a")).start(clock=RealClock())
+    with pytest.raises(StatefleetError, match="VirtualClock"):
+        s.advance(1)
+    assert s.poll() == 0
