@@ -30,7 +30,6 @@ handling ``error.execution`` is recorded but not raised again (it would loop for
 from __future__ import annotations
 
 import inspect
-from collections import deque
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -139,17 +138,20 @@ class Plan:
     involved; ``NOTHING`` when no transition matches at all.
     """
 
-    __slots__ = ("candidates", "static")
+    __slots__ = ("candidates", "singles", "static")
 
     def __init__(self, candidates: tuple[tuple[Transition, ...], ...]) -> None:
         self.candidates = candidates
         self.static: Micro | None = None
+        #: microsteps of single-transition selections, for guarded plans
+        self.singles: dict[Transition, Micro] = {}
 
 
 class Micro:
     """A precomputed microstep: what to exit, run and enter, and the configuration after."""
 
     __slots__ = (
+        "actions_only",
         "cacheable",
         "entry_ops",
         "exit_ops",
@@ -165,6 +167,8 @@ class Micro:
 
     def __init__(self) -> None:
         self.cacheable = True
+        #: for targetless transitions with no before/after: just these blocks
+        self.actions_only: tuple[Block, ...] | None = None
         self.transitions: tuple[Transition, ...] = ()
         self.exit_ops: tuple[tuple[Node, Config], ...] = ()
         self.exited: tuple[Node, ...] = ()
@@ -189,6 +193,10 @@ class _EntryOp:
         self.final = 0
         self.done_parallel: Node | None = None
 
+
+_NO_HISTORY: dict[str, tuple[str, ...]] = {}
+_NO_ERRORS: list[BaseException] = []
+_NO_NODES: list[Node] = []
 
 NOTHING = Micro()
 NOTHING.trivial = True
@@ -235,18 +243,52 @@ class Interpreter:
     runtime all drive this class. It is also the :class:`ActionContext` handed to actions.
     """
 
+    __slots__ = (
+        "__weakref__",
+        "_tables",
+        "_touched_history",
+        "bound",
+        "cfg",
+        "chart",
+        "context",
+        "done_data",
+        "effects",
+        "errors",
+        "event",
+        "extra",
+        "history",
+        "internal",
+        "invocations",
+        "now",
+        "owner",
+        "parent_id",
+        "pending",
+        "record",
+        "running",
+        "send_counter",
+        "session_id",
+        "status",
+        "to_invoke",
+        "version",
+    )
+
     def __init__(self, chart: Chart, tables: _Tables) -> None:
         self.chart = chart
         self._tables = tables
+        #: free slot for drivers and readers to keep per-instance data
+        self.extra: dict[str, Any] | None = None
         self.cfg: Config = tables.empty
         self.context: dict[str, Any] = {}
-        self.history: dict[str, tuple[str, ...]] = {}
-        self.internal: deque[EventData] = deque()
+        # history, errors and to_invoke start as shared empty constants and become real
+        # containers on first write: idle instances stay small
+        self.history: dict[str, tuple[str, ...]] = _NO_HISTORY
+        # plain lists: queues are tiny, and a deque costs ~600 bytes per idle instance
+        self.internal: list[EventData] = []
         self.pending: dict[str, DelayedEvent] = {}
         self.invocations: dict[str, tuple[InvocationRecord, InvokeSpec]] = {}
         self.effects: list[Effect] = []
         self.record: list[Microstep] | None = None
-        self.errors: list[BaseException] = []
+        self.errors: list[BaseException] = _NO_ERRORS
         self.event: EventData | None = None
         self.owner: Any = None
         self.session_id = ""
@@ -256,8 +298,8 @@ class Interpreter:
         self.done_data: Any = None
         self.version = 0
         self.send_counter = 0
-        self.bound: set[str] = set()
-        self.to_invoke: list[Node] = []
+        self.bound: set[str] | None = None  # created on first late binding
+        self.to_invoke: list[Node] = _NO_NODES
         self.parent_id: str | None = None
         self._touched_history = False
 
@@ -359,6 +401,8 @@ class Interpreter:
 
     def raise_error(self, exc: BaseException, name: str = "error.execution") -> None:
         """Raise ``error.execution`` carrying ``exc`` (unless already handling one)."""
+        if self.errors is _NO_ERRORS:
+            self.errors = []
         self.errors.append(exc)
         ev = self.event
         if ev is not None and ev.name == "error.execution" and ev.type == "platform":
@@ -419,10 +463,22 @@ class Interpreter:
         return self._select_dynamic(plan)
 
     def _select_dynamic(self, plan: Plan) -> Micro:
+        cands = plan.candidates
+        if len(cands) == 1:
+            # one active atomic state: the first enabled candidate is the whole selection
+            for t1 in cands[0]:
+                if t1.cond is None or self.eval_cond(t1):
+                    m = plan.singles.get(t1)
+                    if m is None:
+                        m = self._micro((t1,))
+                        if m.cacheable:
+                            plan.singles[t1] = m
+                    return m
+            return NOTHING
         enabled: list[Transition] = []
         memo: dict[Transition, bool] = {}
-        for cands in plan.candidates:
-            for t in cands:
+        for lst in cands:
+            for t in lst:
                 ok = memo.get(t)
                 if ok is None:
                     ok = memo[t] = self.eval_cond(t)
@@ -682,6 +738,13 @@ class Interpreter:
             and not any(t.actions or t.before or t.after for t in transitions)
             and not any(s.invokes for s in exit_set)
         )
+        if (
+            not exit_set
+            and not to_enter
+            and not any(t.before or t.after for t in transitions)
+            and not m.trivial
+        ):
+            m.actions_only = tuple(t.actions for t in transitions if t.actions)
         m.record = Microstep(
             transitions=tuple(t.label for t in transitions),
             exited=tuple(s.id for s in exit_set),
@@ -696,6 +759,10 @@ class Interpreter:
             self.record.append(m.record)
         if m.trivial:
             self.cfg = m.target_cfg  # type: ignore[assignment]
+            return
+        if m.actions_only is not None:
+            for block in m.actions_only:
+                self.run_block(block)
             return
         transitions = m.transitions
         for t in transitions:
@@ -714,8 +781,11 @@ class Interpreter:
         """SCXML ``exitStates`` (history recorded first, then onexit in exit order)."""
         if self.to_invoke and m.exited:
             self.to_invoke = [n for n in self.to_invoke if n not in m.exited]
-        for hid, val in m.history_updates:
-            self.history[hid] = val
+        if m.history_updates:
+            if self.history is _NO_HISTORY:
+                self.history = {}
+            for hid, val in m.history_updates:
+                self.history[hid] = val
         for node, cfg in m.exit_ops:
             self.cfg = cfg
             for block in node.onexit:
@@ -731,7 +801,9 @@ class Interpreter:
         for op in m.entry_ops:
             node = op.node
             self.cfg = op.cfg
-            if late and node.data and node.id not in self.bound:
+            if late and node.data and (self.bound is None or node.id not in self.bound):
+                if self.bound is None:
+                    self.bound = set()
                 self.bound.add(node.id)
                 self.init_data(node.data)
             for block in node.onentry:
@@ -756,6 +828,8 @@ class Interpreter:
                         )
         self.cfg = m.target_cfg  # type: ignore[assignment]
         if m.invoke_nodes:
+            if self.to_invoke is _NO_NODES:
+                self.to_invoke = []
             self.to_invoke.extend(m.invoke_nodes)
 
     def eval_donedata(self, node: Node) -> Any:
@@ -798,7 +872,7 @@ class Interpreter:
                         if self.internal:
                             continue
                     break
-                ev = self.internal.popleft()
+                ev = self.internal.pop(0)
                 self.event = ev
                 m = self.select_transitions(ev)
                 if m is NOTHING:
@@ -883,7 +957,7 @@ class Interpreter:
     def start_invokes(self) -> None:
         """Start the invocations of states entered in this macrostep (entry order)."""
         nodes = sorted(set(self.to_invoke), key=_doc_order)
-        self.to_invoke = []
+        self.to_invoke = _NO_NODES
         members = self.cfg.members
         for node in nodes:
             if node not in members:
@@ -952,7 +1026,7 @@ class Interpreter:
             version=self.version,
             session_id=self.session_id,
             send_counter=self.send_counter,
-            bound=tuple(sorted(self.bound)),
+            bound=tuple(sorted(self.bound)) if self.bound else (),
             done_data=self.done_data,
         )
 
@@ -960,14 +1034,14 @@ class Interpreter:
         """Load a validated snapshot (see ``Chart.restore``)."""
         self.cfg = self._tables.intern(frozenset(nodes))
         self.context = snap.context
-        self.history = dict(snap.history)
+        self.history = dict(snap.history) if snap.history else _NO_HISTORY
         self.status = snap.status
         self.running = snap.status == "active"
         self.pending = {d.sendid: d for d in snap.pending}
         self.version = snap.version
         self.session_id = snap.session_id
         self.send_counter = snap.send_counter
-        self.bound = set(snap.bound)
+        self.bound = set(snap.bound) if snap.bound else None
         self.done_data = snap.done_data
         self.invocations = {}
         for rec in snap.invocations:

@@ -9,13 +9,12 @@ import itertools
 import logging
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import msgspec
 
-from statefleet.core._algorithm import Interpreter, _Tables
+from statefleet.core._algorithm import _NO_ERRORS, Interpreter, _Tables
 from statefleet.core._chart import Node, Transition, build_tables
 from statefleet.core._effects import (
     AwaitEffect,
@@ -114,7 +113,7 @@ class Chart:
         m = self._interpreter()
         m.record = []
         m.now = now
-        m.session_id = session_id or uuid.uuid4().hex
+        m.session_id = session_id or new_session_id()
         m.start(dict(copy.deepcopy(context)) if context else None)
         return self._step(m, None, ())
 
@@ -278,13 +277,20 @@ class Invocation:
 
 
 class _Family:
-    """What a session tree shares: the clock, its timers and a session registry."""
+    """The timers a session tree shares (created when the first timer is set)."""
 
-    def __init__(self, clock: VirtualClock | RealClock) -> None:
-        self.clock = clock
+    def __init__(self) -> None:
         self.timers: list[tuple[float, int, Session, str]] = []
         self.seq = itertools.count()
-        self.sessions: dict[str, Session] = {}
+
+
+_ID_PREFIX = uuid.uuid4().hex[:12]
+_ID_COUNTER = itertools.count(1)
+
+
+def new_session_id() -> str:
+    """A process-unique session id (cheap: a random prefix and a counter)."""
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):x}"
 
 
 class Session:
@@ -313,29 +319,27 @@ class Session:
         self.chart = chart
         m = self._m = chart._interpreter()
         m.owner = owner if owner is not None else self
-        self._queue: deque[EventData] = deque()
+        self._queue: list[EventData] = []
         self._busy = False
         self._parent = _parent
         self._invokeid = _invokeid
         self._children: dict[str, Session | None] = {}
         self._cancelled = False
         self._reported = False
-        self._listeners = list(listeners)
-        #: ``(label, value)`` pairs of ``<log>`` effects, in order
-        self.logs: list[tuple[str | None, Any]] = []
+        self._listeners = tuple(listeners)
+        self._logs: list[tuple[str | None, Any]] | None = None
         #: a hook for send targets the session does not know: ``router(target, event)``
         #: returns True when it took the event
         self.router: Callable[[str, EventData], bool] | None = None
-        self._family: _Family
+        self._fam: _Family | None = None  # timers, created when first needed
         if _parent is not None:
-            self._family = _parent._family
+            self._clock: VirtualClock | RealClock = _parent._clock
         else:
-            self._family = _Family(clock if clock is not None else VirtualClock())
+            self._clock = clock if clock is not None else VirtualClock()
         if snapshot is not None:
             nodes = chart.validate(snapshot)
             m.load_snapshot(snapshot, nodes)
             m.context = copy.deepcopy(snapshot.context)
-            self._family.sessions[m.session_id] = self
             for de in snapshot.pending:
                 self._push_timer(de.due, de.sendid)
             for rec, spec in m.invocations.values():
@@ -348,14 +352,38 @@ class Session:
                     )
                     self._children[rec.invokeid] = child
             return
-        m.session_id = session_id or uuid.uuid4().hex
-        self._family.sessions[m.session_id] = self
+        m.session_id = session_id or new_session_id()
         if _start:
             self._start(context)
 
+    __slots__ = (
+        "__weakref__",
+        "_busy",
+        "_cancelled",
+        "_children",
+        "_clock",
+        "_fam",
+        "_invokeid",
+        "_listeners",
+        "_logs",
+        "_m",
+        "_parent",
+        "_queue",
+        "_reported",
+        "chart",
+        "router",
+    )
+
+    @property
+    def logs(self) -> list[tuple[str | None, Any]]:
+        """``(label, value)`` pairs of ``<log>`` effects, in order."""
+        if self._logs is None:
+            self._logs = []
+        return self._logs
+
     def _start(self, context: Mapping[str, Any] | None) -> None:
         m = self._m
-        m.now = self._family.clock.now()
+        m.now = self._clock.now()
         self._busy = True
         try:
             if self._listeners:
@@ -368,11 +396,34 @@ class Session:
             self._run()
         self._check_done()
 
+    @property
+    def _family(self) -> _Family:
+        root = self._root()
+        if root._fam is None:
+            root._fam = _Family()
+        return root._fam
+
+    def _root(self) -> Session:
+        s = self
+        while s._parent is not None:
+            s = s._parent
+        return s
+
+    def _find(self, session_id: str) -> Session | None:
+        if self._m.session_id == session_id:
+            return self
+        for child in self._children.values():
+            if isinstance(child, Session):
+                found = child._find(session_id)
+                if found is not None:
+                    return found
+        return None
+
     # -- public API -------------------------------------------------------------------------
     @property
     def clock(self) -> VirtualClock | RealClock:
         """The clock delayed events wait on."""
-        return self._family.clock
+        return self._clock
 
     @property
     def configuration(self) -> frozenset[str]:
@@ -472,7 +523,7 @@ class Session:
 
     def advance(self, seconds: float) -> None:
         """Move a virtual clock forward, firing due delayed events in due-time order."""
-        clock = self._family.clock
+        clock = self._clock
         if not isinstance(clock, VirtualClock):
             raise StatefleetError("advance() needs a VirtualClock; use poll() with a real one")
         if seconds < 0:
@@ -483,7 +534,7 @@ class Session:
 
     def poll(self) -> int:
         """Fire every delayed event that is due now; return how many fired."""
-        return self._fire_due(self._family.clock.now())
+        return self._fire_due(self._clock.now())
 
     @property
     def next_due(self) -> float | None:
@@ -504,13 +555,13 @@ class Session:
         self._busy = True
         try:
             while queue:
-                ev = queue.popleft()
+                ev = queue.pop(0)
                 if not m.running:
                     continue
-                m.now = self._family.clock.now()
+                m.now = self._clock.now()
                 if self._listeners:
                     m.record = []
-                    m.errors = []
+                    m.errors = _NO_ERRORS
                     before = m.cfg.ids
                     m.macrostep(ev)
                     self._after_step(ev, before)
@@ -519,7 +570,7 @@ class Session:
                     if m.effects:
                         self._apply_effects()
                     if m.errors:
-                        m.errors = []
+                        m.errors = _NO_ERRORS
         finally:
             self._busy = False
         self._check_done()
@@ -540,7 +591,7 @@ class Session:
             m.record = None
         if m.effects:
             self._apply_effects()
-        m.errors = []
+        m.errors = _NO_ERRORS
 
     def _check_done(self) -> None:
         if self._parent is not None and not self._reported and self._m.status == "done":
@@ -581,7 +632,9 @@ class Session:
             if isinstance(child, Session):
                 child._cancel()
         elif isinstance(e, LogEffect):
-            self.logs.append((e.label, e.value))
+            if self._logs is None:
+                self._logs = []
+            self._logs.append((e.label, e.value))
             log.info("%s: %r", e.label or "log", e.value)
         elif isinstance(e, AwaitEffect):
             self._run_awaitable(e.awaitable, e.label)
@@ -599,7 +652,7 @@ class Session:
             de = sess._m.pending.get(sid)
             if de is None or de.due != due or sess._cancelled or not sess._m.running:
                 continue
-            fam.clock.set(due)
+            self._clock.set(due)
             fired += 1
             if de.target is None:
                 sess._enqueue(de.event)
@@ -626,7 +679,7 @@ class Session:
                 )
                 return
         elif target.startswith("#_scxml_"):
-            sess = self._family.sessions.get(target[8:])
+            sess = self._root()._find(target[8:])
             if sess is not None:
                 sess._enqueue(ev)
                 return
