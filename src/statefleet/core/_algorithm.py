@@ -901,7 +901,7 @@ class Interpreter:
         self.event = event
         if event.sendid is not None and event.sendid in self.pending:
             self.take_timer(event.sendid)
-        if event.invokeid is not None and (self.invocations or event.type != "internal"):
+        if event.invokeid is not None:
             rec = self.invocations.get(event.invokeid)
             if rec is None:
                 return  # late event from a cancelled or finished invocation: dropped
@@ -911,7 +911,7 @@ class Interpreter:
                 del self.invocations[event.invokeid]
         if self.invocations:
             for record, spec in tuple(self.invocations.values()):
-                if spec.autoforward and record.invokeid != event.invokeid:
+                if spec.autoforward:
                     self.effects.append(SendEffect(event, f"#_{record.invokeid}"))
         m = self.select_transitions(event)
         if m is not NOTHING:
