@@ -28,6 +28,14 @@ from statefleet.core._effects import (
 from statefleet.core._errors import InvalidEventError, SnapshotError, StatefleetError
 from statefleet.core._events import EventData
 from statefleet.core._model import ChartSpec, DataSpec
+from statefleet.core._records import (
+    ActionFailed,
+    ActorSpawned,
+    Listener,
+    MacrostepRecord,
+    Record,
+    as_listeners,
+)
 from statefleet.core._snapshot import Snapshot
 from statefleet.core._step import Step
 
@@ -188,7 +196,7 @@ class Chart:
         context: Mapping[str, Any] | None = None,
         clock: VirtualClock | RealClock | None = None,
         session_id: str | None = None,
-        listeners: Iterable[Callable[[Step], Any]] = (),
+        listeners: Iterable[Listener | Callable[[Record], Any]] = (),
     ) -> Session:
         """Start a new sync :class:`Session` at the initial configuration."""
         return Session(
@@ -200,7 +208,7 @@ class Chart:
         snapshot: Snapshot,
         *,
         clock: VirtualClock | RealClock | None = None,
-        listeners: Iterable[Callable[[Step], Any]] = (),
+        listeners: Iterable[Listener | Callable[[Record], Any]] = (),
     ) -> Session:
         """A sync :class:`Session` resuming ``snapshot`` exactly (history, timers, children)."""
         return Session(self, clock=clock, listeners=listeners, snapshot=snapshot)
@@ -309,7 +317,7 @@ class Session:
         context: Mapping[str, Any] | None = None,
         clock: VirtualClock | RealClock | None = None,
         session_id: str | None = None,
-        listeners: Iterable[Callable[[Step], Any]] = (),
+        listeners: Iterable[Listener | Callable[[Record], Any]] = (),
         snapshot: Snapshot | None = None,
         owner: Any = None,
         _parent: Session | None = None,
@@ -326,7 +334,7 @@ class Session:
         self._children: dict[str, Session | None] = {}
         self._cancelled = False
         self._reported = False
-        self._listeners = tuple(listeners)
+        self._listeners = as_listeners(listeners)
         self._logs: list[tuple[str | None, Any]] | None = None
         #: a hook for send targets the session does not know: ``router(target, event)``
         #: returns True when it took the event
@@ -388,8 +396,23 @@ class Session:
         try:
             if self._listeners:
                 m.record = []
-            m.start(dict(context) if context else None)
-            self._after_step(None, ())
+                self._publish(
+                    ActorSpawned(
+                        actor=m.session_id,
+                        ts=m.now,
+                        chart_id=self.chart.id,
+                        chart_version=self.chart.version,
+                        parent=self._parent.session_id if self._parent is not None else None,
+                    )
+                )
+                t0 = time.perf_counter()
+                m.start(dict(context) if context else None)
+                self._after_step(None, (), t0)
+            else:
+                m.start(dict(context) if context else None)
+                if m.effects:
+                    self._apply_effects()
+                m.errors = _NO_ERRORS
         finally:
             self._busy = False
         if self._queue:
@@ -563,8 +586,9 @@ class Session:
                     m.record = []
                     m.errors = _NO_ERRORS
                     before = m.cfg.ids
+                    t0 = time.perf_counter()
                     m.macrostep(ev)
-                    self._after_step(ev, before)
+                    self._after_step(ev, before, t0)
                 else:
                     m.macrostep(ev)
                     if m.effects:
@@ -575,20 +599,37 @@ class Session:
             self._busy = False
         self._check_done()
 
-    def _after_step(self, ev: EventData | None, before: tuple[str, ...]) -> None:
+    def _publish(self, record: Record) -> None:
+        for fn in self._listeners:
+            try:
+                fn(record)
+            except Exception:
+                log.exception("statefleet listener %r failed", fn)
+
+    def _after_step(self, ev: EventData | None, before: tuple[str, ...], t0: float) -> None:
         m = self._m
-        if self._listeners:
-            step = Step(
-                snapshot=None,
+        duration = time.perf_counter() - t0
+        for err in m.errors:
+            self._publish(
+                ActionFailed(actor=m.session_id, ts=m.now, error=err, event=ev.name if ev else None)
+            )
+        self._publish(
+            MacrostepRecord(
+                actor=m.session_id,
+                ts=m.now,
+                chart_id=self.chart.id,
+                chart_version=self.chart.version,
                 event=ev,
                 microsteps=tuple(m.record or ()),
-                effects=tuple(m.effects),
-                errors=tuple(m.errors),
                 configuration_before=before,
+                configuration_after=m.cfg.ids,
+                duration=duration,
+                version=m.version,
+                errors=tuple(m.errors),
+                effects=tuple(m.effects),
             )
-            for fn in self._listeners:
-                fn(step)
-            m.record = None
+        )
+        m.record = []
         if m.effects:
             self._apply_effects()
         m.errors = _NO_ERRORS
