@@ -138,3 +138,20 @@ def test_advance_needs_a_virtual_clock() -> None:
     with pytest.raises(StatefleetError, match="VirtualClock"):
         s.advance(1)
     assert s.poll() == 0
+
+
+def test_an_event_from_another_session_with_the_same_sendid_does_not_cancel_a_timer() -> None:
+    from statefleet.core import InvokeSpec
+
+    child = chart(S("c", entry=[lambda ctx: ctx.send("hello", target="#_parent")]), id="child")
+    parent = chart(
+        S("a", on=[T("go", "b", actions=(_send_later("later", 5),))]),
+        S("b", invokes=[InvokeSpec(id="kid", src=child)], on=[T("later", "c")]),
+        S("c"),
+        id="parent",
+    )
+    s = parent.start()
+    s.send("go")  # parent's timer is send.1; the child's "hello" is also send.1
+    assert [p.event.name for p in s.snapshot().pending] == ["later"]
+    s.advance(5)
+    assert s.configuration == {"c"}

@@ -33,6 +33,8 @@ import inspect
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
+import msgspec
+
 from statefleet.core._chart import ROOT_ID, Node, Transition
 from statefleet.core._effects import (
     AwaitEffect,
@@ -899,8 +901,12 @@ class Interpreter:
     def macrostep(self, event: EventData) -> None:
         """Process one external event to completion (one SCXML macrostep)."""
         self.event = event
-        if event.sendid is not None and event.sendid in self.pending:
-            self.take_timer(event.sendid)
+        if event.sendid is not None and self.pending:
+            # one of our own timers firing (ids are per session: compare the whole event, so
+            # another session's event with the same id never cancels ours)
+            de = self.pending.get(event.sendid)
+            if de is not None and de.target is None and de.event == event:
+                self.take_timer(event.sendid)
         if event.invokeid is not None:
             rec = self.invocations.get(event.invokeid)
             if rec is None:
@@ -1010,6 +1016,22 @@ class Interpreter:
             self.cancel(sid)
         self.internal.clear()
         self.cfg = final_cfg
+
+    def stamp_trace(self, headers: dict[str, str]) -> None:
+        """Attach trace headers to the events this macrostep sends or schedules (also in
+        ``pending``, so they survive snapshots); events that already carry some keep theirs."""
+        out: list[Effect] = []
+        for e in self.effects:
+            if isinstance(e, SendEffect) and e.event.trace is None:
+                e = SendEffect(msgspec.structs.replace(e.event, trace=headers), e.target, e.type)
+            elif isinstance(e, ScheduleEffect) and e.event.trace is None:
+                ev = msgspec.structs.replace(e.event, trace=headers)
+                e = ScheduleEffect(e.sendid, e.due, ev, e.target)
+                de = self.pending.get(e.sendid)
+                if de is not None:
+                    self.pending[e.sendid] = msgspec.structs.replace(de, event=ev)
+            out.append(e)
+        self.effects = out
 
     # -- snapshots --------------------------------------------------------------------------
     def to_snapshot(self) -> Snapshot:

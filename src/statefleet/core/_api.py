@@ -31,6 +31,10 @@ from statefleet.core._model import ChartSpec, DataSpec
 from statefleet.core._records import (
     ActionFailed,
     ActorSpawned,
+    InvocationCancelled,
+    InvocationDone,
+    InvocationFailed,
+    InvocationStarted,
     Listener,
     MacrostepRecord,
     Record,
@@ -335,6 +339,7 @@ class Session:
         self._cancelled = False
         self._reported = False
         self._listeners = as_listeners(listeners)
+        self._trace_fns = _trace_fns(self._listeners)
         self._logs: list[tuple[str | None, Any]] | None = None
         #: a hook for send targets the session does not know: ``router(target, event)``
         #: returns True when it took the event
@@ -378,6 +383,7 @@ class Session:
         "_parent",
         "_queue",
         "_reported",
+        "_trace_fns",
         "chart",
         "router",
     )
@@ -630,6 +636,12 @@ class Session:
             )
         )
         m.record = []
+        if self._trace_fns and m.effects:
+            for fn in self._trace_fns:
+                headers = fn(m.session_id)
+                if headers:
+                    m.stamp_trace(headers)
+                    break
         if m.effects:
             self._apply_effects()
         m.errors = _NO_ERRORS
@@ -638,6 +650,7 @@ class Session:
         if self._parent is not None and not self._reported and self._m.status == "done":
             self._reported = True
             if not self._cancelled:
+                self._parent._invocation_record(InvocationDone, self._invokeid or "")
                 self._parent._enqueue(
                     EventData(
                         f"done.invoke.{self._invokeid}",
@@ -670,6 +683,7 @@ class Session:
             self._start_invoke(e)
         elif isinstance(e, CancelInvokeEffect):
             child = self._children.pop(e.invokeid, None)
+            self._invocation_record(InvocationCancelled, e.invokeid)
             if isinstance(child, Session):
                 child._cancel()
         elif isinstance(e, LogEffect):
@@ -743,12 +757,24 @@ class Session:
             )
         )
 
+    def _invocation_record(self, cls: Callable[..., Record], invokeid: str, **fields: Any) -> None:
+        if self._listeners:
+            m = self._m
+            self._publish(cls(actor=m.session_id, ts=m.now, invokeid=invokeid, **fields))
+
     def _start_invoke(self, e: InvokeEffect) -> None:
         src = e.src
         invokeid = e.invokeid
+        self._invocation_record(InvocationStarted, invokeid, state=e.state, kind=e.kind)
         if isinstance(src, Chart):
             data = e.data if isinstance(e.data, dict) else None
-            child = Session(src, _parent=self, _invokeid=invokeid, _start=False)
+            child = Session(
+                src,
+                _parent=self,
+                _invokeid=invokeid,
+                _start=False,
+                listeners=self._listeners,
+            )
             self._children[invokeid] = child
             child._start(data)
             return
@@ -772,6 +798,7 @@ class Session:
                             to_parent(str(item))
                     result = None
             except Exception as exc:
+                self._invocation_record(InvocationFailed, invokeid, error=str(exc))
                 if e.kind == "service":
                     self._enqueue(
                         EventData(
@@ -784,6 +811,7 @@ class Session:
                     )
                 return
             if e.kind == "service" and invokeid in self._children:
+                self._invocation_record(InvocationDone, invokeid)
                 self._enqueue(EventData(f"done.invoke.{invokeid}", result, invokeid=invokeid))
             return
         self._enqueue(
@@ -816,6 +844,18 @@ class Session:
             self._queue.append(
                 EventData("error.execution", {"error": str(exc)}, "platform", error=exc)
             )
+
+
+def _trace_fns(
+    listeners: tuple[Callable[[Record], Any], ...],
+) -> tuple[Callable[[str], dict[str, str] | None], ...]:
+    """The ``trace_headers(actor)`` methods of listeners that propagate trace context."""
+    out = []
+    for fn in listeners:
+        th = getattr(getattr(fn, "__self__", None), "trace_headers", None)
+        if th is not None:
+            out.append(th)
+    return tuple(out)
 
 
 def _run_sync(aw: Any) -> Any:

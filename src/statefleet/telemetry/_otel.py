@@ -1,0 +1,208 @@
+"""OpenTelemetry listener: spans and metrics from inspection records.
+
+Only ``opentelemetry-api`` is imported; the application chooses the SDK and exporters. The
+library never sets a global provider: pass providers explicitly or the global ones are used.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from opentelemetry import metrics, trace
+from opentelemetry.context import Context
+from opentelemetry.trace import Link, NonRecordingSpan, Span, SpanContext, Status, StatusCode
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from statefleet.core import (
+    ActionFailed,
+    ActorEscalated,
+    ActorRestarted,
+    ActorSpawned,
+    ActorStopped,
+    InvocationCancelled,
+    InvocationDone,
+    InvocationFailed,
+    InvocationStarted,
+    MacrostepRecord,
+    Record,
+    SnapshotCommitted,
+)
+from statefleet.telemetry import attributes as A
+
+__all__ = ["OpenTelemetry"]
+
+_VERSION = "0.1.0"
+_PROPAGATOR = TraceContextTextMapPropagator()
+
+
+def _ns(seconds_ago: float) -> int:
+    return time.time_ns() - int(seconds_ago * 1e9)
+
+
+class OpenTelemetry:
+    """A listener turning statefleet records into OpenTelemetry spans and metrics.
+
+    - one span per macrostep, named ``statefleet.macrostep <chart id>``, with the actor, chart,
+      event, configuration before/after, microstep count and snapshot version as attributes,
+      and one ``statefleet.transition`` span event per microstep; errors are recorded on the
+      span with status ERROR;
+    - spans for spawn, invocations (linked to the invoking macrostep rather than parented, so a
+      long invocation holds no trace open), commits and restarts;
+    - metrics: events processed, macrostep duration, active actors, restarts, errors, commit
+      latency and batch size.
+
+    Trace context crosses actors: drivers ask :meth:`trace_headers` for the W3C
+    ``traceparent`` of an actor's last macrostep and stamp it on the events it sends, so the
+    receiving macrostep's span is a child of the sender's (also after a restart, as the headers
+    are stored with delayed events).
+    """
+
+    def __init__(
+        self,
+        tracer_provider: trace.TracerProvider | None = None,
+        meter_provider: metrics.MeterProvider | None = None,
+    ) -> None:
+        self._tracer = trace.get_tracer("statefleet", _VERSION, tracer_provider=tracer_provider)
+        meter = metrics.get_meter("statefleet", _VERSION, meter_provider=meter_provider)
+        self._events = meter.create_counter(
+            A.METRIC_EVENTS, unit="{event}", description="events processed (macrosteps)"
+        )
+        self._duration = meter.create_histogram(
+            A.METRIC_MACROSTEP_DURATION, unit="s", description="macrostep duration"
+        )
+        self._active = meter.create_up_down_counter(
+            A.METRIC_ACTIVE_ACTORS, unit="{actor}", description="running actors"
+        )
+        self._restarts = meter.create_counter(A.METRIC_RESTARTS, unit="{restart}")
+        self._errors = meter.create_counter(A.METRIC_ERRORS, unit="{error}")
+        self._commit_latency = meter.create_histogram(A.METRIC_COMMIT_LATENCY, unit="s")
+        self._commit_batch = meter.create_histogram(A.METRIC_COMMIT_BATCH, unit="{snapshot}")
+        self._last: dict[str, SpanContext] = {}
+        self._invocations: dict[tuple[str, str], Span] = {}
+
+    # -- propagation ------------------------------------------------------------------------
+    def trace_headers(self, actor: str) -> dict[str, str] | None:
+        """W3C trace headers of ``actor``'s last macrostep span (for events it sends)."""
+        sc = self._last.get(actor)
+        if sc is None or not sc.is_valid:
+            return None
+        carrier: dict[str, str] = {}
+        _PROPAGATOR.inject(carrier, context=trace.set_span_in_context(NonRecordingSpan(sc)))
+        return carrier or None
+
+    # -- records ----------------------------------------------------------------------------
+    def on_record(self, record: Record) -> None:
+        """Turn one record into spans and metric points."""
+        if isinstance(record, MacrostepRecord):
+            self._macrostep(record)
+        elif isinstance(record, ActorSpawned):
+            self._active.add(1, {A.CHART_ID: record.chart_id})
+            attrs: dict[str, Any] = {
+                A.ACTOR_ID: record.actor,
+                A.CHART_ID: record.chart_id,
+                A.CHART_VERSION: record.chart_version,
+            }
+            if record.parent:
+                attrs[A.PARENT_ID] = record.parent
+            self._tracer.start_span(A.SPAN_SPAWN, attributes=attrs).end()
+        elif isinstance(record, ActorStopped):
+            self._active.add(-1)
+            self._last.pop(record.actor, None)
+        elif isinstance(record, ActorRestarted):
+            self._restarts.add(1)
+            span = self._tracer.start_span(
+                A.SPAN_RESTART,
+                attributes={
+                    A.ACTOR_ID: record.actor,
+                    A.RESTART_ATTEMPT: record.attempt,
+                    A.RESTART_DELAY: record.delay,
+                    A.SNAPSHOT_VERSION: record.from_version,
+                },
+            )
+            span.set_status(Status(StatusCode.ERROR, record.error))
+            span.end()
+        elif isinstance(record, ActorEscalated | ActionFailed):
+            self._errors.add(1, {"kind": type(record).__name__})
+        elif isinstance(record, InvocationStarted):
+            links = []
+            sc = self._last.get(record.actor)
+            if sc is not None and sc.is_valid:
+                links.append(Link(sc))
+            self._invocations[(record.actor, record.invokeid)] = self._tracer.start_span(
+                A.SPAN_INVOKE,
+                context=Context(),
+                links=links,
+                attributes={
+                    A.ACTOR_ID: record.actor,
+                    A.INVOKE_ID: record.invokeid,
+                    A.INVOKE_STATE: record.state,
+                    A.INVOKE_KIND: record.kind,
+                },
+            )
+        elif isinstance(record, InvocationDone | InvocationFailed | InvocationCancelled):
+            inv = self._invocations.pop((record.actor, record.invokeid), None)
+            if inv is not None:
+                if isinstance(record, InvocationFailed):
+                    inv.set_status(Status(StatusCode.ERROR, record.error))
+                elif isinstance(record, InvocationCancelled):
+                    inv.set_attribute("statefleet.invoke.cancelled", True)
+                inv.end()
+        elif isinstance(record, SnapshotCommitted):
+            self._commit_latency.record(record.latency)
+            self._commit_batch.record(record.batch_size)
+            self._tracer.start_span(
+                A.SPAN_COMMIT,
+                start_time=_ns(record.latency),
+                attributes={A.ACTOR_ID: record.actor, A.SNAPSHOT_VERSION: record.version},
+            ).end()
+
+    def _macrostep(self, r: MacrostepRecord) -> None:
+        ev = r.event
+        event_name = ev.name if ev is not None else "(start)"
+        attrs: dict[str, Any] = {
+            A.ACTOR_ID: r.actor,
+            A.CHART_ID: r.chart_id,
+            A.CHART_VERSION: r.chart_version,
+            A.EVENT_NAME: event_name,
+            A.CONFIG_BEFORE: list(r.configuration_before),
+            A.CONFIG_AFTER: list(r.configuration_after),
+            A.MICROSTEPS: len(r.microsteps),
+            A.SNAPSHOT_VERSION: r.version,
+        }
+        parent: Context | None = None
+        if ev is not None:
+            if ev.origin:
+                attrs[A.EVENT_ORIGIN] = ev.origin
+            if ev.sendid:
+                attrs[A.EVENT_SENDID] = ev.sendid
+            if ev.trace:
+                ctx = _PROPAGATOR.extract(ev.trace)
+                if trace.get_current_span(ctx).get_span_context().is_valid:
+                    parent = ctx
+        end = time.time_ns()
+        start = end - int(r.duration * 1e9)
+        span = self._tracer.start_span(
+            f"{A.SPAN_MACROSTEP} {r.chart_id}", context=parent, start_time=start, attributes=attrs
+        )
+        if span.is_recording():
+            for m in r.microsteps:
+                span.add_event(
+                    A.TRANSITION_EVENT,
+                    {
+                        A.TRANSITION_LABELS: list(m.transitions),
+                        A.TRANSITION_EXITED: list(m.exited),
+                        A.TRANSITION_ENTERED: list(m.entered),
+                    },
+                )
+            for err in r.errors:
+                exc = err if isinstance(err, BaseException) else RuntimeError(str(err))
+                span.record_exception(exc)
+            if r.errors:
+                span.set_status(Status(StatusCode.ERROR, str(r.errors[0])))
+                span.set_attribute(A.ERROR_COUNT, len(r.errors))
+        span.end(end_time=end)
+        self._last[r.actor] = span.get_span_context()
+        labels = {A.CHART_ID: r.chart_id, A.EVENT_NAME: event_name}
+        self._events.add(1, labels)
+        self._duration.record(r.duration, {A.CHART_ID: r.chart_id})
