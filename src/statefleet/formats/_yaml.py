@@ -1,10 +1,1345 @@
-"""Placeholder: being written."""
+"""The pystator dialect: YAML (or a dict of the same structure) read into a core chart.
 
-from typing import Any
+A pystator machine is a flat list of ``states`` (each with a ``type``: ``initial``, ``stable``,
+``terminal``, ``error`` or ``parallel``; hierarchy through ``parent``/``initial_child``,
+orthogonal regions through ``regions``) and a list of ``transitions`` (``trigger``, ``source``,
+``dest``, ``guards``, ``actions``, ``after``, ``internal``, ``auto``, ``region``). This module
+validates that structure, reporting every problem as a :class:`ChartDefinitionError` naming
+the element (``transitions[3].dest``) and its YAML line, and builds the equivalent
+:class:`~statefleet.core.ChartSpec`:
 
-from statefleet.core import Chart
+- a ``terminal`` state is a final state, a ``parallel`` state a parallel state whose regions
+  are compound states named after the regions, a state with children a compound state;
+- ``H(parent)`` / ``H*(parent)`` destinations create shallow / deep history pseudo-states
+  with exactly those ids inside ``parent``;
+- a state ``timeout`` and a transition ``after`` become delayed transitions (cancelled when
+  the state exits), ``auto`` an eventless transition, ``internal`` a targetless (or SCXML
+  internal) transition;
+- named guards are looked up at evaluation time in a late-bound registry (pystator binds
+  guards after loading), ``expr:`` guards are evaluated with simpleeval (never ``eval``).
+
+Actions are *references*. Inside :func:`collect_actions` (what the pystator API uses) running
+one only records an :class:`ActionCall`, so a step stays pure and the calls are executed
+after the new state is committed. Outside it (a plain :class:`~statefleet.core.Session` or an
+actor running the chart) the named function is called inline, as SCXML executable content.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import difflib
+import os
+import re
+from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from simpleeval import EvalWithCompoundTypes
+
+from statefleet.core import (
+    AfterSpec,
+    Chart,
+    ChartDefinitionError,
+    ChartSpec,
+    StateSpec,
+    TransitionSpec,
+    compile_chart,
+)
+
+__all__ = [
+    "ActionCall",
+    "ActionRef",
+    "Bindings",
+    "ExprGuard",
+    "GuardSet",
+    "NamedGuard",
+    "PystatorModel",
+    "UnboundNameError",
+    "collect_actions",
+    "from_yaml",
+    "model_of",
+    "parse_duration",
+]
+
+NAME_RE = re.compile(r"^[a-z0-9_]+$")
+_HISTORY_RE = re.compile(r"^H(\*?)\((.*)\)$")
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+STATE_TYPES = ("initial", "stable", "terminal", "error", "parallel")
+_TOP_KEYS = ("meta", "states", "transitions", "events", "groups")
+_META_KEYS = ("machine_name", "version", "strict_mode", "description")
+_STATE_KEYS = (
+    "name",
+    "type",
+    "description",
+    "parent",
+    "initial_child",
+    "regions",
+    "on_enter",
+    "on_exit",
+    "timeout",
+    "metadata",
+)
+_REGION_KEYS = ("name", "initial", "states", "description")
+_TIMEOUT_KEYS = ("seconds", "destination", "description")
+_TRANSITION_KEYS = (
+    "trigger",
+    "source",
+    "dest",
+    "guards",
+    "actions",
+    "after",
+    "internal",
+    "auto",
+    "region",
+    "description",
+    "metadata",
+)
+_ACTION_KEYS = ("name", "params")
+_GUARD_KEYS = ("expr",)
+
+#: functions available inside ``expr:`` guards (nothing that can reach outside the context)
+_EXPR_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "len": len,
+    "min": min,
+    "max": max,
+    "abs": abs,
+    "round": round,
+    "int": int,
+    "float": float,
+    "str": str,
+    "bool": bool,
+    "sum": sum,
+    "any": any,
+    "all": all,
+}
 
 
-def from_yaml(*args: Any, **kwargs: Any) -> Chart:
-    """Not written yet."""
-    raise NotImplementedError
+# -- actions and guards -------------------------------------------------------------------
+class UnboundNameError(LookupError):
+    """A guard or action name has no function registered for it (yet)."""
+
+    def __init__(self, kind: str, name: str) -> None:
+        self.kind = kind
+        self.name = name
+        super().__init__(f"{kind} {name!r} is not registered")
+
+
+@dataclass
+class Bindings:
+    """The late-bound registries a pystator chart looks names up in.
+
+    ``guards`` and ``actions`` map names to plain functions taking the context dict. The
+    pystator ``StateMachine`` replaces them when you call ``bind_guards``/``bind_actions``;
+    registrations made afterwards are seen at once (the registries are held by reference).
+    """
+
+    guards: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+    actions: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ActionCall:
+    """One action to run after a transition: its ``name``, YAML ``params``, the ``phase``
+    (``"exit"``, ``"transition"`` or ``"enter"``) and the ``state`` it belongs to (the exited
+    or entered state, or the transition's source)."""
+
+    name: str
+    params: Mapping[str, Any] | None = None
+    phase: Literal["exit", "transition", "enter"] = "transition"
+    state: str = ""
+
+    def __str__(self) -> str:
+        return self.name
+
+
+_COLLECTOR: ContextVar[list[ActionCall] | None] = ContextVar("pystator_actions", default=None)
+
+
+@contextlib.contextmanager
+def collect_actions() -> Iterator[list[ActionCall]]:
+    """Within this block, running a pystator action records an :class:`ActionCall` in the
+    yielded list instead of calling the function (how steps stay pure)."""
+    calls: list[ActionCall] = []
+    token = _COLLECTOR.set(calls)
+    try:
+        yield calls
+    finally:
+        _COLLECTOR.reset(token)
+
+
+def call_with_params(
+    fn: Callable[..., Any], context: dict[str, Any], params: Mapping[str, Any] | None
+) -> Any:
+    """Call an action ``fn(context)``; ``params`` are visible as ``context["_action_params"]``
+    during the call (the previous value, if any, is restored afterwards)."""
+    if not params:
+        return fn(context)
+    missing = object()
+    saved = context.get("_action_params", missing)
+    context["_action_params"] = dict(params)
+    try:
+        return fn(context)
+    finally:
+        if saved is missing:
+            context.pop("_action_params", None)
+        else:
+            context["_action_params"] = saved
+
+
+class ActionRef:
+    """An action named in the YAML, as a core action callable (see the module docstring)."""
+
+    __slots__ = ("__name__", "bindings", "name", "params", "phase", "state")
+
+    def __init__(
+        self,
+        name: str,
+        params: Mapping[str, Any] | None,
+        phase: Literal["exit", "transition", "enter"],
+        state: str,
+        bindings: Bindings,
+    ) -> None:
+        self.name = name
+        self.params = params
+        self.phase: Literal["exit", "transition", "enter"] = phase
+        self.state = state
+        self.bindings = bindings
+        self.__name__ = name
+
+    def __repr__(self) -> str:
+        return f"<action {self.name} ({self.phase} {self.state})>"
+
+    def __call__(self, ctx: Any) -> Any:
+        calls = _COLLECTOR.get()
+        if calls is not None:
+            calls.append(ActionCall(self.name, self.params, self.phase, self.state))
+            return None
+        fn = self.bindings.actions.get(self.name)
+        if fn is None:
+            raise UnboundNameError("action", self.name)
+        return call_with_params(fn, ctx.context, self.params)
+
+
+class NamedGuard:
+    """A guard named in the YAML, resolved in the bindings when evaluated."""
+
+    __slots__ = ("bindings", "name")
+
+    def __init__(self, name: str, bindings: Bindings) -> None:
+        self.name = name
+        self.bindings = bindings
+
+    @property
+    def label(self) -> str:
+        """How the guard is named in errors and metadata."""
+        return self.name
+
+    def check(self, context: Mapping[str, Any]) -> bool:
+        """Evaluate the guard on ``context`` (raises :class:`UnboundNameError` if unbound)."""
+        fn = self.bindings.guards.get(self.name)
+        if fn is None:
+            raise UnboundNameError("guard", self.name)
+        result = fn(context)
+        if hasattr(result, "__await__"):
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+            raise TypeError(
+                f"guard {self.name!r} returned an awaitable: guards must be synchronous"
+                " (put async work in an invoked service)"
+            )
+        return bool(result)
+
+
+class ExprGuard:
+    """An inline ``expr:`` guard, evaluated by simpleeval with the context as its names."""
+
+    __slots__ = ("_tree", "source")
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._tree = _parse_expr(source)
+
+    @property
+    def label(self) -> str:
+        """How the guard is named in errors and metadata."""
+        return f"expr: {self.source}"
+
+    def check(self, context: Mapping[str, Any]) -> bool:
+        """Evaluate the expression; a missing name or a bad operation raises."""
+        ev = EvalWithCompoundTypes(names=dict(context), functions=_EXPR_FUNCTIONS)
+        return bool(ev.eval(self.source, previously_parsed=self._tree))
+
+
+def _parse_expr(source: str) -> Any:
+    ev = EvalWithCompoundTypes(functions=_EXPR_FUNCTIONS)
+    tree = ev.parse(source)  # raises SyntaxError
+    allowed = set(ev.nodes)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.expr) and type(node) not in allowed:
+            raise ValueError(f"{type(node).__name__} is not allowed in a guard expression")
+        if isinstance(node, ast.Call):
+            fname = node.func.id if isinstance(node.func, ast.Name) else None
+            if fname not in _EXPR_FUNCTIONS:
+                raise ValueError(
+                    f"only these functions may be called: {', '.join(sorted(_EXPR_FUNCTIONS))}"
+                )
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+            raise ValueError(f"attribute {node.attr!r} is not allowed in a guard expression")
+    return tree
+
+
+class GuardSet:
+    """A transition's guards as one core guard: all must pass, in order."""
+
+    __slots__ = ("guards",)
+
+    def __init__(self, guards: tuple[NamedGuard | ExprGuard, ...]) -> None:
+        self.guards = guards
+
+    @property
+    def label(self) -> str:
+        """``[g1, expr: ...]`` for diagrams and traces."""
+        return "[" + ", ".join(g.label for g in self.guards) + "]"
+
+    def __call__(self, ctx: Any) -> bool:
+        return all(g.check(ctx.context) for g in self.guards)
+
+    def first_failure(
+        self, context: Mapping[str, Any]
+    ) -> tuple[NamedGuard | ExprGuard, BaseException | None] | None:
+        """The first guard that rejects ``context`` (with the exception it raised), or None."""
+        for g in self.guards:
+            try:
+                if not g.check(context):
+                    return g, None
+            except Exception as exc:
+                return g, exc
+        return None
+
+
+# -- the model kept with the chart ---------------------------------------------------------
+@dataclass
+class StateInfo:
+    """A state as declared (or implied by a region listing)."""
+
+    name: str
+    type: str = "stable"
+    parent: str | None = None
+    initial_child: str | None = None
+    path: str = ""
+    line: int | None = None
+    declared: bool = True
+    description: str | None = None
+
+
+@dataclass
+class RegionInfo:
+    """A region of a parallel state."""
+
+    name: str
+    parallel: str
+    initial: str | None
+    members: list[str]
+    path: str
+    line: int | None
+
+
+@dataclass
+class PystatorModel:
+    """What the pystator API needs to know about a chart read from pystator YAML.
+
+    Stored in ``chart.meta["pystator"]``: state types, regions, triggers, the labels of
+    delayed-transition events and the late-bound guard/action :class:`Bindings`.
+    """
+
+    machine_name: str
+    version: str
+    description: str | None
+    strict: bool
+    initial_state: str
+    states: dict[str, StateInfo]
+    regions: dict[str, RegionInfo]
+    triggers: tuple[str, ...]
+    #: delayed-transition event -> (label shown as the trigger, source state)
+    timers: dict[str, tuple[str, str]]
+    guard_names: frozenset[str]
+    action_names: frozenset[str]
+    bindings: Bindings
+    config: dict[str, Any]
+
+    @property
+    def terminal_states(self) -> tuple[str, ...]:
+        """Names of the ``terminal`` states, in declaration order."""
+        return tuple(n for n, s in self.states.items() if s.type == "terminal")
+
+
+def model_of(chart: Chart) -> PystatorModel:
+    """The :class:`PystatorModel` of a chart read by :func:`from_yaml` (TypeError otherwise)."""
+    model = chart.meta.get("pystator") if isinstance(chart.meta, dict) else None
+    if not isinstance(model, PystatorModel):
+        raise TypeError(f"chart {chart.id!r} was not read from pystator YAML (from_yaml)")
+    return model
+
+
+# -- YAML loading with line numbers --------------------------------------------------------
+class _LineDict(dict[Any, Any]):
+    """A mapping loaded from YAML, remembering its line and the line of each key."""
+
+    line: int | None = None
+    key_lines: dict[Any, int]
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, recording line numbers and rejecting duplicate keys."""
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineDict:
+    loader.flatten_mapping(node)
+    out = _LineDict()
+    out.line = node.start_mark.line + 1
+    out.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, "found an unhashable key", key_node.start_mark
+            ) from None
+        if key in out:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        out[key] = loader.construct_object(value_node, deep=True)
+        out.key_lines[key] = key_node.start_mark.line + 1
+    return out
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+# YAML 1.2 booleans: only true/false. YAML 1.1 also reads on/off/yes/no as booleans, which
+# would turn states named ``on`` and ``off`` into True and False.
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != _BOOL_TAG]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def _read_source(source: str | os.PathLike[str] | bytes) -> tuple[str, str]:
+    """Return ``(text, where)`` for a path or YAML text."""
+    if isinstance(source, bytes):
+        return source.decode("utf-8"), "<yaml>"
+    path: Path | None = None
+    if isinstance(source, os.PathLike):
+        path = Path(source)
+    elif isinstance(source, str) and "\n" not in source:
+        stripped = source.strip()
+        if stripped.endswith((".yaml", ".yml")) or (stripped and Path(stripped).is_file()):
+            path = Path(stripped)
+    if path is None:
+        if not isinstance(source, str):
+            raise ChartDefinitionError(
+                f"expected YAML text, a path or a mapping, got {type(source).__name__}"
+            )
+        return source, "<yaml>"
+    try:
+        return path.read_text(encoding="utf-8"), str(path)
+    except OSError as exc:
+        raise ChartDefinitionError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from exc
+
+
+def _load_yaml(text: str, where: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: safe
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise ChartDefinitionError(f"YAML syntax error: {problem}", path=where, line=line) from exc
+    except yaml.YAMLError as exc:
+        raise ChartDefinitionError(f"YAML error: {exc}", path=where) from exc
+
+
+# -- durations -----------------------------------------------------------------------------
+def parse_duration(value: Any, default_unit: str = "s") -> float:
+    """Seconds in ``value``: a number (in ``default_unit``) or a string like ``"5s"``,
+    ``"500ms"``, ``"2m"``, ``"1h"``, ``"1d"``. Raises ValueError for anything else."""
+    if isinstance(value, bool):
+        raise ValueError(f"invalid duration {value!r}")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError(f"invalid duration {value!r}: it cannot be negative")
+        return float(value) * _UNITS[default_unit]
+    if isinstance(value, str):
+        m = _DURATION_RE.match(value)
+        if m:
+            return float(m.group(1)) * _UNITS[m.group(2) or default_unit]
+    raise ValueError(
+        f"invalid duration {value!r}: expected a number or a string like '5s', '500ms', '2m'"
+    )
+
+
+# -- the reader ----------------------------------------------------------------------------
+class _Errors:
+    def __init__(self) -> None:
+        self.items: list[tuple[str, str, int | None]] = []
+
+    def add(self, path: str, message: str, line: int | None = None) -> None:
+        self.items.append((path, message, line))
+
+    def raise_if_any(self) -> None:
+        if not self.items:
+            return
+        path, message, line = self.items[0]
+        if len(self.items) > 1:
+            message += f" (and {len(self.items) - 1} more problem(s))"
+        raise ChartDefinitionError(
+            message, path=path, line=line, errors=[(p, m) for p, m, _ in self.items]
+        )
+
+
+def _line(mapping: Any, key: Any = None) -> int | None:
+    if isinstance(mapping, _LineDict):
+        if key is not None and key in mapping.key_lines:
+            return mapping.key_lines[key]
+        return mapping.line
+    return None
+
+
+def _plain(value: Any) -> Any:
+    """Convert loaded YAML (line-tracking dicts) into plain dicts and lists."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _check_keys(
+    errors: _Errors, mapping: Mapping[Any, Any], allowed: tuple[str, ...], path: str, what: str
+) -> None:
+    for key in mapping:
+        if key in allowed:
+            continue
+        close = difflib.get_close_matches(str(key), allowed, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        errors.add(
+            f"{path}.{key}" if path else str(key),
+            f"unknown key {key!r} in {what}{hint}; expected one of: {', '.join(allowed)}",
+            _line(mapping, key),
+        )
+
+
+class _Reader:
+    def __init__(
+        self,
+        config: Mapping[str, Any],
+        bindings: Bindings,
+        guards: Mapping[str, Any] | None,
+        actions: Mapping[str, Any] | None,
+    ) -> None:
+        self.config = config
+        self.bindings = bindings
+        self.given_guards = guards
+        self.given_actions = actions
+        self.errors = _Errors()
+        self.states: dict[str, StateInfo] = {}
+        self.regions: dict[str, RegionInfo] = {}
+        self.parallel_regions: dict[str, list[str]] = {}
+        self.specs: dict[str, StateSpec] = {}
+        self.on_enter: dict[str, Any] = {}
+        self.on_exit: dict[str, Any] = {}
+        self.history: dict[str, StateSpec] = {}
+        self.triggers: list[str] = []
+        self.timers: dict[str, tuple[str, str]] = {}
+        self.after_count: dict[str, int] = {}
+        self.guard_names: set[str] = set()
+        self.action_names: set[str] = set()
+
+    # -- helpers ---------------------------------------------------------------------------
+    def name(self, value: Any, path: str, line: int | None, what: str) -> str | None:
+        if not isinstance(value, str):
+            self.errors.add(path, f"{what} must be a string, got {type(value).__name__}", line)
+            return None
+        if not NAME_RE.match(value):
+            self.errors.add(
+                path,
+                f"{what} {value!r} is invalid: use lowercase a-z, digits and underscores only",
+                line,
+            )
+            return None
+        return value
+
+    def mapping(self, value: Any, path: str, line: int | None, what: str) -> bool:
+        if not isinstance(value, Mapping):
+            self.errors.add(path, f"{what} must be a mapping, got {type(value).__name__}", line)
+            return False
+        return True
+
+    def unknown_state(self, name: str, path: str, line: int | None, what: str) -> None:
+        known = list(self.states) + list(self.regions)
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        self.errors.add(path, f"{what} {name!r} is not a state of this machine{hint}", line)
+
+    # -- top level -------------------------------------------------------------------------
+    def read(self) -> ChartSpec:
+        cfg = self.config
+        if not isinstance(cfg, Mapping):
+            raise ChartDefinitionError(
+                f"a pystator machine is a mapping with 'states' and 'transitions',"
+                f" got {type(cfg).__name__}"
+            )
+        errors = self.errors
+        _check_keys(errors, cfg, _TOP_KEYS, "", "the machine")
+        meta = cfg.get("meta") or {}
+        machine_name, version, strict, description = "pystator_machine", "1", True, None
+        if self.mapping(meta, "meta", _line(cfg, "meta"), "meta"):
+            _check_keys(errors, meta, _META_KEYS, "meta", "meta")
+            mn = meta.get("machine_name")
+            if mn is not None:
+                if isinstance(mn, str) and mn.strip():
+                    machine_name = mn
+                else:
+                    errors.add(
+                        "meta.machine_name",
+                        "machine_name must be a non-empty string",
+                        _line(meta, "machine_name"),
+                    )
+            ver = meta.get("version")
+            if ver is not None:
+                if isinstance(ver, str | int | float) and not isinstance(ver, bool):
+                    version = str(ver)
+                else:
+                    errors.add("meta.version", "version must be a string", _line(meta, "version"))
+            sm = meta.get("strict_mode", True)
+            if isinstance(sm, bool):
+                strict = sm
+            else:
+                errors.add(
+                    "meta.strict_mode",
+                    f"strict_mode must be true or false, got {sm!r}",
+                    _line(meta, "strict_mode"),
+                )
+            desc = meta.get("description")
+            description = desc if isinstance(desc, str) else None
+        for key in ("events", "groups"):
+            if key in cfg and not isinstance(cfg[key], list | Mapping):
+                errors.add(key, f"{key} must be a list or a mapping", _line(cfg, key))
+        states = cfg.get("states")
+        if not isinstance(states, list) or not states:
+            errors.add(
+                "states",
+                "a machine needs a non-empty list of states"
+                if states is None or isinstance(states, list)
+                else f"states must be a list, got {type(states).__name__}",
+                _line(cfg, "states"),
+            )
+            errors.raise_if_any()
+            return ChartSpec(id=machine_name)  # unreachable
+        transitions = cfg.get("transitions", [])
+        if transitions is None:
+            transitions = []
+        if not isinstance(transitions, list):
+            errors.add(
+                "transitions",
+                f"transitions must be a list, got {type(transitions).__name__}",
+                _line(cfg, "transitions"),
+            )
+            transitions = []
+        self.read_states(states)
+        errors.raise_if_any()
+        self.resolve_tree(strict)
+        errors.raise_if_any()
+        initial = self.initial_state(strict)
+        self.build_state_specs(states)
+        errors.raise_if_any()
+        for i, t in enumerate(transitions):
+            self.read_transition(i, t)
+        errors.raise_if_any()
+        top = [self.specs[n] for n in self.order_children(None)]
+        self.model = PystatorModel(
+            machine_name=machine_name,
+            version=version,
+            description=description,
+            strict=strict,
+            initial_state=initial,
+            states=self.states,
+            regions=self.regions,
+            triggers=tuple(self.triggers),
+            timers=self.timers,
+            guard_names=frozenset(self.guard_names),
+            action_names=frozenset(self.action_names),
+            bindings=self.bindings,
+            config=_plain(cfg),
+        )
+        return ChartSpec(
+            id=machine_name,
+            name=machine_name,
+            version=version,
+            states=top,
+            initial=(initial,),
+            meta={"format": "pystator", "pystator": self.model, "description": description},
+        )
+
+    # -- states ----------------------------------------------------------------------------
+    def read_states(self, states: list[Any]) -> None:
+        errors = self.errors
+        self.raw_states: dict[str, Mapping[str, Any]] = {}
+        for i, s in enumerate(states):
+            path = f"states[{i}]"
+            if isinstance(s, str):
+                s = {"name": s}
+            if not self.mapping(s, path, None, "a state"):
+                continue
+            line = _line(s)
+            raw_name = s.get("name")
+            if isinstance(raw_name, str) and NAME_RE.match(raw_name):
+                path = f"states.{raw_name}"
+            _check_keys(errors, s, _STATE_KEYS, path, "a state")
+            if "name" not in s:
+                errors.add(path, "a state needs a name", line)
+                continue
+            name = self.name(s["name"], f"{path}.name", _line(s, "name"), "state name")
+            if name is None:
+                continue
+            if name in self.states:
+                first = self.states[name].line
+                where = f" at line {first}" if first is not None else ""
+                errors.add(
+                    f"states[{i}]",
+                    f"duplicate state name {name!r} (first declared{where} as {path})",
+                    line,
+                )
+                continue
+            stype = s.get("type", "stable")
+            if stype not in STATE_TYPES:
+                close = difflib.get_close_matches(str(stype), STATE_TYPES, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                errors.add(
+                    f"{path}.type",
+                    f"unknown state type {stype!r}{hint}; expected one of:"
+                    f" {', '.join(STATE_TYPES)}",
+                    _line(s, "type"),
+                )
+                continue
+            parent = s.get("parent")
+            if parent is not None:
+                parent = self.name(parent, f"{path}.parent", _line(s, "parent"), "parent")
+            ic = s.get("initial_child")
+            if ic is not None:
+                ic = self.name(ic, f"{path}.initial_child", _line(s, "initial_child"), "state")
+            desc = s.get("description")
+            self.states[name] = StateInfo(
+                name,
+                stype,
+                parent,
+                ic,
+                path,
+                line,
+                description=desc if isinstance(desc, str) else None,
+            )
+            self.raw_states[name] = s
+            if "regions" in s:
+                if stype != "parallel":
+                    errors.add(
+                        f"{path}.regions",
+                        f"only a parallel state has regions; {name!r} is {stype!r}",
+                        _line(s, "regions"),
+                    )
+                else:
+                    self.read_regions(name, s["regions"], f"{path}.regions", _line(s, "regions"))
+        for name, info in self.states.items():
+            if info.type == "parallel" and info.initial_child is not None:
+                errors.add(
+                    f"{info.path}.initial_child",
+                    "a parallel state has no initial_child: all its regions are entered"
+                    " (give each region an 'initial')",
+                    _line(self.raw_states[name], "initial_child"),
+                )
+
+    def read_regions(self, parallel: str, regions: Any, path: str, line: int | None) -> None:
+        errors = self.errors
+        if not isinstance(regions, list) or not regions:
+            errors.add(path, "regions must be a non-empty list of regions", line)
+            return
+        names: list[str] = []
+        for j, r in enumerate(regions):
+            rpath = f"{path}[{j}]"
+            if not self.mapping(r, rpath, line, "a region"):
+                continue
+            rline = _line(r)
+            _check_keys(errors, r, _REGION_KEYS, rpath, "a region")
+            if "name" not in r:
+                errors.add(rpath, "a region needs a name", rline)
+                continue
+            rname = self.name(r["name"], f"{rpath}.name", _line(r, "name"), "region name")
+            if rname is None:
+                continue
+            if rname in self.regions:
+                errors.add(
+                    f"{rpath}.name",
+                    f"duplicate region name {rname!r} (also {self.regions[rname].path});"
+                    " region names are unique across the machine",
+                    _line(r, "name"),
+                )
+                continue
+            members: list[str] = []
+            raw_members = r.get("states", [])
+            if not isinstance(raw_members, list):
+                errors.add(
+                    f"{rpath}.states", "a region's states must be a list", _line(r, "states")
+                )
+                raw_members = []
+            for k, m in enumerate(raw_members):
+                mname = self.name(m, f"{rpath}.states[{k}]", _line(r, "states"), "state name")
+                if mname is not None:
+                    members.append(mname)
+            init = r.get("initial")
+            if init is not None:
+                init = self.name(init, f"{rpath}.initial", _line(r, "initial"), "state name")
+            self.regions[rname] = RegionInfo(rname, parallel, init, members, rpath, rline)
+            names.append(rname)
+        self.parallel_regions[parallel] = names
+
+    def resolve_tree(self, strict: bool) -> None:
+        """Work out each state's parent (a state or a region) and check the hierarchy."""
+        errors = self.errors
+        for rname, region in self.regions.items():
+            if rname in self.states:
+                errors.add(
+                    f"{region.path}.name",
+                    f"region {rname!r} has the name of a state ({self.states[rname].path})",
+                    region.line,
+                )
+        errors.raise_if_any()
+        # region listings
+        for rname, region in self.regions.items():
+            for m in region.members:
+                info = self.states.get(m)
+                if info is None:
+                    self.states[m] = StateInfo(m, "stable", rname, path=region.path, declared=False)
+                    continue
+                if info.parent in (None, region.parallel, rname):
+                    info.parent = rname
+                elif info.parent in self.regions and info.parent != rname:
+                    errors.add(
+                        f"{info.path}.parent",
+                        f"state {m!r} is listed in region {rname!r} but names region"
+                        f" {info.parent!r} as parent",
+                        info.line,
+                    )
+                else:
+                    errors.add(
+                        f"{info.path}.parent",
+                        f"state {m!r} is listed in region {rname!r} of {region.parallel!r}"
+                        f" but its parent is {info.parent!r}",
+                        info.line,
+                    )
+        # parents must exist and make sense
+        for name, info in self.states.items():
+            p = info.parent
+            if p is None or p in self.regions:
+                continue
+            pinfo = self.states.get(p)
+            if pinfo is None:
+                self.unknown_state(p, f"{info.path}.parent", info.line, "parent")
+            elif pinfo.type == "terminal":
+                errors.add(
+                    f"{info.path}.parent",
+                    f"terminal state {p!r} cannot have child states",
+                    info.line,
+                )
+            elif pinfo.type == "parallel" and self.parallel_regions.get(p):
+                errors.add(
+                    f"{info.path}.parent",
+                    f"{p!r} is a parallel state with regions"
+                    f" ({', '.join(self.parallel_regions[p])}): list {name!r} in one of"
+                    " them, or give the region's name as its parent",
+                    info.line,
+                )
+        errors.raise_if_any()
+        # cycles
+        for name, info in self.states.items():
+            seen = {name}
+            p = self.parent_of(name)
+            while p is not None:
+                if p in seen:
+                    errors.add(
+                        f"{info.path}.parent", f"state {name!r} is its own ancestor", info.line
+                    )
+                    break
+                seen.add(p)
+                p = self.parent_of(p)
+        errors.raise_if_any()
+        # initial children
+        for name, info in self.states.items():
+            kids = self.order_children(name)
+            if info.initial_child is not None:
+                if not kids:
+                    errors.add(
+                        f"{info.path}.initial_child",
+                        f"{name!r} has no child states, so no initial_child",
+                        info.line,
+                    )
+                elif info.initial_child not in kids:
+                    errors.add(
+                        f"{info.path}.initial_child",
+                        f"initial_child {info.initial_child!r} is not a child of {name!r}"
+                        f" (children: {', '.join(kids)})",
+                        info.line,
+                    )
+            elif kids and info.type != "parallel" and strict:
+                errors.add(
+                    info.path,
+                    f"compound state {name!r} needs an initial_child (one of: {', '.join(kids)})",
+                    info.line,
+                )
+            if info.type == "parallel" and not kids:
+                errors.add(
+                    info.path, f"parallel state {name!r} needs regions (or child states)", info.line
+                )
+        for rname, region in self.regions.items():
+            kids = self.order_children(rname)
+            if not kids:
+                errors.add(region.path, f"region {rname!r} has no states", region.line)
+            elif region.initial is not None and region.initial not in kids:
+                errors.add(
+                    f"{region.path}.initial",
+                    f"initial {region.initial!r} is not a state of region {rname!r}"
+                    f" (states: {', '.join(kids)})",
+                    region.line,
+                )
+            elif region.initial is None and strict:
+                errors.add(
+                    region.path,
+                    f"region {rname!r} needs an initial state (one of: {', '.join(kids)})",
+                    region.line,
+                )
+
+    def parent_of(self, name: str) -> str | None:
+        if name in self.regions:
+            return self.regions[name].parallel
+        info = self.states.get(name)
+        return info.parent if info is not None else None
+
+    def order_children(self, parent: str | None) -> list[str]:
+        if parent is not None and parent in self.parallel_regions:
+            return list(self.parallel_regions[parent])
+        out: list[str] = []
+        if parent in self.regions:
+            out = [m for m in self.regions[parent].members if m in self.states]
+        for name, info in self.states.items():
+            if info.parent == parent and name not in out:
+                out.append(name)
+        return out
+
+    def is_ancestor(self, anc: str, name: str) -> bool:
+        p = self.parent_of(name)
+        while p is not None:
+            if p == anc:
+                return True
+            p = self.parent_of(p)
+        return False
+
+    def initial_state(self, strict: bool) -> str:
+        initials = [n for n, s in self.states.items() if s.type == "initial"]
+        if len(initials) > 1:
+            self.errors.add(
+                self.states[initials[1]].path,
+                f"a machine has exactly one initial state; {', '.join(map(repr, initials))}"
+                " are all type 'initial'",
+                self.states[initials[1]].line,
+            )
+            return initials[0]
+        if initials:
+            return initials[0]
+        if strict:
+            self.errors.add(
+                "states",
+                "no state has type 'initial' (strict_mode needs exactly one;"
+                " set meta.strict_mode: false to start in the first state)",
+                _line(self.config, "states"),
+            )
+            return ""
+        return self.order_children(None)[0]
+
+    def actions_of(
+        self,
+        value: Any,
+        path: str,
+        line: int | None,
+        phase: Literal["exit", "transition", "enter"],
+        state: str,
+    ) -> tuple[ActionRef, ...]:
+        if value is None:
+            return ()
+        items = value if isinstance(value, list) else [value]
+        out: list[ActionRef] = []
+        for k, a in enumerate(items):
+            apath = f"{path}[{k}]" if isinstance(value, list) else path
+            params: Mapping[str, Any] | None = None
+            if isinstance(a, Mapping):
+                _check_keys(self.errors, a, _ACTION_KEYS, apath, "an action")
+                if "name" not in a:
+                    self.errors.add(apath, "an action mapping needs a name", _line(a) or line)
+                    continue
+                raw_params = a.get("params")
+                if raw_params is not None and not isinstance(raw_params, Mapping):
+                    self.errors.add(
+                        f"{apath}.params", "action params must be a mapping", _line(a, "params")
+                    )
+                    continue
+                params = _plain(raw_params) if raw_params is not None else None
+                name = self.name(a["name"], f"{apath}.name", _line(a, "name"), "action name")
+            else:
+                name = self.name(a, apath, line, "action name")
+            if name is None:
+                continue
+            self.check_bound("action", name, self.given_actions, apath, line)
+            self.action_names.add(name)
+            out.append(ActionRef(name, params, phase, state, self.bindings))
+        return tuple(out)
+
+    def check_bound(
+        self, kind: str, name: str, given: Mapping[str, Any] | None, path: str, line: int | None
+    ) -> None:
+        if given is None or name in given:
+            return
+        close = difflib.get_close_matches(name, [str(k) for k in given], n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        self.errors.add(path, f"{kind} {name!r} is not in the {kind}s given{hint}", line)
+
+    def build_state_specs(self, states: list[Any]) -> None:
+        # regions first (compound states named after the region)
+        for rname, region in self.regions.items():
+            self.specs[rname] = StateSpec(
+                id=rname,
+                initial=(region.initial,) if region.initial else None,
+                path=region.path,
+                line=region.line,
+                meta={"pystator_type": "region"},
+            )
+        for name, info in self.states.items():
+            raw = self.raw_states.get(name, {})
+            kind: Literal["state", "parallel", "final"] = "state"
+            if info.type == "parallel":
+                kind = "parallel"
+            elif info.type == "terminal":
+                kind = "final"
+            spec = StateSpec(
+                id=name,
+                kind=kind,
+                initial=(info.initial_child,) if info.initial_child else None,
+                path=info.path,
+                line=info.line,
+                meta={"pystator_type": info.type, "description": info.description},
+            )
+            enter = self.actions_of(
+                raw.get("on_enter"), f"{info.path}.on_enter", _line(raw, "on_enter"), "enter", name
+            )
+            leave = self.actions_of(
+                raw.get("on_exit"), f"{info.path}.on_exit", _line(raw, "on_exit"), "exit", name
+            )
+            if enter:
+                spec.onentry.append(enter)
+            if leave:
+                spec.onexit.append(leave)
+            self.specs[name] = spec
+            if "timeout" in raw:
+                self.read_timeout(name, info, raw["timeout"], _line(raw, "timeout"))
+        for name, spec in self.specs.items():
+            spec.children = [self.specs[c] for c in self.order_children(name)]
+
+    def read_timeout(self, name: str, info: StateInfo, value: Any, line: int | None) -> None:
+        path = f"{info.path}.timeout"
+        if info.type == "terminal":
+            self.errors.add(path, f"terminal state {name!r} cannot have a timeout", line)
+            return
+        if not self.mapping(value, path, line, "timeout"):
+            return
+        _check_keys(self.errors, value, _TIMEOUT_KEYS, path, "a timeout")
+        if "seconds" not in value or "destination" not in value:
+            self.errors.add(path, "a timeout needs 'seconds' and 'destination'", line)
+            return
+        try:
+            seconds = parse_duration(value["seconds"], "s")
+        except ValueError as exc:
+            self.errors.add(f"{path}.seconds", str(exc), _line(value, "seconds"))
+            return
+        dest = self.name(
+            value["destination"], f"{path}.destination", _line(value, "destination"), "destination"
+        )
+        if dest is None:
+            return
+        if dest not in self.states and dest not in self.regions:
+            self.unknown_state(dest, f"{path}.destination", _line(value, "destination"), "state")
+            return
+        ts = TransitionSpec(target=(dest,), path=path, line=line, name="timeout")
+        self.add_timer(name, seconds, ts, "timeout")
+
+    # -- transitions -----------------------------------------------------------------------
+    def target_of(self, dest: Any, path: str, line: int | None) -> str | None:
+        if not isinstance(dest, str):
+            self.errors.add(path, f"dest must be a string, got {type(dest).__name__}", line)
+            return None
+        m = _HISTORY_RE.match(dest.strip())
+        if m is None:
+            name = self.name(dest, path, line, "dest")
+            if name is None:
+                return None
+            if name not in self.states and name not in self.regions:
+                self.unknown_state(name, path, line, "dest")
+                return None
+            return name
+        deep, parent = m.group(1) == "*", m.group(2).strip()
+        if parent not in self.states and parent not in self.regions:
+            self.unknown_state(parent, path, line, "history parent")
+            return None
+        kids = self.order_children(parent)
+        if not kids:
+            self.errors.add(
+                path, f"{dest}: {parent!r} has no child states, so it has no history", line
+            )
+            return None
+        hid = f"H{'*' if deep else ''}({parent})"
+        if hid not in self.history:
+            h = StateSpec(
+                id=hid, kind="history", history="deep" if deep else "shallow", path=path, line=line
+            )
+            self.history[hid] = h
+            self.specs[parent].children.append(h)
+        return hid
+
+    def read_transition(self, i: int, t: Any) -> None:
+        errors = self.errors
+        path = f"transitions[{i}]"
+        if not self.mapping(t, path, None, "a transition"):
+            return
+        line = _line(t)
+        _check_keys(errors, t, _TRANSITION_KEYS, path, "a transition")
+        n_before = len(errors.items)
+        flags: dict[str, bool] = {}
+        for key in ("internal", "auto"):
+            v = t.get(key, False)
+            if not isinstance(v, bool):
+                errors.add(
+                    f"{path}.{key}", f"{key} must be true or false, got {v!r}", _line(t, key)
+                )
+                v = False
+            flags[key] = v
+        internal, auto = flags["internal"], flags["auto"]
+        delay: float | None = None
+        if t.get("after") is not None:
+            try:
+                delay = parse_duration(t["after"], "ms")
+            except ValueError as exc:
+                errors.add(f"{path}.after", f"{exc} (a number is milliseconds)", _line(t, "after"))
+        if auto and t.get("after") is not None:
+            errors.add(path, "a transition cannot be both 'auto' and 'after'", line)
+        trigger: str | None = None
+        if t.get("trigger") is not None:
+            trigger = self.name(t["trigger"], f"{path}.trigger", _line(t, "trigger"), "trigger")
+            if trigger is not None:
+                path = f"transitions[{i}]({trigger})"
+        elif not auto and t.get("after") is None:
+            errors.add(path, "a transition needs a trigger (unless it is 'auto' or 'after')", line)
+        # sources
+        raw_src = t.get("source")
+        sources: list[str] = []
+        if raw_src is None:
+            errors.add(path, "a transition needs a source", line)
+        else:
+            items = raw_src if isinstance(raw_src, list) else [raw_src]
+            if not items:
+                errors.add(f"{path}.source", "source is an empty list", _line(t, "source"))
+            for k, s in enumerate(items):
+                spath = f"{path}.source" + (f"[{k}]" if isinstance(raw_src, list) else "")
+                sname = self.name(s, spath, _line(t, "source"), "source")
+                if sname is None:
+                    continue
+                if sname not in self.states and sname not in self.regions:
+                    self.unknown_state(sname, spath, _line(t, "source"), "source")
+                    continue
+                if sname in self.states and self.states[sname].type == "terminal":
+                    errors.add(
+                        spath,
+                        f"terminal state {sname!r} cannot have outgoing transitions",
+                        _line(t, "source"),
+                    )
+                    continue
+                if sname not in sources:
+                    sources.append(sname)
+        # region
+        region = t.get("region")
+        if region is not None:
+            rname = self.name(region, f"{path}.region", _line(t, "region"), "region")
+            if rname is not None and rname not in self.regions:
+                close = difflib.get_close_matches(rname, list(self.regions), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                errors.add(
+                    f"{path}.region",
+                    f"region {rname!r} is not a region of this machine{hint}",
+                    _line(t, "region"),
+                )
+            elif rname is not None:
+                for s in sources:
+                    if s != rname and not self.is_ancestor(rname, s):
+                        errors.add(
+                            f"{path}.region",
+                            f"source {s!r} is not in region {rname!r}",
+                            _line(t, "region"),
+                        )
+        # destination
+        target: str | None = None
+        if t.get("dest") is not None:
+            target = self.target_of(t["dest"], f"{path}.dest", _line(t, "dest"))
+        elif not internal:
+            errors.add(path, "a transition needs a dest (unless it is internal)", line)
+        # guards
+        guards: list[NamedGuard | ExprGuard] = []
+        raw_guards = t.get("guards")
+        if raw_guards is not None:
+            gitems = raw_guards if isinstance(raw_guards, list) else [raw_guards]
+            for k, g in enumerate(gitems):
+                gpath = f"{path}.guards" + (f"[{k}]" if isinstance(raw_guards, list) else "")
+                gline = _line(g) if isinstance(g, Mapping) else _line(t, "guards")
+                if isinstance(g, Mapping):
+                    _check_keys(errors, g, _GUARD_KEYS, gpath, "a guard")
+                    expr = g.get("expr")
+                    if not isinstance(expr, str) or not expr.strip():
+                        errors.add(gpath, 'an inline guard needs expr: "<expression>"', gline)
+                        continue
+                    guard = self.expr_guard(expr, gpath, gline)
+                    if guard is not None:
+                        guards.append(guard)
+                    continue
+                if isinstance(g, str) and g.startswith("expr:"):
+                    guard = self.expr_guard(g[5:], gpath, gline)
+                    if guard is not None:
+                        guards.append(guard)
+                    continue
+                gname = self.name(g, gpath, gline, "guard name")
+                if gname is not None:
+                    self.check_bound("guard", gname, self.given_guards, gpath, gline)
+                    self.guard_names.add(gname)
+                    guards.append(NamedGuard(gname, self.bindings))
+        if len(errors.items) > n_before or (target is None and not internal):
+            return
+        cond = GuardSet(tuple(guards)) if guards else None
+        label = cond.label if cond is not None else None
+        if trigger is not None and trigger not in self.triggers:
+            self.triggers.append(trigger)
+        for src in sources:
+            actions = self.actions_of(
+                t.get("actions"), f"{path}.actions", _line(t, "actions"), "transition", src
+            )
+            ttype: Literal["external", "internal"] = "external"
+            ttarget: tuple[str, ...] = (target,) if target is not None else ()
+            if internal and target is not None:
+                real = target
+                hm = _HISTORY_RE.match(target)
+                if hm is not None:
+                    real = hm.group(2)
+                if target == src:
+                    ttarget = ()
+                elif real == src or self.is_ancestor(src, real):
+                    ttype = "internal"
+                else:
+                    errors.add(
+                        f"{path}.dest",
+                        f"an internal transition stays inside its source: {target!r} is not"
+                        f" {src!r} or one of its descendants",
+                        _line(t, "dest"),
+                    )
+                    continue
+            spec = self.specs[src]
+            events: list[tuple[str, ...]] = []
+            if trigger is not None:
+                events.append((trigger,))
+            if auto:
+                events.append(())
+            if delay is not None:
+                events.append(())
+            for k, event in enumerate(events):
+                ts = TransitionSpec(
+                    event=event,
+                    target=ttarget,
+                    cond=cond,
+                    type=ttype,
+                    actions=actions,
+                    path=path,
+                    line=line,
+                    cond_label=label,
+                    name=trigger,
+                )
+                if delay is not None and k == len(events) - 1:
+                    self.add_timer(src, delay, ts, trigger or "after")
+                else:
+                    spec.transitions.append(ts)
+
+    def expr_guard(self, expr: str, path: str, line: int | None) -> ExprGuard | None:
+        try:
+            return ExprGuard(expr.strip())
+        except SyntaxError as exc:
+            self.errors.add(path, f"invalid guard expression {expr.strip()!r}: {exc.msg}", line)
+        except ValueError as exc:
+            self.errors.add(path, f"invalid guard expression {expr.strip()!r}: {exc}", line)
+        return None
+
+    def add_timer(self, state: str, delay: float, ts: TransitionSpec, label: str) -> None:
+        spec = self.specs[state]
+        index = len(spec.after)
+        spec.after.append(AfterSpec(delay=delay, transition=ts))
+        # the compiler names the i-th delayed transition of a state "$after.<i>.<state>"
+        self.timers[f"$after.{index}.{state}"] = (label, state)
+
+
+def _as_mapping(value: Any, what: str) -> Mapping[str, Any] | None:
+    if value is None or isinstance(value, Mapping):
+        return value
+    getter = getattr(value, "get", None)
+    if callable(getter) and hasattr(value, "__contains__"):
+        return value  # type: ignore[no-any-return]
+    raise TypeError(f"{what} must be a mapping of names to functions, got {type(value).__name__}")
+
+
+def from_yaml(
+    source: str | os.PathLike[str] | bytes | Mapping[str, Any],
+    *,
+    guards: Mapping[str, Callable[..., Any]] | None = None,
+    actions: Mapping[str, Callable[..., Any]] | None = None,
+) -> Chart:
+    """Read a pystator-style machine (YAML text, a path to a ``.yaml`` file, or a dict of the
+    same structure) into a compiled :class:`~statefleet.core.Chart`.
+
+    ``guards`` and ``actions`` map the names used in the YAML to functions taking the context
+    dict (a pystator ``GuardRegistry``/``ActionRegistry`` works too). When given, every name
+    the YAML uses must be in them; when omitted, names are bound later (what
+    ``statefleet.formats.pystator.StateMachine.bind_guards`` does) and an unbound name raises
+    ``error.execution`` when it is used. Every problem in the definition raises
+    :class:`~statefleet.ChartDefinitionError` naming the element and, for YAML, its line.
+    """
+    g = _as_mapping(guards, "guards")
+    a = _as_mapping(actions, "actions")
+    if isinstance(source, Mapping):
+        config: Any = source
+    else:
+        text, where = _read_source(source)
+        config = _load_yaml(text, where)
+        if config is None:
+            raise ChartDefinitionError("the YAML document is empty", path=where)
+    bindings = Bindings(guards=g if g is not None else {}, actions=a if a is not None else {})
+    reader = _Reader(config, bindings, g, a)
+    spec = reader.read()
+    return compile_chart(spec)
