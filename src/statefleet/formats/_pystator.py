@@ -99,7 +99,6 @@ __all__ = [
 log = logging.getLogger("statefleet.pystator")
 
 F = TypeVar("F", bound=Callable[..., Any])
-StateInput = str | Iterable[str] | Snapshot | Mapping[str, Any]
 
 
 # -- errors --------------------------------------------------------------------------------
@@ -265,6 +264,10 @@ class TransitionResult:
         if self.error is not None:
             raise self.error
         return self
+
+
+#: what ``process`` and ``snapshot_for`` accept as "the current state"
+StateInput = str | Iterable[str] | Snapshot | Mapping[str, Any] | TransitionResult
 
 
 # -- registries ----------------------------------------------------------------------------
@@ -926,14 +929,22 @@ class StateMachine:
 
     def snapshot_for(self, state: StateInput, context: Mapping[str, Any] | None = None) -> Snapshot:
         """A core snapshot for ``state`` (a state name, several names for parallel regions,
-        a snapshot, or an :meth:`EntitySession.snapshot` dict) with ``context``.
+        a snapshot, an :meth:`EntitySession.snapshot` dict, or a successful
+        :class:`TransitionResult` to continue from) with ``context``.
 
         A compound state stands for its initial leaf; regions not named start at their
         initial state. Raises :class:`InvalidStateError`.
         """
         if context is not None and not isinstance(context, Mapping):
             raise TypeError(f"context must be a mapping, got {type(context).__name__}")
-        if isinstance(state, Snapshot):
+        if isinstance(state, TransitionResult):
+            if state.snapshot is None:
+                raise InvalidStateError(
+                    "this result has no state to continue from (the trigger failed)",
+                    current_state=state.source_state,
+                )
+            snap = state.snapshot
+        elif isinstance(state, Snapshot):
             snap = state
         elif isinstance(state, Mapping):
             snap = _snapshot_from_dict(state)
@@ -994,7 +1005,8 @@ class StateMachine:
         for trig in self.triggers:
             for lst in self._candidates(snap.configuration, trig):
                 if context is None or any(
-                    not isinstance(t.cond, GuardSet) or t.cond.first_failure(snap.context) is None
+                    not isinstance(t.cond, GuardSet)
+                    or t.cond.first_failure(snap.context, snap.configuration) is None
                     for t in lst
                 ):
                     out.append(trig)
@@ -1032,7 +1044,7 @@ class StateMachine:
             for t in lst:
                 if not isinstance(t.cond, GuardSet):
                     return None
-                failure = t.cond.first_failure(snap.context)
+                failure = t.cond.first_failure(snap.context, snap.configuration)
                 if failure is None:
                     return None
                 if first is None:
@@ -1161,12 +1173,12 @@ class StateMachine:
         """Compute what ``trigger`` does from ``state`` with ``context``: pure, no side effects.
 
         ``state`` is a state name (a compound state stands for its initial leaf), a list of
-        names (one per parallel region), a snapshot (``result.snapshot`` or
-        ``EntitySession.snapshot()``, which keeps history and delayed transitions) or
-        anything :meth:`snapshot_for` takes. ``now`` (seconds) dates the delayed transitions
-        started. Guards see ``context``; actions are returned in ``result.actions_to_run``,
-        never run. A rejected trigger gives ``success=False`` and a typed ``error`` (raised
-        instead with ``raise_on_error=True``).
+        names (one per parallel region), a previous result, a snapshot (``result.snapshot``
+        or ``EntitySession.snapshot()``; these keep history and delayed transitions).
+        ``now`` (seconds) dates the delayed transitions started. Guards see ``context``;
+        actions are returned in ``result.actions_to_run``, never run. A rejected trigger
+        gives ``success=False`` and a typed ``error`` (raised instead with
+        ``raise_on_error=True``).
         """
         try:
             snap = self.snapshot_for(state, context)

@@ -31,7 +31,7 @@ import contextlib
 import difflib
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -240,7 +240,7 @@ class NamedGuard:
         """How the guard is named in errors and metadata."""
         return self.name
 
-    def check(self, context: Mapping[str, Any]) -> bool:
+    def check(self, context: Mapping[str, Any], configuration: Collection[str] = ()) -> bool:
         """Evaluate the guard on ``context`` (raises :class:`UnboundNameError` if unbound)."""
         fn = self.bindings.guards.get(self.name)
         if fn is None:
@@ -271,9 +271,13 @@ class ExprGuard:
         """How the guard is named in errors and metadata."""
         return f"expr: {self.source}"
 
-    def check(self, context: Mapping[str, Any]) -> bool:
-        """Evaluate the expression; a missing name or a bad operation raises."""
-        ev = EvalWithCompoundTypes(names=dict(context), functions=_EXPR_FUNCTIONS)
+    def check(self, context: Mapping[str, Any], configuration: Collection[str] = ()) -> bool:
+        """Evaluate the expression; a missing name or a bad operation raises.
+
+        ``in_state('name')`` is true when ``name`` is in ``configuration`` (SCXML ``In()``).
+        """
+        functions = {**_EXPR_FUNCTIONS, "in_state": lambda name: name in configuration}
+        ev = EvalWithCompoundTypes(names=dict(context), functions=functions)
         return bool(ev.eval(self.source, previously_parsed=self._tree))
 
 
@@ -286,10 +290,9 @@ def _parse_expr(source: str) -> Any:
             raise ValueError(f"{type(node).__name__} is not allowed in a guard expression")
         if isinstance(node, ast.Call):
             fname = node.func.id if isinstance(node.func, ast.Name) else None
-            if fname not in _EXPR_FUNCTIONS:
-                raise ValueError(
-                    f"only these functions may be called: {', '.join(sorted(_EXPR_FUNCTIONS))}"
-                )
+            if fname not in _EXPR_FUNCTIONS and fname != "in_state":
+                allowed_fns = ", ".join(sorted([*_EXPR_FUNCTIONS, "in_state"]))
+                raise ValueError(f"only these functions may be called: {allowed_fns}")
         if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
             raise ValueError(f"attribute {node.attr!r} is not allowed in a guard expression")
     return tree
@@ -309,15 +312,16 @@ class GuardSet:
         return "[" + ", ".join(g.label for g in self.guards) + "]"
 
     def __call__(self, ctx: Any) -> bool:
-        return all(g.check(ctx.context) for g in self.guards)
+        return all(g.check(ctx.context, ctx.configuration) for g in self.guards)
 
     def first_failure(
-        self, context: Mapping[str, Any]
+        self, context: Mapping[str, Any], configuration: Collection[str] = ()
     ) -> tuple[NamedGuard | ExprGuard, BaseException | None] | None:
-        """The first guard that rejects ``context`` (with the exception it raised), or None."""
+        """The first guard that rejects ``context`` with the active ``configuration`` (with
+        the exception it raised), or None."""
         for g in self.guards:
             try:
-                if not g.check(context):
+                if not g.check(context, configuration):
                     return g, None
             except Exception as exc:
                 return g, exc
@@ -1290,7 +1294,21 @@ class _Reader:
 
     def expr_guard(self, expr: str, path: str, line: int | None) -> ExprGuard | None:
         try:
-            return ExprGuard(expr.strip())
+            guard = ExprGuard(expr.strip())
+            for node in ast.walk(guard._tree):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Name)
+                    and node.func.id == "in_state"
+                ):
+                    arg = node.args[0] if len(node.args) == 1 and not node.keywords else None
+                    if not isinstance(arg, ast.Constant) or not isinstance(arg.value, str):
+                        raise ValueError("in_state() takes one state name, in quotes")
+                    if arg.value not in self.states and arg.value not in self.regions:
+                        close = difflib.get_close_matches(arg.value, list(self.states), n=1)
+                        hint = f" (did you mean {close[0]!r}?)" if close else ""
+                        raise ValueError(f"in_state({arg.value!r}): no such state{hint}")
+            return guard
         except SyntaxError as exc:
             self.errors.add(path, f"invalid guard expression {expr.strip()!r}: {exc.msg}", line)
         except ValueError as exc:
