@@ -61,6 +61,7 @@ __all__ = [
     "UnboundNameError",
     "collect_actions",
     "from_yaml",
+    "merge_payload",
     "model_of",
     "parse_duration",
 ]
@@ -312,7 +313,11 @@ class GuardSet:
         return "[" + ", ".join(g.label for g in self.guards) + "]"
 
     def __call__(self, ctx: Any) -> bool:
-        return all(g.check(ctx.context, ctx.configuration) for g in self.guards)
+        context = ctx.context
+        data = ctx.event.data if ctx.event is not None else None
+        if isinstance(data, dict) and data:
+            context = {**context, **data}  # the payload, as if merged (see merge_payload)
+        return all(g.check(context, ctx.configuration) for g in self.guards)
 
     def first_failure(
         self, context: Mapping[str, Any], configuration: Collection[str] = ()
@@ -326,6 +331,17 @@ class GuardSet:
             except Exception as exc:
                 return g, exc
         return None
+
+
+def merge_payload(ctx: Any) -> None:
+    """Merge the event's payload into the context (pystator: "payload merges into context").
+
+    Runs first in every triggered transition taken, so a chart driven by a plain core
+    :class:`~statefleet.core.Session` or an actor behaves like an ``EntitySession``.
+    """
+    data = ctx.event.data if ctx.event is not None else None
+    if isinstance(data, dict) and data:
+        ctx.context.update(data)
 
 
 # -- the model kept with the chart ---------------------------------------------------------
@@ -568,6 +584,8 @@ class _Reader:
         self.timers: dict[str, tuple[str, str]] = {}
         self.after_count: dict[str, int] = {}
         self.guard_names: set[str] = set()
+        #: names missing from the guards/actions given (reported once the structure is valid)
+        self.binding_errors: list[tuple[str, str, int | None]] = []
         self.action_names: set[str] = set()
 
     # -- helpers ---------------------------------------------------------------------------
@@ -670,6 +688,7 @@ class _Reader:
         errors.raise_if_any()
         for i, t in enumerate(transitions):
             self.read_transition(i, t)
+        errors.items += self.binding_errors
         errors.raise_if_any()
         top = [self.specs[n] for n in self.order_children(None)]
         self.model = PystatorModel(
@@ -1022,7 +1041,9 @@ class _Reader:
             return
         close = difflib.get_close_matches(name, [str(k) for k in given], n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        self.errors.add(path, f"{kind} {name!r} is not in the {kind}s given{hint}", line)
+        self.binding_errors.append(
+            (path, f"{kind} {name!r} is not in the {kind}s given{hint}", line)
+        )
 
     def build_state_specs(self, states: list[Any]) -> None:
         # regions first (compound states named after the region)
@@ -1131,6 +1152,9 @@ class _Reader:
         if not self.mapping(t, path, None, "a transition"):
             return
         line = _line(t)
+        raw_trigger = t.get("trigger")
+        if isinstance(raw_trigger, str) and NAME_RE.match(raw_trigger):
+            path = f"transitions[{i}]({raw_trigger})"
         _check_keys(errors, t, _TRANSITION_KEYS, path, "a transition")
         n_before = len(errors.items)
         flags: dict[str, bool] = {}
@@ -1154,8 +1178,6 @@ class _Reader:
         trigger: str | None = None
         if t.get("trigger") is not None:
             trigger = self.name(t["trigger"], f"{path}.trigger", _line(t, "trigger"), "trigger")
-            if trigger is not None:
-                path = f"transitions[{i}]({trigger})"
         elif not auto and t.get("after") is None:
             errors.add(path, "a transition needs a trigger (unless it is 'auto' or 'after')", line)
         # sources
@@ -1282,6 +1304,7 @@ class _Reader:
                     cond=cond,
                     type=ttype,
                     actions=actions,
+                    before=(merge_payload,) if event else (),
                     path=path,
                     line=line,
                     cond_label=label,
