@@ -1610,3 +1610,28 @@ def test_machine_description() -> None:
     assert m.available_triggers("open") == ["fill"]
     assert m.available_triggers("open", {"fill_qty": 1, "order_qty": 2}) == []
     assert m.available_triggers("filled") == []
+
+
+def test_internal_transition_without_dest_and_lenient_regions() -> None:
+    m = StateMachine.from_dict(
+        config(
+            [
+                {
+                    "name": "p",
+                    "type": "parallel",
+                    "on_enter": ["enter_p"],
+                    "regions": [
+                        {"name": "r1", "states": ["x", "x2"]},
+                        {"name": "r2", "states": ["y"]},
+                    ],
+                },
+            ],
+            [{"trigger": "touch", "source": "p", "internal": True, "actions": ["bump"]}],
+            strict_mode=False,
+        )
+    )
+    s = m.create()
+    assert s.region_states == {"r1": "x", "r2": "y"}
+    result = s.touch()
+    assert result.action_names == ["bump"]
+    assert result.metadata["exited"] == [] and result.metadata["entered"] == []
