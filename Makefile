@@ -42,9 +42,9 @@ bench: $(STAMP)
 PEERS := .venv-peers
 bench-peers: $(STAMP)
 	@test -x $(PEERS)/bin/python || $(PYTHON) -m venv $(PEERS)
-	$(PEERS)/bin/pip install -q python-statemachine transitions sismic xstate-statemachine msgspec
-	$(PEERS)/bin/pip install -q -e . --no-deps
-	$(PEERS)/bin/python benchmarks/bench_peers.py
+	$(PEERS)/bin/pip install -q python-statemachine transitions sismic xstate-statemachine
+	$(PEERS)/bin/pip install -q -e .
+	$(PEERS)/bin/python benchmarks/bench_peers.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) $(PEERS) build *.egg-info

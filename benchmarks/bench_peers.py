@@ -1,0 +1,709 @@
+"""statefleet against its peers on the core workloads W1-W4 (run by ``make bench-peers``).
+
+Peers: python-statemachine (``StateChart``), transitions (``Machine`` and
+``HierarchicalMachine``), sismic (YAML statecharts, ``Interpreter``) and xstate-statemachine
+(XState JSON, ``SyncInterpreter``). ``make bench-peers`` installs them, with statefleet, into
+a separate venv (``.venv-peers``) so they never leak into ours.
+
+Every workload is written the way each library's documentation writes it; each uses the
+library's fastest documented way of delivering an event by name. statefleet runs the very
+charts of ``bench_core.py``. Every timed run is checked afterwards (final configuration,
+counters): a number is only printed for a run that did the work.
+
+Usage::
+
+    python benchmarks/bench_peers.py              # plain-text table
+    python benchmarks/bench_peers.py --markdown   # the table for the README
+    python benchmarks/bench_peers.py --quick      # shorter runs
+
+Timing: ``time.perf_counter``, best of several repeats, a fresh instance per repeat. Peers are
+10-200x slower than statefleet, so each library runs an even number of events calibrated to
+take about a quarter of a second per repeat (statefleet runs bench_core's 200,000).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import importlib.metadata
+import io
+import logging
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_core as core
+
+W2_LIMIT = core.W2_LIMIT
+WORKLOADS = ("W1", "W2", "W3", "W4")
+EVENTS = core.EVENTS
+
+
+@dataclass
+class Case:
+    """One workload in one library.
+
+    ``make`` builds a fresh instance; ``sender(instance, event)`` returns the callable the
+    timed loop calls with the event name (bound to the event beforehand where the library's
+    idiom is a method per event); ``check(instance, n)`` raises ``AssertionError`` unless the
+    instance ended where ``n`` events (``n`` even) should have left it.
+    """
+
+    make: Callable[[], Any]
+    sender: Callable[[Any, str], Callable[[str], Any]]
+    check: Callable[[Any, int], None]
+
+
+@dataclass
+class NotApplicable:
+    """A workload a library cannot express, and why."""
+
+    reason: str
+
+
+Entry = Case | NotApplicable
+
+
+def _method_caller(obj: Any, event: str) -> Callable[[str], Any]:
+    """``obj.<event>()`` for libraries whose idiom is one method per event (bound once)."""
+    fire = getattr(obj, event)
+
+    def send(_event: str) -> Any:
+        return fire()
+
+    return send
+
+
+# -- statefleet -------------------------------------------------------------------------------
+def statefleet_cases() -> dict[str, Entry]:
+    """bench_core's charts on the sync Session."""
+    charts = {w: core.CHARTS[w]() for w in WORKLOADS}
+
+    def case(w: str, check: Callable[[Any, int], None]) -> Case:
+        return Case(lambda: core.start_statefleet(w, charts[w]), lambda s, _event: s.send, check)
+
+    def c1(s: Any, n: int) -> None:
+        assert s.configuration == {"a"}
+
+    def c2(s: Any, n: int) -> None:
+        assert s.context["n"] == n
+
+    def c3(s: Any, n: int) -> None:
+        assert s.configuration == {"A", "A1", "A11"}
+        assert s.context == {"entries": 3 + 3 * n, "exits": 3 * n}
+
+    def c4(s: Any, n: int) -> None:
+        assert {"x1", "x2", "x3", "x4"} <= s.configuration
+
+    return {"W1": case("W1", c1), "W2": case("W2", c2), "W3": case("W3", c3), "W4": case("W4", c4)}
+
+
+# -- python-statemachine ----------------------------------------------------------------------
+def psm_cases() -> dict[str, Entry]:
+    """python-statemachine 3: the ``StateChart`` class DSL; events called as methods."""
+    from statemachine import State, StateChart
+
+    class Toggle(StateChart):  # type: ignore[misc]
+        a = State(initial=True)
+        b = State()
+        e = a.to(b) | b.to(a)
+
+    class Counter(StateChart):  # type: ignore[misc]
+        s = State(initial=True)
+        inc = s.to.itself(internal=True, cond="below", on="increment")
+
+        def __init__(self) -> None:
+            self.n = 0
+            super().__init__()
+
+        def below(self) -> bool:
+            return self.n < W2_LIMIT
+
+        def increment(self) -> None:
+            self.n += 1
+
+    class Deep(StateChart):  # type: ignore[misc]
+        class A(State.Compound):  # type: ignore[misc]
+            class A1(State.Compound):  # type: ignore[misc]
+                a11 = State(initial=True)
+
+        class B(State.Compound):  # type: ignore[misc]
+            class B1(State.Compound):  # type: ignore[misc]
+                b11 = State(initial=True)
+
+        go = A.A1.a11.to(B.B1.b11) | B.B1.b11.to(A.A1.a11)
+
+        def __init__(self) -> None:
+            self.entries = 0
+            self.exits = 0
+            super().__init__()
+
+        # generic entry/exit callbacks: called for every state entered/exited
+        def on_enter_state(self) -> None:
+            self.entries += 1
+
+        def on_exit_state(self) -> None:
+            self.exits += 1
+
+    class Regions(StateChart):  # type: ignore[misc]
+        class P(State.Parallel):  # type: ignore[misc]
+            class R1(State.Compound):  # type: ignore[misc]
+                x1 = State(initial=True)
+                y1 = State()
+                t = x1.to(y1) | y1.to(x1)
+
+            class R2(State.Compound):  # type: ignore[misc]
+                x2 = State(initial=True)
+                y2 = State()
+                t = x2.to(y2) | y2.to(x2)
+
+            class R3(State.Compound):  # type: ignore[misc]
+                x3 = State(initial=True)
+                y3 = State()
+                t = x3.to(y3) | y3.to(x3)
+
+            class R4(State.Compound):  # type: ignore[misc]
+                x4 = State(initial=True)
+                y4 = State()
+                t = x4.to(y4) | y4.to(x4)
+
+    def events(sm: Any, event: str) -> Callable[[str], Any]:
+        # ``sm.e()``: the documented call, a bit faster than ``sm.send("e")``
+        return _method_caller(sm, event)
+
+    def c1(sm: Any, n: int) -> None:
+        assert set(sm.configuration_values) == {"a"}
+
+    def c2(sm: Any, n: int) -> None:
+        assert sm.n == n
+
+    def c3(sm: Any, n: int) -> None:
+        assert set(sm.configuration_values) == {"A", "A1", "a11"}
+        assert (sm.entries, sm.exits) == (3 + 3 * n, 3 * n)
+
+    def c4(sm: Any, n: int) -> None:
+        assert {"x1", "x2", "x3", "x4"} <= set(sm.configuration_values)
+
+    return {
+        "W1": Case(Toggle, events, c1),
+        "W2": Case(Counter, events, c2),
+        "W3": Case(Deep, events, c3),
+        "W4": Case(Regions, events, c4),
+    }
+
+
+# -- transitions ------------------------------------------------------------------------------
+def transitions_cases() -> dict[str, Entry]:
+    """transitions: ``Machine`` (W1, W2) and ``HierarchicalMachine`` (W3, W4) on a model."""
+    from transitions import Machine
+    from transitions.extensions import HierarchicalMachine
+
+    class Model:
+        def __init__(self) -> None:
+            self.n = 0
+            self.entries = 0
+            self.exits = 0
+
+        def below(self) -> bool:
+            return self.n < W2_LIMIT
+
+        def increment(self) -> None:
+            self.n += 1
+
+        def entry(self) -> None:
+            self.entries += 1
+
+        def exit(self) -> None:
+            self.exits += 1
+
+    def w1() -> Model:
+        m = Model()
+        Machine(
+            model=m,
+            states=["a", "b"],
+            transitions=[["e", "a", "b"], ["e", "b", "a"]],
+            initial="a",
+            auto_transitions=False,
+        )
+        return m
+
+    def w2() -> Model:
+        m = Model()
+        Machine(
+            model=m,
+            states=["s"],
+            transitions=[
+                # dest=None: an internal transition (no exit, no entry)
+                {
+                    "trigger": "inc",
+                    "source": "s",
+                    "dest": None,
+                    "conditions": "below",
+                    "after": "increment",
+                }
+            ],
+            initial="s",
+            auto_transitions=False,
+        )
+        return m
+
+    def state(name: str, *children: dict[str, Any]) -> dict[str, Any]:
+        d: dict[str, Any] = {"name": name, "on_enter": "entry", "on_exit": "exit"}
+        if children:
+            d["children"] = list(children)
+            d["initial"] = children[0]["name"]
+        return d
+
+    def w3() -> Model:
+        m = Model()
+        HierarchicalMachine(
+            model=m,
+            states=[state("A", state("A1", state("A11"))), state("B", state("B1", state("B11")))],
+            transitions=[["go", "A_A1_A11", "B_B1_B11"], ["go", "B_B1_B11", "A_A1_A11"]],
+            initial="A",
+            auto_transitions=False,
+        )
+        return m
+
+    def w4() -> Model:
+        m = Model()
+        regions = [
+            {
+                "name": f"R{i}",
+                "children": [f"x{i}", f"y{i}"],
+                "initial": f"x{i}",
+                "transitions": [["t", f"x{i}", f"y{i}"], ["t", f"y{i}", f"x{i}"]],
+            }
+            for i in range(1, 5)
+        ]
+        HierarchicalMachine(
+            model=m,
+            states=[{"name": "P", "parallel": regions}],
+            initial="P",
+            auto_transitions=False,
+        )
+        return m
+
+    def events(m: Any, event: str) -> Callable[[str], Any]:
+        # ``model.e()``: the documented trigger method, a bit faster than ``model.trigger("e")``
+        return _method_caller(m, event)
+
+    def c1(m: Any, n: int) -> None:
+        assert m.state == "a"
+
+    def c2(m: Any, n: int) -> None:
+        assert (m.state, m.n) == ("s", n)
+
+    def c3(m: Any, n: int) -> None:
+        # transitions runs no on_enter callbacks for the initial state
+        assert m.state == "A_A1_A11"
+        assert (m.entries, m.exits) == (3 * n, 3 * n)
+
+    def c4(m: Any, n: int) -> None:
+        assert m.state == ["P_R1_x1", "P_R2_x2", "P_R3_x3", "P_R4_x4"]
+
+    return {
+        "W1": Case(w1, events, c1),
+        "W2": Case(w2, events, c2),
+        "W3": Case(w3, events, c3),
+        "W4": Case(w4, events, c4),
+    }
+
+
+# -- sismic -----------------------------------------------------------------------------------
+SISMIC_W1 = """
+statechart:
+  name: W1
+  root state:
+    name: root
+    initial: a
+    states:
+    - name: a
+      transitions:
+      - {target: b, event: e}
+    - name: b
+      transitions:
+      - {target: a, event: e}
+"""
+
+SISMIC_W2 = f"""
+statechart:
+  name: W2
+  preamble: n = 0
+  root state:
+    name: root
+    initial: s
+    states:
+    - name: s
+      transitions:
+      - event: inc
+        guard: n < {W2_LIMIT}
+        action: n += 1
+"""
+
+
+SISMIC_W3 = """
+statechart:
+  name: W3
+  preamble: |
+    entries = 0
+    exits = 0
+  root state:
+    name: root
+    initial: A
+    states:
+    - name: A
+      on entry: entries += 1
+      on exit: exits += 1
+      initial: A1
+      states:
+      - name: A1
+        on entry: entries += 1
+        on exit: exits += 1
+        initial: A11
+        states:
+        - name: A11
+          on entry: entries += 1
+          on exit: exits += 1
+          transitions:
+          - {target: B11, event: go}
+    - name: B
+      on entry: entries += 1
+      on exit: exits += 1
+      initial: B1
+      states:
+      - name: B1
+        on entry: entries += 1
+        on exit: exits += 1
+        initial: B11
+        states:
+        - name: B11
+          on entry: entries += 1
+          on exit: exits += 1
+          transitions:
+          - {target: A11, event: go}
+"""
+
+SISMIC_W4 = """
+statechart:
+  name: W4
+  root state:
+    name: root
+    initial: P
+    states:
+    - name: P
+      parallel states:
+""" + "".join(
+    f"""      - name: R{i}
+        initial: x{i}
+        states:
+        - name: x{i}
+          transitions:
+          - {{target: y{i}, event: t}}
+        - name: y{i}
+          transitions:
+          - {{target: x{i}, event: t}}
+"""
+    for i in range(1, 5)
+)
+
+
+def sismic_cases() -> dict[str, Entry]:
+    """sismic: YAML statecharts with Python code in guards and actions; queue + execute_once."""
+    from sismic.interpreter import Interpreter
+    from sismic.io import import_from_yaml
+
+    charts = {
+        "W1": import_from_yaml(SISMIC_W1),
+        "W2": import_from_yaml(SISMIC_W2),
+        "W3": import_from_yaml(SISMIC_W3),
+        "W4": import_from_yaml(SISMIC_W4),
+    }
+
+    def make(w: str) -> Callable[[], Any]:
+        def build() -> Any:
+            it = Interpreter(charts[w])
+            it.execute_once()  # enter the initial configuration
+            return it
+
+        return build
+
+    def events(it: Any, event: str) -> Callable[[str], Any]:
+        queue, execute_once = it.queue, it.execute_once
+
+        def send(ev: str) -> Any:
+            queue(ev)
+            return execute_once()
+
+        return send
+
+    def c1(it: Any, n: int) -> None:
+        assert set(it.configuration) == {"root", "a"}
+
+    def c2(it: Any, n: int) -> None:
+        assert it.context["n"] == n
+
+    def c3(it: Any, n: int) -> None:
+        assert set(it.configuration) == {"root", "A", "A1", "A11"}
+        assert (it.context["entries"], it.context["exits"]) == (3 + 3 * n, 3 * n)
+
+    def c4(it: Any, n: int) -> None:
+        assert {"x1", "x2", "x3", "x4"} <= set(it.configuration)
+
+    checks = {"W1": c1, "W2": c2, "W3": c3, "W4": c4}
+    return {w: Case(make(w), events, checks[w]) for w in WORKLOADS}
+
+
+# -- xstate-statemachine ----------------------------------------------------------------------
+def xstate_cases() -> dict[str, Entry]:
+    """xstate-statemachine: XState JSON configs, ``MachineLogic``, ``SyncInterpreter``."""
+    from xstate_statemachine import MachineLogic, SyncInterpreter, create_machine
+
+    def below(ctx: Any, event: Any) -> bool:
+        return bool(ctx["n"] < W2_LIMIT)
+
+    def increment(interp: Any, ctx: Any, event: Any, action: Any) -> None:
+        ctx["n"] += 1
+
+    def entry(interp: Any, ctx: Any, event: Any, action: Any) -> None:
+        ctx["entries"] += 1
+
+    def exit_(interp: Any, ctx: Any, event: Any, action: Any) -> None:
+        ctx["exits"] += 1
+
+    def node(on: dict[str, Any] | None = None, **children: dict[str, Any]) -> dict[str, Any]:
+        d: dict[str, Any] = {"entry": "entry", "exit": "exit"}
+        if children:
+            d["initial"] = next(iter(children))
+            d["states"] = children
+        if on:
+            d["on"] = on
+        return d
+
+    configs: dict[str, dict[str, Any]] = {
+        "W1": {
+            "id": "w1",
+            "initial": "a",
+            "states": {"a": {"on": {"e": "b"}}, "b": {"on": {"e": "a"}}},
+        },
+        "W2": {
+            "id": "w2",
+            "initial": "s",
+            "context": {"n": 0},
+            # no target: a targetless transition (actions only)
+            "states": {"s": {"on": {"inc": {"guard": "below", "actions": "increment"}}}},
+        },
+        "W3": {
+            "id": "w3",
+            "initial": "A",
+            "context": {"entries": 0, "exits": 0},
+            "states": {
+                "A": node(A1=node(A11=node(on={"go": "#w3.B.B1.B11"}))),
+                "B": node(B1=node(B11=node(on={"go": "#w3.A.A1.A11"}))),
+            },
+        },
+        "W4": {
+            "id": "w4",
+            "initial": "P",
+            "states": {
+                "P": {
+                    "type": "parallel",
+                    "states": {
+                        f"R{i}": {
+                            "initial": f"x{i}",
+                            "states": {
+                                f"x{i}": {"on": {"t": f"y{i}"}},
+                                f"y{i}": {"on": {"t": f"x{i}"}},
+                            },
+                        }
+                        for i in range(1, 5)
+                    },
+                }
+            },
+        },
+    }
+    logic = MachineLogic(
+        actions={"increment": increment, "entry": entry, "exit": exit_},
+        guards={"below": below},
+    )
+    machines = {w: create_machine(c, logic=logic) for w, c in configs.items()}
+
+    def make(w: str) -> Callable[[], Any]:
+        return lambda: SyncInterpreter(machines[w]).start()
+
+    def c1(it: Any, n: int) -> None:
+        assert set(it.active_state_ids) == {"w1.a"}
+
+    def c2(it: Any, n: int) -> None:
+        assert it.context["n"] == n
+
+    def c3(it: Any, n: int) -> None:
+        assert set(it.active_state_ids) == {"w3.A.A1.A11"}
+        assert (it.context["entries"], it.context["exits"]) == (3 + 3 * n, 3 * n)
+
+    def c4(it: Any, n: int) -> None:
+        assert set(it.active_state_ids) == {f"w4.P.R{i}.x{i}" for i in range(1, 5)}
+
+    checks = {"W1": c1, "W2": c2, "W3": c3, "W4": c4}
+    return {w: Case(make(w), lambda it, _event: it.send, checks[w]) for w in WORKLOADS}
+
+
+@dataclass(frozen=True)
+class Library:
+    """A library in the table: its column name, distribution name and cases."""
+
+    name: str
+    dist: str
+    cases: Callable[[], dict[str, Entry]]
+
+
+LIBRARIES = (
+    Library("statefleet", "statefleet", statefleet_cases),
+    Library("python-statemachine", "python-statemachine", psm_cases),
+    Library("transitions", "transitions", transitions_cases),
+    Library("sismic", "sismic", sismic_cases),
+    Library("xstate-statemachine", "xstate-statemachine", xstate_cases),
+)
+
+
+# -- running ----------------------------------------------------------------------------------
+@dataclass
+class Cell:
+    """One measurement: events/s, or why there is none."""
+
+    rate: float | None = None
+    events: int = 0
+    note: str = ""
+
+
+def _run(case: Case, event: str, n: int) -> float:
+    inst = case.make()
+    send = case.sender(inst, event)
+    gc.collect()
+    dt = core.time_sends(send, event, n)
+    case.check(inst, n)
+    return dt
+
+
+def measure(case: Case, event: str, *, repeats: int, budget: float, fixed: int | None) -> Cell:
+    """Best-of-``repeats`` events/s, each run checked; ``fixed`` events or a calibrated count."""
+    if fixed is not None:
+        n = fixed
+    else:
+        probe = 200
+        rate = probe / max(_run(case, event, probe), 1e-9)
+        n = int(min(200_000, max(2_000, rate * budget)))
+        n -= n % 2
+    best = min(_run(case, event, n) for _ in range(repeats))
+    return Cell(n / best, n)
+
+
+def run(
+    libraries: Sequence[Library], *, repeats: int, budget: float, sf_events: int
+) -> dict[str, dict[str, Cell]]:
+    """``results[library][workload]``."""
+    out: dict[str, dict[str, Cell]] = {}
+    for lib in libraries:
+        row: dict[str, Cell] = {}
+        out[lib.name] = row
+        try:
+            cases = lib.cases()
+        except ImportError as exc:
+            for w in WORKLOADS:
+                row[w] = Cell(note=f"not installed ({exc.name})")
+            continue
+        for w in WORKLOADS:
+            entry = cases[w]
+            if isinstance(entry, NotApplicable):
+                row[w] = Cell(note=f"n/a: {entry.reason}")
+                continue
+            fixed = sf_events if lib.name == "statefleet" else None
+            try:
+                row[w] = measure(entry, EVENTS[w], repeats=repeats, budget=budget, fixed=fixed)
+            except AssertionError as exc:
+                row[w] = Cell(note=f"wrong result: {exc}")
+    return out
+
+
+def version(dist: str) -> str:
+    """The installed version of ``dist`` (or ``?``)."""
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "?"
+
+
+def format_table(
+    results: dict[str, dict[str, Cell]], libraries: Sequence[Library], *, markdown: bool = False
+) -> str:
+    """events/s per library; peers' cells carry statefleet's speed-up over them."""
+    names = [lib.name for lib in libraries]
+    header = [
+        "workload",
+        *[f"{n} {version(lib.dist)}" for n, lib in zip(names, libraries, strict=True)],
+    ]
+    body: list[list[str]] = []
+    for w in WORKLOADS:
+        sf = results["statefleet"][w].rate
+        row = [f"{w} {core.DESCRIPTIONS[w]}"]
+        for name in names:
+            cell = results[name][w]
+            if cell.rate is None:
+                row.append(cell.note)
+            elif name == "statefleet" or not sf:
+                row.append(f"{cell.rate:,.0f}")
+            else:
+                row.append(f"{cell.rate:,.0f} ({sf / cell.rate:,.0f}x)")
+        body.append(row)
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
+        lines += ["| " + " | ".join(r) + " |" for r in body]
+        return "\n".join(lines)
+    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+
+    def fmt(r: list[str]) -> str:
+        cells = [r[0].ljust(widths[0])] + [
+            c.rjust(wd) for c, wd in zip(r[1:], widths[1:], strict=True)
+        ]
+        return "  ".join(cells).rstrip()
+
+    return "\n".join([fmt(header), "  ".join("-" * wd for wd in widths), *[fmt(r) for r in body]])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    parser.add_argument("--quick", action="store_true", help="shorter runs")
+    args = parser.parse_args(argv)
+    s = core.QUICK if args.quick else core.FULL
+    repeats = 2 if args.quick else 3
+    budget = 0.05 if args.quick else 0.25
+    # peers log at INFO/DEBUG in places; keep the table readable
+    logging.disable(logging.WARNING)
+    t0 = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        results = run(LIBRARIES, repeats=repeats, budget=budget, sf_events=s.events)
+    print(f"events/s, best of {repeats} ({core.environment()}); (Nx) = statefleet / peer")
+    print()
+    print(format_table(results, LIBRARIES, markdown=args.markdown))
+    print()
+    counts = ", ".join(
+        f"{name} {min(c.events for c in row.values() if c.events):,}"
+        f"-{max(c.events for c in row.values() if c.events):,}"
+        for name, row in results.items()
+        if any(c.events for c in row.values())
+    )
+    print(f"events per run: {counts}")
+    print(f"total {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
