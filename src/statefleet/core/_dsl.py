@@ -610,6 +610,9 @@ class Event(_CallbackHolder, str):
     __hash__ = str.__hash__
 
 
+_INITIAL_EVENT = Event(id="__initial__")
+
+
 class _BoundEvent:
     """``sm.start``: calling it sends the event."""
 
@@ -878,15 +881,20 @@ class _Compiler:
                 lst = self.tr_events.setdefault(t, [])
                 lst.extend(i for i in ids if i not in lst)
                 self.tr_path.setdefault(t, path)
-            for i in ids:
-                self.events_by_id.setdefault(i, ev)
+            # one Event per id (``event`` is injected with the id actually received)
+            self.events_by_id.setdefault(ids[0], ev)
+            for i in ids[1:]:
+                other = self.events_by_id.get(i)
+                if other is None:
+                    other = self.events_by_id[i] = Event(
+                        ev._transitions, id=i, delay=ev.delay, internal=ev.internal
+                    )
+                if inspect.getattr_static(cls, i, None) is None:
+                    setattr(cls, i, other)
             # the attribute becomes the trigger (a nested body's event only if the name is free)
             current = inspect.getattr_static(cls, key, None)
             if current is value or current is None or isinstance(current, Event):
                 setattr(cls, key, ev)
-            for i in ids:
-                if i != key and inspect.getattr_static(cls, i, None) is None:
-                    setattr(cls, i, ev)
         # events named inside transitions (``event="a b"`` or ``event=some_event``)
         for st in (*self.states, _ANY):
             for t in st.transitions:
@@ -966,9 +974,14 @@ class _Compiler:
             for t in trans:
                 for tg in t.targets:
                     if not isinstance(tg, State) or id(tg) not in self.state_set:
+                        what = (
+                            f"state {tg._id or tg.name or '(unnamed)'!r}"
+                            if isinstance(tg, State)
+                            else repr(tg)
+                        )
                         raise self.error(
                             self._tpath(t),
-                            f"transition target {tg!r} is not a state of {self.cname}",
+                            f"transition target {what} is not declared in {self.cname}",
                         )
                 if t.internal and t.targets and not t.is_self:
                     bad = [x for x in t.targets if not _is_descendant(x, st)]
@@ -1098,7 +1111,8 @@ class _Compiler:
         spec.onexit = self._state_blocks(st, "exit", path)
         if st._donedata is not None:
             site = _Site("donedata", st, None)
-            spec.donedata = self._callable(st._donedata, site, f"{path}.donedata", "donedata")
+            dd = self._resolve(st._donedata, site, f"{path}.donedata", "donedata")
+            spec.donedata = self._wrap(dd) if dd is not None else None
         for t in self._transitions_of(st):
             spec.transitions.append(self._transition_spec(t, st))
         return spec
@@ -1433,7 +1447,7 @@ class _Compiler:
         def get(ctx: Any) -> Any:
             ev = ctx.event
             if ev is None:
-                return None
+                return _INITIAL_EVENT  # the initial entry (python-statemachine's name)
             e = by_id.get(ev.name)
             return e if e is not None else Event(id=ev.name)
 
@@ -1663,11 +1677,28 @@ class StateChart(Session):
         if delay or internal or send_id is not None:
             self._send_special(event, delay, send_id, internal, data)
             return
-        if self.catch_errors_as_events:
-            Session.send(self, event, **data)
-            return
         try:
-            Session.send(self, event, **data)
+            if type(event) is str and event:
+                # Session.send's fast path, inlined: one call layer less per event
+                self._queue.append(EventData(event, data or None))
+                if not self._busy:
+                    self._run()
+            else:
+                Session.send(self, event, **data)
+        except _Propagate as p:
+            raise p.exc from None
+
+    def advance(self, seconds: float) -> None:
+        """Move the virtual clock forward, firing due delayed events in due-time order."""
+        try:
+            Session.advance(self, seconds)
+        except _Propagate as p:
+            raise p.exc from None
+
+    def poll(self) -> int:
+        """Fire every delayed event that is due now; return how many fired."""
+        try:
+            return Session.poll(self)
         except _Propagate as p:
             raise p.exc from None
 
