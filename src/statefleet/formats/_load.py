@@ -1,10 +1,57 @@
-"""Placeholder: being written."""
+"""``load(path)``: read a chart file with the reader its suffix names."""
 
+from __future__ import annotations
+
+import os
+from pathlib import Path
 from typing import Any
 
-from statefleet.core import Chart
+from statefleet.core import Chart, ChartDefinitionError
+
+__all__ = ["SUFFIXES", "load"]
+
+#: file suffixes ``load`` knows, and the reader each one picks
+SUFFIXES = {
+    ".json": "from_json",
+    ".yaml": "from_yaml",
+    ".yml": "from_yaml",
+    ".scxml": "from_scxml",
+    ".xml": "from_scxml",
+}
 
 
-def load(*args: Any, **kwargs: Any) -> Chart:
-    """Not written yet."""
-    raise NotImplementedError
+def load(path: str | os.PathLike[str], **kw: Any) -> Chart:
+    """Read the chart in ``path``, picking the reader by its suffix.
+
+    ``.json`` is an XState machine (:func:`~statefleet.from_json`), ``.yaml``/``.yml`` a
+    pystator machine (:func:`~statefleet.from_yaml`), ``.scxml``/``.xml`` an SCXML document
+    (:func:`~statefleet.from_scxml`). Keyword arguments go to the reader (``logic=``,
+    ``guards=``, ...). An unknown suffix or a missing file is a
+    :class:`~statefleet.ChartDefinitionError`.
+    """
+    if not isinstance(path, str | os.PathLike):
+        raise ChartDefinitionError(f"load() needs a file path, got {type(path).__name__}")
+    p = Path(path)
+    suffix = p.suffix.lower()
+    reader = SUFFIXES.get(suffix)
+    if reader is None:
+        known = ", ".join(SUFFIXES)
+        raise ChartDefinitionError(
+            f"cannot tell the format of {str(p)!r} from its suffix {suffix or '(none)'!r}:"
+            f" expected one of {known}",
+            path=str(p),
+        )
+    if not p.is_file():
+        raise ChartDefinitionError(f"no such file: {str(p)!r}", path=str(p))
+    # the readers are imported here: each lives in its own module
+    if reader == "from_json":
+        from statefleet.formats._xstate import from_json
+
+        return from_json(p, **kw)
+    if reader == "from_yaml":
+        from statefleet.formats._yaml import from_yaml
+
+        return from_yaml(p, **kw)
+    from statefleet.formats._scxml import from_scxml
+
+    return from_scxml(p, **kw)

@@ -1,15 +1,1806 @@
-"""Placeholder: being written."""
+"""The XState dialect: XState-style config dicts and JSON read into a core chart (seed 001).
 
-from typing import Any
+A config is a tree of state nodes (``id``, ``initial``, ``states``, ``type``, ``on``,
+``always``, ``after``, ``entry``/``exit``, ``onDone``, ``invoke``, ...). This module validates
+it, reporting every problem as a :class:`~statefleet.ChartDefinitionError` that names the bad
+element by its path in the config (``states.processing.onDone.actions[0]: unknown action
+'logCompletion'``), and builds the equivalent :class:`~statefleet.core.ChartSpec`:
 
-from statefleet.core import Chart
+- state ids are dotted paths from the machine id (``checkout.confirmation``) unless a state sets
+  ``id``; targets are sibling keys (``"payment"``, ``"payment.card"``), ``.child`` descendants
+  of the source or ``#id`` references (``#id.child`` too);
+- ``on`` events (exact names first, then ``foo.*`` wildcards, then ``*``), the ``""`` eventless
+  key and ``always`` become transitions; a guarded list is tried in order, the first enabled
+  transition wins;
+- ``after`` delays (milliseconds, or names resolved through ``delays``) schedule an event
+  ``$after(<delay>)#<state id>`` on entry and cancel it on exit;
+- ``onDone`` listens for ``done.state.<state id>``; ``invoke`` starts a service (a named
+  function, a compiled chart) whose result arrives as ``done.invoke.<invoke id>`` and whose
+  exception as ``error.invoke.<invoke id>`` (the invoke id defaults to the state id);
+- a transition to the source itself re-enters it unless ``reenter: false`` / ``internal: true``;
+  a transition to a descendant of the source does not re-enter it unless ``reenter: true`` /
+  ``internal: false``.
+
+XState matches event names exactly, SCXML by dotted prefix (``done.state.a`` matches
+``done.state.a.b``). Where a name the chart uses or raises extends another one, the shorter
+one's transitions get an exact-name check, so ``onDone`` of a parallel state never fires on
+one region's ``done.state.*`` event.
+
+Names of actions, guards, services and delays are resolved once, at load time, through the
+``actions``/``guards``/``services``/``delays`` mappings, then the ``logic`` object (attributes
+named exactly, or their snake_case form: ``logCompletion`` finds ``log_completion``). Each
+function is adapted to the core's one-argument callables by its signature, inspected once:
+
+======== ================================================ ==================================
+kind     full form (seed 001's ``MachineLogic``)           shorter forms drop from the left
+======== ================================================ ==================================
+action   ``(interpreter, context, event, action_def)``     ``(context, event, action_def)``,
+                                                           ``(context, event)``, ...
+guard    ``(context, event)`` (``(.., guard_def)`` too)    ``(context)``, ``()``
+service  ``(interpreter, context, event)`` (``(.., input)``) ``(context, event)``, ...
+delay    ``(context, event) -> milliseconds``             ``(context)``, ``()``
+======== ================================================ ==================================
+
+A config root that needs a state of its own (``type: parallel``, a root ``invoke``, no child
+states) is wrapped in a top-level state whose id is the machine id, so leaf ids are unchanged;
+a root's ``on``/``always``/``after`` transitions are otherwise copied onto each top-level state
+(with the same priority: after that state's own), its ``entry`` runs as the initial
+transition's content and its ``exit`` when the machine finishes.
+
+:class:`XStateSession` drives a chart the way seed 001's ``SyncInterpreter`` does:
+``active_state_ids`` (the active leaf ids), ``send(type, **payload)`` (the payload is
+``event.data`` in callbacks), ``context``, ``value``, ``stop()``.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import difflib
+import inspect
+import json
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+from statefleet.core import (
+    ActionContext,
+    Chart,
+    ChartDefinitionError,
+    ChartSpec,
+    DataSpec,
+    EventData,
+    Invocation,
+    InvokeSpec,
+    Listener,
+    RealClock,
+    Record,
+    Session,
+    Snapshot,
+    StatefleetError,
+    StateSpec,
+    TransitionSpec,
+    VirtualClock,
+    compile_chart,
+)
+
+__all__ = [
+    "ActionDef",
+    "MachineLogic",
+    "StateIds",
+    "XEvent",
+    "XStateSession",
+    "from_dict",
+    "from_json",
+]
+
+DEFAULT_MACHINE_ID = "(machine)"
+
+_STATE_KEYS = (
+    "id",
+    "type",
+    "initial",
+    "states",
+    "on",
+    "always",
+    "after",
+    "entry",
+    "exit",
+    "onDone",
+    "invoke",
+    "history",
+    "target",
+    "output",
+    "data",
+    "meta",
+    "description",
+    "tags",
+)
+_ROOT_KEYS = (
+    *_STATE_KEYS,
+    "context",
+    "version",
+    "predictableActionArguments",
+    "preserveActionOrder",
+    "tsTypes",
+    "schema",
+    "types",
+)
+_TRANSITION_KEYS = (
+    "target",
+    "actions",
+    "guard",
+    "cond",
+    "in",
+    "internal",
+    "reenter",
+    "description",
+    "meta",
+)
+_DELAYED_KEYS = (*_TRANSITION_KEYS, "delay")
+_INVOKE_KEYS = (
+    "src",
+    "id",
+    "onDone",
+    "onError",
+    "input",
+    "data",
+    "autoForward",
+    "description",
+    "meta",
+)
+_STATE_TYPES = ("atomic", "compound", "parallel", "final", "history")
+_SIMPLE_KEY = re.compile(r"^[A-Za-z0-9_$-]+$")
+_NUMBER = re.compile(r"^\s*\d+(\.\d+)?\s*$")
+_PLATFORM_EVENTS = ("error.execution", "error.communication", "error.platform")
 
 
-def from_dict(*args: Any, **kwargs: Any) -> Chart:
-    """Not written yet."""
-    raise NotImplementedError
+# -- what callbacks receive ----------------------------------------------------------------
+class XEvent:
+    """An event as XState-style callbacks see it.
+
+    ``type`` is the event name, ``data`` its payload: the keyword arguments given to
+    ``send`` (a dict, empty when there were none), a service's return value for
+    ``done.invoke.*``, the exception for ``error.*`` events raised by a failure. ``raw`` is the
+    core :class:`~statefleet.EventData`. ``event["key"]`` and ``event.get("key")`` read the
+    payload.
+    """
+
+    __slots__ = ("data", "error", "raw", "type")
+
+    def __init__(self, raw: EventData | None) -> None:
+        if raw is None:
+            raw = _INIT_EVENT
+        self.raw = raw
+        self.type = raw.name
+        self.error: Any = raw.error
+        if raw.error is not None:
+            self.data: Any = raw.error
+        elif raw.data is None and not raw.name.startswith("done."):
+            self.data = {}
+        else:
+            self.data = raw.data
+
+    @property
+    def name(self) -> str:
+        """The event name (same as ``type``)."""
+        return self.type
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """A payload item, or ``default``."""
+        data = self.data
+        return data.get(key, default) if isinstance(data, Mapping) else default
+
+    def __getitem__(self, key: str) -> Any:
+        data = self.data
+        if not isinstance(data, Mapping):
+            raise KeyError(key)
+        return data[key]
+
+    def __repr__(self) -> str:
+        return f"XEvent({self.type!r}, data={self.data!r})"
 
 
-def from_json(*args: Any, **kwargs: Any) -> Chart:
-    """Not written yet."""
-    raise NotImplementedError
+_INIT_EVENT = EventData("xstate.init", type="platform")
+_last_event: tuple[EventData | None, XEvent] = (None, XEvent(None))
+
+
+def _xevent(raw: EventData | None) -> XEvent:
+    """The :class:`XEvent` for ``raw`` (the last one is reused: every callback of a
+    microstep sees the same event)."""
+    global _last_event
+    last = _last_event
+    if last[0] is raw and raw is not None:
+        return last[1]
+    ev = XEvent(raw)
+    _last_event = (raw, ev)
+    return ev
+
+
+@dataclass(frozen=True)
+class ActionDef:
+    """What an action (or a guard) was declared as: its ``type`` (the name) and ``params``
+    (the other keys of an ``{"type": name, ...}`` object, or its ``params`` mapping)."""
+
+    type: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+class MachineLogic:
+    """Implementations of the actions, guards, services and delays a config names.
+
+    Subclass it and define methods named like the config's names (or their snake_case
+    form), with seed 001's signatures: actions ``(self, interpreter, context, event,
+    action_def)``, guards ``(self, context, event)``, services ``(self, interpreter, context,
+    event)``. Or pass mappings: ``MachineLogic(actions={"notify": fn}, guards=...)``; a
+    mapping entry wins over a method of the same name.
+    """
+
+    def __init__(
+        self,
+        actions: Mapping[str, Any] | None = None,
+        guards: Mapping[str, Any] | None = None,
+        services: Mapping[str, Any] | None = None,
+        delays: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.actions: dict[str, Any] = dict(actions or {})
+        self.guards: dict[str, Any] = dict(guards or {})
+        self.services: dict[str, Any] = dict(services or {})
+        self.delays: dict[str, Any] = dict(delays or {})
+
+
+_LOGIC_OWN = frozenset(dir(MachineLogic)) | {"actions", "guards", "services", "delays"}
+
+
+# -- errors and paths ----------------------------------------------------------------------
+def _join(path: str, key: Any) -> str:
+    k = str(key)
+    if _SIMPLE_KEY.match(k):
+        return f"{path}.{k}" if path else k
+    return f"{path}[{json.dumps(k)}]"
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    return type(value).__name__
+
+
+def _hint(name: str, candidates: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+class _Errors:
+    def __init__(self) -> None:
+        self.items: list[tuple[str, str]] = []
+
+    def add(self, path: str, message: str) -> None:
+        self.items.append((path, message))
+
+    def raise_if_any(self) -> None:
+        if not self.items:
+            return
+        path, message = self.items[0]
+        if len(self.items) > 1:
+            message += f" (and {len(self.items) - 1} more problem(s))"
+        raise ChartDefinitionError(message, path=path, errors=list(self.items))
+
+
+# -- logic resolution ----------------------------------------------------------------------
+_Kind = Literal["action", "guard", "service", "delay"]
+_MISSING = object()
+
+
+def _snake(name: str) -> str:
+    s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+
+
+def _arity(fn: Callable[..., Any], maximum: int) -> int:
+    """How many positional arguments ``fn`` takes (``maximum`` for ``*args``)."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return maximum
+    n = 0
+    for p in sig.parameters.values():
+        if p.kind is p.VAR_POSITIONAL:
+            return maximum
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            n += 1
+    return min(n, maximum)
+
+
+class _Logic:
+    """Looks names up in the mappings, then on the logic object (exact name, then snake_case)."""
+
+    def __init__(
+        self,
+        logic: Any,
+        maps: dict[_Kind, Mapping[str, Any] | None],
+        errors: _Errors,
+    ) -> None:
+        self.logic = logic
+        self.maps: dict[_Kind, list[Mapping[str, Any]]] = {}
+        attr = {"action": "actions", "guard": "guards", "service": "services", "delay": "delays"}
+        for kind in ("action", "guard", "service", "delay"):
+            found: list[Mapping[str, Any]] = []
+            given = maps.get(kind)
+            if given is not None:
+                if not isinstance(given, Mapping):
+                    errors.add(
+                        attr[kind],
+                        f"expected a mapping of names to {attr[kind]}, got {_type_name(given)}",
+                    )
+                else:
+                    found.append(given)
+            if isinstance(logic, MachineLogic):
+                own = getattr(logic, attr[kind], None)
+                if isinstance(own, Mapping):
+                    found.append(own)
+            self.maps[kind] = found
+        self.cache: dict[tuple[_Kind, str], Any] = {}
+
+    def find(self, kind: _Kind, name: str) -> Any:
+        key = (kind, name)
+        if key in self.cache:
+            return self.cache[key]
+        found: Any = _MISSING
+        for m in self.maps[kind]:
+            if name in m:
+                found = m[name]
+                break
+        logic = self.logic
+        if found is _MISSING and logic is not None:
+            if isinstance(logic, Mapping):
+                found = logic.get(name, _MISSING)
+            else:
+                for attr in (name, _snake(name)):
+                    if attr.startswith("_") or attr in _LOGIC_OWN:
+                        continue
+                    value = getattr(logic, attr, _MISSING)
+                    if value is not _MISSING:
+                        found = value
+                        break
+        self.cache[key] = found
+        return found
+
+    def candidates(self, kind: _Kind) -> list[str]:
+        out: list[str] = []
+        for m in self.maps[kind]:
+            out += [str(k) for k in m]
+        logic = self.logic
+        if isinstance(logic, Mapping):
+            out += [str(k) for k in logic]
+        elif logic is not None:
+            out += [
+                n
+                for n in dir(logic)
+                if not n.startswith("_")
+                and n not in _LOGIC_OWN
+                and callable(getattr(logic, n, None))
+            ]
+        return out
+
+
+def _adapt_action(fn: Callable[..., Any], ad: ActionDef) -> Callable[[ActionContext], Any]:
+    n = _arity(fn, 4)
+    if n >= 4:
+
+        def action(ctx: ActionContext) -> Any:
+            return fn(ctx.owner, ctx.context, _xevent(ctx.event), ad)
+
+    elif n == 3:
+
+        def action(ctx: ActionContext) -> Any:
+            return fn(ctx.context, _xevent(ctx.event), ad)
+
+    elif n == 2:
+
+        def action(ctx: ActionContext) -> Any:
+            return fn(ctx.context, _xevent(ctx.event))
+
+    elif n == 1:
+
+        def action(ctx: ActionContext) -> Any:
+            return fn(ctx.context)
+
+    else:
+
+        def action(ctx: ActionContext) -> Any:
+            return fn()
+
+    action.__name__ = ad.type
+    action.__qualname__ = ad.type
+    return action
+
+
+def _adapt_guard(fn: Callable[..., Any], gd: ActionDef) -> Callable[[ActionContext], Any]:
+    n = _arity(fn, 3)
+    if n >= 3:
+
+        def guard(ctx: ActionContext) -> Any:
+            return fn(ctx.context, _xevent(ctx.event), gd)
+
+    elif n == 2:
+
+        def guard(ctx: ActionContext) -> Any:
+            return fn(ctx.context, _xevent(ctx.event))
+
+    elif n == 1:
+
+        def guard(ctx: ActionContext) -> Any:
+            return fn(ctx.context)
+
+    else:
+
+        def guard(ctx: ActionContext) -> Any:
+            return fn()
+
+    guard.__name__ = gd.type
+    guard.__qualname__ = gd.type
+    return guard
+
+
+def _interpreter_of(inv: Invocation) -> Any:
+    owner = inv.owner
+    wrapper = getattr(owner, "xstate", None)
+    return wrapper if wrapper is not None else owner
+
+
+def _adapt_service(fn: Callable[..., Any], name: str) -> Callable[[Invocation], Any]:
+    n = _arity(fn, 4)
+
+    def args(inv: Invocation) -> tuple[Any, ...]:
+        ev = XEvent(inv.event)
+        if n >= 4:
+            return (_interpreter_of(inv), inv.context, ev, inv.data)
+        if n == 3:
+            return (_interpreter_of(inv), inv.context, ev)
+        if n == 2:
+            return (inv.context, ev)
+        if n == 1:
+            return (inv.context,)
+        return ()
+
+    if inspect.iscoroutinefunction(fn):
+
+        async def async_service(inv: Invocation) -> Any:
+            return await fn(*args(inv))
+
+        async_service.__name__ = name
+        async_service.__qualname__ = name
+        return async_service
+
+    def service(inv: Invocation) -> Any:
+        return fn(*args(inv))
+
+    service.__name__ = name
+    service.__qualname__ = name
+    return service
+
+
+def _to_seconds(ms: Any) -> float:
+    if isinstance(ms, datetime.timedelta):
+        return ms.total_seconds()
+    if isinstance(ms, bool) or not isinstance(ms, int | float) or ms < 0:
+        raise ValueError(f"a delay must be milliseconds >= 0, got {ms!r}")
+    return float(ms) / 1000.0
+
+
+def _adapt_delay(fn: Callable[..., Any]) -> Callable[[ActionContext], float]:
+    n = _arity(fn, 2)
+
+    def delay(ctx: ActionContext) -> float:
+        if n >= 2:
+            ms = fn(ctx.context, _xevent(ctx.event))
+        elif n == 1:
+            ms = fn(ctx.context)
+        else:
+            ms = fn()
+        return _to_seconds(ms)
+
+    return delay
+
+
+def _exact(names: frozenset[str], user: Callable[[ActionContext], Any] | None) -> Any:
+    """A guard that also checks the event name exactly (XState matching, not SCXML prefix)."""
+    if user is None:
+
+        def exact(ctx: ActionContext) -> bool:
+            ev = ctx.event
+            return ev is not None and ev.name in names
+
+        return exact
+
+    def exact_and(ctx: ActionContext) -> Any:
+        ev = ctx.event
+        return ev is not None and ev.name in names and user(ctx)
+
+    return exact_and
+
+
+def _scheduler(name: str, delay: float | Callable[[ActionContext], float]) -> Any:
+    def schedule_after(ctx: ActionContext) -> None:
+        seconds = delay(ctx) if callable(delay) else delay
+        ctx.send(name, delay=seconds, sendid=name)
+
+    return schedule_after
+
+
+def _canceller(name: str) -> Any:
+    def cancel_after(ctx: ActionContext) -> None:
+        ctx.cancel(name)
+
+    return cancel_after
+
+
+# -- the config tree -----------------------------------------------------------------------
+class _Node:
+    """One state node of the config, before it becomes a StateSpec."""
+
+    def __init__(
+        self, key: str, id: str, path: str, cfg: Mapping[str, Any], parent: _Node | None
+    ) -> None:
+        self.key = key
+        self.id = id
+        self.path = path
+        self.cfg = cfg
+        self.parent = parent
+        self.children: dict[str, _Node] = {}
+        self.kind: Literal["state", "parallel", "final", "history"] = "state"
+        self.spec: StateSpec | None = None
+        self.ancestors: tuple[_Node, ...] = () if parent is None else (parent, *parent.ancestors)
+
+    def state_children(self) -> list[_Node]:
+        return [c for c in self.children.values() if c.kind != "history"]
+
+    def initial_child(self) -> _Node | None:
+        init = self.cfg.get("initial")
+        if isinstance(init, str) and init in self.children:
+            return self.children[init]
+        kids = self.state_children()
+        return kids[0] if kids else None
+
+
+@dataclass
+class _Pending:
+    """A transition whose event name may need an exact-match check."""
+
+    spec: TransitionSpec
+    name: str
+
+
+class _Reader:
+    def __init__(self, config: Any, logic: _Logic, errors: _Errors) -> None:
+        self.config = config
+        self.logic = logic
+        self.errors = errors
+        self.by_id: dict[str, _Node] = {}
+        self.nodes: list[_Node] = []
+        self.pending: list[_Pending] = []
+        self.generated: set[str] = set(_PLATFORM_EVENTS)
+        self.machine_id = DEFAULT_MACHINE_ID
+        self.root: _Node | None = None
+        self.wrap = False
+
+    # -- pass 1: the tree ------------------------------------------------------------------
+    def read(self) -> ChartSpec | None:
+        cfg = self.config
+        err = self.errors
+        if not isinstance(cfg, Mapping):
+            err.add("", f"a machine config must be an object, got {_type_name(cfg)}")
+            return None
+        self.check_keys(cfg, _ROOT_KEYS, "", "the machine config")
+        mid = cfg.get("id", DEFAULT_MACHINE_ID)
+        if not isinstance(mid, str) or not mid.strip():
+            err.add("id", f"the machine id must be a non-empty string, got {_type_name(mid)}")
+            mid = DEFAULT_MACHINE_ID
+        elif any(c.isspace() for c in mid):
+            err.add("id", f"the machine id {mid!r} cannot contain whitespace")
+        self.machine_id = mid
+        root = _Node("", mid, "", cfg, None)
+        self.root = root
+        root.kind = self.kind_of(root)
+        if root.kind in ("final", "history"):
+            err.add("type", f"the machine root cannot be a {root.kind} state")
+            root.kind = "state"
+        self.check_structure(root)
+        # the root's id is the machine id (a real state only when the root is wrapped)
+        self.by_id[mid] = root
+        self.children_of(root, ())
+        self.wrap = root.kind == "parallel" or "invoke" in cfg or not root.children
+        if err.items:
+            return None
+        for node in self.nodes:
+            self.build_state(node)
+        for node in self.nodes:  # document order: children keep their order
+            parent = node.parent
+            if parent is not None and parent.spec is not None and node.spec is not None:
+                parent.spec.children.append(node.spec)
+        root_parts = self.build_root(root)
+        self.exact_checks()
+        return root_parts
+
+    def check_keys(
+        self, cfg: Mapping[str, Any], allowed: tuple[str, ...], path: str, what: str
+    ) -> None:
+        for k in cfg:
+            if not isinstance(k, str):
+                self.errors.add(path, f"{what} has a non-string key {k!r}")
+            elif k not in allowed:
+                self.errors.add(_join(path, k), f"unknown key {k!r} in {what}{_hint(k, allowed)}")
+
+    def kind_of(self, node: _Node) -> Literal["state", "parallel", "final", "history"]:
+        t = node.cfg.get("type")
+        path = _join(node.path, "type")
+        if t is None:
+            return "state"
+        if not isinstance(t, str) or t not in _STATE_TYPES:
+            self.errors.add(
+                path,
+                f"unknown state type {_type_name(t)}: expected one of"
+                f" {', '.join(_STATE_TYPES)}{_hint(str(t), _STATE_TYPES)}",
+            )
+            return "state"
+        states = node.cfg.get("states")
+        if t == "atomic" and states:
+            self.errors.add(path, "an atomic state cannot have child states")
+        if t == "compound" and not states:
+            self.errors.add(path, "a compound state needs child states")
+        if t in ("atomic", "compound"):
+            return "state"
+        return t  # type: ignore[return-value]
+
+    def children_of(self, node: _Node, keypath: tuple[str, ...]) -> None:
+        states = node.cfg.get("states")
+        spath = _join(node.path, "states")
+        if states is None:
+            return
+        if not isinstance(states, Mapping):
+            self.errors.add(spath, f"expected an object of child states, got {_type_name(states)}")
+            return
+        for key, sub in states.items():
+            path = _join(spath, key)
+            if not isinstance(key, str) or not key:
+                self.errors.add(spath, f"a state key must be a non-empty string, got {key!r}")
+                continue
+            if "." in key or key.startswith("#") or any(c.isspace() for c in key):
+                self.errors.add(
+                    path, f"state key {key!r} cannot contain '.' or whitespace or start with '#'"
+                )
+                continue
+            if sub is None:
+                sub = {}
+            if not isinstance(sub, Mapping):
+                self.errors.add(path, f"expected a state object, got {_type_name(sub)}")
+                continue
+            self.check_keys(sub, _STATE_KEYS, path, f"state {key!r}")
+            kp = (*keypath, key)
+            sid = sub.get("id")
+            if sid is None:
+                sid = ".".join((self.machine_id, *kp))
+            elif not isinstance(sid, str) or not sid:
+                self.errors.add(
+                    _join(path, "id"),
+                    f"a state id must be a non-empty string, got {_type_name(sid)}",
+                )
+                continue
+            elif any(c.isspace() for c in sid) or sid.startswith("#"):
+                self.errors.add(
+                    _join(path, "id"),
+                    f"state id {sid!r} cannot contain whitespace or start with '#'",
+                )
+                continue
+            child = _Node(key, sid, path, sub, node)
+            child.kind = self.kind_of(child)
+            other = self.by_id.get(sid)
+            if other is not None:
+                self.errors.add(
+                    _join(path, "id") if "id" in sub else path,
+                    f"duplicate state id {sid!r} (also {other.path or 'the machine root'})",
+                )
+            else:
+                self.by_id[sid] = child
+            node.children[key] = child
+            self.nodes.append(child)
+            self.check_structure(child)
+            self.children_of(child, kp)
+
+    def check_structure(self, node: _Node) -> None:
+        cfg = node.cfg
+        path = node.path
+        if node.kind == "final":
+            for k, what in (
+                ("states", "child states"),
+                ("on", "outgoing transitions (on)"),
+                ("always", "outgoing transitions (always)"),
+                ("after", "outgoing transitions (after)"),
+                ("onDone", "onDone"),
+                ("initial", "an initial state"),
+                ("invoke", "invocations"),
+            ):
+                if k in cfg:
+                    self.errors.add(_join(path, k), f"a final state cannot have {what}")
+        elif node.kind == "history":
+            for k in cfg:
+                if k not in ("type", "history", "target", "id", "meta", "description"):
+                    self.errors.add(_join(path, k), f"a history state cannot have {k!r}")
+            h = cfg.get("history", "shallow")
+            if h not in ("shallow", "deep"):
+                self.errors.add(
+                    _join(path, "history"),
+                    f"history must be 'shallow' or 'deep', got {_type_name(h)}",
+                )
+        else:
+            for k in ("history", "target"):
+                if k in cfg:
+                    self.errors.add(_join(path, k), f"{k!r} is only allowed on a history state")
+            for k in ("output", "data"):
+                if k in cfg:
+                    self.errors.add(_join(path, k), f"{k!r} is only allowed on a final state")
+        if "context" in cfg and node.parent is not None:
+            self.errors.add(_join(path, "context"), "only the machine root has a context")
+
+    # -- targets ---------------------------------------------------------------------------
+    def descend(self, base: _Node, parts: list[str], path: str, target: str) -> _Node | None:
+        node = base
+        for part in parts:
+            nxt = node.children.get(part)
+            if nxt is None:
+                self.errors.add(
+                    path,
+                    f"unknown target {target!r}: {node.id!r} has no child state {part!r}"
+                    f"{_hint(part, node.children)}",
+                )
+                return None
+            node = nxt
+        return node
+
+    def resolve(self, src: _Node, target: str, path: str) -> _Node | None:
+        node = self.resolve_any(src, target, path)
+        if node is not None and node.parent is None and not self.wrap:
+            self.errors.add(path, f"cannot target the machine root {target!r}")
+            return None
+        return node
+
+    def resolve_any(self, src: _Node, target: str, path: str) -> _Node | None:
+        if not target:
+            self.errors.add(path, "a target cannot be empty")
+            return None
+        if target.startswith("#"):
+            ref = target[1:]
+            node = self.by_id.get(ref)
+            if node is not None:
+                return node
+            parts = ref.split(".")
+            for i in range(len(parts) - 1, 0, -1):
+                base = self.by_id.get(".".join(parts[:i]))
+                if base is not None:
+                    return self.descend(base, parts[i:], path, target)
+            self.errors.add(
+                path, f"unknown target {target!r}: no state has id {ref!r}{_hint(ref, self.by_id)}"
+            )
+            return None
+        if target.startswith("."):
+            return self.descend(src, target[1:].split("."), path, target)
+        parts = target.split(".")
+        base = src.parent if src.parent is not None else src
+        first = base.children.get(parts[0])
+        if first is None:
+            where = "the machine root" if base.parent is None else repr(base.id)
+            self.errors.add(
+                path,
+                f"unknown target {target!r}: {where} has no child state {parts[0]!r}"
+                f"{_hint(parts[0], base.children)}",
+            )
+            return None
+        return self.descend(first, parts[1:], path, target)
+
+    # -- logic ------------------------------------------------------------------------------
+    def named(
+        self, kind: _Kind, raw: Any, path: str
+    ) -> tuple[Callable[..., Any], ActionDef] | None:
+        """Resolve an action/guard reference: a name, ``{type: name, ...}`` or a callable."""
+        if callable(raw) and not isinstance(raw, str):
+            name = getattr(raw, "__name__", kind)
+            return raw, ActionDef(str(name))
+        params: Mapping[str, Any] = {}
+        if isinstance(raw, Mapping):
+            t = raw.get("type")
+            if not isinstance(t, str) or not t:
+                if callable(t):
+                    rest = {k: v for k, v in raw.items() if k != "type"}
+                    return t, ActionDef(getattr(t, "__name__", kind), rest)
+                self.errors.add(path, f"an {kind} object needs a 'type' naming the {kind}")
+                return None
+            rest = {k: v for k, v in raw.items() if k != "type"}
+            if set(rest) == {"params"} and isinstance(rest["params"], Mapping):
+                params = dict(rest["params"])
+            else:
+                params = rest
+            name = t
+        elif isinstance(raw, str):
+            if not raw:
+                self.errors.add(path, f"an {kind} name cannot be empty")
+                return None
+            name = raw
+        else:
+            self.errors.add(
+                path,
+                f"expected an {kind} name, an {{'type': name}} object or a function,"
+                f" got {_type_name(raw)}",
+            )
+            return None
+        fn = self.logic.find(kind, name)
+        if fn is _MISSING:
+            self.errors.add(
+                path, f"unknown {kind} {name!r}{_hint(name, self.logic.candidates(kind))}"
+            )
+            return None
+        if not callable(fn):
+            self.errors.add(path, f"{kind} {name!r} resolves to {_type_name(fn)}, not a function")
+            return None
+        return fn, ActionDef(name, params)
+
+    def actions(self, raw: Any, path: str) -> tuple[Any, ...]:
+        if raw is None:
+            return ()
+        items = list(raw) if isinstance(raw, list | tuple) else [raw]
+        out: list[Any] = []
+        for i, item in enumerate(items):
+            found = self.named("action", item, f"{path}[{i}]")
+            if found is not None:
+                out.append(_adapt_action(*found))
+        return tuple(out)
+
+    def guard(
+        self, raw: Any, path: str
+    ) -> tuple[Callable[[ActionContext], Any] | None, str | None]:
+        found = self.named("guard", raw, path)
+        if found is None:
+            return None, None
+        fn, gd = found
+        return _adapt_guard(fn, gd), gd.type
+
+    # -- transitions ------------------------------------------------------------------------
+    def transitions(
+        self,
+        src: _Node,
+        raw: Any,
+        path: str,
+        event: str | None,
+        *,
+        exact: bool = True,
+    ) -> list[TransitionSpec]:
+        """``raw`` is a target, a transition object, null or a list of them."""
+        if isinstance(raw, list | tuple):
+            out: list[TransitionSpec] = []
+            for i, item in enumerate(raw):
+                ts = self.transition(src, item, f"{path}[{i}]", event, exact=exact)
+                if ts is not None:
+                    out.append(ts)
+            return out
+        ts = self.transition(src, raw, path, event, exact=exact)
+        return [ts] if ts is not None else []
+
+    def transition(
+        self,
+        src: _Node,
+        raw: Any,
+        path: str,
+        event: str | None,
+        *,
+        exact: bool = True,
+        keys: tuple[str, ...] = _TRANSITION_KEYS,
+    ) -> TransitionSpec | None:
+        err = self.errors
+        target: Any = None
+        cond: Callable[[ActionContext], Any] | None = None
+        label: str | None = None
+        actions: tuple[Any, ...] = ()
+        reenter: bool | None = None
+        if isinstance(raw, str):
+            target = raw
+        elif isinstance(raw, Mapping):
+            self.check_keys(raw, keys, path, "a transition")
+            target = raw.get("target")
+            actions = self.actions(raw.get("actions"), _join(path, "actions"))
+            if "guard" in raw and "cond" in raw:
+                err.add(path, "give either 'guard' or 'cond', not both")
+            gkey = "guard" if "guard" in raw else "cond" if "cond" in raw else None
+            if gkey is not None:
+                cond, label = self.guard(raw[gkey], _join(path, gkey))
+            if "in" in raw:
+                cond, label = self.in_state_guard(src, raw["in"], _join(path, "in"), cond, label)
+            for k in ("internal", "reenter"):
+                if k in raw and not isinstance(raw[k], bool):
+                    err.add(_join(path, k), f"expected true or false, got {_type_name(raw[k])}")
+            if "internal" in raw and "reenter" in raw:
+                err.add(path, "give either 'internal' or 'reenter', not both")
+            if isinstance(raw.get("reenter"), bool):
+                reenter = raw["reenter"]
+            elif isinstance(raw.get("internal"), bool):
+                reenter = not raw["internal"]
+        elif raw is not None:
+            err.add(
+                path,
+                f"expected a target, a transition object or a list of them, got {_type_name(raw)}",
+            )
+            return None
+        nodes: list[_Node] = []
+        tpath = _join(path, "target") if isinstance(raw, Mapping) else path
+        if target is not None:
+            tlist = list(target) if isinstance(target, list | tuple) else [target]
+            for i, t in enumerate(tlist):
+                p = f"{tpath}[{i}]" if isinstance(target, list | tuple) else tpath
+                if not isinstance(t, str):
+                    err.add(p, f"a target must be a string, got {_type_name(t)}")
+                    continue
+                n = self.resolve(src, t, p)
+                if n is not None:
+                    nodes.append(n)
+        kind: Literal["external", "internal"] = "external"
+        if nodes:
+            if all(src in n.ancestors for n in nodes):
+                kind = "external" if reenter is True else "internal"
+            elif nodes == [src] and reenter is False:
+                # a non-reentering self-transition: the state stays, its children restart
+                if src.kind == "parallel":
+                    nodes = src.state_children()
+                    kind = "internal"
+                else:
+                    init = src.initial_child()
+                    nodes = [init] if init is not None else []
+                    kind = "internal"
+        spec = TransitionSpec(
+            event=(event,) if event else (),
+            target=tuple(n.id for n in nodes),
+            cond=cond,
+            type=kind,
+            actions=actions,
+            path=path,
+            cond_label=label,
+        )
+        if event and exact:
+            self.pending.append(_Pending(spec, event))
+        return spec
+
+    def in_state_guard(
+        self,
+        src: _Node,
+        raw: Any,
+        path: str,
+        cond: Callable[[ActionContext], Any] | None,
+        label: str | None,
+    ) -> tuple[Callable[[ActionContext], Any] | None, str | None]:
+        if not isinstance(raw, str):
+            self.errors.add(path, f"'in' names a state, got {_type_name(raw)}")
+            return cond, label
+        if raw.startswith(("#", ".")):
+            node = self.resolve_any(src, raw, path)
+        elif raw in self.by_id:
+            node = self.by_id[raw]
+        else:
+            assert self.root is not None
+            node = self.descend(self.root, raw.split("."), path, raw)
+        if node is None:
+            return cond, label
+        sid = node.id
+        user = cond
+
+        def in_state(ctx: ActionContext) -> Any:
+            return ctx.in_state(sid) and (user is None or user(ctx))
+
+        return in_state, f"in {sid}" + (f" and {label}" if label else "")
+
+    def on_transitions(self, src: _Node, raw: Any, path: str) -> list[TransitionSpec]:
+        if raw is None:
+            return []
+        if not isinstance(raw, Mapping):
+            self.errors.add(
+                path, f"expected an object of event names to transitions, got {_type_name(raw)}"
+            )
+            return []
+        exact_keys: list[Any] = []
+        partial: list[Any] = []
+        star: list[Any] = []
+        for k in raw:
+            if not isinstance(k, str):
+                self.errors.add(path, f"event names must be strings, got {k!r}")
+            elif any(c.isspace() for c in k):
+                self.errors.add(_join(path, k), f"event name {k!r} cannot contain whitespace")
+            elif k == "*":
+                star.append(k)
+            elif k.endswith(".*"):
+                partial.append(k)
+            else:
+                exact_keys.append(k)
+        partial.sort(key=len, reverse=True)
+        out: list[TransitionSpec] = []
+        for k in (*exact_keys, *partial, *star):
+            wildcard = k == "*" or k.endswith(".*")
+            out += self.transitions(src, raw[k], _join(path, k), k or None, exact=not wildcard)
+        return out
+
+    def after(
+        self, node: _Node, raw: Any, path: str
+    ) -> tuple[list[TransitionSpec], list[Any], list[Any]]:
+        """Delayed transitions: (transitions, entry schedulers, exit cancellers)."""
+        groups: dict[str, tuple[Any, list[tuple[Any, str]]]] = {}
+        if isinstance(raw, Mapping):
+            for k, v in raw.items():
+                key = str(k)
+                if key in groups:
+                    self.errors.add(_join(path, k), f"delay {k!r} is given twice")
+                    continue
+                groups[key] = (k, [(v, _join(path, key))])
+        elif isinstance(raw, list | tuple):
+            for i, item in enumerate(raw):
+                p = f"{path}[{i}]"
+                if not isinstance(item, Mapping) or "delay" not in item:
+                    self.errors.add(p, "expected a transition object with a 'delay'")
+                    continue
+                d = item["delay"]
+                key = str(d)
+                groups.setdefault(key, (d, []))[1].append(
+                    ({k: v for k, v in item.items() if k != "delay"}, p)
+                )
+        else:
+            self.errors.add(
+                path, f"expected an object of delays to transitions, got {_type_name(raw)}"
+            )
+            return [], [], []
+        trans: list[TransitionSpec] = []
+        entry: list[Any] = []
+        exit_: list[Any] = []
+        for key, (raw_delay, items) in groups.items():
+            delay = self.delay(raw_delay, items[0][1])
+            if delay is None:
+                continue
+            name = f"$after({key})#{node.id}"
+            self.generated.add(name)
+            for item, p in items:
+                trans += self.transitions(node, item, p, name)
+            entry.append(_scheduler(name, delay))
+            exit_.append(_canceller(name))
+        return trans, entry, exit_
+
+    def delay(self, raw: Any, path: str) -> float | Callable[[ActionContext], float] | None:
+        if isinstance(raw, bool):
+            self.errors.add(path, f"invalid delay {raw!r}: expected milliseconds or a delay name")
+            return None
+        if isinstance(raw, int | float):
+            if raw < 0:
+                self.errors.add(path, f"invalid delay {raw!r}: expected milliseconds >= 0")
+                return None
+            return float(raw) / 1000.0
+        if isinstance(raw, str) and _NUMBER.match(raw):
+            return float(raw) / 1000.0
+        if not isinstance(raw, str) or not raw:
+            self.errors.add(
+                path, f"invalid delay {_type_name(raw)}: expected milliseconds or a delay name"
+            )
+            return None
+        value = self.logic.find("delay", raw)
+        if value is _MISSING:
+            self.errors.add(
+                path,
+                f"unknown delay {raw!r}: not a number of milliseconds, and no delay of that"
+                f" name{_hint(raw, self.logic.candidates('delay'))}",
+            )
+            return None
+        if callable(value):
+            return _adapt_delay(value)
+        try:
+            return _to_seconds(value)
+        except ValueError as exc:
+            self.errors.add(path, f"delay {raw!r}: {exc}")
+            return None
+
+    # -- pass 2: states ---------------------------------------------------------------------
+    def build_state(self, node: _Node) -> None:
+        cfg = node.cfg
+        path = node.path
+        meta: dict[str, Any] = {"xstate_key": node.key}
+        for k in ("meta", "description", "tags"):
+            if k in cfg:
+                meta[k] = cfg[k]
+        spec = StateSpec(id=node.id, kind=node.kind, path=path, meta=meta)
+        node.spec = spec
+        if node.kind == "history":
+            spec.history = cfg.get("history", "shallow")
+            if "target" in cfg and node.parent is not None:
+                # the default is resolved among the history state's siblings
+                ts = self.transition(node, cfg["target"], _join(path, "target"), None, exact=False)
+                if ts is not None and ts.target:
+                    spec.transitions = [
+                        TransitionSpec(target=ts.target, path=_join(path, "target"))
+                    ]
+            return
+        self.common(node, spec)
+        if node.kind == "final":
+            out = cfg.get("output", cfg.get("data"))
+            if out is not None:
+                spec.donedata = self.donedata(
+                    out, _join(path, "output" if "output" in cfg else "data")
+                )
+            return
+        init = cfg.get("initial")
+        if init is not None:
+            ipath = _join(path, "initial")
+            if isinstance(init, Mapping) and "target" in init:
+                init = init["target"]
+            if node.kind == "parallel":
+                self.errors.add(
+                    ipath, "a parallel state has no initial state: all regions are entered"
+                )
+            elif not node.children:
+                self.errors.add(ipath, "an initial state needs child states")
+            elif not isinstance(init, str):
+                self.errors.add(ipath, f"expected the key of a child state, got {_type_name(init)}")
+            elif init.startswith((".", "#")):
+                target = self.resolve(node, init, ipath)
+                if target is not None:
+                    spec.initial = (target.id,)
+            elif init not in node.children:
+                self.errors.add(
+                    ipath,
+                    f"unknown initial state {init!r}: {node.id!r} has no child state {init!r}"
+                    f"{_hint(init, node.children)}",
+                )
+            else:
+                spec.initial = (node.children[init].id,)
+        if "onDone" in cfg:
+            dpath = _join(path, "onDone")
+            if not node.children:
+                self.errors.add(
+                    dpath,
+                    "onDone needs child states (a service's completion is invoke.onDone)",
+                )
+            else:
+                name = f"done.state.{node.id}"
+                spec.transitions += self.transitions(node, cfg["onDone"], dpath, name)
+
+    def common(self, node: _Node, spec: StateSpec) -> None:
+        """entry, exit, on, always, after, invoke: shared by states and the root."""
+        cfg = node.cfg
+        path = node.path
+        entry = self.actions(cfg.get("entry"), _join(path, "entry"))
+        exit_ = self.actions(cfg.get("exit"), _join(path, "exit"))
+        if entry:
+            spec.onentry.append(entry)
+        if exit_:
+            spec.onexit.append(exit_)
+        spec.transitions += self.on_transitions(node, cfg.get("on"), _join(path, "on"))
+        if "always" in cfg:
+            spec.transitions += self.transitions(node, cfg["always"], _join(path, "always"), None)
+        if "after" in cfg:
+            trans, schedulers, cancellers = self.after(node, cfg["after"], _join(path, "after"))
+            spec.transitions += trans
+            if schedulers:
+                spec.onentry.append(tuple(schedulers))
+                spec.onexit.insert(0, tuple(cancellers))
+        if "invoke" in cfg:
+            raw = cfg["invoke"]
+            ipath = _join(path, "invoke")
+            items = list(raw) if isinstance(raw, list | tuple) else [raw]
+            for i, inv in enumerate(items):
+                p = f"{ipath}[{i}]" if isinstance(raw, list | tuple) else ipath
+                self.invoke(node, spec, inv, p, i)
+
+    def invoke(self, node: _Node, spec: StateSpec, raw: Any, path: str, index: int) -> None:
+        err = self.errors
+        if isinstance(raw, str):
+            raw = {"src": raw}
+        if not isinstance(raw, Mapping):
+            err.add(path, f"expected an invoke object with a 'src', got {_type_name(raw)}")
+            return
+        self.check_keys(raw, _INVOKE_KEYS, path, "an invoke")
+        if "src" not in raw:
+            err.add(path, "an invoke needs a 'src' (a service name)")
+            return
+        iid = raw.get("id")
+        if iid is None:
+            iid = node.id if index == 0 else f"{node.id}:invocation[{index}]"
+        elif not isinstance(iid, str) or not iid or any(c.isspace() for c in iid):
+            err.add(
+                _join(path, "id"),
+                "an invoke id must be a non-empty string without whitespace,"
+                f" got {_type_name(iid)}",
+            )
+            return
+        src = self.service(raw["src"], _join(path, "src"))
+        params: Callable[[ActionContext], Any] | None = None
+        ikey = "input" if "input" in raw else "data" if "data" in raw else None
+        if ikey is not None:
+            params = self.input(raw[ikey])
+        if src is not None:
+            spec.invokes.append(
+                InvokeSpec(
+                    id=iid,
+                    src=src,
+                    params=params,
+                    autoforward=bool(raw.get("autoForward", False)),
+                    path=path,
+                )
+            )
+        done, error = f"done.invoke.{iid}", f"error.invoke.{iid}"
+        self.generated.update((done, error))
+        if "onDone" in raw:
+            spec.transitions += self.transitions(node, raw["onDone"], _join(path, "onDone"), done)
+        if "onError" in raw:
+            spec.transitions += self.transitions(
+                node, raw["onError"], _join(path, "onError"), error
+            )
+
+    def service(self, raw: Any, path: str) -> Any:
+        if isinstance(raw, Chart):
+            return raw
+        if callable(raw) and not isinstance(raw, str):
+            return _adapt_service(raw, getattr(raw, "__name__", "service"))
+        name = raw.get("type") if isinstance(raw, Mapping) else raw
+        if not isinstance(name, str) or not name:
+            self.errors.add(path, f"expected a service name, got {_type_name(raw)}")
+            return None
+        fn = self.logic.find("service", name)
+        if fn is _MISSING:
+            self.errors.add(
+                path, f"unknown service {name!r}{_hint(name, self.logic.candidates('service'))}"
+            )
+            return None
+        if isinstance(fn, Chart):
+            return fn
+        if not callable(fn):
+            self.errors.add(path, f"service {name!r} resolves to {_type_name(fn)}, not a function")
+            return None
+        return _adapt_service(fn, name)
+
+    def input(self, raw: Any) -> Callable[[ActionContext], Any]:
+        if callable(raw):
+            n = _arity(raw, 2)
+
+            def call(ctx: ActionContext) -> Any:
+                args = (ctx.context, _xevent(ctx.event))[:n]
+                return raw(*args)
+
+            return call
+        value = raw
+
+        def constant(ctx: ActionContext) -> Any:
+            return _evaluate(value, ctx)
+
+        return constant
+
+    def donedata(self, raw: Any, path: str) -> Callable[[ActionContext], Any]:
+        return self.input(raw)
+
+    # -- the root ---------------------------------------------------------------------------
+    def build_root(self, root: _Node) -> ChartSpec:
+        cfg = root.cfg
+        err = self.errors
+        tops = list(root.children.values())
+        top_specs = [n.spec for n in tops if n.spec is not None]
+        data: list[DataSpec] = []
+        context = cfg.get("context")
+        if context is not None:
+            if not isinstance(context, Mapping):
+                err.add("context", f"expected an object, got {_type_name(context)}")
+            else:
+                for k, v in context.items():
+                    if not isinstance(k, str):
+                        err.add("context", f"context keys must be strings, got {k!r}")
+                        continue
+                    data.append(_data(k, v))
+        if "onDone" in cfg:
+            err.add("onDone", "the machine root cannot have onDone (the machine itself is done)")
+        init = cfg.get("initial")
+        initial: tuple[str, ...] | None = None
+        if init is not None:
+            if root.kind == "parallel":
+                err.add(
+                    "initial", "a parallel machine has no initial state: all regions are entered"
+                )
+            elif not isinstance(init, str):
+                err.add("initial", f"expected the key of a top-level state, got {_type_name(init)}")
+            elif init not in root.children:
+                err.add(
+                    "initial",
+                    f"unknown initial state {init!r}: the machine has no state {init!r}"
+                    f"{_hint(init, root.children)}",
+                )
+            else:
+                initial = (root.children[init].id,)
+        wrap = self.wrap
+        meta: dict[str, Any] = {"format": "xstate"}
+        spec = ChartSpec(id=self.machine_id, data=data, meta=meta)
+        if "version" in cfg:
+            spec.version = str(cfg["version"])
+        if wrap:
+            wrapper = StateSpec(
+                id=self.machine_id,
+                kind="parallel" if root.kind == "parallel" else "state",
+                children=top_specs,
+                initial=initial,
+                meta={"xstate_key": ""},
+            )
+            root.spec = wrapper
+            self.common(root, wrapper)
+            done_sets = self.done_sets(root)
+            # the machine is done: the root's own transitions stop too
+            for ts in wrapper.transitions:
+                ts.cond = _not_done(done_sets, ts.cond)
+            self.generated.add(f"done.state.{self.machine_id}")
+            spec.states = [wrapper]
+            meta["wrapper"] = self.machine_id
+            meta["done_sets"] = done_sets
+            return spec
+        spec.states = top_specs
+        spec.initial = initial
+        holder = StateSpec(id=self.machine_id)
+        root.spec = holder
+        self.common(root, holder)
+        # root transitions: copied onto every top-level state, after its own
+        for n in tops:
+            s = n.spec
+            if s is None or n.kind in ("final", "history"):
+                continue
+            for ts in holder.transitions:
+                copy_ = TransitionSpec(
+                    event=ts.event,
+                    target=ts.target,
+                    cond=ts.cond,
+                    type="external",
+                    actions=ts.actions,
+                    path=ts.path,
+                    cond_label=ts.cond_label,
+                    name=ts.name,
+                )
+                s.transitions.append(copy_)
+                for p in list(self.pending):
+                    if p.spec is ts:
+                        self.pending.append(_Pending(copy_, p.name))
+        self.pending = [p for p in self.pending if p.spec not in holder.transitions]
+        # root timers and entry run once, as the initial transition's content (timers first:
+        # a failing entry action stops its block)
+        initial_actions: list[Any] = []
+        for block in reversed(holder.onentry):
+            initial_actions += block
+        spec.initial_actions = tuple(initial_actions)
+        exit_blocks = [b for b in holder.onexit if b]
+        if exit_blocks:
+            for n in tops:
+                if n.kind == "final" and n.spec is not None:
+                    n.spec.onexit.extend(exit_blocks)
+        return spec
+
+    def done_sets(self, root: _Node) -> tuple[tuple[str, ...], ...]:
+        if root.kind == "parallel":
+            return tuple(
+                tuple(c.id for c in region.children.values() if c.kind == "final")
+                for region in root.state_children()
+            )
+        return (tuple(n.id for n in root.children.values() if n.kind == "final"),)
+
+    # -- exact event names -----------------------------------------------------------------
+    def exact_checks(self) -> None:
+        known = set(self.generated)
+        for n in self.nodes:
+            if n.children:
+                known.add(f"done.state.{n.id}")
+        for p in self.pending:
+            known.add(p.name)
+        for p in self.pending:
+            prefix = p.name + "."
+            if any(k.startswith(prefix) for k in known):
+                p.spec.cond = _exact(frozenset((p.name,)), p.spec.cond)
+
+
+def _not_done(
+    done_sets: tuple[tuple[str, ...], ...], user: Callable[[ActionContext], Any] | None
+) -> Callable[[ActionContext], Any]:
+    def machine_running(ctx: ActionContext) -> Any:
+        if _sets_done(done_sets, ctx.in_state):
+            return False
+        return user is None or user(ctx)
+
+    return machine_running
+
+
+def _sets_done(done_sets: tuple[tuple[str, ...], ...], active: Callable[[str], bool]) -> bool:
+    return bool(done_sets) and all(any(active(f) for f in s) for s in done_sets)
+
+
+_IMMUTABLE = (str, int, float, bool, bytes, type(None), tuple, frozenset)
+
+
+def _data(name: str, value: Any) -> DataSpec:
+    if isinstance(value, _IMMUTABLE):
+        return DataSpec(name, value=value)
+    snapshot = copy.deepcopy(value)
+
+    def fresh(ctx: ActionContext) -> Any:
+        return copy.deepcopy(snapshot)
+
+    return DataSpec(name, expr=fresh)
+
+
+def _evaluate(value: Any, ctx: ActionContext) -> Any:
+    """A data template: mapping values that are functions get ``(context, event)``."""
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            if callable(v):
+                n = _arity(v, 2)
+                out[k] = v(*(ctx.context, _xevent(ctx.event))[:n])
+            else:
+                out[k] = copy.deepcopy(v)
+        return out
+    return copy.deepcopy(value)
+
+
+# -- public readers --------------------------------------------------------------------------
+def from_dict(
+    config: Mapping[str, Any],
+    logic: Any = None,
+    *,
+    actions: Mapping[str, Any] | None = None,
+    guards: Mapping[str, Any] | None = None,
+    services: Mapping[str, Any] | None = None,
+    delays: Mapping[str, Any] | None = None,
+) -> Chart:
+    """Read an XState-style machine config into a compiled :class:`~statefleet.Chart`.
+
+    ``logic`` is an object whose attributes are the actions, guards, services and delays the
+    config names (a :class:`MachineLogic` subclass, any object, or a mapping);
+    ``actions``/``guards``/``services``/``delays`` map names directly and win over ``logic``.
+    Names are resolved now: an unknown one is a :class:`~statefleet.ChartDefinitionError`
+    naming where it is used, like every other problem in the config (unknown keys, with a
+    did-you-mean, wrong types, unknown targets). Run the chart with :class:`XStateSession`
+    (seed 001's view) or ``chart.start()``.
+    """
+    errors = _Errors()
+    resolver = _Logic(
+        logic,
+        {"action": actions, "guard": guards, "service": services, "delay": delays},
+        errors,
+    )
+    reader = _Reader(config, resolver, errors)
+    spec = reader.read()
+    errors.raise_if_any()
+    assert spec is not None
+    return compile_chart(spec)
+
+
+class _DuplicateKeyError(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise _DuplicateKeyError(k)
+        out[k] = v
+    return out
+
+
+def _read_json(source: str | bytes | os.PathLike[str]) -> tuple[str, str]:
+    if isinstance(source, bytes):
+        return source.decode("utf-8"), "<json>"
+    path: Path | None = None
+    if isinstance(source, os.PathLike):
+        path = Path(source)
+    elif isinstance(source, str):
+        stripped = source.strip()
+        if stripped and stripped[0] not in "{[" and "\n" not in stripped:
+            path = Path(stripped)
+    else:
+        raise ChartDefinitionError(
+            f"expected JSON text or a path to a .json file, got {type(source).__name__}"
+        )
+    if path is None:
+        return str(source), "<json>"
+    try:
+        return path.read_text(encoding="utf-8"), str(path)
+    except OSError as exc:
+        raise ChartDefinitionError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from exc
+
+
+def from_json(
+    source: str | bytes | os.PathLike[str],
+    logic: Any = None,
+    *,
+    actions: Mapping[str, Any] | None = None,
+    guards: Mapping[str, Any] | None = None,
+    services: Mapping[str, Any] | None = None,
+    delays: Mapping[str, Any] | None = None,
+) -> Chart:
+    """Read an XState machine from JSON text or a ``.json`` file (see :func:`from_dict`).
+
+    A JSON syntax error is a :class:`~statefleet.ChartDefinitionError` with its line (and
+    column in the message); so is a key given twice in one object.
+    """
+    text, where = _read_json(source)
+    try:
+        config = json.loads(text, object_pairs_hook=_no_duplicates)
+    except json.JSONDecodeError as exc:
+        raise ChartDefinitionError(
+            f"JSON syntax error: {exc.msg} (line {exc.lineno}, column {exc.colno})",
+            path=where,
+            line=exc.lineno,
+        ) from exc
+    except _DuplicateKeyError as exc:
+        raise ChartDefinitionError(
+            f"JSON object has the key {exc.args[0]!r} twice", path=where
+        ) from exc
+    try:
+        return from_dict(
+            config, logic, actions=actions, guards=guards, services=services, delays=delays
+        )
+    except ChartDefinitionError as exc:
+        if where == "<json>":
+            raise
+        raise ChartDefinitionError(
+            f"{exc.message} (in {where})", path=exc.path, line=exc.line, errors=exc.errors
+        ) from exc
+
+
+# -- the seed's interpreter view -------------------------------------------------------------
+class StateIds(frozenset[str]):
+    """A frozen set of state ids that iterates and prints in document order.
+
+    Compares equal to any set with the same ids: ``ids == {"checkout.cart"}``.
+    """
+
+    _order: tuple[str, ...]
+
+    def __new__(cls, ids: Iterable[str] = ()) -> StateIds:
+        order = tuple(dict.fromkeys(ids))
+        self = super().__new__(cls, order)
+        self._order = order
+        return self
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._order)
+
+    def __repr__(self) -> str:
+        if not self._order:
+            return "set()"
+        return "{" + ", ".join(repr(i) for i in self._order) + "}"
+
+
+class _XSession(Session):
+    """A core Session that knows its XStateSession (services receive it as ``interpreter``)."""
+
+    __slots__ = ("xstate",)
+
+    def __init__(self, chart: Chart, xstate: XStateSession, **kw: Any) -> None:
+        self.xstate = xstate
+        super().__init__(chart, owner=xstate, **kw)
+
+
+class XStateSession:
+    """Run an XState chart synchronously, with seed 001's ``SyncInterpreter`` view.
+
+    ``XStateSession(chart, context=...).start()`` enters the initial states (invoked services
+    run now: their return value is the ``done.invoke`` event's data, an exception goes to
+    ``onError``). ``send("EVENT", **payload)`` processes one event (the payload is
+    ``event.data`` in callbacks). ``active_state_ids`` is the set of active leaf ids;
+    ``context`` the machine's context; ``stop()`` ends it (later events are ignored).
+    ``advance(seconds)`` moves the virtual clock, firing ``after`` timers. Actions receive this
+    object as their ``interpreter`` argument.
+    """
+
+    def __init__(
+        self,
+        chart: Chart,
+        *,
+        context: Mapping[str, Any] | None = None,
+        clock: VirtualClock | RealClock | None = None,
+        session_id: str | None = None,
+        listeners: Iterable[Listener | Callable[[Record], Any]] = (),
+    ) -> None:
+        if not isinstance(chart, Chart):
+            raise TypeError(f"XStateSession needs a compiled Chart, got {type(chart).__name__}")
+        self.chart = chart
+        self._context = dict(context) if context is not None else None
+        self._clock = clock
+        self._session_id = session_id
+        self._listeners = tuple(listeners)
+        self._session: Session | None = None
+        self._stopped = False
+        meta = chart.meta if isinstance(chart.meta, Mapping) else {}
+        self._done_sets: tuple[tuple[str, ...], ...] = tuple(meta.get("done_sets", ()))
+        self._wrapper: str | None = meta.get("wrapper")
+
+    @classmethod
+    def restore(
+        cls,
+        chart: Chart,
+        snapshot: Snapshot,
+        *,
+        clock: VirtualClock | RealClock | None = None,
+        listeners: Iterable[Listener | Callable[[Record], Any]] = (),
+    ) -> XStateSession:
+        """A started session resuming ``snapshot`` (see :meth:`snapshot`)."""
+        self = cls(chart, clock=clock, listeners=listeners)
+        self._session = _XSession(
+            chart, self, snapshot=snapshot, clock=clock, listeners=self._listeners
+        )
+        return self
+
+    def start(self) -> XStateSession:
+        """Enter the initial states (once; later calls do nothing) and return ``self``."""
+        if self._session is None:
+            self._session = _XSession(
+                self.chart,
+                self,
+                context=self._context,
+                clock=self._clock,
+                session_id=self._session_id,
+                listeners=self._listeners,
+            )
+        return self
+
+    def __enter__(self) -> XStateSession:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def session(self) -> Session:
+        """The core :class:`~statefleet.Session` underneath (started on first use)."""
+        if self._session is None:
+            raise StatefleetError("the session is not started: call start() first")
+        return self._session
+
+    def send(self, event: str | Mapping[str, Any], /, **payload: Any) -> None:
+        """Process one event: a name (``payload`` becomes ``event.data``) or an XState event
+        object ``{"type": name, ...}``. Ignored once the session is stopped or done."""
+        if self._stopped:
+            return
+        if isinstance(event, Mapping):
+            data = dict(event)
+            name = data.pop("type", None)
+            if not isinstance(name, str):
+                raise StatefleetError(f"an event object needs a string 'type', got {event!r}")
+            data.update(payload)
+            self.session.send(name, **data)
+            return
+        self.session.send(event, **payload)
+
+    def stop(self) -> None:
+        """Stop the session: timers stop firing and later events are ignored."""
+        self._stopped = True
+
+    @property
+    def stopped(self) -> bool:
+        """True once :meth:`stop` was called."""
+        return self._stopped
+
+    @property
+    def active_state_ids(self) -> StateIds:
+        """Ids of the active leaf states (a set that prints in document order)."""
+        return StateIds(self.session.active_leaves)
+
+    @property
+    def configuration(self) -> frozenset[str]:
+        """Ids of every active state, leaves and their ancestors."""
+        return self.session.configuration
+
+    @property
+    def context(self) -> dict[str, Any]:
+        """The machine's context (the datamodel dict; actions mutate it in place)."""
+        return self.session.context
+
+    @property
+    def done(self) -> bool:
+        """True once the machine reached a top-level final state (every region of a parallel
+        machine in a final state)."""
+        s = self.session
+        if s.done:
+            return True
+        if self._wrapper is None or s.status != "active":
+            return False
+        cfg = s.configuration
+        return _sets_done(self._done_sets, cfg.__contains__)
+
+    @property
+    def status(self) -> str:
+        """``"active"``, ``"done"``, ``"stopped"`` or ``"error"``."""
+        if self._stopped:
+            return "stopped"
+        return "done" if self.done else self.session.status
+
+    @property
+    def output(self) -> Any:
+        """The top-level final state's ``output`` (``data``), when the machine is done."""
+        return self.session.done_data
+
+    @property
+    def value(self) -> str | dict[str, Any]:
+        """XState's state value: ``"cart"``, ``{"processing": "step1"}``,
+        ``{"processing": {"upload": "uploading", "validate": "checking"}}``."""
+        chart = self.chart
+        active = self.session.configuration
+        top = chart.root
+        if self._wrapper is not None:
+            top = chart.nodes_by_id[self._wrapper]
+            if top.is_parallel:
+                return {_key(c): _value(c, active) for c in top.child_states}
+        value: str | dict[str, Any] = _value(top, active)
+        return value
+
+    def matches(self, value: str) -> bool:
+        """Is the dotted key path ``value`` (``"processing.step1"``) active?"""
+        node = self.chart.root
+        if self._wrapper is not None:
+            node = self.chart.nodes_by_id[self._wrapper]
+        active = self.session.configuration
+        for part in value.split("."):
+            nxt = next((c for c in node.child_states if _key(c) == part), None)
+            if nxt is None or nxt.id not in active:
+                return False
+            node = nxt
+        return True
+
+    def can(self, event: str) -> bool:
+        """Would ``event`` trigger a transition now (guards evaluated)?"""
+        return not self._stopped and event in self.session.enabled_events()
+
+    def advance(self, seconds: float) -> None:
+        """Move the virtual clock forward, firing due ``after`` timers (not once stopped)."""
+        if not self._stopped:
+            self.session.advance(seconds)
+
+    def poll(self) -> int:
+        """Fire the timers due by a real clock; return how many fired."""
+        return 0 if self._stopped else self.session.poll()
+
+    def snapshot(self) -> Snapshot:
+        """An immutable snapshot (restore it with :meth:`XStateSession.restore`)."""
+        return self.session.snapshot()
+
+    def __repr__(self) -> str:
+        ids = self.active_state_ids if self._session is not None else "not started"
+        return f"<XStateSession {self.chart.id!r} {ids!r}>"
+
+
+def _key(node: Any) -> str:
+    meta = node.meta
+    key = meta.get("xstate_key") if isinstance(meta, Mapping) else None
+    return str(key) if key else str(node.id)
+
+
+def _value(node: Any, active: frozenset[str]) -> Any:
+    """XState state value below ``node`` (a compound state or the root)."""
+    if node.is_parallel:
+        return {_key(c): _value(c, active) for c in node.child_states}
+    for c in node.child_states:
+        if c.id in active:
+            if not c.child_states:
+                return _key(c)
+            return {_key(c): _value(c, active)}
+    return {}
