@@ -40,7 +40,7 @@ bench: $(STAMP)
 
 # Peers live in their own venv so they never leak into ours.
 PEERS := .venv-peers
-bench-peers: $(STAMP)
+bench-peers:
 	@test -x $(PEERS)/bin/python || $(PYTHON) -m venv $(PEERS)
 	$(PEERS)/bin/pip install -q python-statemachine transitions sismic xstate-statemachine
 	$(PEERS)/bin/pip install -q -e .
