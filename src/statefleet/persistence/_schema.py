@@ -1,0 +1,78 @@
+"""The SQLite schema and its forward migrations.
+
+``statefleet_meta`` holds ``schema_version``. Opening a database applies every migration above
+its version, in order, each in its own transaction; a database with a version above
+:data:`SCHEMA_VERSION` was written by a newer statefleet and is refused.
+
+Inbox and outbox seqs are assigned by the one writer (AUTOINCREMENT keeps their high-water
+mark in ``sqlite_sequence``, so a seq is never reused, even after the rows are consumed and
+the database reopened).
+Append migrations, never edit a released one.
+"""
+
+from __future__ import annotations
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
+
+#: (version, statements): applying ``statements`` moves a database from ``version - 1``
+MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (
+        1,
+        (
+            """CREATE TABLE actors (
+                id TEXT PRIMARY KEY,
+                chart_id TEXT NOT NULL,
+                chart_version TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                status TEXT NOT NULL,
+                format INTEGER NOT NULL,
+                snapshot BLOB NOT NULL,
+                created_at REAL NOT NULL,
+                updated_at REAL NOT NULL
+            ) WITHOUT ROWID""",
+            """CREATE TABLE inbox (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                actor_id TEXT NOT NULL,
+                event BLOB NOT NULL,
+                accepted_at REAL NOT NULL
+            )""",
+            "CREATE INDEX inbox_actor ON inbox (actor_id, seq)",
+            """CREATE TABLE timers (
+                actor_id TEXT NOT NULL,
+                key TEXT NOT NULL,
+                due REAL NOT NULL,
+                sendid TEXT NOT NULL,
+                target TEXT,
+                path TEXT NOT NULL,
+                event BLOB NOT NULL,
+                PRIMARY KEY (actor_id, key)
+            ) WITHOUT ROWID""",
+            "CREATE INDEX timers_due ON timers (due)",
+            """CREATE TABLE outbox (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                actor_id TEXT NOT NULL,
+                target TEXT NOT NULL,
+                event BLOB NOT NULL,
+                created_at REAL NOT NULL
+            )""",
+            """CREATE TABLE dead_letters (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                actor_id TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                payload BLOB,
+                created_at REAL NOT NULL
+            )""",
+        ),
+    ),
+    (
+        2,
+        (
+            # listing by status (quarantined, done) and dead letters per actor
+            "CREATE INDEX actors_status ON actors (status, id)",
+            "CREATE INDEX dead_letters_actor ON dead_letters (actor_id, id)",
+        ),
+    ),
+)
+
+SCHEMA_VERSION = MIGRATIONS[-1][0]

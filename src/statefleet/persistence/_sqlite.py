@@ -1,0 +1,916 @@
+"""SQLiteStore: the embedded durable store (aiosqlite, WAL, one writer, group commit).
+
+Theory of operation
+-------------------
+One process writes a database: a file lock (``<path>.lock``, see ``_lock``) refuses a second
+writer with :class:`StoreLockedError`, so the writer can assign inbox and outbox seqs itself
+and plan a batch without asking the database.
+
+Writes (accepts, commits, outbox acks) are queued; one writer task takes everything queued
+(up to ``max_batch`` items, optionally lingering ``max_delay`` seconds to gather more) and
+writes it in one ``BEGIN IMMEDIATE`` transaction, planned in Python first:
+
+- version checks read the stored versions of the batch's actors (one ``IN`` query) and
+  chain through the batch, so a stale commit fails alone and a later commit of the same
+  actor in the batch checks against the earlier one;
+- only the last snapshot of each actor is written; an event accepted and consumed within
+  the same batch is never written at all; timers reduce to their final state per key;
+- each kind of row is then written with one ``executemany``.
+
+While a batch is being written, new requests queue up for the next one, so throughput grows
+with load instead of collapsing to one fsync per event. A request is acknowledged only when
+its transaction has committed; if the transaction fails (disk full, I/O error) every request
+in it gets a :class:`PersistenceError` and nothing of it is written.
+
+Reads go through a second connection (WAL readers never block the writer); concurrent loads
+are batched the same way. aiosqlite runs on asyncio only, and so does this store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from types import TracebackType
+from typing import Any, Literal, Self
+
+import aiosqlite
+import anyio
+import anyio.lowlevel
+
+from statefleet.core import (
+    EventData,
+    PersistenceError,
+    SnapshotError,
+    decode_snapshot,
+    encode_snapshot,
+)
+from statefleet.core._snapshot import SNAPSHOT_FORMAT
+from statefleet.persistence._errors import (
+    CorruptRecordError,
+    SchemaVersionError,
+    StoreClosedError,
+    VersionConflictError,
+)
+from statefleet.persistence._lock import WriterLock
+from statefleet.persistence._schema import MIGRATIONS, SCHEMA_VERSION
+from statefleet.persistence._types import (
+    ActorRecord,
+    Commit,
+    CommitResult,
+    DeadLetter,
+    LoadedActor,
+    OutboxEntry,
+    StoredEvent,
+    Timer,
+    check_commit,
+    decode_event,
+    encode_event,
+)
+
+__all__ = ["SQLiteStore"]
+
+_CHUNK = 500  # ids per IN (...) query
+
+_UPSERT_ACTOR = (
+    "INSERT INTO actors (id, chart_id, chart_version, version, status, format, snapshot,"
+    " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (id) DO UPDATE SET chart_id = excluded.chart_id,"
+    " chart_version = excluded.chart_version, version = excluded.version,"
+    " status = excluded.status, format = excluded.format, snapshot = excluded.snapshot,"
+    " updated_at = excluded.updated_at"
+)
+_INSERT_INBOX = "INSERT INTO inbox (seq, actor_id, event, accepted_at) VALUES (?, ?, ?, ?)"
+_DELETE_INBOX = "DELETE FROM inbox WHERE seq = ?"
+_UPSERT_TIMER = (
+    "INSERT OR REPLACE INTO timers (actor_id, key, due, sendid, target, path, event)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_DELETE_TIMER = "DELETE FROM timers WHERE actor_id = ? AND key = ?"
+_INSERT_OUTBOX = (
+    "INSERT INTO outbox (seq, actor_id, target, event, created_at) VALUES (?, ?, ?, ?, ?)"
+)
+_DELETE_OUTBOX = "DELETE FROM outbox WHERE seq = ?"
+_PATH_SEP = "\x1f"
+
+
+class _Op:
+    """One queued write request and its outcome (one waiter, however many items)."""
+
+    __slots__ = ("done", "error", "items", "kind", "result", "size")
+
+    def __init__(self, kind: str, items: Any, size: int) -> None:
+        self.kind = kind
+        self.items = items
+        self.size = size
+        self.done = anyio.Event()
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+
+class _Load:
+    """One waiting load."""
+
+    __slots__ = ("done", "result")
+
+    def __init__(self) -> None:
+        self.done = anyio.Event()
+        self.result: LoadedActor | PersistenceError | None = None
+
+
+class _Prepared:
+    """A commit encoded and given its seqs by the caller, before it is queued."""
+
+    __slots__ = ("blob", "commit", "deliveries", "outbox", "timers")
+
+    def __init__(
+        self,
+        commit: Commit,
+        blob: bytes,
+        timers: list[tuple[str, str, float, str, str | None, str, bytes]],
+        deliveries: list[tuple[int, str, bytes]],
+        outbox: list[tuple[int, str, bytes]],
+    ) -> None:
+        self.commit = commit
+        self.blob = blob
+        self.timers = timers
+        self.deliveries = deliveries
+        self.outbox = outbox
+
+
+_BULK = frozenset({"accept", "commit", "ack"})
+
+
+class SQLiteStore:
+    """The :class:`Store` contract in a SQLite file (the embedded default).
+
+    ``durability="full"`` syncs the WAL on every commit (survives power loss);
+    ``"normal"`` syncs at checkpoints (survives any process crash, may lose the last
+    transactions on power loss). ``busy_timeout`` is how long a connection waits on a lock
+    held by a reader or checkpointer. ``max_batch`` bounds the items written in one
+    transaction; ``max_delay`` (seconds, default 0) makes the writer wait that long for more
+    requests before writing a small batch (by default it writes at once, and requests that
+    arrive meanwhile form the next batch).
+
+    Use it as ``async with SQLiteStore(path) as store:``. Only one store (in any process)
+    may have a file open: a second one gets :class:`StoreLockedError`. Runs on asyncio
+    (aiosqlite is asyncio-only); opening it under trio raises :class:`PersistenceError`.
+    """
+
+    durable = True
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        durability: Literal["full", "normal"] = "full",
+        busy_timeout: float = 5.0,
+        max_batch: int = 2000,
+        max_delay: float = 0.0,
+    ) -> None:
+        if durability not in ("full", "normal"):
+            raise ValueError(f"durability is 'full' or 'normal', not {durability!r}")
+        if not (busy_timeout >= 0 and math.isfinite(busy_timeout)):
+            raise ValueError(f"busy_timeout must be a finite number >= 0, not {busy_timeout!r}")
+        if not isinstance(max_batch, int) or max_batch < 1:
+            raise ValueError(f"max_batch must be a positive int, not {max_batch!r}")
+        if not (max_delay >= 0 and math.isfinite(max_delay)):
+            raise ValueError(f"max_delay must be a finite number >= 0, not {max_delay!r}")
+        path = os.fspath(path)
+        if not path or path == ":memory:" or path.startswith("file:"):
+            raise ValueError(f"SQLiteStore needs a file path, not {path!r} (use MemoryStore)")
+        self.path = path
+        self.durability = durability
+        self.busy_timeout = busy_timeout
+        self.max_batch = max_batch
+        self.max_delay = max_delay
+        self._lock = WriterLock(path)
+        self._db: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._tg: anyio.abc.TaskGroup | None = None
+        self._open = False
+        self._closing = False
+        self._ops: list[_Op] = []
+        self._queued = 0
+        # events are made on open: anyio needs a running event loop to make one
+        self._wake: anyio.Event | None = None
+        self._full: anyio.Event | None = None
+        self._loads: dict[str, list[_Load]] = {}
+        self._load_wake: anyio.Event | None = None
+        self._seq = 0
+        self._outbox_seq = 0
+        #: counters: transactions written, items in them, failed transactions
+        self.stats = {"batches": 0, "items": 0, "commits": 0, "accepts": 0, "failures": 0}
+
+    def __repr__(self) -> str:
+        return f"<SQLiteStore {self.path!r} durability={self.durability}>"
+
+    # -- opening and closing -----------------------------------------------------------------
+    async def __aenter__(self) -> Self:
+        """Take the writer lock, open (create or migrate) the database, start the writer."""
+        if self._open:
+            raise PersistenceError(f"{self.path}: this store is already open")
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            raise PersistenceError(
+                "SQLiteStore runs on asyncio only (aiosqlite is asyncio-only);"
+                " use the asyncio backend, or MemoryStore"
+            ) from None
+        self._lock.acquire()
+        try:
+            self._db = await self._connect(self.path)
+            await self._migrate(self._db)
+            self._seq = await self._high_water(self._db, "inbox")
+            self._outbox_seq = await self._high_water(self._db, "outbox")
+            self._reader = await self._connect(self.path)
+            await self._reader.execute("PRAGMA query_only = ON")
+        except BaseException:
+            await self._close_connections()
+            self._lock.release()
+            raise
+        self._closing = False
+        self._open = True
+        self._wake = anyio.Event()
+        self._full = anyio.Event()
+        self._load_wake = anyio.Event()
+        self._tg = anyio.create_task_group()
+        await self._tg.__aenter__()
+        self._tg.start_soon(self._writer)
+        self._tg.start_soon(self._load_worker)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Write everything queued, then close the database and release the lock."""
+        if not self._open:
+            return
+        self._open = False
+        self._closing = True
+        self._wake_writer()
+        self._wake_loader()
+        tg, self._tg = self._tg, None
+        try:
+            if tg is not None:
+                await tg.__aexit__(exc_type, exc, tb)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._close_connections()
+            self._lock.release()
+
+    async def _close_connections(self) -> None:
+        for name in ("_reader", "_db"):
+            conn = getattr(self, name)
+            setattr(self, name, None)
+            if conn is not None:
+                with contextlib.suppress(sqlite3.Error, ValueError):
+                    await conn.close()
+
+    async def _connect(self, path: str) -> aiosqlite.Connection:
+        try:
+            db = await aiosqlite.connect(
+                path, isolation_level=None, timeout=self.busy_timeout, cached_statements=64
+            )
+        except sqlite3.Error as exc:
+            raise PersistenceError(f"{path}: cannot open the database: {exc}") from exc
+        try:
+            db.row_factory = None
+            await db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+            cur = await db.execute("PRAGMA journal_mode = WAL")
+            row = await cur.fetchone()
+            if row is None or str(row[0]).lower() != "wal":
+                raise PersistenceError(f"{path}: cannot switch the database to WAL mode")
+            sync = "FULL" if self.durability == "full" else "NORMAL"
+            await db.execute(f"PRAGMA synchronous = {sync}")
+        except sqlite3.DatabaseError as exc:
+            await db.close()
+            raise PersistenceError(f"{path}: not a usable SQLite database: {exc}") from exc
+        except BaseException:
+            await db.close()
+            raise
+        return db
+
+    async def _migrate(self, db: aiosqlite.Connection) -> None:
+        try:
+            version = await self._schema_version(db)
+            if version > SCHEMA_VERSION:
+                raise SchemaVersionError(self.path, version, SCHEMA_VERSION)
+            for target, statements in MIGRATIONS:
+                if target <= version:
+                    continue
+                await db.execute("BEGIN IMMEDIATE")
+                try:
+                    if target == 1:
+                        await db.execute(
+                            "CREATE TABLE statefleet_meta (key TEXT PRIMARY KEY, value TEXT)"
+                        )
+                    for stmt in statements:
+                        await db.execute(stmt)
+                    await db.execute(
+                        "INSERT OR REPLACE INTO statefleet_meta (key, value)"
+                        " VALUES ('schema_version', ?)",
+                        (str(target),),
+                    )
+                    await db.execute("COMMIT")
+                except BaseException:
+                    await db.execute("ROLLBACK")
+                    raise
+        except sqlite3.Error as exc:
+            raise PersistenceError(f"{self.path}: cannot prepare the schema: {exc}") from exc
+
+    async def _schema_version(self, db: aiosqlite.Connection) -> int:
+        cur = await db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        tables = {r[0] for r in await cur.fetchall()}
+        if "statefleet_meta" not in tables:
+            others = tables - {"sqlite_sequence"}
+            if others:
+                raise PersistenceError(
+                    f"{self.path}: the database has tables ({', '.join(sorted(others))}) but"
+                    " no statefleet schema; refusing to write into it"
+                )
+            return 0
+        cur = await db.execute("SELECT value FROM statefleet_meta WHERE key = 'schema_version'")
+        row = await cur.fetchone()
+        value = None if row is None else row[0]
+        try:
+            return int(value) if value is not None else 0
+        except (TypeError, ValueError):
+            raise PersistenceError(
+                f"{self.path}: unreadable schema version {value!r} in statefleet_meta"
+            ) from None
+
+    async def _high_water(self, db: aiosqlite.Connection, table: str) -> int:
+        cur = await db.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,))
+        row = await cur.fetchone()
+        hw = int(row[0]) if row is not None else 0
+        cur = await db.execute(f"SELECT max(rowid) FROM {table}")
+        row = await cur.fetchone()
+        return max(hw, int(row[0]) if row and row[0] is not None else 0)
+
+    def _wake_writer(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    def _wake_loader(self) -> None:
+        if self._load_wake is not None:
+            self._load_wake.set()
+
+    def _check_open(self) -> None:
+        if not self._open:
+            raise StoreClosedError(f"{self.path}: the store is not open: use `async with store:`")
+
+    # -- the write queue ---------------------------------------------------------------------
+    async def _submit(self, op: _Op) -> Any:
+        self._check_open()
+        self._ops.append(op)
+        self._queued += op.size
+        self._wake_writer()
+        if self._queued >= self.max_batch and self._full is not None:
+            self._full.set()
+        await op.done.wait()
+        if op.error is not None:
+            raise op.error
+        return op.result
+
+    async def _writer(self) -> None:
+        try:
+            await self._write_loop()
+        finally:
+            # cancelled (or closing): nobody waits forever on a write that will not happen
+            ops, self._ops = self._ops, []
+            self._queued = 0
+            for op in ops:
+                op.error = StoreClosedError(f"{self.path}: the store closed before this write")
+                op.done.set()
+
+    async def _write_loop(self) -> None:
+        while True:
+            if not self._ops:
+                if self._closing:
+                    return
+                self._wake = anyio.Event()
+                await self._wake.wait()
+                continue
+            if self.max_delay and self._queued < self.max_batch and not self._closing:
+                self._full = anyio.Event()
+                with anyio.move_on_after(self.max_delay):
+                    await self._full.wait()
+            ops = self._take()
+            with anyio.CancelScope(shield=True):
+                await self._flush(ops)
+            for op in ops:
+                op.done.set()
+            await anyio.lowlevel.checkpoint()
+
+    def _take(self) -> list[_Op]:
+        ops = self._ops
+        if ops[0].kind not in _BULK:
+            batch = [ops.pop(0)]
+        else:
+            n = 0
+            count = 0
+            while n < len(ops) and ops[n].kind in _BULK and (count < self.max_batch or n == 0):
+                count += ops[n].size
+                n += 1
+            batch = ops[:n]
+            del ops[:n]
+        self._queued -= sum(op.size for op in batch)
+        return batch
+
+    async def _flush(self, ops: list[_Op]) -> None:
+        db = self._db
+        assert db is not None
+        try:
+            await db.execute("BEGIN IMMEDIATE")
+            kind = ops[0].kind
+            if kind in _BULK:
+                await self._write_bulk(db, ops)
+            elif kind == "quarantine":
+                await self._write_quarantine(db, ops[0])
+            elif kind == "dead_event":
+                await self._write_dead_event(db, ops[0])
+            else:
+                await self._write_delete(db, ops[0])
+            await db.execute("COMMIT")
+        except Exception as exc:
+            self.stats["failures"] += 1
+            if db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    await db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                err: BaseException = PersistenceError(f"{self.path}: write failed: {exc}")
+                err.__cause__ = exc
+            elif isinstance(exc, PersistenceError):
+                err = exc
+            else:  # pragma: no cover - a bug in the planner
+                err = PersistenceError(f"{self.path}: write failed: {exc!r}")
+                err.__cause__ = exc
+            for op in ops:
+                op.result = None
+                op.error = err
+            return
+        self.stats["batches"] += 1
+        self.stats["items"] += sum(op.size for op in ops)
+
+    async def _write_bulk(self, db: aiosqlite.Connection, ops: list[_Op]) -> None:
+        now = time.time()
+        size = sum(op.size for op in ops)
+        # stored versions of every actor a commit in the batch touches
+        ids: dict[str, None] = {}
+        for op in ops:
+            if op.kind == "commit":
+                for p in op.items:
+                    ids[p.commit.actor_id] = None
+        versions: dict[str, int | None] = {}
+        statuses: dict[str, str] = {}
+        for chunk in _chunks(list(ids), _CHUNK):
+            marks = ",".join("?" * len(chunk))
+            cur = await db.execute(
+                f"SELECT id, version, status FROM actors WHERE id IN ({marks})",
+                chunk,
+            )
+            for aid, ver, status in await cur.fetchall():
+                versions[aid] = ver
+                statuses[aid] = status
+        inbox_new: dict[int, tuple[int, str, bytes, float]] = {}
+        inbox_del: list[tuple[int]] = []
+        actor_rows: dict[str, tuple[Any, ...]] = {}
+        timer_ops: dict[tuple[str, str], tuple[Any, ...] | None] = {}
+        outbox_new: dict[int, tuple[int, str, str, bytes, float]] = {}
+        outbox_del: list[tuple[int]] = []
+        commits = accepts = 0
+        for op in ops:
+            if op.kind == "accept":
+                for seq, actor_id, blob in op.items:
+                    inbox_new[seq] = (seq, actor_id, blob, now)
+                op.result = [seq for seq, _, _ in op.items]
+                accepts += len(op.items)
+            elif op.kind == "ack":
+                for seq in op.items:
+                    if outbox_new.pop(seq, None) is None:
+                        outbox_del.append((seq,))
+            else:
+                results: list[CommitResult | PersistenceError] = []
+                for p in op.items:
+                    c = p.commit
+                    aid = c.actor_id
+                    actual = versions.get(aid)
+                    if statuses.get(aid) == "quarantined":
+                        results.append(CorruptRecordError(aid, "the actor is quarantined"))
+                        continue
+                    if actual != c.expected_version:
+                        results.append(VersionConflictError(aid, c.expected_version, actual))
+                        continue
+                    snap = c.snapshot
+                    versions[aid] = snap.version
+                    statuses[aid] = snap.status
+                    actor_rows[aid] = (
+                        aid,
+                        snap.chart_id,
+                        snap.chart_version,
+                        snap.version,
+                        snap.status,
+                        SNAPSHOT_FORMAT,
+                        p.blob,
+                        now,
+                        now,
+                    )
+                    for seq in c.consumed:
+                        if inbox_new.pop(seq, None) is None:
+                            inbox_del.append((seq,))
+                    for key in c.cancelled_timers:
+                        timer_ops[(aid, key)] = None
+                    for row in p.timers:
+                        timer_ops[(aid, row[1])] = row
+                    for seq, target, blob in p.deliveries:
+                        inbox_new[seq] = (seq, target, blob, now)
+                    for seq, target, blob in p.outbox:
+                        outbox_new[seq] = (seq, aid, target, blob, now)
+                    results.append(
+                        CommitResult(
+                            aid,
+                            snap.version,
+                            tuple(s for s, _, _ in p.deliveries),
+                            tuple(s for s, _, _ in p.outbox),
+                            size,
+                        )
+                    )
+                    commits += 1
+                op.result = results
+        if inbox_new:
+            await db.executemany(_INSERT_INBOX, list(inbox_new.values()))
+        if inbox_del:
+            await db.executemany(_DELETE_INBOX, inbox_del)
+        if actor_rows:
+            await db.executemany(_UPSERT_ACTOR, list(actor_rows.values()))
+        if timer_ops:
+            dels = [k for k, v in timer_ops.items() if v is None]
+            puts = [v for v in timer_ops.values() if v is not None]
+            if dels:
+                await db.executemany(_DELETE_TIMER, dels)
+            if puts:
+                await db.executemany(_UPSERT_TIMER, puts)
+        if outbox_new:
+            await db.executemany(_INSERT_OUTBOX, list(outbox_new.values()))
+        if outbox_del:
+            await db.executemany(_DELETE_OUTBOX, outbox_del)
+        self.stats["commits"] += commits
+        self.stats["accepts"] += accepts
+
+    async def _write_quarantine(self, db: aiosqlite.Connection, op: _Op) -> None:
+        actor_id, reason, payload = op.items
+        now = time.time()
+        if payload is None:
+            cur = await db.execute("SELECT snapshot FROM actors WHERE id = ?", (actor_id,))
+            row = await cur.fetchone()
+            payload = row[0] if row is not None else None
+        cur = await db.execute(
+            "INSERT INTO dead_letters (actor_id, kind, reason, payload, created_at)"
+            " VALUES (?, 'snapshot', ?, ?, ?)",
+            (actor_id, reason, payload, now),
+        )
+        op.result = cur.lastrowid
+        await db.execute(
+            "UPDATE actors SET status = 'quarantined', updated_at = ? WHERE id = ?",
+            (now, actor_id),
+        )
+
+    async def _write_dead_event(self, db: aiosqlite.Connection, op: _Op) -> None:
+        actor_id, seq, reason, blob = op.items
+        cur = await db.execute(
+            "INSERT INTO dead_letters (actor_id, kind, reason, payload, created_at)"
+            " VALUES (?, 'event', ?, ?, ?)",
+            (actor_id, reason, blob, time.time()),
+        )
+        op.result = cur.lastrowid
+        await db.execute(_DELETE_INBOX, (seq,))
+
+    async def _write_delete(self, db: aiosqlite.Connection, op: _Op) -> None:
+        actor_id = op.items
+        for stmt in (
+            "DELETE FROM actors WHERE id = ?",
+            "DELETE FROM timers WHERE actor_id = ?",
+            "DELETE FROM inbox WHERE actor_id = ?",
+        ):
+            await db.execute(stmt, (actor_id,))
+
+    # -- writes ------------------------------------------------------------------------------
+    async def accept(self, actor_id: str, event: EventData) -> int:
+        """Durably append ``event`` to ``actor_id``'s inbox; return its seq."""
+        return (await self.accept_many([(actor_id, event)]))[0]
+
+    async def accept_many(self, items: Sequence[tuple[str, EventData]]) -> list[int]:
+        """Durably append events to inboxes in one transaction; return their seqs."""
+        self._check_open()
+        rows: list[tuple[int, str, bytes]] = []
+        for actor_id, event in items:
+            blob = encode_event(event)
+            rows.append((0, _actor_id(actor_id), blob))
+        if not rows:
+            return []
+        first = self._seq + 1
+        self._seq += len(rows)
+        rows = [(first + i, a, b) for i, (_, a, b) in enumerate(rows)]
+        result: list[int] = await self._submit(_Op("accept", rows, len(rows)))
+        return result
+
+    async def commit(self, commit: Commit) -> CommitResult:
+        """Durably commit one macrostep (see :class:`Commit`).
+
+        The snapshot is encoded when this is called (later changes to its context do not
+        leak in). Raises :class:`VersionConflictError` when the stored version is not
+        ``commit.expected_version``, and :class:`PersistenceError` when the write fails.
+        """
+        r = (await self.commit_many([commit]))[0]
+        if isinstance(r, PersistenceError):
+            raise r
+        return r
+
+    async def commit_many(self, commits: Sequence[Commit]) -> list[CommitResult | PersistenceError]:
+        """Commit several macrosteps in one batch; each outcome independently."""
+        self._check_open()
+        prepared = [self._prepare(c) for c in commits]
+        if not prepared:
+            return []
+        result: list[CommitResult | PersistenceError] = await self._submit(
+            _Op("commit", prepared, len(prepared))
+        )
+        return result
+
+    def _prepare(self, commit: Commit) -> _Prepared:
+        c = check_commit(commit)
+        blob = encode_snapshot(c.snapshot)
+        timers = [
+            (
+                c.actor_id,
+                t.key,
+                float(t.due),
+                t.sendid,
+                t.target,
+                _PATH_SEP.join(t.path),
+                encode_event(t.event),
+            )
+            for t in c.timers
+        ]
+        deliveries = [(_actor_id(d.target), encode_event(d.event)) for d in c.deliveries]
+        outbox = [(d.target, encode_event(d.event)) for d in c.outbox]
+        dl = []
+        for target, b in deliveries:
+            self._seq += 1
+            dl.append((self._seq, target, b))
+        ob = []
+        for target, b in outbox:
+            self._outbox_seq += 1
+            ob.append((self._outbox_seq, target, b))
+        return _Prepared(c, blob, timers, dl, ob)
+
+    async def ack_outbox(self, seqs: Sequence[int]) -> None:
+        """Forget delivered outbox events."""
+        self._check_open()
+        if seqs:
+            await self._submit(_Op("ack", [int(s) for s in seqs], len(seqs)))
+
+    async def quarantine(self, actor_id: str, reason: str) -> int:
+        """Copy the actor's stored row to the dead letters and mark it ``"quarantined"``;
+        return the dead letter id. Its inbox is kept."""
+        self._check_open()
+        result: int = await self._submit(_Op("quarantine", (actor_id, str(reason), None), 1))
+        return result
+
+    async def delete(self, actor_id: str) -> None:
+        """Forget an actor: its row, inbox and timers."""
+        self._check_open()
+        await self._submit(_Op("delete", _actor_id(actor_id), 1))
+
+    # -- reads -------------------------------------------------------------------------------
+    async def load(self, actor_id: str) -> LoadedActor:
+        """The actor's record (``None`` if never stored) and pending inbox.
+
+        Concurrent loads share one query. A snapshot row that cannot be decoded quarantines
+        the actor and raises :class:`CorruptRecordError` (for that actor only)."""
+        self._check_open()
+        _actor_id(actor_id)
+        w = _Load()
+        self._loads.setdefault(actor_id, []).append(w)
+        self._wake_loader()
+        await w.done.wait()
+        r = w.result
+        if r is None:
+            raise StoreClosedError(f"{self.path}: the store closed during a load")
+        if isinstance(r, PersistenceError):
+            raise r
+        return r
+
+    async def _load_worker(self) -> None:
+        while True:
+            if not self._loads:
+                if self._closing:
+                    return
+                self._load_wake = anyio.Event()
+                await self._load_wake.wait()
+                continue
+            batch = self._loads
+            self._loads = {}
+            ids = list(batch)
+            try:
+                with anyio.CancelScope(shield=True):
+                    results = await self._load_rows(ids)
+            except PersistenceError as exc:
+                results = dict.fromkeys(ids, exc)
+            for aid, waiters in batch.items():
+                for w in waiters:
+                    w.result = results[aid]
+                    w.done.set()
+
+    async def load_many(
+        self, actor_ids: Sequence[str]
+    ) -> dict[str, LoadedActor | PersistenceError]:
+        """Load many actors in one query per ``500`` ids; each outcome independently."""
+        self._check_open()
+        ids = list(dict.fromkeys(_actor_id(a) for a in actor_ids))
+        return await self._load_rows(ids)
+
+    async def _load_rows(self, ids: list[str]) -> dict[str, LoadedActor | PersistenceError]:
+        db = self._reader
+        if db is None:
+            raise StoreClosedError(f"{self.path}: the store is closed")
+        rows: dict[str, Any] = {}
+        inbox: dict[str, list[tuple[int, bytes, float]]] = {}
+        try:
+            for chunk in _chunks(ids, _CHUNK):
+                marks = ",".join("?" * len(chunk))
+                cur = await db.execute(
+                    "SELECT id, chart_id, chart_version, version, status, format, snapshot,"
+                    f" created_at, updated_at FROM actors WHERE id IN ({marks})",
+                    chunk,
+                )
+                for r in await cur.fetchall():
+                    rows[r[0]] = r
+                cur = await db.execute(
+                    "SELECT actor_id, seq, event, accepted_at FROM inbox"
+                    f" WHERE actor_id IN ({marks}) ORDER BY seq",
+                    chunk,
+                )
+                for aid, seq, blob, ts in await cur.fetchall():
+                    inbox.setdefault(aid, []).append((seq, blob, ts))
+        except sqlite3.Error as exc:
+            raise PersistenceError(f"{self.path}: read failed: {exc}") from exc
+        out: dict[str, LoadedActor | PersistenceError] = {}
+        for aid in ids:
+            try:
+                events = await self._decode_inbox(aid, inbox.get(aid, ()))
+                row = rows.get(aid)
+                record = None if row is None else await self._decode_actor(row)
+            except PersistenceError as exc:
+                out[aid] = exc
+                continue
+            out[aid] = LoadedActor(aid, record, events)
+        return out
+
+    async def _decode_actor(self, row: Any) -> ActorRecord:
+        aid, chart_id, chart_version, version, status, fmt, blob, created, updated = row
+        if status == "quarantined":
+            raise CorruptRecordError(aid, "quarantined earlier (see the dead letters)")
+        if fmt > SNAPSHOT_FORMAT:
+            raise PersistenceError(
+                f"actor {aid!r}: snapshot format {fmt} is newer than this statefleet"
+                f" ({SNAPSHOT_FORMAT}); upgrade statefleet to read it"
+            )
+        try:
+            if not isinstance(blob, bytes):
+                raise SnapshotError(f"corrupt snapshot: stored as {type(blob).__name__}")
+            snap = decode_snapshot(blob)
+            if snap.chart_id != chart_id or snap.version != version:
+                raise SnapshotError(
+                    f"corrupt snapshot: it says chart {snap.chart_id!r} version {snap.version},"
+                    f" the row says {chart_id!r} version {version}"
+                )
+        except SnapshotError as exc:
+            dl = await self._submit(_Op("quarantine", (aid, str(exc), blob), 1))
+            raise CorruptRecordError(aid, str(exc), dl) from exc
+        return ActorRecord(aid, chart_id, chart_version, version, status, snap, created, updated)
+
+    async def _decode_inbox(
+        self, actor_id: str, rows: Iterable[tuple[int, bytes, float]]
+    ) -> tuple[StoredEvent, ...]:
+        out: list[StoredEvent] = []
+        for seq, blob, ts in rows:
+            try:
+                if not isinstance(blob, bytes):
+                    raise SnapshotError(f"corrupt event: stored as {type(blob).__name__}")
+                ev = decode_event(blob)
+            except SnapshotError as exc:
+                # an undecodable event is moved to the dead letters; the actor carries on
+                reason = f"inbox event {seq}: {exc}"
+                await self._submit(_Op("dead_event", (actor_id, seq, reason, blob), 1))
+                continue
+            out.append(StoredEvent(seq, actor_id, ev, ts))
+        return tuple(out)
+
+    async def inbox(self, actor_id: str) -> list[StoredEvent]:
+        """The actor's unconsumed inbox events, in order."""
+        self._check_open()
+        rows = await self._fetch(
+            "SELECT seq, event, accepted_at FROM inbox WHERE actor_id = ? ORDER BY seq",
+            (actor_id,),
+        )
+        return list(await self._decode_inbox(actor_id, rows))
+
+    async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        self._check_open()
+        db = self._reader
+        assert db is not None
+        try:
+            cur = await db.execute(sql, params)
+            return list(await cur.fetchall())
+        except sqlite3.Error as exc:
+            raise PersistenceError(f"{self.path}: read failed: {exc}") from exc
+
+    async def pending_actors(self) -> list[str]:
+        """Ids of actors with unconsumed inbox events."""
+        rows = await self._fetch("SELECT DISTINCT actor_id FROM inbox ORDER BY actor_id")
+        return [r[0] for r in rows]
+
+    async def due_timers(self, until: float, limit: int = 1000) -> list[Timer]:
+        """Durable timers due at or before ``until``, earliest first."""
+        rows = await self._fetch(
+            "SELECT actor_id, key, due, sendid, target, path, event FROM timers"
+            " WHERE due <= ? ORDER BY due, actor_id, key LIMIT ?",
+            (float(until), int(limit)),
+        )
+        out: list[Timer] = []
+        for aid, key, due, sendid, target, path, blob in rows:
+            try:
+                ev = decode_event(blob)
+            except SnapshotError:
+                ev = EventData(sendid)  # the snapshot holds the real event; this only wakes it
+            out.append(Timer(key, sendid, due, ev, target, _split_path(path), aid))
+        return out
+
+    async def next_due(self) -> float | None:
+        """The earliest due time of any durable timer."""
+        rows = await self._fetch("SELECT min(due) FROM timers")
+        return None if not rows or rows[0][0] is None else float(rows[0][0])
+
+    async def actor_ids(
+        self, *, status: str | None = None, after: str = "", limit: int = 1000
+    ) -> list[str]:
+        """Stored actor ids greater than ``after``, in id order."""
+        if status is None:
+            rows = await self._fetch(
+                "SELECT id FROM actors WHERE id > ? ORDER BY id LIMIT ?", (after, int(limit))
+            )
+        else:
+            rows = await self._fetch(
+                "SELECT id FROM actors WHERE status = ? AND id > ? ORDER BY id LIMIT ?",
+                (status, after, int(limit)),
+            )
+        return [r[0] for r in rows]
+
+    async def count_actors(self, status: str | None = None) -> int:
+        """How many actors are stored (with that status)."""
+        if status is None:
+            rows = await self._fetch("SELECT count(*) FROM actors")
+        else:
+            rows = await self._fetch("SELECT count(*) FROM actors WHERE status = ?", (status,))
+        return int(rows[0][0])
+
+    async def outbox(self, limit: int = 1000) -> list[OutboxEntry]:
+        """Committed outbox events not acknowledged yet, oldest first."""
+        rows = await self._fetch(
+            "SELECT seq, actor_id, target, event, created_at FROM outbox ORDER BY seq LIMIT ?",
+            (int(limit),),
+        )
+        return [OutboxEntry(s, a, t, decode_event(b), c) for s, a, t, b, c in rows]
+
+    async def dead_letters(self, actor_id: str | None = None) -> list[DeadLetter]:
+        """Dead letters, oldest first (of one actor, or all)."""
+        sql = "SELECT id, actor_id, kind, reason, payload, created_at FROM dead_letters"
+        if actor_id is None:
+            rows = await self._fetch(sql + " ORDER BY id")
+        else:
+            rows = await self._fetch(sql + " WHERE actor_id = ? ORDER BY id", (actor_id,))
+        return [DeadLetter(*r) for r in rows]
+
+
+def _chunks(items: list[str], n: int) -> Iterable[list[str]]:
+    for i in range(0, len(items), n):
+        yield items[i : i + n]
+
+
+def _split_path(path: str) -> tuple[str, ...]:
+    return tuple(path.split(_PATH_SEP)) if path else ()
+
+
+def _actor_id(actor_id: Any) -> str:
+    if not isinstance(actor_id, str) or not actor_id:
+        raise ValueError(f"an actor id is a non-empty string, not {actor_id!r}")
+    return actor_id
