@@ -41,7 +41,7 @@ import re
 import sys
 import types
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from statefleet.core._api import Chart, RealClock, Session, VirtualClock, compile_chart
 from statefleet.core._errors import ChartDefinitionError
@@ -356,6 +356,21 @@ class _NestedStateFactory(type):
 
     def __init__(cls, classname: str, bases: tuple[type, ...], attrs: dict[str, Any], **kw: Any):
         super().__init__(classname, bases, attrs)
+
+    if TYPE_CHECKING:  # a nested class body *is* a State at runtime: type it like one
+
+        @property
+        def to(cls) -> _ToBuilder: ...
+
+        @property
+        def from_(cls) -> _FromBuilder: ...
+
+        @property
+        def id(cls) -> str: ...
+
+        def enter(cls, func: Any) -> Any: ...
+
+        def exit(cls, func: Any) -> Any: ...
 
 
 class State:
