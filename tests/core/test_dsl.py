@@ -778,6 +778,7 @@ def test_error_execution_carries_the_exception_as_error() -> None:
     assert sm.configuration == {"failed"}
     assert isinstance(got[0], ValueError)
     assert str(got[0]) == "bad input"
+    assert getattr(M, "error.execution") is M.error_execution
     assert got[1:] == ["error.execution", {"error": "bad input"}]
 
 

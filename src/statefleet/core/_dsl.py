@@ -898,6 +898,8 @@ class _Compiler:
                 self.tr_path.setdefault(t, path)
             # one Event per id (``event`` is injected with the id actually received)
             self.events_by_id.setdefault(ids[0], ev)
+            if ids[0] != key and inspect.getattr_static(cls, ids[0], None) is None:
+                setattr(cls, ids[0], ev)
             for i in ids[1:]:
                 other = self.events_by_id.get(i)
                 if other is None:
