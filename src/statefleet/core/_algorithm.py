@@ -199,6 +199,10 @@ class _EntryOp:
 _NO_HISTORY: dict[str, tuple[str, ...]] = {}
 _NO_ERRORS: list[BaseException] = []
 _NO_NODES: list[Node] = []
+_NO_EVENTS: list[EventData] = []
+_NO_EFFECTS: list[Effect] = []
+_NO_PENDING: dict[str, DelayedEvent] = {}
+_NO_INVOCATIONS: dict[str, tuple[InvocationRecord, InvokeSpec]] = {}
 
 NOTHING = Micro()
 NOTHING.trivial = True
@@ -285,10 +289,12 @@ class Interpreter:
         # containers on first write: idle instances stay small
         self.history: dict[str, tuple[str, ...]] = _NO_HISTORY
         # plain lists: queues are tiny, and a deque costs ~600 bytes per idle instance
-        self.internal: list[EventData] = []
-        self.pending: dict[str, DelayedEvent] = {}
-        self.invocations: dict[str, tuple[InvocationRecord, InvokeSpec]] = {}
-        self.effects: list[Effect] = []
+        # queues and tables start as shared empty constants, replaced on first write, so an
+        # idle instance allocates (and the garbage collector tracks) almost nothing
+        self.internal: list[EventData] = _NO_EVENTS
+        self.pending: dict[str, DelayedEvent] = _NO_PENDING
+        self.invocations: dict[str, tuple[InvocationRecord, InvokeSpec]] = _NO_INVOCATIONS
+        self.effects: list[Effect] = _NO_EFFECTS
         self.record: list[Microstep] | None = None
         self.errors: list[BaseException] = _NO_ERRORS
         self.event: EventData | None = None
@@ -305,6 +311,23 @@ class Interpreter:
         self.parent_id: str | None = None
         self._touched_history = False
 
+    def _push_internal(self, ev: EventData) -> None:
+        if self.internal is _NO_EVENTS:
+            self.internal = [ev]
+        else:
+            self.internal.append(ev)
+
+    def _emit(self, effect: Effect) -> None:
+        if self.effects is _NO_EFFECTS:
+            self.effects = [effect]
+        else:
+            self.effects.append(effect)
+
+    def _pending(self) -> dict[str, DelayedEvent]:
+        if self.pending is _NO_PENDING:
+            self.pending = {}
+        return self.pending
+
     # -- the ActionContext API --------------------------------------------------------------
     @property
     def configuration(self) -> frozenset[str]:
@@ -317,7 +340,7 @@ class Interpreter:
 
     def raise_(self, name: str, data: Any = None) -> None:
         """Raise an internal event."""
-        self.internal.append(EventData(name, data, "internal"))
+        self._push_internal(EventData(name, data, "internal"))
 
     def next_sendid(self) -> str:
         """A fresh send id, unique within this session."""
@@ -342,7 +365,7 @@ class Interpreter:
             raise ValueError(f"unsupported send type {type!r}")
         sid = sendid if sendid is not None else self.next_sendid()
         if target == "#_internal" and not delay:
-            self.internal.append(EventData(name, data, "internal", sendid=sid))
+            self._push_internal(EventData(name, data, "internal", sendid=sid))
             return sid
         ev = EventData(
             name,
@@ -355,10 +378,10 @@ class Interpreter:
         if delay and delay > 0:
             due = self.now + float(delay)
             de = DelayedEvent(sid, due, ev, target)
-            self.pending[sid] = de
-            self.effects.append(ScheduleEffect(sid, due, ev, target))
+            self._pending()[sid] = de
+            self._emit(ScheduleEffect(sid, due, ev, target))
         else:
-            self.effects.append(SendEffect(ev, target, type))
+            self._emit(SendEffect(ev, target, type))
         return sid
 
     def schedule(
@@ -367,17 +390,17 @@ class Interpreter:
         """Schedule an event to this session (used by ``after``/``every`` timers)."""
         due = self.now + delay
         ev = EventData(name, None, "external", sendid=sendid)
-        self.pending[sendid] = DelayedEvent(sendid, due, ev, None, repeat)
-        self.effects.append(ScheduleEffect(sendid, due, ev, None))
+        self._pending()[sendid] = DelayedEvent(sendid, due, ev, None, repeat)
+        self._emit(ScheduleEffect(sendid, due, ev, None))
 
     def cancel(self, sendid: str) -> None:
         """Cancel a pending delayed send of this session (no-op if it already fired)."""
         if self.pending.pop(sendid, None) is not None:
-            self.effects.append(CancelEffect(sendid))
+            self._emit(CancelEffect(sendid))
 
     def log(self, label: str | None, value: Any) -> None:
         """Record a log effect."""
-        self.effects.append(LogEffect(label, value))
+        self._emit(LogEffect(label, value))
 
     # -- executable content -----------------------------------------------------------------
     def run_block(self, block: Block) -> None:
@@ -386,7 +409,7 @@ class Interpreter:
             for action in block:
                 r = action(self)
                 if r is not None and inspect.isawaitable(r):
-                    self.effects.append(AwaitEffect(r, getattr(action, "__name__", "")))
+                    self._emit(AwaitEffect(r, getattr(action, "__name__", "")))
         except Exception as exc:
             self.raise_error(exc)
 
@@ -409,7 +432,7 @@ class Interpreter:
         ev = self.event
         if ev is not None and ev.name == "error.execution" and ev.type == "platform":
             return  # an error while handling error.execution: recorded, not raised again
-        self.internal.append(EventData(name, {"error": str(exc)}, "platform", error=exc))
+        self._push_internal(EventData(name, {"error": str(exc)}, "platform", error=exc))
 
     # -- selection --------------------------------------------------------------------------
     def _plan(self, cfg: Config, name: str | None) -> Plan:
@@ -821,11 +844,11 @@ class Interpreter:
                 else:
                     parent = node.parent
                     assert parent is not None
-                    self.internal.append(
+                    self._push_internal(
                         EventData(f"done.state.{parent.id}", self.eval_donedata(node), "internal")
                     )
                     if op.done_parallel is not None:
-                        self.internal.append(
+                        self._push_internal(
                             EventData(f"done.state.{op.done_parallel.id}", None, "internal")
                         )
         self.cfg = m.target_cfg  # type: ignore[assignment]
@@ -918,7 +941,7 @@ class Interpreter:
         if self.invocations:
             for record, spec in tuple(self.invocations.values()):
                 if spec.autoforward:
-                    self.effects.append(SendEffect(event, f"#_{record.invokeid}"))
+                    self._emit(SendEffect(event, f"#_{record.invokeid}"))
         m = self.select_transitions(event)
         if m is not NOTHING:
             if m.trivial and not self.internal and not m.target_cfg.has_eventless:  # type: ignore[union-attr]
@@ -939,8 +962,8 @@ class Interpreter:
         if de is not None and de.repeat:
             due = max(de.due + de.repeat, self.now)
             nd = DelayedEvent(sendid, due, de.event, de.target, de.repeat)
-            self.pending[sendid] = nd
-            self.effects.append(ScheduleEffect(sendid, due, de.event, de.target))
+            self._pending()[sendid] = nd
+            self._emit(ScheduleEffect(sendid, due, de.event, de.target))
         return de
 
     def start(self, provided: dict[str, Any] | None) -> None:
@@ -988,17 +1011,17 @@ class Interpreter:
             self.raise_error(exc)
             return
         rec = InvocationRecord(invokeid, node.id, index)
+        if self.invocations is _NO_INVOCATIONS:
+            self.invocations = {}
         self.invocations[invokeid] = (rec, inv)
-        self.effects.append(
-            InvokeEffect(invokeid, node.id, src, typ, data, inv.autoforward, inv.kind)
-        )
+        self._emit(InvokeEffect(invokeid, node.id, src, typ, data, inv.autoforward, inv.kind))
 
     def cancel_invokes(self, node: Node) -> None:
         """Cancel the invocations owned by ``node`` (it is exiting)."""
         for invokeid, (rec, _spec) in tuple(self.invocations.items()):
             if rec.state == node.id:
                 del self.invocations[invokeid]
-                self.effects.append(CancelInvokeEffect(invokeid, node.id))
+                self._emit(CancelInvokeEffect(invokeid, node.id))
 
     def exit_interpreter(self) -> None:
         """The chart reached a top-level final state: run the remaining onexit handlers in
@@ -1014,7 +1037,7 @@ class Interpreter:
                 self.cancel_invokes(node)
         for sid in list(self.pending):
             self.cancel(sid)
-        self.internal.clear()
+        self.internal = _NO_EVENTS
         self.cfg = final_cfg
 
     def stamp_trace(self, headers: dict[str, str]) -> None:
@@ -1059,13 +1082,13 @@ class Interpreter:
         self.history = dict(snap.history) if snap.history else _NO_HISTORY
         self.status = snap.status
         self.running = snap.status == "active"
-        self.pending = {d.sendid: d for d in snap.pending}
+        self.pending = {d.sendid: d for d in snap.pending} if snap.pending else _NO_PENDING
         self.version = snap.version
         self.session_id = snap.session_id
         self.send_counter = snap.send_counter
         self.bound = set(snap.bound) if snap.bound else None
         self.done_data = snap.done_data
-        self.invocations = {}
+        self.invocations = {} if snap.invocations else _NO_INVOCATIONS
         for rec in snap.invocations:
             node = self.chart.nodes_by_id[rec.state]
             self.invocations[rec.invokeid] = (rec, node.invokes[rec.index])

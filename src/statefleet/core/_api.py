@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-from statefleet.core._algorithm import _NO_ERRORS, Interpreter, _Tables
+from statefleet.core._algorithm import _NO_EFFECTS, _NO_ERRORS, Interpreter, _Tables
 from statefleet.core._chart import Node, Transition, build_tables
 from statefleet.core._effects import (
     AwaitEffect,
@@ -236,6 +236,8 @@ def _event(event: str | EventData, data: Mapping[str, Any] | None) -> EventData:
 class VirtualClock:
     """A clock that moves only when told to: time-based tests take no time."""
 
+    __slots__ = ("_now",)
+
     def __init__(self, start: float = 0.0) -> None:
         self._now = start
 
@@ -250,6 +252,8 @@ class VirtualClock:
 
 class RealClock:
     """Wall-clock time (``time.time()``), so due times survive restarts."""
+
+    __slots__ = ()
 
     def now(self) -> float:
         """Seconds since the epoch."""
@@ -286,6 +290,10 @@ class Invocation:
     def send(self, name: str, /, **data: Any) -> None:
         """Send an event to the invoking session."""
         self._send(name, data or None)
+
+
+_NO_QUEUE: list[EventData] = []
+_NO_CHILDREN: dict[str, Any] = {}
 
 
 class _Family:
@@ -331,15 +339,15 @@ class Session:
         self.chart = chart
         m = self._m = chart._interpreter()
         m.owner = owner if owner is not None else self
-        self._queue: list[EventData] = []
+        self._queue: list[EventData] = _NO_QUEUE
         self._busy = False
         self._parent = _parent
         self._invokeid = _invokeid
-        self._children: dict[str, Session | None] = {}
+        self._children: dict[str, Session | None] = _NO_CHILDREN
         self._cancelled = False
         self._reported = False
-        self._listeners = as_listeners(listeners)
-        self._trace_fns = _trace_fns(self._listeners)
+        self._listeners = as_listeners(listeners) if listeners else ()
+        self._trace_fns = _trace_fns(self._listeners) if self._listeners else ()
         self._logs: list[tuple[str | None, Any]] | None = None
         #: a hook for send targets the session does not know: ``router(target, event)``
         #: returns True when it took the event
@@ -363,7 +371,7 @@ class Session:
                         _parent=self,
                         _invokeid=rec.invokeid,
                     )
-                    self._children[rec.invokeid] = child
+                    self._add_child(rec.invokeid, child)
             return
         m.session_id = session_id or new_session_id()
         if _start:
@@ -509,9 +517,27 @@ class Session:
             ev = EventData(event, data or None)
         else:
             ev = _event(event, data)
-        self._queue.append(ev)
-        if not self._busy:
+        if self._busy or self._queue or self._listeners:
+            self._enqueue(ev)
+            return
+        # fast path: an idle session, nothing queued, nobody listening
+        m = self._m
+        if not m.running:
+            return
+        self._busy = True
+        try:
+            m.now = self._clock.now()
+            m.macrostep(ev)
+            if m.effects:
+                self._apply_effects()
+            if m.errors:
+                m.errors = _NO_ERRORS
+        finally:
+            self._busy = False
+        if self._queue:
             self._run()
+        elif self._parent is not None:
+            self._check_done()
 
     def raise_(self, event: str, /, **data: Any) -> None:
         """Raise an internal event from inside a callback (processed in this macrostep)."""
@@ -580,11 +606,10 @@ class Session:
     # -- the run loop -----------------------------------------------------------------------
     def _run(self) -> None:
         m = self._m
-        queue = self._queue
         self._busy = True
         try:
-            while queue:
-                ev = queue.pop(0)
+            while self._queue:
+                ev = self._queue.pop(0)
                 if not m.running:
                     continue
                 m.now = self._clock.now()
@@ -660,8 +685,16 @@ class Session:
                     )
                 )
 
+    def _add_child(self, invokeid: str, child: Session | None) -> None:
+        if self._children is _NO_CHILDREN:
+            self._children = {}
+        self._children[invokeid] = child
+
     def _enqueue(self, ev: EventData) -> None:
-        self._queue.append(ev)
+        if self._queue is _NO_QUEUE:
+            self._queue = [ev]
+        else:
+            self._queue.append(ev)
         if not self._busy:
             self._run()
 
@@ -670,7 +703,7 @@ class Session:
         m = self._m
         while m.effects:
             effects = m.effects
-            m.effects = []
+            m.effects = _NO_EFFECTS
             for e in effects:
                 self._apply(e)
 
@@ -721,9 +754,7 @@ class Session:
         if self._cancelled:
             return
         if not target:
-            self._queue.append(ev)
-            if not self._busy:
-                self._run()
+            self._enqueue(ev)
             return
         if target == "#_parent":
             if self._parent is not None:
@@ -775,11 +806,11 @@ class Session:
                 _start=False,
                 listeners=self._listeners,
             )
-            self._children[invokeid] = child
+            self._add_child(invokeid, child)
             child._start(data)
             return
         if callable(src):
-            self._children[invokeid] = None
+            self._add_child(invokeid, None)
 
             def to_parent(name: str, data: Any = None) -> None:
                 if invokeid in self._children:
@@ -835,15 +866,17 @@ class Session:
             if isinstance(child, Session):
                 child._cancel()
         self._children.clear()
-        m.effects = []
+        m.effects = _NO_EFFECTS
 
     def _run_awaitable(self, aw: Any, label: str) -> None:
         try:
             _run_sync(aw)
         except Exception as exc:
-            self._queue.append(
-                EventData("error.execution", {"error": str(exc)}, "platform", error=exc)
-            )
+            err = EventData("error.execution", {"error": str(exc)}, "platform", error=exc)
+            if self._queue is _NO_QUEUE:
+                self._queue = [err]
+            else:
+                self._queue.append(err)
 
 
 def _trace_fns(

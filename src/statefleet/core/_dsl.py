@@ -1695,13 +1695,7 @@ class StateChart(Session):
             self._send_special(event, delay, send_id, internal, data)
             return
         try:
-            if type(event) is str and event:
-                # Session.send's fast path, inlined: one call layer less per event
-                self._queue.append(EventData(event, data or None))
-                if not self._busy:
-                    self._run()
-            else:
-                Session.send(self, event, **data)
+            Session.send(self, event, **data)
         except _Propagate as p:
             raise p.exc from None
 
