@@ -155,7 +155,7 @@ _INVOKE_KEYS = (
 )
 _STATE_TYPES = ("atomic", "compound", "parallel", "final", "history")
 _SIMPLE_KEY = re.compile(r"^[A-Za-z0-9_$-]+$")
-_NUMBER = re.compile(r"^\s*\d+(\.\d+)?\s*$")
+_NUMBER = re.compile(r"^\s*-?\d+(\.\d+)?\s*$")
 _PLATFORM_EVENTS = ("error.execution", "error.communication", "error.platform")
 
 
@@ -654,7 +654,7 @@ class _Reader:
         if not isinstance(t, str) or t not in _STATE_TYPES:
             self.errors.add(
                 path,
-                f"unknown state type {_type_name(t)}: expected one of"
+                f"unknown state type {t!r}: expected one of"
                 f" {', '.join(_STATE_TYPES)}{_hint(str(t), _STATE_TYPES)}",
             )
             return "state"
@@ -690,7 +690,7 @@ class _Reader:
             if not isinstance(sub, Mapping):
                 self.errors.add(path, f"expected a state object, got {_type_name(sub)}")
                 continue
-            self.check_keys(sub, _STATE_KEYS, path, f"state {key!r}")
+            self.check_keys(sub, (*_STATE_KEYS, "context"), path, f"state {key!r}")
             kp = (*keypath, key)
             sid = sub.get("id")
             if sid is None:
@@ -960,14 +960,12 @@ class _Reader:
             if all(src in n.ancestors for n in nodes):
                 kind = "external" if reenter is True else "internal"
             elif nodes == [src] and reenter is False:
-                # a non-reentering self-transition: the state stays, its children restart
-                if src.kind == "parallel":
-                    nodes = src.state_children()
-                    kind = "internal"
-                else:
-                    init = src.initial_child()
-                    nodes = [init] if init is not None else []
-                    kind = "internal"
+                # a non-reentering self-transition: the state stays and a compound state's
+                # children restart; SCXML exits a parallel source whatever the type, so there
+                # (and in an atomic state) it is a targetless transition
+                init = src.initial_child() if src.kind == "state" else None
+                nodes = [init] if init is not None else []
+                kind = "internal"
         spec = TransitionSpec(
             event=(event,) if event else (),
             target=tuple(n.id for n in nodes),
@@ -1091,6 +1089,9 @@ class _Reader:
                 return None
             return float(raw) / 1000.0
         if isinstance(raw, str) and _NUMBER.match(raw):
+            if float(raw) < 0:
+                self.errors.add(path, f"invalid delay {raw!r}: expected milliseconds >= 0")
+                return None
             return float(raw) / 1000.0
         if not isinstance(raw, str) or not raw:
             self.errors.add(
