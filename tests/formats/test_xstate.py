@@ -1516,3 +1516,33 @@ def test_xevent_reads_payload_items() -> None:
     with pytest.raises(KeyError):
         done["a"]
     assert XEvent(None).type == "xstate.init"
+
+
+def test_raise_from_an_action_runs_before_queued_events() -> None:
+    order: list[str] = []
+
+    def both(interpreter: XStateSession, context: Any, event: Any, action_def: Any) -> None:
+        interpreter.send("EXTERNAL")
+        interpreter.raise_("INTERNAL", n=1)
+
+    config = {
+        "id": "m",
+        "initial": "a",
+        "states": {
+            "a": {"on": {"GO": {"target": "b", "actions": "both"}}},
+            "b": {"on": {"INTERNAL": "c", "EXTERNAL": "x"}},
+            "c": {"entry": "note", "on": {"EXTERNAL": "d"}},
+            "d": {"entry": "note"},
+            "x": {},
+        },
+    }
+    s = run(config, actions={"both": both, "note": lambda c, e: order.append(e.type)})
+    s.send("GO")
+    assert (s.value, order) == ("d", ["INTERNAL", "EXTERNAL"])
+
+
+def test_unknown_outside_events_match_by_dotted_prefix() -> None:
+    # documented difference: names the chart never uses fall back to SCXML prefix matching
+    s = run({"id": "m", "initial": "a", "states": {"a": {"on": {"A": "b"}}, "b": {}}})
+    s.send("A.B")
+    assert s.value == "b"

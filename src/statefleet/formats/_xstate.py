@@ -1692,6 +1692,11 @@ class XStateSession:
             return
         self.session.send(event, **payload)
 
+    def raise_(self, event: str, /, **payload: Any) -> None:
+        """From inside an action: raise an internal event, processed in this macrostep
+        before any event sent from outside (XState's ``raise``)."""
+        self.session.raise_(event, **payload)
+
     def stop(self) -> None:
         """Stop the session: timers stop firing and later events are ignored."""
         self._stopped = True
