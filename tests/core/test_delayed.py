@@ -155,3 +155,24 @@ def test_an_event_from_another_session_with_the_same_sendid_does_not_cancel_a_ti
     assert [p.event.name for p in s.snapshot().pending] == ["later"]
     s.advance(5)
     assert s.configuration == {"c"}
+
+
+def test_a_child_after_timer_never_fires_the_parents_with_dotted_ids() -> None:
+    # "$after.0.p" must not match "$after.0.p.c" (dotted-prefix matching of descriptors)
+    c = chart(
+        S(
+            "p",
+            S(
+                "p.c",
+                after=[AfterSpec(1.0, TransitionSpec(target=("never",), cond=lambda ctx: False))],
+            ),
+            after=[AfterSpec(5.0, TransitionSpec(target=("late",)))],
+        ),
+        S("never"),
+        S("late"),
+    )
+    s = c.start()
+    s.advance(1.5)
+    assert s.configuration == {"p", "p.c"}
+    s.advance(3.5)
+    assert s.configuration == {"late"}

@@ -444,7 +444,11 @@ class Interpreter:
                     if name is None:
                         if t.eventless:
                             lst.append(t)
-                    elif not t.eventless and descriptor_matches(t.descriptors, name):
+                    elif not t.eventless and (
+                        name in t.descriptors
+                        if t.exact
+                        else descriptor_matches(t.descriptors, name)
+                    ):
                         lst.append(t)
             if lst:
                 cands.append(tuple(lst))

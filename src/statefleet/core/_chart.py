@@ -112,6 +112,7 @@ class Transition:
         "cond_label",
         "descriptors",
         "eventless",
+        "exact",
         "history_targets",
         "index",
         "label",
@@ -137,6 +138,7 @@ class Transition:
         self.type = kind
         self.descriptors = spec.event
         self.eventless = not spec.event
+        self.exact = spec.exact
         self.cond = spec.cond
         self.cond_label = spec.cond_label
         self.actions = spec.actions
@@ -266,6 +268,7 @@ class _Builder:
             after_events.append(ev)
             ts = af.transition
             ts.event = (ev,)
+            ts.exact = True
             ts.path = ts.path or f"{path}.after[{i}]"
             delay = af.delay
             if not callable(delay) and (

@@ -63,6 +63,9 @@ class TransitionSpec:
     cond_label: str | None = None
     #: the name of the declaring event in the class DSL, optional
     name: str | None = None
+    #: match event names exactly instead of by dotted prefix (``after`` timers use this, so a
+    #: parent's timer never catches a child's when state ids are dotted paths)
+    exact: bool = False
 
 
 @dataclass
