@@ -13,7 +13,7 @@ class Player(StateChart):
 
     off = State(initial=True)
 
-    class on(State.Compound):  # noqa: N801 - states are named like values
+    class on(State.Compound):
         playing = State(initial=True)
         paused = State()
         h = HistoryState(type="deep")
