@@ -38,7 +38,7 @@ from statefleet.core import (
     decode_snapshot,
     encode_snapshot,
 )
-from statefleet.formats import from_dict, from_json, from_scxml, from_yaml, load
+from statefleet.formats import from_dict, from_json, from_scxml, from_yaml, hsm, load
 
 __version__ = "0.1.0"
 
@@ -79,5 +79,6 @@ __all__ = [
     "from_json",
     "from_scxml",
     "from_yaml",
+    "hsm",
     "load",
 ]

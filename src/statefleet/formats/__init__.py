@@ -5,9 +5,10 @@ pystator-style YAML (seeds 002/003), ``from_scxml`` reads W3C SCXML, and the bui
 offers a functional API (seed 004). ``load(path)`` picks the reader by suffix.
 """
 
+from statefleet.formats import _builder as hsm
 from statefleet.formats._load import load
 from statefleet.formats._scxml import from_scxml
 from statefleet.formats._xstate import from_dict, from_json
 from statefleet.formats._yaml import from_yaml
 
-__all__ = ["from_dict", "from_json", "from_scxml", "from_yaml", "load"]
+__all__ = ["from_dict", "from_json", "from_scxml", "from_yaml", "hsm", "load"]

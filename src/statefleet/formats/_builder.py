@@ -1,0 +1,1262 @@
+"""A functional builder for charts, in the vocabulary of stateforward's ``hsm`` (seed 004).
+
+Use it as ``from statefleet import hsm``::
+
+    model = hsm.define("Counter",
+        hsm.initial(hsm.target("counting")),
+        hsm.state("counting",
+            hsm.transition(hsm.on("inc"), hsm.target("."), hsm.effect(increment)),
+        ),
+    )
+    sm = await hsm.start(hsm.Context(), Counter(), model)
+    await sm.dispatch(hsm.Event("inc"))
+    await hsm.stop(sm)
+
+:func:`define` resolves every path and checks every element once, then compiles a core
+:class:`~statefleet.core.Chart` (it *is* the model: run it with ``hsm.start``, a plain
+``chart.start()`` Session, or any other driver). How the vocabulary maps onto the core:
+
+- The machine is a state ``/<name>`` wrapping everything (so machine-level transitions,
+  ``entry``/``exit`` and activities have a home); state ids are absolute paths
+  (``/Counter/counting``). A hidden top-level final ``$stopped`` and a ``$hsm.stop`` transition
+  on the machine let :func:`stop` exit every state through the engine.
+- ``choice`` is a transient state whose branches are guarded eventless transitions; its last
+  branch must be guardless (the else branch), so a choice always leaves at once.
+- ``after``/``every`` become core ``AfterSpec`` timers (``every`` with ``repeat=True``).
+- ``activity`` becomes a core ``InvokeSpec(kind="activity")`` whose source is an
+  :class:`Activity`; drivers run it while the state is active and cancel it on exit.
+- Behaviours ``(ctx, instance, event)`` are adapted once to core actions and guards. Under
+  :func:`start`, ``ctx`` is the :class:`Context` and ``instance`` the object given to ``start``;
+  under any other driver they are a fresh :class:`Context` and a :class:`DataInstance` (the
+  session's datamodel seen as attributes). An ``async def`` action's coroutine is awaited by
+  the driver after the macrostep (``hsm.start`` awaits it in ``dispatch``; the core hands it to
+  other drivers as an ``AwaitEffect``). Guards and durations are evaluated at once: an
+  ``async def`` guard or duration may not suspend.
+
+See ``docs/formats-builder.md`` for the full reference and the differences from seed 004.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import difflib
+import inspect
+import itertools
+import math
+import posixpath
+import uuid
+import weakref
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, ClassVar, Literal
+
+from statefleet.core import (
+    Action,
+    ActionContext,
+    ActorStoppedError,
+    AfterSpec,
+    Chart,
+    ChartDefinitionError,
+    ChartSpec,
+    EventData,
+    Guard,
+    InvalidEventError,
+    Invocation,
+    InvocationCancelled,
+    InvokeSpec,
+    Listener,
+    RealClock,
+    Record,
+    Session,
+    StatefleetError,
+    StateSpec,
+    TransitionSpec,
+    VirtualClock,
+    compile_chart,
+)
+
+__all__ = [
+    "HSM",
+    "Activity",
+    "Behavior",
+    "Context",
+    "DataInstance",
+    "Element",
+    "Event",
+    "Instance",
+    "ValidationError",
+    "activity",
+    "after",
+    "choice",
+    "define",
+    "effect",
+    "entry",
+    "every",
+    "exit",
+    "final",
+    "guard",
+    "initial",
+    "on",
+    "source",
+    "start",
+    "state",
+    "stop",
+    "target",
+    "transition",
+]
+
+#: A behaviour: ``fn(ctx, instance, event)``, sync or ``async def``. Guards return a truthy
+#: value, durations seconds or a ``timedelta``; what actions return is ignored.
+Behavior = Callable[..., Any]
+
+#: seed 004's name for definition errors
+ValidationError = ChartDefinitionError
+
+#: the event :func:`stop` sends to exit every state through the engine
+STOP_EVENT = "$hsm.stop"
+#: the hidden top-level final state entered by :func:`stop`
+STOPPED_STATE = "$stopped"
+#: seed 004's error event name, accepted by :func:`on` as an alias of ``error``
+HSM_ERROR = "hsm_error"
+
+
+# -- events and contexts ----------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Event:
+    """An event: ``Event("inc")``, ``Event("order", data={"id": 7})`` (seed 004's ``hsm.Event``).
+
+    Behaviours receive one too. For an error event raised by the engine (``error.execution``:
+    a behaviour raised), ``data`` and ``error`` are the exception, as in seed 004. The event
+    that started the machine (no event yet) is ``Event("hsm_initial")``.
+    """
+
+    name: str
+    data: Any = None
+    error: BaseException | None = None
+
+
+_INITIAL = Event("hsm_initial")
+
+
+def _view(ev: EventData | None) -> Event:
+    """The :class:`Event` behaviours see for the core event ``ev``."""
+    if ev is None:
+        return _INITIAL
+    if ev.error is not None:
+        return Event(ev.name, ev.error, ev.error)
+    return Event(ev.name, ev.data)
+
+
+def _event_data(event: Event | EventData | str, data: Any = None) -> EventData:
+    if isinstance(event, Event):
+        name, payload = event.name, event.data
+    elif isinstance(event, EventData):
+        return event
+    elif isinstance(event, str):
+        name, payload = event, data
+    else:
+        raise InvalidEventError(
+            f"dispatch() takes an hsm.Event or an event name, not {type(event).__name__}"
+        )
+    if not name or not isinstance(name, str):
+        raise InvalidEventError("an event needs a non-empty name")
+    return EventData(name, payload)
+
+
+class Context:
+    """An execution context with cancellation (seed 004's ``hsm.Context``).
+
+    Pass one to :func:`start`; behaviours receive it as ``ctx``. Each running activity gets a
+    child context that is cancelled when its state exits (or when this one is cancelled), so a
+    long-running activity can poll ``ctx.is_done()`` or ``await ctx.wait_done()``.
+    """
+
+    def __init__(self, parent: Context | None = None) -> None:
+        self._done = False
+        self._children: weakref.WeakSet[Context] = weakref.WeakSet()
+        self._callbacks: list[Callable[[], Any]] = []
+        self._waiter: asyncio.Event | None = None
+        if parent is not None:
+            parent._children.add(self)
+            self._done = parent._done
+
+    @property
+    def done(self) -> bool:
+        """True once cancelled."""
+        return self._done
+
+    def is_done(self) -> bool:
+        """True once cancelled."""
+        return self._done
+
+    def cancel(self) -> None:
+        """Cancel this context and its children; runs the done callbacks once."""
+        if self._done:
+            return
+        self._done = True
+        for child in list(self._children):
+            child.cancel()
+        callbacks, self._callbacks = self._callbacks, []
+        for cb in callbacks:
+            cb()
+        if self._waiter is not None:
+            self._waiter.set()
+
+    def add_done_callback(self, callback: Callable[[], Any]) -> None:
+        """Call ``callback()`` when the context is cancelled (at once if it already is)."""
+        if self._done:
+            callback()
+        else:
+            self._callbacks.append(callback)
+
+    async def wait_done(self) -> None:
+        """Wait until the context is cancelled."""
+        if self._done:
+            return
+        if self._waiter is None:
+            self._waiter = asyncio.Event()
+        await self._waiter.wait()
+
+
+class Instance:
+    """Base class for the object behaviours receive as ``instance`` (seed 004's ``hsm.Instance``).
+
+    Subclass it and keep your machine's data on ``self``. While started, ``state()`` and
+    ``dispatch()`` reach the running machine.
+    """
+
+    _hsm: HSM | None = None
+
+    def __init__(self) -> None:
+        self._hsm = None
+
+    @property
+    def machine(self) -> HSM:
+        """The running machine this instance is started in."""
+        sm = self._hsm
+        if sm is None or sm.stopped:
+            raise StatefleetError(f"{type(self).__name__} is not running: call hsm.start() first")
+        return sm
+
+    def state(self) -> str:
+        """The path of the machine's current (deepest) state."""
+        return self.machine.state()
+
+    async def dispatch(self, event: Event | str, data: Any = None) -> None:
+        """Dispatch ``event`` to the running machine (see :meth:`HSM.dispatch`)."""
+        await self.machine.dispatch(event, data)
+
+
+class DataInstance:
+    """The ``instance`` behaviours get outside :func:`start`: the datamodel as attributes.
+
+    Under a plain ``Session`` (``chart.start(context={"value": 0})``) or another driver,
+    ``instance.value += 1`` reads and writes ``session.context["value"]``, so the data lives
+    in snapshots.
+    """
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        object.__setattr__(self, "_data", data)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._data[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._data[name] = value
+
+    def __repr__(self) -> str:
+        return f"DataInstance({self._data!r})"
+
+
+# -- adapting behaviours -------------------------------------------------------------------------
+def _unwrap(fn: Any) -> Any:
+    """A ``@staticmethod`` referenced in its class body is the staticmethod object."""
+    return fn.__func__ if isinstance(fn, staticmethod) else fn
+
+
+def _fn_name(fn: Any) -> str:
+    return str(getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn))
+
+
+def _bindings(m: ActionContext) -> tuple[Context, Any]:
+    owner = m.owner
+    if isinstance(owner, HSM):
+        return owner.ctx, owner.instance
+    return Context(), DataInstance(m.context)
+
+
+def _resolve_now(value: Any, what: str) -> Any:
+    """The value of a sync result, or of an awaitable that completes without suspending."""
+    if not inspect.isawaitable(value):
+        return value
+    if not inspect.iscoroutine(value):
+        raise StatefleetError(f"{what} returned {value!r}: return a value or use async def")
+    try:
+        value.send(None)
+    except StopIteration as done:
+        return done.value
+    value.close()
+    raise StatefleetError(
+        f"{what} suspended: guards and durations are evaluated inside the step and cannot"
+        " await; compute the value in an effect or an activity instead"
+    )
+
+
+def _adapt_action(fn: Behavior) -> Action:
+    """A core action calling ``fn(ctx, instance, event)``; an awaitable result is deferred."""
+
+    def action(m: ActionContext) -> Any:
+        owner = m.owner
+        if isinstance(owner, HSM):
+            result = fn(owner.ctx, owner.instance, _view(m.event))
+            if inspect.isawaitable(result):
+                owner._pending.append(result)
+            return None
+        result = fn(Context(), DataInstance(m.context), _view(m.event))
+        return result if inspect.isawaitable(result) else None
+
+    action.__name__ = action.__qualname__ = _fn_name(fn)
+    return action
+
+
+def _adapt_guard(fn: Behavior) -> Guard:
+    what = f"guard {_fn_name(fn)}"
+
+    def cond(m: ActionContext) -> bool:
+        ctx, inst = _bindings(m)
+        return bool(_resolve_now(fn(ctx, inst, _view(m.event)), what))
+
+    cond.__name__ = cond.__qualname__ = _fn_name(fn)
+    return cond
+
+
+def _not_stop(cond: Guard | None) -> Guard:
+    """Guard a wildcard transition so that it never takes :func:`stop`'s event."""
+
+    def wildcard(m: ActionContext) -> bool:
+        ev = m.event
+        if ev is not None and ev.name == STOP_EVENT:
+            return False
+        return cond is None or bool(cond(m))
+
+    return wildcard
+
+
+def _seconds(value: Any, repeat: bool) -> float | None:
+    """Seconds from a number or timedelta, or None if it is not a valid duration."""
+    if isinstance(value, timedelta):
+        value = value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    seconds = float(value)
+    if not math.isfinite(seconds) or seconds < 0 or (repeat and seconds == 0):
+        return None
+    return seconds
+
+
+def _duration_rule(repeat: bool) -> str:
+    if repeat:
+        return "every() needs seconds > 0 (a number or a timedelta)"
+    return "after() needs seconds >= 0 (a number or a timedelta)"
+
+
+def _adapt_duration(fn: Behavior, repeat: bool) -> Callable[[ActionContext], float]:
+    what = f"duration {_fn_name(fn)}"
+
+    def delay(m: ActionContext) -> float:
+        ctx, inst = _bindings(m)
+        value = _resolve_now(fn(ctx, inst, _view(m.event)), what)
+        seconds = _seconds(value, repeat)
+        if seconds is None:
+            raise ValueError(f"{what} returned {value!r}: {_duration_rule(repeat)}")
+        return seconds
+
+    delay.__name__ = delay.__qualname__ = _fn_name(fn)
+    return delay
+
+
+class Activity:
+    """The source of an activity invocation (core ``InvokeSpec(kind="activity")``).
+
+    ``function`` is the user's ``(ctx, instance, event)`` behaviour. A driver calls the
+    activity with the core :class:`~statefleet.core.Invocation`; under :func:`start` that
+    starts an asyncio task the machine cancels when the state exits; under other drivers it
+    returns the behaviour's result (a coroutine for ``async def``) for the driver to run and
+    cancel.
+    """
+
+    __slots__ = ("__name__", "function")
+
+    def __init__(self, function: Behavior) -> None:
+        self.function = function
+        self.__name__ = _fn_name(function)
+
+    def __repr__(self) -> str:
+        return f"Activity({self.__name__})"
+
+    def __call__(self, invocation: Invocation) -> Any:
+        driver = _DRIVERS.get(str(getattr(invocation.owner, "session_id", "")))
+        if driver is not None:
+            driver._start_activity(invocation.id, self.function, invocation.event)
+            return None
+        return self.function(Context(), DataInstance(invocation.context), _view(invocation.event))
+
+
+# -- definition elements -------------------------------------------------------------------------
+class Element:
+    """One piece of a definition, as returned by :func:`state`, :func:`on`, :func:`entry`...
+
+    Elements are plain immutable values: build them anywhere, reuse them, and pass them to
+    :func:`define`, which checks where each one may appear.
+    """
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Vertex(Element):
+    kind: Literal["state", "final", "choice"]
+    name: Any
+    children: tuple[Any, ...]
+
+    @property
+    def what(self) -> str:
+        return f"{self.kind}({self.name!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class _Initial(Element):
+    parts: tuple[Any, ...]
+    what: ClassVar[str] = "initial()"
+
+
+@dataclass(frozen=True, slots=True)
+class _Transition(Element):
+    parts: tuple[Any, ...]
+    what: ClassVar[str] = "transition()"
+
+
+@dataclass(frozen=True, slots=True)
+class _On(Element):
+    events: tuple[Any, ...]
+    what: ClassVar[str] = "on()"
+
+
+@dataclass(frozen=True, slots=True)
+class _Path(Element):
+    role: Literal["source", "target"]
+    path: Any
+
+    @property
+    def what(self) -> str:
+        return f"{self.role}({self.path!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class _Guard(Element):
+    fn: Any
+    what: ClassVar[str] = "guard()"
+
+
+@dataclass(frozen=True, slots=True)
+class _Behaviors(Element):
+    role: Literal["entry", "exit", "effect", "activity"]
+    fns: tuple[Any, ...]
+
+    @property
+    def what(self) -> str:
+        return f"{self.role}()"
+
+
+@dataclass(frozen=True, slots=True)
+class _Timer(Element):
+    duration: Any
+    repeat: bool
+
+    @property
+    def what(self) -> str:
+        return "every()" if self.repeat else "after()"
+
+
+def state(name: str, *children: Element) -> Element:
+    """A state named ``name``; ``children`` are its sub-states, transitions and behaviours
+    (``state``, ``final``, ``choice``, ``initial``, ``transition``, ``entry``, ``exit``,
+    ``activity``)."""
+    return _Vertex("state", name, children)
+
+
+def final(name: str) -> Element:
+    """A final state: entering it completes its parent (``done.state.<parent path>``)."""
+    return _Vertex("final", name, ())
+
+
+def choice(name: str, *transitions: Element) -> Element:
+    """A choice pseudostate: on entry it leaves at once by its first branch whose guard holds.
+
+    Each branch is a ``transition(target(...), guard(...), effect(...))`` without a trigger.
+    The last branch is the else branch and may not have a guard, so a choice always has an
+    enabled branch (checked by :func:`define`).
+    """
+    return _Vertex("choice", name, transitions)
+
+
+def initial(*parts: Element | Behavior) -> Element:
+    """The default entry of the enclosing state or machine: ``initial(target("a"), *effects)``.
+
+    Effects are ``effect(fn)`` elements or plain behaviours, run before entering the target.
+    """
+    return _Initial(parts)
+
+
+def transition(*parts: Element) -> Element:
+    """A transition: ``on``/``after``/``every`` triggers, ``source``, ``target``, ``guard``,
+    ``effect``. Without ``source`` it leaves the state it is declared in; without ``target``
+    it is a targetless (internal) transition that only runs its effects."""
+    return _Transition(parts)
+
+
+def on(*events: str | Event) -> Element:
+    """Trigger a transition on these events (names or :class:`Event` objects).
+
+    Names are SCXML descriptors: ``"order"`` also matches ``"order.created"`` and ``"*"``
+    matches every event. ``"hsm_error"`` (seed 004's error event) is an alias of ``"error"``,
+    which matches ``error.execution`` and the other error events.
+    """
+    return _On(events)
+
+
+def source(path: str) -> Element:
+    """The transition's source state (default: the state it is declared in)."""
+    return _Path("source", path)
+
+
+def target(path: str) -> Element:
+    """The transition's target: ``"."`` (self), ``".."`` (parent), ``"../sibling"``, ``"child"``,
+    ``"a/b"``, or absolute ``"/Machine/state"``; relative to the transition's source."""
+    return _Path("target", path)
+
+
+def guard(fn: Behavior) -> Element:
+    """The transition's guard ``fn(ctx, instance, event) -> bool`` (evaluated synchronously)."""
+    return _Guard(fn)
+
+
+def effect(*fns: Behavior) -> Element:
+    """Behaviours run when the transition is taken (or by an ``initial``), in order."""
+    return _Behaviors("effect", fns)
+
+
+def entry(*fns: Behavior) -> Element:
+    """Behaviours run when the enclosing state is entered, in order."""
+    return _Behaviors("entry", fns)
+
+
+def exit(*fns: Behavior) -> Element:
+    """Behaviours run when the enclosing state is exited, in order."""
+    return _Behaviors("exit", fns)
+
+
+def activity(*fns: Behavior) -> Element:
+    """Long-running behaviours started when the state is entered and cancelled when it exits.
+
+    Each becomes a core ``InvokeSpec(kind="activity")`` run by the driver; an exception from
+    one is dispatched as ``error.execution`` (seed 004's ``hsm_error``).
+    """
+    return _Behaviors("activity", fns)
+
+
+def after(duration: float | timedelta | Behavior) -> Element:
+    """A one-shot timer trigger: fire ``duration`` after the source state is entered.
+
+    ``duration`` is seconds, a ``timedelta``, or ``fn(ctx, instance, event)`` returning one
+    (evaluated on entry). Leaving the state cancels the timer.
+    """
+    return _Timer(duration, False)
+
+
+def every(duration: float | timedelta | Behavior) -> Element:
+    """A repeating timer trigger: fire every ``duration`` (> 0) while the source state is active."""
+    return _Timer(duration, True)
+
+
+def _what(el: Any) -> str:
+    what = getattr(el, "what", None)
+    if isinstance(what, str):
+        return what
+    if callable(el):
+        return f"function {_fn_name(el)}"
+    return f"{type(el).__name__} {el!r}"
+
+
+# -- define ----------------------------------------------------------------------------------------
+class _Node:
+    __slots__ = (
+        "activities",
+        "after",
+        "children",
+        "declared",
+        "entry",
+        "exit",
+        "initial",
+        "initial_actions",
+        "initial_el",
+        "kind",
+        "parent",
+        "path",
+        "transitions",
+    )
+
+    def __init__(
+        self, path: str, kind: Literal["machine", "state", "final", "choice"], parent: _Node | None
+    ) -> None:
+        self.path = path
+        self.kind = kind
+        self.parent = parent
+        self.children: list[_Node] = []
+        self.entry: list[Behavior] = []
+        self.exit: list[Behavior] = []
+        self.activities: list[Behavior] = []
+        self.declared: list[_Transition] = []
+        self.initial_el: _Initial | None = None
+        self.initial: tuple[str, ...] | None = None
+        self.initial_actions: tuple[Action, ...] = ()
+        self.transitions: list[TransitionSpec] = []
+        self.after: list[AfterSpec] = []
+
+    def is_descendant_of(self, other: _Node) -> bool:
+        n = self.parent
+        while n is not None:
+            if n is other:
+                return True
+            n = n.parent
+        return False
+
+
+class _Definer:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.errors: list[tuple[str, str]] = []
+        self.root = _Node(f"/{name}", "machine", None)
+        self.nodes: dict[str, _Node] = {self.root.path: self.root}
+
+    def error(self, path: str, message: str) -> None:
+        self.errors.append((path, message))
+
+    # pass 1: the tree of states
+    def collect(self, node: _Node, elements: Iterable[Any]) -> None:
+        for el in elements:
+            if isinstance(el, _Vertex):
+                self.add_vertex(node, el)
+            elif isinstance(el, _Initial):
+                if node.initial_el is not None:
+                    self.error(node.path, "initial() given twice")
+                node.initial_el = el
+            elif isinstance(el, _Transition):
+                node.declared.append(el)
+            elif isinstance(el, _Behaviors):
+                if el.role == "effect":
+                    self.error(
+                        node.path,
+                        "effect() belongs in a transition() or an initial(); use entry() for"
+                        " behaviours run when a state is entered",
+                    )
+                    continue
+                fns = self.behaviours(node.path, el)
+                getattr(node, "activities" if el.role == "activity" else el.role).extend(fns)
+            elif isinstance(el, _On | _Path | _Guard | _Timer):
+                self.error(node.path, f"{el.what} belongs in a transition()")
+            else:
+                self.error(
+                    node.path,
+                    f"expected state(), final(), choice(), initial(), transition(), entry(),"
+                    f" exit() or activity(), got {_what(el)}",
+                )
+
+    def add_vertex(self, parent: _Node, el: _Vertex) -> None:
+        name = el.name
+        if not isinstance(name, str) or not name or "/" in name or name in (".", ".."):
+            self.error(
+                parent.path,
+                f"invalid {el.kind} name {name!r}: expected a non-empty name without '/'",
+            )
+            return
+        path = f"{parent.path}/{name}"
+        if path in self.nodes:
+            self.error(path, f"duplicate state name {name!r} in {parent.path}")
+            return
+        node = _Node(path, el.kind, parent)
+        parent.children.append(node)
+        self.nodes[path] = node
+        if el.kind == "state":
+            self.collect(node, el.children)
+        elif el.kind == "choice":
+            for c in el.children:
+                if isinstance(c, _Transition):
+                    node.declared.append(c)
+                else:
+                    self.error(path, f"choice() takes transition() branches only, got {_what(c)}")
+
+    def behaviours(self, path: str, el: _Behaviors) -> list[Behavior]:
+        out: list[Behavior] = []
+        for fn in el.fns:
+            fn = _unwrap(fn)
+            if callable(fn):
+                out.append(fn)
+            else:
+                self.error(path, f"{el.what} expects functions (ctx, instance, event), got {fn!r}")
+        return out
+
+    # resolving paths
+    def resolve(self, raw: Any, base: _Node, *, fallback: bool) -> _Node | None:
+        """The node ``raw`` names, relative to ``base``; None if there is none.
+
+        A plain name (``"b"``, ``"b/c"``) not found under ``base`` is looked up under its
+        ancestors, nearest first, so ``target("green")`` finds a sibling when ``fallback``.
+        """
+        if not isinstance(raw, str) or not raw:
+            return None
+        candidates: list[str] = []
+        if raw.startswith("/"):
+            absolute = "/" + posixpath.normpath(raw).lstrip("/")
+            candidates.append(absolute)
+            top = self.root.path
+            if absolute != top and not absolute.startswith(top + "/"):
+                candidates.append(posixpath.normpath(top + absolute))
+        else:
+            candidates.append(posixpath.normpath(posixpath.join(base.path, raw)))
+            if fallback and not raw.startswith("."):
+                n = base.parent
+                while n is not None:
+                    candidates.append(posixpath.normpath(posixpath.join(n.path, raw)))
+                    n = n.parent
+        for c in candidates:
+            node = self.nodes.get(c)
+            if node is not None:
+                return node
+        return None
+
+    def unknown(self, path: str, role: str, raw: Any, base: _Node) -> None:
+        if not isinstance(raw, str) or not raw:
+            self.error(path, f"{role}() needs a non-empty path, got {raw!r}")
+            return
+        guess = posixpath.normpath(posixpath.join(base.path, raw))
+        close = difflib.get_close_matches(guess, list(self.nodes), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        self.error(path, f"unknown {role} {raw!r}{hint}")
+
+    # pass 2: initials and transitions
+    def link(self, node: _Node) -> None:
+        if node.initial_el is not None:
+            self.link_initial(node, node.initial_el)
+        for t in node.declared:
+            self.link_transition(node, t)
+        if node.kind == "choice":
+            if not node.declared:
+                self.error(node.path, "a choice needs at least one transition() branch")
+            elif any(isinstance(p, _Guard) for p in node.declared[-1].parts):
+                self.error(
+                    node.path,
+                    "the last transition() of a choice is its else branch: it cannot have a"
+                    " guard()",
+                )
+        for c in node.children:
+            self.link(c)
+
+    def link_initial(self, node: _Node, el: _Initial) -> None:
+        raw: Any = None
+        actions: list[Action] = []
+        for p in el.parts:
+            if isinstance(p, _Path) and p.role == "target":
+                if raw is not None:
+                    self.error(node.path, "initial() takes one target()")
+                raw = p.path
+            elif isinstance(p, _Behaviors) and p.role == "effect":
+                actions += [_adapt_action(f) for f in self.behaviours(node.path, p)]
+            elif not isinstance(p, Element) and callable(_unwrap(p)):
+                actions.append(_adapt_action(_unwrap(p)))
+            else:
+                self.error(node.path, f"initial() takes a target() and effects, got {_what(p)}")
+        if raw is None:
+            self.error(node.path, "initial() needs a target()")
+            return
+        if not node.children:
+            self.error(node.path, "initial() in a state without child states")
+            return
+        tgt = self.resolve(raw, node, fallback=False)
+        if tgt is None:
+            self.unknown(node.path, "target", raw, node)
+            return
+        if not tgt.is_descendant_of(node):
+            self.error(node.path, f"initial target {raw!r} is not a state inside {node.path}")
+            return
+        node.initial = (tgt.path,)
+        node.initial_actions = tuple(actions)
+
+    def link_transition(self, decl: _Node, t: _Transition) -> None:
+        events: list[str] = []
+        raw_source: Any = None
+        raw_target: Any = None
+        guard_fn: Behavior | None = None
+        effects: list[Behavior] = []
+        timers: list[_Timer] = []
+        has_guard = False
+        path = decl.path
+        for p in t.parts:
+            if isinstance(p, _On):
+                events += self.descriptors(path, p)
+            elif isinstance(p, _Path):
+                if (raw_source if p.role == "source" else raw_target) is not None:
+                    self.error(path, f"a transition() takes one {p.role}()")
+                    continue
+                if p.role == "source":
+                    raw_source = p.path
+                else:
+                    raw_target = p.path
+            elif isinstance(p, _Guard):
+                if has_guard:
+                    self.error(path, "a transition() takes one guard()")
+                    continue
+                has_guard = True
+                fn = _unwrap(p.fn)
+                if callable(fn):
+                    guard_fn = fn
+                else:
+                    self.error(path, f"guard() expects a function, got {fn!r}")
+            elif isinstance(p, _Behaviors):
+                if p.role == "effect":
+                    effects += self.behaviours(path, p)
+                else:
+                    self.error(path, f"{p.what} belongs in a state, not in a transition()")
+            elif isinstance(p, _Timer):
+                timers.append(p)
+            else:
+                self.error(
+                    path,
+                    "transition() takes on(), after(), every(), source(), target(), guard()"
+                    f" and effect(), got {_what(p)}",
+                )
+        src = decl
+        if raw_source is not None:
+            if decl.kind == "choice":
+                self.error(path, "a choice branch cannot have a source()")
+                return
+            found = self.resolve(raw_source, decl, fallback=True)
+            if found is None:
+                self.unknown(path, "source", raw_source, decl)
+                return
+            src = found
+        if src.kind == "final":
+            self.error(src.path, "a final state cannot have outgoing transitions")
+            return
+        tgt: _Node | None = None
+        if raw_target is not None:
+            tgt = self.resolve(raw_target, src, fallback=True)
+            if tgt is None:
+                self.unknown(src.path, "target", raw_target, src)
+                return
+        if decl.kind == "choice":
+            if events or timers:
+                self.error(
+                    path, "a choice branch is taken at once: it has no on(), after() or every()"
+                )
+                return
+            if tgt is None:
+                self.error(path, "a choice branch needs a target()")
+                return
+            if tgt is decl:
+                self.error(path, "a choice branch cannot target its own choice")
+                return
+        elif not events and not timers:
+            self.error(path, "a transition() needs a trigger: on(...), after(...) or every(...)")
+            return
+        cond = _adapt_guard(guard_fn) if guard_fn is not None else None
+        label = f"[{_fn_name(guard_fn)}]" if guard_fn is not None else None
+        actions = tuple(_adapt_action(f) for f in effects)
+        targets = (tgt.path,) if tgt is not None else ()
+        # a target inside the source is UML's local transition: the source is not exited
+        kind: Literal["internal", "external"] = (
+            "internal" if tgt is not None and tgt.is_descendant_of(src) else "external"
+        )
+        if events or decl.kind == "choice":
+            src.transitions.append(
+                TransitionSpec(
+                    event=tuple(events),
+                    target=targets,
+                    cond=_not_stop(cond) if "*" in events else cond,
+                    type=kind,
+                    actions=actions,
+                    cond_label=label,
+                )
+            )
+        for timer in timers:
+            delay = self.delay(path, timer)
+            if delay is None:
+                continue
+            spec = TransitionSpec(
+                target=targets, cond=cond, type=kind, actions=actions, cond_label=label
+            )
+            src.after.append(AfterSpec(delay=delay, transition=spec, repeat=timer.repeat))
+
+    def descriptors(self, path: str, el: _On) -> list[str]:
+        out: list[str] = []
+        if not el.events:
+            self.error(path, "on() needs at least one event")
+        for ev in el.events:
+            name = ev.name if isinstance(ev, Event) else ev
+            if not isinstance(name, str) or not name or name != "".join(name.split()):
+                self.error(path, f"on() expects event names without spaces, got {ev!r}")
+                continue
+            out.append("error" if name == HSM_ERROR else name)
+        return out
+
+    def delay(self, path: str, timer: _Timer) -> float | Callable[[ActionContext], float] | None:
+        duration = _unwrap(timer.duration)
+        if callable(duration):
+            return _adapt_duration(duration, timer.repeat)
+        seconds = _seconds(duration, timer.repeat)
+        if seconds is None:
+            self.error(
+                path,
+                f"invalid duration {duration!r}: {_duration_rule(timer.repeat)}, or a function"
+                " returning one",
+            )
+        return seconds
+
+    # pass 3: core specs
+    def spec(self, node: _Node) -> StateSpec:
+        return StateSpec(
+            id=node.path,
+            kind="final" if node.kind == "final" else "state",
+            children=[self.spec(c) for c in node.children],
+            initial=node.initial,
+            initial_actions=node.initial_actions,
+            transitions=node.transitions,
+            onentry=[(_adapt_action(f),) for f in node.entry],
+            onexit=[(_adapt_action(f),) for f in node.exit],
+            invokes=[InvokeSpec(src=Activity(f), kind="activity") for f in node.activities],
+            after=node.after,
+            path=node.path,
+            meta={"hsm": node.kind},
+        )
+
+    def build(self, elements: tuple[Any, ...]) -> Chart:
+        self.collect(self.root, elements)
+        if not self.errors:
+            self.link(self.root)
+        if self.errors:
+            path, message = self.errors[0]
+            if len(self.errors) > 1:
+                message += f" (and {len(self.errors) - 1} more problem(s))"
+            raise ChartDefinitionError(message, path=path, errors=list(self.errors))
+        root = self.root
+        root.transitions.append(TransitionSpec(event=(STOP_EVENT,), target=(STOPPED_STATE,)))
+        finals = tuple(c.path for c in root.children if c.kind == "final")
+        spec = ChartSpec(
+            id=self.name,
+            name=self.name,
+            states=[self.spec(root), StateSpec(id=STOPPED_STATE, kind="final")],
+            initial=(root.path,),
+            path=root.path,
+            meta={"hsm": {"machine": root.path, "finals": finals}},
+        )
+        return compile_chart(spec)
+
+
+def define(name: str, *elements: Element) -> Chart:
+    """Define a machine: resolve every path, check every element, compile a core ``Chart``.
+
+    The chart is the model: start it with :func:`start` (seed 004's async API), or with any
+    core driver (``chart.start()``). Raises :class:`~statefleet.ChartDefinitionError` naming
+    the path of the first bad element (``/Counter/counting: unknown target '../nope'``); its
+    ``errors`` list holds every problem found.
+    """
+    if not isinstance(name, str) or not name or "/" in name:
+        raise ChartDefinitionError(
+            f"invalid machine name {name!r}: expected a non-empty name without '/'",
+            path="define",
+        )
+    return _Definer(name).build(elements)
+
+
+# -- the async API (seed 004's start/dispatch/stop) ---------------------------------------------
+_DRIVERS: weakref.WeakValueDictionary[str, HSM] = weakref.WeakValueDictionary()
+_IDS = itertools.count(1)
+_PREFIX = uuid.uuid4().hex[:8]
+
+
+class HSM:
+    """A machine started by :func:`start`: seed 004's ``sm``.
+
+    Built on the core sync :class:`~statefleet.core.Session` (``session``): ``dispatch``
+    processes the event as one macrostep, then awaits, in order, the awaitables returned by
+    ``async def`` behaviours during it (their errors are dispatched as ``error.execution``)
+    and the activities it cancelled. Activities run as asyncio tasks. With a
+    :class:`~statefleet.RealClock` (the default) a timer task fires ``after``/``every``; with a
+    :class:`~statefleet.VirtualClock` time moves only by :meth:`advance`.
+    """
+
+    def __init__(
+        self,
+        ctx: Context,
+        instance: Any,
+        model: Chart,
+        *,
+        clock: VirtualClock | RealClock | None = None,
+        listeners: Iterable[Listener | Callable[[Record], Any]] = (),
+    ) -> None:
+        info = model.meta.get("hsm") if isinstance(model, Chart) else None
+        if not isinstance(info, dict):
+            raise StatefleetError(f"start() needs a model made by hsm.define(), got {model!r}")
+        if not isinstance(ctx, Context):
+            raise StatefleetError(f"start() needs an hsm.Context, got {type(ctx).__name__}")
+        if isinstance(instance, Instance):
+            running = instance._hsm
+            if running is not None and not running.stopped:
+                raise StatefleetError(
+                    f"this {type(instance).__name__} is already running in another machine"
+                )
+        self.ctx = ctx
+        self.instance = instance
+        self.model = model
+        self._finals: frozenset[str] = frozenset(info.get("finals", ()))
+        self._pending: deque[Awaitable[Any]] = deque()
+        self._activities: dict[str, tuple[asyncio.Task[None], Context]] = {}
+        self._cancelling: set[asyncio.Task[None]] = set()
+        self._flusher: asyncio.Task[Any] | None = None
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._wake = asyncio.Event()
+        self._timer_task: asyncio.Task[None] | None = None
+        self._stopped = False
+        sid = f"hsm-{_PREFIX}{next(_IDS):x}"
+        _DRIVERS[sid] = self
+        if isinstance(instance, Instance):
+            instance._hsm = self
+        try:
+            self.session = Session(
+                model,
+                clock=clock if clock is not None else RealClock(),
+                session_id=sid,
+                listeners=(self._on_record, *listeners),
+                owner=self,
+            )
+        except BaseException:
+            self._stopped = True
+            if isinstance(instance, Instance):
+                instance._hsm = None
+            raise
+
+    def __repr__(self) -> str:
+        return f"<HSM {self.model.id!r} {self.state() or '(stopped)'}>"
+
+    # -- inspection -----------------------------------------------------------------------
+    def state(self) -> str:
+        """The path of the current (deepest) state, ``""`` once stopped."""
+        if self._stopped:
+            return ""
+        leaves = self.session.active_leaves
+        return leaves[0] if leaves else ""
+
+    @property
+    def configuration(self) -> frozenset[str]:
+        """Paths of every active state (the machine's own ``/<name>`` included)."""
+        return frozenset() if self._stopped else self.session.configuration
+
+    @property
+    def done(self) -> bool:
+        """True while a final state directly inside the machine is active."""
+        return not self._stopped and bool(self._finals & self.session.configuration)
+
+    @property
+    def stopped(self) -> bool:
+        """True once :func:`stop` ran."""
+        return self._stopped
+
+    @property
+    def now(self) -> float:
+        """The clock's current time, in seconds."""
+        return self.session.clock.now()
+
+    @property
+    def activities(self) -> int:
+        """How many activities are running."""
+        return len(self._activities)
+
+    # -- driving --------------------------------------------------------------------------
+    async def dispatch(self, event: Event | EventData | str, data: Any = None) -> None:
+        """Process ``event`` (an :class:`Event`, or a name and ``data``) as one macrostep,
+        then await the behaviours' awaitables. Raises
+        :class:`~statefleet.ActorStoppedError` once stopped."""
+        if self._stopped:
+            raise ActorStoppedError(f"machine {self.model.id!r} is stopped")
+        self.session.send(_event_data(event, data))
+        await self._flush()
+
+    async def advance(self, seconds: float) -> None:
+        """Move a virtual clock ``seconds`` forward, firing due timers one by one (each one's
+        awaitables are awaited before the next fires)."""
+        clock = self.session.clock
+        if not isinstance(clock, VirtualClock):
+            raise StatefleetError(
+                "advance() needs a VirtualClock: start(..., clock=VirtualClock())"
+            )
+        if seconds < 0:
+            raise ValueError("cannot advance by a negative duration")
+        until = clock.now() + seconds
+        while not self._stopped:
+            due = self.session.next_due
+            if due is None or due > until:
+                break
+            self.session.advance(max(0.0, due - clock.now()))
+            await self._flush()
+        self.session.advance(max(0.0, until - clock.now()))
+        await self._flush()
+
+    async def stop(self) -> None:
+        """Exit every state (exit behaviours run, activities and timers are cancelled) and stop
+        accepting events. Stopping twice does nothing."""
+        if self._stopped:
+            return
+        if self._timer_task is not None:
+            self._timer_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._timer_task
+            self._timer_task = None
+        self.session.send(STOP_EVENT)
+        await self._flush()
+        self._stopped = True
+        for invokeid in list(self._activities):
+            self._cancel_activity(invokeid)
+        await self._flush()
+        while self._pending:  # nothing should be left; never leave a coroutine unawaited
+            aw = self._pending.popleft()
+            if inspect.iscoroutine(aw):
+                aw.close()
+        if isinstance(self.instance, Instance) and self.instance._hsm is self:
+            self.instance._hsm = None
+        _DRIVERS.pop(self.session.session_id, None)
+
+    # -- internals ------------------------------------------------------------------------
+    async def _flush(self) -> None:
+        """Await pending awaitables and cancelled activities until there are none."""
+        me = asyncio.current_task()
+        if self._flusher is not None:
+            if self._flusher is not me:
+                await self._idle.wait()
+            return  # the flush in progress (ours, further up the stack) takes them
+        self._flusher = me
+        self._idle.clear()
+        try:
+            while self._pending or self._cancelling:
+                if self._pending:
+                    aw = self._pending.popleft()
+                    try:
+                        await aw
+                    except Exception as exc:
+                        self._send_error(exc)
+                    continue
+                tasks = {t for t in self._cancelling if t is not me}
+                self._cancelling.clear()
+                if tasks:
+                    await asyncio.wait(tasks)
+        finally:
+            self._flusher = None
+            self._idle.set()
+            self._wake.set()
+
+    def _send_error(self, exc: Exception) -> None:
+        self.session.send(EventData("error.execution", {"error": str(exc)}, "platform", error=exc))
+
+    def _on_record(self, record: Record) -> None:
+        if isinstance(record, InvocationCancelled):
+            self._cancel_activity(record.invokeid)
+
+    def _start_activity(self, invokeid: str, fn: Behavior, event: EventData | None) -> None:
+        ctx = Context(self.ctx)
+        task = asyncio.get_running_loop().create_task(
+            self._run_activity(fn, ctx, _view(event)), name=f"hsm activity {invokeid}"
+        )
+        self._activities[invokeid] = (task, ctx)
+
+        def finished(t: asyncio.Task[None]) -> None:
+            entry = self._activities.get(invokeid)
+            if entry is not None and entry[0] is t:
+                del self._activities[invokeid]
+
+        task.add_done_callback(finished)
+
+    async def _run_activity(self, fn: Behavior, ctx: Context, event: Event) -> None:
+        try:
+            result = fn(ctx, self.instance, event)
+            if inspect.isawaitable(result):
+                await result
+        except Exception as exc:
+            if not ctx.is_done() and not self._stopped:
+                self._send_error(exc)
+                await self._flush()
+
+    def _cancel_activity(self, invokeid: str) -> None:
+        entry = self._activities.pop(invokeid, None)
+        if entry is None:
+            return
+        task, ctx = entry
+        ctx.cancel()
+        if task is not asyncio.current_task() and not task.done():
+            task.cancel()
+            self._cancelling.add(task)
+
+    def _start_timers(self) -> None:
+        if isinstance(self.session.clock, RealClock):
+            self._timer_task = asyncio.get_running_loop().create_task(
+                self._timer_loop(), name=f"hsm timers {self.model.id}"
+            )
+
+    async def _timer_loop(self) -> None:
+        session = self.session
+        while not self._stopped:
+            self._wake.clear()
+            due = session.next_due
+            if due is None:
+                await self._wake.wait()
+                continue
+            wait = due - session.clock.now()
+            if wait > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), wait)
+                continue
+            session.poll()
+            await self._flush()
+
+
+async def start(
+    ctx: Context,
+    instance: Any,
+    model: Chart,
+    *,
+    clock: VirtualClock | RealClock | None = None,
+    listeners: Iterable[Listener | Callable[[Record], Any]] = (),
+) -> HSM:
+    """Start ``model`` (from :func:`define`) for ``instance``: seed 004's ``hsm.start``.
+
+    Enters the initial states, awaits their ``async def`` entry behaviours and starts their
+    activities. ``clock`` defaults to a :class:`~statefleet.RealClock` (timers fire on their
+    own); pass a :class:`~statefleet.VirtualClock` and call :meth:`HSM.advance` to move time by
+    hand. ``listeners`` receive the session's inspection records.
+    """
+    sm = HSM(ctx, instance, model, clock=clock, listeners=listeners)
+    await sm._flush()
+    sm._start_timers()
+    return sm
+
+
+async def stop(sm: HSM) -> None:
+    """Stop a machine started by :func:`start` (see :meth:`HSM.stop`)."""
+    await sm.stop()
