@@ -747,9 +747,12 @@ class _Definer:
         if not isinstance(raw, str) or not raw:
             self.error(path, f"{role}() needs a non-empty path, got {raw!r}")
             return
-        guess = posixpath.normpath(posixpath.join(base.path, raw))
-        close = difflib.get_close_matches(guess, list(self.nodes), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        by_name: dict[str, str] = {}
+        for p in self.nodes:
+            if p != self.root.path:
+                by_name.setdefault(posixpath.basename(p), p)
+        close = difflib.get_close_matches(posixpath.basename(raw), list(by_name), n=1)
+        hint = f" (did you mean {by_name[close[0]]!r}?)" if close else ""
         self.error(path, f"unknown {role} {raw!r}{hint}")
 
     # pass 2: initials and transitions
@@ -1030,6 +1033,7 @@ class HSM:
         self._pending: deque[Awaitable[Any]] = deque()
         self._activities: dict[str, tuple[asyncio.Task[None], Context]] = {}
         self._cancelling: set[asyncio.Task[None]] = set()
+        self._fresh = False
         self._flusher: asyncio.Task[Any] | None = None
         self._idle = asyncio.Event()
         self._idle.set()
@@ -1088,7 +1092,7 @@ class HSM:
     @property
     def activities(self) -> int:
         """How many activities are running."""
-        return len(self._activities)
+        return sum(not task.done() for task, _ in self._activities.values())
 
     # -- driving --------------------------------------------------------------------------
     async def dispatch(self, event: Event | EventData | str, data: Any = None) -> None:
@@ -1146,7 +1150,8 @@ class HSM:
 
     # -- internals ------------------------------------------------------------------------
     async def _flush(self) -> None:
-        """Await pending awaitables and cancelled activities until there are none."""
+        """Await pending awaitables, cancelled activities and the first step of new
+        activities, until there are none."""
         me = asyncio.current_task()
         if self._flusher is not None:
             if self._flusher is not me:
@@ -1155,18 +1160,24 @@ class HSM:
         self._flusher = me
         self._idle.clear()
         try:
-            while self._pending or self._cancelling:
+            while True:
                 if self._pending:
                     aw = self._pending.popleft()
                     try:
                         await aw
                     except Exception as exc:
                         self._send_error(exc)
-                    continue
-                tasks = {t for t in self._cancelling if t is not me}
-                self._cancelling.clear()
-                if tasks:
-                    await asyncio.wait(tasks)
+                elif self._cancelling:
+                    tasks = {t for t in self._cancelling if t is not me}
+                    self._cancelling.clear()
+                    if tasks:
+                        await asyncio.wait(tasks)
+                elif self._fresh:
+                    # let new activities run up to their first await before returning
+                    self._fresh = False
+                    await asyncio.sleep(0)
+                else:
+                    break
         finally:
             self._flusher = None
             self._idle.set()
@@ -1185,6 +1196,7 @@ class HSM:
             self._run_activity(fn, ctx, _view(event)), name=f"hsm activity {invokeid}"
         )
         self._activities[invokeid] = (task, ctx)
+        self._fresh = True
 
         def finished(t: asyncio.Task[None]) -> None:
             entry = self._activities.get(invokeid)
