@@ -1,1 +1,25 @@
-"""statefleet.actors (see DESIGN.md)."""
+"""The actor runtime: charts as supervised actors on anyio (asyncio or trio).
+
+``async with ActorSystem() as system: ref = system.spawn(chart, id="order-1")`` starts an
+actor; ``await ref.send("pay")``, ``await ref.ask("pay")`` (the snapshot after that event),
+``await ref.wait_for("shipped", timeout=30)``, ``ref.subscribe()``, ``await ref.stop()``.
+See ``docs/actors.md``.
+"""
+
+from statefleet.actors._actor import ActorCrashedError, ActorRef, Subscription
+from statefleet.actors._invocation import ActorInvocation
+from statefleet.actors._store import ActorStore
+from statefleet.actors._supervision import ErrorPolicy, RestartPolicy, Supervision
+from statefleet.actors._system import ActorSystem
+
+__all__ = [
+    "ActorCrashedError",
+    "ActorInvocation",
+    "ActorRef",
+    "ActorStore",
+    "ActorSystem",
+    "ErrorPolicy",
+    "RestartPolicy",
+    "Subscription",
+    "Supervision",
+]
