@@ -43,6 +43,7 @@ import contextlib
 import difflib
 import inspect
 import itertools
+import logging
 import math
 import posixpath
 import uuid
@@ -111,6 +112,8 @@ __all__ = [
 #: A behaviour: ``fn(ctx, instance, event)``, sync or ``async def``. Guards return a truthy
 #: value, durations seconds or a ``timedelta``; what actions return is ignored.
 Behavior = Callable[..., Any]
+
+log = logging.getLogger("statefleet.hsm")
 
 #: seed 004's name for definition errors
 ValidationError = ChartDefinitionError
@@ -1040,6 +1043,7 @@ class HSM:
         self._wake = asyncio.Event()
         self._timer_task: asyncio.Task[None] | None = None
         self._stopped = False
+        self._closing = False
         sid = f"hsm-{_PREFIX}{next(_IDS):x}"
         _DRIVERS[sid] = self
         if isinstance(instance, Instance):
@@ -1053,7 +1057,7 @@ class HSM:
                 owner=self,
             )
         except BaseException:
-            self._stopped = True
+            self._stopped = self._closing = True
             if isinstance(instance, Instance):
                 instance._hsm = None
             raise
@@ -1099,7 +1103,7 @@ class HSM:
         """Process ``event`` (an :class:`Event`, or a name and ``data``) as one macrostep,
         then await the behaviours' awaitables. Raises
         :class:`~statefleet.ActorStoppedError` once stopped."""
-        if self._stopped:
+        if self._closing:
             raise ActorStoppedError(f"machine {self.model.id!r} is stopped")
         self.session.send(_event_data(event, data))
         await self._flush()
@@ -1127,12 +1131,12 @@ class HSM:
     async def stop(self) -> None:
         """Exit every state (exit behaviours run, activities and timers are cancelled) and stop
         accepting events. Stopping twice does nothing."""
-        if self._stopped:
+        if self._closing:
             return
-        if self._timer_task is not None:
-            self._timer_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._timer_task
+        self._closing = True
+        if self._timer_task is not None:  # let it finish what it is doing, then end
+            self._wake.set()
+            await self._timer_task
             self._timer_task = None
         self.session.send(STOP_EVENT)
         await self._flush()
@@ -1153,10 +1157,10 @@ class HSM:
         """Await pending awaitables, cancelled activities and the first step of new
         activities, until there are none."""
         me = asyncio.current_task()
-        if self._flusher is not None:
-            if self._flusher is not me:
-                await self._idle.wait()
-            return  # the flush in progress (ours, further up the stack) takes them
+        while self._flusher is not None:
+            if self._flusher is me:
+                return  # the flush in progress further up our stack takes them
+            await self._idle.wait()
         self._flusher = me
         self._idle.clear()
         try:
@@ -1211,7 +1215,7 @@ class HSM:
             if inspect.isawaitable(result):
                 await result
         except Exception as exc:
-            if not ctx.is_done() and not self._stopped:
+            if not ctx.is_done() and not self._closing:
                 self._send_error(exc)
                 await self._flush()
 
@@ -1233,7 +1237,7 @@ class HSM:
 
     async def _timer_loop(self) -> None:
         session = self.session
-        while not self._stopped:
+        while not self._closing:
             self._wake.clear()
             due = session.next_due
             if due is None:
@@ -1244,7 +1248,11 @@ class HSM:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), wait)
                 continue
-            session.poll()
+            try:
+                session.poll()
+            except Exception:  # a runaway step (InfiniteLoopError): nothing left to time
+                log.exception("statefleet.hsm: timers of %r stopped", self.model.id)
+                return
             await self._flush()
 
 
