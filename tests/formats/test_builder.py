@@ -1066,3 +1066,37 @@ def test_reference_errors_are_reported_after_structure() -> None:
         hsm.state("a"),
     )
     assert err.errors == [("/M/a", "duplicate state name 'a' in /M")]
+
+
+# -- contexts --------------------------------------------------------------------------------------
+async def test_context_cancellation_reaches_children_and_callbacks() -> None:
+    parent = hsm.Context()
+    child = hsm.Context(parent)
+    calls: list[str] = []
+    child.add_done_callback(lambda: calls.append("child"))
+    waiter = asyncio.ensure_future(child.wait_done())
+    await asyncio.sleep(0)
+    assert not waiter.done() and not child.done
+    parent.cancel()
+    await asyncio.wait_for(waiter, timeout=10)
+    assert child.is_done() and calls == ["child"]
+    parent.cancel()  # idempotent
+    assert calls == ["child"]
+    late = hsm.Context(parent)  # a child of a cancelled context starts cancelled
+    assert late.is_done()
+    late.add_done_callback(lambda: calls.append("late"))
+    assert calls == ["child", "late"]
+    await late.wait_done()
+
+
+async def test_an_instance_need_not_call_the_base_init() -> None:
+    class Bare(hsm.Instance):
+        def __init__(self) -> None:
+            self.value = 0
+
+    inst = Bare()
+    sm = await hsm.start(hsm.Context(), inst, hsm.define("M", hsm.state("a")), clock=VirtualClock())
+    assert inst.state() == "/M/a"
+    with pytest.raises(ValueError, match="negative"):
+        await sm.advance(-1)
+    await sm.stop()
