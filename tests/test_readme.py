@@ -19,7 +19,7 @@ def test_readme_code_blocks_run() -> None:
     for block in blocks:
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
-            exec(compile(block, str(README), "exec"), namespace)  # noqa: S102 - our own README
+            exec(compile(block, str(README), "exec"), namespace)  # our own README
         for line in block.splitlines():
             # "print(x)  # expected" comments state the output
             m = re.match(r"\s*print\(.*\)\s*# (.+)$", line)
