@@ -572,6 +572,13 @@ class ActorRef:
                 x.space = []
             x.space.append(w)
             await w.wait()
+        d = self._system._durable
+        if d is not None:
+            await d.accept(self, ev)  # durable before it is queued
+            if self._state >= STOPPED:
+                if self._end == "passivated" and d.deliver(self.id, ev):
+                    return
+                raise self._stopped_error()
         self._enqueue(ev)
 
     async def ask(self, event: str | EventData, /, **data: Any) -> Snapshot:
@@ -761,15 +768,19 @@ class ActorRef:
                     self._apply_effects()
                 if m.errors:
                     self._on_errors(ev)
+                if self._awaits is not None:
+                    self._extra().await_ev = ev
+                    if m.unhandled is not None:
+                        self._on_unhandled()
+                        if self._state == STOPPED:
+                            return ENDED
+                    return AWAIT
+                if self._x is not None:
+                    self._observe(ev)
                 if m.unhandled is not None:
                     self._on_unhandled()
                     if self._state == STOPPED:
                         return ENDED
-                if self._awaits is not None:
-                    self._extra().await_ev = ev
-                    return AWAIT
-                if self._x is not None:
-                    self._observe(ev)
                 if not m.running:
                     self._on_final()
                     return ENDED
@@ -848,7 +859,7 @@ class ActorRef:
         for ev in evs:
             msg = _error_text(ev)
             if policy == "stop":
-                self._terminate("failed", None, error=f"unhandled {ev.name}: {msg}")
+                self._terminate("failed", None, error=f"unhandled {ev.name}: {msg}", quiet=True)
                 return
             parent = self._parent
             s._publish(
@@ -975,6 +986,8 @@ class ActorRef:
             a = s._resolve(target)
             if a is not None and a._enqueue(ev):
                 return
+        if s._durable is not None and s._durable.deliver(target, ev):
+            return  # in the target's durable inbox: activating it delivers it
         self._comm_error(target, ev)
 
     def _comm_error(self, target: str, ev: EventData) -> None:
@@ -1424,17 +1437,19 @@ class ActorRef:
                 self._apply_effects()
             if m.errors:
                 self._on_errors(ev)
-            if m.unhandled is not None:
-                self._on_unhandled()
-                if self._state == STOPPED:
-                    return False
         except Exception as exc:
             self._crash(exc, ev, x.committed)
             return False
-        if self._awaits is not None:
+        if self._awaits is None:
+            self._observe(ev)
+        else:
             x.await_ev = ev
+        if m.unhandled is not None:
+            self._on_unhandled()
+            if self._state == STOPPED:
+                return False
+        if self._awaits is not None:
             return True
-        self._observe(ev)
         if not m.running:
             self._on_final()
             return False
@@ -1469,7 +1484,9 @@ class ActorRef:
         x = self._extra()
         if x.asks and ev is not None and x.asks[0][0] is ev:
             x.asks.popleft()[1].fail(
-                ActorCrashedError(f"actor {self.id!r} crashed processing {ev.name!r}: {exc}")
+                ActorCrashedError(
+                    f"actor {self.id!r} crashed processing {ev.name!r}: {type(exc).__name__}: {exc}"
+                )
             )
         snap = x.committed if self._system._store is not None else ckpt
         error = f"{type(exc).__name__}: {exc}"
@@ -1527,6 +1544,8 @@ class ActorRef:
             self._give_up(f"restart failed: {type(exc).__name__}: {exc}")
             return
         self._m = m
+        if s._durable is not None:
+            s._durable.restarted(self)
         s._publish(
             ActorRestarted(
                 actor=self.id,
@@ -1550,6 +1569,8 @@ class ActorRef:
             self._crash(exc, None, snap)
             return
         self._state = IDLE
+        if self._x is not None and (x.watchers or x.subs):
+            self._observe(None)  # the restored state is news to watchers and subscribers
         if (s._store is not None and snap is None) or self._awaits is not None:
             self._state = OWNED
             s._start_owned(self)
@@ -1586,9 +1607,12 @@ class ActorRef:
             log.error("actor %r failed and was stopped: %s", self.id, error)
         self._terminate("failed", None, error=error)
 
-    def _terminate(self, reason: str, waits: list[_Task] | None, *, error: str = "") -> None:
+    def _terminate(
+        self, reason: str, waits: list[_Task] | None, *, error: str = "", quiet: bool = False
+    ) -> None:
         """Stop now (synchronously): children first, then exit actions; invocations are
-        cancelled. ``waits`` collects the tasks whose cleanup is still running."""
+        cancelled. ``waits`` collects the tasks whose cleanup is still running. A failed
+        spawned child tells its parent (``error.child.<id>``) unless ``quiet``."""
         if self._state == STOPPED:
             return
         prev = self._state
@@ -1664,17 +1688,19 @@ class ActorRef:
             if x.space:
                 self._wake_senders()
         s._unregister(self)
+        if s._durable is not None:
+            s._durable.forgotten(self, reason)
         parent = self._parent
         if parent is not None and parent._x is not None and parent._x.children:
             parent._x.children.pop(self.id, None)
         if s._fns:
             s._publish(ActorStopped(actor=self.id, ts=s._clock_now(), reason=reason))
         if parent is not None and parent._state != STOPPED:
-            self._notify_parent(parent, reason, error)
+            self._notify_parent(parent, reason, error, quiet)
         if x is not None and x.stopped is not None:
             x.stopped.set()
 
-    def _notify_parent(self, parent: ActorRef, reason: str, error: str) -> None:
+    def _notify_parent(self, parent: ActorRef, reason: str, error: str, quiet: bool) -> None:
         iid = self._invokeid
         s = self._system
         if iid is not None:
@@ -1705,7 +1731,7 @@ class ActorRef:
                         origin=f"#_{iid}",
                     ),
                 )
-        elif reason == "failed":
+        elif reason == "failed" and not quiet:
             parent._enqueue(
                 EventData(
                     f"error.child.{self.id}",

@@ -30,6 +30,7 @@ from statefleet.actors._actor import (
     _Inv,
     _Task,
 )
+from statefleet.actors._durable import Durable, DurableStore, VirtualRef
 from statefleet.actors._store import ActorStore
 from statefleet.actors._supervision import ErrorPolicy, RestartPolicy, Supervision
 from statefleet.core import (
@@ -102,6 +103,10 @@ class ActorSystem:
       macrostep (exact, costs a context copy per event), ``"none"`` no copies (a crash then
       escalates instead of restarting). With a store, the last committed snapshot.
     - ``seed``: seeds the backoff jitter.
+    - ``idle_timeout``, ``charts`` (with a durable store, such as ``statefleet.persistence``'s
+      ``SQLiteStore``): sends are accepted durably, the fleet recovers on start, entities are
+      addressed with :meth:`ref` and passivated after ``idle_timeout`` seconds idle; ``charts``
+      registers the charts stored actors run (see ``_durable``).
 
     Leaving the block stops every actor (children before parents, exit actions run,
     invocations cancelled and their cleanup awaited).
@@ -120,6 +125,8 @@ class ActorSystem:
         checkpoint: Checkpoint = "batch",
         autojump: bool = True,
         seed: int | None = None,
+        idle_timeout: float | None = None,
+        charts: Iterable[Chart] = (),
     ) -> None:
         if clock is not None and not isinstance(clock, VirtualClock | RealClock):
             raise ActorError(f"clock must be a VirtualClock or RealClock, not {clock!r}")
@@ -135,6 +142,14 @@ class ActorSystem:
         self._virtual = isinstance(self._clock, VirtualClock)
         self._autojump = autojump
         self._store = store
+        charts = tuple(charts)
+        self._durable: Durable | None = None
+        if isinstance(store, DurableStore):
+            self._durable = Durable(self, store, idle_timeout=idle_timeout, charts=charts)
+        elif idle_timeout is not None or charts:
+            raise ActorError(
+                "idle_timeout and charts need a durable store (statefleet.persistence)"
+            )
         self._supervision = supervision if supervision is not None else Supervision()
         self._mailbox_size = mailbox_size
         self._batch = batch
@@ -158,6 +173,7 @@ class ActorSystem:
         self._owned = 0
         self._count = 0
         self._idle_waiters: list[anyio.Event] = []
+        self._quiet_waiters: list[anyio.Event] = []
         self._timers: list[tuple[float, int, Any, Any]] = []
         self._tseq = itertools.count()
         self._twake: anyio.Event | None = None
@@ -173,12 +189,16 @@ class ActorSystem:
     async def __aenter__(self) -> ActorSystem:
         if self._running or self._closing:
             raise ActorError("an ActorSystem can be entered only once")
+        if self._durable is not None:
+            await self._durable.open()
         tg = anyio.create_task_group()
         await tg.__aenter__()
         self._tg = tg
         self._running = True
         tg.start_soon(self._dispatch)
         tg.start_soon(self._timer_loop)
+        if self._durable is not None:
+            await self._durable.start()
         return self
 
     async def __aexit__(
@@ -196,7 +216,12 @@ class ActorSystem:
             # the dispatcher, the timer task and anything left are ours to cancel; an
             # exception from the block propagates as it is (not wrapped in a group)
             tg.cancel_scope.cancel()
-            await tg.__aexit__(None, None, None)
+            try:
+                await tg.__aexit__(None, None, None)
+            finally:
+                if self._durable is not None:
+                    with anyio.CancelScope(shield=True):
+                        await self._durable.close()
         return None
 
     async def stop(self) -> None:
@@ -419,6 +444,29 @@ class ActorSystem:
         if a.system_id is not None and self._sys_ids.get(a.system_id) is a:
             del self._sys_ids[a.system_id]
 
+    def register(self, *charts: Chart) -> None:
+        """Register charts by id (a durable store restores stored actors onto them)."""
+        if self._durable is None:
+            raise ActorError("register needs a durable store (statefleet.persistence)")
+        for chart in charts:
+            self._durable.register(chart)
+
+    def ref(self, chart: Chart, entity_id: str) -> VirtualRef:
+        """The entity ``entity_id`` running ``chart``, whether or not it is in memory: its
+        first message activates it from the store (or creates it at its initial state)."""
+        if self._durable is None:
+            raise ActorError("ref needs a durable store (statefleet.persistence)")
+        if type(entity_id) is not str or not entity_id:
+            raise ActorError(f"an entity id is a non-empty string, not {entity_id!r}")
+        self._durable.register(chart)
+        return VirtualRef(self._durable, chart, entity_id)
+
+    async def activate(self, entity_id: str) -> ActorRef:
+        """The live actor of a stored entity (restored from the store if needed)."""
+        if self._durable is None:
+            raise ActorError("activate needs a durable store (statefleet.persistence)")
+        return await self._durable.activate(entity_id)
+
     def get(self, key: str) -> ActorRef | None:
         """The running actor with id ``key``, else the one registered as system id ``key``,
         else None."""
@@ -546,6 +594,10 @@ class ActorSystem:
         while True:
             if not runq:
                 self._sleeping = True
+                if self._quiet_waiters:
+                    quiet, self._quiet_waiters = self._quiet_waiters, []
+                    for q in quiet:
+                        q.set()
                 if self._owned == 0:
                     self._notify_idle()
                 w = self._wake = anyio.Event()
@@ -618,14 +670,11 @@ class ActorSystem:
                 continue
             due = heap[0][0]
             if self._virtual:
-                if not self._is_idle():
-                    w = anyio.Event()
-                    self._idle_waiters.append(w)
-                    await w.wait()
-                    continue
-                await anyio.wait_all_tasks_blocked()
+                # time jumps once the dispatcher has nothing to run and every task (actors
+                # awaiting async actions, invocations, the program) is blocked
+                await self._settle()
                 self._drop_stale()
-                if not self._is_idle() or not heap or heap[0][0] != due:
+                if not self._quiet() or not heap or heap[0][0] != due:
                     continue
                 clock.set(due)
                 self._fire(due)
@@ -635,6 +684,21 @@ class ActorSystem:
                     await self._timer_wait(delay)
                     continue
                 self._fire(clock.now())
+
+    def _quiet(self) -> bool:
+        return self._sleeping and not self._runq
+
+    async def _settle(self) -> None:
+        """Wait until the dispatcher has nothing to run and every other task is blocked."""
+        while True:
+            if not self._quiet():
+                w = anyio.Event()
+                self._quiet_waiters.append(w)
+                await w.wait()
+                continue
+            await anyio.wait_all_tasks_blocked()
+            if self._quiet():
+                return
 
     async def sleep(self, seconds: float) -> None:
         """Sleep ``seconds`` on the system clock (with a virtual clock this returns as soon
@@ -655,7 +719,7 @@ class ActorSystem:
         clock = self._clock
         until = clock.now() + seconds
         heap = self._timers
-        await self.wait_idle()
+        await self._settle()
         while True:
             self._drop_stale()
             if not heap or heap[0][0] > until:
@@ -663,5 +727,5 @@ class ActorSystem:
             due = heap[0][0]
             clock.set(due)
             self._fire(due)
-            await self.wait_idle()
+            await self._settle()
         clock.set(until)

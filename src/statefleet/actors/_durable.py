@@ -1,0 +1,545 @@
+"""Durable actors: the runtime's side of a store that keeps inboxes, snapshots and timers.
+
+With ``ActorSystem(store=...)`` and a store that implements :class:`DurableStore` (both
+stores of ``statefleet.persistence`` do), the system also:
+
+- accepts every ``send``/``ask`` durably into the actor's inbox before queueing it, and makes
+  the events actors send each other part of the sender's commit (into the target's inbox);
+  the commit of the macrostep that consumes an event deletes it, so a crash can neither lose
+  nor repeat it;
+- recovers on start: actors with unconsumed inbox events are activated and process them, and
+  the durable timers of actors not in memory wake them when due;
+- addresses entities whether or not they are in memory (:meth:`ActorSystem.ref` gives a
+  :class:`VirtualRef`): the first message activates the entity from the store, or creates it
+  at its initial state; actors idle for ``idle_timeout`` are passivated (their state is
+  committed already; the memory is freed).
+
+Charts are registered with the system by id (``charts=`` or :meth:`ActorSystem.register`):
+a stored actor is restored only onto the chart id and version it was stored with.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import anyio
+import msgspec
+
+from statefleet.actors._store import ActorStore
+from statefleet.core import (
+    ActorError,
+    ActorStopped,
+    ActorStoppedError,
+    Chart,
+    EventData,
+    Snapshot,
+    StatefleetError,
+)
+
+if TYPE_CHECKING:
+    from statefleet.actors._actor import ActorRef
+    from statefleet.actors._system import ActorSystem
+
+__all__ = ["DurableStore", "VirtualRef"]
+
+log = logging.getLogger("statefleet.actors")
+
+_WAKE = object()  # timer key: durable timers of actors not in memory are due
+
+
+@runtime_checkable
+class DurableStore(ActorStore, Protocol):
+    """An :class:`ActorStore` that also keeps inboxes and timers (core types only; the
+    stores of ``statefleet.persistence`` implement it)."""
+
+    @property
+    def is_open(self) -> bool:
+        """Is the store open?"""
+
+    async def __aenter__(self) -> Any:
+        """Open the store."""
+
+    async def __aexit__(self, *exc: Any) -> Any:
+        """Close the store."""
+
+    def attach(self, runtime: Any) -> None:
+        """Attach the runtime (``resolve``, ``child_id``, ``is_invoked``), or detach."""
+
+    async def accept_event(self, actor_id: str, event: EventData) -> int:
+        """Durably accept ``event`` into ``actor_id``'s inbox; return its seq."""
+
+    def seq_of(self, actor_id: str, event: EventData) -> int | None:
+        """The inbox seq of this event object, if it is in the inbox."""
+
+    async def load_actor(
+        self, actor_id: str, charts: Mapping[str, Chart]
+    ) -> tuple[Snapshot | None, dict[str, list[tuple[int, EventData]]]]:
+        """The last committed snapshot (with invoked children) and pending inboxes."""
+
+    def forget(self, actor_id: str, *, delete: bool = False) -> None:
+        """The runtime dropped the actor from memory (``delete``: from the store too)."""
+
+    def registered(self, actor_id: str) -> list[EventData]:
+        """The inbox events of the actor the runtime holds (or will), in inbox order."""
+
+    async def pending_actors(self) -> list[str]:
+        """Ids of actors with unconsumed inbox events."""
+
+    async def due_actors(self, until: float, limit: int = 1000) -> list[str]:
+        """Ids of actors with a durable timer due at or before ``until``."""
+
+    async def next_due(self, after: float | None = None) -> float | None:
+        """The earliest durable timer due later than ``after``."""
+
+    async def reject_inbox(self, actor_id: str, reason: str) -> int:
+        """Move the inbox of an actor that does not exist to the dead letters."""
+
+
+class _Activation:
+    __slots__ = ("done", "error", "waiting")
+
+    def __init__(self) -> None:
+        self.done = anyio.Event()
+        self.error: BaseException | None = None
+        #: events delivered while it loads: (event, inbox seq or None)
+        self.waiting: list[tuple[EventData, int | None]] = []
+
+
+class Durable:
+    """The system's durable side (one per :class:`ActorSystem` with a durable store)."""
+
+    def __init__(
+        self,
+        system: ActorSystem,
+        store: DurableStore,
+        *,
+        idle_timeout: float | None,
+        charts: tuple[Chart, ...],
+    ) -> None:
+        if idle_timeout is not None and not (idle_timeout > 0 and math.isfinite(idle_timeout)):
+            raise ActorError(f"idle_timeout must be a positive number, not {idle_timeout!r}")
+        self.system = system
+        self.store = store
+        self.idle_timeout = idle_timeout
+        self.charts: dict[str, Chart] = {}
+        for c in charts:
+            self.register(c)
+        self._activating: dict[str, _Activation] = {}
+        self._inflight: dict[str, int] = {}
+        self._seen: dict[str, int] = {}
+        self._wake_due: float | None = None
+        self._opened = False
+        self._sweeping = False
+
+    # -- the store's view of the runtime ----------------------------------------------------
+    def resolve(
+        self, actor_id: str, target: str | None, event: EventData
+    ) -> tuple[str, EventData] | None:
+        """Where a send of ``actor_id`` goes, as the runtime will deliver it (see
+        ``ActorRef._deliver``), or None when it does not go to an actor."""
+        if target is None:
+            return actor_id, event
+        s = self.system
+        a = s._actors.get(actor_id)
+        if target == "#_parent":
+            if a is None or a._parent is None:
+                return None
+            iid = a._invokeid
+            if iid is not None:
+                event = msgspec.structs.replace(event, invokeid=iid, origin=f"#_{iid}")
+            return a._parent.id, event
+        if target.startswith("#_scxml_"):
+            sid = target[8:]
+            return (sid, event) if sid else None
+        if target.startswith("#_"):
+            x = a._x if a is not None else None
+            h = x.invs.get(target[2:]) if x is not None and x.invs else None
+            if h is not None and h.actor is not None:
+                return h.actor.id, event
+            return None
+        b = s._resolve(target)
+        if b is not None:
+            return b.id, event
+        if target.startswith("#") or "://" in target:
+            return None
+        return target, event  # an entity not in memory: activated when it is delivered
+
+    def child_id(self, actor_id: str, invokeid: str) -> str:
+        """The id the runtime gives the child actor of an invocation."""
+        return f"{actor_id}/{invokeid}"
+
+    def is_invoked(self, actor_id: str) -> bool:
+        """Is the actor an invoked chart (its snapshot belongs to its parent's)?"""
+        a = self.system._actors.get(actor_id)
+        return a is not None and a._invokeid is not None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    async def open(self) -> None:
+        """Open the store (unless it is open already) and attach to it."""
+        if not self.store.is_open:
+            await self.store.__aenter__()
+            self._opened = True
+        self.store.attach(self)
+
+    async def start(self) -> None:
+        """Recover: activate actors with unconsumed events, arm the durable timers."""
+        self.system._tg_start(self._recover)
+
+    async def close(self) -> None:
+        """Detach; close the store if :meth:`open` opened it."""
+        self.store.attach(None)
+        if self._opened:
+            self._opened = False
+            await self.store.__aexit__(None, None, None)
+
+    async def _recover(self) -> None:
+        s = self.system
+        s._owned += 1
+        try:
+            ids = await self.store.pending_actors()
+            # parents first: activating a parent restores its invoked children
+            ids.sort(key=lambda i: (i.count("/"), i))
+            limit = anyio.Semaphore(256)
+            async with anyio.create_task_group() as tg:
+                for aid in ids:
+                    await limit.acquire()
+                    tg.start_soon(self._recover_one, aid, limit)
+            await self._rearm(None)
+        except StatefleetError:
+            log.exception("statefleet: recovering the actors of the store failed")
+        finally:
+            s._owned_done()
+
+    async def _recover_one(self, actor_id: str, limit: anyio.Semaphore) -> None:
+        try:
+            await self._activate_for_delivery(actor_id)
+        finally:
+            limit.release()
+
+    # -- registry -----------------------------------------------------------------------------
+    def register(self, chart: Chart) -> None:
+        """Register ``chart`` under its id (one version per id)."""
+        if not isinstance(chart, Chart):
+            raise ActorError(f"register needs a compiled Chart, not {type(chart).__name__}")
+        old = self.charts.get(chart.id)
+        if old is not None and old is not chart and old.version != chart.version:
+            raise ActorError(
+                f"chart {chart.id!r} is registered with version {old.version!r};"
+                f" cannot also register version {chart.version!r}"
+            )
+        self.charts[chart.id] = chart
+
+    # -- activation ---------------------------------------------------------------------------
+    async def activate(self, actor_id: str, chart: Chart | None = None) -> ActorRef:
+        """The live actor ``actor_id``: in memory, restored from the store, or (with
+        ``chart``) created at its initial state."""
+        from statefleet.actors._actor import STOPPED
+
+        s = self.system
+        while True:
+            a = s._actors.get(actor_id)
+            if a is not None and a._state != STOPPED:
+                if chart is not None and a.chart.id != chart.id:
+                    raise ActorError(
+                        f"actor {actor_id!r} runs chart {a.chart.id!r}, not {chart.id!r}"
+                    )
+                return a
+            act = self._activating.get(actor_id)
+            if act is None:
+                break
+            await act.done.wait()
+            if act.error is not None:
+                raise act.error
+        if not s._running or s._closing:
+            raise ActorError("the ActorSystem is not running")
+        if "/" in actor_id and chart is None:
+            # an invoked child lives inside its parent: activating the parent restores it
+            parent = actor_id.rsplit("/", 1)[0]
+            try:
+                await self.activate(parent)
+            except ActorError:
+                pass  # no such parent: a top-level id with a slash
+            else:
+                a = s._actors.get(actor_id)
+                if a is not None and a._state != STOPPED:
+                    return a
+                raise ActorError(
+                    f"no actor {actor_id!r} in the store: its invocation in {parent!r} is over"
+                )
+        if chart is not None:
+            self.register(chart)
+        act = self._activating[actor_id] = _Activation()
+        s._owned += 1
+        try:
+            return await self._load(actor_id, chart, act)
+        except BaseException as exc:
+            act.error = exc
+            raise
+        finally:
+            del self._activating[actor_id]
+            act.done.set()
+            s._owned_done()
+
+    async def _load(self, actor_id: str, chart: Chart | None, act: _Activation) -> ActorRef:
+        s = self.system
+        snap, inboxes = await self.store.load_actor(actor_id, self.charts)
+        if snap is None:
+            if chart is None:
+                raise ActorError(
+                    f"no actor {actor_id!r} in the store, and no chart to create it with"
+                )
+            a = s.spawn(chart, id=actor_id)
+        else:
+            if chart is not None and chart.id != snap.chart_id:
+                raise ActorError(
+                    f"actor {actor_id!r} is stored with chart {snap.chart_id!r}, not {chart.id!r}"
+                )
+            a = s.spawn(self.charts[snap.chart_id], id=actor_id, snapshot=snap)
+        loaded: set[int] = set()
+        for aid, entries in inboxes.items():
+            target = s._actors.get(aid)
+            if target is None:
+                continue  # a child whose invocation is over: its events stay dead
+            for seq, ev in entries:
+                loaded.add(seq)
+                target._enqueue(ev)
+        for ev, wseq in act.waiting:
+            if wseq is None or wseq not in loaded:
+                a._enqueue(ev)
+        self._watch(a)
+        return a
+
+    async def _activate_for_delivery(self, actor_id: str) -> None:
+        """Activate an actor that has inbox events; a stored actor that does not exist gets
+        its inbox moved to the dead letters."""
+        try:
+            await self.activate(actor_id)
+        except ActorError as exc:
+            if "no actor" in str(exc) and "in the store" in str(exc):
+                n = await self.store.reject_inbox(actor_id, f"no such actor: {exc}")
+                log.warning("statefleet: %d event(s) to unknown actor %r dead", n, actor_id)
+            else:
+                log.error("statefleet: cannot activate %r: %s", actor_id, exc)
+        except StatefleetError as exc:
+            log.error("statefleet: cannot activate %r: %s", actor_id, exc)
+
+    # -- sending ------------------------------------------------------------------------------
+    async def accept(self, a: ActorRef, ev: EventData) -> None:
+        """Durably accept ``ev`` for ``a`` (it is not passivated meanwhile)."""
+        aid = a.id
+        self._inflight[aid] = self._inflight.get(aid, 0) + 1
+        try:
+            await self.store.accept_event(aid, ev)
+        finally:
+            n = self._inflight[aid] - 1
+            if n:
+                self._inflight[aid] = n
+            else:
+                del self._inflight[aid]
+
+    def deliver(self, target: str, ev: EventData) -> bool:
+        """An event for ``target``, which is not in memory: when it is in the target's
+        durable inbox, activate the target (which processes it) and return True."""
+        aid = target[8:] if target.startswith("#_scxml_") else target.removeprefix("#")
+        if not aid:
+            return False
+        seq = self.store.seq_of(aid, ev)
+        act = self._activating.get(aid)
+        if act is not None:
+            act.waiting.append((ev, seq))
+            return True
+        if seq is None:
+            return False
+        s = self.system
+        if not s._running or s._closing:
+            return True  # durable: processed at the next start
+        s._tg_start(self._activate_for_delivery, aid)
+        return True
+
+    def forgotten(self, a: ActorRef, reason: str) -> None:
+        """``a`` stopped: drop its registrations; an invoked child that ended (not at
+        shutdown) is deleted from the store (its parent's snapshot no longer has it)."""
+        s = self.system
+        delete = a._invokeid is not None and not s._closing
+        try:
+            self.store.forget(a.id, delete=delete)
+        except StatefleetError:
+            log.warning("statefleet: cannot forget actor %r in the store", a.id, exc_info=True)
+
+    def restarted(self, a: ActorRef) -> None:
+        """``a`` restarts from its last committed snapshot after a crash: its mailbox is
+        rebuilt from its durable inbox (the event it crashed on included), followed by the
+        events that never went through the inbox."""
+        durable = self.store.registered(a.id)
+        if not durable:
+            return
+        rest = [e for e in a._mb or () if not any(e is r or e == r for r in durable)]
+        a._mb = deque([*durable, *rest])
+
+    # -- passivation ----------------------------------------------------------------------------
+    def _watch(self, a: ActorRef) -> None:
+        if self.idle_timeout is not None and not self._sweeping:
+            self._sweeping = True
+            self.system._tg_start(self._sweep)
+
+    async def _sweep(self) -> None:
+        s = self.system
+        assert self.idle_timeout is not None
+        try:
+            while s._running and not s._closing:
+                await s.sleep(self.idle_timeout / 2)
+                seen = self._seen
+                now_seen: dict[str, int] = {}
+                candidates = 0
+                for a in list(s._actors.values()):
+                    if a._parent is not None:
+                        continue
+                    candidates += 1
+                    v = a._m.version
+                    if seen.get(a.id) == v and self.passivate(a):
+                        continue
+                    now_seen[a.id] = v
+                self._seen = now_seen
+                if not candidates:
+                    return
+        finally:
+            self._sweeping = False
+
+    def passivate(self, a: ActorRef) -> bool:
+        """Drop an idle, fully committed top-level actor from memory; False if it is busy."""
+        from statefleet.actors._actor import IDLE, STOPPED
+
+        if a._state != IDLE or a._parent is not None or a._mb or a._awaits is not None:
+            return False
+        if a.id in self._inflight or a.id in self._activating:
+            return False
+        x = a._x
+        committed = x.committed if x is not None else None
+        if committed is None or committed.version != a._m.version:
+            return False
+        if x is not None and (x.invs or x.children or x.asks or x.watchers or x.subs):
+            return False
+        if x is not None and x.owned is not None:
+            return False
+        s = self.system
+        a._state = STOPPED
+        a._end = "passivated"
+        if x is not None:
+            x.armed = None
+        s._unregister(a)
+        self.store.forget(a.id)
+        pending = a._m.pending
+        if pending:
+            self._arm_wake(min(d.due for d in pending.values()))
+        if s._fns:
+            s._publish(ActorStopped(actor=a.id, ts=s._clock_now(), reason="passivated"))
+        return True
+
+    # -- waking passivated actors for their timers --------------------------------------------
+    def _arm_wake(self, due: float) -> None:
+        if self._wake_due is not None and self._wake_due <= due:
+            return
+        self._wake_due = due
+        self.system._arm_timer(due, self, _WAKE)
+
+    def _timer_valid(self, key: Any, due: float) -> bool:
+        return self._wake_due == due
+
+    def _on_timer(self, key: Any, due: float) -> None:
+        if self._wake_due != due:
+            return
+        self._wake_due = None
+        s = self.system
+        if s._running and not s._closing:
+            s._tg_start(self._wake, due)
+
+    async def _wake(self, due: float) -> None:
+        s = self.system
+        s._owned += 1
+        try:
+            await self._rearm(due)
+        except StatefleetError:
+            log.exception("statefleet: waking actors for their timers failed")
+        finally:
+            s._owned_done()
+
+    async def _rearm(self, due: float | None) -> None:
+        s = self.system
+        now = s._clock_now()
+        if due is not None or (await self.store.next_due()) is not None:
+            while True:
+                ids = [i for i in await self.store.due_actors(now, 1000) if i not in s._actors]
+                if not ids:
+                    break
+                async with anyio.create_task_group() as tg:
+                    for aid in ids:
+                        tg.start_soon(self._activate_for_delivery, aid)
+                if len(ids) < 1000:
+                    break
+        nxt = await self.store.next_due(after=now)
+        if nxt is not None:
+            self._arm_wake(nxt)
+
+
+class VirtualRef:
+    """An entity addressed by id whether or not it is in memory (:meth:`ActorSystem.ref`).
+
+    The first message activates it (from the store, or at its initial state); afterwards it
+    may be passivated when idle and comes back on the next message or when a timer is due.
+    """
+
+    __slots__ = ("_durable", "chart", "id")
+
+    def __init__(self, durable: Durable, chart: Chart, entity_id: str) -> None:
+        self._durable = durable
+        #: the chart the entity runs
+        self.chart = chart
+        #: the entity's actor id
+        self.id = entity_id
+
+    def __repr__(self) -> str:
+        return f"<VirtualRef {self.id!r} ({self.chart.id})>"
+
+    @property
+    def is_active(self) -> bool:
+        """Is the entity in memory now?"""
+        return self.id in self._durable.system._actors
+
+    async def activate(self) -> ActorRef:
+        """The live actor (activated if needed)."""
+        return await self._durable.activate(self.id, self.chart)
+
+    async def _live(self, op: Callable[[ActorRef], Any]) -> Any:
+        for _ in range(3):
+            a = await self.activate()
+            try:
+                return await op(a)
+            except ActorStoppedError:
+                if a.status != "passivated":
+                    raise
+        raise ActorError(f"entity {self.id!r} keeps being passivated")  # pragma: no cover
+
+    async def send(self, event: str | EventData, /, **data: Any) -> None:
+        """Send ``event``; returns once it is durably accepted."""
+        await self._live(lambda a: a.send(event, **data))
+
+    async def ask(self, event: str | EventData, /, **data: Any) -> Snapshot:
+        """Send ``event`` and return the snapshot once its macrostep is committed."""
+        result: Snapshot = await self._live(lambda a: a.ask(event, **data))
+        return result
+
+    async def wait_for(
+        self, target: str | Callable[[Snapshot], Any], /, *, timeout: float | None = None
+    ) -> Snapshot:
+        """:meth:`ActorRef.wait_for` on the live actor."""
+        result: Snapshot = await self._live(lambda a: a.wait_for(target, timeout=timeout))
+        return result
+
+    async def snapshot(self) -> Snapshot:
+        """The entity's current snapshot (activating it)."""
+        a = await self.activate()
+        return a.snapshot()
