@@ -24,12 +24,15 @@ are computed afresh each time because their effect depends on the remembered con
 
 Errors in executable content never escape: the block stops, ``error.execution`` is raised on
 the internal queue carrying the exception, and the microstep completes. An error raised while
-handling ``error.execution`` is recorded but not raised again (it would loop forever).
+handling ``error.execution`` by a guard or a targetless transition (nothing moves, so it would
+fail again forever) is recorded but not raised again; one raised by entry/exit actions is
+raised like any other (SCXML).
 """
 
 from __future__ import annotations
 
 import inspect
+import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -198,6 +201,9 @@ class _EntryOp:
 
 _NO_HISTORY: dict[str, tuple[str, ...]] = {}
 _NO_ERRORS: list[BaseException] = []
+# set while reporting a failure that leaves the configuration unchanged (only read when an
+# action or guard raised, so the hot path never touches it)
+_LOOP_PRONE = threading.local()
 _NO_NODES: list[Node] = []
 _NO_EVENTS: list[EventData] = []
 _NO_EFFECTS: list[Effect] = []
@@ -364,14 +370,17 @@ class Interpreter:
         if type not in _VALID_SEND_TYPES and type != self.chart.http_type:
             raise ValueError(f"unsupported send type {type!r}")
         sid = sendid if sendid is not None else self.next_sendid()
+        # SCXML 5.10.1: the event carries the sendid the sender gave, else none; a delayed
+        # event keeps the generated one (its timer is matched by it)
+        ev_sid = sendid if not (delay and delay > 0) else sid
         if target == "#_internal" and not delay:
-            self._push_internal(EventData(name, data, "internal", sendid=sid))
+            self._push_internal(EventData(name, data, "internal", sendid=ev_sid))
             return sid
         ev = EventData(
             name,
             data,
             "external",
-            sendid=sid,
+            sendid=ev_sid,
             origin=origin if origin is not None else f"#_scxml_{self.session_id}",
             origintype=SCXML_PROCESSOR,
         )
@@ -403,15 +412,21 @@ class Interpreter:
         self._emit(LogEffect(label, value))
 
     # -- executable content -----------------------------------------------------------------
-    def run_block(self, block: Block) -> None:
-        """Execute one block; an exception stops it and raises ``error.execution``."""
+    def run_block(self, block: Block, loop_prone: bool = False) -> None:
+        """Execute one block; an exception stops it and raises ``error.execution``.
+
+        ``loop_prone``: the block leaves the configuration unchanged (a guard, a targetless
+        transition), see :meth:`raise_error`."""
         try:
             for action in block:
                 r = action(self)
                 if r is not None and inspect.isawaitable(r):
                     self._emit(AwaitEffect(r, getattr(action, "__name__", "")))
         except Exception as exc:
-            self.raise_error(exc)
+            if loop_prone:
+                self.raise_loop_prone_error(exc)
+            else:
+                self.raise_error(exc)
 
     def eval_cond(self, t: Transition) -> bool:
         """Evaluate a guard; an exception counts as false and raises ``error.execution``."""
@@ -421,18 +436,41 @@ class Interpreter:
         try:
             return bool(cond(self))
         except Exception as exc:
-            self.raise_error(exc)
+            self.raise_loop_prone_error(exc)
             return False
 
+    def raise_loop_prone_error(self, exc: BaseException) -> None:
+        """:meth:`raise_error` for a failure that leaves the configuration unchanged (a guard,
+        a targetless transition's content)."""
+        _LOOP_PRONE.on = True
+        try:
+            self.raise_error(exc)
+        finally:
+            _LOOP_PRONE.on = False
+
     def raise_error(self, exc: BaseException, name: str = "error.execution") -> None:
-        """Raise ``error.execution`` carrying ``exc`` (unless already handling one)."""
+        """Raise ``error.execution`` carrying ``exc``.
+
+        A failure while handling ``error.execution`` that leaves the configuration unchanged
+        (see :meth:`raise_loop_prone_error`) would fail again on the new error forever: it is
+        recorded, not raised again. Failures in entry/exit actions and in transitions that
+        move are raised as SCXML says (W3C test 457)."""
         if self.errors is _NO_ERRORS:
             self.errors = []
         self.errors.append(exc)
         ev = self.event
-        if ev is not None and ev.name == "error.execution" and ev.type == "platform":
-            return  # an error while handling error.execution: recorded, not raised again
-        self._push_internal(EventData(name, {"error": str(exc)}, "platform", error=exc))
+        if (
+            getattr(_LOOP_PRONE, "on", False)
+            and ev is not None
+            and ev.name == "error.execution"
+            and ev.type == "platform"
+        ):
+            return  # would loop: recorded, not raised again
+        # an error from a failed <send> carries that send's id (SCXML 5.10.1)
+        sendid = getattr(exc, "sendid", None)
+        self._push_internal(
+            EventData(name, {"error": str(exc)}, "platform", sendid=sendid, error=exc)
+        )
 
     # -- selection --------------------------------------------------------------------------
     def _plan(self, cfg: Config, name: str | None) -> Plan:
@@ -724,7 +762,15 @@ class Interpreter:
         m.exit_ops = tuple(exit_ops)
         m.exited = tuple(exit_set)
         m.mid_cfg = tables.intern(frozenset(members))
-        to_enter, default_entry, history_content = self.compute_entry_set(transitions)
+        # SCXML enters after exiting: a history state exited and re-entered by this very
+        # microstep must be entered with what the exit just recorded (W3C test 579)
+        saved_history = self.history
+        if updates:
+            self.history = {**saved_history, **dict(updates)}
+        try:
+            to_enter, default_entry, history_content = self.compute_entry_set(transitions)
+        finally:
+            self.history = saved_history
         to_enter.sort(key=_doc_order)
         entry_ops: list[_EntryOp] = []
         late = self.chart.binding == "late"
@@ -791,20 +837,21 @@ class Interpreter:
             return
         if m.actions_only is not None:
             for block in m.actions_only:
-                self.run_block(block)
+                self.run_block(block, True)
             return
         transitions = m.transitions
+        still = m.target_cfg is self.cfg and not m.exited  # targetless: nothing moves
         for t in transitions:
             if t.before:
-                self.run_block(t.before)
+                self.run_block(t.before, still)
         self.exit_states(m)
         for t in transitions:
             if t.actions:
-                self.run_block(t.actions)
+                self.run_block(t.actions, still)
         self.enter_states(m)
         for t in transitions:
             if t.after:
-                self.run_block(t.after)
+                self.run_block(t.after, still)
 
     def exit_states(self, m: Micro) -> None:
         """SCXML ``exitStates`` (history recorded first, then onexit in exit order)."""
@@ -935,13 +982,17 @@ class Interpreter:
             if de is not None and de.target is None and de.event == event:
                 self.take_timer(event.sendid)
         if event.invokeid is not None:
+            # finalize runs only for an invocation still active (SCXML mainEventLoop); an
+            # event its child queued before the invocation was cancelled is still processed
+            # (W3C test 236: done.invoke arrives after the invoking state exited). Events a
+            # child sends after its cancellation are dropped by the driver, which stops
+            # delivering them.
             rec = self.invocations.get(event.invokeid)
-            if rec is None:
-                return  # late event from a cancelled or finished invocation: dropped
-            if rec[1].finalize:
-                self.run_block(rec[1].finalize)
-            if event.name.startswith(("done.invoke.", "error.invoke.")):
-                del self.invocations[event.invokeid]
+            if rec is not None:
+                if rec[1].finalize:
+                    self.run_block(rec[1].finalize)
+                if event.name.startswith(("done.invoke.", "error.invoke.")):
+                    del self.invocations[event.invokeid]
         if self.invocations:
             for record, spec in tuple(self.invocations.values()):
                 if spec.autoforward:

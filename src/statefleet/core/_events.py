@@ -46,7 +46,8 @@ def parse_descriptors(spec: str | list[str] | tuple[str, ...] | None) -> tuple[s
         if p != "*":
             if p.endswith(".*"):
                 p = p[:-2]
-            p = p.rstrip(".")
+            # ".*" (or ".") has an empty prefix: it matches every event, like "*"
+            p = p.rstrip(".") or "*"
         if p and p not in out:
             out.append(p)
     return tuple(out)

@@ -1,0 +1,7 @@
+"""``python -m statefleet.cli``."""
+
+import sys
+
+from statefleet.cli import main
+
+sys.exit(main())

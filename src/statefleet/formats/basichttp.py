@@ -1,0 +1,316 @@
+"""The SCXML Basic HTTP Event I/O Processor (SCXML Appendix C.2) for sync sessions.
+
+A session that needs it (its document reads ``_ioprocessors['basichttp']`` or sends with
+``type="http://www.w3.org/TR/scxml/#BasicHTTPEventProcessor"``) starts one process-wide HTTP
+server on ``127.0.0.1`` (a free port, in a daemon thread) and gets an address of its own,
+``http://127.0.0.1:<port>/scxml/<sessionid>/basichttp``.
+
+*Receiving*: a POST to that address becomes an external event: its name is the
+``_scxmleventname`` parameter (query string or form body), else ``HTTP.POST``; the other form
+parameters become ``_event.data`` (values that parse as JSON are decoded), a body that is not a
+form becomes the data itself (JSON, XML or text); ``_event.raw`` holds the raw request; the
+response is ``200`` once the event is queued, ``404`` for an unknown session. Requests arrive on
+the server thread, so events wait in an inbox until :meth:`BasicHTTPProcessor.pump` hands them
+to their sessions on the caller's thread (the W3C runner pumps; with a real clock, call
+``statefleet.formats.basichttp.processor().pump()`` from your loop).
+
+*Sending*: a Basic HTTP ``<send>`` is a POST with ``application/x-www-form-urlencoded``
+parameters: ``_scxmleventname`` (the event name), the namelist and ``<param>`` values; with
+``<content>`` the percent-encoded content is the body and the event name goes in the query
+string. The processor is installed as the sending session's ``router``; after the POST it
+pumps, so an event a session sends to itself is queued before anything it sends later. A target
+that does not answer with a 2xx gives ``error.communication``.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import weakref
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.error import URLError
+from urllib.parse import parse_qsl, quote, unquote_plus, urlencode, urlsplit
+from urllib.request import ProxyHandler, Request, build_opener
+
+from statefleet.core import ActionContext, EventData
+from statefleet.formats._scxml_expr import HTTP_PROCESSOR, attach_raw, parse_value_text
+
+__all__ = ["HTTP_PROCESSOR", "BasicHTTPProcessor", "processor"]
+
+_EVENT_PARAM = "_scxmleventname"
+_ORIGIN_HEADER = "X-SCXML-Origin"
+_TIMEOUT = 5.0
+
+
+class BasicHTTPProcessor:
+    """One HTTP server on 127.0.0.1 shared by every session of the process that needs it.
+
+    Sessions register lazily (:meth:`location`); :meth:`pump` delivers received events on the
+    calling thread; :meth:`close` stops the server (it restarts on the next registration).
+    """
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host
+        self._lock = threading.RLock()  # weakref callbacks may run under it (GC)
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._sessions: dict[str, weakref.ref[Any]] = {}
+        self._inbox: queue.SimpleQueue[tuple[weakref.ref[Any], EventData, str]] = (
+            queue.SimpleQueue()
+        )
+        self._opener = build_opener(ProxyHandler({}))  # never send loopback through a proxy
+
+    # -- the server -------------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:<port>``, starting the server if needed."""
+        with self._lock:
+            server = self._server
+            if server is None:
+                server = self._start()
+        return f"http://{self.host}:{server.server_address[1]}"
+
+    def _start(self) -> ThreadingHTTPServer:
+        server = ThreadingHTTPServer((self.host, 0), _make_handler(self))
+        server.daemon_threads = True
+        thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.2},
+            name="statefleet-basichttp",
+            daemon=True,
+        )
+        thread.start()
+        self._server, self._thread = server, thread
+        return server
+
+    def close(self) -> None:
+        """Stop the server and forget every registered session."""
+        with self._lock:
+            server, thread = self._server, self._thread
+            self._server = self._thread = None
+            self._sessions.clear()
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join()
+
+    @property
+    def running(self) -> bool:
+        """Whether the server is up."""
+        return self._server is not None
+
+    # -- sessions ---------------------------------------------------------------------------
+    def location(self, session_id: str, owner: Any) -> str:
+        """Register ``owner`` (an object with ``send(EventData)``, e.g. a Session) under
+        ``session_id`` and return its Basic HTTP address."""
+        base = self.base_url
+        with self._lock:
+            ref = self._sessions.get(session_id)
+            if ref is None or ref() is not owner:
+                self._sessions[session_id] = weakref.ref(owner, self._forget(session_id))
+        return f"{base}/scxml/{quote(session_id, safe='')}/basichttp"
+
+    def _forget(self, session_id: str) -> Callable[[weakref.ref[Any]], None]:
+        def forget(ref: weakref.ref[Any]) -> None:
+            with self._lock:
+                if self._sessions.get(session_id) is ref:
+                    del self._sessions[session_id]
+
+        return forget
+
+    def _lookup(self, session_id: str) -> weakref.ref[Any] | None:
+        with self._lock:
+            return self._sessions.get(session_id)
+
+    def install(self, owner: Any, session_id: str) -> None:
+        """Make this processor ``owner``'s router for ``http(s)://`` targets (keeping any
+        router it already had for other targets)."""
+        current = getattr(owner, "router", None)
+        if getattr(current, "basichttp", None) is self:
+            return
+        previous = current
+        origin_ref = weakref.ref(owner)
+
+        def router(target: str, event: EventData) -> bool:
+            if target.startswith(("http://", "https://")):
+                sender = origin_ref()
+                origin = self.location(session_id, sender) if sender is not None else None
+                ok = self.post(target, event, origin=origin)
+                self.pump()
+                return ok
+            return bool(previous(target, event)) if previous is not None else False
+
+        router.basichttp = self  # type: ignore[attr-defined]
+        owner.router = router
+
+    def pump(self) -> int:
+        """Deliver every received event to its session (on this thread); return how many."""
+        n = 0
+        while True:
+            try:
+                ref, event, raw = self._inbox.get_nowait()
+            except queue.Empty:
+                return n
+            owner = ref()
+            if owner is None:
+                continue
+            attach_raw(event, raw)
+            owner.send(event)
+            n += 1
+
+    @property
+    def pending(self) -> bool:
+        """Whether received events wait for :meth:`pump`."""
+        return not self._inbox.empty()
+
+    # -- sending ----------------------------------------------------------------------------
+    def post(self, target: str, event: EventData, *, origin: str | None = None) -> bool:
+        """POST ``event`` to ``target``; True when it answered 2xx."""
+        name = event.name
+        data = event.data
+        url = target
+        if data is None or isinstance(data, Mapping):
+            pairs: list[tuple[str, str]] = [(_EVENT_PARAM, name)] if name else []
+            for k, v in (data or {}).items():
+                pairs.append((str(k), _encode_value(v)))
+            body = urlencode(pairs, quote_via=quote)
+        else:
+            body = quote(_content_text(data), safe="")
+            if name:
+                sep = "&" if urlsplit(target).query else "?"
+                url = f"{target}{sep}{urlencode({_EVENT_PARAM: name}, quote_via=quote)}"
+        headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
+        if origin:
+            headers[_ORIGIN_HEADER] = origin
+        request = Request(url, data=body.encode("utf-8"), headers=headers, method="POST")
+        try:
+            with self._opener.open(request, timeout=_TIMEOUT) as response:
+                response.read()
+                return 200 <= int(response.status) < 300
+        except (URLError, OSError, ValueError):
+            return False
+
+    # -- receiving (server thread) ----------------------------------------------------------
+    def _receive(self, handler: BaseHTTPRequestHandler, body: bytes) -> int:
+        parts = urlsplit(handler.path)
+        segments = [s for s in parts.path.split("/") if s]
+        if len(segments) != 3 or segments[0] != "scxml" or segments[2] != "basichttp":
+            return 404
+        ref = self._lookup(unquote_plus(segments[1]))
+        if ref is None or ref() is None:
+            return 404
+        params = parse_qsl(parts.query, keep_blank_values=True)
+        ctype = handler.headers.get_content_type()
+        charset = handler.headers.get_content_charset() or "utf-8"
+        text = body.decode(charset, errors="replace")
+        content: Any = None
+        if ctype == "application/x-www-form-urlencoded":
+            if "=" in text:
+                params += parse_qsl(text, keep_blank_values=True)
+            elif text:
+                content = parse_value_text(unquote_plus(text))
+        elif ctype == "application/json":
+            try:
+                content = json.loads(text)
+            except ValueError:
+                return 400
+        elif text:
+            content = parse_value_text(text)
+        name = "HTTP." + handler.command
+        values: dict[str, Any] = {}
+        for k, v in params:
+            if k == _EVENT_PARAM:
+                name = v
+            else:
+                values[k] = _decode_value(v)
+        data: Any = values if values else content
+        event = EventData(
+            name,
+            data,
+            "external",
+            origin=handler.headers.get(_ORIGIN_HEADER),
+            origintype=HTTP_PROCESSOR,
+        )
+        raw = f"{handler.requestline}\r\n{handler.headers}{text}"
+        self._inbox.put((ref, event, raw))
+        return 200
+
+
+def _encode_value(value: Any) -> str:
+    """A parameter value: strings as they are (unless they would read back as JSON)."""
+    if isinstance(value, str):
+        try:
+            json.loads(value)
+        except ValueError:
+            return value
+        return json.dumps(value)
+    if isinstance(value, ET.Element):
+        return ET.tostring(value, encoding="unicode")
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _decode_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _content_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, ET.Element):
+        return ET.tostring(value, encoding="unicode")
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _make_handler(proc: BasicHTTPProcessor) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "statefleet-basichttp"
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length > 0 else b""
+            try:
+                status = proc._receive(self, body)
+            except Exception:  # never let a bad request kill the server thread
+                status = 500
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return  # quiet: the session records what it receives
+
+    return Handler
+
+
+_PROCESSOR = BasicHTTPProcessor()
+
+
+def processor() -> BasicHTTPProcessor:
+    """The process-wide Basic HTTP processor."""
+    return _PROCESSOR
+
+
+def location(ctx: ActionContext) -> str:
+    """The Basic HTTP address of the session running ``ctx`` (starts the server)."""
+    owner = ctx.owner
+    _PROCESSOR.install(owner, ctx.session_id)
+    return _PROCESSOR.location(ctx.session_id, owner)
+
+
+def prepare(ctx: ActionContext) -> None:
+    """Install the processor as the router of the session running ``ctx`` (before a send)."""
+    _PROCESSOR.install(ctx.owner, ctx.session_id)
