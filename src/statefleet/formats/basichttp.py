@@ -146,7 +146,13 @@ class BasicHTTPProcessor:
             return bool(previous(target, event)) if previous is not None else False
 
         router.basichttp = self  # type: ignore[attr-defined]
-        owner.router = router
+        try:
+            owner.router = router
+        except AttributeError:
+            raise TypeError(
+                f"Basic HTTP needs a driver with a send router (a sync Session);"
+                f" {type(owner).__name__} has none"
+            ) from None
 
     def pump(self) -> int:
         """Deliver every received event to its session (on this thread); return how many."""
