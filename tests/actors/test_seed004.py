@@ -157,6 +157,7 @@ async def test_activities_are_cancelled_on_exit_and_errors_become_events() -> No
         await anyio.wait_all_tasks_blocked()
         assert d.context["log"] == ["fetching", "fetch stopped"]
         await d.ask("start")
+        await anyio.wait_all_tasks_blocked()
         await d.ask("received")
         snap = await d.wait_for("/Download/failed")
         assert snap.context["log"] == ["fetching", "fetch stopped"] * 2

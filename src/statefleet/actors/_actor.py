@@ -219,12 +219,12 @@ class _Inv(_Task):
 
 
 class _Waiter:
-    """A one-shot result for ``ask`` / ``wait_for``."""
+    """A one-shot result for ``ask`` / ``wait_for`` (its event is made only if awaited)."""
 
     __slots__ = ("done", "error", "event", "value")
 
     def __init__(self) -> None:
-        self.event = anyio.Event()
+        self.event: anyio.Event | None = None
         self.value: Snapshot | None = None
         self.error: BaseException | None = None
         self.done = False
@@ -233,16 +233,21 @@ class _Waiter:
         if not self.done:
             self.done = True
             self.value = value
-            self.event.set()
+            if self.event is not None:
+                self.event.set()
 
     def fail(self, exc: BaseException) -> None:
         if not self.done:
             self.done = True
             self.error = exc
-            self.event.set()
+            if self.event is not None:
+                self.event.set()
 
     async def wait(self) -> Snapshot:
-        await self.event.wait()
+        if not self.done:
+            if self.event is None:
+                self.event = anyio.Event()
+            await self.event.wait()
         if self.error is not None:
             raise self.error
         assert self.value is not None
@@ -346,6 +351,7 @@ class _Extra:
         "committed",
         "crashes",
         "invs",
+        "last_snap",
         "owned",
         "restart",
         "space",
@@ -369,6 +375,8 @@ class _Extra:
         #: clock times of recent crashes (restart intensity)
         self.crashes: list[float] | None = None
         self.invs: dict[str, _Inv] | None = None
+        #: the last snapshot made for an observer (a checkpoint too, while its version holds)
+        self.last_snap: Snapshot | None = None
         self.owned: _Task | None = None
         #: (snapshot or None for a fresh start, attempt, delay, error)
         self.restart: tuple[Snapshot | None, int, float, str] | None = None
@@ -592,13 +600,28 @@ class ActorRef:
             ev = EventData(event, data or None)
         else:
             ev = _make_event(event, data)
-        await self._put(ev)
+        s = self._system
         w = _Waiter()
+        await anyio.lowlevel.checkpoint()
+        if self._state == IDLE and s._store is None:
+            # nothing is queued before it: run it now, in this task, without a round trip
+            # through the dispatcher (same order, same macrostep, one scheduling point)
+            self._mb = deque((ev,))
+            self._add_ask(ev, w)
+            if s._recv_fns:
+                s._received(self, ev)
+            self._state = RUNNING
+            s._run_one(self)
+        else:
+            await self._put(ev)
+            self._add_ask(ev, w)
+        return await w.wait()
+
+    def _add_ask(self, ev: EventData, w: _Waiter) -> None:
         x = self._extra()
         if x.asks is None:
             x.asks = deque()
         x.asks.append((ev, w))
-        return await w.wait()
 
     async def wait_for(
         self,
@@ -742,7 +765,12 @@ class ActorRef:
         if not mb:
             return DRAINED
         m.now = s._clock_now()
-        ckpt = self._checkpoint() if s._ckpt_batch else None
+        ckpt: Snapshot | None = None
+        if s._ckpt_batch:
+            x = self._x
+            ckpt = x.last_snap if x is not None else None
+            if ckpt is None or ckpt.version != m.version:
+                ckpt = self._checkpoint()
         step_ckpt = s._ckpt_step
         traced = s._step_fns
         n = 0
@@ -900,6 +928,7 @@ class ActorRef:
                 snap = self.snapshot()
             for sub in x.subs:
                 sub._push(snap)
+        x.last_snap = snap
 
     def _check_watchers(self, snap: Snapshot | None) -> Snapshot | None:
         x = self._x
@@ -1072,6 +1101,7 @@ class ActorRef:
             self._enqueue(de.event)
             return
         # a delayed send to someone else: it leaves now
+        x.last_snap = None  # the state changes outside a macrostep
         m.now = self._system._clock_now()
         m.take_timer(key)
         if m.effects:
@@ -1482,6 +1512,7 @@ class ActorRef:
                 _close(e.awaitable)
             self._awaits = None
         x = self._extra()
+        x.last_snap = None
         if x.asks and ev is not None and x.asks[0][0] is ev:
             x.asks.popleft()[1].fail(
                 ActorCrashedError(

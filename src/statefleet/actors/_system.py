@@ -585,6 +585,17 @@ class ActorSystem:
             self._idle_waiters.append(w)
             await w.wait()
 
+    def _run_one(self, a: ActorRef) -> None:
+        """Run a batch of ``a`` now (it is RUNNING), outside the dispatcher."""
+        code = a._run(self._batch)
+        if code == DRAINED:
+            a._idle()
+        elif code == MORE:
+            a._schedule()
+        elif code == AWAIT:
+            a._state = OWNED
+            self._start_owned(a)
+
     async def _dispatch(self) -> None:
         runq = self._runq
         store = self._store is not None
@@ -624,7 +635,8 @@ class ActorSystem:
                 elif code == AWAIT:
                     a._state = OWNED
                     self._start_owned(a)
-            await checkpoint()
+            if runq:
+                await checkpoint()  # let other tasks run between turns
 
     # -- time -------------------------------------------------------------------------------
     def _arm_timer(self, due: float, target: Any, key: Any) -> None:
