@@ -203,11 +203,17 @@ def test_foreach_if_and_assign() -> None:
         "true &amp;&amp; !false &amp;&amp; null === None",
         "len({x for x in 'aab'}) == 2 and max(1, 2) == 2",
         "f'{1 + 1}' == '2'",
+        "[1, 2] instanceof Array &amp;&amp; !({} instanceof Array)",
+        "[v + n for v in [1, 2]] == [11, 12] and (lambda: n * 2)() == 20",
     ],
 )
-def test_safe_mode_evaluates_ordinary_expressions(cond: str) -> None:
-    text = doc(f'<state id="a"><transition cond="{cond}" target="pass"/></state>' + PASS_FAIL)
-    assert verdict(run(text)) == "pass"
+@pytest.mark.parametrize("trusted", [False, True])
+def test_expressions_see_the_datamodel_everywhere(cond: str, trusted: bool) -> None:
+    text = doc(
+        '<datamodel><data id="n" expr="10"/></datamodel>'
+        f'<state id="a"><transition cond="{cond}" target="pass"/></state>' + PASS_FAIL
+    )
+    assert verdict(run(text, trusted=trusted)) == "pass"
 
 
 def test_a_syntax_error_raises_error_execution_when_evaluated_not_when_loaded() -> None:

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from statefleet.core import Session, StatefleetError, VirtualClock
+from statefleet.core import StatefleetError, VirtualClock
 from statefleet.formats._scxml import from_scxml
-from statefleet.formats.basichttp import processor
+from statefleet.formats.basichttp import BasicHTTPProcessor, processor
 
 __all__ = ["TestResult", "discover", "run_directory", "run_test"]
 
@@ -75,7 +75,7 @@ def run_test(
     http = processor()
     try:
         session = chart.start(clock=clock)
-        _settle(session, http)
+        _settle(http)
         steps = 0
         while not session.done and session.status == "active":
             due = session.next_due
@@ -83,7 +83,7 @@ def run_test(
                 break
             steps += 1
             session.advance(max(0.0, due - clock.now()))
-            _settle(session, http)
+            _settle(http)
     except Exception as exc:  # a runner reports, it never crashes on a test
         return TestResult(name, "error", f"{type(exc).__name__}: {exc}")
     config = sorted(session.configuration)
@@ -94,11 +94,9 @@ def run_test(
     return TestResult(name, "fail", f"ended in {config}")
 
 
-def _settle(session: Session, http: object) -> None:
-    pump = getattr(http, "pump", None)
-    if pump is None:
-        return
-    while pump():
+def _settle(http: BasicHTTPProcessor) -> None:
+    """Deliver what the Basic HTTP server received (which may make sessions send more)."""
+    while http.pump():
         pass
 
 
