@@ -1,0 +1,54 @@
+"""``statefleet validate FILE...``: check chart definitions in any format."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from rich.console import Console
+
+from statefleet.cli._common import load_chart
+from statefleet.core import ChartDefinitionError
+
+
+def add_parser(sub: Any) -> None:
+    """Register the ``validate`` subcommand."""
+    p: argparse.ArgumentParser = sub.add_parser(
+        "validate",
+        help="check chart definitions (JSON, YAML, SCXML, module:Class)",
+        description="Load and compile each chart; print every problem with its path and line.",
+        epilog=(
+            "examples:\n"
+            "  statefleet validate order.json signup.yaml\n"
+            "  statefleet validate myapp.charts:OrderChart"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="a chart file or module:Class")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Exit 0 when every chart is valid, 1 otherwise."""
+    out = Console(highlight=False, soft_wrap=True)
+    bad = 0
+    for ref in args.files:
+        try:
+            chart = load_chart(ref)
+        except ChartDefinitionError as exc:
+            bad += 1
+            out.print(f"[red]invalid[/] {_esc(ref)}: {len(exc.errors)} problem(s)")
+            for i, (path, message) in enumerate(exc.errors):
+                line = f" (line {exc.line})" if i == 0 and exc.line is not None else ""
+                where = f"{path}{line}" if path else line.strip()
+                out.print(f"  {_esc(ref)}: {_esc(where)}: {_esc(message)}", markup=False)
+            continue
+        out.print(
+            f"[green]ok[/] {_esc(ref)}: chart {_esc(chart.id)!s} v{_esc(chart.version)},"
+            f" {len(chart.nodes)} states, {len(chart.transitions)} transitions"
+        )
+    return 1 if bad else 0
+
+
+def _esc(text: str) -> str:
+    return str(text).replace("[", "\\[")
