@@ -32,7 +32,6 @@ raised like any other (SCXML).
 from __future__ import annotations
 
 import inspect
-import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -201,9 +200,6 @@ class _EntryOp:
 
 _NO_HISTORY: dict[str, tuple[str, ...]] = {}
 _NO_ERRORS: list[BaseException] = []
-# set while reporting a failure that leaves the configuration unchanged (only read when an
-# action or guard raised, so the hot path never touches it)
-_LOOP_PRONE = threading.local()
 _NO_NODES: list[Node] = []
 _NO_EVENTS: list[EventData] = []
 _NO_EFFECTS: list[Effect] = []
@@ -423,10 +419,7 @@ class Interpreter:
                 if r is not None and inspect.isawaitable(r):
                     self._emit(AwaitEffect(r, getattr(action, "__name__", "")))
         except Exception as exc:
-            if loop_prone:
-                self.raise_loop_prone_error(exc)
-            else:
-                self.raise_error(exc)
+            self.raise_error(exc, loop_prone=loop_prone)
 
     def eval_cond(self, t: Transition) -> bool:
         """Evaluate a guard; an exception counts as false and raises ``error.execution``."""
@@ -436,35 +429,23 @@ class Interpreter:
         try:
             return bool(cond(self))
         except Exception as exc:
-            self.raise_loop_prone_error(exc)
+            self.raise_error(exc, loop_prone=True)
             return False
 
-    def raise_loop_prone_error(self, exc: BaseException) -> None:
-        """:meth:`raise_error` for a failure that leaves the configuration unchanged (a guard,
-        a targetless transition's content)."""
-        _LOOP_PRONE.on = True
-        try:
-            self.raise_error(exc)
-        finally:
-            _LOOP_PRONE.on = False
-
-    def raise_error(self, exc: BaseException, name: str = "error.execution") -> None:
+    def raise_error(
+        self, exc: BaseException, name: str = "error.execution", *, loop_prone: bool = False
+    ) -> None:
         """Raise ``error.execution`` carrying ``exc``.
 
-        A failure while handling ``error.execution`` that leaves the configuration unchanged
-        (see :meth:`raise_loop_prone_error`) would fail again on the new error forever: it is
-        recorded, not raised again. Failures in entry/exit actions and in transitions that
-        move are raised as SCXML says (W3C test 457)."""
+        ``loop_prone``: the failure leaves the configuration unchanged (a guard, a targetless
+        transition's content). Such a failure while handling ``error.execution`` would fail
+        again on the new error forever: it is recorded, not raised again. Failures in
+        entry/exit actions and in transitions that move are raised as SCXML says (W3C 457)."""
         if self.errors is _NO_ERRORS:
             self.errors = []
         self.errors.append(exc)
         ev = self.event
-        if (
-            getattr(_LOOP_PRONE, "on", False)
-            and ev is not None
-            and ev.name == "error.execution"
-            and ev.type == "platform"
-        ):
+        if loop_prone and ev is not None and ev.name == "error.execution" and ev.type == "platform":
             return  # would loop: recorded, not raised again
         # an error from a failed <send> carries that send's id (SCXML 5.10.1)
         sendid = getattr(exc, "sendid", None)
