@@ -5,6 +5,7 @@ JSON, pystator-style YAML and SCXML; an anyio actor runtime with supervision; SQ
 persistence; OpenTelemetry tracing.
 """
 
+from statefleet.actors import ActorCrashedError, ActorRef, ActorSystem, Supervision
 from statefleet.core import (
     ActionContext,
     ActorError,
@@ -44,8 +45,11 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ActionContext",
+    "ActorCrashedError",
     "ActorError",
+    "ActorRef",
     "ActorStoppedError",
+    "ActorSystem",
     "Chart",
     "ChartDefinitionError",
     "ChartSpec",
@@ -69,6 +73,7 @@ __all__ = [
     "StateSpec",
     "StatefleetError",
     "Step",
+    "Supervision",
     "TransitionSpec",
     "VirtualClock",
     "__version__",
