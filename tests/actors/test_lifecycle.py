@@ -109,3 +109,53 @@ async def test_stopping_a_system_with_thousands_of_busy_actors() -> None:
     assert all(r.status == "stopped" for r in refs)
     assert started == cleaned  # every invocation that ran was cancelled and cleaned up
     assert system.actors == ()
+
+
+async def test_spawn_from_a_snapshot_resumes_timers_invocations_and_children() -> None:
+    started: list[Any] = []
+
+    async def worker(inv: ActorInvocation) -> None:
+        started.append(inv.data)
+        await anyio.sleep_forever()
+
+    child = chart(
+        S("c1", on=[T("next", "c2")]),
+        S("c2", on=[T("next", "c3")]),
+        S("c3"),
+        id="child",
+    )
+    parent = chart(
+        S(
+            "p",
+            entry=[lambda ctx: ctx.send("wake", delay=10.0)],
+            invokes=[
+                InvokeSpec(id="kid", src=child),
+                InvokeSpec(id="w", src=worker, params=lambda ctx: {"n": ctx.context["n"]}),
+            ],
+            on=[T("wake", "awake"), T("inc", actions=(inc("n"),))],
+        ),
+        S("awake"),
+        id="parent",
+        data={"n": 0},
+    )
+    clock = VirtualClock()
+    async with ActorSystem(clock=clock) as system:
+        a = system.spawn(parent, id="a")
+        await a.ask("inc")
+        kid = system.get("a/kid")
+        assert kid is not None
+        await kid.ask("next")
+        await system.sleep(4)
+        snap = a.snapshot()
+        await a.stop()
+    assert snap.children["kid"].configuration == ("c2",)
+    assert [d.due for d in snap.pending] == [10.0]
+
+    async with ActorSystem(clock=clock) as system:
+        b = system.spawn(parent, id="b", snapshot=snap)
+        assert b.context["n"] == 1
+        kid = system.get("b/kid")
+        assert kid is not None and kid.configuration == {"c2"}  # restored, not restarted
+        await b.wait_for("awake")
+        assert clock.now() == 10.0  # the timer fired at its original due time
+    assert started == [{"n": 0}, {"n": 1}]  # the function invocation was started again

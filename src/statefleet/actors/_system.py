@@ -55,6 +55,9 @@ log = logging.getLogger("statefleet.actors")
 
 Checkpoint = Literal["batch", "step", "none"]
 
+#: the name of the tasks the system starts (naming them saves anyio a lookup per task)
+_TASK_NAME = "statefleet.actors"
+
 
 class _Sleeper:
     """``system.sleep``: a timer that sets an event."""
@@ -555,7 +558,7 @@ class ActorSystem:
         tg = self._tg
         if tg is None or not self._running:
             raise ActorError("the ActorSystem is not running")
-        tg.start_soon(fn, *args)
+        tg.start_soon(fn, *args, name=_TASK_NAME)
 
     def _start_owned(self, a: ActorRef) -> None:
         self._owned += 1
