@@ -126,6 +126,7 @@ async def test_error_policy_ignore_and_stop() -> None:
                     "spawn_stopping",
                     actions=(lambda ctx: ctx.owner.spawn(child, id="stp", on_error="stop"),),
                 ),
+                T("spawn_escalating", actions=(lambda ctx: ctx.owner.spawn(child, id="esc"),)),
                 T("error", actions=(record(got),)),
             ],
         )
@@ -141,7 +142,16 @@ async def test_error_policy_ignore_and_stop() -> None:
         await system.wait_idle()
         assert ign.status == "active"
         assert stp.status == "failed"
-    assert got == []  # "stop" stops the child quietly; "ignore" drops the error
+        assert got == []  # "stop" stops the child quietly; "ignore" drops the error
+        await p.ask("spawn_escalating")
+        esc = system.get("esc")
+        assert esc is not None
+        await esc.ask("fail")  # the default: escalate to the parent
+        await p.wait_for(lambda s: bool(got), timeout=10)
+        assert esc.status == "active"
+    assert got == [
+        ("error.child.esc", {"child": "esc", "event": "error.execution", "error": "bad input"})
+    ]
 
 
 async def test_error_policy_stop_on_an_invoked_child_fails_the_invocation() -> None:
