@@ -134,6 +134,42 @@ class Durable:
         self._wake_due: float | None = None
         self._opened = False
         self._sweeping = False
+        #: store work under way that a virtual clock must not jump over (recovery,
+        #: activations, timer wake-ups)
+        self.busy = 0
+
+    def _begin(self, owned: bool = True) -> None:
+        self.busy += 1
+        if owned:
+            self.system._owned += 1
+
+    def _end(self, owned: bool = True) -> None:
+        self.busy -= 1
+        s = self.system
+        if not self.busy and s._quiet_waiters and s._quiet():
+            waiters, s._quiet_waiters = s._quiet_waiters, []
+            for w in waiters:
+                w.set()
+        if owned:
+            s._owned_done()
+
+    async def commit_step(
+        self,
+        actor_id: str,
+        snapshot: Snapshot,
+        *,
+        previous: Snapshot | None,
+        event: EventData | None,
+        effects: tuple[Any, ...],
+    ) -> None:
+        """The store's ``commit_step``; a virtual clock waits for it."""
+        self._begin(owned=False)
+        try:
+            await self.store.commit_step(
+                actor_id, snapshot, previous=previous, event=event, effects=effects
+            )
+        finally:
+            self._end(owned=False)
 
     # -- the store's view of the runtime ----------------------------------------------------
     def resolve(
@@ -197,8 +233,7 @@ class Durable:
             await self.store.__aexit__(None, None, None)
 
     async def _recover(self) -> None:
-        s = self.system
-        s._owned += 1
+        self._begin()
         try:
             ids = await self.store.pending_actors()
             # parents first: activating a parent restores its invoked children
@@ -212,7 +247,7 @@ class Durable:
         except StatefleetError:
             log.exception("statefleet: recovering the actors of the store failed")
         finally:
-            s._owned_done()
+            self._end()
 
     async def _recover_one(self, actor_id: str, limit: anyio.Semaphore) -> None:
         try:
@@ -273,7 +308,7 @@ class Durable:
         if chart is not None:
             self.register(chart)
         act = self._activating[actor_id] = _Activation()
-        s._owned += 1
+        self._begin()
         try:
             return await self._load(actor_id, chart, act)
         except BaseException as exc:
@@ -282,7 +317,7 @@ class Durable:
         finally:
             del self._activating[actor_id]
             act.done.set()
-            s._owned_done()
+            self._end()
 
     async def _load(self, actor_id: str, chart: Chart | None, act: _Activation) -> ActorRef:
         s = self.system
@@ -332,9 +367,11 @@ class Durable:
         """Durably accept ``ev`` for ``a`` (it is not passivated meanwhile)."""
         aid = a.id
         self._inflight[aid] = self._inflight.get(aid, 0) + 1
+        self._begin(owned=False)
         try:
             await self.store.accept_event(aid, ev)
         finally:
+            self._end(owned=False)
             n = self._inflight[aid] - 1
             if n:
                 self._inflight[aid] = n
@@ -357,8 +394,15 @@ class Durable:
         s = self.system
         if not s._running or s._closing:
             return True  # durable: processed at the next start
-        s._tg_start(self._activate_for_delivery, aid)
+        self._begin()  # the system is not idle until it is delivered
+        s._tg_start(self._delivery, aid)
         return True
+
+    async def _delivery(self, actor_id: str) -> None:
+        try:
+            await self._activate_for_delivery(actor_id)
+        finally:
+            self._end()
 
     def forgotten(self, a: ActorRef, reason: str) -> None:
         """``a`` stopped: drop its registrations; an invoked child that ended (not at
@@ -455,17 +499,16 @@ class Durable:
         self._wake_due = None
         s = self.system
         if s._running and not s._closing:
+            self._begin()  # before the clock can move on
             s._tg_start(self._wake, due)
 
     async def _wake(self, due: float) -> None:
-        s = self.system
-        s._owned += 1
         try:
             await self._rearm(due)
         except StatefleetError:
             log.exception("statefleet: waking actors for their timers failed")
         finally:
-            s._owned_done()
+            self._end()
 
     async def _rearm(self, due: float | None) -> None:
         s = self.system

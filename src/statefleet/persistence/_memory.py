@@ -22,6 +22,7 @@ from statefleet.persistence._errors import (
     StoreClosedError,
     VersionConflictError,
 )
+from statefleet.persistence._runtime import RuntimeStore
 from statefleet.persistence._types import (
     ActorRecord,
     Commit,
@@ -50,7 +51,7 @@ class _Row:
     updated_at: float
 
 
-class MemoryStore:
+class MemoryStore(RuntimeStore):
     """The :class:`Store` contract kept in memory: nothing survives the process.
 
     Snapshots and events are encoded exactly as :class:`SQLiteStore` encodes them, so what
@@ -73,6 +74,11 @@ class MemoryStore:
 
     def __repr__(self) -> str:
         return f"<MemoryStore {len(self._actors)} actors>"
+
+    @property
+    def is_open(self) -> bool:
+        """Between entering and leaving ``async with store:``."""
+        return self._open
 
     async def __aenter__(self) -> Self:
         """Open the store (its data is kept from an earlier session of this instance)."""
@@ -131,11 +137,13 @@ class MemoryStore:
         results: list[CommitResult | PersistenceError] = []
         for c, blob, dblobs in prepared:
             row = self._actors.get(c.actor_id)
-            if row is not None and row.status == "quarantined":
+            actual = None if row is None else row.version
+            if c.replace:
+                pass
+            elif row is not None and row.status == "quarantined":
                 results.append(CorruptRecordError(c.actor_id, "the actor is quarantined"))
                 continue
-            actual = None if row is None else row.version
-            if actual != c.expected_version:
+            elif actual != c.expected_version:
                 results.append(VersionConflictError(c.actor_id, c.expected_version, actual))
                 continue
             snap = c.snapshot
@@ -200,9 +208,31 @@ class MemoryStore:
             row.status = "quarantined"
         return dl.id
 
+    async def reject_inbox(self, actor_id: str, reason: str) -> int:
+        """Move every inbox event of ``actor_id`` to the dead letters; return how many."""
+        await self._enter()
+        seqs = list(self._inbox_by_actor.get(actor_id, ()))
+        for seq in seqs:
+            _, blob, _ = self._inbox[seq]
+            self._dead.append(
+                DeadLetter(len(self._dead) + 1, actor_id, "event", reason, blob, time.time())
+            )
+            self._drop_inbox(seq)
+        self._regs().pop(actor_id, None)
+        return len(seqs)
+
+    def delete_soon(self, actor_id: str) -> None:
+        """:meth:`delete` at once (there is nothing to wait for in memory)."""
+        if not self._open:
+            raise StoreClosedError("the store is not open: use `async with store:`")
+        self._delete(actor_id)
+
     async def delete(self, actor_id: str) -> None:
         """Forget an actor: its row, inbox and timers."""
         await self._enter()
+        self._delete(actor_id)
+
+    def _delete(self, actor_id: str) -> None:
         self._actors.pop(actor_id, None)
         self._timers.pop(actor_id, None)
         for seq in list(self._inbox_by_actor.get(actor_id, ())):
@@ -281,10 +311,24 @@ class MemoryStore:
         due.sort(key=lambda t: (t.due, t.actor_id, t.key))
         return due[:limit]
 
-    async def next_due(self) -> float | None:
-        """The earliest due time of any timer."""
+    async def next_due(self, after: float | None = None) -> float | None:
+        """The earliest due time of any timer (later than ``after``, if given)."""
         await self._enter()
-        return min((t.due for ts in self._timers.values() for t in ts.values()), default=None)
+        return min(
+            (
+                t.due
+                for ts in self._timers.values()
+                for t in ts.values()
+                if after is None or t.due > after
+            ),
+            default=None,
+        )
+
+    async def due_actors(self, until: float, limit: int = 1000) -> list[str]:
+        """Ids of the actors with a timer due at or before ``until``."""
+        await self._enter()
+        firsts = [(min(t.due for t in ts.values()), aid) for aid, ts in self._timers.items() if ts]
+        return [aid for due, aid in sorted(firsts) if due <= until][:limit]
 
     async def actor_ids(
         self, *, status: str | None = None, after: str = "", limit: int = 1000

@@ -128,6 +128,7 @@ class Commit(msgspec.Struct, frozen=True, kw_only=True):
     this macrostep applied (they are deleted with the new snapshot, so a crash can never
     apply them twice). ``timers``/``cancelled_timers`` update the durable timers (by key),
     ``deliveries`` go to other actors' inboxes and ``outbox`` to outside targets.
+    ``replace`` skips the version check (and the quarantine check) and overwrites.
     Build one with :func:`make_commit`, which derives the timer changes from the snapshots.
     """
 
@@ -135,6 +136,9 @@ class Commit(msgspec.Struct, frozen=True, kw_only=True):
     snapshot: Snapshot
     expected_version: int | None
     consumed: tuple[int, ...] = ()
+    #: write the snapshot whatever is stored (no version check): a child actor re-created
+    #: under the id of an earlier invocation
+    replace: bool = False
     timers: tuple[Timer, ...] = ()
     cancelled_timers: tuple[str, ...] = ()
     deliveries: tuple[Delivery, ...] = ()
@@ -240,6 +244,7 @@ def make_commit(
     consumed: Iterable[int] = (),
     deliveries: Iterable[Delivery | tuple[str, EventData]] = (),
     outbox: Iterable[Delivery | tuple[str, EventData]] = (),
+    replace: bool = False,
 ) -> Commit:
     """The :class:`Commit` for going from ``previous`` (the last committed snapshot, ``None``
     for a new actor) to ``snapshot``: the version check and timer changes are derived."""
@@ -253,6 +258,7 @@ def make_commit(
         cancelled_timers=cancelled,
         deliveries=_deliveries(deliveries),
         outbox=_deliveries(outbox),
+        replace=replace,
     )
 
 
