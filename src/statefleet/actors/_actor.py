@@ -91,10 +91,17 @@ class ActorCrashedError(ActorError):
 
 
 def _copy_context(ctx: dict[str, Any]) -> dict[str, Any]:
-    """A copy of a datamodel that later mutations cannot reach (fast for flat contexts)."""
+    """A copy of a datamodel that later mutations cannot reach (fast for flat contexts).
+
+    A value that cannot be deep-copied (a lock, a live view of the session) is shared: the
+    copy is shallow then."""
     for v in ctx.values():
         if type(v) not in _ATOMIC:
-            return copy.deepcopy(ctx)
+            try:
+                return copy.deepcopy(ctx)
+            except Exception:
+                log.debug("context cannot be deep-copied; copying it shallowly", exc_info=True)
+                return dict(ctx)
     return dict(ctx)
 
 
