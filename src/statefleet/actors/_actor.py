@@ -610,7 +610,7 @@ class ActorRef:
         s = self._system
         w = _Waiter()
         await anyio.lowlevel.checkpoint()
-        if self._state == IDLE and s._store is None:
+        if self._state == IDLE and not self._mb and s._store is None:
             # nothing is queued before it: run it now, in this task, without a round trip
             # through the dispatcher (same order, same macrostep, one scheduling point)
             self._mb = deque((ev,))
