@@ -120,3 +120,13 @@ async def test_an_actor_awaiting_does_not_block_other_actors() -> None:
         gate.set()
         await system.wait_idle()
     assert trace == ["fast", "slow done"]
+
+
+async def test_async_actions_of_an_actor_stopped_before_they_ran_never_run() -> None:
+    trace: list[str] = []
+    c = chart(S("a", entry=[async_log(trace, "entry")]))
+    async with ActorSystem(clock=VirtualClock()) as system:
+        a = system.spawn(c)  # its async entry action waits for a task that has not run yet
+        await a.stop()
+        await system.wait_idle()
+    assert trace == []

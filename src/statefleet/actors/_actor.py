@@ -1312,6 +1312,10 @@ class ActorRef:
                     awaits = self._awaits
                     if awaits is not None:
                         self._awaits = None
+                        if self._state == STOPPED:  # stopped before this task first ran
+                            for e in awaits:
+                                _close(e.awaitable)
+                            return
                         await self._await_all(awaits)
                         if self._state == STOPPED:
                             return
