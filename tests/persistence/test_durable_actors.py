@@ -302,6 +302,14 @@ async def test_an_event_to_a_passivated_actor_activates_it(new_store: Any) -> No
         assert snap.context["seen"] == [0, 1]
 
 
+async def test_an_event_to_an_entity_not_created_yet_creates_it(new_store: Any) -> None:
+    async with ActorSystem(store=new_store()) as system:
+        fresh = system.ref(COUNTER, "fresh")  # held, never used yet
+        await system.ref(PINGER, "p").send("ping", i=5, reply_to="fresh")
+        snap = await fresh.wait_for(lambda s: s.context["n"] == 1, timeout=5)
+        assert snap.context["seen"] == [5]
+
+
 async def test_events_to_an_unknown_actor_end_in_the_dead_letters(new_store: Any) -> None:
     store = new_store()
     async with ActorSystem(store=store) as system:

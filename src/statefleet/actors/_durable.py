@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import math
+import weakref
 from collections import deque
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -129,6 +130,8 @@ class Durable:
         for c in charts:
             self.register(c)
         self._activating: dict[str, _Activation] = {}
+        #: the virtual refs user code holds: an event to such an entity creates it
+        self.refs: weakref.WeakValueDictionary[str, VirtualRef] = weakref.WeakValueDictionary()
         self._inflight: dict[str, int] = {}
         self._seen: dict[str, int] = {}
         self._wake_due: float | None = None
@@ -323,6 +326,9 @@ class Durable:
         s = self.system
         snap, inboxes = await self.store.load_actor(actor_id, self.charts)
         if snap is None:
+            if chart is None:
+                vref = self.refs.get(actor_id)
+                chart = vref.chart if vref is not None else None
             if chart is None:
                 raise ActorError(
                     f"no actor {actor_id!r} in the store, and no chart to create it with"
@@ -535,7 +541,7 @@ class VirtualRef:
     may be passivated when idle and comes back on the next message or when a timer is due.
     """
 
-    __slots__ = ("_durable", "chart", "id")
+    __slots__ = ("__weakref__", "_durable", "chart", "id")
 
     def __init__(self, durable: Durable, chart: Chart, entity_id: str) -> None:
         self._durable = durable
@@ -543,6 +549,7 @@ class VirtualRef:
         self.chart = chart
         #: the entity's actor id
         self.id = entity_id
+        durable.refs.setdefault(entity_id, self)
 
     def __repr__(self) -> str:
         return f"<VirtualRef {self.id!r} ({self.chart.id})>"
