@@ -149,6 +149,7 @@ class ActorSystem:
         self._durable: Durable | None = None
         if isinstance(store, DurableStore):
             self._durable = Durable(self, store, idle_timeout=idle_timeout, charts=charts)
+            self._store = self._durable  # commits go through it (a virtual clock waits)
         elif idle_timeout is not None or charts:
             raise ActorError(
                 "idle_timeout and charts need a durable store (statefleet.persistence)"
@@ -223,8 +224,7 @@ class ActorSystem:
                 await tg.__aexit__(None, None, None)
             finally:
                 if self._durable is not None:
-                    with anyio.CancelScope(shield=True):
-                        await self._durable.close()
+                    await self._durable.close()  # flushes what is queued, then closes
         return None
 
     async def stop(self) -> None:
@@ -701,7 +701,8 @@ class ActorSystem:
                 self._fire(clock.now())
 
     def _quiet(self) -> bool:
-        return self._sleeping and not self._runq
+        d = self._durable
+        return self._sleeping and not self._runq and (d is None or not d.busy)
 
     async def _settle(self) -> None:
         """Wait until the dispatcher has nothing to run and every other task is blocked."""
