@@ -125,3 +125,15 @@ def test_events_a_child_queued_before_its_invocation_was_cancelled_are_processed
         S("s2"),
     )
     assert parent.start().configuration == {"s2"}
+
+
+def test_snapshot_of_a_datamodel_holding_ioprocessors() -> None:
+    from statefleet import from_scxml
+
+    doc = """<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" initial="s0">
+      <datamodel><data id="Var1" expr="_ioprocessors"/></datamodel>
+      <state id="s0"/></scxml>"""
+    session = from_scxml(doc).start()
+    snap = session.snapshot()
+    assert snap.configuration == ("s0",)
+    assert snap.context["Var1"]["scxml"]["location"] == f"#_scxml_{session.session_id}"

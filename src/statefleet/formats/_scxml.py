@@ -1037,6 +1037,14 @@ class _IOProcessors(Mapping[str, Any]):
     def __repr__(self) -> str:
         return f"_ioprocessors({list(self._KEYS)})"
 
+    # immutable (it only reads the session id): copies share it, so snapshots of a datamodel
+    # holding it work
+    def __copy__(self) -> _IOProcessors:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _IOProcessors:
+        return self
+
 
 def _ioprocessors(ctx: ActionContext) -> _IOProcessors:
     return _IOProcessors(ctx)
