@@ -6,6 +6,7 @@ Subcommands register themselves in :data:`COMMANDS` (a module with ``add_parser`
 - ``statefleet validate FILE...``: check chart definitions.
 - ``statefleet diagram FILE``: draw a chart (Mermaid, DOT, SVG).
 - ``statefleet simulate FILE``: run a chart on a virtual clock.
+- ``statefleet inspect DB``: stored actors, timers, dead letters (read-only).
 - ``statefleet w3c DIR [--json] [--trusted]``: run the W3C SCXML conformance tests of DIR.
 """
 
@@ -15,12 +16,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from statefleet.cli import _diagram, _simulate, _validate, _w3c
+from statefleet.cli import _diagram, _inspect, _simulate, _validate, _w3c
 
 __all__ = ["build_parser", "main"]
 
 #: the subcommand modules, in help order
-COMMANDS = (_validate, _diagram, _simulate, _w3c)
+COMMANDS = (_validate, _diagram, _simulate, _inspect, _w3c)
 
 
 def build_parser() -> argparse.ArgumentParser:

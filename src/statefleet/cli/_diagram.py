@@ -39,7 +39,7 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Exit 0 on success, 1 for a bad chart or snapshot, 2 when Graphviz is missing."""
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         chart = load_chart(args.file)
         snapshot = load_snapshot(args.snapshot) if args.snapshot else None

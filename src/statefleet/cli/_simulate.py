@@ -85,7 +85,7 @@ def _step(out: Console, session: Session, kind: str, value: str) -> None:
 def run(args: argparse.Namespace) -> int:
     """Exit 0 on success, 1 for a bad chart, 2 for a bad event or duration."""
     out = Console(highlight=False, soft_wrap=True)
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         chart = load_chart(args.file)
         context = json.loads(args.context) if args.context else None

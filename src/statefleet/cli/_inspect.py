@@ -1,0 +1,234 @@
+"""``statefleet inspect DB [--actor ID] [--json]``: look into a statefleet SQLite database.
+
+Opens the file read-only (``mode=ro``): safe on a database a running system is writing (WAL
+lets readers in while the one writer commits).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from rich.console import Console
+from rich.table import Table
+
+from statefleet.core import SnapshotError, decode_snapshot
+from statefleet.persistence import SCHEMA_VERSION
+
+
+def add_parser(sub: Any) -> None:
+    """Register the ``inspect`` subcommand."""
+    p: argparse.ArgumentParser = sub.add_parser(
+        "inspect",
+        help="list stored actors, or show one actor's snapshot, timers and dead letters",
+        description=(
+            "Read a statefleet SQLite database (read-only; fine while a system runs on it)."
+            " Without --actor: one row per actor (id, chart, state, version, status, pending"
+            " timers). With --actor: its snapshot, pending timers, inbox and dead letters."
+        ),
+        epilog=(
+            "examples:\n"
+            "  statefleet inspect demo.db\n"
+            "  statefleet inspect demo.db --status done --chart order --limit 20\n"
+            "  statefleet inspect demo.db --actor o00042 --json"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("db", metavar="DB", help="a statefleet SQLite file")
+    p.add_argument("--actor", metavar="ID", help="show this actor in detail")
+    p.add_argument("--status", help="only actors with this status (active, done, quarantined...)")
+    p.add_argument("--chart", help="only actors running this chart id")
+    p.add_argument("--state", help="only actors with this state active")
+    p.add_argument("--limit", type=int, default=50, help="rows to list (default 50, 0: all)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    p.set_defaults(run=run)
+
+
+class InspectError(Exception):
+    """The database cannot be inspected (missing, not ours, newer schema)."""
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    p = Path(path)
+    if not p.is_file():
+        raise InspectError(f"{path}: no such database file")
+    try:
+        con = sqlite3.connect(f"file:{p.resolve()}?mode=ro", uri=True, timeout=5.0)
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    except sqlite3.DatabaseError as exc:
+        raise InspectError(f"{path}: not a SQLite database ({exc})") from exc
+    if "statefleet_meta" not in tables or "actors" not in tables:
+        raise InspectError(f"{path}: not a statefleet database")
+    row = con.execute("SELECT value FROM statefleet_meta WHERE key = 'schema_version'").fetchone()
+    version = int(row[0]) if row and str(row[0]).isdigit() else -1
+    if version > SCHEMA_VERSION:
+        raise InspectError(
+            f"{path}: schema version {version} is newer than this statefleet ({SCHEMA_VERSION})"
+        )
+    return con
+
+
+def _state(blob: bytes) -> tuple[list[str], str | None]:
+    try:
+        snap = decode_snapshot(blob)
+    except SnapshotError as exc:
+        return [], str(exc)
+    return list(snap.configuration), None
+
+
+def _list(con: sqlite3.Connection, args: argparse.Namespace) -> list[dict[str, Any]]:
+    where: list[str] = []
+    params: list[Any] = []
+    if args.status:
+        where.append("a.status = ?")
+        params.append(args.status)
+    if args.chart:
+        where.append("a.chart_id = ?")
+        params.append(args.chart)
+    sql = (
+        "SELECT a.id, a.chart_id, a.chart_version, a.version, a.status, a.snapshot,"
+        " (SELECT COUNT(*) FROM timers t WHERE t.actor_id = a.id),"
+        " (SELECT MIN(due) FROM timers t WHERE t.actor_id = a.id)"
+        " FROM actors a"
+    )
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY a.id"
+    rows: list[dict[str, Any]] = []
+    for aid, chart, cv, version, status, blob, ntimers, next_due in con.execute(sql, params):
+        config, problem = _state(blob)
+        if args.state and args.state not in config:
+            continue
+        rows.append(
+            {
+                "id": aid,
+                "chart": chart,
+                "chart_version": cv,
+                "state": config,
+                "version": version,
+                "status": status,
+                "timers": ntimers,
+                "next_due": next_due,
+                **({"problem": problem} if problem else {}),
+            }
+        )
+        if args.limit and len(rows) >= args.limit:
+            break
+    return rows
+
+
+def _detail(con: sqlite3.Connection, actor: str) -> dict[str, Any]:
+    row = con.execute(
+        "SELECT chart_id, chart_version, version, status, snapshot, created_at, updated_at"
+        " FROM actors WHERE id = ?",
+        (actor,),
+    ).fetchone()
+    if row is None:
+        raise InspectError(f"no actor {actor!r} in this database")
+    chart, cv, version, status, blob, created, updated = row
+    out: dict[str, Any] = {
+        "id": actor,
+        "chart": chart,
+        "chart_version": cv,
+        "version": version,
+        "status": status,
+        "created_at": created,
+        "updated_at": updated,
+    }
+    try:
+        out["snapshot"] = msgspec.to_builtins(decode_snapshot(blob))
+    except (SnapshotError, TypeError) as exc:
+        out["snapshot_error"] = str(exc)
+    out["timers"] = [
+        {"sendid": sid, "due": due, "target": target}
+        for sid, due, target in con.execute(
+            "SELECT sendid, due, target FROM timers WHERE actor_id = ? ORDER BY due", (actor,)
+        )
+    ]
+    out["inbox"] = con.execute(
+        "SELECT COUNT(*) FROM inbox WHERE actor_id = ?", (actor,)
+    ).fetchone()[0]
+    out["dead_letters"] = [
+        {"kind": kind, "reason": reason, "at": at}
+        for kind, reason, at in con.execute(
+            "SELECT kind, reason, created_at FROM dead_letters WHERE actor_id = ? ORDER BY id",
+            (actor,),
+        )
+    ]
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    """Exit 0 on success, 1 for an unknown actor, 2 for a database that cannot be read."""
+    out = Console(highlight=False, soft_wrap=True)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        con = _connect(args.db)
+    except InspectError as exc:
+        err.print(f"statefleet inspect: {exc}", markup=False)
+        return 2
+    try:
+        if args.actor:
+            try:
+                detail = _detail(con, args.actor)
+            except InspectError as exc:
+                err.print(f"statefleet inspect: {exc}", markup=False)
+                return 1
+            if args.json:
+                out.print_json(json.dumps(detail, default=str))
+            else:
+                _print_detail(out, detail)
+            return 0
+        rows = _list(con, args)
+        total = con.execute("SELECT COUNT(*) FROM actors").fetchone()[0]
+        if args.json:
+            print(json.dumps({"actors": rows, "total": total}, default=str))
+            return 0
+        table = Table(title=f"{args.db}: {total:,} actors (showing {len(rows):,})")
+        for col in ("id", "chart", "state", "version", "status", "timers", "next due"):
+            table.add_column(col, justify="right" if col in ("version", "timers") else "left")
+        for r in rows:
+            due = "" if r["next_due"] is None else f"{r['next_due']:.3f}"
+            state = ", ".join(r["state"]) or r.get("problem", "")
+            table.add_row(
+                r["id"],
+                f"{r['chart']} v{r['chart_version']}",
+                state,
+                str(r["version"]),
+                r["status"],
+                str(r["timers"]),
+                due,
+            )
+        out.print(table)
+        return 0
+    finally:
+        con.close()
+
+
+def _print_detail(out: Console, d: dict[str, Any]) -> None:
+    table = Table(title=f"actor {d['id']}", show_header=False)
+    table.add_column("field")
+    table.add_column("value")
+    snap = d.get("snapshot") or {}
+    table.add_row("chart", f"{d['chart']} v{d['chart_version']}")
+    table.add_row("status", d["status"])
+    table.add_row("version", str(d["version"]))
+    table.add_row("configuration", ", ".join(snap.get("configuration", [])))
+    table.add_row("context", json.dumps(snap.get("context", {}), default=str))
+    if snap.get("history"):
+        table.add_row("history", json.dumps(snap["history"]))
+    if "snapshot_error" in d:
+        table.add_row("snapshot", f"[red]{d['snapshot_error']}[/]")
+    table.add_row("inbox", str(d["inbox"]))
+    for t in d["timers"]:
+        table.add_row(
+            "timer",
+            f"{t['sendid']} due {t['due']:.3f}" + (f" -> {t['target']}" if t["target"] else ""),
+        )
+    for dl in d["dead_letters"]:
+        table.add_row("dead letter", f"{dl['kind']}: {dl['reason']}")
+    out.print(table)
