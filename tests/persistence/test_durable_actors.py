@@ -22,6 +22,7 @@ from statefleet.core import (
     DataSpec,
     EventData,
     InvokeSpec,
+    MacrostepRecord,
     PersistenceError,
     Record,
     SnapshotError,
@@ -43,7 +44,10 @@ pytestmark = pytest.mark.anyio
 
 def _inc(ctx: Any) -> None:
     ctx.context["n"] += 1
-    ctx.context.setdefault("seen", []).append((ctx.event.data or {}).get("i"))
+    data = ctx.event.data or {}
+    ctx.context.setdefault("seen", []).append(data.get("i"))
+    if "pad" in data:
+        ctx.context.setdefault("pads", []).append(data["pad"])
 
 
 def _stamp(ctx: Any) -> None:
@@ -438,6 +442,20 @@ async def test_a_ref_with_another_chart_than_the_stored_one_is_refused(new_store
     async with ActorSystem(store=new_store(), charts=[COUNTER]) as system:
         with pytest.raises(ActorError, match="stored with chart 'counter', not 'pinger'"):
             await system.ref(PINGER, "a").send("ping")
+
+
+async def test_macrosteps_are_published_to_listeners(new_store: Any) -> None:
+    rec = Recorder()
+    async with ActorSystem(store=new_store(), listeners=[rec]) as system:
+        ref = system.ref(COUNTER, "a")
+        await ref.ask("inc", i=1)
+        await ref.send("inc", i=2)
+        await system.wait_idle()
+    steps = [r for r in rec.records if isinstance(r, MacrostepRecord) and r.event is not None]
+    assert [(r.actor, r.event.name, r.version) for r in steps if r.event] == [
+        ("a", "inc", 1),
+        ("a", "inc", 2),
+    ]
 
 
 async def test_durable_options_need_a_durable_store() -> None:

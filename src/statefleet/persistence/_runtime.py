@@ -10,7 +10,7 @@ names its seq, so the inbox row goes in the same transaction as the new snapshot
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 import msgspec
@@ -69,6 +69,11 @@ class RuntimeStore:
         raise NotImplementedError
 
     async def load(self, actor_id: str) -> LoadedActor:  # pragma: no cover - protocol
+        raise NotImplementedError
+
+    async def commit_many(
+        self, commits: Sequence[Commit]
+    ) -> list[CommitResult | PersistenceError]:  # pragma: no cover - protocol
         raise NotImplementedError
 
     async def reject_inbox(self, actor_id: str, reason: str) -> int:  # pragma: no cover
@@ -159,23 +164,8 @@ class RuntimeStore:
         against ``previous``, the consumed inbox event, timer changes, and the events sent to
         other actors into their inboxes, in one transaction."""
         seq = self._consume(actor_id, event) if event is not None else None
-        deliveries: list[Delivery] = []
-        runtime = self._runtime
-        if effects and runtime is not None:
-            for e in effects:
-                if type(e) is SendEffect:
-                    r = runtime.resolve(actor_id, e.target, e.event)
-                    if r is not None:
-                        deliveries.append(Delivery(r[0], r[1]))
-        replace = previous is None and runtime is not None and runtime.is_invoked(actor_id)
-        commit = make_commit(
-            actor_id,
-            snapshot,
-            previous=previous,
-            consumed=() if seq is None else (seq,),
-            deliveries=deliveries,
-            replace=replace,
-        )
+        deliveries = self._deliveries(actor_id, effects)
+        commit = self._commit_for(actor_id, snapshot, previous, seq, deliveries)
         try:
             result = await self.commit(commit)
         except BaseException:
@@ -184,6 +174,72 @@ class RuntimeStore:
             raise
         for d, dseq in zip(deliveries, result.deliveries, strict=True):
             self._register(d.target, dseq, d.event)
+
+    async def commit_steps(
+        self,
+        steps: list[tuple[str, Snapshot, Snapshot | None, EventData | None, tuple[Any, ...]]],
+    ) -> list[BaseException | None]:
+        """:meth:`commit_step` for many actors in one batch: ``(actor id, snapshot,
+        previous, event, effects)`` each; returns each outcome (``None``: committed)."""
+        commits: list[Commit] = []
+        taken: list[int | None] = []
+        deliveries: list[list[Delivery]] = []
+        for actor_id, snapshot, previous, event, effects in steps:
+            seq = self._consume(actor_id, event) if event is not None else None
+            ds = self._deliveries(actor_id, effects)
+            commits.append(self._commit_for(actor_id, snapshot, previous, seq, ds))
+            taken.append(seq)
+            deliveries.append(ds)
+        try:
+            results = await self.commit_many(commits)
+        except BaseException:
+            for (actor_id, _, _, event, _), seq in zip(steps, taken, strict=True):
+                if seq is not None and event is not None:
+                    self._register(actor_id, seq, event)
+            raise
+        out: list[BaseException | None] = []
+        for (actor_id, _, _, event, _), seq, ds, r in zip(
+            steps, taken, deliveries, results, strict=True
+        ):
+            if isinstance(r, BaseException):
+                if seq is not None and event is not None:
+                    self._register(actor_id, seq, event)
+                out.append(r)
+                continue
+            for d, dseq in zip(ds, r.deliveries, strict=True):
+                self._register(d.target, dseq, d.event)
+            out.append(None)
+        return out
+
+    def _deliveries(self, actor_id: str, effects: tuple[Any, ...]) -> list[Delivery]:
+        deliveries: list[Delivery] = []
+        runtime = self._runtime
+        if effects and runtime is not None:
+            for e in effects:
+                if type(e) is SendEffect:
+                    r = runtime.resolve(actor_id, e.target, e.event)
+                    if r is not None:
+                        deliveries.append(Delivery(r[0], r[1]))
+        return deliveries
+
+    def _commit_for(
+        self,
+        actor_id: str,
+        snapshot: Snapshot,
+        previous: Snapshot | None,
+        seq: int | None,
+        deliveries: list[Delivery],
+    ) -> Commit:
+        runtime = self._runtime
+        replace = previous is None and runtime is not None and runtime.is_invoked(actor_id)
+        return make_commit(
+            actor_id,
+            snapshot,
+            previous=previous,
+            consumed=() if seq is None else (seq,),
+            deliveries=deliveries,
+            replace=replace,
+        )
 
     async def load_actor(
         self, actor_id: str, charts: Mapping[str, Chart]

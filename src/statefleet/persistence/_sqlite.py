@@ -79,6 +79,7 @@ __all__ = ["SQLiteStore"]
 log = logging.getLogger("statefleet.persistence")
 
 _CHUNK = 500  # ids per IN (...) query
+_KNOWN = 200_000  # actor versions remembered for version checks
 
 _UPSERT_ACTOR = (
     "INSERT INTO actors (id, chart_id, chart_version, version, status, format, snapshot,"
@@ -148,6 +149,7 @@ class _Prepared:
 
 
 _BULK = frozenset({"accept", "commit", "ack"})
+_NONE: list[Any] = []  # shared, never mutated
 
 
 class SQLiteStore(RuntimeStore):
@@ -208,6 +210,10 @@ class SQLiteStore(RuntimeStore):
         self._load_wake: anyio.Event | None = None
         self._seq = 0
         self._outbox_seq = 0
+        # (version, status) of recently committed actors: this process is the one writer,
+        # so they are what the database holds (version checks without a query)
+        self._known: dict[str, tuple[int, str]] = {}
+        self._committing: dict[str, tuple[int, str]] = {}
         #: counters: transactions written, items in them, failed transactions
         self.stats = {"batches": 0, "items": 0, "commits": 0, "accepts": 0, "failures": 0}
 
@@ -451,6 +457,7 @@ class SQLiteStore(RuntimeStore):
                 await self._write_delete(db, ops[0])
             await db.execute("COMMIT")
         except Exception as exc:
+            self._committing = {}
             self.stats["failures"] += 1
             if db.in_transaction:
                 with contextlib.suppress(sqlite3.Error):
@@ -467,6 +474,17 @@ class SQLiteStore(RuntimeStore):
             return
         self.stats["batches"] += 1
         self.stats["items"] += sum(op.size for op in ops)
+        known = self._known
+        if kind in _BULK:
+            # the stored versions after this transaction: the next batches need not ask
+            for aid, v in self._committing.items():
+                known.pop(aid, None)
+                known[aid] = v
+            self._committing = {}
+            while len(known) > _KNOWN:
+                del known[next(iter(known))]
+        else:
+            known.pop(ops[0].items if kind == "delete" else ops[0].items[0], None)
 
     async def _write_bulk(self, db: aiosqlite.Connection, ops: list[_Op]) -> None:
         now = time.time()
@@ -479,7 +497,15 @@ class SQLiteStore(RuntimeStore):
                     ids[p.commit.actor_id] = None
         versions: dict[str, int | None] = {}
         statuses: dict[str, str] = {}
-        for chunk in _chunks(list(ids), _CHUNK):
+        known = self._known
+        unknown: list[str] = []
+        for aid in ids:
+            k = known.get(aid)
+            if k is None:
+                unknown.append(aid)
+            else:
+                versions[aid], statuses[aid] = k
+        for chunk in _chunks(unknown, _CHUNK):
             marks = ",".join("?" * len(chunk))
             cur = await db.execute(
                 f"SELECT id, version, status FROM actors WHERE id IN ({marks})",
@@ -548,8 +574,8 @@ class SQLiteStore(RuntimeStore):
                         CommitResult(
                             aid,
                             snap.version,
-                            tuple(s for s, _, _ in p.deliveries),
-                            tuple(s for s, _, _ in p.outbox),
+                            tuple([s for s, _, _ in p.deliveries]) if p.deliveries else (),
+                            tuple([s for s, _, _ in p.outbox]) if p.outbox else (),
                             size,
                         )
                     )
@@ -574,6 +600,7 @@ class SQLiteStore(RuntimeStore):
             await db.executemany(_DELETE_OUTBOX, outbox_del)
         self.stats["commits"] += commits
         self.stats["accepts"] += accepts
+        self._committing = {aid: (int(versions[aid] or 0), statuses[aid]) for aid in actor_rows}
 
     async def _write_quarantine(self, db: aiosqlite.Connection, op: _Op) -> None:
         actor_id, reason, payload = op.items
@@ -668,6 +695,8 @@ class SQLiteStore(RuntimeStore):
     def _prepare(self, commit: Commit) -> _Prepared:
         c = check_commit(commit)
         blob = encode_snapshot(c.snapshot)
+        if not c.timers and not c.deliveries and not c.outbox:
+            return _Prepared(c, blob, _NONE, _NONE, _NONE)  # the common case
         timers = [
             (
                 c.actor_id,

@@ -221,6 +221,8 @@ def timer_changes(
     """The timers to write (new or rescheduled) and the keys to delete (fired or
     cancelled) going from ``previous`` to ``snapshot``."""
     if not snapshot.pending and not snapshot.children:
+        if previous is None or (not previous.pending and not previous.children):
+            return (), ()  # the common case: no timers before or after
         after: dict[str, Timer] = {}
     else:
         after = snapshot_timers(snapshot)
@@ -263,6 +265,8 @@ def make_commit(
 
 
 def _deliveries(items: Iterable[Delivery | tuple[str, EventData]]) -> tuple[Delivery, ...]:
+    if not items:
+        return ()
     out: list[Delivery] = []
     for item in items:
         if isinstance(item, Delivery):
