@@ -7,6 +7,7 @@ See ``docs/actors.md``.
 """
 
 from statefleet.actors._actor import ActorCrashedError, ActorRef, Subscription
+from statefleet.actors._inspect import Inspection
 from statefleet.actors._invocation import ActorInvocation
 from statefleet.actors._store import ActorStore
 from statefleet.actors._supervision import ErrorPolicy, RestartPolicy, Supervision
@@ -19,6 +20,7 @@ __all__ = [
     "ActorStore",
     "ActorSystem",
     "ErrorPolicy",
+    "Inspection",
     "RestartPolicy",
     "Subscription",
     "Supervision",

@@ -359,6 +359,7 @@ class _Extra:
         "crashes",
         "invs",
         "last_snap",
+        "model",
         "owned",
         "restart",
         "space",
@@ -384,6 +385,8 @@ class _Extra:
         self.invs: dict[str, _Inv] | None = None
         #: the last snapshot made for an observer (a checkpoint too, while its version holds)
         self.last_snap: Snapshot | None = None
+        #: the class-DSL instance this actor drives (its callbacks' ``self``)
+        self.model: Any = None
         self.owned: _Task | None = None
         #: (snapshot or None for a fresh start, attempt, delay, error)
         self.restart: tuple[Snapshot | None, int, float, str] | None = None
@@ -455,6 +458,14 @@ class ActorRef:
         m = self._m = _Interp(chart)
         m.owner = self
         m.session_id = id
+
+    def _bind_model(self, model: Any) -> None:
+        """Drive a class-DSL instance: callbacks get it as ``self``; its ``send``/``raise_``
+        and state views go to this actor."""
+        self._extra().model = model
+        self._m.owner = model
+        model._m = self._m
+        model._sf_actor = self
 
     def __repr__(self) -> str:
         return f"<ActorRef {self.id!r} ({self.chart.id}) {self.status}>"
@@ -1429,11 +1440,20 @@ class ActorRef:
                         self._inv_event(ev)
                     m = self._m
                     m.now = s._clock_now()
+                    traced = s._step_fns
+                    if traced:
+                        m.record = []
+                        before = m.cfg.ids
+                        t0 = time.perf_counter()
                     try:
                         m.macrostep(ev)
                     except Exception as exc:
                         self._crash(exc, ev, x.committed)
                         return
+                    if traced:
+                        # published (and trace context stamped on what the step sends and
+                        # schedules) before the commit, so stored timers carry it
+                        self._traced(ev, before, t0)
                     if not await self._commit(ev):
                         return
                     if not self._after_commit(ev):
@@ -1570,7 +1590,10 @@ class ActorRef:
         chart = self.chart
         try:
             m = _Interp(chart)
-            m.owner = self
+            model = x.model
+            m.owner = self if model is None else model
+            if model is not None:
+                model._m = m
             if snap is not None:
                 m.load_snapshot(snap, chart.validate(snap))
                 m.context = _copy_context(snap.context)

@@ -31,6 +31,7 @@ from statefleet.actors._actor import (
     _Task,
 )
 from statefleet.actors._durable import Durable, DurableStore, VirtualRef
+from statefleet.actors._inspect import Inspection
 from statefleet.actors._store import ActorStore
 from statefleet.actors._supervision import ErrorPolicy, RestartPolicy, Supervision
 from statefleet.core import (
@@ -44,6 +45,7 @@ from statefleet.core import (
     MacrostepRecord,
     RealClock,
     Record,
+    Session,
     Snapshot,
     VirtualClock,
     as_listeners,
@@ -252,7 +254,7 @@ class ActorSystem:
     # -- spawning and lookup ----------------------------------------------------------------
     def spawn(
         self,
-        chart: Chart,
+        chart: Chart | Session,
         *,
         id: str | None = None,
         context: Mapping[str, Any] | None = None,
@@ -274,6 +276,10 @@ class ActorSystem:
         to it. ``supervision`` (or just ``on_error`` / ``restart``) overrides the inherited
         :class:`Supervision`. The initial entry runs before this returns.
 
+        ``chart`` may also be a class-DSL ``StateChart`` instance: the actor takes it over at
+        its current state, its callbacks run with the instance as ``self``, and the
+        instance's ``send`` / ``raise_`` go to the actor.
+
         Raises :class:`~statefleet.ActorError` for a duplicate id or system id, a system that
         is not running, or a chart that fails to start (its entry looping forever);
         :class:`~statefleet.SnapshotError` for a snapshot that does not fit the chart.
@@ -282,6 +288,14 @@ class ActorSystem:
             raise ActorError(
                 "the ActorSystem is not running: spawn inside `async with ActorSystem() as s:`"
             )
+        model: Session | None = None
+        if isinstance(chart, Session):
+            model = chart
+            if getattr(model, "_sf_actor", None) is not None:
+                raise ActorError(f"{model!r} is already driven by an actor")
+            if snapshot is None:
+                snapshot = model.snapshot()
+            chart = model.chart
         if not isinstance(chart, Chart):
             raise ActorError(f"spawn needs a compiled Chart, not {type(chart).__name__}")
         if parent is not None:
@@ -318,6 +332,7 @@ class ActorSystem:
             snapshot=snapshot,
             supervision=sup,
             mailbox_size=cap,
+            model=model,
         )
 
     def _spawn(
@@ -333,6 +348,7 @@ class ActorSystem:
         supervision: Supervision,
         mailbox_size: int,
         handle: _Inv | None = None,
+        model: Session | None = None,
     ) -> ActorRef:
         actors = self._actors
         if id is None:
@@ -350,6 +366,8 @@ class ActorSystem:
         if handle is not None:
             handle.actor = a
         m = a._m
+        if model is not None:
+            a._bind_model(model)
         if snapshot is not None:
             m.load_snapshot(snapshot, chart.validate(snapshot))
             m.context = _copy_context(snapshot.context)
@@ -511,6 +529,15 @@ class ActorSystem:
         """Stop publishing records to ``listener``."""
         self._listeners.remove(listener)
         self._update_listeners()
+
+    def inspect(self, buffer: int = 1024) -> Inspection:
+        """Every record published from now on, as a bounded async iterator.
+
+        ``async with system.inspect() as records: async for record in records: ...``. A slow
+        reader never slows the actors: past ``buffer`` records it loses them and then reads a
+        :class:`~statefleet.core.RecordsDropped` saying how many.
+        """
+        return Inspection(self, buffer)
 
     def _update_listeners(self) -> None:
         fns = as_listeners(self._listeners)

@@ -52,6 +52,7 @@ from statefleet.core._records import (
     Listener,
     MacrostepRecord,
     Record,
+    RecordsDropped,
     SnapshotCommitted,
     as_listeners,
 )
@@ -107,6 +108,7 @@ __all__ = [
     "PersistenceError",
     "RealClock",
     "Record",
+    "RecordsDropped",
     "ScheduleEffect",
     "SendEffect",
     "Session",

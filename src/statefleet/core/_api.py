@@ -346,7 +346,16 @@ class Session:
         self._children: dict[str, Session | None] = _NO_CHILDREN
         self._cancelled = False
         self._reported = False
-        self._listeners = as_listeners(listeners) if listeners else ()
+        # a listener declaring ``record_types = ()`` wants nothing (a no-op tracer): skipped
+        self._listeners = (
+            tuple(
+                fn
+                for fn in as_listeners(listeners)
+                if getattr(getattr(fn, "__self__", None), "record_types", None) != ()
+            )
+            if listeners
+            else ()
+        )
         self._trace_fns = _trace_fns(self._listeners) if self._listeners else ()
         self._logs: list[tuple[str | None, Any]] | None = None
         #: a hook for send targets the session does not know: ``router(target, event)``

@@ -1691,6 +1691,10 @@ class StateChart(Session):
         clock; ``send_id`` names a delayed send for :meth:`cancel_event`; ``internal=True``
         from inside a callback puts the event on the internal queue (like :meth:`raise_`).
         """
+        actor = getattr(self, "_sf_actor", None)
+        if actor is not None:  # an actor drives this instance: the event goes to its mailbox
+            actor.send_nowait(event, **data)
+            return
         if delay or internal or send_id is not None:
             self._send_special(event, delay, send_id, internal, data)
             return
@@ -1746,7 +1750,7 @@ class StateChart(Session):
     def raise_(self, event: str, /, **data: Any) -> None:
         """Raise an internal event: processed within the current macrostep, before any
         external event (from outside a callback it is simply sent)."""
-        if self._busy:
+        if self._busy or getattr(self, "_sf_actor", None) is not None:
             self._m.raise_(event, data or None)
         else:
             self.send(event, **data)

@@ -30,6 +30,7 @@ __all__ = [
     "Listener",
     "MacrostepRecord",
     "Record",
+    "RecordsDropped",
     "SnapshotCommitted",
     "as_listeners",
 ]
@@ -134,6 +135,12 @@ class SnapshotCommitted(Record, frozen=True, kw_only=True):
     version: int
     batch_size: int = 1
     latency: float = 0.0
+
+
+class RecordsDropped(Record, frozen=True, kw_only=True):
+    """An inspection stream's reader was too slow: ``count`` records were dropped here."""
+
+    count: int
 
 
 @runtime_checkable

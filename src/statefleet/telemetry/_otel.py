@@ -36,6 +36,14 @@ _VERSION = "0.1.0"
 _PROPAGATOR = TraceContextTextMapPropagator()
 
 
+def _is_noop(provided: Any) -> bool:
+    """A no-op tracer or meter, directly or behind the API's proxy with no SDK installed."""
+    if isinstance(provided, trace.NoOpTracer | metrics.NoOpMeter):
+        return True
+    real = getattr(provided, "_real_tracer", getattr(provided, "_real_meter", provided))
+    return real is None and type(provided).__name__ in ("ProxyTracer", "_ProxyMeter")
+
+
 def _ns(seconds_ago: float) -> int:
     return time.time_ns() - int(seconds_ago * 1e9)
 
@@ -80,6 +88,12 @@ class OpenTelemetry:
         self._commit_batch = meter.create_histogram(A.METRIC_COMMIT_BATCH, unit="{snapshot}")
         self._last: dict[str, SpanContext] = {}
         self._invocations: dict[tuple[str, str], Span] = {}
+        #: the records this listener wants. With a no-op tracer and meter (no SDK configured
+        #: when the listener is created) it wants none, so drivers build no macrostep records
+        #: for it and telemetry costs nothing.
+        self.record_types: tuple[type, ...] | None = (
+            () if _is_noop(self._tracer) and _is_noop(meter) else None
+        )
 
     # -- propagation ------------------------------------------------------------------------
     def trace_headers(self, actor: str) -> dict[str, str] | None:
