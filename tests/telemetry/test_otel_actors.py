@@ -153,3 +153,22 @@ async def test_inspect_streams_records_and_tells_a_slow_reader_what_it_lost() ->
         dropped = [r for r in got if isinstance(r, RecordsDropped)]
         assert dropped and dropped[0].count > 0
         assert records.dropped_total >= dropped[0].count
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # aiosqlite is asyncio-only
+async def test_commits_are_traced_and_measured(otel: Otel, tmp_path: Any) -> None:
+    from statefleet.persistence import SQLiteStore
+
+    c = chart(S("a", on=[T("t", "b")]), S("b", on=[T("t", "a")]), id="stored")
+    async with ActorSystem(
+        store=SQLiteStore(str(tmp_path / "t.db")), charts=[c], listeners=[_listener(otel)]
+    ) as system:
+        ref = system.ref(c, "one")
+        await ref.ask("t")
+        await ref.ask("t")
+    commits = otel.spans(A.SPAN_COMMIT)
+    assert commits and all(sp.attributes[A.ACTOR_ID] == "one" for sp in commits)
+    assert {sp.attributes[A.SNAPSHOT_VERSION] for sp in commits} >= {1, 2}
+    (latency,) = otel.metric_points(A.METRIC_COMMIT_LATENCY)
+    assert latency.count == len(commits)
+    assert otel.metric_points(A.METRIC_COMMIT_BATCH)

@@ -53,6 +53,7 @@ from statefleet.core import (
     ScheduleEffect,
     SendEffect,
     Snapshot,
+    SnapshotCommitted,
     _algorithm,
 )
 from statefleet.core._algorithm import _NO_ERRORS, NOTHING, Interpreter, Micro
@@ -1478,12 +1479,22 @@ class ActorRef:
         try:
             if snap is None:
                 raise ActorError(f"actor {self.id!r}: its state cannot be snapshotted")
+            t_commit = time.perf_counter()
             await store.commit_step(
                 self.id, snap, previous=x.committed, event=ev, effects=tuple(m.effects)
             )
         except Exception as exc:
             self._crash(exc, ev, x.committed)
             return False
+        if s._fns:
+            s._publish(
+                SnapshotCommitted(
+                    actor=self.id,
+                    ts=s._clock_now(),
+                    version=snap.version,
+                    latency=time.perf_counter() - t_commit,
+                )
+            )
         if self._state == STOPPED:
             return False
         x.committed = snap

@@ -41,6 +41,7 @@ from statefleet.core import (
     Chart,
     EventData,
     Snapshot,
+    SnapshotCommitted,
     StatefleetError,
 )
 
@@ -603,12 +604,26 @@ class Durable:
                 steps.append((a, ev, snap, committed, tuple(m.effects)))
             if not steps:
                 return
+            t_commit = time.perf_counter()
             try:
                 outcomes = await self.store.commit_steps(
                     [(a.id, snap, prev, ev, eff) for a, ev, snap, prev, eff in steps]
                 )
             except Exception as exc:
                 outcomes = [exc] * len(steps)
+            if s._fns:
+                latency = time.perf_counter() - t_commit
+                for (a, _, snap, _, _), err in zip(steps, outcomes, strict=True):
+                    if err is None:
+                        s._publish(
+                            SnapshotCommitted(
+                                actor=a.id,
+                                ts=s._clock_now(),
+                                version=snap.version,
+                                batch_size=len(steps),
+                                latency=latency,
+                            )
+                        )
             done, steps = steps, []
             for (a, ev, snap, prev, _), err in zip(done, outcomes, strict=True):
                 self._settle(a.id, ev, err)
