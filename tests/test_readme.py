@@ -7,15 +7,17 @@ import io
 import re
 from pathlib import Path
 
+import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
-def test_readme_code_blocks_run() -> None:
+def test_readme_code_blocks_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
     assert len(blocks) >= 3
     namespace: dict[str, object] = {"my_provider": TracerProvider(), "__name__": "readme"}
+    monkeypatch.chdir(tmp_path)  # the actors block writes orders.db
     for block in blocks:
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
