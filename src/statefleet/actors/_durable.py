@@ -146,13 +146,25 @@ class _Sent:
 
 
 class _Activation:
-    __slots__ = ("done", "error", "waiting")
+    __slots__ = ("_done", "error", "finished", "waiting")
 
     def __init__(self) -> None:
-        self.done = anyio.Event()
+        self._done: anyio.Event | None = None  # made when somebody waits
+        self.finished = False
         self.error: BaseException | None = None
         #: events delivered while it loads: (event, inbox seq or None)
         self.waiting: list[tuple[EventData, int | None]] = []
+
+    async def wait(self) -> None:
+        if not self.finished:
+            if self._done is None:
+                self._done = anyio.Event()
+            await self._done.wait()
+
+    def finish(self) -> None:
+        self.finished = True
+        if self._done is not None:
+            self._done.set()
 
 
 class Durable:
@@ -346,7 +358,7 @@ class Durable:
             act = self._activating.get(actor_id)
             if act is None:
                 break
-            await act.done.wait()
+            await act.wait()
             if act.error is not None:
                 raise act.error
         if not s._running or s._closing:
@@ -376,7 +388,7 @@ class Durable:
             raise
         finally:
             del self._activating[actor_id]
-            act.done.set()
+            act.finish()
             self._end()
 
     async def _load(self, actor_id: str, chart: Chart | None, act: _Activation) -> ActorRef:

@@ -481,8 +481,10 @@ class SQLiteStore(RuntimeStore):
                 known.pop(aid, None)
                 known[aid] = v
             self._committing = {}
-            while len(known) > _KNOWN:
-                del known[next(iter(known))]
+            if len(known) > _KNOWN:
+                # keep the newest half (dropping the oldest one by one is quadratic: a dict
+                # iterated from its start walks past every slot deleted before)
+                self._known = dict(list(known.items())[-(_KNOWN // 2) :])
         else:
             known.pop(ops[0].items if kind == "delete" else ops[0].items[0], None)
 
