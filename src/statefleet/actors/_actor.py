@@ -584,6 +584,9 @@ class ActorRef:
             ev = EventData(event, data or None)
         else:
             ev = _make_event(event, data)
+        d = self._system._durable
+        if d is not None and await d.send_committed(self, ev):
+            return  # an idle actor: returns once the macrostep applying it is committed
         await self._put(ev)
 
     async def _put(self, ev: EventData) -> None:

@@ -652,7 +652,10 @@ class ActorSystem:
                     continue
                 if store:
                     a._state = OWNED
-                    self._start_owned(a)
+                    if self._durable is not None:
+                        self._durable.dispatch(a)  # batched with other actors' commits
+                    else:
+                        self._start_owned(a)
                     self._count += 1
                     continue
                 a._state = RUNNING
