@@ -15,6 +15,7 @@ import pytest
 from statefleet.actors import ActorSystem
 from statefleet.core import (
     ActorError,
+    ActorEscalated,
     ActorStopped,
     AfterSpec,
     Chart,
@@ -391,6 +392,50 @@ async def test_invoked_children_are_restored_with_their_state(new_store: Any) ->
         assert (await s2.load("boss/worker")).record is None
 
 
+STARTS: list[str] = []
+STARTED: list[anyio.Event] = []
+
+
+async def _service(inv: Any) -> None:
+    STARTS.append(inv.owner.id)
+    STARTED[len(STARTS) - 1].set()
+    await anyio.sleep_forever()
+
+
+WATCHER = compile_chart(
+    ChartSpec(
+        id="watcher",
+        states=[
+            StateSpec(
+                id="watching",
+                invokes=[InvokeSpec(id="svc", src=_service)],
+                transitions=[TransitionSpec(event=("stop",), target=("idle",))],
+            ),
+            StateSpec(id="idle"),
+        ],
+    )
+)
+
+
+async def test_async_invocations_of_active_states_start_again_on_activation(
+    new_store: Any,
+) -> None:
+    STARTS.clear()
+    STARTED[:] = [anyio.Event() for _ in range(3)]
+    async with ActorSystem(store=new_store()) as system:
+        await system.ref(WATCHER, "w").activate()
+        await STARTED[0].wait()
+    async with ActorSystem(store=new_store(), charts=[WATCHER]) as system:
+        live = await system.activate("w")
+        await STARTED[1].wait()  # started again with its state
+        await live.ask("stop")
+    async with ActorSystem(store=new_store(), charts=[WATCHER]) as system:
+        await system.activate("w")
+        await system.wait_idle()
+        await anyio.wait_all_tasks_blocked()
+        assert STARTS == ["w", "w"]  # its state exited: not started again
+
+
 async def test_a_stored_actor_whose_chart_changed_gets_a_clear_error(new_store: Any) -> None:
     async with ActorSystem(store=new_store()) as system:
         await system.ref(COUNTER, "a").ask("inc")
@@ -495,6 +540,9 @@ async def test_a_corrupt_actor_is_quarantined_and_the_others_keep_running(
         assert letter.payload == b"\x00\xff\x00"
         with pytest.raises(CorruptRecordError):
             await system.ref(COUNTER, "bad").ask("inc")
+    escalations = [r for r in rec.records if isinstance(r, ActorEscalated)]
+    assert [r.actor for r in escalations] == ["bad", "bad"]
+    assert "'bad' is quarantined" in escalations[0].error
 
 
 @_sqlite("full-disk")

@@ -36,6 +36,7 @@ from statefleet.actors._actor import IDLE, OWNED, STOPPED, ActorCrashedError
 from statefleet.actors._store import ActorStore
 from statefleet.core import (
     ActorError,
+    ActorEscalated,
     ActorStopped,
     ActorStoppedError,
     Chart,
@@ -385,6 +386,13 @@ class Durable:
             return await self._load(actor_id, chart, act)
         except BaseException as exc:
             act.error = exc
+            if isinstance(exc, StatefleetError) and s._fns:
+                # a quarantined (corrupt) row, a chart that does not fit: for the supervisor
+                s._publish(
+                    ActorEscalated(
+                        actor=actor_id, ts=s._clock_now(), to=None, error=f"cannot activate: {exc}"
+                    )
+                )
             raise
         finally:
             del self._activating[actor_id]
