@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 FLEET = Path(__file__).with_name("_fleet.py")
-ROUNDS = 5
+ROUNDS = 8
 
 
 def _start(db: Path, log: Path, mode: str, seed: int) -> subprocess.Popen[str]:
@@ -40,7 +40,7 @@ def test_sigkill_at_random_points_loses_and_repeats_nothing(tmp_path: Path) -> N
         proc = _start(db, log, str(round_no), seed)
         assert proc.stdout is not None
         assert proc.stdout.readline() == "ready\n", proc.communicate()[1]
-        kill_after = rng.randrange(20, 400)  # acknowledgements
+        kill_after = rng.randrange(20, 600)  # acknowledgements
         for _ in range(kill_after):
             line = proc.stdout.readline()
             assert line == "ack\n", (line, proc.communicate()[1])
