@@ -259,6 +259,32 @@ async def test_due_timers_are_ordered_and_limited(store: Store) -> None:
     assert [t.actor_id for t in await store.due_timers(10_000.0, limit=2)] == ["a1", "a2"]
 
 
+async def test_next_due_after_and_due_actors(store: Store) -> None:
+    for i, now in enumerate([300.0, 100.0, 200.0]):
+        s0 = initial()
+        await store.commit(make_commit(f"a{i}", s0, previous=None))
+        s1 = COUNTER.transition(s0, "arm", now=now).snapshot
+        await store.commit(make_commit(f"a{i}", s1, previous=s0))
+    assert await store.next_due() == 130.0
+    assert await store.next_due(after=130.0) == 230.0
+    assert await store.next_due(after=330.0) is None
+    assert await store.due_actors(230.0) == ["a1", "a2"]
+    assert await store.due_actors(1000.0, limit=1) == ["a1"]
+    assert await store.due_actors(0.0) == []
+
+
+async def test_reject_inbox_and_delete_soon(store: Store) -> None:
+    await _create(store, "a")
+    await store.accept_many([("ghost", EventData("x")), ("ghost", EventData("y"))])
+    assert await store.reject_inbox("ghost", "no such actor") == 2
+    assert await store.inbox("ghost") == []
+    letters = await store.dead_letters("ghost")
+    assert [(d.kind, d.reason) for d in letters] == [("event", "no such actor")] * 2
+    store.delete_soon("a")
+    await _create(store, "b")  # written after the delete
+    assert await store.actor_ids() == ["b"]
+
+
 async def test_quarantine_moves_the_row_to_dead_letters(store: Store) -> None:
     await _create(store, "bad")
     await _create(store, "good")

@@ -90,8 +90,12 @@ class Store(Protocol):
     async def due_timers(self, until: float, limit: int = 1000) -> list[Timer]:
         """Durable timers due at or before ``until``, earliest first."""
 
-    async def next_due(self) -> float | None:
-        """The earliest due time of any durable timer (``None``: no timers)."""
+    async def next_due(self, after: float | None = None) -> float | None:
+        """The earliest due time of any durable timer later than ``after`` (``None``: no
+        timers)."""
+
+    async def due_actors(self, until: float, limit: int = 1000) -> list[str]:
+        """Ids of the actors with a durable timer due at or before ``until``."""
 
     async def actor_ids(
         self, *, status: str | None = None, after: str = "", limit: int = 1000
@@ -116,3 +120,9 @@ class Store(Protocol):
 
     async def delete(self, actor_id: str) -> None:
         """Forget an actor: its row, inbox and timers."""
+
+    def delete_soon(self, actor_id: str) -> None:
+        """Queue :meth:`delete` without waiting (ordered before any later write)."""
+
+    async def reject_inbox(self, actor_id: str, reason: str) -> int:
+        """Move the inbox of an actor that does not exist to the dead letters."""
