@@ -7,6 +7,7 @@ See ``docs/actors.md``.
 """
 
 from statefleet.actors._actor import ActorCrashedError, ActorRef, Subscription
+from statefleet.actors._durable import DurableStore, VirtualRef
 from statefleet.actors._inspect import Inspection
 from statefleet.actors._invocation import ActorInvocation
 from statefleet.actors._store import ActorStore
@@ -19,9 +20,11 @@ __all__ = [
     "ActorRef",
     "ActorStore",
     "ActorSystem",
+    "DurableStore",
     "ErrorPolicy",
     "Inspection",
     "RestartPolicy",
     "Subscription",
     "Supervision",
+    "VirtualRef",
 ]
