@@ -577,6 +577,7 @@ class Durable:
             self._batching = True
             self._begin()
             self.system._tg_start(self._batch)
+            self._watch(a)
 
     async def _batch(self) -> None:
         s = self.system
