@@ -342,7 +342,8 @@ def _table(results: Sequence[Result], markdown: bool) -> str:
         lines = [fmt.format(*head)] + [fmt.format(*row) for row in rows]
     for r in results:
         for note in r.notes:
-            lines.append(f"{'  ' if markdown else ''}- {r.name.split(',')[0]}: {note}")
+            key = " ".join(r.name.split()[:2]) if r.name.startswith("P1") else r.name.split()[0]
+            lines.append(f"{'  ' if markdown else ''}- {key}: {note}")
     return "\n".join(lines)
 
 

@@ -54,4 +54,4 @@ def test_the_table_prints(tmp_path: Path) -> None:
     r = bp.Result("P2 x", "activations/s", 25_000.0, 350_000.0, 20_000.0, ["a note"])
     text = bp._table([r], markdown=True)
     assert "| P2 x | activations/s | 25,000 | 350,000 | 0.071 | >= 20,000 ok |" in text
-    assert "a note" in text
+    assert "  - P2: a note" in text
