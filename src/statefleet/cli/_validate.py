@@ -40,8 +40,9 @@ def run(args: argparse.Namespace) -> int:
             out.print(f"[red]invalid[/] {_esc(ref)}: {len(exc.errors)} problem(s)")
             for i, (path, message) in enumerate(exc.errors):
                 line = f" (line {exc.line})" if i == 0 and exc.line is not None else ""
-                where = f"{path}{line}" if path else line.strip()
-                out.print(f"  {_esc(ref)}: {_esc(where)}: {_esc(message)}", markup=False)
+                where = f"{path}{line}" if path and path != ref else line.strip()
+                prefix = f"  {ref}: {where}: " if where else f"  {ref}: "
+                out.print(prefix + message, markup=False)
             continue
         out.print(
             f"[green]ok[/] {_esc(ref)}: chart {_esc(chart.id)!s} v{_esc(chart.version)},"

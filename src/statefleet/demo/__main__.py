@@ -65,7 +65,11 @@ def _watch(
 
 def main(argv: list[str] | None = None) -> int:
     """Run the demo."""
-    parser = argparse.ArgumentParser(prog="python -m statefleet.demo", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m statefleet.demo",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--orders", type=int, default=10_000)
     parser.add_argument("--db", default="demo.db")
     parser.add_argument("--seed", type=int, default=2026)
@@ -127,12 +131,14 @@ def main(argv: list[str] | None = None) -> int:
     table.add_row("orders / s, both runs (real payment timers)", f"{rate:,.0f}")
     table.add_row("wall time, both runs", f"{wall:.1f} s")
     console.print(table)
+    console.print()
     console.print(
-        "\nlook further:\n"
+        "look further:\n"
         f"  [cyan].venv/bin/statefleet inspect {db}[/]            stored actors, states, timers\n"
         f"  [cyan].venv/bin/statefleet inspect {db} --actor o00042[/]\n"
         "  [cyan].venv/bin/statefleet diagram statefleet.demo.fleet:order_chart[/]   the chart"
-        " (Mermaid)\n"
+        " (Mermaid)\n",
+        soft_wrap=True,
     )
     return 0 if ok else 1
 
