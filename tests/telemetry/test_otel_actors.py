@@ -172,3 +172,19 @@ async def test_commits_are_traced_and_measured(otel: Otel, tmp_path: Any) -> Non
     (latency,) = otel.metric_points(A.METRIC_COMMIT_LATENCY)
     assert latency.count == len(commits)
     assert otel.metric_points(A.METRIC_COMMIT_BATCH)
+
+
+async def test_mailbox_depth_gauge(otel: Otel) -> None:
+    c = chart(S("a", on=[T("t", "a")]), id="busy")
+    listener = _listener(otel)
+    async with ActorSystem(clock=VirtualClock(), listeners=[listener]) as system:
+        listener.observe(system)
+        one, two = system.spawn(c), system.spawn(c)
+        for _ in range(3):
+            one.send_nowait("t")
+        two.send_nowait("t")
+        # collected before the dispatcher ran: four events are waiting
+        (point,) = otel.metric_points(A.METRIC_MAILBOX_DEPTH)
+        assert point.value == 4 and point.attributes[A.CHART_ID] == "busy"
+        await system.wait_idle()
+        assert otel.metric_points(A.METRIC_MAILBOX_DEPTH) == []

@@ -11,6 +11,7 @@ from typing import Any
 
 from opentelemetry import metrics, trace
 from opentelemetry.context import Context
+from opentelemetry.metrics import Observation
 from opentelemetry.trace import Link, NonRecordingSpan, Span, SpanContext, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
@@ -86,6 +87,8 @@ class OpenTelemetry:
         self._errors = meter.create_counter(A.METRIC_ERRORS, unit="{error}")
         self._commit_latency = meter.create_histogram(A.METRIC_COMMIT_LATENCY, unit="s")
         self._commit_batch = meter.create_histogram(A.METRIC_COMMIT_BATCH, unit="{snapshot}")
+        self._meter = meter
+        self._observed: list[Any] = []
         self._last: dict[str, SpanContext] = {}
         self._invocations: dict[tuple[str, str], Span] = {}
         #: the records this listener wants. With a no-op tracer and meter (no SDK configured
@@ -94,6 +97,28 @@ class OpenTelemetry:
         self.record_types: tuple[type, ...] | None = (
             () if _is_noop(self._tracer) and _is_noop(meter) else None
         )
+
+    def observe(self, system: Any) -> None:
+        """Report ``system``'s mailbox depth (events waiting, summed per chart) as the
+        observable gauge ``statefleet.mailbox.depth``, read at each metric collection."""
+        first = not self._observed
+        self._observed.append(system)
+        if first:
+            self._meter.create_observable_gauge(
+                A.METRIC_MAILBOX_DEPTH,
+                callbacks=[self._mailbox_depth],
+                unit="{event}",
+                description="events waiting in actor mailboxes",
+            )
+
+    def _mailbox_depth(self, options: Any) -> list[Observation]:
+        depth: dict[str, int] = {}
+        for system in self._observed:
+            for ref in system.actors:
+                n = ref.mailbox_size
+                if n:
+                    depth[ref.chart.id] = depth.get(ref.chart.id, 0) + n
+        return [Observation(v, {A.CHART_ID: k}) for k, v in sorted(depth.items())]
 
     # -- propagation ------------------------------------------------------------------------
     def trace_headers(self, actor: str) -> dict[str, str] | None:

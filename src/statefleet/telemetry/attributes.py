@@ -24,6 +24,7 @@ __all__ = [
     "METRIC_ERRORS",
     "METRIC_EVENTS",
     "METRIC_MACROSTEP_DURATION",
+    "METRIC_MAILBOX_DEPTH",
     "METRIC_RESTARTS",
     "MICROSTEPS",
     "PARENT_ID",
@@ -74,6 +75,7 @@ RESTART_DELAY = "statefleet.restart.delay"
 # metrics
 METRIC_EVENTS = "statefleet.events"
 METRIC_MACROSTEP_DURATION = "statefleet.macrostep.duration"
+METRIC_MAILBOX_DEPTH = "statefleet.mailbox.depth"
 METRIC_ACTIVE_ACTORS = "statefleet.actors.active"
 METRIC_RESTARTS = "statefleet.restarts"
 METRIC_ERRORS = "statefleet.errors"
