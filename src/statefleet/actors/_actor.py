@@ -841,6 +841,22 @@ class ActorRef:
             s._count += n
         return MORE if mb else DRAINED
 
+    def _durable_step(self, ev: EventData) -> None:
+        """One macrostep of a store-backed actor, published to the listeners that want it
+        (and its sends and timers stamped with trace context) before the caller commits it,
+        so stored timers carry the trace. Raises what the engine raises (a crash)."""
+        m = self._m
+        s = self._system
+        m.now = s._clock_now()
+        if not s._step_fns:
+            m.macrostep(ev)
+            return
+        m.record = []
+        before = m.cfg.ids
+        t0 = time.perf_counter()
+        m.macrostep(ev)
+        self._traced(ev, before, t0)
+
     def _traced(self, ev: EventData | None, before: tuple[str, ...], t0: float) -> None:
         """Publish the macrostep record (listeners asked for it) and stamp trace context."""
         s = self._system
@@ -1442,22 +1458,11 @@ class ActorRef:
                     ev = mb.popleft()
                     if ev.invokeid is not None:
                         self._inv_event(ev)
-                    m = self._m
-                    m.now = s._clock_now()
-                    traced = s._step_fns
-                    if traced:
-                        m.record = []
-                        before = m.cfg.ids
-                        t0 = time.perf_counter()
                     try:
-                        m.macrostep(ev)
+                        self._durable_step(ev)
                     except Exception as exc:
                         self._crash(exc, ev, x.committed)
                         return
-                    if traced:
-                        # published (and trace context stamped on what the step sends and
-                        # schedules) before the commit, so stored timers carry it
-                        self._traced(ev, before, t0)
                     if not await self._commit(ev):
                         return
                     if not self._after_commit(ev):

@@ -602,16 +602,8 @@ class Durable:
                 if ev.invokeid is not None:
                     a._inv_event(ev)
                 m = a._m
-                m.now = s._clock_now()
-                traced = s._step_fns
-                if traced:
-                    m.record = []
-                    before = m.cfg.ids
-                    t0 = time.perf_counter()
                 try:
-                    m.macrostep(ev)
-                    if traced:
-                        a._traced(ev, before, t0)  # records, and trace context on effects
+                    a._durable_step(ev)  # records, and trace context on effects
                 except Exception as exc:
                     self._settle(a.id, ev, exc)
                     a._crash(exc, ev, committed)
