@@ -1331,6 +1331,18 @@ class ActorRef:
             )
 
     # -- internals: async work ----------------------------------------------------------------
+    def _release_owned(self, x: _Extra, t: _Task) -> None:
+        """End an actor's own task: it is idle again (runnable if events arrived meanwhile,
+        also when the task was cancelled from outside without a stop)."""
+        x.task_scope = None
+        x.owned = None
+        t.finish()
+        if self._state == OWNED:
+            self._state = IDLE
+            if self._mb:
+                self._schedule()
+        self._system._owned_done()
+
     async def _owned_run(self) -> None:
         """The task an actor gets while it has async actions to await."""
         s = self._system
@@ -1375,15 +1387,7 @@ class ActorRef:
                     if code == MORE:
                         await anyio.lowlevel.checkpoint()
         finally:
-            x.task_scope = None
-            x.owned = None
-            t.finish()
-            if self._state == OWNED:
-                # cancelled from outside without a stop: leave it runnable
-                self._state = IDLE
-                if self._mb:
-                    self._schedule()
-            s._owned_done()
+            self._release_owned(x, t)
 
     async def _await_all(self, awaits: list[AwaitEffect]) -> None:
         """Await async actions in order; a failure becomes ``error.execution`` (next event)."""
@@ -1468,14 +1472,7 @@ class ActorRef:
                     if not self._after_commit(ev):
                         return
         finally:
-            x.task_scope = None
-            x.owned = None
-            t.finish()
-            if self._state == OWNED:
-                self._state = IDLE
-                if self._mb:
-                    self._schedule()
-            s._owned_done()
+            self._release_owned(x, t)
 
     async def _commit(self, ev: EventData | None) -> bool:
         s = self._system
