@@ -529,7 +529,8 @@ class Session:
         if self._busy or self._queue or self._listeners:
             self._enqueue(ev)
             return
-        # fast path: an idle session, nothing queued, nobody listening
+        # fast path: an idle session, nothing queued, nobody listening. It repeats the quiet
+        # branch of _run's loop on purpose: a shared helper costs ~5% of a plain event (W1)
         m = self._m
         if not m.running:
             return
