@@ -40,8 +40,8 @@ docs: $(STAMP)
 	$(VENV)/bin/mkdocs build --strict
 
 conformance: $(STAMP)
-	$(VENV)/bin/statefleet w3c --trusted ../shared/conformance/w3c/mandatory
-	$(VENV)/bin/statefleet w3c --trusted ../shared/conformance/w3c/optional
+	$(VENV)/bin/statefleet w3c --trusted tests/conformance/w3c/mandatory
+	$(VENV)/bin/statefleet w3c --trusted tests/conformance/w3c/optional
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_core.py

@@ -17,8 +17,8 @@
     stands for any number of lines; ``$ echo $?`` shows the last exit status. A block after
     ``<!-- not-checked -->`` (output that depends on a demo run or on the machine) is not run.
 
-  The scratch folder links ``examples`` to the repository's and has ``../shared`` next to it,
-  so commands are written as if run from the repository root.
+  The scratch folder links ``examples`` and ``tests`` to the repository's, so commands are
+  written as if run from the repository root.
 """
 
 from __future__ import annotations
@@ -257,9 +257,7 @@ def test_page_code_runs_and_prints_what_the_page_shows(page: str, tmp_path: Path
     work = tmp_path / "work"
     work.mkdir()
     (work / "examples").symlink_to(ROOT / "examples")
-    shared = ROOT.parent / "shared"
-    if shared.is_dir():
-        (tmp_path / "shared").symlink_to(shared)
+    (work / "tests").symlink_to(ROOT / "tests")
     last: str | None = None
     ran = 0
     for n, block in enumerate(blocks(page)):

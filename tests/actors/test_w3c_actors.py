@@ -1,4 +1,4 @@
-"""The shared W3C SCXML conformance suite, run by the actor runtime instead of the sync
+"""The W3C SCXML conformance suite, run by the actor runtime instead of the sync
 Session: each document is an actor on a virtual clock; it passes when the actor stops as done
 in the final state ``pass``. Known failures are listed with their reason (strict xfail)."""
 
@@ -13,7 +13,7 @@ from statefleet import VirtualClock, from_scxml
 from statefleet.actors import ActorSystem
 from statefleet.formats._w3c import discover
 
-SUITE = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "w3c"
+SUITE = Path(__file__).resolve().parents[1] / "conformance" / "w3c"
 FOLDERS = ("mandatory", "optional")
 
 _HTTP = (
@@ -38,6 +38,7 @@ def _cases() -> list[object]:
 
 
 def test_the_suite_is_there() -> None:
+    assert SUITE.is_dir(), f"the W3C suite is missing: {SUITE}"
     names = {p.stem for folder in FOLDERS for p in discover(SUITE / folder)}
     assert len(names) == 155
     assert set(EXPECTED_FAILURES) <= names
