@@ -1,8 +1,8 @@
 """The W3C SCXML conformance suite, through the same runner as ``statefleet w3c``.
 
-Every test of ``tests/conformance/w3c/{mandatory,optional}`` (vendored, see its README) runs in trusted mode and in
-safe mode on a virtual clock; the known failures are listed, with their reasons, in
-``expected_failures.py`` (strict: a fixed test must leave the list).
+Every test of ``tests/conformance/w3c/{mandatory,optional}`` (vendored, see its README) runs
+in trusted mode and in safe mode on a virtual clock; the known failures are listed, with
+their reasons, in ``expected_failures.py`` (strict: a fixed test must leave the list).
 """
 
 from __future__ import annotations
