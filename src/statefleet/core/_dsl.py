@@ -310,10 +310,15 @@ class _FromBuilder:
         return self(self._state, **kwargs)
 
     def any(self, **kwargs: Any) -> TransitionList:
-        """Transitions from every non-final top-level state of the chart to this state."""
-        scope = _definition_scope()
-        t = Transition(_ANY, self._state, _scope=scope, **kwargs)
-        _ANY.transitions.append(t)
+        """Transitions from every non-final top-level state of the chart to this state.
+
+        Like python-statemachine, the transition belongs to the event it is assigned to
+        (``cancel = canceled.from_.any()``): its placeholder source is private to this call,
+        so nothing is left behind for classes compiled later.
+        """
+        source = _AnyState()
+        t = Transition(source, self._state, **kwargs)
+        source.transitions.append(t)
         return TransitionList([t])
 
 
@@ -522,10 +527,7 @@ class HistoryState(State):
 
 
 class _AnyState(State):
-    """The placeholder source of ``target.from_.any()``."""
-
-
-_ANY = _AnyState()
+    """The placeholder source of one ``target.from_.any()`` call."""
 
 
 class InstanceState:
@@ -870,6 +872,8 @@ class _Compiler:
     def _declare_events(self, decls: list[tuple[str, Any, str]]) -> None:
         cls = self.cls
         obj_ids: dict[int, tuple[str, ...]] = {}
+        #: ``from_.any()`` transitions reachable from this class's declarations
+        any_transitions: dict[Transition, None] = {}
         for key, value, path in decls:
             if key in _RESERVED:
                 raise self.error(path, f"{key!r} is reserved by StateChart; rename the event")
@@ -893,6 +897,8 @@ class _Compiler:
                 ev._ids = ids
             obj_ids[id(value)] = ids
             for t in transitions:
+                if isinstance(t.source, _AnyState):
+                    any_transitions[t] = None
                 lst = self.tr_events.setdefault(t, [])
                 lst.extend(i for i in ids if i not in lst)
                 self.tr_path.setdefault(t, path)
@@ -913,7 +919,8 @@ class _Compiler:
             if current is value or current is None or isinstance(current, Event):
                 setattr(cls, key, ev)
         # events named inside transitions (``event="a b"`` or ``event=some_event``)
-        for st in (*self.states, _ANY):
+        any_sources = [t.source for t in any_transitions]
+        for st in (*self.states, *any_sources):
             for t in st.transitions:
                 if not self._in_scope(t):
                     continue
@@ -938,9 +945,7 @@ class _Compiler:
                         if i not in self.events_by_id and i != "*":
                             self.events_by_id[i] = Event(id=i)
         # from_.any(): copy onto every non-final top-level state
-        for t in list(_ANY.transitions):
-            if not self._in_scope(t):
-                continue
+        for t in any_transitions:
             for st in self.states:
                 if st.parent is None and not st.final and not isinstance(st, HistoryState):
                     c = Transition(st, list(t.targets), internal=t.internal, _scope=t._scope)
