@@ -17,6 +17,7 @@ SRC = Path(statefleet.__file__).parent
 ALLOWED: dict[str, set[str]] = {
     "core": set(),
     "formats": {"core"},
+    "compat": {"core"},
     "actors": {"core"},
     "persistence": {"core"},
     "telemetry": {"core", "actors"},

@@ -6,6 +6,7 @@ persistence; OpenTelemetry tracing.
 """
 
 from statefleet.actors import ActorCrashedError, ActorRef, ActorSystem, Supervision
+from statefleet.compat.psm import Event, HistoryState, State, StateChart
 from statefleet.core import (
     ActionContext,
     ActorError,
@@ -14,9 +15,7 @@ from statefleet.core import (
     ChartDefinitionError,
     ChartSpec,
     DataSpec,
-    Event,
     EventData,
-    HistoryState,
     InfiniteLoopError,
     InvalidEventError,
     Invocation,
@@ -28,8 +27,6 @@ from statefleet.core import (
     Session,
     Snapshot,
     SnapshotError,
-    State,
-    StateChart,
     StatefleetError,
     StateSpec,
     Step,

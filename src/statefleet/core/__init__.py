@@ -5,7 +5,6 @@ Nothing here does I/O or knows about anyio, sqlite or OpenTelemetry.
 
 from statefleet.core._algorithm import ActionContext
 from statefleet.core._api import Chart, Invocation, RealClock, Session, VirtualClock, compile_chart
-from statefleet.core._dsl import Event, HistoryState, State, StateChart
 from statefleet.core._effects import (
     AwaitEffect,
     CancelEffect,
@@ -85,11 +84,9 @@ __all__ = [
     "DataSpec",
     "DelayedEvent",
     "Effect",
-    "Event",
     "EventData",
     "EventReceived",
     "Guard",
-    "HistoryState",
     "InfiniteLoopError",
     "InvalidEventError",
     "Invocation",
@@ -115,8 +112,6 @@ __all__ = [
     "Snapshot",
     "SnapshotCommitted",
     "SnapshotError",
-    "State",
-    "StateChart",
     "StateSpec",
     "StatefleetError",
     "Step",

@@ -1,0 +1,5 @@
+"""Front-ends for the libraries statefleet's users come from, driving the core like ``Session``.
+
+``statefleet.compat.psm`` is python-statemachine 3 (``StateChart``, ``StateMachine``,
+``State``, ``Event``, ...).
+"""

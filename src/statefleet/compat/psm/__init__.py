@@ -1,0 +1,25 @@
+"""python-statemachine 3's API on statefleet: ``from statefleet.compat.psm import StateChart``.
+
+The class DSL (``class M(StateChart)``, ``State``, ``Event``, ``a.to(b)``, callbacks found by
+name) compiles once per class into a core :class:`~statefleet.core.Chart`; instances are sync
+:class:`~statefleet.core.Session` objects. The most used names are also exported by
+``statefleet`` itself.
+"""
+
+from statefleet.compat.psm._chart import StateChart
+from statefleet.compat.psm._definition import (
+    Event,
+    HistoryState,
+    State,
+    Transition,
+    TransitionList,
+)
+
+__all__ = [
+    "Event",
+    "HistoryState",
+    "State",
+    "StateChart",
+    "Transition",
+    "TransitionList",
+]

@@ -1,0 +1,150 @@
+"""Callback plumbing shared by the compiler and the chart class: where a callback runs, how
+its exception travels, and the small wrappers that decide it once per class."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from statefleet.compat.psm._definition import State, Transition
+
+# -- callbacks: resolution and argument injection (class-compile time) ------------------------
+
+
+class _Propagate(BaseException):
+    """Carries a callback's exception through the engine to ``send`` (validators, and every
+    callback when ``catch_errors_as_events = False``)."""
+
+    def __init__(self, exc: Exception) -> None:
+        super().__init__(exc)
+        self.exc = exc
+
+
+class _Site:
+    """Where a callback runs: decides what ``source``/``target``/``state``/``transition`` are."""
+
+    __slots__ = ("kind", "state", "transition")
+
+    def __init__(self, kind: str, state: State | None, transition: Transition | None) -> None:
+        self.kind = kind  # "transition", "enter", "exit", "donedata"
+        self.state = state
+        self.transition = transition
+
+
+_STANDARD = (
+    "event",
+    "event_data",
+    "machine",
+    "model",
+    "source",
+    "target",
+    "state",
+    "transition",
+    "error",
+)
+
+
+def _g_event_data(ctx: Any) -> Any:
+    return ctx.event
+
+
+def _g_machine(ctx: Any) -> Any:
+    return ctx.owner
+
+
+def _g_model(ctx: Any) -> Any:
+    return getattr(ctx.owner, "model", None)
+
+
+def _g_error(ctx: Any) -> Any:
+    ev = ctx.event
+    return ev.error if ev is not None else None
+
+
+def _g_stash_transition(ctx: Any) -> Any:
+    return getattr(ctx.owner, "_sf_tr", None)
+
+
+def _g_stash_source(ctx: Any) -> Any:
+    t = getattr(ctx.owner, "_sf_tr", None)
+    return t.source if t is not None else None
+
+
+def _g_stash_target(ctx: Any) -> Any:
+    t = getattr(ctx.owner, "_sf_tr", None)
+    return t.target if t is not None else None
+
+
+def _static(value: Any) -> Callable[[Any], Any]:
+    def get(ctx: Any) -> Any:
+        return value
+
+    return get
+
+
+def _data_getter(name: str, default: Any) -> Callable[[Any], Any]:
+    def get(ctx: Any) -> Any:
+        ev = ctx.event
+        if ev is not None:
+            d = ev.data
+            if type(d) is dict:
+                return d.get(name, default)
+        return default
+
+    return get
+
+
+def _negate(g: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda ctx: not g(ctx)
+
+
+def _only_for(
+    action: Callable[[Any], Any], suffix: str, suffix_of: dict[str, str]
+) -> Callable[[Any], Any]:
+    """Run a ``before_/on_/after_<event>`` callback only for its own event."""
+
+    def run(ctx: Any) -> Any:
+        ev = ctx.event
+        if ev is not None and suffix_of.get(ev.name) == suffix:
+            return action(ctx)
+        return None
+
+    return run
+
+
+def _isolated(action: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Each callback is its own block: its exception raises ``error.execution`` and the
+    callbacks after it still run."""
+
+    def run(ctx: Any) -> Any:
+        try:
+            return action(ctx)
+        except Exception as exc:
+            ctx.raise_error(exc)
+            return None
+
+    return run
+
+
+def _propagating(action: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """The exception leaves the engine and is re-raised by ``send``."""
+
+    def run(ctx: Any) -> Any:
+        try:
+            return action(ctx)
+        except Exception as exc:
+            raise _Propagate(exc) from exc
+
+    return run
+
+
+def _stash(t: Transition) -> Callable[[Any], None]:
+    """Remember the transition being taken, for entry/exit callbacks that ask for it."""
+
+    def stash(ctx: Any) -> None:
+        with contextlib.suppress(AttributeError):
+            ctx.owner._sf_tr = t
+
+    return stash

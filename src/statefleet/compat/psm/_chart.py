@@ -1,0 +1,284 @@
+"""The chart classes: python-statemachine 3's ``StateChart`` (and its 2.x-style ``StateMachine``).
+
+The class is compiled **once**, when it is created (``__init_subclass__``), into a
+:class:`~statefleet.core.ChartSpec` and then a :class:`~statefleet.core.Chart` cached on the
+class (``MyChart.chart``). Instances are sync :class:`~statefleet.core.Session` objects
+(``StateChart`` subclasses ``Session``): ``send``, ``raise_``, triggers (``sm.start()``),
+``configuration_values``, ``snapshot()`` and ``MyChart.restore(snapshot)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar, Self
+
+from statefleet.compat.psm._callbacks import _Propagate
+from statefleet.compat.psm._compiler import _Compiler
+from statefleet.compat.psm._definition import Event, State, Transition
+from statefleet.core import (
+    Chart,
+    ChartDefinitionError,
+    EventData,
+    Listener,
+    RealClock,
+    Record,
+    Session,
+    Snapshot,
+    VirtualClock,
+)
+
+# -- the chart class ---------------------------------------------------------------------------
+
+
+class _ChartAttr:
+    """``MyChart.chart``: the compiled :class:`Chart` shared by every instance."""
+
+    def __get__(self, instance: Any, owner: type[StateChart]) -> Chart:
+        chart = owner.__dict__.get("_sf_chart")
+        if chart is None:
+            chart = owner._sf_chart
+        if chart is None:
+            raise ChartDefinitionError("declares no states", path=owner.__name__)
+        return chart
+
+    def __set__(self, instance: Any, value: Any) -> None:
+        # Session.__init__ assigns the chart; the class already holds it
+        pass
+
+
+class StateChart(Session):
+    """Base class of class-DSL charts (python-statemachine 3's ``StateChart``).
+
+    Subclasses declare states, events and callbacks in their class body; the class is
+    compiled once into :attr:`chart`. An instance is a sync :class:`~statefleet.core.Session`
+    entered into its initial configuration on creation.
+
+    ``catch_errors_as_events`` (default ``True``): an exception in a callback becomes the
+    internal event ``error.execution`` (the exception injected as ``error``); ``False`` lets
+    it propagate out of ``send`` (the configuration may then be half-made, as in
+    python-statemachine's ``StateMachine``). ``validate_trap_states``,
+    ``validate_disconnected_states`` and ``validate_final_reachability`` enable
+    python-statemachine's definition checks (all on by default). ``chart_version`` is the
+    version stamped in snapshots.
+
+    ``configuration`` is the set of active state ids (as for every Session);
+    ``configuration_values`` the set of their values (``State(value=...)``, default the id).
+    """
+
+    __slots__ = ("__dict__", "_sf_tr", "model")
+
+    catch_errors_as_events: ClassVar[bool] = True
+    validate_trap_states: ClassVar[bool] = True
+    validate_disconnected_states: ClassVar[bool] = True
+    validate_final_reachability: ClassVar[bool] = True
+    chart_version: ClassVar[str] = "1"
+
+    chart = _ChartAttr()
+
+    _sf_chart: ClassVar[Chart | None] = None
+    _sf_events: ClassVar[dict[str, Event]] = {}
+    _sf_states: ClassVar[dict[str, State]] = {}
+    _sf_values: ClassVar[dict[str, Any] | None] = None
+    #: state value -> :class:`State`, every state of the chart
+    states_map: ClassVar[dict[Any, State]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._sf_chart = _Compiler(cls, StateChart).run()
+
+    def __init__(
+        self,
+        model: Any = None,
+        *,
+        context: Mapping[str, Any] | None = None,
+        clock: VirtualClock | RealClock | None = None,
+        session_id: str | None = None,
+        listeners: Iterable[Listener | Callable[[Record], Any]] = (),
+    ) -> None:
+        cls = type(self)
+        chart = cls._sf_chart
+        if chart is None:
+            raise ChartDefinitionError("declares no states", path=cls.__name__)
+        self.model = model
+        self._sf_tr: Transition | None = None
+        restore = self.__dict__.pop("_sf_restore", None)
+        snapshot = None
+        if restore is not None:
+            snapshot, r_clock = restore
+            clock = r_clock if r_clock is not None else clock
+        try:
+            Session.__init__(
+                self,
+                chart,
+                context=context,
+                clock=clock,
+                session_id=session_id,
+                listeners=listeners,
+                snapshot=snapshot,
+            )
+        except _Propagate as p:
+            raise p.exc from None
+
+    @classmethod
+    def restore(
+        cls,
+        snapshot: Snapshot,
+        /,
+        *args: Any,
+        clock: VirtualClock | RealClock | None = None,
+        **kwargs: Any,
+    ) -> Self:
+        """An instance resuming ``snapshot`` (configuration, history, context, timers).
+
+        ``args``/``kwargs`` go to the class's ``__init__`` (which must call
+        ``super().__init__()``); no entry callback runs.
+        """
+        inst = cls.__new__(cls)
+        inst.__dict__["_sf_restore"] = (snapshot, clock)
+        inst.__init__(*args, **kwargs)  # type: ignore[misc]
+        return inst
+
+    # -- events ------------------------------------------------------------------------------
+    def send(
+        self,
+        event: str | EventData,
+        /,
+        *,
+        delay: float | None = None,
+        send_id: str | None = None,
+        internal: bool | None = None,
+        **data: Any,
+    ) -> None:
+        """Send ``event`` with ``data`` as its payload (keyword arguments of the callbacks).
+
+        ``delay`` is in milliseconds (python-statemachine's unit) and waits on the session's
+        clock; ``send_id`` names a delayed send for :meth:`cancel_event`; ``internal=True``
+        from inside a callback puts the event on the internal queue (like :meth:`raise_`).
+        """
+        actor = getattr(self, "_sf_actor", None)
+        if actor is not None:  # an actor drives this instance: the event goes to its mailbox
+            actor.send_nowait(event, **data)
+            return
+        if delay or internal or send_id is not None:
+            self._send_special(event, delay, send_id, internal, data)
+            return
+        try:
+            Session.send(self, event, **data)
+        except _Propagate as p:
+            raise p.exc from None
+
+    def advance(self, seconds: float) -> None:
+        """Move the virtual clock forward, firing due delayed events in due-time order."""
+        try:
+            Session.advance(self, seconds)
+        except _Propagate as p:
+            raise p.exc from None
+
+    def poll(self) -> int:
+        """Fire every delayed event that is due now; return how many fired."""
+        try:
+            return Session.poll(self)
+        except _Propagate as p:
+            raise p.exc from None
+
+    def _send_special(
+        self,
+        event: str | EventData,
+        delay: float | None,
+        send_id: str | None,
+        internal: bool | None,
+        data: dict[str, Any],
+    ) -> None:
+        name = event.name if isinstance(event, EventData) else event
+        payload = data or None
+        m = self._m
+        if delay:
+            if internal:
+                raise ChartDefinitionError(
+                    f"event {name!r} cannot be both delayed and internal", path=type(self).__name__
+                )
+            if not self._busy:
+                m.now = self._clock.now()
+            m.send(name, payload, delay=float(delay) / 1000.0, sendid=send_id)
+            if not self._busy:
+                self._apply_effects()
+            return
+        if internal and self._busy:
+            m.raise_(name, payload)
+            return
+        if isinstance(event, EventData):
+            Session.send(self, event)
+        else:
+            self.send(event, **data)
+
+    def raise_(self, event: str, /, **data: Any) -> None:
+        """Raise an internal event: processed within the current macrostep, before any
+        external event (from outside a callback it is simply sent)."""
+        if self._busy or getattr(self, "_sf_actor", None) is not None:
+            self._m.raise_(event, data or None)
+        else:
+            self.send(event, **data)
+
+    def cancel_event(self, send_id: str) -> None:
+        """Cancel a delayed event sent with ``send_id`` (no-op if it already fired)."""
+        self._m.cancel(send_id)
+        if not self._busy:
+            self._apply_effects()
+
+    # -- inspection --------------------------------------------------------------------------
+    @property
+    def configuration_values(self) -> frozenset[Any]:
+        """Values of the active states (``State(value=...)``, default: the state id)."""
+        ids = self._m.cfg.id_set
+        values = self._sf_values
+        if values is None:
+            return ids
+        return frozenset(values.get(i, i) for i in ids)
+
+    @property
+    def current_state_value(self) -> Any:
+        """The value of the only active state, or the set of values when several are."""
+        vals = self.configuration_values
+        if len(vals) == 1:
+            return next(iter(vals))
+        return vals
+
+    @property
+    def current_state(self) -> Any:
+        """The only active :class:`State`, or the set of them when several are active."""
+        states = self._sf_states
+        active = [states[i] for i in self._m.cfg.ids]
+        if len(active) == 1:
+            return active[0]
+        return frozenset(active)
+
+    @property
+    def is_terminated(self) -> bool:
+        """True once a top-level final state was reached."""
+        return not self._m.running
+
+    @property
+    def events(self) -> list[Event]:
+        """Every event declared by the chart."""
+        return list(dict.fromkeys(type(self)._sf_events.values()))
+
+    @property
+    def allowed_events(self) -> list[Event]:
+        """Events with a transition from an active state (guards not evaluated)."""
+        by_id = type(self)._sf_events
+        out: dict[str, Event] = {}
+        for node in self._m.cfg.ordered:
+            for t in node.transitions:
+                for d in t.descriptors:
+                    e = by_id.get(d)
+                    if e is not None:
+                        out.setdefault(e.id, e)
+        return list(out.values())
+
+    def enabled_events(self) -> list[str]:
+        """Events that would trigger a transition now (guards evaluated), as :class:`Event`."""
+        by_id = type(self)._sf_events
+        return [by_id.get(n) or Event(id=n) for n in Session.enabled_events(self)]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(configuration={list(self._m.cfg.ids)!r})"
