@@ -25,7 +25,7 @@ from statefleet.core._effects import (
     ScheduleEffect,
     SendEffect,
 )
-from statefleet.core._errors import InvalidEventError, SnapshotError, StatefleetError
+from statefleet.core._errors import InvalidEventError, StatefleetError
 from statefleet.core._events import EventData
 from statefleet.core._model import ChartSpec, DataSpec
 from statefleet.core._records import (
@@ -40,7 +40,7 @@ from statefleet.core._records import (
     Record,
     as_listeners,
 )
-from statefleet.core._snapshot import Snapshot
+from statefleet.core._snapshot import Snapshot, check_snapshot
 from statefleet.core._step import Step
 
 __all__ = [
@@ -104,6 +104,11 @@ class Chart:
     def _interpreter(self) -> Interpreter:
         return Interpreter(self, self._tables)
 
+    def engine(self) -> Interpreter:
+        """A fresh engine instance of this chart (for drivers such as the actor runtime,
+        which run the SCXML algorithm themselves; most programs use :meth:`start`)."""
+        return Interpreter(self, self._tables)
+
     def _step(self, m: Interpreter, event: EventData | None, before: tuple[str, ...]) -> Step:
         return Step(
             snapshot=m.to_snapshot(),
@@ -152,46 +157,7 @@ class Chart:
 
         Raises :class:`SnapshotError` naming what does not fit.
         """
-        if not isinstance(snapshot, Snapshot):
-            raise SnapshotError(f"expected a Snapshot, got {type(snapshot).__name__}")
-        if snapshot.chart_id != self.id:
-            raise SnapshotError(f"snapshot is for chart {snapshot.chart_id!r}, not {self.id!r}")
-        if snapshot.chart_version != self.version:
-            raise SnapshotError(
-                f"snapshot is for version {snapshot.chart_version!r} of chart {self.id!r},"
-                f" this is version {self.version!r}"
-            )
-        nodes: list[Node] = []
-        for sid in snapshot.configuration:
-            n = self.nodes_by_id.get(sid)
-            if n is None or n.is_history:
-                raise SnapshotError(f"snapshot names unknown state {sid!r} of chart {self.id!r}")
-            nodes.append(n)
-        members = set(nodes)
-        for n in nodes:
-            p = n.parent
-            if p is not None and p.parent is not None and p not in members:
-                raise SnapshotError(f"state {n.id!r} is active but its parent {p.id!r} is not")
-            if n.is_compound and sum(c in members for c in n.child_states) != 1:
-                raise SnapshotError(f"compound state {n.id!r} needs exactly one active child")
-            if n.is_parallel and not all(c in members for c in n.child_states):
-                raise SnapshotError(f"parallel state {n.id!r} needs all its regions active")
-        if nodes and sum(c in members for c in self.root.child_states) != 1:
-            raise SnapshotError("the configuration needs exactly one active top-level state")
-        for hid, val in snapshot.history.items():
-            h = self.nodes_by_id.get(hid)
-            if h is None or not h.is_history:
-                raise SnapshotError(f"snapshot has history for unknown history state {hid!r}")
-            for sid in val:
-                if sid not in self.nodes_by_id:
-                    raise SnapshotError(f"history {hid!r} remembers unknown state {sid!r}")
-        for rec in snapshot.invocations:
-            st = self.nodes_by_id.get(rec.state)
-            if st is None or rec.index >= len(st.invokes):
-                raise SnapshotError(f"snapshot has unknown invocation {rec.invokeid!r}")
-        if not nodes and snapshot.status == "active":
-            raise SnapshotError("an active snapshot needs a configuration")
-        return nodes
+        return check_snapshot(self, snapshot)
 
     # -- sessions ---------------------------------------------------------------------------
     def start(
