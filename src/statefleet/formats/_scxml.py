@@ -25,7 +25,6 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 import defusedxml
 import defusedxml.ElementTree as SafeET
@@ -56,6 +55,13 @@ from statefleet.formats._scxml_expr import (
     parse_value_text,
     runtime_state,
 )
+from statefleet.formats._scxml_files import (
+    MAX_DOCUMENT_BYTES,
+    Loader,
+    SourceError,
+    Sources,
+    read_regular_file,
+)
 
 __all__ = ["SCXML_NS", "from_scxml"]
 
@@ -80,6 +86,7 @@ def from_scxml(
     *,
     trusted: bool = False,
     base_dir: str | os.PathLike[str] | None = None,
+    loader: Loader | None = None,
 ) -> Chart:
     """Read a W3C SCXML document (a path or the XML text) and compile it to a :class:`Chart`.
 
@@ -87,36 +94,57 @@ def from_scxml(
     evaluator (literals, arithmetic, comparisons, boolean logic, attribute/item access, calls
     on data, lambdas, comprehensions, ``In()``, ``_event``); ``<script>`` or an expression that
     needs more raises :class:`~statefleet.ChartDefinitionError` naming the element and line.
-    ``trusted=True`` allows full Python. ``src`` references (``<invoke src>``, ``<data src>``,
-    ``<script src>``) are resolved against the document's folder, or ``base_dir`` when given
-    (the working directory for a document given as text).
+    ``trusted=True`` allows full Python.
+
+    Files named by ``src`` (``<data>``, ``<content>``, ``<invoke>`` and its ``srcexpr``,
+    ``<script>``): in safe mode none is read unless the caller grants a folder (``base_dir``:
+    relative paths inside it only) or a ``loader`` (called with each reference as written,
+    returning its text or bytes). With ``trusted=True`` references resolve against
+    ``base_dir``, else the document's folder (the working directory for text), and may name any
+    file. Only regular files are read, up to a size cap; see ``docs/scxml.md``, "Security
+    model".
     """
-    text, source, base = _read_source(path_or_text, base_dir)
+    if loader is not None and not callable(loader):
+        raise ChartDefinitionError(f"loader must be callable, not {type(loader).__name__}")
+    text, source, sources = _read_source(path_or_text, trusted, base_dir, loader)
     root = _parse(text, source)
     stack = () if source == "<string>" else (str(Path(source).resolve()),)
     return _compile_document(
-        root, source=source, base=base, trusted=trusted, stack=stack, invoked=False
+        root, source=source, sources=sources, trusted=trusted, stack=stack, invoked=False
     )
 
 
 # -- reading ----------------------------------------------------------------------------------
 def _read_source(
-    path_or_text: str | os.PathLike[str], base_dir: str | os.PathLike[str] | None
-) -> tuple[str, str, Path]:
+    path_or_text: str | os.PathLike[str],
+    trusted: bool,
+    base_dir: str | os.PathLike[str] | None,
+    loader: Loader | None,
+) -> tuple[str, str, Sources]:
+    root = Path(base_dir) if base_dir is not None and not trusted else None
+    if base_dir is not None and not Path(base_dir).is_dir():
+        raise ChartDefinitionError(f"base_dir {str(base_dir)!r} is not a folder")
     if isinstance(path_or_text, str) and path_or_text.lstrip("\ufeff \t\r\n").startswith("<"):
-        base = Path(base_dir) if base_dir is not None else Path.cwd()
-        return path_or_text, "<string>", base
+        here = Path(base_dir) if base_dir is not None else (Path.cwd() if trusted else None)
+        sources = Sources(trusted=trusted, root=root, here=here, loader=loader)
+        return path_or_text, "<string>", sources
     if not isinstance(path_or_text, str | os.PathLike):
         raise ChartDefinitionError(
             f"from_scxml expects a path or SCXML text, not {type(path_or_text).__name__}"
         )
     path = Path(path_or_text)
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise ChartDefinitionError(f"cannot read SCXML document {str(path)!r}: {exc}") from exc
-    base = Path(base_dir) if base_dir is not None else path.resolve().parent
-    return text, str(path), base
+        text = read_regular_file(path, MAX_DOCUMENT_BYTES)
+    except (SourceError, ValueError) as exc:
+        raise ChartDefinitionError(
+            f"cannot read SCXML document {str(path)!r}: {exc}", path=str(path)
+        ) from None
+    if trusted:
+        here = Path(base_dir) if base_dir is not None else path.resolve().parent
+    else:
+        here = path.resolve().parent
+    sources = Sources(trusted=trusted, root=root, here=here, loader=loader)
+    return text, str(path), sources
 
 
 class _LineElement(ET.Element):
@@ -179,28 +207,19 @@ def _line(e: ET.Element) -> int | None:
     return getattr(e, "sourceline", None)
 
 
-def _resolve(uri: str, base: Path) -> Path:
-    if uri.startswith("file://"):
-        return Path(unquote(urlparse(uri).path))
-    if uri.startswith("file:"):
-        uri = uri[5:]
-    elif _URI_SCHEME.match(uri) and not re.match(r"^[A-Za-z]:[\\/]", uri):
-        raise ValueError(f"unsupported URI {uri!r}: only file: references are loaded")
-    p = Path(unquote(uri))
-    return p if p.is_absolute() else base / p
-
-
 # -- compiling a document ---------------------------------------------------------------------
 def _compile_document(
     root: ET.Element,
     *,
     source: str,
-    base: Path,
+    sources: Sources,
     trusted: bool,
     stack: tuple[str, ...],
     invoked: bool = True,
 ) -> Chart:
-    doc = _Document(root, source=source, base=base, trusted=trusted, stack=stack, invoked=invoked)
+    doc = _Document(
+        root, source=source, sources=sources, trusted=trusted, stack=stack, invoked=invoked
+    )
     return compile_chart(doc.build())
 
 
@@ -212,7 +231,7 @@ class _Document:
         root: ET.Element,
         *,
         source: str,
-        base: Path,
+        sources: Sources,
         trusted: bool,
         stack: tuple[str, ...],
         invoked: bool,
@@ -221,7 +240,11 @@ class _Document:
         #: an invoked document: an unknown transition target fails when taken, not at load
         self.invoked = invoked
         self.source = source
-        self.base = base
+        #: the files this document may read
+        self.sources = sources
+        # charts compiled at run time (invoke srcexpr / content expr), per document, bounded
+        self._file_charts: dict[str, tuple[str, Chart]] = {}
+        self._content_charts: dict[int, tuple[Any, Chart]] = {}
         self.trusted = trusted
         self.stack = stack
         stem = Path(source).stem if source != "<string>" else "scxml"
@@ -261,6 +284,14 @@ class _Document:
 
     def location(self, e: ET.Element, attribute: str, path: str) -> Location:
         return self.compiler.location(e.get(attribute) or "", self.where(e, attribute, path))
+
+    def allowed(self, e: ET.Element, attribute: str, path: str) -> str:
+        """Check the static reference in ``attribute`` against what the document may read
+        (a refusal names the element, attribute and line); return its key."""
+        try:
+            return self.sources.key(e.get(attribute) or "")
+        except SourceError as exc:
+            raise self.error(e, path, f"{attribute}: {exc}") from None
 
     def exclusive(self, e: ET.Element, path: str, *attrs: str) -> None:
         given = [a for a in attrs if e.get(a) is not None]
@@ -434,18 +465,22 @@ class _Document:
             return DataSpec(name, expr=self.expr(e, "expr", path), path=path, line=line)
         src = e.get("src")
         if src is not None:
+            self.allowed(e, "src", path)
             return DataSpec(name, expr=self._file_value(src), path=path, line=line)
         if inline is _NOTHING:
             return DataSpec(name, None, path=path, line=line)
         return DataSpec(name, expr=_constant(inline), path=path, line=line)
 
     def _file_value(self, src: str) -> Callable[[ActionContext], Any]:
-        base = self.base
+        """The value of a ``src`` file (``<data>``, ``<content>``), read when first needed:
+        a file that cannot be read raises ``error.execution`` then."""
+        sources = self.sources
         cache: list[Any] = []
 
         def load_data(ctx: ActionContext) -> Any:
             if not cache:
-                cache.append(parse_value_text(_resolve(src, base).read_text(encoding="utf-8")))
+                text, _, _ = sources.read(src)
+                cache.append(parse_value_text(text))
             return copy_value(cache[0])
 
         return load_data
@@ -519,9 +554,9 @@ class _Document:
             if not self.trusted:
                 return self.compiler.script("", where)  # raises the safe-mode error
             try:
-                text = _resolve(src, self.base).read_text(encoding="utf-8")
-            except (OSError, ValueError) as exc:
-                raise self.error(e, path, f"cannot load script {src!r}: {exc}") from exc
+                text, _, _ = self.sources.read(src)
+            except SourceError as exc:
+                raise self.error(e, path, f"src: {exc}") from None
         return self.compiler.script(text, where)
 
     def x_cancel(self, e: ET.Element, path: str) -> Action:
@@ -736,6 +771,11 @@ class _Document:
 
     def content(self, e: ET.Element, path: str) -> Callable[[ActionContext], Any]:
         inline = _inline_value(e)
+        if e.get("src") is not None:
+            if e.get("expr") is not None or inline is not _NOTHING:
+                raise self.error(e, path, "a <content> takes src, expr or a body, not several")
+            self.allowed(e, "src", path)
+            return self._file_value(e.get("src") or "")
         if e.get("expr") is not None:
             if inline is not _NOTHING:
                 raise self.error(e, path, "a <content> takes expr or a body, not both")
@@ -772,21 +812,17 @@ class _Document:
             else:
                 docs = [x for x in c if _local(x) == "scxml"]
                 if len(docs) == 1:
-                    static = self._child(docs[0], self.source, self.base)
+                    static = self._child(docs[0], self.source, self.sources)
                 elif (c.text or "").strip().startswith("<"):
                     static = self._chart_of(c.text or "")
                 else:
                     raise self.error(c, cpath, "the <content> of an <invoke> needs an <scxml>")
         elif e.get("src") is not None:
             src = e.get("src") or ""
-            try:
-                static_path = _resolve(src, self.base)
-            except ValueError as exc:
-                raise self.error(e, path, str(exc)) from None
-            if str(static_path.resolve()) in self.stack:
-                dynamic = self._lazy_file(src)
+            if self.allowed(e, "src", path) in self.stack:
+                dynamic = self._lazy_file(src)  # a document invoking itself: load when run
             else:
-                static = self._file_chart(static_path, e, path)
+                static = self._file_chart(src, e, path)
         else:
             srcexpr = self.expr(e, "srcexpr", path)
 
@@ -842,22 +878,21 @@ class _Document:
             line=_line(e),
         )
 
-    def _child(self, root: ET.Element, source: str, base: Path) -> Chart:
+    def _child(self, root: ET.Element, source: str, sources: Sources) -> Chart:
         return _compile_document(
-            root, source=source, base=base, trusted=self.trusted, stack=self.stack
+            root, source=source, sources=sources, trusted=self.trusted, stack=self.stack
         )
 
-    def _file_chart(self, path: Path, e: ET.Element, epath: str) -> Chart:
+    def _file_chart(self, src: str, e: ET.Element, epath: str) -> Chart:
         try:
-            text = path.read_text(encoding="utf-8-sig")
-        except OSError as exc:
-            raise self.error(e, epath, f"cannot read {str(path)!r}: {exc}") from exc
-        key = str(path.resolve())
-        root = _parse(text, str(path))
+            text, key, sources = self.sources.read(src)
+        except SourceError as exc:
+            raise self.error(e, epath, f"src: {exc}") from None
+        source = key.removeprefix("loader:")
         return _compile_document(
-            root,
-            source=str(path),
-            base=path.resolve().parent,
+            _parse(text, source),
+            source=source,
+            sources=sources,
             trusted=self.trusted,
             stack=(*self.stack, key),
         )
@@ -869,31 +904,29 @@ class _Document:
         return lazy
 
     def _chart_of_src(self, src: Any) -> Chart:
+        """The chart a computed ``srcexpr`` names, read with this document's grant (a refusal
+        is ``error.execution``); the same text is compiled once."""
         if isinstance(src, Chart):
             return src
         if not isinstance(src, str):
             raise TypeError(f"an invoke src must be a string, not {type(src).__name__}")
-        path = _resolve(src, self.base).resolve()
-        key = (str(path), path.stat().st_mtime_ns, self.trusted)
-        cached = _FILE_CHARTS.get(key)
-        if cached is None:
-            text = path.read_text(encoding="utf-8-sig")
-            cached = _compile_document(
-                _parse(text, str(path)),
-                source=str(path),
-                base=path.parent,
-                trusted=self.trusted,
-                stack=(str(path),),
-            )
-            _remember(_FILE_CHARTS, key, cached)
-        return cached
+        text, key, sources = self.sources.read(src)
+        hit = self._file_charts.get(key)
+        if hit is not None and hit[0] == text:
+            return hit[1]
+        source = key.removeprefix("loader:")
+        chart = _compile_document(
+            _parse(text, source), source=source, sources=sources, trusted=self.trusted, stack=(key,)
+        )
+        _remember(self._file_charts, key, (text, chart))
+        return chart
 
     def _chart_of(self, value: Any) -> Chart:
         """A chart from an invoke's content value: an ``<scxml>`` element or its text."""
         if isinstance(value, Chart):
             return value
-        key = (id(value), self.trusted)
-        hit = _CONTENT_CHARTS.get(key)
+        key = id(value)
+        hit = self._content_charts.get(key)
         if hit is not None and hit[0] is value:
             return hit[1]
         if isinstance(value, str):
@@ -904,14 +937,11 @@ class _Document:
                 raise ValueError(f"invoke content must be an <scxml> document, not <{root.tag}>")
         else:
             raise TypeError(f"cannot invoke {type(value).__name__} content")
-        chart = self._child(root, f"{self.source}#content", self.base)
-        _remember(_CONTENT_CHARTS, key, (value, chart))
+        chart = self._child(root, f"{self.source}#content", self.sources)
+        _remember(self._content_charts, key, (value, chart))
         return chart
 
 
-# charts compiled at run time (invoke srcexpr / content expr), bounded
-_FILE_CHARTS: dict[tuple[str, int, bool], Chart] = {}
-_CONTENT_CHARTS: dict[tuple[int, bool], tuple[Any, Chart]] = {}
 _CACHE_SIZE = 64
 
 

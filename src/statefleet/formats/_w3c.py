@@ -68,7 +68,8 @@ def run_test(
     p = Path(path)
     name = p.stem
     try:
-        chart = from_scxml(p, trusted=trusted)
+        # the suite reads its own files (sub-documents, data): grant the document's folder
+        chart = from_scxml(p, trusted=trusted, base_dir=p.parent)
     except StatefleetError as exc:
         return TestResult(name, "error", f"cannot load: {exc}")
     clock = VirtualClock()
