@@ -1,5 +1,7 @@
-"""Store fixtures: every contract test runs on MemoryStore (asyncio and trio) and on
-SQLiteStore (asyncio only: aiosqlite is asyncio-only) with a real file in ``tmp_path``."""
+"""Store fixtures: every contract test runs on MemoryStore (asyncio and trio), on
+SQLiteStore (asyncio only: aiosqlite is asyncio-only) with a real file in ``tmp_path``, and
+on PostgresStore (asyncio only: asyncpg) in a schema of its own on the session's throwaway
+PostgreSQL server (``_pg``)."""
 
 from __future__ import annotations
 
@@ -19,9 +21,18 @@ from statefleet.core import (
     TransitionSpec,
     compile_chart,
 )
-from statefleet.persistence import MemoryStore, SQLiteStore, Store
+from statefleet.persistence import MemoryStore, PostgresStore, SQLiteStore, Store
 
-KINDS = [("memory", "asyncio"), ("memory", "trio"), ("sqlite", "asyncio")]
+from ._pg import pg_schema, pg_server
+
+__all__ = ["pg_schema", "pg_server"]  # fixtures for every test here
+
+KINDS = [
+    ("memory", "asyncio"),
+    ("memory", "trio"),
+    ("sqlite", "asyncio"),
+    ("postgres", "asyncio"),
+]
 
 
 @pytest.fixture(params=KINDS, ids=[f"{k}-{b}" for k, b in KINDS])
@@ -35,13 +46,18 @@ def anyio_backend(kind: tuple[str, str]) -> str:
 
 
 @pytest.fixture
-def make_store(kind: tuple[str, str], tmp_path: Path) -> Any:
+def make_store(kind: tuple[str, str], tmp_path: Path, request: pytest.FixtureRequest) -> Any:
     """A factory: the same underlying data on every call (a restart reopens it)."""
     memory = MemoryStore()
+    if kind[0] == "postgres":
+        server = request.getfixturevalue("pg_server")
+        schema = request.getfixturevalue("pg_schema")
 
     def make(**options: Any) -> Store:
         if kind[0] == "memory":
             return memory
+        if kind[0] == "postgres":
+            return PostgresStore(server.dsn, schema=schema, **options)
         return SQLiteStore(tmp_path / "fleet.db", **options)
 
     return make

@@ -1,0 +1,1257 @@
+"""PostgresStore: the Store contract on PostgreSQL (asyncpg), shared by many processes.
+
+Theory of operation
+-------------------
+Unlike a SQLite file, a PostgreSQL database has many writers at once (several processes,
+several machines), so nothing is decided from memory: seqs come from database sequences,
+and every version check reads the stored row inside the writing transaction.
+
+Writes (accepts, commits, outbox acks) are queued; one writer task per store takes
+everything queued (up to ``max_batch`` items) and writes it in one transaction:
+
+1. the rows of every actor the batch commits are read and locked (``FOR UPDATE``, in id
+   order, so two stores writing overlapping batches cannot deadlock); on a cluster node the
+   lease rows of their shards are checked and locked too (``Cluster.fence``);
+2. the batch is planned in Python as in ``SQLiteStore``: version checks chain through the
+   batch, a stale, quarantined or fenced commit fails alone;
+3. creates are inserted first (``ON CONFLICT DO NOTHING``): if another store created one
+   of them meanwhile, the transaction is rolled back and the batch planned again (it then
+   reads that row and the commit gets its ``VersionConflictError``);
+4. each kind of row is written with one statement over arrays (``unnest``), whatever the
+   batch size; inbox inserts notify the shard's channel (``LISTEN``/``NOTIFY``), delivered
+   by PostgreSQL when the transaction commits.
+
+A request is acknowledged only once its transaction committed. When the connection is lost
+the writer reconnects with exponential backoff (up to ``reconnect_timeout``): a batch that
+failed before ``COMMIT`` was sent is written again on the new connection (nothing of it was
+applied), so a database restart costs a delay, not an error; one lost *during* ``COMMIT``
+fails its callers with :class:`ConnectionLostError` (``uncertain=True``: it may have been
+applied, and a retried commit is checked by its version, so never applied twice).
+
+Reads use a small pool of other connections, retried the same way. asyncpg runs on asyncio
+only, and so does this store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import re
+import time
+import urllib.parse
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import anyio
+import anyio.lowlevel
+import msgspec
+
+from statefleet.core import (
+    EventData,
+    PersistenceError,
+    SnapshotError,
+    decode_snapshot,
+    encode_snapshot,
+)
+from statefleet.core._snapshot import SNAPSHOT_FORMAT
+from statefleet.persistence._cluster import Cluster, shard_of
+from statefleet.persistence._errors import (
+    CorruptRecordError,
+    SchemaVersionError,
+    StoreClosedError,
+    VersionConflictError,
+)
+from statefleet.persistence._pg_errors import ConnectionLostError, FencedError
+from statefleet.persistence._pg_schema import PG_MIGRATIONS, PG_SCHEMA_VERSION
+from statefleet.persistence._runtime import RuntimeStore
+from statefleet.persistence._types import (
+    ActorRecord,
+    Commit,
+    CommitResult,
+    DeadLetter,
+    LoadedActor,
+    OutboxEntry,
+    StoredEvent,
+    Timer,
+    check_commit,
+    decode_event,
+    encode_event,
+)
+
+try:  # the `postgres` extra
+    import asyncpg
+except ImportError:  # pragma: no cover - exercised only without the extra
+    asyncpg = None
+
+__all__ = ["PostgresStore"]
+
+log = logging.getLogger("statefleet.persistence")
+
+T = TypeVar("T")
+
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,39}")
+_MIGRATION_LOCK = 0x5F1E_7000  # advisory lock key: one migrating store at a time
+_DEFAULT_SHARDS = 256
+_NOTIFY_MAX = 7000  # bytes of actor ids in a notification (PostgreSQL allows 8000)
+_PATH_SEP = "\x1f"
+
+_ACTOR_COLUMNS = "id, chart_id, chart_version, version, status, format, snapshot"
+_INSERT_ACTORS = (
+    "INSERT INTO actors (id, shard, chart_id, chart_version, version, status, format,"
+    " snapshot, created_at, updated_at)"
+    " SELECT u.*, $9::float8, $9::float8 FROM unnest($1::text[], $2::int[], $3::text[],"
+    " $4::text[], $5::bigint[], $6::text[], $7::int[], $8::bytea[]) AS u"
+)
+_UPDATE_ACTORS = (
+    "UPDATE actors a SET chart_id = u.c, chart_version = u.cv, version = u.v, status = u.s,"
+    " format = u.f, snapshot = u.b, updated_at = $9::float8"
+    " FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::bigint[], $6::text[],"
+    " $7::int[], $8::bytea[]) AS u(id, shard, c, cv, v, s, f, b) WHERE a.id = u.id"
+)
+_INSERT_INBOX = (
+    "INSERT INTO inbox (seq, actor_id, shard, event, accepted_at)"
+    " SELECT u.*, $5::float8 FROM unnest($1::bigint[], $2::text[], $3::int[], $4::bytea[]) AS u"
+)
+_UPSERT_TIMERS = (
+    "INSERT INTO timers (actor_id, key, shard, due, sendid, target, path, event)"
+    " SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::float8[], $5::text[],"
+    " $6::text[], $7::text[], $8::bytea[]) ON CONFLICT (actor_id, key) DO UPDATE SET"
+    " due = excluded.due, sendid = excluded.sendid, target = excluded.target,"
+    " path = excluded.path, event = excluded.event"
+)
+_DELETE_TIMERS = (
+    "DELETE FROM timers t USING unnest($1::text[], $2::text[]) AS d(a, k)"
+    " WHERE t.actor_id = d.a AND t.key = d.k"
+)
+_INSERT_OUTBOX = (
+    "INSERT INTO outbox (seq, actor_id, target, event, created_at)"
+    " SELECT u.*, $5::float8 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bytea[]) AS u"
+)
+_NOTIFY = "SELECT pg_notify(n.c, n.p) FROM unnest($1::text[], $2::text[]) AS n(c, p)"
+_INSERT_DEAD = (
+    "INSERT INTO dead_letters (actor_id, kind, reason, payload, created_at)"
+    " VALUES ($1, $2, $3, $4, $5) RETURNING id"
+)
+
+
+def _lost_errors() -> tuple[type[BaseException], ...]:
+    if asyncpg is None:  # pragma: no cover
+        return (OSError,)
+    e = asyncpg.exceptions
+    return (
+        OSError,
+        TimeoutError,
+        e.PostgresConnectionError,
+        e.InterfaceError,
+        e.AdminShutdownError,
+        e.CannotConnectNowError,
+        e.CrashShutdownError,
+    )
+
+
+_LOST = _lost_errors()
+
+
+class _Retry(Exception):
+    """Plan the batch again: a create raced with another store's."""
+
+
+class _Op:
+    """One queued write request and its outcome (one waiter, however many items)."""
+
+    __slots__ = ("error", "fut", "items", "kind", "result", "size")
+
+    def __init__(self, kind: str, items: Any, size: int) -> None:
+        self.kind = kind
+        self.items = items
+        self.size = size
+        self.fut: asyncio.Future[Any] | None = None
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+    def finish(self) -> None:
+        fut = self.fut
+        if fut is not None and not fut.done():
+            if self.error is not None:
+                fut.set_exception(self.error)
+            else:
+                fut.set_result(self.result)
+
+
+class _Prepared(msgspec.Struct):
+    """A commit encoded before it is queued (its seqs are given by the writer)."""
+
+    commit: Commit
+    blob: bytes
+    timers: list[tuple[str, float, str, str | None, str, bytes]]
+    deliveries: list[tuple[str, bytes]]
+    outbox: list[tuple[str, bytes]]
+
+
+_BULK = frozenset({"accept", "commit", "ack"})
+
+
+class PostgresStore(RuntimeStore):
+    """The :class:`Store` contract in a PostgreSQL database, shared by many processes.
+
+    ``dsn`` is a libpq connection string or URL (``postgresql://user@host/db``).
+    Everything lives in the PostgreSQL schema ``schema`` (created if missing; several
+    fleets can share a database under different schemas). ``shards`` is the cluster's
+    shard count, fixed when the schema is created (``None``: the stored one, or 256).
+
+    ``node`` makes this store a cluster node (see ``docs/cluster.md``): its
+    :attr:`cluster` takes and renews shard leases, and every commit is refused with
+    :class:`FencedError` unless the node holds the lease of the actor's shard at the
+    epoch it acquired (checked in the commit's transaction). Without ``node`` there is no
+    fencing: version checks alone keep concurrent writers apart. ``lease_time`` is the
+    lease duration (seconds, the database's clock unless ``clock`` gives a virtual one).
+
+    ``max_batch`` bounds the items in one transaction, ``max_delay`` makes the writer wait
+    that long for more before writing a small batch. ``reconnect_timeout`` is how long a
+    lost connection is retried (exponential backoff) before callers get
+    :class:`ConnectionLostError`. Runs on asyncio (asyncpg is asyncio-only).
+    """
+
+    durable = True
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        schema: str = "statefleet",
+        node: str | None = None,
+        shards: int | None = None,
+        lease_time: float = 10.0,
+        clock: Callable[[], float] | None = None,
+        max_batch: int = 2000,
+        max_delay: float = 0.0,
+        pool_size: int = 4,
+        connect_timeout: float = 10.0,
+        reconnect_timeout: float = 30.0,
+    ) -> None:
+        if asyncpg is None:  # pragma: no cover
+            raise PersistenceError(
+                "PostgresStore needs asyncpg: pip install 'statefleet[postgres]'"
+            )
+        if not isinstance(dsn, str) or not dsn:
+            raise ValueError(f"dsn is a PostgreSQL connection string, not {dsn!r}")
+        if not isinstance(schema, str) or not _SCHEMA_NAME.fullmatch(schema):
+            raise ValueError(
+                f"schema must be a lower-case identifier of at most 40 characters"
+                f" ([a-z_][a-z0-9_]*), not {schema!r}"
+            )
+        if node is not None:
+            _check_text("node", node)
+        if shards is not None and (not isinstance(shards, int) or not 1 <= shards <= 1 << 20):
+            raise ValueError(f"shards must be an int in 1..{1 << 20}, not {shards!r}")
+        for name, value in (
+            ("lease_time", lease_time),
+            ("connect_timeout", connect_timeout),
+            ("reconnect_timeout", reconnect_timeout),
+        ):
+            if not (isinstance(value, int | float) and value > 0 and math.isfinite(value)):
+                raise ValueError(f"{name} must be a finite number > 0, not {value!r}")
+        if not isinstance(max_batch, int) or max_batch < 1:
+            raise ValueError(f"max_batch must be a positive int, not {max_batch!r}")
+        if not (max_delay >= 0 and math.isfinite(max_delay)):
+            raise ValueError(f"max_delay must be a finite number >= 0, not {max_delay!r}")
+        if not isinstance(pool_size, int) or pool_size < 1:
+            raise ValueError(f"pool_size must be a positive int, not {pool_size!r}")
+        self.dsn = dsn
+        self.schema = schema
+        self.node = node
+        self.shards = shards
+        self.lease_time = float(lease_time)
+        self.max_batch = max_batch
+        self.max_delay = max_delay
+        self.pool_size = pool_size
+        self.connect_timeout = float(connect_timeout)
+        self.reconnect_timeout = float(reconnect_timeout)
+        self._clock = clock
+        #: where the store is, for messages (the password is never shown)
+        self.where = f"{_redact(dsn)} schema {schema}"
+        #: the cluster view of a node store (``None`` without ``node``)
+        self.cluster: Cluster | None = None
+        self._db: Any = None  # the writer's connection
+        self._pool: Any = None  # readers
+        self._listener: Any = None  # LISTEN connection, made on first use
+        self._listening: dict[str, Callable[..., None]] = {}
+        self._tg: anyio.abc.TaskGroup | None = None
+        self._open = False
+        self._closing = False
+        self._ops: list[_Op] = []
+        self._queued = 0
+        self._wake: anyio.Event | None = None
+        self._full: anyio.Event | None = None
+        #: counters: transactions, items, commits, accepts, failed transactions, batches
+        #: planned again, reconnections
+        self.stats = {
+            "batches": 0,
+            "items": 0,
+            "commits": 0,
+            "accepts": 0,
+            "failures": 0,
+            "retries": 0,
+            "reconnects": 0,
+        }
+
+    def __repr__(self) -> str:
+        node = f" node={self.node!r}" if self.node else ""
+        return f"<PostgresStore {self.where}{node}>"
+
+    @property
+    def is_open(self) -> bool:
+        """Between entering and leaving ``async with store:``."""
+        return self._open
+
+    # -- opening and closing -----------------------------------------------------------------
+    async def __aenter__(self) -> Self:
+        """Connect, create or migrate the schema, start the writer."""
+        if self._open:
+            raise PersistenceError(f"{self.where}: this store is already open")
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            raise PersistenceError(
+                "PostgresStore runs on asyncio only (asyncpg is asyncio-only);"
+                " use the asyncio backend, or MemoryStore"
+            ) from None
+        try:
+            self._db = await self._connect()
+            await self._migrate(self._db)
+            self._pool = await asyncpg.create_pool(
+                self.dsn,
+                min_size=1,
+                max_size=self.pool_size,
+                timeout=self.connect_timeout,
+                server_settings=self._settings(),
+            )
+        except BaseException as exc:
+            await self._close_connections()
+            if isinstance(exc, (*_LOST, asyncpg.PostgresError)):
+                raise PersistenceError(f"{self.where}: cannot open the store: {exc}") from exc
+            raise
+        if self.node is not None:
+            assert self.shards is not None
+            self.cluster = Cluster(
+                self.node,
+                shards=self.shards,
+                lease_time=self.lease_time,
+                run=self._read,
+                clock=self._clock,
+            )
+        self._closing = False
+        self._open = True
+        self._wake = anyio.Event()
+        self._full = anyio.Event()
+        self._tg = anyio.create_task_group()
+        await self._tg.__aenter__()
+        self._tg.start_soon(self._writer)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Write everything queued, then close the connections (leases are kept: call
+        ``store.cluster.leave()`` first to hand them over)."""
+        if not self._open:
+            return
+        self._open = False
+        self._closing = True
+        self._wake_writer()
+        tg, self._tg = self._tg, None
+        try:
+            if tg is not None:
+                await tg.__aexit__(exc_type, exc, tb)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._close_connections()
+
+    def _settings(self) -> dict[str, str]:
+        return {"search_path": self.schema, "application_name": "statefleet"}
+
+    async def _connect(self) -> Any:
+        try:
+            return await asyncpg.connect(
+                self.dsn, timeout=self.connect_timeout, server_settings=self._settings()
+            )
+        except asyncpg.InvalidCatalogNameError as exc:
+            raise PersistenceError(f"{self.where}: no such database: {exc}") from exc
+        except asyncpg.InvalidAuthorizationSpecificationError as exc:
+            raise PersistenceError(f"{self.where}: login refused: {exc}") from exc
+        except (*_LOST, asyncpg.PostgresError) as exc:
+            raise PersistenceError(f"{self.where}: cannot connect to PostgreSQL: {exc}") from exc
+
+    async def _close_connections(self) -> None:
+        for name in ("_listener", "_db"):
+            conn = getattr(self, name)
+            setattr(self, name, None)
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(conn.close(), timeout=5)
+        self._listening = {}
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(pool.close(), timeout=5)
+
+    async def _migrate(self, db: Any) -> None:
+        try:
+            async with db.transaction():
+                await db.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+                await db.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
+                version = await self._schema_version(db)
+                if version > PG_SCHEMA_VERSION:
+                    raise SchemaVersionError(self.where, version, PG_SCHEMA_VERSION)
+                for target, statements in PG_MIGRATIONS:
+                    if target <= version:
+                        continue
+                    for stmt in statements:
+                        await db.execute(stmt)
+                    await db.execute(
+                        "INSERT INTO statefleet_meta (key, value) VALUES ('schema_version', $1)"
+                        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        str(target),
+                    )
+                stored = await db.fetchval("SELECT value FROM statefleet_meta WHERE key = 'shards'")
+                if stored is None:
+                    self.shards = self.shards or _DEFAULT_SHARDS
+                    await db.execute(
+                        "INSERT INTO statefleet_meta (key, value) VALUES ('shards', $1)",
+                        str(self.shards),
+                    )
+                elif self.shards is not None and str(self.shards) != stored:
+                    raise PersistenceError(
+                        f"{self.where}: the fleet has {stored} shards; this store was told"
+                        f" {self.shards} (the shard count is fixed when the schema is made)"
+                    )
+                else:
+                    self.shards = int(stored)
+        except asyncpg.PostgresError as exc:
+            raise PersistenceError(f"{self.where}: cannot prepare the schema: {exc}") from exc
+
+    async def _schema_version(self, db: Any) -> int:
+        tables = {
+            r[0]
+            for r in await db.fetch(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = $1",
+                self.schema,
+            )
+        }
+        if "statefleet_meta" not in tables:
+            if tables:
+                raise PersistenceError(
+                    f"{self.where}: the schema has tables ({', '.join(sorted(tables))}) but"
+                    " no statefleet schema; refusing to write into it"
+                )
+            return 0
+        value = await db.fetchval("SELECT value FROM statefleet_meta WHERE key = 'schema_version'")
+        try:
+            return int(value) if value is not None else 0
+        except (TypeError, ValueError):
+            raise PersistenceError(
+                f"{self.where}: unreadable schema version {value!r} in statefleet_meta"
+            ) from None
+
+    def _check_open(self) -> None:
+        if not self._open:
+            raise StoreClosedError(f"{self.where}: the store is not open: use `async with store:`")
+
+    def _wake_writer(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    def shard_of(self, actor_id: str) -> int:
+        """The shard of ``actor_id`` (the store must be open: the count is stored)."""
+        assert self.shards is not None, "the store is not open"
+        return shard_of(actor_id, self.shards)
+
+    # -- connections, reconnection -----------------------------------------------------------
+    async def _backoff(self, deadline: float, attempt: int, exc: BaseException) -> None:
+        """Wait before trying again, or raise ``ConnectionLostError`` past the deadline."""
+        if time.monotonic() >= deadline or (self._closing and not self._ops):
+            raise ConnectionLostError(self.where, str(exc) or type(exc).__name__) from exc
+        delay = min(0.05 * 2**attempt, 2.0, max(0.0, deadline - time.monotonic()))
+        log.warning("statefleet store %s: connection lost (%s); retrying", self.where, exc)
+        await anyio.sleep(delay)
+
+    async def _read(self, fn: Callable[[Any], Awaitable[T]]) -> T:
+        """Run ``fn`` with a pooled connection, retrying on a lost connection."""
+        self._check_open()
+        deadline = time.monotonic() + self.reconnect_timeout
+        attempt = 0
+        while True:
+            pool = self._pool
+            if pool is None:
+                raise StoreClosedError(f"{self.where}: the store is closed")
+            try:
+                async with pool.acquire(timeout=self.connect_timeout) as conn:
+                    return await fn(conn)
+            except _LOST as exc:
+                await self._backoff(deadline, attempt, exc)
+                attempt += 1
+            except asyncpg.PostgresError as exc:
+                raise PersistenceError(f"{self.where}: read failed: {exc}") from exc
+
+    async def _writer_connection(self, deadline: float) -> Any:
+        attempt = 0
+        while self._db is None or self._db.is_closed():
+            try:
+                self._db = await asyncpg.connect(
+                    self.dsn, timeout=self.connect_timeout, server_settings=self._settings()
+                )
+                self.stats["reconnects"] += 1
+            except (*_LOST, asyncpg.CannotConnectNowError) as exc:
+                await self._backoff(deadline, attempt, exc)
+                attempt += 1
+        return self._db
+
+    # -- the write queue ---------------------------------------------------------------------
+    async def _submit(self, op: _Op) -> Any:
+        self._check_open()
+        op.fut = fut = asyncio.get_running_loop().create_future()
+        self._ops.append(op)
+        self._queued += op.size
+        self._wake_writer()
+        if self._queued >= self.max_batch and self._full is not None:
+            self._full.set()
+        return await fut
+
+    async def _writer(self) -> None:
+        try:
+            await self._write_loop()
+        finally:
+            ops, self._ops = self._ops, []
+            self._queued = 0
+            for op in ops:
+                op.error = StoreClosedError(f"{self.where}: the store closed before this write")
+                op.finish()
+
+    async def _write_loop(self) -> None:
+        while True:
+            if not self._ops:
+                if self._closing:
+                    return
+                self._wake = anyio.Event()
+                await self._wake.wait()
+                continue
+            if self.max_delay and self._queued < self.max_batch and not self._closing:
+                self._full = anyio.Event()
+                with anyio.move_on_after(self.max_delay):
+                    await self._full.wait()
+            ops = self._take()
+            with anyio.CancelScope(shield=True):
+                await self._flush(ops)
+            for op in ops:
+                op.finish()
+            await anyio.lowlevel.checkpoint()
+
+    def _take(self) -> list[_Op]:
+        ops = self._ops
+        if ops[0].kind not in _BULK:
+            batch = [ops.pop(0)]
+        else:
+            n = count = 0
+            while n < len(ops) and ops[n].kind in _BULK and (count < self.max_batch or n == 0):
+                count += ops[n].size
+                n += 1
+            batch = ops[:n]
+            del ops[:n]
+        self._queued -= sum(op.size for op in batch)
+        return batch
+
+    async def _flush(self, ops: list[_Op]) -> None:
+        """Write ``ops`` in one transaction: planned again after a create race, written
+        again on a new connection when the old one was lost before ``COMMIT``."""
+        deadline = time.monotonic() + self.reconnect_timeout
+        attempt = 0
+        while True:
+            committing = False
+            try:
+                db = await self._writer_connection(deadline)
+                tr = db.transaction()
+                await tr.start()
+                try:
+                    await self._write(db, ops)
+                except BaseException:
+                    if not db.is_closed():
+                        with contextlib.suppress(*_LOST, asyncpg.PostgresError):
+                            await tr.rollback()
+                    raise
+                committing = True
+                await tr.commit()
+            except _Retry:
+                self.stats["retries"] += 1
+                continue
+            except asyncpg.TransactionRollbackError:  # deadlock, serialization: try again
+                self.stats["retries"] += 1
+                continue
+            except _LOST as exc:
+                db, self._db = self._db, None
+                if db is not None:
+                    db.terminate()
+                if committing:
+                    self._fail(ops, ConnectionLostError(self.where, str(exc), uncertain=True), exc)
+                    return
+                try:
+                    await self._backoff(deadline, attempt, exc)
+                except ConnectionLostError as lost:
+                    self._fail(ops, lost, exc)
+                    return
+                attempt += 1
+                continue
+            except ConnectionLostError as exc:
+                self._fail(ops, exc, exc.__cause__)
+                return
+            except Exception as exc:
+                self._fail(ops, exc, exc)
+                return
+            break
+        self.stats["batches"] += 1
+        self.stats["items"] += sum(op.size for op in ops)
+
+    def _fail(self, ops: list[_Op], exc: BaseException, cause: BaseException | None) -> None:
+        self.stats["failures"] += 1
+        for op in ops:
+            # one exception per waiter: a shared one would collect every waiter's traceback
+            if isinstance(exc, PersistenceError):
+                err = _copy_error(exc)
+            else:
+                err = PersistenceError(f"{self.where}: write failed: {exc}")
+            err.__cause__ = cause
+            op.result = None
+            op.error = err
+
+    async def _write(self, db: Any, ops: list[_Op]) -> None:
+        kind = ops[0].kind
+        if kind in _BULK:
+            await self._write_bulk(db, ops)
+        elif kind == "quarantine":
+            await self._write_quarantine(db, ops[0])
+        elif kind == "dead_event":
+            await self._write_dead_event(db, ops[0])
+        elif kind == "reject":
+            await self._write_reject(db, ops[0])
+        else:
+            await self._write_delete(db, ops[0])
+
+    async def _write_bulk(self, db: Any, ops: list[_Op]) -> None:
+        now = time.time()
+        size = sum(op.size for op in ops)
+        ids = sorted({p.commit.actor_id for op in ops if op.kind == "commit" for p in op.items})
+        versions: dict[str, int | None] = {}
+        statuses: dict[str, str] = {}
+        fenced: dict[str, FencedError] = {}
+        if ids:
+            for aid, ver, status in await db.fetch(
+                "SELECT id, version, status FROM actors WHERE id = ANY($1::text[])"
+                " ORDER BY id FOR UPDATE",
+                ids,
+            ):
+                versions[aid] = ver
+                statuses[aid] = status
+            if self.cluster is not None:
+                fenced = await self.cluster.fence(db, ids)
+        stored = set(versions)
+        n_in = sum(
+            len(op.items) if op.kind == "accept" else sum(len(p.deliveries) for p in op.items)
+            for op in ops
+            if op.kind != "ack"
+        )
+        n_out = sum(len(p.outbox) for op in ops if op.kind == "commit" for p in op.items)
+        inbox_seqs: list[int] = []
+        outbox_seqs: list[int] = []
+        if n_in or n_out:
+            row = await db.fetchrow(
+                "SELECT ARRAY(SELECT nextval('inbox_seq') FROM generate_series(1, $1)),"
+                " ARRAY(SELECT nextval('outbox_seq') FROM generate_series(1, $2))",
+                n_in,
+                n_out,
+            )
+            inbox_seqs = sorted(row[0])
+            outbox_seqs = sorted(row[1])
+        in_next = iter(inbox_seqs)
+        out_next = iter(outbox_seqs)
+        shards = self.shards or _DEFAULT_SHARDS
+        inbox_new: dict[int, tuple[int, str, int, bytes]] = {}
+        inbox_del: list[int] = []
+        creates: dict[str, tuple[Any, ...]] = {}
+        updates: dict[str, tuple[Any, ...]] = {}
+        timer_ops: dict[tuple[str, str], tuple[Any, ...] | None] = {}
+        outbox_new: list[tuple[int, str, str, bytes]] = []
+        outbox_del: list[int] = []
+        commits = accepts = 0
+        for op in ops:
+            if op.kind == "accept":
+                seqs = []
+                for actor_id, blob in op.items:
+                    seq = next(in_next)
+                    inbox_new[seq] = (seq, actor_id, shard_of(actor_id, shards), blob)
+                    seqs.append(seq)
+                op.result = seqs
+                accepts += len(seqs)
+            elif op.kind == "ack":
+                outbox_del.extend(op.items)
+            else:
+                results: list[CommitResult | PersistenceError] = []
+                for p in op.items:
+                    c = p.commit
+                    aid = c.actor_id
+                    actual = versions.get(aid)
+                    dseqs = [next(in_next) for _ in p.deliveries]
+                    oseqs = [next(out_next) for _ in p.outbox]
+                    if aid in fenced:
+                        results.append(_copy_error(fenced[aid]))
+                        continue
+                    if c.replace:
+                        pass
+                    elif statuses.get(aid) == "quarantined":
+                        results.append(CorruptRecordError(aid, "the actor is quarantined"))
+                        continue
+                    elif actual != c.expected_version:
+                        results.append(VersionConflictError(aid, c.expected_version, actual))
+                        continue
+                    snap = c.snapshot
+                    versions[aid] = snap.version
+                    statuses[aid] = snap.status
+                    row_ = (
+                        aid,
+                        shard_of(aid, shards),
+                        snap.chart_id,
+                        snap.chart_version,
+                        snap.version,
+                        snap.status,
+                        SNAPSHOT_FORMAT,
+                        p.blob,
+                    )
+                    if aid in stored:
+                        updates[aid] = row_
+                    else:
+                        creates[aid] = row_
+                    for seq in c.consumed:
+                        if inbox_new.pop(seq, None) is None:
+                            inbox_del.append(seq)
+                    for key in c.cancelled_timers:
+                        timer_ops[(aid, key)] = None
+                    for t in p.timers:
+                        timer_ops[(aid, t[0])] = (aid, t[0], shard_of(aid, shards), *t[1:])
+                    for seq, (target, blob) in zip(dseqs, p.deliveries, strict=True):
+                        inbox_new[seq] = (seq, target, shard_of(target, shards), blob)
+                    for seq, (target, blob) in zip(oseqs, p.outbox, strict=True):
+                        outbox_new.append((seq, aid, target, blob))
+                    results.append(
+                        CommitResult(aid, snap.version, tuple(dseqs), tuple(oseqs), size)
+                    )
+                    commits += 1
+                op.result = results
+        if creates:
+            cols = _columns(list(creates.values()), 8)
+            made = await db.fetch(
+                _INSERT_ACTORS + " ON CONFLICT (id) DO NOTHING RETURNING id", *cols, now
+            )
+            if len(made) != len(creates):
+                raise _Retry  # another store created one of them since we looked
+        if updates:
+            await db.execute(_UPDATE_ACTORS, *_columns(list(updates.values()), 8), now)
+        if inbox_del:
+            await db.execute("DELETE FROM inbox WHERE seq = ANY($1::bigint[])", inbox_del)
+        if inbox_new:
+            rows = list(inbox_new.values())
+            await db.execute(_INSERT_INBOX, *_columns(rows, 4), now)
+            await self._notify(db, rows)
+        if timer_ops:
+            dels = [k for k, v in timer_ops.items() if v is None]
+            puts = [v for v in timer_ops.values() if v is not None]
+            if dels:
+                await db.execute(_DELETE_TIMERS, *_columns(dels, 2))
+            if puts:
+                await db.execute(_UPSERT_TIMERS, *_columns(puts, 8))
+        if outbox_new:
+            await db.execute(_INSERT_OUTBOX, *_columns(outbox_new, 4), now)
+        if outbox_del:
+            await db.execute("DELETE FROM outbox WHERE seq = ANY($1::bigint[])", outbox_del)
+        self.stats["commits"] += commits
+        self.stats["accepts"] += accepts
+
+    async def _notify(self, db: Any, rows: list[tuple[int, str, int, bytes]]) -> None:
+        """One notification per shard that got inbox rows: the actor ids (JSON), or ``""``
+        when they do not fit (the listener then looks at the shard's inbox)."""
+        by_shard: dict[int, dict[str, None]] = {}
+        for _, aid, shard, _ in rows:
+            by_shard.setdefault(shard, {})[aid] = None
+        channels: list[str] = []
+        payloads: list[str] = []
+        for shard, aids in by_shard.items():
+            payload = msgspec.json.encode(list(aids)).decode()
+            channels.append(self.channel(shard))
+            payloads.append(payload if len(payload.encode()) <= _NOTIFY_MAX else "")
+        await db.execute(_NOTIFY, channels, payloads)
+
+    async def _write_quarantine(self, db: Any, op: _Op) -> None:
+        actor_id, reason, payload = op.items
+        now = time.time()
+        if payload is None:
+            payload = await db.fetchval("SELECT snapshot FROM actors WHERE id = $1", actor_id)
+        op.result = await db.fetchval(_INSERT_DEAD, actor_id, "snapshot", reason, payload, now)
+        await db.execute(
+            "UPDATE actors SET status = 'quarantined', updated_at = $1 WHERE id = $2",
+            now,
+            actor_id,
+        )
+
+    async def _write_dead_event(self, db: Any, op: _Op) -> None:
+        actor_id, seq, reason, blob = op.items
+        op.result = await db.fetchval(_INSERT_DEAD, actor_id, "event", reason, blob, time.time())
+        await db.execute("DELETE FROM inbox WHERE seq = $1", seq)
+
+    async def _write_reject(self, db: Any, op: _Op) -> None:
+        actor_id, reason = op.items
+        status = await db.execute(
+            "INSERT INTO dead_letters (actor_id, kind, reason, payload, created_at)"
+            " SELECT actor_id, 'event', $1, event, $2 FROM inbox WHERE actor_id = $3"
+            " ORDER BY seq",
+            reason,
+            time.time(),
+            actor_id,
+        )
+        op.result = int(status.split()[-1])
+        await db.execute("DELETE FROM inbox WHERE actor_id = $1", actor_id)
+
+    async def _write_delete(self, db: Any, op: _Op) -> None:
+        actor_id = op.items
+        for stmt in (
+            "DELETE FROM actors WHERE id = $1",
+            "DELETE FROM timers WHERE actor_id = $1",
+            "DELETE FROM inbox WHERE actor_id = $1",
+        ):
+            await db.execute(stmt, actor_id)
+
+    # -- writes ------------------------------------------------------------------------------
+    async def accept(self, actor_id: str, event: EventData) -> int:
+        """Durably append ``event`` to ``actor_id``'s inbox; return its seq."""
+        return (await self.accept_many([(actor_id, event)]))[0]
+
+    async def accept_many(self, items: Sequence[tuple[str, EventData]]) -> list[int]:
+        """Durably append events to inboxes in one transaction; return their seqs (in
+        order). The owners of the inboxes' shards are notified when it commits."""
+        self._check_open()
+        rows = [(_actor_id(actor_id), encode_event(event)) for actor_id, event in items]
+        if not rows:
+            return []
+        result: list[int] = await self._submit(_Op("accept", rows, len(rows)))
+        return result
+
+    async def commit(self, commit: Commit) -> CommitResult:
+        """Durably commit one macrostep (see :class:`Commit`).
+
+        Raises :class:`VersionConflictError` when the stored version is not
+        ``commit.expected_version``, :class:`FencedError` on a node that does not hold the
+        actor's shard, and :class:`PersistenceError` when the write fails.
+        """
+        r = (await self.commit_many([commit]))[0]
+        if isinstance(r, PersistenceError):
+            raise r
+        return r
+
+    async def commit_many(self, commits: Sequence[Commit]) -> list[CommitResult | PersistenceError]:
+        """Commit several macrosteps in one transaction; each outcome independently."""
+        self._check_open()
+        prepared = [self._prepare(c) for c in commits]
+        if not prepared:
+            return []
+        result: list[CommitResult | PersistenceError] = await self._submit(
+            _Op("commit", prepared, len(prepared))
+        )
+        return result
+
+    def _prepare(self, commit: Commit) -> _Prepared:
+        c = check_commit(commit)
+        _actor_id(c.actor_id)
+        blob = encode_snapshot(c.snapshot)
+        timers = [
+            (
+                _text("timer key", t.key),
+                float(t.due),
+                _text("timer sendid", t.sendid),
+                None if t.target is None else _text("timer target", t.target),
+                _text("timer path", _PATH_SEP.join(t.path)),
+                encode_event(t.event),
+            )
+            for t in c.timers
+        ]
+        deliveries = [(_actor_id(d.target), encode_event(d.event)) for d in c.deliveries]
+        outbox = [(_text("outbox target", d.target), encode_event(d.event)) for d in c.outbox]
+        return _Prepared(c, blob, timers, deliveries, outbox)
+
+    async def ack_outbox(self, seqs: Sequence[int]) -> None:
+        """Forget delivered outbox events."""
+        self._check_open()
+        if seqs:
+            await self._submit(_Op("ack", [int(s) for s in seqs], len(seqs)))
+
+    async def quarantine(self, actor_id: str, reason: str) -> int:
+        """Copy the actor's stored row to the dead letters and mark it ``"quarantined"``;
+        return the dead letter id. Its inbox is kept."""
+        self._check_open()
+        result: int = await self._submit(
+            _Op("quarantine", (_actor_id(actor_id), _text("reason", str(reason)), None), 1)
+        )
+        return result
+
+    async def delete(self, actor_id: str) -> None:
+        """Forget an actor: its row, inbox and timers."""
+        self._check_open()
+        await self._submit(_Op("delete", _actor_id(actor_id), 1))
+
+    async def reject_inbox(self, actor_id: str, reason: str) -> int:
+        """Move every inbox event of ``actor_id`` to the dead letters (an actor that does
+        not exist); return how many."""
+        self._check_open()
+        result: int = await self._submit(
+            _Op("reject", (_actor_id(actor_id), _text("reason", str(reason))), 1)
+        )
+        self._regs().pop(actor_id, None)
+        return result
+
+    def delete_soon(self, actor_id: str) -> None:
+        """Queue :meth:`delete` without waiting: it is written before any write queued after
+        it (a failure is logged)."""
+        self._check_open()
+        op = _Op("delete", _actor_id(actor_id), 1)
+        op.fut = fut = asyncio.get_running_loop().create_future()
+        fut.add_done_callback(_log_failure)
+        self._ops.append(op)
+        self._queued += 1
+        self._wake_writer()
+
+    # -- reads -------------------------------------------------------------------------------
+    async def load(self, actor_id: str) -> LoadedActor:
+        """The actor's record (``None`` if never stored) and pending inbox.
+
+        A snapshot row that cannot be decoded quarantines the actor and raises
+        :class:`CorruptRecordError` (for that actor only)."""
+        r = (await self.load_many([actor_id]))[actor_id]
+        if isinstance(r, PersistenceError):
+            raise r
+        return r
+
+    async def load_many(
+        self, actor_ids: Sequence[str]
+    ) -> dict[str, LoadedActor | PersistenceError]:
+        """Load many actors in two queries; each outcome independently."""
+        self._check_open()
+        ids = list(dict.fromkeys(_actor_id(a) for a in actor_ids))
+
+        async def go(conn: Any) -> tuple[list[Any], list[Any]]:
+            async with conn.transaction(readonly=True, isolation="repeatable_read"):
+                rows = await conn.fetch(
+                    f"SELECT {_ACTOR_COLUMNS}, created_at, updated_at FROM actors"
+                    " WHERE id = ANY($1::text[])",
+                    ids,
+                )
+                inbox = await conn.fetch(
+                    "SELECT actor_id, seq, event, accepted_at FROM inbox"
+                    " WHERE actor_id = ANY($1::text[]) ORDER BY seq",
+                    ids,
+                )
+            return rows, inbox
+
+        rows, inbox_rows = await self._read(go)
+        by_id = {r[0]: r for r in rows}
+        inbox: dict[str, list[tuple[int, bytes, float]]] = {}
+        for aid, seq, blob, ts in inbox_rows:
+            inbox.setdefault(aid, []).append((seq, blob, ts))
+        out: dict[str, LoadedActor | PersistenceError] = {}
+        for aid in ids:
+            try:
+                events = await self._decode_inbox(aid, inbox.get(aid, ()))
+                row = by_id.get(aid)
+                record = None if row is None else await self._decode_actor(tuple(row))
+            except PersistenceError as exc:
+                out[aid] = exc
+                continue
+            out[aid] = LoadedActor(aid, record, events)
+        return out
+
+    async def _decode_actor(self, row: tuple[Any, ...]) -> ActorRecord:
+        aid, chart_id, chart_version, version, status, fmt, blob, created, updated = row
+        if status == "quarantined":
+            raise CorruptRecordError(aid, "quarantined earlier (see the dead letters)")
+        if fmt > SNAPSHOT_FORMAT:
+            raise PersistenceError(
+                f"actor {aid!r}: snapshot format {fmt} is newer than this statefleet"
+                f" ({SNAPSHOT_FORMAT}); upgrade statefleet to read it"
+            )
+        try:
+            snap = decode_snapshot(bytes(blob))
+            if snap.chart_id != chart_id or snap.version != version:
+                raise SnapshotError(
+                    f"corrupt snapshot: it says chart {snap.chart_id!r} version {snap.version},"
+                    f" the row says {chart_id!r} version {version}"
+                )
+        except SnapshotError as exc:
+            dl = await self._submit(_Op("quarantine", (aid, str(exc), bytes(blob)), 1))
+            raise CorruptRecordError(aid, str(exc), dl) from exc
+        return ActorRecord(aid, chart_id, chart_version, version, status, snap, created, updated)
+
+    async def _decode_inbox(
+        self, actor_id: str, rows: Iterable[tuple[int, bytes, float]]
+    ) -> tuple[StoredEvent, ...]:
+        out: list[StoredEvent] = []
+        for seq, blob, ts in rows:
+            try:
+                ev = decode_event(bytes(blob))
+            except SnapshotError as exc:
+                # an undecodable event is moved to the dead letters; the actor carries on
+                reason = f"inbox event {seq}: {exc}"
+                await self._submit(_Op("dead_event", (actor_id, seq, reason, bytes(blob)), 1))
+                continue
+            out.append(StoredEvent(seq, actor_id, ev, ts))
+        return tuple(out)
+
+    async def _fetch(self, sql: str, *args: Any) -> list[Any]:
+        async def go(conn: Any) -> list[Any]:
+            return list(await conn.fetch(sql, *args))
+
+        return await self._read(go)
+
+    async def inbox(self, actor_id: str) -> list[StoredEvent]:
+        """The actor's unconsumed inbox events, in order."""
+        rows = await self._fetch(
+            "SELECT seq, event, accepted_at FROM inbox WHERE actor_id = $1 ORDER BY seq",
+            _actor_id(actor_id),
+        )
+        return list(await self._decode_inbox(actor_id, [tuple(r) for r in rows]))
+
+    async def pending_actors(self, *, shards: Iterable[int] | None = None) -> list[str]:
+        """Ids of actors with unconsumed inbox events (of ``shards`` only, if given)."""
+        if shards is None:
+            rows = await self._fetch("SELECT DISTINCT actor_id FROM inbox ORDER BY actor_id")
+        else:
+            rows = await self._fetch(
+                "SELECT DISTINCT actor_id FROM inbox WHERE shard = ANY($1::int[])"
+                " ORDER BY actor_id",
+                sorted(set(shards)),
+            )
+        return [r[0] for r in rows]
+
+    async def due_timers(self, until: float, limit: int = 1000) -> list[Timer]:
+        """Durable timers due at or before ``until``, earliest first."""
+        rows = await self._fetch(
+            "SELECT actor_id, key, due, sendid, target, path, event FROM timers"
+            " WHERE due <= $1 ORDER BY due, actor_id, key LIMIT $2",
+            float(until),
+            int(limit),
+        )
+        out: list[Timer] = []
+        for aid, key, due, sendid, target, path, blob in rows:
+            try:
+                ev = decode_event(bytes(blob))
+            except SnapshotError:
+                ev = EventData(sendid)  # the snapshot holds the real event; this only wakes it
+            out.append(Timer(key, sendid, due, ev, target, _split_path(path), aid))
+        return out
+
+    async def next_due(
+        self, after: float | None = None, *, shards: Iterable[int] | None = None
+    ) -> float | None:
+        """The earliest due time of any durable timer (later than ``after``, if given; of
+        ``shards`` only, if given)."""
+        where, args = _timer_filter(after, shards)
+        rows = await self._fetch(f"SELECT min(due) FROM timers{where}", *args)
+        return None if not rows or rows[0][0] is None else float(rows[0][0])
+
+    async def due_actors(
+        self, until: float, limit: int = 1000, *, shards: Iterable[int] | None = None
+    ) -> list[str]:
+        """Ids of the actors with a durable timer due at or before ``until`` (of
+        ``shards`` only, if given)."""
+        sql = "SELECT actor_id, min(due) AS d FROM timers WHERE due <= $1"
+        args: list[Any] = [float(until), int(limit)]
+        if shards is not None:
+            sql += " AND shard = ANY($3::int[])"
+            args.append(sorted(set(shards)))
+        rows = await self._fetch(sql + " GROUP BY actor_id ORDER BY d, actor_id LIMIT $2", *args)
+        return [r[0] for r in rows]
+
+    async def actor_ids(
+        self, *, status: str | None = None, after: str = "", limit: int = 1000
+    ) -> list[str]:
+        """Stored actor ids greater than ``after``, in id order (byte order)."""
+        if status is None:
+            rows = await self._fetch(
+                "SELECT id FROM actors WHERE id > $1 ORDER BY id LIMIT $2",
+                _text("after", after),
+                int(limit),
+            )
+        else:
+            rows = await self._fetch(
+                "SELECT id FROM actors WHERE status = $1 AND id > $2 ORDER BY id LIMIT $3",
+                _text("status", status),
+                _text("after", after),
+                int(limit),
+            )
+        return [r[0] for r in rows]
+
+    async def count_actors(self, status: str | None = None) -> int:
+        """How many actors are stored (with that status)."""
+        if status is None:
+            rows = await self._fetch("SELECT count(*) FROM actors")
+        else:
+            rows = await self._fetch(
+                "SELECT count(*) FROM actors WHERE status = $1", _text("status", status)
+            )
+        return int(rows[0][0])
+
+    async def outbox(self, limit: int = 1000) -> list[OutboxEntry]:
+        """Committed outbox events not acknowledged yet, oldest first."""
+        rows = await self._fetch(
+            "SELECT seq, actor_id, target, event, created_at FROM outbox ORDER BY seq LIMIT $1",
+            int(limit),
+        )
+        return [OutboxEntry(s, a, t, decode_event(bytes(b)), c) for s, a, t, b, c in rows]
+
+    async def dead_letters(self, actor_id: str | None = None) -> list[DeadLetter]:
+        """Dead letters, oldest first (of one actor, or all)."""
+        sql = "SELECT id, actor_id, kind, reason, payload, created_at FROM dead_letters"
+        if actor_id is None:
+            rows = await self._fetch(sql + " ORDER BY id")
+        else:
+            rows = await self._fetch(sql + " WHERE actor_id = $1 ORDER BY id", actor_id)
+        return [
+            DeadLetter(i, a, k, r, None if p is None else bytes(p), c) for i, a, k, r, p, c in rows
+        ]
+
+    # -- LISTEN/NOTIFY -----------------------------------------------------------------------
+    def channel(self, shard: int) -> str:
+        """The notification channel of a shard's inbox (one per schema and shard)."""
+        return f"sf_{self.schema}_inbox_{int(shard)}"
+
+    async def listen_inbox(
+        self, shards: Iterable[int], callback: Callable[[int, tuple[str, ...] | None], None]
+    ) -> None:
+        """Call ``callback(shard, actor_ids)`` whenever a transaction that wrote inbox rows
+        of one of ``shards`` commits (from any process). ``actor_ids`` is ``None`` when too
+        many to send: look at the shard's inbox. Notifications are a wake-up, not a
+        queue: one missed while the connection was down is not sent again, so keep polling
+        as a fallback (slowly)."""
+        self._check_open()
+        wanted = sorted(set(shards))
+        assert self.shards is not None
+        for s in wanted:
+            if not isinstance(s, int) or not 0 <= s < self.shards:
+                raise ValueError(f"shard {s!r} is not in 0..{self.shards - 1}")
+        if self._listener is None or self._listener.is_closed():
+            self._listener = await self._connect()
+            self._listening = {}
+
+        for shard in wanted:
+            channel = self.channel(shard)
+            if channel in self._listening:
+                await self._listener.remove_listener(channel, self._listening[channel])
+
+            def on_notify(
+                _conn: Any, _pid: int, _channel: str, payload: str, shard: int = shard
+            ) -> None:
+                ids: tuple[str, ...] | None = None
+                if payload:
+                    with contextlib.suppress(msgspec.DecodeError, TypeError):
+                        ids = tuple(msgspec.json.decode(payload, type=list[str]))
+                callback(shard, ids)
+
+            self._listening[channel] = on_notify
+            try:
+                await self._listener.add_listener(channel, on_notify)
+            except (*_LOST, asyncpg.PostgresError) as exc:
+                raise PersistenceError(f"{self.where}: cannot listen: {exc}") from exc
+
+    async def unlisten_inbox(self, shards: Iterable[int]) -> None:
+        """Stop the notifications of ``shards`` (a shard handed over)."""
+        self._check_open()
+        for shard in sorted(set(shards)):
+            fn = self._listening.pop(self.channel(shard), None)
+            if fn is not None and self._listener is not None and not self._listener.is_closed():
+                await self._listener.remove_listener(self.channel(shard), fn)
+
+
+def _timer_filter(after: float | None, shards: Iterable[int] | None) -> tuple[str, list[Any]]:
+    conds: list[str] = []
+    args: list[Any] = []
+    if after is not None:
+        args.append(float(after))
+        conds.append(f"due > ${len(args)}")
+    if shards is not None:
+        args.append(sorted(set(shards)))
+        conds.append(f"shard = ANY(${len(args)}::int[])")
+    return (" WHERE " + " AND ".join(conds) if conds else ""), args
+
+
+def _columns(rows: Sequence[Sequence[Any]], n: int) -> list[list[Any]]:
+    """Rows as ``n`` column arrays (for ``unnest``)."""
+    return [[r[i] for r in rows] for i in range(n)]
+
+
+def _log_failure(fut: asyncio.Future[Any]) -> None:
+    if not fut.cancelled() and fut.exception() is not None:
+        log.error("statefleet store: a queued write failed: %s", fut.exception())
+
+
+def _copy_error(exc: PersistenceError) -> PersistenceError:
+    """A fresh exception for each waiter of the same failure (tracebacks are per raise)."""
+    cls = type(exc)
+    err = cls.__new__(cls, *exc.args)
+    err.args = exc.args
+    err.__dict__.update(exc.__dict__)
+    err.__cause__ = exc.__cause__
+    return err
+
+
+def _split_path(path: str) -> tuple[str, ...]:
+    return tuple(path.split(_PATH_SEP)) if path else ()
+
+
+def _text(what: str, value: Any) -> str:
+    """A string PostgreSQL can store as text (no NUL, no lone surrogate)."""
+    if not isinstance(value, str):
+        raise ValueError(f"{what} is a string, not {value!r}")
+    _check_text(what, value, allow_empty=True)
+    return value
+
+
+def _check_text(what: str, value: str, *, allow_empty: bool = False) -> None:
+    if not isinstance(value, str) or (not value and not allow_empty):
+        raise ValueError(f"{what} is a non-empty string, not {value!r}")
+    if "\x00" in value:
+        raise ValueError(f"{what} {value!r} contains a NUL character (PostgreSQL text cannot)")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{what} {value!r} is not valid Unicode text") from None
+
+
+def _actor_id(actor_id: Any) -> str:
+    if not isinstance(actor_id, str) or not actor_id:
+        raise ValueError(f"an actor id is a non-empty string, not {actor_id!r}")
+    _check_text("actor id", actor_id)
+    return actor_id
+
+
+def _redact(dsn: str) -> str:
+    """``dsn`` without its password (for messages and logs)."""
+    try:
+        parts = urllib.parse.urlsplit(dsn)
+    except ValueError:
+        return "<dsn>"
+    if not parts.scheme:
+        return re.sub(r"password\s*=\s*\S+", "password=***", dsn)
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = netloc.replace(":" + parts.password + "@", ":***@", 1)
+    query = re.sub(r"(password=)[^&]*", r"\1***", parts.query)
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, ""))
