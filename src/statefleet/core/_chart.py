@@ -373,6 +373,7 @@ class _Builder:
         node.initial = self.make_transition(ts, node, targets)
 
     def finish(self) -> None:
+        implicit: list[Node] = []
         for node in self.nodes:
             spec = self.node_specs.get(node)
             if spec is None:
@@ -412,16 +413,71 @@ class _Builder:
                                 )
                     node.history_default = self.make_transition(ts, node, targets)
                 elif parent is not None and parent.child_states:
-                    # no default given: the parent's default entry
-                    if parent.is_parallel:
-                        targets = parent.child_states
-                    else:
-                        pspec = self.node_specs.get(parent)
-                        init = pspec.initial if pspec is not None else None
-                        tg = self.resolve(tuple(init), hpath, None) if init else None
-                        targets = tg or (parent.child_states[0],)
-                    ts = TransitionSpec(target=tuple(t.id for t in targets), path=hpath)
-                    node.history_default = self.make_transition(ts, node, targets)
+                    # no default given: the parent's default entry (built below, once every
+                    # explicit default exists to be followed)
+                    implicit.append(node)
+        for node in implicit:
+            targets = self.implicit_history_default(node)
+            ts = TransitionSpec(target=tuple(t.id for t in targets), path=f"{node.path}.transition")
+            node.history_default = self.make_transition(ts, node, targets)
+        self.check_history_cycles()
+
+    def implicit_history_default(self, node: Node) -> tuple[Node, ...]:
+        """The default of a history state declared without one: its parent's default entry.
+
+        SCXML requires a default transition in every ``<history>``; the other formats let
+        it out and mean the parent's default entry. When that entry is the history state
+        itself (a compound state whose ``initial`` is its own history, so that it resumes
+        where it was and starts at its first state the first time), following it would loop
+        forever: the default is then the parent's first child state in document order,
+        which is SCXML's default entry for a state without ``initial``.
+        """
+        parent = node.parent
+        assert parent is not None
+        if parent.is_parallel:
+            return parent.child_states
+        init = self.declared_initial(parent)
+        targets = self.resolve(init, f"{node.path}.transition", None) if init else None
+        if not targets or self.reaches(targets, node):
+            return (parent.child_states[0],)
+        return targets
+
+    def reaches(self, targets: tuple[Node, ...], history: Node) -> bool:
+        """True when entering ``targets`` goes through ``history`` by way of history defaults
+        (explicit ones, or implicit ones about to be derived from their parents' entries)."""
+        todo = [t for t in targets if t.is_history]
+        seen: set[Node] = set()
+        while todo:
+            h = todo.pop()
+            if h is history:
+                return True
+            if h in seen:
+                continue
+            seen.add(h)
+            if h.history_default is not None:
+                todo.extend(t for t in h.history_default.targets if t.is_history)
+            elif h.parent is not None and not h.parent.is_parallel:
+                nxt = (self.by_id.get(i) for i in self.declared_initial(h.parent))
+                todo.extend(t for t in nxt if t is not None and t.is_history)
+        return False
+
+    def declared_initial(self, node: Node) -> tuple[str, ...]:
+        """The ids of ``node``'s declared ``initial`` (none declared: empty)."""
+        spec = self.node_specs.get(node)
+        return tuple(spec.initial) if spec is not None and spec.initial else ()
+
+    def check_history_cycles(self) -> None:
+        """Explicit history defaults that lead back to their own history state are an error
+        (entering any of them would never end)."""
+        for node in self.nodes:
+            dt = node.history_default
+            if dt is not None and self.reaches(dt.targets, node):
+                self.error(
+                    dt.path,
+                    f"the default transition of history state {node.id!r} leads back to it"
+                    " (through history defaults): give it a state as its default",
+                    dt.line,
+                )
 
 
 def _schedule_after(event: str, spec: AfterSpec) -> Callable[..., None]:
