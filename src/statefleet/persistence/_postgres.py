@@ -80,6 +80,7 @@ from statefleet.persistence._types import (
     decode_event,
     encode_event,
 )
+from statefleet.persistence._writes import WriteOp, WriteQueue, copy_error
 
 try:  # the `postgres` extra
     import asyncpg
@@ -159,28 +160,6 @@ class _Retry(Exception):
     """Plan the batch again: a create raced with another store's."""
 
 
-class _Op:
-    """One queued write request and its outcome (one waiter, however many items)."""
-
-    __slots__ = ("error", "fut", "items", "kind", "result", "size")
-
-    def __init__(self, kind: str, items: Any, size: int) -> None:
-        self.kind = kind
-        self.items = items
-        self.size = size
-        self.fut: asyncio.Future[Any] | None = None
-        self.result: Any = None
-        self.error: BaseException | None = None
-
-    def finish(self) -> None:
-        fut = self.fut
-        if fut is not None and not fut.done():
-            if self.error is not None:
-                fut.set_exception(self.error)
-            else:
-                fut.set_result(self.result)
-
-
 class _Prepared(msgspec.Struct):
     """A commit encoded before it is queued (its seqs are given by the writer)."""
 
@@ -191,7 +170,7 @@ class _Prepared(msgspec.Struct):
     outbox: list[tuple[str, bytes]]
 
 
-_BULK = frozenset({"accept", "commit", "ack"})
+_BULK = frozenset({"accept", "commit", "ack"})  # op kinds that share a transaction
 
 
 class PostgresStore(RuntimeStore):
@@ -281,11 +260,7 @@ class PostgresStore(RuntimeStore):
         self._listening: dict[str, Callable[..., None]] = {}
         self._tg: anyio.abc.TaskGroup | None = None
         self._open = False
-        self._closing = False
-        self._ops: list[_Op] = []
-        self._queued = 0
-        self._wake: anyio.Event | None = None
-        self._full: anyio.Event | None = None
+        self._writes = WriteQueue(self.where, bulk=_BULK, max_batch=max_batch, max_delay=max_delay)
         #: counters: transactions, items, commits, accepts, failed transactions, batches
         #: planned again, reconnections
         self.stats = {
@@ -343,13 +318,11 @@ class PostgresStore(RuntimeStore):
                 run=self._read,
                 clock=self._clock,
             )
-        self._closing = False
         self._open = True
-        self._wake = anyio.Event()
-        self._full = anyio.Event()
+        self._writes.open()
         self._tg = anyio.create_task_group()
         await self._tg.__aenter__()
-        self._tg.start_soon(self._writer)
+        self._tg.start_soon(self._writes.run, self._flush)
         return self
 
     async def __aexit__(
@@ -363,8 +336,7 @@ class PostgresStore(RuntimeStore):
         if not self._open:
             return
         self._open = False
-        self._closing = True
-        self._wake_writer()
+        self._writes.close()
         tg, self._tg = self._tg, None
         try:
             if tg is not None:
@@ -463,10 +435,6 @@ class PostgresStore(RuntimeStore):
         if not self._open:
             raise StoreClosedError(f"{self.where}: the store is not open: use `async with store:`")
 
-    def _wake_writer(self) -> None:
-        if self._wake is not None:
-            self._wake.set()
-
     def shard_of(self, actor_id: str) -> int:
         """The shard of ``actor_id`` (the store must be open: the count is stored)."""
         assert self.shards is not None, "the store is not open"
@@ -475,7 +443,7 @@ class PostgresStore(RuntimeStore):
     # -- connections, reconnection -----------------------------------------------------------
     async def _backoff(self, deadline: float, attempt: int, exc: BaseException) -> None:
         """Wait before trying again, or raise ``ConnectionLostError`` past the deadline."""
-        if time.monotonic() >= deadline or (self._closing and not self._ops):
+        if time.monotonic() >= deadline:
             raise ConnectionLostError(self.where, str(exc) or type(exc).__name__) from exc
         delay = min(0.05 * 2**attempt, 2.0, max(0.0, deadline - time.monotonic()))
         log.warning("statefleet store %s: connection lost (%s); retrying", self.where, exc)
@@ -512,61 +480,12 @@ class PostgresStore(RuntimeStore):
                 attempt += 1
         return self._db
 
-    # -- the write queue ---------------------------------------------------------------------
-    async def _submit(self, op: _Op) -> Any:
+    # -- the writer ------------------------------------------------------------------------
+    async def _submit(self, op: WriteOp) -> Any:
         self._check_open()
-        op.fut = fut = asyncio.get_running_loop().create_future()
-        self._ops.append(op)
-        self._queued += op.size
-        self._wake_writer()
-        if self._queued >= self.max_batch and self._full is not None:
-            self._full.set()
-        return await fut
+        return await self._writes.submit(op)
 
-    async def _writer(self) -> None:
-        try:
-            await self._write_loop()
-        finally:
-            ops, self._ops = self._ops, []
-            self._queued = 0
-            for op in ops:
-                op.error = StoreClosedError(f"{self.where}: the store closed before this write")
-                op.finish()
-
-    async def _write_loop(self) -> None:
-        while True:
-            if not self._ops:
-                if self._closing:
-                    return
-                self._wake = anyio.Event()
-                await self._wake.wait()
-                continue
-            if self.max_delay and self._queued < self.max_batch and not self._closing:
-                self._full = anyio.Event()
-                with anyio.move_on_after(self.max_delay):
-                    await self._full.wait()
-            ops = self._take()
-            with anyio.CancelScope(shield=True):
-                await self._flush(ops)
-            for op in ops:
-                op.finish()
-            await anyio.lowlevel.checkpoint()
-
-    def _take(self) -> list[_Op]:
-        ops = self._ops
-        if ops[0].kind not in _BULK:
-            batch = [ops.pop(0)]
-        else:
-            n = count = 0
-            while n < len(ops) and ops[n].kind in _BULK and (count < self.max_batch or n == 0):
-                count += ops[n].size
-                n += 1
-            batch = ops[:n]
-            del ops[:n]
-        self._queued -= sum(op.size for op in batch)
-        return batch
-
-    async def _flush(self, ops: list[_Op]) -> None:
+    async def _flush(self, ops: list[WriteOp]) -> None:
         """Write ``ops`` in one transaction: planned again after a create race, written
         again on a new connection when the old one was lost before ``COMMIT``."""
         deadline = time.monotonic() + self.reconnect_timeout
@@ -616,19 +535,12 @@ class PostgresStore(RuntimeStore):
         self.stats["batches"] += 1
         self.stats["items"] += sum(op.size for op in ops)
 
-    def _fail(self, ops: list[_Op], exc: BaseException, cause: BaseException | None) -> None:
+    def _fail(self, ops: list[WriteOp], exc: BaseException, cause: BaseException | None) -> None:
         self.stats["failures"] += 1
         for op in ops:
-            # one exception per waiter: a shared one would collect every waiter's traceback
-            if isinstance(exc, PersistenceError):
-                err = _copy_error(exc)
-            else:
-                err = PersistenceError(f"{self.where}: write failed: {exc}")
-            err.__cause__ = cause
-            op.result = None
-            op.error = err
+            op.fail(exc, cause, self.where)
 
-    async def _write(self, db: Any, ops: list[_Op]) -> None:
+    async def _write(self, db: Any, ops: list[WriteOp]) -> None:
         kind = ops[0].kind
         if kind in _BULK:
             await self._write_bulk(db, ops)
@@ -641,7 +553,7 @@ class PostgresStore(RuntimeStore):
         else:
             await self._write_delete(db, ops[0])
 
-    async def _write_bulk(self, db: Any, ops: list[_Op]) -> None:
+    async def _write_bulk(self, db: Any, ops: list[WriteOp]) -> None:
         now = time.time()
         size = sum(op.size for op in ops)
         ids = sorted({p.commit.actor_id for op in ops if op.kind == "commit" for p in op.items})
@@ -707,7 +619,7 @@ class PostgresStore(RuntimeStore):
                     dseqs = [next(in_next) for _ in p.deliveries]
                     oseqs = [next(out_next) for _ in p.outbox]
                     if aid in fenced:
-                        results.append(_copy_error(fenced[aid]))
+                        results.append(copy_error(fenced[aid]))
                         continue
                     if c.replace:
                         pass
@@ -793,7 +705,7 @@ class PostgresStore(RuntimeStore):
             payloads.append(payload if len(payload.encode()) <= _NOTIFY_MAX else "")
         await db.execute(_NOTIFY, channels, payloads)
 
-    async def _write_quarantine(self, db: Any, op: _Op) -> None:
+    async def _write_quarantine(self, db: Any, op: WriteOp) -> None:
         actor_id, reason, payload = op.items
         now = time.time()
         if payload is None:
@@ -805,12 +717,12 @@ class PostgresStore(RuntimeStore):
             actor_id,
         )
 
-    async def _write_dead_event(self, db: Any, op: _Op) -> None:
+    async def _write_dead_event(self, db: Any, op: WriteOp) -> None:
         actor_id, seq, reason, blob = op.items
         op.result = await db.fetchval(_INSERT_DEAD, actor_id, "event", reason, blob, time.time())
         await db.execute("DELETE FROM inbox WHERE seq = $1", seq)
 
-    async def _write_reject(self, db: Any, op: _Op) -> None:
+    async def _write_reject(self, db: Any, op: WriteOp) -> None:
         actor_id, reason = op.items
         status = await db.execute(
             "INSERT INTO dead_letters (actor_id, kind, reason, payload, created_at)"
@@ -823,7 +735,7 @@ class PostgresStore(RuntimeStore):
         op.result = int(status.split()[-1])
         await db.execute("DELETE FROM inbox WHERE actor_id = $1", actor_id)
 
-    async def _write_delete(self, db: Any, op: _Op) -> None:
+    async def _write_delete(self, db: Any, op: WriteOp) -> None:
         actor_id = op.items
         for stmt in (
             "DELETE FROM actors WHERE id = $1",
@@ -844,7 +756,7 @@ class PostgresStore(RuntimeStore):
         rows = [(_actor_id(actor_id), encode_event(event)) for actor_id, event in items]
         if not rows:
             return []
-        result: list[int] = await self._submit(_Op("accept", rows, len(rows)))
+        result: list[int] = await self._submit(WriteOp("accept", rows, len(rows)))
         return result
 
     async def commit(self, commit: Commit) -> CommitResult:
@@ -866,7 +778,7 @@ class PostgresStore(RuntimeStore):
         if not prepared:
             return []
         result: list[CommitResult | PersistenceError] = await self._submit(
-            _Op("commit", prepared, len(prepared))
+            WriteOp("commit", prepared, len(prepared))
         )
         return result
 
@@ -893,28 +805,28 @@ class PostgresStore(RuntimeStore):
         """Forget delivered outbox events."""
         self._check_open()
         if seqs:
-            await self._submit(_Op("ack", [int(s) for s in seqs], len(seqs)))
+            await self._submit(WriteOp("ack", [int(s) for s in seqs], len(seqs)))
 
     async def quarantine(self, actor_id: str, reason: str) -> int:
         """Copy the actor's stored row to the dead letters and mark it ``"quarantined"``;
         return the dead letter id. Its inbox is kept."""
         self._check_open()
         result: int = await self._submit(
-            _Op("quarantine", (_actor_id(actor_id), _text("reason", str(reason)), None), 1)
+            WriteOp("quarantine", (_actor_id(actor_id), _text("reason", str(reason)), None), 1)
         )
         return result
 
     async def delete(self, actor_id: str) -> None:
         """Forget an actor: its row, inbox and timers."""
         self._check_open()
-        await self._submit(_Op("delete", _actor_id(actor_id), 1))
+        await self._submit(WriteOp("delete", _actor_id(actor_id), 1))
 
     async def reject_inbox(self, actor_id: str, reason: str) -> int:
         """Move every inbox event of ``actor_id`` to the dead letters (an actor that does
         not exist); return how many."""
         self._check_open()
         result: int = await self._submit(
-            _Op("reject", (_actor_id(actor_id), _text("reason", str(reason))), 1)
+            WriteOp("reject", (_actor_id(actor_id), _text("reason", str(reason))), 1)
         )
         self._regs().pop(actor_id, None)
         return result
@@ -923,12 +835,7 @@ class PostgresStore(RuntimeStore):
         """Queue :meth:`delete` without waiting: it is written before any write queued after
         it (a failure is logged)."""
         self._check_open()
-        op = _Op("delete", _actor_id(actor_id), 1)
-        op.fut = fut = asyncio.get_running_loop().create_future()
-        fut.add_done_callback(_log_failure)
-        self._ops.append(op)
-        self._queued += 1
-        self._wake_writer()
+        self._writes.submit_soon(WriteOp("delete", _actor_id(actor_id), 1))
 
     # -- reads -------------------------------------------------------------------------------
     async def load(self, actor_id: str) -> LoadedActor:
@@ -996,7 +903,7 @@ class PostgresStore(RuntimeStore):
                     f" the row says {chart_id!r} version {version}"
                 )
         except SnapshotError as exc:
-            dl = await self._submit(_Op("quarantine", (aid, str(exc), bytes(blob)), 1))
+            dl = await self._submit(WriteOp("quarantine", (aid, str(exc), bytes(blob)), 1))
             raise CorruptRecordError(aid, str(exc), dl) from exc
         return ActorRecord(aid, chart_id, chart_version, version, status, snap, created, updated)
 
@@ -1010,7 +917,7 @@ class PostgresStore(RuntimeStore):
             except SnapshotError as exc:
                 # an undecodable event is moved to the dead letters; the actor carries on
                 reason = f"inbox event {seq}: {exc}"
-                await self._submit(_Op("dead_event", (actor_id, seq, reason, bytes(blob)), 1))
+                await self._submit(WriteOp("dead_event", (actor_id, seq, reason, bytes(blob)), 1))
                 continue
             out.append(StoredEvent(seq, actor_id, ev, ts))
         return tuple(out)
@@ -1195,21 +1102,6 @@ def _timer_filter(after: float | None, shards: Iterable[int] | None) -> tuple[st
 def _columns(rows: Sequence[Sequence[Any]], n: int) -> list[list[Any]]:
     """Rows as ``n`` column arrays (for ``unnest``)."""
     return [[r[i] for r in rows] for i in range(n)]
-
-
-def _log_failure(fut: asyncio.Future[Any]) -> None:
-    if not fut.cancelled() and fut.exception() is not None:
-        log.error("statefleet store: a queued write failed: %s", fut.exception())
-
-
-def _copy_error(exc: PersistenceError) -> PersistenceError:
-    """A fresh exception for each waiter of the same failure (tracebacks are per raise)."""
-    cls = type(exc)
-    err = cls.__new__(cls, *exc.args)
-    err.args = exc.args
-    err.__dict__.update(exc.__dict__)
-    err.__cause__ = exc.__cause__
-    return err
 
 
 def _split_path(path: str) -> tuple[str, ...]:

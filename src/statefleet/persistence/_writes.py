@@ -1,0 +1,171 @@
+"""The write queue of a store: requests gathered into batches for one writer task.
+
+Writes (accepts, commits, acks, and one-off operations such as a quarantine) are queued as
+:class:`WriteOp` s; the writer task (:meth:`WriteQueue.run`) takes everything queued of the
+bulk kinds (up to ``max_batch`` items, optionally lingering ``max_delay`` seconds for more),
+or one other operation, and hands it to the store's ``flush``, which writes it in one
+transaction and sets each op's ``result`` or ``error``. While a batch is written, new
+requests queue up for the next one, so throughput grows with load (group commit).
+
+Waiters await a plain asyncio future: the stores built on this are asyncio-only, and a
+future is several times cheaper than an ``anyio.Event`` on the hot path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+import anyio.lowlevel
+
+from statefleet.core import PersistenceError
+from statefleet.persistence._errors import StoreClosedError
+
+__all__ = ["WriteOp", "WriteQueue", "copy_error"]
+
+log = logging.getLogger("statefleet.persistence")
+
+
+class WriteOp:
+    """One queued write request and its outcome (one waiter, however many items)."""
+
+    __slots__ = ("error", "fut", "items", "kind", "result", "size")
+
+    def __init__(self, kind: str, items: Any, size: int) -> None:
+        self.kind = kind
+        self.items = items
+        self.size = size
+        self.fut: asyncio.Future[Any] | None = None
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+    def finish(self) -> None:
+        """Hand the outcome to the waiter."""
+        fut = self.fut
+        if fut is not None and not fut.done():
+            if self.error is not None:
+                fut.set_exception(self.error)
+            else:
+                fut.set_result(self.result)
+
+    def fail(self, exc: BaseException, cause: BaseException | None, where: str) -> None:
+        """Record a failure of the transaction this op was in (a fresh exception per
+        waiter: a shared one would collect every waiter's traceback)."""
+        if isinstance(exc, PersistenceError):
+            err = copy_error(exc)
+        else:
+            err = PersistenceError(f"{where}: write failed: {exc}")
+        err.__cause__ = cause
+        self.result = None
+        self.error = err
+
+
+class WriteQueue:
+    """The queue between a store's callers and its writer task.
+
+    ``bulk`` names the op kinds that share a transaction; any other kind is written alone,
+    in queue order (so a queued delete is written before any write queued after it).
+    """
+
+    def __init__(self, where: str, *, bulk: frozenset[str], max_batch: int, max_delay: float):
+        self.where = where
+        self.bulk = bulk
+        self.max_batch = max_batch
+        self.max_delay = max_delay
+        self.ops: list[WriteOp] = []
+        self.queued = 0
+        self.closing = False
+        self._wake: anyio.Event | None = None
+        self._full: anyio.Event | None = None
+
+    def open(self) -> None:
+        """Ready for writes (anyio events need a running event loop: made here)."""
+        self.closing = False
+        self._wake = anyio.Event()
+        self._full = anyio.Event()
+
+    def close(self) -> None:
+        """Let the writer finish what is queued, then return."""
+        self.closing = True
+        self._wake_writer()
+
+    def _wake_writer(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    def _put(self, op: WriteOp) -> asyncio.Future[Any]:
+        op.fut = fut = asyncio.get_running_loop().create_future()
+        self.ops.append(op)
+        self.queued += op.size
+        self._wake_writer()
+        if self.queued >= self.max_batch and self._full is not None:
+            self._full.set()
+        return fut
+
+    async def submit(self, op: WriteOp) -> Any:
+        """Queue ``op`` and wait for its outcome."""
+        return await self._put(op)
+
+    def submit_soon(self, op: WriteOp) -> None:
+        """Queue ``op`` without waiting (a failure is logged)."""
+        self._put(op).add_done_callback(_log_failure)
+
+    async def run(self, flush: Callable[[list[WriteOp]], Awaitable[None]]) -> None:
+        """The writer task: batches to ``flush`` until closed. Whatever is still queued
+        when it ends (cancelled, closed) fails with :class:`StoreClosedError`."""
+        try:
+            while True:
+                if not self.ops:
+                    if self.closing:
+                        return
+                    self._wake = anyio.Event()
+                    await self._wake.wait()
+                    continue
+                if self.max_delay and self.queued < self.max_batch and not self.closing:
+                    self._full = anyio.Event()
+                    with anyio.move_on_after(self.max_delay):
+                        await self._full.wait()
+                ops = self._take()
+                with anyio.CancelScope(shield=True):
+                    await flush(ops)
+                for op in ops:
+                    op.finish()
+                await anyio.lowlevel.checkpoint()
+        finally:
+            ops, self.ops = self.ops, []
+            self.queued = 0
+            for op in ops:
+                op.error = StoreClosedError(f"{self.where}: the store closed before this write")
+                op.finish()
+
+    def _take(self) -> list[WriteOp]:
+        ops = self.ops
+        if ops[0].kind not in self.bulk:
+            batch = [ops.pop(0)]
+        else:
+            n = count = 0
+            while n < len(ops) and ops[n].kind in self.bulk and (count < self.max_batch or n == 0):
+                count += ops[n].size
+                n += 1
+            batch = ops[:n]
+            del ops[:n]
+        self.queued -= sum(op.size for op in batch)
+        return batch
+
+
+def _log_failure(fut: asyncio.Future[Any]) -> None:
+    if not fut.cancelled() and fut.exception() is not None:
+        log.error("statefleet store: a queued write failed: %s", fut.exception())
+
+
+def copy_error(exc: PersistenceError) -> PersistenceError:
+    """A fresh exception for each waiter of the same failure (tracebacks are per raise)."""
+    cls = type(exc)
+    err = cls.__new__(cls, *exc.args)
+    err.args = exc.args
+    err.__dict__.update(exc.__dict__)
+    err.__cause__ = exc.__cause__
+    return err
