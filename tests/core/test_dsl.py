@@ -1040,8 +1040,11 @@ def test_an_abstract_chart_cannot_be_instantiated() -> None:
 
 
 def _define(body: str) -> None:
+    """Define ``C`` and create an instance (python-statemachine reports a callback name that
+    neither the class, its model nor a listener defines when an instance is created)."""
     ns = {"State": State, "StateChart": StateChart, "Event": Event, "HistoryState": HistoryState}
     exec(body, ns)
+    ns["C"]()
 
 
 @pytest.mark.parametrize(

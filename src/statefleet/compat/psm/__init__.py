@@ -6,20 +6,31 @@ name) compiles once per class into a core :class:`~statefleet.core.Chart`; insta
 ``statefleet`` itself.
 """
 
-from statefleet.compat.psm._chart import StateChart
+from statefleet.compat.psm._chart import StateChart, StateMachine
 from statefleet.compat.psm._definition import (
     Event,
     HistoryState,
     State,
+    States,
     Transition,
     TransitionList,
+)
+from statefleet.compat.psm.exceptions import (
+    InvalidDefinition,
+    StateMachineError,
+    TransitionNotAllowed,
 )
 
 __all__ = [
     "Event",
     "HistoryState",
+    "InvalidDefinition",
     "State",
     "StateChart",
+    "StateMachine",
+    "StateMachineError",
+    "States",
     "Transition",
     "TransitionList",
+    "TransitionNotAllowed",
 ]

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from statefleet.compat.psm.exceptions import InvalidDefinition
 
 if TYPE_CHECKING:
     from statefleet.compat.psm._definition import State, Transition
@@ -121,9 +123,24 @@ def _isolated(action: Callable[[Any], Any]) -> Callable[[Any], Any]:
     def run(ctx: Any) -> Any:
         try:
             return action(ctx)
+        except InvalidDefinition as exc:
+            raise _Propagate(exc) from exc
         except Exception as exc:
             ctx.raise_error(exc)
             return None
+
+    return run
+
+
+def _definition_errors_propagate(action: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """python-statemachine lets ``InvalidDefinition`` raised in a callback leave ``send``
+    even when other errors become ``error.execution``."""
+
+    def run(ctx: Any) -> Any:
+        try:
+            return action(ctx)
+        except InvalidDefinition as exc:
+            raise _Propagate(exc) from exc
 
     return run
 
@@ -148,3 +165,58 @@ def _stash(t: Transition) -> Callable[[Any], None]:
             ctx.owner._sf_tr = t
 
     return stash
+
+
+class Provider(NamedTuple):
+    """An object besides the chart instance whose methods are callbacks (python-statemachine's
+    model and listeners): its type and the names it defines."""
+
+    type: type
+    names: frozenset[str]
+
+    @classmethod
+    def of(cls, obj: Any) -> Provider:
+        """The provider shape of ``obj`` (public attribute names of its type and instance)."""
+        names = {n for n in dir(type(obj)) if not n.startswith("_")}
+        names.update(n for n in getattr(obj, "__dict__", {}) if not n.startswith("_"))
+        return cls(type(obj), frozenset(names))
+
+
+class Outcome:
+    """What one ``send`` collects while its event is processed: whether a transition took it
+    (``StateMachine`` raises ``TransitionNotAllowed`` otherwise) and the before/on callbacks'
+    results (python-statemachine's return value of ``send`` and of the event methods)."""
+
+    __slots__ = ("event", "results", "taken")
+
+    def __init__(self, event: Any) -> None:
+        self.event = event
+        self.taken = False
+        self.results: list[Any] = []
+
+    def value(self) -> Any:
+        """``None``, the only result, or the list of them."""
+        r = self.results
+        if not r:
+            return None
+        return r[0] if len(r) == 1 else list(r)
+
+
+def _collecting(action: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Record ``action``'s result when it runs for the event being sent."""
+
+    def run(ctx: Any) -> Any:
+        result = action(ctx)
+        out = getattr(ctx.owner, "_sf_outcome", None)
+        if out is not None and ctx.event is out.event:
+            out.results.append(result)
+        return result
+
+    return run
+
+
+def _mark_taken(ctx: Any) -> None:
+    """First action of every event transition of a ``StateMachine``: the event was taken."""
+    out = getattr(ctx.owner, "_sf_outcome", None)
+    if out is not None and ctx.event is out.event:
+        out.taken = True

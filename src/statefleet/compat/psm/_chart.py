@@ -9,19 +9,19 @@ class (``MyChart.chart``). Instances are sync :class:`~statefleet.core.Session` 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, ClassVar, Self
+import inspect
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar, Self, cast
 
-from statefleet.compat.psm._callbacks import _Propagate
-from statefleet.compat.psm._compiler import _Compiler
-from statefleet.compat.psm._definition import Event, State, Transition
+from statefleet.compat.psm._callbacks import Outcome, Provider, _Propagate
+from statefleet.compat.psm._compiler import _Compiler, _Unresolved
+from statefleet.compat.psm._definition import Event, State, States, Transition
+from statefleet.compat.psm.exceptions import InvalidDefinition, TransitionNotAllowed
 from statefleet.core import (
     Chart,
     ChartDefinitionError,
     EventData,
-    Listener,
     RealClock,
-    Record,
     Session,
     Snapshot,
     VirtualClock,
@@ -31,19 +31,48 @@ from statefleet.core import (
 
 
 class _ChartAttr:
-    """``MyChart.chart``: the compiled :class:`Chart` shared by every instance."""
+    """``MyChart.chart``: the compiled :class:`Chart` shared by every instance (an instance
+    whose model or listeners define callbacks, or that was given ``start_value``, has a chart
+    of its own with the same states, id and version)."""
 
     def __get__(self, instance: Any, owner: type[StateChart]) -> Chart:
+        if instance is not None:
+            own = instance.__dict__.get("_sf_ichart")
+            if own is not None:
+                return cast(Chart, own)
         chart = owner.__dict__.get("_sf_chart")
         if chart is None:
             chart = owner._sf_chart
         if chart is None:
-            raise ChartDefinitionError("declares no states", path=owner.__name__)
+            error = owner.__dict__.get("_sf_error")
+            if error is not None:
+                raise error
+            raise InvalidDefinition("declares no states", path=owner.__name__)
         return chart
 
     def __set__(self, instance: Any, value: Any) -> None:
-        # Session.__init__ assigns the chart; the class already holds it
+        # Session.__init__ assigns the chart; the instance already knows it
         pass
+
+
+class _EventsAttr:
+    """``Machine.events`` / ``sm.events``: every event the chart declares, in order."""
+
+    def __get__(self, instance: Any, owner: type[StateChart]) -> list[Event]:
+        return list(dict.fromkeys(owner._sf_events.values()))
+
+
+class _StatesAttr:
+    """``Machine.states``: the top-level states, in document order (a :class:`States`)."""
+
+    def __get__(self, instance: Any, owner: type[StateChart]) -> States:
+        return owner._sf_top
+
+
+def _is_record_listener(obj: Any) -> bool:
+    """statefleet's listeners (``on_record`` or a plain function) vs python-statemachine's
+    observers (objects whose methods are named like callbacks)."""
+    return hasattr(obj, "on_record") or inspect.isroutine(obj)
 
 
 class StateChart(Session):
@@ -51,56 +80,96 @@ class StateChart(Session):
 
     Subclasses declare states, events and callbacks in their class body; the class is
     compiled once into :attr:`chart`. An instance is a sync :class:`~statefleet.core.Session`
-    entered into its initial configuration on creation.
+    entered into its initial configuration on creation (or into ``start_value``'s state).
+
+    ``model``: an object whose methods and attributes are callbacks and guards too
+    (``cond="is_paid"`` found on it, ``on_enter_paid`` run on it after the chart's own).
+    ``listeners``: statefleet record listeners (``on_record`` or a function), and
+    python-statemachine observers: any other object, whose callback-named methods
+    (``on_enter_state``, ``after_transition``, ``on_enter_<state>``, ...) run like the
+    chart's; the class attribute ``listeners = [...]`` adds observers to every instance (a
+    class in it is instantiated per instance).
 
     ``catch_errors_as_events`` (default ``True``): an exception in a callback becomes the
     internal event ``error.execution`` (the exception injected as ``error``); ``False`` lets
     it propagate out of ``send`` (the configuration may then be half-made, as in
-    python-statemachine's ``StateMachine``). ``validate_trap_states``,
-    ``validate_disconnected_states`` and ``validate_final_reachability`` enable
-    python-statemachine's definition checks (all on by default). ``chart_version`` is the
-    version stamped in snapshots.
+    python-statemachine's ``StateMachine``). ``allow_event_without_transition`` (default
+    ``True``): ``False`` makes an event no transition takes raise ``TransitionNotAllowed``.
+    ``validate_trap_states``, ``validate_disconnected_states`` and
+    ``validate_final_reachability`` enable python-statemachine's definition checks (all on by
+    default). ``chart_version`` is the version stamped in snapshots.
 
     ``configuration`` is the set of active state ids (as for every Session);
     ``configuration_values`` the set of their values (``State(value=...)``, default the id).
     """
 
-    __slots__ = ("__dict__", "_sf_tr", "model")
+    __slots__ = ("__dict__", "_sf_outcome", "_sf_providers", "_sf_tr", "model")
 
     catch_errors_as_events: ClassVar[bool] = True
+    allow_event_without_transition: ClassVar[bool] = True
     validate_trap_states: ClassVar[bool] = True
     validate_disconnected_states: ClassVar[bool] = True
     validate_final_reachability: ClassVar[bool] = True
     chart_version: ClassVar[str] = "1"
+    #: python-statemachine observers of every instance (objects, or classes to instantiate)
+    listeners: ClassVar[list[Any]] = []
 
     chart = _ChartAttr()
+    events = _EventsAttr()
+    states = _StatesAttr()
 
     _sf_chart: ClassVar[Chart | None] = None
+    _sf_error: ClassVar[ChartDefinitionError | None] = None
+    _sf_compiler: ClassVar[_Compiler | None] = None
+    _sf_variants: ClassVar[dict[Any, Chart]] = {}
     _sf_events: ClassVar[dict[str, Event]] = {}
     _sf_states: ClassVar[dict[str, State]] = {}
+    _sf_top: ClassVar[States] = States()
     _sf_values: ClassVar[dict[str, Any] | None] = None
     #: state value -> :class:`State`, every state of the chart
     states_map: ClassVar[dict[Any, State]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls._sf_chart = _Compiler(cls, StateChart).run()
+        compiler = _Compiler(cls, StateChart)
+        cls._sf_chart = None
+        cls._sf_error = None
+        cls._sf_variants = {}
+        cls._sf_compiler = None
+        if compiler.prepare():
+            cls._sf_compiler = compiler
+            try:
+                cls._sf_chart = compiler.build()
+            except _Unresolved as exc:
+                # a name the model or a listener may define: python-statemachine checks it
+                # when an instance is created, and so do we
+                cls._sf_error = exc
 
     def __init__(
         self,
         model: Any = None,
         *,
+        start_value: Any = None,
         context: Mapping[str, Any] | None = None,
         clock: VirtualClock | RealClock | None = None,
         session_id: str | None = None,
-        listeners: Iterable[Listener | Callable[[Record], Any]] = (),
+        listeners: Iterable[Any] = (),
     ) -> None:
         cls = type(self)
-        chart = cls._sf_chart
-        if chart is None:
-            raise ChartDefinitionError("declares no states", path=cls.__name__)
+        records: list[Any] = []
+        observers: list[Any] = []
+        for entry in cls.listeners:
+            observers.append(entry() if isinstance(entry, type) else entry)
+        for obj in listeners:
+            (records if _is_record_listener(obj) else observers).append(obj)
+        providers = tuple(([model] if model is not None else []) + observers)
         self.model = model
         self._sf_tr: Transition | None = None
+        self._sf_outcome: Outcome | None = None
+        self._sf_providers = providers
+        chart = cls._instance_chart(providers, start_value)
+        if chart is not cls._sf_chart:
+            self.__dict__["_sf_ichart"] = chart
         restore = self.__dict__.pop("_sf_restore", None)
         snapshot = None
         if restore is not None:
@@ -113,11 +182,34 @@ class StateChart(Session):
                 context=context,
                 clock=clock,
                 session_id=session_id,
-                listeners=listeners,
+                listeners=records,
                 snapshot=snapshot,
             )
         except _Propagate as p:
             raise p.exc from None
+
+    @classmethod
+    def _instance_chart(cls, providers: tuple[Any, ...], start_value: Any) -> Chart:
+        compiler = cls._sf_compiler
+        if compiler is None:
+            return cls.chart  # raises: the class declares no states
+        start = None
+        if start_value is not None:
+            st = cls.states_map.get(start_value)
+            if st is None:
+                raise InvalidDefinition(
+                    f"start_value {start_value!r} is not the value of a state of {cls.__name__}",
+                    path=cls.__name__,
+                )
+            start = st.id
+        if not providers and start is None:
+            return cls.chart
+        shapes = tuple(Provider.of(p) for p in providers)
+        key = (shapes, start)
+        chart = cls._sf_variants.get(key)
+        if chart is None:
+            chart = cls._sf_variants[key] = compiler.variant(shapes, start)
+        return chart
 
     @classmethod
     def restore(
@@ -148,8 +240,14 @@ class StateChart(Session):
         send_id: str | None = None,
         internal: bool | None = None,
         **data: Any,
-    ) -> None:
+    ) -> Any:
         """Send ``event`` with ``data`` as its payload (keyword arguments of the callbacks).
+
+        Returns what python-statemachine returns: the results of the ``before`` and ``on``
+        callbacks of the transition that took the event (``None`` if there were none, the
+        value if one, a list otherwise); ``None`` for an event queued from inside a callback.
+        A ``StateMachine`` (``allow_event_without_transition = False``) raises
+        :class:`TransitionNotAllowed` when no transition took the event.
 
         ``delay`` is in milliseconds (python-statemachine's unit) and waits on the session's
         clock; ``send_id`` names a delayed send for :meth:`cancel_event`; ``internal=True``
@@ -158,14 +256,29 @@ class StateChart(Session):
         actor = getattr(self, "_sf_actor", None)
         if actor is not None:  # an actor drives this instance: the event goes to its mailbox
             actor.send_nowait(event, **data)
-            return
+            return None
         if delay or internal or send_id is not None:
             self._send_special(event, delay, send_id, internal, data)
-            return
-        try:
+            return None
+        if self._busy:
             Session.send(self, event, **data)
+            return None
+        ev = EventData(event, data or None) if type(event) is str and event else event
+        outcome = Outcome(ev)
+        self._sf_outcome = outcome
+        try:
+            Session.send(self, ev)
         except _Propagate as p:
             raise p.exc from None
+        finally:
+            self._sf_outcome = None
+        if not outcome.taken and not type(self).allow_event_without_transition:
+            raise TransitionNotAllowed(ev.name if isinstance(ev, EventData) else ev, self._names())
+        return outcome.value()
+
+    def _names(self) -> list[str]:
+        states = self._sf_states
+        return [states[i].name for i in self._m.cfg.ids if i in states]
 
     def advance(self, seconds: float) -> None:
         """Move the virtual clock forward, firing due delayed events in due-time order."""
@@ -258,11 +371,6 @@ class StateChart(Session):
         return not self._m.running
 
     @property
-    def events(self) -> list[Event]:
-        """Every event declared by the chart."""
-        return list(dict.fromkeys(type(self)._sf_events.values()))
-
-    @property
     def allowed_events(self) -> list[Event]:
         """Events with a transition from an active state (guards not evaluated)."""
         by_id = type(self)._sf_events
@@ -282,3 +390,12 @@ class StateChart(Session):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(configuration={list(self._m.cfg.ids)!r})"
+
+
+class StateMachine(StateChart):
+    """python-statemachine's 2.x-style class: an exception in a callback propagates out of
+    ``send`` (``catch_errors_as_events = False``) and an event no transition takes raises
+    :class:`TransitionNotAllowed` (``allow_event_without_transition = False``)."""
+
+    catch_errors_as_events: ClassVar[bool] = False
+    allow_event_without_transition: ClassVar[bool] = False

@@ -22,7 +22,9 @@ exception and the others still run, so ``after_<event>`` works as a finalize hoo
 from __future__ import annotations
 
 import ast
+import copy
 import inspect
+import operator
 import re
 import types
 from collections.abc import Callable
@@ -30,7 +32,10 @@ from typing import TYPE_CHECKING, Any
 
 from statefleet.compat.psm._callbacks import (
     _STANDARD,
+    Provider,
+    _collecting,
     _data_getter,
+    _definition_errors_propagate,
     _g_error,
     _g_event_data,
     _g_machine,
@@ -39,6 +44,7 @@ from statefleet.compat.psm._callbacks import (
     _g_stash_target,
     _g_stash_transition,
     _isolated,
+    _mark_taken,
     _negate,
     _only_for,
     _propagating,
@@ -55,12 +61,14 @@ from statefleet.compat.psm._definition import (
     Event,
     HistoryState,
     State,
+    States,
     Transition,
     TransitionList,
     _AnyState,
     _expand_event_id,
     _NestedStateFactory,
 )
+from statefleet.compat.psm.exceptions import InvalidDefinition
 from statefleet.core import (
     Action,
     Chart,
@@ -75,12 +83,30 @@ from statefleet.core import (
 if TYPE_CHECKING:
     from statefleet.compat.psm._chart import StateChart
 
+_COMPARISONS: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+}
+
+
+class _Unresolved(InvalidDefinition):
+    """A callback name nothing defines (yet): raised when an instance is created."""
+
 
 class _Compiler:
     """Compiles one ``StateChart`` subclass into a :class:`Chart` (once, at class creation)."""
 
     def __init__(self, cls: type[StateChart], base: type[StateChart]) -> None:
         self.cls = cls
+        #: callback providers of a variant (see :meth:`variant`): the model and psm listeners
+        self.providers: tuple[Provider, ...] = ()
+        #: the state a variant starts in (``start_value=``), instead of the chart's initial
+        self.start: str | None = None
+        self.top: list[tuple[str, State]] = []
         #: the library's base class: its own attributes are not part of any chart
         self.base = base
         self.cname = cls.__name__
@@ -98,10 +124,31 @@ class _Compiler:
         self._any_copies: dict[int, list[Transition]] = {}
 
     def error(self, path: str, message: str) -> ChartDefinitionError:
-        return ChartDefinitionError(message, path=f"{self.cname}.{path}" if path else self.cname)
+        return InvalidDefinition(message, path=f"{self.cname}.{path}" if path else self.cname)
+
+    def unresolved(self, path: str, message: str) -> ChartDefinitionError:
+        """A name neither the class nor a provider defines: python-statemachine raises it when
+        an instance is created (its model or a listener may define it), and so do we."""
+        return _Unresolved(message, path=f"{self.cname}.{path}" if path else self.cname)
 
     # -- entry point -------------------------------------------------------------------------
     def run(self) -> Chart | None:
+        """Check the class and compile its chart (``None`` for a class with no states)."""
+        if not self.prepare():
+            return None
+        return self.build()
+
+    def variant(self, providers: tuple[Provider, ...], start: str | None) -> Chart:
+        """The chart of an instance whose model or listeners define callbacks, or that starts
+        elsewhere (``start_value=``): same states, ids and version, so their snapshots are
+        interchangeable with the class chart's."""
+        v = copy.copy(self)
+        v.providers = providers
+        v.start = start
+        return v.build()
+
+    def prepare(self) -> bool:
+        """Collect and check the class's declarations (once per class; sets its triggers)."""
         cls = self.cls
         for k in cls.__mro__:
             if isinstance(k, type) and issubclass(k, self.base) and k is not self.base:
@@ -110,6 +157,8 @@ class _Compiler:
         for k in reversed(cls.__mro__):
             if isinstance(k, type) and issubclass(k, self.base) and k is not self.base:
                 for key, value in vars(k).items():
+                    if key.startswith("_sf_"):
+                        continue  # what compiling a class leaves on it
                     attrs.pop(key, None)
                     attrs[key] = value
         top: list[tuple[str, State]] = []
@@ -117,12 +166,17 @@ class _Compiler:
         for key, value in attrs.items():
             if isinstance(value, State):
                 top.append((key, value))
+            elif isinstance(value, States):
+                top.extend((k, st) for k, st in value._states.items())
             elif isinstance(value, TransitionList | Event):
                 decls.append((key, value, key))
+            elif isinstance(getattr(value, "_sf_transitions", None), TransitionList):
+                # ``@a.to(b)`` over a method: the method's name is the event
+                decls.append((key, value._sf_transitions, key))
         if not top:
             if decls:
                 raise self.error(decls[0][0], "events are declared but the chart has no states")
-            return None
+            return False
         # ids and the state tree
         seen: dict[int, str] = {}
         for key, st in top:
@@ -141,11 +195,28 @@ class _Compiler:
         self._declare_events(decls)
         # validation in python-statemachine's terms, naming the attribute
         self._validate([st for _, st in top])
+        self.top = top
+        cls._sf_events = dict(self.events_by_id)
+        cls._sf_states = {s._id: s for s in self.states}
+        cls._sf_top = States(dict(top))
+        custom = {s._id: s.value for s in self.states if s._value is not None}
+        cls._sf_values = custom or None
+        cls.states_map = {s.value: s for s in self.states}
+        return True
+
+    def build(self) -> Chart:
+        """Resolve every callback and compile the chart (the class's, or a variant's)."""
+        cls = self.cls
+        top = self.top
+        self.tspecs = []
+        self.need_stash = False
         specs = [self._state_spec(st, key) for key, st in top]
         if self.need_stash:
             for t, ts in self.tspecs:
                 ts.before = (_stash(t), *ts.before)
         initial = self._initial_of([st for _, st in top], "")
+        if self.start is not None:
+            initial = (self.start,)
         spec = ChartSpec(
             id=cls.__qualname__,
             name=self.cname,
@@ -155,13 +226,7 @@ class _Compiler:
             path=self.cname,
             meta={"dsl": True},
         )
-        chart = compile_chart(spec)
-        cls._sf_events = dict(self.events_by_id)
-        cls._sf_states = {s._id: s for s in self.states}
-        custom = {s._id: s.value for s in self.states if s._value is not None}
-        cls._sf_values = custom or None
-        cls.states_map = {s.value: s for s in self.states}
-        return chart
+        return compile_chart(spec)
 
     def _walk(self, st: State, path: str, seen: dict[int, str], decls: list[Any]) -> None:
         if id(st) in seen:
@@ -241,7 +306,12 @@ class _Compiler:
                     setattr(cls, i, other)
             # the attribute becomes the trigger (a nested body's event only if the name is free)
             current = inspect.getattr_static(cls, key, None)
-            if current is value or current is None or isinstance(current, Event):
+            if (
+                current is value
+                or current is None
+                or isinstance(current, Event)
+                or getattr(current, "_sf_transitions", None) is value
+            ):
                 setattr(cls, key, ev)
         # events named inside transitions (``event="a b"`` or ``event=some_event``)
         any_sources = [t.source for t in any_transitions]
@@ -475,7 +545,7 @@ class _Compiler:
                 out.append(a)
         if len(out) > 1 or not self.catch:
             return tuple(self._wrap(a, isolate=True) for a in out)
-        return tuple(out)
+        return tuple(self._wrap(a) for a in out)
 
     def _state_blocks(self, st: State, group: str, path: str) -> list[tuple[Action, ...]]:
         site = _Site(group, st, None)
@@ -488,8 +558,8 @@ class _Compiler:
         items.sort(key=lambda x: x[0])
         blocks: list[tuple[Action, ...]] = []
         for _, func, convention in items:
-            action = self._resolve(func, site, f"{path}.{group}", group, convention=convention)
-            if action is not None:
+            where = f"{path}.{group}"
+            for action in self._resolve_all(func, site, where, group, convention=convention):
                 blocks.append((self._wrap(action),))
         return blocks
 
@@ -517,17 +587,23 @@ class _Compiler:
             items.sort(key=lambda x: x[0])
             actions: list[Action] = []
             for _, func, convention, suffix in items:
-                a = self._resolve(func, site, f"{tpath}.{prefix}", prefix, convention=convention)
-                if a is None:
-                    continue
-                if conditional and suffix is not None:
-                    a = _only_for(a, suffix, suffix_of)
-                actions.append(a)
+                where = f"{tpath}.{prefix}"
+                for a in self._resolve_all(func, site, where, prefix, convention=convention):
+                    if conditional and suffix is not None:
+                        a = _only_for(a, suffix, suffix_of)
+                    actions.append(a)
             if len(actions) > 1 or not self.catch:
-                return tuple(self._wrap(a, isolate=True) for a in actions)
-            return tuple(actions)
+                out = [self._wrap(a, isolate=True) for a in actions]
+            else:
+                out = [self._wrap(a) for a in actions]
+            if events and prefix != "after":
+                # what ``sm.send(event)`` returns: python-statemachine's before/on results
+                out = [_collecting(a) for a in out]
+            return tuple(out)
 
         before = group("before", "before_transition", _GENERIC, t._before)
+        if events and not self.cls.allow_event_without_transition:
+            before = (_mark_taken, *before)
         on = group("on", "on_transition", _GENERIC, t._on)
         after = group("after", "after_transition", _AFTER, t._after)
         cond = self._guard(t, site, tpath)
@@ -587,7 +663,50 @@ class _Compiler:
             return _propagating(action)
         if isolate:
             return _isolated(action)
-        return action
+        return _definition_errors_propagate(action)
+
+    def _resolve_all(
+        self, func: Any, site: _Site, where: str, group: str, *, convention: bool = False
+    ) -> list[Callable[[Any], Any]]:
+        """``func``'s action on the class, then, for a convention name, the same name on every
+        provider that defines it (python-statemachine calls them all)."""
+        if not isinstance(func, str) or not convention:
+            a = self._resolve(func, site, where, group)
+            return [a] if a is not None else []
+        own = self._resolve(func, site, where, group, convention=True)
+        out = [own] if own is not None else []
+        for index, provider in enumerate(self.providers):
+            if func in provider.names:
+                out.append(self._provided(index, provider, func, site, where, group))
+        return out
+
+    def _provided(
+        self,
+        index: int,
+        provider: Provider,
+        name: str,
+        site: _Site,
+        where: str,
+        group: str,
+        *,
+        guard: bool = False,
+    ) -> Callable[[Any], Any]:
+        """An action calling ``name`` on the instance's ``index``-th provider."""
+
+        def owner_of(ctx: Any) -> Any:
+            return ctx.owner._sf_providers[index]
+
+        obj = inspect.getattr_static(provider.type, name, None)
+        if isinstance(obj, types.FunctionType):
+            return self._callable(obj, site, where, group, bound=True, self_of=owner_of)
+        if isinstance(obj, staticmethod):
+            return self._callable(obj.__func__, site, where, group)
+
+        def read(ctx: Any) -> Any:
+            value = getattr(owner_of(ctx), name)
+            return value() if callable(value) else value
+
+        return read
 
     def _resolve(
         self,
@@ -613,12 +732,21 @@ class _Compiler:
             except AttributeError:
                 if convention:
                     return None
+                for index, provider in enumerate(self.providers):
+                    if name in provider.names:
+                        return self._provided(
+                            index, provider, name, site, where, group, guard=guard
+                        )
                 if guard:
-                    raise self.error(
-                        where, f"unknown guard {name!r}: {self.cname} has no such attribute"
+                    raise self.unresolved(
+                        where,
+                        f"unknown guard {name!r}: {self.cname} has no such attribute"
+                        " (nor has its model or a listener)",
                     ) from None
-                raise self.error(
-                    where, f"unknown callback {name!r}: {self.cname} has no such method"
+                raise self.unresolved(
+                    where,
+                    f"unknown callback {name!r}: {self.cname} has no such method"
+                    " (nor has its model or a listener)",
                 ) from None
             if isinstance(obj, State | Event | TransitionList | _NestedStateFactory):
                 if convention:
@@ -651,7 +779,8 @@ class _Compiler:
             bound = False
             if isinstance(func, types.FunctionType):
                 own = inspect.getattr_static(cls, func.__name__, None)
-                bound = own is func
+                # a method under ``@a.to(b)``: its attribute became the event's trigger
+                bound = own is func or hasattr(func, "_sf_transitions")
             return self._callable(func, site, where, group, bound=bound)
         raise self.error(where, f"a callback must be a callable or a method name, not {func!r}")
 
@@ -675,14 +804,45 @@ class _Compiler:
                 if isinstance(node.op, ast.And):
                     return lambda ctx: all(p(ctx) for p in parts)
                 return lambda ctx: any(p(ctx) for p in parts)
+            if isinstance(node, ast.Constant):
+                return _static(node.value)
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in ("In", "in_")
+                and not node.keywords
+                and node.args
+                and all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args)
+            ):
+                # SCXML's In(): every named state is active
+                ids = tuple(str(a.value) for a in node.args)  # type: ignore[attr-defined]
+                unknown = [i for i in ids if i not in self.cls._sf_states]
+                if unknown:
+                    raise self.error(where, f"In() names unknown state {unknown[0]!r}")
+                return lambda ctx: all(ctx.in_state(i) for i in ids)
+            if isinstance(node, ast.Compare) and len(node.ops) == 1:
+                op = _COMPARISONS.get(type(node.ops[0]))
+                if op is not None:
+                    left, right = build(node.left), build(node.comparators[0])
+                    return lambda ctx: op(left(ctx), right(ctx))
             raise self.error(where, f"unsupported guard expression {expr!r}")
 
         return build(tree.body)
 
     def _callable(
-        self, func: Any, site: _Site, where: str, group: str, *, bound: bool = False
+        self,
+        func: Any,
+        site: _Site,
+        where: str,
+        group: str,
+        *,
+        bound: bool = False,
+        self_of: Callable[[Any], Any] | None = None,
     ) -> Callable[[Any], Any]:
-        """Wrap ``func`` so it receives its arguments by name (decided here, once)."""
+        """Wrap ``func`` so it receives its arguments by name (decided here, once).
+
+        ``bound``: ``func`` is a method whose ``self`` is the chart instance, or
+        ``self_of(ctx)`` when given (a provider: the model or a listener)."""
         try:
             params = list(inspect.signature(func).parameters.values())
         except (TypeError, ValueError):
@@ -719,7 +879,7 @@ class _Compiler:
                 pos.append(getter)
         extra = self._kwargs_builder(site, frozenset(named)) if varkw else None
         f = func
-        if not varkw and not kw:
+        if not varkw and not kw and self_of is None:
             n = len(pos)
             if bound:
                 if n == 0:
@@ -746,6 +906,8 @@ class _Compiler:
                 more = extra(ctx)
                 more.update(kwargs)
                 kwargs = more
+            if self_of is not None:
+                return f(self_of(ctx), *args, **kwargs)
             if bound:
                 return f(ctx.owner, *args, **kwargs)
             return f(*args, **kwargs)

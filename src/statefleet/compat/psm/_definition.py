@@ -10,11 +10,12 @@ become eventless transitions. These objects only record what was declared; the c
 
 from __future__ import annotations
 
+import enum
 import itertools
 import re
 import sys
 import types
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Self
 
 from statefleet.core import ChartDefinitionError
@@ -221,6 +222,18 @@ class TransitionList(_CallbackHolder):
         """Add an event (descriptor) to every transition of the list."""
         for t in self.transitions:
             t.add_event(event)
+
+    def __call__(self, func: Any) -> Any:
+        """Decorator form: ``@idle.to(busy)`` over ``def start(self): ...`` declares the event
+        ``start`` with these transitions and runs the method as their ``on`` callback (its
+        result is what ``sm.start()`` returns), as python-statemachine does."""
+        if not callable(func) or isinstance(func, State | Event | TransitionList):
+            raise ChartDefinitionError(
+                f"{self!r} only decorates a callback, not {func!r}", path="TransitionList"
+            )
+        self._add("_on", func)
+        func._sf_transitions = self
+        return func
 
     def __repr__(self) -> str:
         return f"TransitionList({self.transitions!r})"
@@ -612,13 +625,13 @@ class _BoundEvent:
         """The event's display name."""
         return self._event.name
 
-    def __call__(self, **data: Any) -> None:
-        """Send the event (``data`` becomes its payload)."""
+    def __call__(self, **data: Any) -> Any:
+        """Send the event (``data`` becomes its payload) and return what its callbacks
+        returned (see :meth:`StateChart.send`)."""
         ev = self._event
         if ev.delay or ev.internal:
-            self._machine.send(ev.id, delay=ev.delay or None, internal=ev.internal, **data)
-        else:
-            self._machine.send(ev.id, **data)
+            return self._machine.send(ev.id, delay=ev.delay or None, internal=ev.internal, **data)
+        return self._machine.send(ev.id, **data)
 
     def __eq__(self, other: object) -> bool:
         return self._event == other
@@ -628,3 +641,62 @@ class _BoundEvent:
 
     def __repr__(self) -> str:
         return f"BoundEvent({self._event.id!r})"
+
+
+class States:
+    """States declared together: python-statemachine's ``States`` (``States.from_enum``).
+
+    Assigned to a class attribute (``states = States.from_enum(Status, initial=...)``) its
+    states join the chart under their keys; ``states.PENDING`` reads one. ``Machine.states``
+    is the chart's top-level states in document order.
+    """
+
+    def __init__(self, states: Mapping[str, State] | None = None) -> None:
+        self._states: dict[str, State] = dict(states or {})
+
+    @classmethod
+    def from_enum(
+        cls,
+        enum_type: type[enum.Enum],
+        initial: Any,
+        final: Any = None,
+        use_enum_instance: bool = True,
+    ) -> States:
+        """One state per member of ``enum_type``: the id is the member's name, the value
+        the member itself (or its ``.value`` with ``use_enum_instance=False``); ``initial``
+        is a member, ``final`` a member or a list of them."""
+        finals = set(final if isinstance(final, list | tuple | set) else [final])
+        out: dict[str, State] = {}
+        for member in enum_type:
+            out[member.name] = State(
+                name=str(member.name).replace("_", " ").capitalize(),
+                value=member if use_enum_instance else member.value,
+                initial=member is initial,
+                final=member in finals,
+            )
+        return cls(out)
+
+    def __getattr__(self, name: str) -> State:
+        states: dict[str, State] = self.__dict__.get("_states", {})
+        if name in states:
+            return states[name]
+        raise AttributeError(f"no state {name!r} in {list(states)!r}")
+
+    def __getitem__(self, key: str | int) -> State:
+        if isinstance(key, int):
+            return list(self._states.values())[key]
+        return self._states[key]
+
+    def __iter__(self) -> Iterator[State]:
+        return iter(self._states.values())
+
+    def __contains__(self, item: object) -> bool:
+        if isinstance(item, State):
+            return any(s is item for s in self._states.values())
+        return item in self._states
+
+    def __len__(self) -> int:
+        return len(self._states)
+
+    def __repr__(self) -> str:
+        return f"States({list(self._states.values())!r})"

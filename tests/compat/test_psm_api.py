@@ -1,0 +1,324 @@
+"""python-statemachine 3's public API, written the way its documentation shows it."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+import pytest
+
+from statefleet import ChartDefinitionError, StatefleetError
+from statefleet.compat.psm import (
+    Event,
+    InvalidDefinition,
+    State,
+    StateChart,
+    StateMachine,
+    States,
+    TransitionNotAllowed,
+)
+
+
+class TrafficLight(StateChart):
+    "A traffic light machine"
+
+    green = State(initial=True)
+    yellow = State()
+    red = State()
+
+    cycle = green.to(yellow) | yellow.to(red) | red.to(green)
+
+    def before_cycle(self, event: str, source: State, target: State) -> str:
+        return f"Running {event} from {source.id} to {target.id}"
+
+
+def test_send_and_event_methods_return_the_callbacks_results() -> None:
+    sm = TrafficLight()
+    assert sm.send("cycle") == "Running cycle from green to yellow"
+    assert sm.cycle() == "Running cycle from yellow to red"
+
+
+def test_several_results_come_back_as_a_list_and_none_without_callbacks() -> None:
+    class Machine(StateChart):
+        a = State(initial=True)
+        b = State()
+        go = a.to(b) | b.to(a)
+        noop = b.to(a)
+
+        @go.on
+        def do_go(self, source: State, target: State) -> str:
+            return f"{source.id}->{target.id}"
+
+        def before_go(self) -> str:
+            return "before"
+
+    sm = Machine()
+    assert sm.go() == ["before", "a->b"]
+    assert sm.noop() is None
+    assert sm.send("unknown") is None
+
+
+def test_decorator_declares_the_event_and_its_action() -> None:
+    class Machine(StateChart):
+        idle = State(initial=True)
+        working = State()
+
+        @idle.to(working)
+        def start(self, job: str = "?") -> str:
+            return f"started {job}"
+
+        @working.to(idle)
+        def stop(self) -> None:
+            self.stopped = True
+
+    sm = Machine()
+    assert sm.start(job="backup") == "started backup"
+    assert sm.configuration_values == {"working"}
+    sm.send("stop")
+    assert sm.stopped is True
+    assert [e.id for e in Machine.events] == ["start", "stop"]
+
+
+def test_class_level_events_and_states() -> None:
+    assert [e.id for e in TrafficLight.events] == ["cycle"]
+    assert [s.id for s in TrafficLight.states] == ["green", "yellow", "red"]
+    assert TrafficLight.states.green is TrafficLight.green
+    assert "red" in TrafficLight.states and len(TrafficLight.states) == 3
+    sm = TrafficLight()
+    assert [e.id for e in sm.events] == ["cycle"]
+
+
+class Traffic(StateMachine):
+    green = State(initial=True)
+    yellow = State()
+    red = State(final=True)
+
+    slowdown = green.to(yellow)
+    stop = yellow.to(red)
+
+
+def test_state_machine_refuses_an_event_no_transition_takes() -> None:
+    sm = Traffic()
+    with pytest.raises(TransitionNotAllowed, match=r"Can't stop when in Green\.") as info:
+        sm.stop()
+    assert info.value.event == "stop"
+    assert isinstance(info.value, StatefleetError)
+    assert sm.configuration_values == {"green"}  # nothing happened
+    sm.slowdown()
+    sm.stop()
+    assert sm.is_terminated
+
+
+def test_state_machine_refuses_when_the_guard_says_no() -> None:
+    class Gate(StateMachine):
+        closed = State(initial=True)
+        opened = State(final=True)
+        open = closed.to(opened, cond="has_key")
+        has_key = False
+
+    with pytest.raises(TransitionNotAllowed):
+        Gate().open()
+
+
+def test_state_machine_lets_callback_errors_propagate() -> None:
+    class Job(StateMachine):
+        idle = State(initial=True)
+        done = State(final=True)
+        run = idle.to(done)
+
+        def on_run(self) -> None:
+            raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        Job().run()
+
+
+def test_in_inside_string_guards() -> None:
+    class Robot(StateChart):
+        class arm(State.Parallel):
+            class grip(State.Compound):
+                open = State(initial=True)
+                closed = State()
+                close = open.to(closed)
+
+            class motor(State.Compound):
+                stopped = State(initial=True)
+                moving = State()
+                move = stopped.to(moving, cond="In('closed')")
+                halt = moving.to(stopped, cond="not In('open') and In('moving')")
+
+    sm = Robot()
+    sm.send("move")
+    assert "stopped" in sm.configuration_values
+    sm.send("close")
+    sm.send("move")
+    assert "moving" in sm.configuration_values
+    sm.send("halt")
+    assert "stopped" in sm.configuration_values
+
+
+def test_comparisons_in_string_guards() -> None:
+    class Counter(StateChart):
+        low = State(initial=True)
+        high = State(final=True)
+        bump = low.to(high, cond="count >= 3") | low.to.itself(internal=True, on="inc")
+        count = 0
+
+        def inc(self) -> None:
+            self.count += 1
+
+    sm = Counter()
+    for _ in range(3):
+        sm.bump()
+    assert sm.configuration_values == {"low"}
+    sm.bump()
+    assert sm.configuration_values == {"high"}
+
+
+class Order:
+    """A domain model: psm finds guards and callbacks on it."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.paid = 0
+        self.log: list[str] = []
+
+    def is_paid(self) -> bool:
+        return self.paid >= self.total
+
+    def on_pay(self, amount: int) -> None:
+        self.paid += amount
+
+    def on_enter_completed(self) -> None:
+        self.log.append("completed")
+
+
+class OrderFlow(StateChart):
+    waiting = State(initial=True)
+    completed = State(final=True)
+
+    pay = waiting.to.itself(internal=True, unless="is_paid") | waiting.to(completed, cond="is_paid")
+    check = waiting.to(completed, cond="is_paid")
+
+
+def test_guards_and_callbacks_found_on_the_model() -> None:
+    order = Order(total=10)
+    sm = OrderFlow(order)
+    sm.pay(amount=6)
+    assert order.paid == 6 and sm.configuration_values == {"waiting"}
+    sm.pay(amount=4)
+    sm.check()
+    assert sm.configuration_values == {"completed"}
+    assert order.log == ["completed"]
+    assert sm.model is order
+
+
+def test_a_name_nothing_defines_is_reported_when_the_instance_is_created() -> None:
+    with pytest.raises(InvalidDefinition, match="unknown guard 'is_paid'") as info:
+        OrderFlow()
+    assert isinstance(info.value, ChartDefinitionError)
+    assert info.value.path == "OrderFlow.pay.cond"
+
+
+class Audit:
+    """A psm listener defining only some of the observer methods."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def after_transition(self, event: str, source: State, target: State) -> None:
+        self.lines.append(f"{event}: {source.id} -> {target.id}")
+
+    def on_enter_red(self) -> None:
+        self.lines.append("red!")
+
+
+def test_listener_objects_with_only_some_callbacks() -> None:
+    audit = Audit()
+    records: list[Any] = []
+    sm = TrafficLight(listeners=[audit, records.append])
+    sm.cycle()
+    sm.cycle()
+    assert audit.lines == ["cycle: green -> yellow", "red!", "cycle: yellow -> red"]
+    assert records  # statefleet record listeners still receive records
+
+
+def test_class_level_listeners_are_instantiated_per_instance() -> None:
+    class Watched(StateChart):
+        listeners = [Audit]
+        green = State(initial=True)
+        red = State()
+        go = green.to(red) | red.to(green)
+
+    a, b = Watched(), Watched()
+    a.go()
+    audits = [p for p in a._sf_providers if isinstance(p, Audit)]
+    assert audits[0].lines == ["red!", "go: green -> red"]
+    assert [p.lines for p in b._sf_providers if isinstance(p, Audit)] == [[]]
+
+
+def test_start_value_starts_in_that_state_and_runs_its_entry() -> None:
+    class Machine(StateChart):
+        a = State(initial=True)
+        b = State()
+        c = State(final=True)
+        go = a.to(b) | b.to(c)
+        entered: list[str]
+
+        def on_enter_state(self, state: State) -> None:
+            self.__dict__.setdefault("entered", []).append(state.id)
+
+    sm = Machine(start_value="b")
+    assert sm.configuration_values == {"b"}
+    assert sm.entered == ["b"]
+    sm.go()
+    assert sm.is_terminated
+    with pytest.raises(InvalidDefinition, match="start_value 'x'"):
+        Machine(start_value="x")
+
+
+class Status(Enum):
+    PENDING = "pending"
+    DONE = "done"
+
+
+def test_states_from_enum() -> None:
+    class Task(StateChart):
+        states = States.from_enum(Status, initial=Status.PENDING, final=Status.DONE)
+        finish = states.PENDING.to(states.DONE)
+
+    sm = Task()
+    assert sm.configuration_values == {Status.PENDING}
+    assert [s.id for s in Task.states] == ["PENDING", "DONE"]
+    sm.finish()
+    assert sm.configuration_values == {Status.DONE}
+    assert sm.is_terminated
+
+
+def test_definition_errors_propagate_from_callbacks() -> None:
+    class Machine(StateChart):
+        a = State(initial=True)
+        b = State()
+        go = a.to(b) | b.to(a)
+
+        def on_go(self) -> None:
+            raise InvalidDefinition("bad", path="Machine.on_go")
+
+    sm = Machine()
+    with pytest.raises(InvalidDefinition, match="bad"):
+        sm.go()
+
+
+def test_event_objects_decorate_callbacks() -> None:
+    class Machine(StateChart):
+        a = State(initial=True)
+        b = State()
+        go = Event(a.to(b) | b.to(a), name="Go!")
+
+        @go.before
+        def remember(self, source: State) -> str:
+            return source.id
+
+    sm = Machine()
+    assert sm.go() == "a"
+    assert Machine.go.name == "Go!"
