@@ -6,10 +6,11 @@ actor; ``await ref.send("pay")``, ``await ref.ask("pay")`` (the snapshot after t
 See ``docs/actors.md``.
 """
 
-from statefleet.actors._actor import ActorCrashedError, ActorRef, Subscription
 from statefleet.actors._durable import DurableStore, VirtualRef
 from statefleet.actors._inspect import Inspection
 from statefleet.actors._invocation import ActorInvocation
+from statefleet.actors._observers import Subscription
+from statefleet.actors._ref import ActorCrashedError, ActorRef
 from statefleet.actors._store import ActorStore
 from statefleet.actors._supervision import ErrorPolicy, RestartPolicy, Supervision
 from statefleet.actors._system import ActorSystem

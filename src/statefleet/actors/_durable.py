@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import anyio
 import msgspec
 
-from statefleet.actors._actor import IDLE, OWNED, STOPPED, ActorCrashedError
+from statefleet.actors._cell import IDLE, OWNED, STOPPED
+from statefleet.actors._ref import ActorCrashedError, ActorRef
 from statefleet.actors._store import ActorStore
 from statefleet.core import (
     ActorError,
@@ -47,8 +48,8 @@ from statefleet.core import (
 )
 
 if TYPE_CHECKING:
-    from statefleet.actors._actor import ActorRef
-    from statefleet.actors._system import ActorSystem
+    from statefleet.actors._cell import ActorCell
+    from statefleet.actors._runtime import Runtime
 
 __all__ = ["DurableStore", "VirtualRef"]
 
@@ -173,7 +174,7 @@ class Durable:
 
     def __init__(
         self,
-        system: ActorSystem,
+        system: Runtime,
         store: DurableStore,
         *,
         idle_timeout: float | None,
@@ -195,7 +196,7 @@ class Durable:
         self._wake_due: float | None = None
         self._opened = False
         self._sweeping = False
-        self._batchq: list[ActorRef] = []
+        self._batchq: list[ActorCell] = []
         self._batching = False
         #: sends to idle actors waiting for their commit: actor id -> id(event) -> waiter
         self._sent: dict[str, dict[int, _Sent]] = {}
@@ -206,17 +207,17 @@ class Durable:
     def _begin(self, owned: bool = True) -> None:
         self.busy += 1
         if owned:
-            self.system._owned += 1
+            self.system.owned += 1
 
     def _end(self, owned: bool = True) -> None:
         self.busy -= 1
         s = self.system
-        if not self.busy and s._quiet_waiters and s._quiet():
-            waiters, s._quiet_waiters = s._quiet_waiters, []
+        if not self.busy and s.quiet_waiters and s.quiet():
+            waiters, s.quiet_waiters = s.quiet_waiters, []
             for w in waiters:
                 w.set()
         if owned:
-            s._owned_done()
+            s.owned_done()
 
     async def commit_step(
         self,
@@ -247,28 +248,28 @@ class Durable:
         self, actor_id: str, target: str | None, event: EventData
     ) -> tuple[str, EventData] | None:
         """Where a send of ``actor_id`` goes, as the runtime will deliver it (see
-        ``ActorRef._deliver``), or None when it does not go to an actor."""
+        ``ActorRef.deliver``), or None when it does not go to an actor."""
         if target is None:
             return actor_id, event
         s = self.system
-        a = s._actors.get(actor_id)
+        a = s.cells.get(actor_id)
         if target == "#_parent":
-            if a is None or a._parent is None:
+            if a is None or a.parent is None:
                 return None
-            iid = a._invokeid
+            iid = a.invokeid
             if iid is not None:
                 event = msgspec.structs.replace(event, invokeid=iid, origin=f"#_{iid}")
-            return a._parent.id, event
+            return a.parent.id, event
         if target.startswith("#_scxml_"):
             sid = target[8:]
             return (sid, event) if sid else None
         if target.startswith("#_"):
-            x = a._x if a is not None else None
+            x = a.x if a is not None else None
             h = x.invs.get(target[2:]) if x is not None and x.invs else None
             if h is not None and h.actor is not None:
                 return h.actor.id, event
             return None
-        b = s._resolve(target)
+        b = s.resolve(target)
         if b is not None:
             return b.id, event
         if target.startswith("#") or "://" in target:
@@ -281,8 +282,8 @@ class Durable:
 
     def is_invoked(self, actor_id: str) -> bool:
         """Is the actor an invoked chart (its snapshot belongs to its parent's)?"""
-        a = self.system._actors.get(actor_id)
-        return a is not None and a._invokeid is not None
+        a = self.system.cells.get(actor_id)
+        return a is not None and a.invokeid is not None
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def open(self) -> None:
@@ -298,7 +299,7 @@ class Durable:
 
     async def start(self) -> None:
         """Recover: activate actors with unconsumed events, arm the durable timers."""
-        self.system._tg_start(self._recover)
+        self.system.tg_start(self._recover)
 
     async def close(self) -> None:
         """Detach; close the store if :meth:`open` opened it."""
@@ -344,13 +345,13 @@ class Durable:
         self.charts[chart.id] = chart
 
     # -- activation ---------------------------------------------------------------------------
-    async def activate(self, actor_id: str, chart: Chart | None = None) -> ActorRef:
+    async def activate(self, actor_id: str, chart: Chart | None = None) -> ActorCell:
         """The live actor ``actor_id``: in memory, restored from the store, or (with
         ``chart``) created at its initial state."""
         s = self.system
         while True:
-            a = s._actors.get(actor_id)
-            if a is not None and a._state != STOPPED:
+            a = s.cells.get(actor_id)
+            if a is not None and a.state != STOPPED:
                 if chart is not None and a.chart.id != chart.id:
                     raise ActorError(
                         f"actor {actor_id!r} runs chart {a.chart.id!r}, not {chart.id!r}"
@@ -362,7 +363,7 @@ class Durable:
             await act.wait()
             if act.error is not None:
                 raise act.error
-        if not s._running or s._closing:
+        if not s.running or s.closing:
             raise ActorError("the ActorSystem is not running")
         if "/" in actor_id and chart is None:
             # an invoked child lives inside its parent: activating the parent restores it
@@ -372,8 +373,8 @@ class Durable:
             except ActorError:
                 pass  # no such parent: a top-level id with a slash
             else:
-                a = s._actors.get(actor_id)
-                if a is not None and a._state != STOPPED:
+                a = s.cells.get(actor_id)
+                if a is not None and a.state != STOPPED:
                     return a
                 raise ActorError(
                     f"no actor {actor_id!r} in the store: its invocation in {parent!r} is over"
@@ -386,11 +387,11 @@ class Durable:
             return await self._load(actor_id, chart, act)
         except BaseException as exc:
             act.error = exc
-            if isinstance(exc, StatefleetError) and s._fns:
+            if isinstance(exc, StatefleetError) and s.fns:
                 # a quarantined (corrupt) row, a chart that does not fit: for the supervisor
-                s._publish(
+                s.publish(
                     ActorEscalated(
-                        actor=actor_id, ts=s._clock_now(), to=None, error=f"cannot activate: {exc}"
+                        actor=actor_id, ts=s.clock_now(), to=None, error=f"cannot activate: {exc}"
                     )
                 )
             raise
@@ -399,7 +400,7 @@ class Durable:
             act.finish()
             self._end()
 
-    async def _load(self, actor_id: str, chart: Chart | None, act: _Activation) -> ActorRef:
+    async def _load(self, actor_id: str, chart: Chart | None, act: _Activation) -> ActorCell:
         s = self.system
         snap, inboxes = await self.store.load_actor(actor_id, self.charts)
         if snap is None:
@@ -410,24 +411,24 @@ class Durable:
                 raise ActorError(
                     f"no actor {actor_id!r} in the store, and no chart to create it with"
                 )
-            a = s.spawn(chart, id=actor_id)
+            a = s.spawn_top(chart, actor_id, None)
         else:
             if chart is not None and chart.id != snap.chart_id:
                 raise ActorError(
                     f"actor {actor_id!r} is stored with chart {snap.chart_id!r}, not {chart.id!r}"
                 )
-            a = s.spawn(self.charts[snap.chart_id], id=actor_id, snapshot=snap)
+            a = s.spawn_top(self.charts[snap.chart_id], actor_id, snap)
         loaded: set[int] = set()
         for aid, entries in inboxes.items():
-            target = s._actors.get(aid)
+            target = s.cells.get(aid)
             if target is None:
                 continue  # a child whose invocation is over: its events stay dead
             for seq, ev in entries:
                 loaded.add(seq)
-                target._enqueue(ev)
+                target.enqueue(ev)
         for ev, wseq in act.waiting:
             if wseq is None or wseq not in loaded:
-                a._enqueue(ev)
+                a.enqueue(ev)
         self._watch(a)
         return a
 
@@ -446,26 +447,26 @@ class Durable:
             log.error("statefleet: cannot activate %r: %s", actor_id, exc)
 
     # -- sending ------------------------------------------------------------------------------
-    async def send_committed(self, a: ActorRef, ev: EventData) -> bool:
+    async def send_committed(self, a: ActorCell, ev: EventData) -> bool:
         """``send`` to an idle actor: queue ``ev`` without the inbox and return (True) once
         the macrostep applying it is committed, which accepts it durably with one write
         instead of three. False (nothing done) when the actor is not idle: ``send`` then
         accepts the event into the inbox first, behind what is queued."""
         aid = a.id
-        x = a._x
+        x = a.x
         if (
-            a._state != IDLE
-            or a._mb
+            a.state != IDLE
+            or a.mailbox
             or x is None
             or x.committed is None
             or aid in self._inflight
             or aid in self._activating
-            or not self.system._running
+            or not self.system.running
         ):
             return False
         w = _Sent(ev, self._loop)
         self._sent.setdefault(aid, {})[id(ev)] = w
-        a._enqueue(ev)
+        a.enqueue(ev)
         await w.wait()
         if w.error is None:
             return True
@@ -484,13 +485,13 @@ class Durable:
             del self._sent[actor_id]
         w.set(error)
 
-    def _settle_lost(self, a: ActorRef, error: BaseException) -> None:
+    def _settle_lost(self, a: ActorCell, error: BaseException) -> None:
         """Fail the sends to ``a`` whose events are no longer queued (dropped by a crash or
         a stop)."""
         waiters = self._sent.get(a.id)
         if not waiters:
             return
-        queued = {id(e) for e in a._mb or ()}
+        queued = {id(e) for e in a.mailbox or ()}
         for key, w in list(waiters.items()):
             if key not in queued:
                 del waiters[key]
@@ -498,7 +499,7 @@ class Durable:
         if not waiters:
             del self._sent[a.id]
 
-    async def accept(self, a: ActorRef, ev: EventData) -> None:
+    async def accept(self, a: ActorCell, ev: EventData) -> None:
         """Durably accept ``ev`` for ``a`` (it is not passivated meanwhile)."""
         aid = a.id
         self._inflight[aid] = self._inflight.get(aid, 0) + 1
@@ -527,10 +528,10 @@ class Durable:
         if seq is None:
             return False
         s = self.system
-        if not s._running or s._closing:
+        if not s.running or s.closing:
             return True  # durable: processed at the next start
         self._begin()  # the system is not idle until it is delivered
-        s._tg_start(self._delivery, aid)
+        s.tg_start(self._delivery, aid)
         return True
 
     async def _delivery(self, actor_id: str) -> None:
@@ -539,19 +540,19 @@ class Durable:
         finally:
             self._end()
 
-    def forgotten(self, a: ActorRef, reason: str) -> None:
+    def forgotten(self, a: ActorCell, reason: str) -> None:
         """``a`` stopped: drop its registrations; an invoked child that ended (not at
         shutdown) is deleted from the store (its parent's snapshot no longer has it)."""
         s = self.system
         if a.id in self._sent:
             self._settle_lost(a, ActorStoppedError(f"actor {a.id!r} stopped ({reason})"))
-        delete = a._invokeid is not None and not s._closing
+        delete = a.invokeid is not None and not s.closing
         try:
             self.store.forget(a.id, delete=delete)
         except StatefleetError:
             log.warning("statefleet: cannot forget actor %r in the store", a.id, exc_info=True)
 
-    def restarted(self, a: ActorRef) -> None:
+    def restarted(self, a: ActorCell) -> None:
         """``a`` restarts from its last committed snapshot after a crash: its mailbox is
         rebuilt from its durable inbox (the event it crashed on included), followed by the
         events that never went through the inbox."""
@@ -560,11 +561,11 @@ class Durable:
         durable = self.store.registered(a.id)
         if not durable:
             return
-        rest = [e for e in a._mb or () if not any(e is r or e == r for r in durable)]
-        a._mb = deque([*durable, *rest])
+        rest = [e for e in a.mailbox or () if not any(e is r or e == r for r in durable)]
+        a.mailbox = deque([*durable, *rest])
 
     # -- batched macrosteps --------------------------------------------------------------------
-    def dispatch(self, a: ActorRef) -> None:
+    def dispatch(self, a: ActorCell) -> None:
         """The dispatcher hands over an actor with events (its state is OWNED): its next
         macrostep joins the next batch, committed together with other actors' in one store
         transaction before any of their effects run.
@@ -576,43 +577,43 @@ class Durable:
         if not self._batching:
             self._batching = True
             self._begin()
-            self.system._tg_start(self._batch)
+            self.system.tg_start(self._batch)
             self._watch(a)
 
     async def _batch(self) -> None:
         s = self.system
-        actors: list[ActorRef] = []
-        steps: list[tuple[ActorRef, EventData, Snapshot, Snapshot, tuple[Any, ...]]] = []
+        actors: list[ActorCell] = []
+        steps: list[tuple[ActorCell, EventData, Snapshot, Snapshot, tuple[Any, ...]]] = []
         try:
             self._batching = False
             actors, self._batchq = self._batchq, []
             for a in actors:
-                if a._state != OWNED:
+                if a.state != OWNED:
                     continue
-                x = a._extra()
+                x = a.extra()
                 committed = x.committed
-                if committed is None or a._awaits is not None or x.owned is not None:
-                    s._start_owned(a)  # the initial step, async actions: a task of its own
+                if committed is None or a.awaits is not None or x.owned is not None:
+                    s.start_owned(a)  # the initial step, async actions: a task of its own
                     continue
-                mb = a._mb
+                mb = a.mailbox
                 if not mb:
-                    a._idle()
+                    a.idle()
                     continue
                 ev = mb.popleft()
                 if ev.invokeid is not None:
-                    a._inv_event(ev)
-                m = a._m
+                    a.inv_event(ev)
+                m = a.engine
                 try:
-                    a._durable_step(ev)  # records, and trace context on effects
+                    a.durable_step(ev)  # records, and trace context on effects
                 except Exception as exc:
                     self._settle(a.id, ev, exc)
-                    a._crash(exc, ev, committed)
+                    a.crash(exc, ev, committed)
                     continue
-                snap = a._checkpoint()
+                snap = a.checkpoint()
                 if snap is None:
                     bad = ActorError(f"actor {a.id!r}: its state cannot be snapshotted")
                     self._settle(a.id, ev, bad)
-                    a._crash(bad, ev, committed)
+                    a.crash(bad, ev, committed)
                     continue
                 steps.append((a, ev, snap, committed, tuple(m.effects)))
             if not steps:
@@ -624,14 +625,14 @@ class Durable:
                 )
             except Exception as exc:
                 outcomes = [exc] * len(steps)
-            if s._fns:
+            if s.fns:
                 latency = time.perf_counter() - t_commit
                 for (a, _, snap, _, _), err in zip(steps, outcomes, strict=True):
                     if err is None:
-                        s._publish(
+                        s.publish(
                             SnapshotCommitted(
                                 actor=a.id,
-                                ts=s._clock_now(),
+                                ts=s.clock_now(),
                                 version=snap.version,
                                 batch_size=len(steps),
                                 latency=latency,
@@ -640,48 +641,48 @@ class Durable:
             done, steps = steps, []
             for (a, ev, snap, prev, _), err in zip(done, outcomes, strict=True):
                 self._settle(a.id, ev, err)
-                if a._state == STOPPED:
+                if a.state == STOPPED:
                     continue
-                x = a._extra()
+                x = a.extra()
                 if err is not None:
-                    a._crash(err, ev, prev)
+                    a.crash(err, ev, prev)
                     continue
                 x.committed = snap
-                if not a._after_commit(ev) or a._state != OWNED:
+                if not a.after_commit(ev) or a.state != OWNED:
                     continue
-                if a._awaits is not None:
-                    s._start_owned(a)
-                elif a._mb:
+                if a.awaits is not None:
+                    s.start_owned(a)
+                elif a.mailbox:
                     self.dispatch(a)
                 else:
-                    a._idle()
+                    a.idle()
         finally:
             for a, ev, _, _, _ in steps:  # cancelled while committing: outcome unknown
                 self._settle(a.id, ev, ActorStoppedError("the actor system stopped"))
-                if a._state == OWNED:
-                    a._state = 0  # IDLE
+                if a.state == OWNED:
+                    a.state = 0  # IDLE
             self._end()
 
     # -- passivation ----------------------------------------------------------------------------
-    def _watch(self, a: ActorRef) -> None:
+    def _watch(self, a: ActorCell) -> None:
         if self.idle_timeout is not None and not self._sweeping:
             self._sweeping = True
-            self.system._tg_start(self._sweep)
+            self.system.tg_start(self._sweep)
 
     async def _sweep(self) -> None:
         s = self.system
         assert self.idle_timeout is not None
         try:
-            while s._running and not s._closing:
-                await s.sleep(self.idle_timeout / 2)
+            while s.running and not s.closing:
+                await s.timers.sleep(self.idle_timeout / 2)
                 seen = self._seen
                 now_seen: dict[str, int] = {}
                 candidates = 0
-                for a in list(s._actors.values()):
-                    if a._parent is not None:
+                for a in list(s.cells.values()):
+                    if a.parent is not None:
                         continue
                     candidates += 1
-                    v = a._m.version
+                    v = a.engine.version
                     if seen.get(a.id) == v and self.passivate(a):
                         continue
                     now_seen[a.id] = v
@@ -691,32 +692,32 @@ class Durable:
         finally:
             self._sweeping = False
 
-    def passivate(self, a: ActorRef) -> bool:
+    def passivate(self, a: ActorCell) -> bool:
         """Drop an idle, fully committed top-level actor from memory; False if it is busy."""
-        if a._state != IDLE or a._parent is not None or a._mb or a._awaits is not None:
+        if a.state != IDLE or a.parent is not None or a.mailbox or a.awaits is not None:
             return False
         if a.id in self._inflight or a.id in self._activating or a.id in self._sent:
             return False
-        x = a._x
+        x = a.x
         committed = x.committed if x is not None else None
-        if committed is None or committed.version != a._m.version:
+        if committed is None or committed.version != a.engine.version:
             return False
         if x is not None and (x.invs or x.children or x.asks or x.watchers or x.subs):
             return False
         if x is not None and x.owned is not None:
             return False
         s = self.system
-        a._state = STOPPED
-        a._end = "passivated"
+        a.state = STOPPED
+        a.end = "passivated"
         if x is not None:
             x.armed = None
-        s._unregister(a)
+        s.unregister(a)
         self.store.forget(a.id)
-        pending = a._m.pending
+        pending = a.engine.pending
         if pending:
             self._arm_wake(min(d.due for d in pending.values()))
-        if s._fns:
-            s._publish(ActorStopped(actor=a.id, ts=s._clock_now(), reason="passivated"))
+        if s.fns:
+            s.publish(ActorStopped(actor=a.id, ts=s.clock_now(), reason="passivated"))
         return True
 
     # -- waking passivated actors for their timers --------------------------------------------
@@ -724,19 +725,19 @@ class Durable:
         if self._wake_due is not None and self._wake_due <= due:
             return
         self._wake_due = due
-        self.system._arm_timer(due, self, _WAKE)
+        self.system.arm_timer(due, self, _WAKE)
 
-    def _timer_valid(self, key: Any, due: float) -> bool:
+    def timer_valid(self, key: Any, due: float) -> bool:
         return self._wake_due == due
 
-    def _on_timer(self, key: Any, due: float) -> None:
+    def on_timer(self, key: Any, due: float) -> None:
         if self._wake_due != due:
             return
         self._wake_due = None
         s = self.system
-        if s._running and not s._closing:
+        if s.running and not s.closing:
             self._begin()  # before the clock can move on
-            s._tg_start(self._wake, due)
+            s.tg_start(self._wake, due)
 
     async def _wake(self, due: float) -> None:
         try:
@@ -748,10 +749,10 @@ class Durable:
 
     async def _rearm(self, due: float | None) -> None:
         s = self.system
-        now = s._clock_now()
+        now = s.clock_now()
         if due is not None or (await self.store.next_due()) is not None:
             while True:
-                ids = [i for i in await self.store.due_actors(now, 1000) if i not in s._actors]
+                ids = [i for i in await self.store.due_actors(now, 1000) if i not in s.cells]
                 if not ids:
                     break
                 async with anyio.create_task_group() as tg:
@@ -787,11 +788,11 @@ class VirtualRef:
     @property
     def is_active(self) -> bool:
         """Is the entity in memory now?"""
-        return self.id in self._durable.system._actors
+        return self.id in self._durable.system.cells
 
     async def activate(self) -> ActorRef:
         """The live actor (activated if needed)."""
-        return await self._durable.activate(self.id, self.chart)
+        return (await self._durable.activate(self.id, self.chart)).ref
 
     async def _live(self, op: Callable[[ActorRef], Any]) -> Any:
         for _ in range(3):
@@ -805,10 +806,10 @@ class VirtualRef:
 
     async def send(self, event: str | EventData, /, **data: Any) -> None:
         """Send ``event``; returns once it is durably accepted."""
-        a = self._durable.system._actors.get(self.id)
-        if a is not None and a._state < STOPPED:
+        a = self._durable.system.cells.get(self.id)
+        if a is not None and a.state < STOPPED:
             try:
-                await a.send(event, **data)
+                await a.ref.send(event, **data)
                 return
             except ActorStoppedError:
                 if a.status != "passivated":

@@ -11,7 +11,7 @@ import anyio
 from statefleet.core import EventData, Invocation
 
 if TYPE_CHECKING:
-    from statefleet.actors._actor import ActorRef
+    from statefleet.actors._ref import ActorRef
     from statefleet.actors._system import ActorSystem
 
 __all__ = ["ActorInvocation"]
@@ -89,7 +89,8 @@ class ActorInvocation(Invocation):
         """The actor system running the invocation."""
         return self.actor.system
 
-    def _put(self, ev: EventData) -> None:
+    def put(self, ev: EventData) -> None:
+        """An event the invoking actor sends to this invocation (called by the runtime)."""
         if self._inbox is None:
             self._inbox = _Inbox()
         self._inbox.put(ev)

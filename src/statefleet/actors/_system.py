@@ -1,88 +1,39 @@
-"""The actor system: registry, dispatcher, timers, listeners, lifecycle."""
+"""The actor system: the public face of the runtime (``async with ActorSystem() as s:``).
+
+Everything it does happens in :class:`~statefleet.actors._runtime.Runtime` (the registry,
+the dispatcher, the listeners, the timers, the commit pipeline); this class checks what
+users hand it and gives back :class:`~statefleet.actors.ActorRef` handles.
+"""
 
 from __future__ import annotations
 
-import heapq
-import itertools
-import logging
-import random
-import time
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Literal
 
-import anyio
-import anyio.abc
-import anyio.lowlevel
 import msgspec
 
-from statefleet.actors._actor import (
-    AWAIT,
-    DRAINED,
-    MORE,
-    OWNED,
-    QUEUED,
-    RUNNING,
-    STOPPED,
-    ActorRef,
-    _copy_context,
-    _Inv,
-    _Task,
-)
-from statefleet.actors._durable import Durable, DurableStore, VirtualRef
+from statefleet.actors._durable import VirtualRef
 from statefleet.actors._inspect import Inspection
+from statefleet.actors._ref import ActorRef
+from statefleet.actors._runtime import Runtime
 from statefleet.actors._store import ActorStore
 from statefleet.actors._supervision import ErrorPolicy, RestartPolicy, Supervision
 from statefleet.core import (
     ActorError,
-    ActorSpawned,
     ActorStoppedError,
     Chart,
-    EventData,
-    EventReceived,
     Listener,
-    MacrostepRecord,
     RealClock,
     Record,
     Session,
     Snapshot,
     VirtualClock,
-    as_listeners,
 )
 
 __all__ = ["ActorSystem"]
 
-log = logging.getLogger("statefleet.actors")
-
 Checkpoint = Literal["batch", "step", "none"]
-
-#: the name of the tasks the system starts (naming them saves anyio a lookup per task)
-_TASK_NAME = "statefleet.actors"
-
-
-class _Sleeper:
-    """``system.sleep``: a timer that sets an event."""
-
-    __slots__ = ("event",)
-
-    def __init__(self) -> None:
-        self.event = anyio.Event()
-
-    def _timer_valid(self, key: Any, due: float) -> bool:
-        return not self.event.is_set()
-
-    def _on_timer(self, key: Any, due: float) -> None:
-        self.event.set()
-
-
-def _record_types(fn: Callable[[Record], Any]) -> tuple[type, ...] | None:
-    """The record types a listener asked for (``record_types`` on it), or None for all."""
-    owner = getattr(fn, "__self__", None)
-    types = getattr(owner, "record_types", None) if owner is not None else None
-    if types is None:
-        types = getattr(fn, "record_types", None)
-    return tuple(types) if types is not None else None
 
 
 class ActorSystem:
@@ -142,69 +93,30 @@ class ActorSystem:
                 raise ActorError(f"{name} must be an int >= 1, not {value!r}")
         if store is not None and not isinstance(store, ActorStore):
             raise ActorError(f"store must implement ActorStore (commit_step), not {store!r}")
-        self._clock: VirtualClock | RealClock = clock if clock is not None else RealClock()
-        self._clock_now = self._clock.now
-        self._virtual = isinstance(self._clock, VirtualClock)
-        self._autojump = autojump
-        self._store = store
-        charts = tuple(charts)
-        self._durable: Durable | None = None
-        if isinstance(store, DurableStore):
-            self._durable = Durable(self, store, idle_timeout=idle_timeout, charts=charts)
-            self._store = self._durable  # commits go through it (a virtual clock waits)
-        elif idle_timeout is not None or charts:
-            raise ActorError(
-                "idle_timeout and charts need a durable store (statefleet.persistence)"
-            )
-        self._supervision = supervision if supervision is not None else Supervision()
-        self._mailbox_size = mailbox_size
-        self._batch = batch
-        self._turn = turn
-        self._ckpt_batch = checkpoint == "batch"
-        self._ckpt_step = checkpoint == "step"
-        self._rng = random.Random(seed)
-        self._listeners: list[Listener | Callable[[Record], Any]] = list(listeners)
-        self._fns: tuple[Callable[[Record], Any], ...] = ()
-        self._filters: tuple[tuple[Callable[[Record], Any], tuple[type, ...] | None], ...] = ()
-        self._step_fns: tuple[Callable[[Record], Any], ...] = ()
-        self._recv_fns: tuple[Callable[[Record], Any], ...] = ()
-        self._trace_fns: tuple[Callable[[str], dict[str, str] | None], ...] = ()
-        self._update_listeners()
-        self._actors: dict[str, ActorRef] = {}
-        self._sys_ids: dict[str, ActorRef] = {}
-        self._seq = 0
-        self._runq: deque[ActorRef] = deque()
-        self._wake: anyio.Event | None = None
-        self._sleeping = False
-        self._owned = 0
-        self._count = 0
-        self._idle_waiters: list[anyio.Event] = []
-        self._quiet_waiters: list[anyio.Event] = []
-        self._timers: list[tuple[float, int, Any, Any]] = []
-        self._tseq = itertools.count()
-        self._twake: anyio.Event | None = None
-        self._tg: anyio.abc.TaskGroup | None = None
-        self._running = False
-        self._closing = False
-        self._closed: anyio.Event | None = None
+        if supervision is not None and not isinstance(supervision, Supervision):
+            raise ActorError(f"supervision must be a Supervision, not {supervision!r}")
+        self._rt = Runtime(
+            self,
+            clock=clock if clock is not None else RealClock(),
+            listeners=listeners,
+            store=store,
+            supervision=supervision if supervision is not None else Supervision(),
+            mailbox_size=mailbox_size,
+            batch=batch,
+            turn=turn,
+            checkpoint=checkpoint,
+            autojump=autojump,
+            seed=seed,
+            idle_timeout=idle_timeout,
+            charts=tuple(charts),
+        )
 
     def __repr__(self) -> str:
-        return f"<ActorSystem {len(self._actors)} actors>"
+        return f"<ActorSystem {len(self._rt.cells)} actors>"
 
     # -- lifecycle --------------------------------------------------------------------------
     async def __aenter__(self) -> ActorSystem:
-        if self._running or self._closing:
-            raise ActorError("an ActorSystem can be entered only once")
-        if self._durable is not None:
-            await self._durable.open()
-        tg = anyio.create_task_group()
-        await tg.__aenter__()
-        self._tg = tg
-        self._running = True
-        tg.start_soon(self._dispatch)
-        tg.start_soon(self._timer_loop)
-        if self._durable is not None:
-            await self._durable.start()
+        await self._rt.open()
         return self
 
     async def __aexit__(
@@ -213,43 +125,13 @@ class ActorSystem:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool | None:
-        tg = self._tg
-        assert tg is not None
-        try:
-            with anyio.CancelScope(shield=True):
-                await self.stop()
-        finally:
-            # the dispatcher, the timer task and anything left are ours to cancel; an
-            # exception from the block propagates as it is (not wrapped in a group)
-            tg.cancel_scope.cancel()
-            try:
-                await tg.__aexit__(None, None, None)
-            finally:
-                if self._durable is not None:
-                    await self._durable.close()  # flushes what is queued, then closes
+        await self._rt.close()
         return None
 
     async def stop(self) -> None:
         """Stop every actor (children before parents, exit actions run, invocations
         cancelled, their cleanup awaited). Leaving ``async with`` does this."""
-        if self._closing:
-            if self._running:
-                if self._closed is None:
-                    self._closed = anyio.Event()
-                await self._closed.wait()
-            return
-        self._closing = True
-        waits: list[_Task] = []
-        for a in reversed(list(self._actors.values())):
-            if a._parent is None:
-                a._terminate("stopped", waits)
-        for a in reversed(list(self._actors.values())):
-            a._terminate("stopped", waits)
-        for t in waits:
-            await t.wait()
-        self._running = False
-        if self._closed is not None:
-            self._closed.set()
+        await self._rt.stop()
 
     # -- spawning and lookup ----------------------------------------------------------------
     def spawn(
@@ -284,7 +166,8 @@ class ActorSystem:
         is not running, or a chart that fails to start (its entry looping forever);
         :class:`~statefleet.SnapshotError` for a snapshot that does not fit the chart.
         """
-        if not self._running or self._closing:
+        rt = self._rt
+        if not rt.running or rt.closing:
             raise ActorError(
                 "the ActorSystem is not running: spawn inside `async with ActorSystem() as s:`"
             )
@@ -298,10 +181,11 @@ class ActorSystem:
             chart = model.chart
         if not isinstance(chart, Chart):
             raise ActorError(f"spawn needs a compiled Chart, not {type(chart).__name__}")
+        parent_cell = rt.cell_of(parent) if parent is not None else None
         if parent is not None:
-            if not isinstance(parent, ActorRef) or parent._system is not self:
+            if parent_cell is None:
                 raise ActorError(f"parent must be an actor of this system, not {parent!r}")
-            if parent._state == STOPPED:
+            if parent_cell.stopped:
                 raise ActorStoppedError(f"cannot spawn a child of stopped actor {parent.id!r}")
         if context is not None and not isinstance(context, Mapping):
             raise ActorError(f"context must be a mapping, not {type(context).__name__}")
@@ -309,7 +193,7 @@ class ActorSystem:
             raise ActorError(f"snapshot must be a Snapshot, not {type(snapshot).__name__}")
         sup = supervision
         if sup is None:
-            sup = parent._sup if parent is not None else self._supervision
+            sup = parent_cell.sup if parent_cell is not None else rt.supervision
         elif not isinstance(sup, Supervision):
             raise ActorError(f"supervision must be a Supervision, not {sup!r}")
         if on_error is not None or restart is not None:
@@ -319,216 +203,77 @@ class ActorSystem:
             if restart is not None:
                 fields["restart"] = restart
             sup = Supervision(**fields)
-        cap = self._mailbox_size if mailbox_size is None else mailbox_size
+        cap = rt.mailbox_size if mailbox_size is None else mailbox_size
         if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
             raise ActorError(f"mailbox_size must be an int >= 1, not {cap!r}")
-        return self._spawn(
+        return rt.spawn_cell(
             chart,
             id=id,
             context=context,
-            parent=parent,
+            parent=parent_cell,
             invokeid=None,
             system_id=system_id,
             snapshot=snapshot,
             supervision=sup,
             mailbox_size=cap,
             model=model,
-        )
-
-    def _spawn(
-        self,
-        chart: Chart,
-        *,
-        id: str | None,
-        context: Mapping[str, Any] | None,
-        parent: ActorRef | None,
-        invokeid: str | None,
-        system_id: str | None,
-        snapshot: Snapshot | None,
-        supervision: Supervision,
-        mailbox_size: int,
-        handle: _Inv | None = None,
-        model: Session | None = None,
-    ) -> ActorRef:
-        actors = self._actors
-        if id is None:
-            id = self._new_id(chart.id)
-        elif type(id) is not str or not id:
-            raise ActorError(f"an actor id is a non-empty string, not {id!r}")
-        elif id in actors:
-            raise ActorError(f"an actor with id {id!r} already exists in this system")
-        if system_id is not None:
-            if type(system_id) is not str or not system_id:
-                raise ActorError(f"a system_id is a non-empty string, not {system_id!r}")
-            if system_id in self._sys_ids:
-                raise ActorError(f"system_id {system_id!r} is already registered")
-        a = ActorRef(self, chart, id, parent, invokeid, system_id, supervision, mailbox_size)
-        if handle is not None:
-            handle.actor = a
-        m = a._m
-        if model is not None:
-            a._bind_model(model)
-        if snapshot is not None:
-            m.load_snapshot(snapshot, chart.validate(snapshot))
-            m.context = _copy_context(snapshot.context)
-            m.session_id = id
-        actors[id] = a
-        if system_id is not None:
-            self._sys_ids[system_id] = a
-        if parent is not None and invokeid is None:
-            px = parent._extra()
-            if px.children is None:
-                px.children = {}
-            px.children[id] = a
-        if supervision.restart == "permanent":
-            a._extra().spawn_context = dict(context) if context else None
-        if self._fns:
-            self._publish(
-                ActorSpawned(
-                    actor=id,
-                    ts=self._clock_now(),
-                    chart_id=chart.id,
-                    chart_version=chart.version,
-                    parent=parent.id if parent is not None else None,
-                )
-            )
-        a._state = RUNNING  # nothing schedules it while it starts
-        if snapshot is not None:
-            if self._store is not None:
-                a._extra().committed = snapshot
-            a._resume(snapshot)
-            if not m.running:
-                a._terminate("done", None)
-                return a
-            return self._started(a)
-        m.now = self._clock_now()
-        traced = self._step_fns
-        t0 = 0.0
-        if traced:
-            m.record = []
-            t0 = time.perf_counter()
-        try:
-            m.start(dict(context) if context else None)
-        except Exception as exc:
-            a._state = STOPPED
-            a._end = "failed"
-            self._unregister(a)
-            if parent is not None and parent._x is not None and parent._x.children:
-                parent._x.children.pop(id, None)
-            raise ActorError(f"actor {id!r} failed to start: {exc}") from exc
-        if traced:
-            a._traced(None, (), t0)
-        if self._store is not None:
-            a._state = OWNED
-            self._start_owned(a)  # commits the initial step, then runs its effects
-            return a
-        if m.effects:
-            a._apply_effects()
-        if m.errors:
-            a._on_errors(None)
-        if m.unhandled is not None:
-            a._on_unhandled()
-        if a._state == STOPPED:
-            return a
-        if a._awaits is not None:
-            a._state = OWNED
-            self._start_owned(a)
-            return a
-        if not m.running:
-            a._on_final()
-            return a
-        return self._started(a)
-
-    def _started(self, a: ActorRef) -> ActorRef:
-        a._state = 0  # IDLE
-        if a._mb:
-            a._schedule()
-        return a
-
-    def _new_id(self, base: str) -> str:
-        actors = self._actors
-        while True:
-            self._seq += 1
-            id = f"{base}-{self._seq}"
-            if id not in actors:
-                return id
-
-    def _child_id(self, parent: ActorRef, invokeid: str) -> str:
-        id = f"{parent.id}/{invokeid}"
-        if id in self._actors:
-            id = self._new_id(id)
-        return id
-
-    def _unregister(self, a: ActorRef) -> None:
-        if self._actors.get(a.id) is a:
-            del self._actors[a.id]
-        if a.system_id is not None and self._sys_ids.get(a.system_id) is a:
-            del self._sys_ids[a.system_id]
+        ).ref
 
     def register(self, *charts: Chart) -> None:
         """Register charts by id (a durable store restores stored actors onto them)."""
-        if self._durable is None:
+        durable = self._rt.durable
+        if durable is None:
             raise ActorError("register needs a durable store (statefleet.persistence)")
         for chart in charts:
-            self._durable.register(chart)
+            durable.register(chart)
 
     def ref(self, chart: Chart, entity_id: str) -> VirtualRef:
         """The entity ``entity_id`` running ``chart``, whether or not it is in memory: its
         first message activates it from the store (or creates it at its initial state)."""
-        if self._durable is None:
+        durable = self._rt.durable
+        if durable is None:
             raise ActorError("ref needs a durable store (statefleet.persistence)")
         if type(entity_id) is not str or not entity_id:
             raise ActorError(f"an entity id is a non-empty string, not {entity_id!r}")
-        self._durable.register(chart)
-        return VirtualRef(self._durable, chart, entity_id)
+        durable.register(chart)
+        return VirtualRef(durable, chart, entity_id)
 
     async def activate(self, entity_id: str) -> ActorRef:
         """The live actor of a stored entity (restored from the store if needed)."""
-        if self._durable is None:
+        durable = self._rt.durable
+        if durable is None:
             raise ActorError("activate needs a durable store (statefleet.persistence)")
-        return await self._durable.activate(entity_id)
+        return (await durable.activate(entity_id)).ref
 
     def get(self, key: str) -> ActorRef | None:
         """The running actor with id ``key``, else the one registered as system id ``key``,
         else None."""
-        a = self._actors.get(key)
-        if a is None:
-            a = self._sys_ids.get(key)
-        return a
-
-    def _resolve(self, target: str) -> ActorRef | None:
-        a = self._actors.get(target)
-        if a is None:
-            a = self._sys_ids.get(target)
-            if a is None and target.startswith("#") and len(target) > 1:
-                a = self._actors.get(target[1:]) or self._sys_ids.get(target[1:])
-        return a
+        a = self._rt.lookup(key)
+        return a.ref if a is not None else None
 
     @property
     def actors(self) -> tuple[ActorRef, ...]:
         """Every running actor, in spawn order."""
-        return tuple(self._actors.values())
+        return tuple(a.ref for a in self._rt.cells.values())
 
     @property
     def clock(self) -> VirtualClock | RealClock:
         """The clock timers, delayed sends and timeouts run on."""
-        return self._clock
+        return self._rt.clock
 
     @property
     def now(self) -> float:
         """The system clock's time, in seconds."""
-        return self._clock_now()
+        return self._rt.clock_now()
 
     # -- listeners --------------------------------------------------------------------------
     def add_listener(self, listener: Listener | Callable[[Record], Any]) -> None:
         """Start publishing records to ``listener``."""
-        self._listeners.append(listener)
-        self._update_listeners()
+        self._rt.add_listener(listener)
 
     def remove_listener(self, listener: Listener | Callable[[Record], Any]) -> None:
         """Stop publishing records to ``listener``."""
-        self._listeners.remove(listener)
-        self._update_listeners()
+        self._rt.remove_listener(listener)
 
     def inspect(self, buffer: int = 1024) -> Inspection:
         """Every record published from now on, as a bounded async iterator.
@@ -539,239 +284,19 @@ class ActorSystem:
         """
         return Inspection(self, buffer)
 
-    def _update_listeners(self) -> None:
-        fns = as_listeners(self._listeners)
-        self._fns = fns
-        self._filters = tuple((fn, _record_types(fn)) for fn in fns)
-        self._step_fns = tuple(
-            fn for fn, types in self._filters if types is None or MacrostepRecord in types
-        )
-        self._recv_fns = tuple(
-            fn for fn, types in self._filters if types is None or EventReceived in types
-        )
-        traces = []
-        for fn in fns:
-            th = getattr(getattr(fn, "__self__", None), "trace_headers", None)
-            if th is not None:
-                traces.append(th)
-        self._trace_fns = tuple(traces)
-
-    def _publish(
-        self, record: Record, fns: tuple[Callable[[Record], Any], ...] | None = None
-    ) -> None:
-        if fns is not None:
-            for fn in fns:
-                try:
-                    fn(record)
-                except Exception:
-                    log.exception("statefleet listener %r failed", fn)
-            return
-        for fn, types in self._filters:
-            if types is not None and not isinstance(record, types):
-                continue
-            try:
-                fn(record)
-            except Exception:
-                log.exception("statefleet listener %r failed", fn)
-
-    def _received(self, a: ActorRef, ev: EventData) -> None:
-        self._publish(
-            EventReceived(actor=a.id, ts=self._clock_now(), event=ev.name, origin=ev.origin),
-            self._recv_fns,
-        )
-
-    # -- the dispatcher ---------------------------------------------------------------------
-    def _tg_start(self, fn: Callable[..., Any], *args: Any) -> None:
-        tg = self._tg
-        if tg is None or not self._running:
-            raise ActorError("the ActorSystem is not running")
-        tg.start_soon(fn, *args, name=_TASK_NAME)
-
-    def _start_owned(self, a: ActorRef) -> None:
-        self._owned += 1
-        self._tg_start(a._store_run if self._store is not None else a._owned_run)
-
-    def _owned_done(self) -> None:
-        self._owned -= 1
-        if self._owned == 0 and self._sleeping and not self._runq:
-            self._notify_idle()
-
-    def _notify_idle(self) -> None:
-        waiters = self._idle_waiters
-        if waiters:
-            self._idle_waiters = []
-            for w in waiters:
-                w.set()
-
-    def _is_idle(self) -> bool:
-        return self._sleeping and not self._runq and self._owned == 0
-
+    # -- time and idleness ------------------------------------------------------------------
     async def wait_idle(self) -> None:
         """Wait until no actor has an event to process or async work in progress.
 
         Invocations may still be running, and timers pending."""
-        while not self._is_idle():
-            w = anyio.Event()
-            self._idle_waiters.append(w)
-            await w.wait()
-
-    def _run_one(self, a: ActorRef) -> None:
-        """Run a batch of ``a`` now (it is RUNNING), outside the dispatcher."""
-        code = a._run(self._batch)
-        if code == DRAINED:
-            a._idle()
-        elif code == MORE:
-            a._schedule()
-        elif code == AWAIT:
-            a._state = OWNED
-            self._start_owned(a)
-
-    async def _dispatch(self) -> None:
-        runq = self._runq
-        store = self._store is not None
-        batch = self._batch
-        turn = self._turn
-        checkpoint = anyio.lowlevel.checkpoint
-        while True:
-            if not runq:
-                self._sleeping = True
-                if self._quiet_waiters:
-                    quiet, self._quiet_waiters = self._quiet_waiters, []
-                    for q in quiet:
-                        q.set()
-                if self._owned == 0:
-                    self._notify_idle()
-                w = self._wake = anyio.Event()
-                await w.wait()
-                self._sleeping = False
-                continue
-            self._count = 0
-            while runq and self._count < turn:
-                a = runq.popleft()
-                if a._state != QUEUED:
-                    continue
-                if store:
-                    a._state = OWNED
-                    if self._durable is not None:
-                        self._durable.dispatch(a)  # batched with other actors' commits
-                    else:
-                        self._start_owned(a)
-                    self._count += 1
-                    continue
-                a._state = RUNNING
-                code = a._run(batch)
-                if code == DRAINED:
-                    a._idle()
-                elif code == MORE:
-                    a._state = QUEUED
-                    runq.append(a)
-                elif code == AWAIT:
-                    a._state = OWNED
-                    self._start_owned(a)
-            if runq:
-                await checkpoint()  # let other tasks run between turns
-
-    # -- time -------------------------------------------------------------------------------
-    def _arm_timer(self, due: float, target: Any, key: Any) -> None:
-        heap = self._timers
-        first = not heap or due < heap[0][0]
-        heapq.heappush(heap, (due, next(self._tseq), target, key))
-        if first:
-            w = self._twake
-            if w is not None:
-                self._twake = None
-                w.set()
-
-    def _drop_stale(self) -> None:
-        heap = self._timers
-        while heap:
-            due, _, target, key = heap[0]
-            if target._timer_valid(key, due):
-                return
-            heapq.heappop(heap)
-
-    def _fire(self, limit: float) -> None:
-        heap = self._timers
-        while heap and heap[0][0] <= limit:
-            due, _, target, key = heapq.heappop(heap)
-            target._on_timer(key, due)
-
-    async def _timer_wait(self, delay: float | None) -> None:
-        w = self._twake = anyio.Event()
-        if delay is None:
-            await w.wait()
-        else:
-            with anyio.move_on_after(delay):
-                await w.wait()
-        self._twake = None
-
-    async def _timer_loop(self) -> None:
-        heap = self._timers
-        clock = self._clock
-        while True:
-            self._drop_stale()
-            if not heap or (self._virtual and not self._autojump):
-                await self._timer_wait(None)
-                continue
-            due = heap[0][0]
-            if self._virtual:
-                # time jumps once the dispatcher has nothing to run and every task (actors
-                # awaiting async actions, invocations, the program) is blocked
-                await self._settle()
-                self._drop_stale()
-                if not self._quiet() or not heap or heap[0][0] != due:
-                    continue
-                clock.set(due)
-                self._fire(due)
-            else:
-                delay = due - clock.now()
-                if delay > 0:
-                    await self._timer_wait(delay)
-                    continue
-                self._fire(clock.now())
-
-    def _quiet(self) -> bool:
-        d = self._durable
-        return self._sleeping and not self._runq and (d is None or not d.busy)
-
-    async def _settle(self) -> None:
-        """Wait until the dispatcher has nothing to run and every other task is blocked."""
-        while True:
-            if not self._quiet():
-                w = anyio.Event()
-                self._quiet_waiters.append(w)
-                await w.wait()
-                continue
-            await anyio.wait_all_tasks_blocked()
-            if self._quiet():
-                return
+        await self._rt.wait_idle()
 
     async def sleep(self, seconds: float) -> None:
         """Sleep ``seconds`` on the system clock (with a virtual clock this returns as soon
         as time has jumped there)."""
-        s = _Sleeper()
-        self._arm_timer(self._clock_now() + max(0.0, float(seconds)), s, None)
-        await s.event.wait()
+        await self._rt.timers.sleep(seconds)
 
     async def advance(self, seconds: float) -> None:
         """Move a virtual clock (with ``autojump=False``) forward by ``seconds``, firing the
         timers due on the way in order and letting the actors process each before the next."""
-        if not self._virtual:
-            raise ActorError("advance() needs a VirtualClock")
-        if self._autojump:
-            raise ActorError("advance() is for autojump=False; with autojump time moves itself")
-        if seconds < 0:
-            raise ActorError("cannot advance by a negative duration")
-        clock = self._clock
-        until = clock.now() + seconds
-        heap = self._timers
-        await self._settle()
-        while True:
-            self._drop_stale()
-            if not heap or heap[0][0] > until:
-                break
-            due = heap[0][0]
-            clock.set(due)
-            self._fire(due)
-            await self._settle()
-        clock.set(until)
+        await self._rt.timers.advance(seconds)

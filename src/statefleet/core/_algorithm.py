@@ -277,6 +277,8 @@ class Interpreter:
         "session_id",
         "status",
         "to_invoke",
+        "track_unhandled",
+        "unhandled",
         "version",
     )
 
@@ -312,6 +314,10 @@ class Interpreter:
         self.to_invoke: list[Node] = _NO_NODES
         self.parent_id: str | None = None
         self._touched_history = False
+        #: a step-outcome hook for drivers with an error policy (the actor runtime): when
+        #: set, error events no transition takes are collected in ``unhandled``
+        self.track_unhandled = False
+        self.unhandled: list[EventData] | None = None
 
     def _push_internal(self, ev: EventData) -> None:
         if self.internal is _NO_EVENTS:
@@ -446,12 +452,20 @@ class Interpreter:
         self.errors.append(exc)
         ev = self.event
         if loop_prone and ev is not None and ev.name == "error.execution" and ev.type == "platform":
-            return  # would loop: recorded, not raised again
+            # would loop: recorded, not raised again (so nothing will take it)
+            if self.track_unhandled:
+                self._note_unhandled(EventData(name, {"error": str(exc)}, "platform", error=exc))
+            return
         # an error from a failed <send> carries that send's id (SCXML 5.10.1)
         sendid = getattr(exc, "sendid", None)
         self._push_internal(
             EventData(name, {"error": str(exc)}, "platform", sendid=sendid, error=exc)
         )
+
+    def _note_unhandled(self, ev: EventData) -> None:
+        if self.unhandled is None:
+            self.unhandled = []
+        self.unhandled.append(ev)
 
     # -- selection --------------------------------------------------------------------------
     def _plan(self, cfg: Config, name: str | None) -> Plan:
@@ -933,6 +947,8 @@ class Interpreter:
                 self.event = ev
                 m = self.select_transitions(ev)
                 if m is NOTHING:
+                    if self.track_unhandled and ev.name.startswith("error."):
+                        self._note_unhandled(ev)
                     n += 1
                     if n > limit:
                         self._loop_error(limit)
@@ -989,6 +1005,8 @@ class Interpreter:
                     return
             else:
                 self.microstep(m)
+        elif self.track_unhandled and event.name.startswith("error."):
+            self._note_unhandled(event)
         self.run_to_completion()
         self.version += 1
 

@@ -1,0 +1,1309 @@
+"""The actor cell: one chart instance with a mailbox, run by its system's dispatcher.
+
+An idle actor is a plain object (an engine :class:`Interpreter`, a few fields, no task, no
+mailbox container). Sending to it appends to a deque created on demand and puts the actor on
+the system's run queue; the dispatcher then runs a bounded batch of its events, one macrostep
+each, synchronously. An actor only gets a task of its own while it has something to *await*:
+the async actions of a step (awaited in order before its next event), or a store commit.
+
+Invocations are owned by the state that started them: a child chart is a child actor, a
+callable runs as a task in the system's task group under a cancel scope. Leaving the state
+cancels it; events it sends after that are dropped (those already queued are processed,
+as SCXML says).
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import anyio.lowlevel
+import msgspec
+
+from statefleet.actors import _invocations as invocations
+from statefleet.actors._observers import Subscription, Watch
+from statefleet.actors._ref import ActorCrashedError, ActorRef
+from statefleet.actors._supervision import Supervision
+from statefleet.actors._waiters import Latch
+from statefleet.core import (
+    ActionFailed,
+    ActorError,
+    ActorEscalated,
+    ActorRestarted,
+    ActorStopped,
+    ActorStoppedError,
+    AwaitEffect,
+    CancelEffect,
+    CancelInvokeEffect,
+    Chart,
+    EventData,
+    InvocationDone,
+    InvocationFailed,
+    InvokeEffect,
+    LogEffect,
+    MacrostepRecord,
+    MailboxFullError,
+    ScheduleEffect,
+    SendEffect,
+    Snapshot,
+    SnapshotCommitted,
+    _algorithm,
+)
+from statefleet.core._algorithm import _NO_ERRORS
+from statefleet.core._routing import (
+    CHILD,
+    PARENT,
+    SELF,
+    SESSION,
+    communication_error,
+    done_invoke,
+    error_invoke,
+    error_text,
+    from_invocation,
+    target_kind,
+)
+
+if TYPE_CHECKING:
+    from statefleet.actors._invocations import RunningInvocation
+    from statefleet.actors._runtime import Runtime
+
+__all__ = ["ActorCell", "copy_context"]
+
+log = logging.getLogger("statefleet.actors")
+
+# actor states (ints: compared on the hot path)
+IDLE = 0  # no work, no task
+QUEUED = 1  # on the run queue
+RUNNING = 2  # being run by the dispatcher (synchronously)
+OWNED = 3  # a task of its own is running it (awaiting async actions or a commit)
+RESTARTING = 4  # crashed, waiting for its backoff timer
+STOPPED = 5  # terminal
+
+# _run results
+DRAINED = 0
+MORE = 1
+AWAIT = 2
+ENDED = 3
+
+# the engine's shared empty effect list, when it has one (a fresh list otherwise)
+_NO_EFFECTS: list[Any] | None = getattr(_algorithm, "_NO_EFFECTS", None)
+
+_ATOMIC = frozenset({str, int, float, bool, type(None), bytes})
+_RESTART = object()  # timer key of a pending restart
+
+
+def copy_context(ctx: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a datamodel that later mutations cannot reach (fast for flat contexts).
+
+    A value that cannot be deep-copied (a lock, a live view of the session) is shared: the
+    copy is shallow then."""
+    for v in ctx.values():
+        if type(v) not in _ATOMIC:
+            try:
+                return copy.deepcopy(ctx)
+            except Exception:
+                log.debug("context cannot be deep-copied; copying it shallowly", exc_info=True)
+                return dict(ctx)
+    return dict(ctx)
+
+
+def _no_effects() -> list[Any]:
+    return _NO_EFFECTS if _NO_EFFECTS is not None else []
+
+
+def close_awaitable(aw: Any) -> None:
+    """Close an awaitable that will never be awaited (no 'never awaited' warning)."""
+    close = getattr(aw, "close", None)
+    if close is not None and inspect.iscoroutine(aw):
+        close()
+
+
+class _Extra:
+    """Per-actor state most actors never need (created on first use)."""
+
+    __slots__ = (
+        "armed",
+        "asks",
+        "await_ev",
+        "children",
+        "committed",
+        "crashes",
+        "invs",
+        "last_snap",
+        "model",
+        "owned",
+        "restart",
+        "space",
+        "spawn_context",
+        "stopped",
+        "subs",
+        "task_scope",
+        "watchers",
+    )
+
+    def __init__(self) -> None:
+        #: timers armed on the system heap: send id -> due
+        self.armed: dict[str, float] | None = None
+        self.asks: deque[tuple[EventData, Latch]] | None = None
+        #: the event whose async actions are being awaited
+        self.await_ev: EventData | None = None
+        #: spawned (not invoked) children, in spawn order
+        self.children: dict[str, ActorCell] | None = None
+        #: the last snapshot a store committed
+        self.committed: Snapshot | None = None
+        #: clock times of recent crashes (restart intensity)
+        self.crashes: list[float] | None = None
+        self.invs: dict[str, RunningInvocation] | None = None
+        #: the last snapshot made for an observer (a checkpoint too, while its version holds)
+        self.last_snap: Snapshot | None = None
+        #: the class-DSL instance this actor drives (its callbacks' ``self``)
+        self.model: Any = None
+        self.owned: Latch | None = None
+        #: (snapshot or None for a fresh start, attempt, delay, error)
+        self.restart: tuple[Snapshot | None, int, float, str] | None = None
+        self.space: list[anyio.Event] | None = None
+        self.spawn_context: dict[str, Any] | None = None
+        self.stopped: Latch | None = None
+        self.subs: list[Subscription] | None = None
+        self.task_scope: anyio.CancelScope | None = None
+        self.watchers: list[Watch] | None = None
+
+
+class ActorCell:
+    """One actor: its engine, mailbox, lifecycle state and the per-actor extras.
+
+    The runtime's modules (dispatcher, commit pipeline, invocations, supervision, the
+    durable side) work on cells through their attributes; users hold an :class:`ActorRef`
+    (``cell.ref``), a thin handle over it.
+    """
+
+    __slots__ = (
+        "awaits",
+        "capacity",
+        "chart",
+        "end",
+        "engine",
+        "id",
+        "invokeid",
+        "mailbox",
+        "parent",
+        "ref",
+        "rt",
+        "state",
+        "sup",
+        "system_id",
+        "x",
+    )
+
+    def __init__(
+        self,
+        rt: Runtime,
+        chart: Chart,
+        id: str,
+        parent: ActorCell | None,
+        invokeid: str | None,
+        system_id: str | None,
+        supervision: Supervision,
+        mailbox_size: int,
+    ) -> None:
+        self.rt = rt
+        self.chart = chart
+        self.id = id
+        self.system_id = system_id
+        self.parent = parent
+        self.invokeid = invokeid
+        self.sup = supervision
+        self.capacity = mailbox_size
+        self.state = IDLE
+        self.mailbox: deque[EventData] | None = None
+        self.x: _Extra | None = None
+        self.awaits: list[AwaitEffect] | None = None
+        self.end: str | None = None
+        self.ref = ActorRef(self)
+        m = self.engine = chart.engine()
+        m.track_unhandled = True
+        m.owner = self.ref
+        m.session_id = id
+
+    def bind_model(self, model: Any) -> None:
+        """Drive a class-DSL instance: callbacks get it as ``self``; its ``send``/``raise_``
+        and state views go to this actor."""
+        self.extra().model = model
+        self.engine.owner = model
+        model._m = self.engine
+        model._sf_actor = self.ref
+
+    def __repr__(self) -> str:
+        return f"<ActorCell {self.id!r} ({self.chart.id}) {self.status}>"
+
+    @property
+    def stopped(self) -> bool:
+        """Is the actor stopped (for good, or passivated)?"""
+        return self.state == STOPPED
+
+    @property
+    def status(self) -> str:
+        """See :attr:`ActorRef.status`."""
+        st = self.state
+        if st == STOPPED:
+            return self.end or "stopped"
+        if st == RESTARTING:
+            return "restarting"
+        return "active"
+
+    def snapshot(self) -> Snapshot:
+        """An immutable snapshot of the actor now (its invoked child charts included)."""
+        m = self.engine
+        snap = m.to_snapshot()
+        ctx = copy_context(snap.context)
+        x = self.x
+        if x is not None and x.invs:
+            children = {k: h.actor.snapshot() for k, h in x.invs.items() if h.actor is not None}
+            if children:
+                return msgspec.structs.replace(snap, context=ctx, children=children)
+        return msgspec.structs.replace(snap, context=ctx)
+
+    # -- sending ----------------------------------------------------------------------------
+    @property
+    def full(self) -> bool:
+        """Is the mailbox at its capacity?"""
+        mb = self.mailbox
+        return mb is not None and len(mb) >= self.capacity
+
+    def stopped_error(self) -> ActorStoppedError:
+        return ActorStoppedError(f"actor {self.id!r} is stopped ({self.status})")
+
+    def put_nowait(self, ev: EventData) -> None:
+        """``ActorRef.send_nowait``."""
+        if self.state >= STOPPED:
+            raise self.stopped_error()
+        mb = self.mailbox
+        if mb is None:
+            mb = self.mailbox = deque()
+        elif len(mb) >= self.capacity:
+            raise MailboxFullError(
+                f"mailbox of actor {self.id!r} is full ({self.capacity} events waiting)"
+            )
+        mb.append(ev)
+        if self.state == IDLE:
+            self.schedule()
+        if self.rt.recv_fns:
+            self.rt.received(self, ev)
+
+    async def send(self, ev: EventData) -> None:
+        """``ActorRef.send``."""
+        d = self.rt.durable
+        if d is not None and await d.send_committed(self, ev):
+            return  # an idle actor: returns once the macrostep applying it is committed
+        await self.put(ev)
+
+    async def wait_space(self) -> None:
+        """Wait until the mailbox has room (or the actor stopped)."""
+        w = anyio.Event()
+        x = self.extra()
+        if x.space is None:
+            x.space = []
+        x.space.append(w)
+        await w.wait()
+
+    async def put(self, ev: EventData) -> None:
+        """Queue ``ev`` from outside, waiting for room (durably accepted first, with a
+        durable store)."""
+        while True:
+            if self.state >= STOPPED:
+                raise self.stopped_error()
+            mb = self.mailbox
+            if mb is None or len(mb) < self.capacity:
+                break
+            await self.wait_space()
+        d = self.rt.durable
+        if d is not None:
+            await d.accept(self, ev)  # durable before it is queued
+            if self.state >= STOPPED:
+                if self.end == "passivated" and d.deliver(self.id, ev):
+                    return
+                raise self.stopped_error()
+        self.enqueue(ev)
+
+    async def ask(self, ev: EventData) -> Snapshot:
+        """``ActorRef.ask``."""
+        s = self.rt
+        w = Latch()
+        await anyio.lowlevel.checkpoint()
+        if self.state == IDLE and not self.mailbox and s.store is None:
+            # nothing is queued before it: run it now, in this task, without a round trip
+            # through the dispatcher (same order, same macrostep, one scheduling point)
+            self.mailbox = deque((ev,))
+            self.add_ask(ev, w)
+            if s.recv_fns:
+                s.received(self, ev)
+            self.state = RUNNING
+            s.run_one(self)
+        else:
+            await self.put(ev)
+            self.add_ask(ev, w)
+        snap: Snapshot = await w.wait()
+        return snap
+
+    def add_ask(self, ev: EventData, w: Latch) -> None:
+        x = self.extra()
+        if x.asks is None:
+            x.asks = deque()
+        x.asks.append((ev, w))
+
+    async def wait_for(
+        self, target: str | Callable[[Snapshot], Any], timeout: float | None
+    ) -> Snapshot:
+        """``ActorRef.wait_for``."""
+        state_id: str | None = None
+        pred: Callable[[Snapshot], Any] | None = None
+        if isinstance(target, str):
+            if target not in self.chart.nodes_by_id:
+                raise ActorError(f"wait_for: chart {self.chart.id!r} has no state {target!r}")
+            state_id = target
+            if target in self.engine.cfg.id_set:
+                return self.snapshot()
+        elif callable(target):
+            pred = target
+            snap = self.snapshot()
+            if pred(snap):
+                return snap
+        else:
+            raise ActorError(
+                f"wait_for needs a state id or a predicate, not {type(target).__name__}"
+            )
+        if self.state == STOPPED:
+            raise self.stopped_error()
+        w = Watch(state_id, pred)
+        x = self.extra()
+        if x.watchers is None:
+            x.watchers = []
+        x.watchers.append(w)
+        if timeout is not None:
+            what = repr(state_id) if state_id is not None else "the predicate"
+            w.timeout_with(TimeoutError(f"actor {self.id!r}: timed out waiting for {what}"))
+            s = self.rt
+            s.arm_timer(s.clock_now() + float(timeout), w, None)
+        try:
+            result: Snapshot = await w.wait()
+            return result
+        finally:
+            if x.watchers and w in x.watchers:
+                x.watchers.remove(w)
+
+    def subscribe(self, buffer: int) -> Subscription:
+        """``ActorRef.subscribe``."""
+        if buffer < 1:
+            raise ActorError("subscribe: buffer must be at least 1")
+        sub = Subscription(self.unsubscribe, buffer)
+        sub.deliver(self.snapshot())
+        if self.state == STOPPED:
+            sub.finish()
+            return sub
+        x = self.extra()
+        if x.subs is None:
+            x.subs = []
+        x.subs.append(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        """Stop building snapshots for ``sub``."""
+        x = self.x
+        if x is not None and x.subs and sub in x.subs:
+            x.subs.remove(sub)
+
+    async def stop(self) -> None:
+        """``ActorRef.stop``."""
+        waits: list[Latch] = []
+        self.terminate("stopped", waits)
+        for t in waits:
+            await t.settled()
+        await self.wait_stopped()
+
+    # -- internals: mailbox -----------------------------------------------------------------
+    def extra(self) -> _Extra:
+        x = self.x
+        if x is None:
+            x = self.x = _Extra()
+        return x
+
+    def schedule(self) -> None:
+        self.state = QUEUED
+        s = self.rt
+        s.runq.append(self)
+        w = s.wake
+        if w is not None:
+            s.wake = None
+            w.set()
+
+    def enqueue(self, ev: EventData) -> bool:
+        """Queue an event from inside the system (no capacity limit); False if stopped."""
+        st = self.state
+        if st == STOPPED:
+            return False
+        mb = self.mailbox
+        if mb is None:
+            mb = self.mailbox = deque()
+        mb.append(ev)
+        if st == IDLE:
+            self.schedule()
+        if self.rt.recv_fns:
+            self.rt.received(self, ev)
+        return True
+
+    def idle(self) -> None:
+        """The run ended with an empty mailbox."""
+        self.state = IDLE
+        self.mailbox = None
+        x = self.x
+        if x is not None and x.space:
+            self.wake_senders()
+
+    def wake_senders(self) -> None:
+        x = self.x
+        assert x is not None
+        space, x.space = x.space, None
+        for w in space or ():
+            w.set()
+
+    async def wait_stopped(self) -> None:
+        if self.state == STOPPED:
+            return
+        x = self.extra()
+        if x.stopped is None:
+            x.stopped = Latch()
+        await x.stopped.settled()
+
+    # -- internals: running -----------------------------------------------------------------
+    def run(self, budget: int) -> int:
+        """Process up to ``budget`` events synchronously; returns DRAINED, MORE, AWAIT or
+        ENDED (stopped, or crashed and restarting)."""
+        s = self.rt
+        m = self.engine
+        mb = self.mailbox
+        if not mb:
+            return DRAINED
+        m.now = s.clock_now()
+        ckpt: Snapshot | None = None
+        if s.ckpt_batch:
+            x = self.x
+            ckpt = x.last_snap if x is not None else None
+            if ckpt is None or ckpt.version != m.version:
+                ckpt = self.checkpoint()
+        step_ckpt = s.ckpt_step
+        traced = s.step_fns
+        n = 0
+        ev: EventData | None = None
+        before: tuple[str, ...] = ()
+        t0 = 0.0
+        try:
+            while n < budget and mb:
+                ev = mb.popleft()
+                n += 1
+                if ev.invokeid is not None:
+                    self.inv_event(ev)
+                if step_ckpt:
+                    ckpt = self.checkpoint()
+                if traced:
+                    m.record = []
+                    before = m.cfg.ids
+                    t0 = time.perf_counter()
+                m.macrostep(ev)
+                if traced:
+                    self.traced(ev, before, t0)
+                if m.effects:
+                    self.apply_effects()
+                if m.errors:
+                    self.on_errors(ev)
+                if self.awaits is not None:
+                    self.extra().await_ev = ev
+                    if m.unhandled is not None:
+                        self.on_unhandled()
+                        if self.state == STOPPED:
+                            return ENDED
+                    return AWAIT
+                if self.x is not None:
+                    self.observe(ev)
+                if m.unhandled is not None:
+                    self.on_unhandled()
+                    if self.state == STOPPED:
+                        return ENDED
+                if not m.running:
+                    self.on_final()
+                    return ENDED
+        except Exception as exc:
+            self.crash(exc, ev, ckpt)
+            return ENDED
+        finally:
+            s.count += n
+        return MORE if mb else DRAINED
+
+    def durable_step(self, ev: EventData) -> None:
+        """One macrostep of a store-backed actor, published to the listeners that want it
+        (and its sends and timers stamped with trace context) before the caller commits it,
+        so stored timers carry the trace. Raises what the engine raises (a crash)."""
+        m = self.engine
+        s = self.rt
+        m.now = s.clock_now()
+        if not s.step_fns:
+            m.macrostep(ev)
+            return
+        m.record = []
+        before = m.cfg.ids
+        t0 = time.perf_counter()
+        m.macrostep(ev)
+        self.traced(ev, before, t0)
+
+    def traced(self, ev: EventData | None, before: tuple[str, ...], t0: float) -> None:
+        """Publish the macrostep record (listeners asked for it) and stamp trace context."""
+        s = self.rt
+        m = self.engine
+        duration = time.perf_counter() - t0
+        now = m.now
+        errors = tuple(m.errors)
+        for err in errors:
+            s.publish(ActionFailed(actor=self.id, ts=now, error=err, event=ev.name if ev else None))
+        rec = MacrostepRecord(
+            actor=self.id,
+            ts=now,
+            chart_id=self.chart.id,
+            chart_version=self.chart.version,
+            event=ev,
+            microsteps=tuple(m.record or ()),
+            configuration_before=before,
+            configuration_after=m.cfg.ids,
+            duration=duration,
+            version=m.version,
+            errors=errors,
+            effects=tuple(m.effects),
+        )
+        m.record = None
+        m.errors = _NO_ERRORS
+        s.publish(rec, s.step_fns)
+        if s.trace_fns and m.effects:
+            for fn in s.trace_fns:
+                headers = fn(self.id)
+                if headers:
+                    m.stamp_trace(headers)
+                    break
+
+    def checkpoint(self) -> Snapshot | None:
+        """The state now, safe from later mutation (what a crash restarts from)."""
+        m = self.engine
+        try:
+            snap = m.to_snapshot()
+            return msgspec.structs.replace(snap, context=copy_context(snap.context))
+        except Exception:
+            log.warning("actor %r: cannot copy its state for a checkpoint", self.id, exc_info=True)
+            return None
+
+    def on_errors(self, ev: EventData | None) -> None:
+        m = self.engine
+        s = self.rt
+        if s.fns:
+            now = m.now
+            for err in m.errors:
+                s.publish(
+                    ActionFailed(actor=self.id, ts=now, error=err, event=ev.name if ev else None)
+                )
+        m.errors = _NO_ERRORS
+
+    def on_unhandled(self) -> None:
+        """Error events no transition took: apply the error policy."""
+        m = self.engine
+        evs = m.unhandled or []
+        m.unhandled = None
+        policy = self.sup.on_error
+        if policy == "ignore":
+            return
+        s = self.rt
+        for ev in evs:
+            msg = error_text(ev)
+            if policy == "stop":
+                self.terminate("failed", None, error=f"unhandled {ev.name}: {msg}", quiet=True)
+                return
+            parent = self.parent
+            s.publish(
+                ActorEscalated(
+                    actor=self.id,
+                    ts=s.clock_now(),
+                    to=parent.id if parent is not None else None,
+                    error=f"unhandled {ev.name}: {msg}",
+                )
+            )
+            if parent is None:
+                log.warning("actor %r: unhandled %s: %s", self.id, ev.name, msg)
+                continue
+            key = self.invokeid if self.invokeid is not None else self.id
+            out = EventData(
+                f"error.child.{key}",
+                {"child": self.id, "event": ev.name, "error": msg},
+                "platform",
+                invokeid=self.invokeid,
+                origin=f"#_{self.invokeid}" if self.invokeid is not None else self.id,
+                error=ev.error,
+            )
+            parent.from_child(self, out)
+
+    def observe(self, ev: EventData | None) -> None:
+        """After a step: answer asks, watchers and subscribers."""
+        x = self.x
+        assert x is not None
+        snap: Snapshot | None = None
+        asks = x.asks
+        if asks and asks[0][0] is ev:
+            snap = self.snapshot()
+            asks.popleft()[1].set(snap)
+        if x.watchers:
+            snap = self.check_watchers(snap)
+        if x.subs:
+            if snap is None:
+                snap = self.snapshot()
+            for sub in x.subs:
+                sub.deliver(snap)
+        x.last_snap = snap
+
+    def check_watchers(self, snap: Snapshot | None) -> Snapshot | None:
+        x = self.x
+        assert x is not None and x.watchers is not None
+        ids = self.engine.cfg.id_set
+        for w in list(x.watchers):
+            try:
+                if w.state_id is not None:
+                    ok = w.state_id in ids
+                else:
+                    if snap is None:
+                        snap = self.snapshot()
+                    assert w.pred is not None
+                    ok = bool(w.pred(snap))
+            except Exception as exc:
+                x.watchers.remove(w)
+                w.fail(exc)
+                continue
+            if ok:
+                if snap is None:
+                    snap = self.snapshot()
+                x.watchers.remove(w)
+                w.set(snap)
+        return snap
+
+    # -- internals: effects -----------------------------------------------------------------
+    def apply_effects(self) -> None:
+        m = self.engine
+        while m.effects:
+            effects = m.effects
+            m.effects = _no_effects()
+            for e in effects:
+                c = e.__class__
+                if c is SendEffect:
+                    self.deliver(e.event, e.target)  # type: ignore[union-attr]
+                elif c is ScheduleEffect:
+                    self.arm(e.sendid, e.due)  # type: ignore[union-attr]
+                elif c is CancelEffect:
+                    armed = self.x.armed if self.x is not None else None
+                    if armed:
+                        armed.pop(e.sendid, None)  # type: ignore[union-attr]
+                elif c is InvokeEffect:
+                    invocations.start(self, e)  # type: ignore[arg-type]
+                elif c is CancelInvokeEffect:
+                    invocations.cancel(self, e.invokeid)  # type: ignore[union-attr]
+                elif c is AwaitEffect:
+                    if self.awaits is None:
+                        self.awaits = []
+                    self.awaits.append(e)  # type: ignore[arg-type]
+                elif c is LogEffect:
+                    log.info("%s %s: %r", self.id, e.label or "log", e.value)  # type: ignore[union-attr]
+
+    def deliver(self, ev: EventData, target: str | None) -> None:
+        """Deliver a send of this actor (see :mod:`statefleet.core._routing`)."""
+        kind, key = target_kind(target)
+        if kind == SELF:
+            self.enqueue(ev)  # a stopped actor sending to itself: nothing to do
+            return
+        assert target is not None
+        s = self.rt
+        if kind == PARENT:
+            parent = self.parent
+            if parent is not None and parent.from_child(self, from_invocation(ev, self.invokeid)):
+                return
+        elif kind == SESSION:
+            a = s.cells.get(key)
+            if a is not None and a.enqueue(ev):
+                return
+        elif kind == CHILD:
+            x = self.x
+            h = x.invs.get(key) if x is not None and x.invs else None
+            if h is not None and h.deliver(ev):
+                return
+        else:
+            a = s.resolve(target)
+            if a is not None and a.enqueue(ev):
+                return
+        if s.durable is not None and s.durable.deliver(target, ev):
+            return  # in the target's durable inbox: activating it delivers it
+        self.enqueue(communication_error(target, ev))
+
+    def from_child(self, child: ActorCell, ev: EventData) -> bool:
+        """An event from a child actor (to ``#_parent``, or an escalation)."""
+        iid = child.invokeid
+        if iid is not None:
+            x = self.x
+            h = x.invs.get(iid) if x is not None and x.invs else None
+            if h is None or h.actor is not child or h.cancelled:
+                return True  # sent after its invocation was cancelled: dropped
+        return self.enqueue(ev)
+
+    def inv_event(self, ev: EventData) -> None:
+        """Bookkeeping for an event from an invocation, as it leaves the mailbox."""
+        x = self.x
+        if x is None or not x.invs:
+            return
+        h = x.invs.get(ev.invokeid)  # type: ignore[arg-type]
+        if h is None:
+            return
+        if ev.name.startswith(("done.invoke.", "error.invoke.")) and h.over:
+            del x.invs[h.id]  # it is over: the engine forgets it with this event
+
+    # -- internals: timers ------------------------------------------------------------------
+    def arm(self, sendid: str, due: float) -> None:
+        x = self.extra()
+        armed = x.armed
+        if armed is None:
+            armed = x.armed = {}
+        elif armed.get(sendid) == due:
+            return
+        armed[sendid] = due
+        self.rt.arm_timer(due, self, sendid)
+
+    def timer_valid(self, key: Any, due: float) -> bool:
+        if key is _RESTART:
+            return self.state == RESTARTING
+        x = self.x
+        return (
+            self.state != STOPPED
+            and x is not None
+            and x.armed is not None
+            and x.armed.get(key) == due
+        )
+
+    def on_timer(self, key: Any, due: float) -> None:
+        if key is _RESTART:
+            if self.state == RESTARTING:
+                self.restart()
+            return
+        if not self.timer_valid(key, due):
+            return
+        x = self.x
+        assert x is not None and x.armed is not None
+        del x.armed[key]
+        m = self.engine
+        de = m.pending.get(key)
+        if de is None or de.due != due:
+            return
+        if de.target is None:
+            self.enqueue(de.event)
+            return
+        # a delayed send to someone else: it leaves now
+        x.last_snap = None  # the state changes outside a macrostep
+        m.now = self.rt.clock_now()
+        m.take_timer(key)
+        if m.effects:
+            self.apply_effects()
+        self.deliver(de.event, de.target)
+
+    # -- internals: async work ----------------------------------------------------------------
+    def release_owned(self, x: _Extra, t: Latch) -> None:
+        """End an actor's own task: it is idle again (runnable if events arrived meanwhile,
+        also when the task was cancelled from outside without a stop)."""
+        x.task_scope = None
+        x.owned = None
+        t.set()
+        if self.state == OWNED:
+            self.state = IDLE
+            if self.mailbox:
+                self.schedule()
+        self.rt.owned_done()
+
+    async def owned_run(self) -> None:
+        """The task an actor gets while it has async actions to await."""
+        s = self.rt
+        x = self.extra()
+        t = x.owned = Latch()
+        try:
+            with anyio.CancelScope() as scope:
+                x.task_scope = scope
+                while True:
+                    awaits = self.awaits
+                    if awaits is not None:
+                        self.awaits = None
+                        if self.state == STOPPED:  # stopped before this task first ran
+                            for e in awaits:
+                                close_awaitable(e.awaitable)
+                            return
+                        await self.await_all(awaits)
+                        if self.state == STOPPED:
+                            return
+                        m = self.engine
+                        try:
+                            if m.effects:
+                                self.apply_effects()
+                        except Exception as exc:
+                            self.crash(exc, x.await_ev, None)
+                            return
+                        ev, x.await_ev = x.await_ev, None
+                        self.observe(ev)
+                        if not m.running:
+                            self.on_final()
+                            return
+                        if self.awaits is not None:
+                            continue
+                    if self.state == STOPPED:
+                        return
+                    code = self.run(s.batch)
+                    if code == DRAINED:
+                        self.idle()
+                        return
+                    if code == ENDED:
+                        return
+                    if code == MORE:
+                        await anyio.lowlevel.checkpoint()
+        finally:
+            self.release_owned(x, t)
+
+    async def await_all(self, awaits: list[AwaitEffect]) -> None:
+        """Await async actions in order; a failure becomes ``error.execution`` (next event)."""
+        errors: list[BaseException] = []
+        i = 0
+        try:
+            for i, e in enumerate(awaits):  # noqa: B007
+                try:
+                    await e.awaitable
+                except Exception as exc:
+                    errors.append(exc)
+        finally:
+            for e in awaits[i + 1 :]:
+                close_awaitable(e.awaitable)
+        if errors:
+            s = self.rt
+            if s.fns:
+                ev = self.x.await_ev if self.x is not None else None
+                for err in errors:
+                    s.publish(
+                        ActionFailed(
+                            actor=self.id,
+                            ts=s.clock_now(),
+                            error=err,
+                            event=ev.name if ev is not None else None,
+                        )
+                    )
+            mb = self.mailbox
+            if mb is None:
+                mb = self.mailbox = deque()
+            for err in reversed(errors):
+                mb.appendleft(
+                    EventData("error.execution", {"error": str(err)}, "platform", error=err)
+                )
+
+    async def store_run(self) -> None:
+        """With a store: commit each macrostep before its effects (in a task of its own)."""
+        s = self.rt
+        store = s.store
+        assert store is not None
+        x = self.extra()
+        t = x.owned = Latch()
+        try:
+            with anyio.CancelScope() as scope:
+                x.task_scope = scope
+                if x.committed is None:
+                    # the initial step (its effects are held until it is committed)
+                    if not await self.commit(None):
+                        return
+                    if not self.after_commit(None):
+                        return
+                while True:
+                    awaits = self.awaits
+                    if awaits is not None:
+                        self.awaits = None
+                        await self.await_all(awaits)
+                        if self.state == STOPPED:
+                            return
+                        if self.engine.effects:
+                            self.apply_effects()
+                        ev, x.await_ev = x.await_ev, None
+                        self.observe(ev)
+                        if not self.engine.running:
+                            self.on_final()
+                            return
+                    mb = self.mailbox
+                    if self.state == STOPPED:
+                        return
+                    if not mb:
+                        self.idle()
+                        return
+                    ev = mb.popleft()
+                    if ev.invokeid is not None:
+                        self.inv_event(ev)
+                    try:
+                        self.durable_step(ev)
+                    except Exception as exc:
+                        self.crash(exc, ev, x.committed)
+                        return
+                    if not await self.commit(ev):
+                        return
+                    if not self.after_commit(ev):
+                        return
+        finally:
+            self.release_owned(x, t)
+
+    async def commit(self, ev: EventData | None) -> bool:
+        s = self.rt
+        m = self.engine
+        x = self.extra()
+        store = s.store
+        assert store is not None
+        snap = self.checkpoint()
+        try:
+            if snap is None:
+                raise ActorError(f"actor {self.id!r}: its state cannot be snapshotted")
+            t_commit = time.perf_counter()
+            await store.commit_step(
+                self.id, snap, previous=x.committed, event=ev, effects=tuple(m.effects)
+            )
+        except Exception as exc:
+            self.crash(exc, ev, x.committed)
+            return False
+        if s.fns:
+            s.publish(
+                SnapshotCommitted(
+                    actor=self.id,
+                    ts=s.clock_now(),
+                    version=snap.version,
+                    latency=time.perf_counter() - t_commit,
+                )
+            )
+        if self.state == STOPPED:
+            return False
+        x.committed = snap
+        return True
+
+    def after_commit(self, ev: EventData | None) -> bool:
+        """Run a committed step's effects; False when the actor ended."""
+        m = self.engine
+        x = self.extra()
+        try:
+            if m.effects:
+                self.apply_effects()
+            if m.errors:
+                self.on_errors(ev)
+        except Exception as exc:
+            self.crash(exc, ev, x.committed)
+            return False
+        if self.awaits is None:
+            self.observe(ev)
+        else:
+            x.await_ev = ev
+        if m.unhandled is not None:
+            self.on_unhandled()
+            if self.state == STOPPED:
+                return False
+        if self.awaits is not None:
+            return True
+        if not m.running:
+            self.on_final()
+            return False
+        return True
+
+    # -- internals: supervision -------------------------------------------------------------
+    def on_final(self) -> None:
+        """The chart reached a top-level final state."""
+        if self.sup.restart == "permanent":
+            self.schedule_restart(None, "reached a final state")
+            return
+        self.terminate("done", None)
+
+    def crash(self, exc: BaseException, ev: EventData | None, ckpt: Snapshot | None) -> None:
+        """The runtime failed around this actor: restart it from ``ckpt`` or escalate."""
+        log.error(
+            "actor %r crashed processing %r: %s",
+            self.id,
+            ev.name if ev is not None else "(start)",
+            exc,
+            exc_info=exc,
+        )
+        m = self.engine
+        for e in m.effects:
+            if isinstance(e, AwaitEffect):
+                close_awaitable(e.awaitable)
+        m.effects = _no_effects()
+        if self.awaits is not None:
+            for e in self.awaits:
+                close_awaitable(e.awaitable)
+            self.awaits = None
+        x = self.extra()
+        x.last_snap = None
+        if x.asks and ev is not None and x.asks[0][0] is ev:
+            x.asks.popleft()[1].fail(
+                ActorCrashedError(
+                    f"actor {self.id!r} crashed processing {ev.name!r}: {type(exc).__name__}: {exc}"
+                )
+            )
+        snap = x.committed if self.rt.store is not None else ckpt
+        error = f"{type(exc).__name__}: {exc}"
+        if snap is None:
+            self.give_up(error + " (no snapshot to restart from)")
+            return
+        self.schedule_restart(snap, error)
+
+    def schedule_restart(self, snap: Snapshot | None, error: str) -> None:
+        s = self.rt
+        sup = self.sup
+        x = self.extra()
+        if sup.restart == "temporary" and snap is not None:
+            self.give_up(error)
+            return
+        now = s.clock_now()
+        crashes = [t for t in x.crashes or () if t > now - sup.period]
+        if len(crashes) >= sup.max_restarts:
+            self.give_up(f"{error} (restart limit: {sup.max_restarts} in {sup.period}s)")
+            return
+        crashes.append(now)
+        x.crashes = crashes
+        delay = sup.delay(len(crashes), s.rng)
+        # the crashed instance's invocations and timers die with it
+        if x.invs:
+            for iid in list(x.invs)[::-1]:
+                invocations.cancel(self, iid)
+        x.armed = None
+        self.state = RESTARTING
+        x.restart = (snap, len(crashes), delay, error)
+        s.arm_timer(now + delay, self, _RESTART)
+
+    def restart(self) -> None:
+        x = self.extra()
+        assert x.restart is not None
+        snap, attempt, delay, error = x.restart
+        x.restart = None
+        s = self.rt
+        chart = self.chart
+        try:
+            m = chart.engine()
+            m.track_unhandled = True
+            model = x.model
+            m.owner = self if model is None else model
+            if model is not None:
+                model._m = m
+            if snap is not None:
+                m.load_snapshot(snap, chart.validate(snap))
+                m.context = copy_context(snap.context)
+                m.session_id = self.id
+            else:
+                m.session_id = self.id
+                m.now = s.clock_now()
+                ctx = x.spawn_context
+                m.start(dict(ctx) if ctx else None)
+                m.errors = _NO_ERRORS
+                m.unhandled = None
+        except Exception as exc:
+            self.give_up(f"restart failed: {type(exc).__name__}: {exc}")
+            return
+        self.engine = m
+        if s.durable is not None:
+            s.durable.restarted(self)
+        s.publish(
+            ActorRestarted(
+                actor=self.id,
+                ts=s.clock_now(),
+                attempt=attempt,
+                delay=delay,
+                error=error,
+                from_version=snap.version if snap is not None else 0,
+            )
+        )
+        self.state = RUNNING  # nothing schedules it while it resumes
+        try:
+            if snap is not None:
+                self.resume(snap)
+            elif s.store is not None:
+                x.committed = None
+            else:
+                self.apply_effects()
+        except Exception as exc:
+            self.state = IDLE
+            self.crash(exc, None, snap)
+            return
+        self.state = IDLE
+        if self.x is not None and (x.watchers or x.subs):
+            self.observe(None)  # the restored state is news to watchers and subscribers
+        if (s.store is not None and snap is None) or self.awaits is not None:
+            self.state = OWNED
+            s.start_owned(self)
+        elif self.mailbox:
+            self.schedule()
+
+    def resume(self, snap: Snapshot) -> None:
+        """After loading ``snap``: re-arm its timers and restart its invocations."""
+        m = self.engine
+        if m.pending:
+            queued = {ev.sendid for ev in self.mailbox or () if ev.sendid is not None}
+            for de in m.pending.values():
+                if de.target is None and de.sendid in queued:
+                    continue  # already fired: its event is waiting in the mailbox
+                self.arm(de.sendid, de.due)
+        if m.invocations:
+            invocations.restart_all(self, snap)
+        if m.effects:
+            self.apply_effects()
+
+    def give_up(self, error: str) -> None:
+        """Escalate a failure the actor cannot recover from: it (and its subtree) stops."""
+        s = self.rt
+        parent = self.parent
+        s.publish(
+            ActorEscalated(
+                actor=self.id,
+                ts=s.clock_now(),
+                to=parent.id if parent is not None else None,
+                error=error,
+            )
+        )
+        if parent is None:
+            log.error("actor %r failed and was stopped: %s", self.id, error)
+        self.terminate("failed", None, error=error)
+
+    def terminate(
+        self, reason: str, waits: list[Latch] | None, *, error: str = "", quiet: bool = False
+    ) -> None:
+        """Stop now (synchronously): children first, then exit actions; invocations are
+        cancelled. ``waits`` collects the tasks whose cleanup is still running. A failed
+        spawned child tells its parent (``error.child.<id>``) unless ``quiet``."""
+        if self.state == STOPPED:
+            return
+        prev = self.state
+        self.state = STOPPED
+        self.end = reason
+        s = self.rt
+        x = self.x
+        m = self.engine
+        if x is not None:
+            if x.children:
+                for child in list(x.children.values())[::-1]:
+                    child.terminate("stopped", waits)
+            if x.invs:
+                for iid in list(x.invs)[::-1]:
+                    h = invocations.cancel(self, iid, waits)
+                    if h is not None and h.scope is not None and waits is not None:
+                        waits.append(h)
+        if m.running:
+            m.running = False
+            try:
+                m.exit_interpreter()
+            except Exception:
+                log.exception("actor %r: exit failed", self.id)
+        if reason != "done":
+            m.status = "error" if reason == "failed" else reason
+        # what the exit actions asked for: messages go out, async ones are awaited
+        exit_awaits: list[AwaitEffect] = []
+        effects, m.effects = m.effects, _no_effects()
+        for e in effects:
+            if isinstance(e, SendEffect):
+                try:
+                    self.deliver(e.event, e.target)
+                except Exception:
+                    log.exception("actor %r: delivering an exit message failed", self.id)
+            elif isinstance(e, AwaitEffect):
+                exit_awaits.append(e)
+            elif isinstance(e, LogEffect):
+                log.info("%s %s: %r", self.id, e.label or "log", e.value)
+        if self.awaits is not None and prev != OWNED:
+            for e in self.awaits:
+                close_awaitable(e.awaitable)
+            self.awaits = None
+        if exit_awaits:
+            t = Latch()
+            if waits is not None:
+                waits.append(t)
+            s.tg_start(self.await_exit, exit_awaits, t)
+        self.mailbox = None
+        if x is not None:
+            if x.owned is not None:
+                if waits is not None:
+                    waits.append(x.owned)
+                if x.task_scope is not None:
+                    x.task_scope.cancel()
+            x.armed = None
+            x.restart = None
+            stopped_err = self.stopped_error()
+            if x.asks:
+                for _ev, w in x.asks:
+                    w.fail(stopped_err)
+                x.asks = None
+            if x.watchers or x.subs:
+                snap = self.snapshot()
+                if x.watchers:
+                    self.check_watchers(snap)
+                    for w2 in x.watchers or ():
+                        w2.fail(stopped_err)
+                    x.watchers = None
+                for sub in x.subs or ():
+                    sub.deliver(snap)
+                    sub.finish()
+                x.subs = None
+            if x.space:
+                self.wake_senders()
+        s.unregister(self)
+        if s.durable is not None:
+            s.durable.forgotten(self, reason)
+        parent = self.parent
+        if parent is not None and parent.x is not None and parent.x.children:
+            parent.x.children.pop(self.id, None)
+        if s.fns:
+            s.publish(ActorStopped(actor=self.id, ts=s.clock_now(), reason=reason))
+        if parent is not None and parent.state != STOPPED:
+            self.notify_parent(parent, reason, error, quiet)
+        if x is not None and x.stopped is not None:
+            x.stopped.set()
+
+    def notify_parent(self, parent: ActorCell, reason: str, error: str, quiet: bool) -> None:
+        iid = self.invokeid
+        s = self.rt
+        if iid is not None:
+            if reason == "done":
+                if s.fns:
+                    s.publish(InvocationDone(actor=parent.id, ts=s.clock_now(), invokeid=iid))
+                parent.from_child(self, done_invoke(iid, self.engine.done_data))
+            elif reason in ("failed", "stopped"):
+                msg = error or f"invoked actor {self.id!r} {reason}"
+                if s.fns:
+                    s.publish(
+                        InvocationFailed(actor=parent.id, ts=s.clock_now(), invokeid=iid, error=msg)
+                    )
+                parent.from_child(self, error_invoke(iid, msg))
+        elif reason == "failed" and not quiet:
+            parent.enqueue(
+                EventData(
+                    f"error.child.{self.id}",
+                    {"child": self.id, "event": None, "error": error},
+                    "platform",
+                    origin=self.id,
+                )
+            )
+
+    async def await_exit(self, awaits: list[AwaitEffect], t: Latch) -> None:
+        try:
+            for i, e in enumerate(awaits):
+                try:
+                    await e.awaitable
+                except Exception:
+                    log.exception("actor %r: async exit action failed", self.id)
+                except BaseException:
+                    for rest in awaits[i + 1 :]:
+                        close_awaitable(rest.awaitable)
+                    raise
+        finally:
+            t.set()
