@@ -22,7 +22,7 @@ import os
 import re
 import weakref
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +87,7 @@ def from_scxml(
     trusted: bool = False,
     base_dir: str | os.PathLike[str] | None = None,
     loader: Loader | None = None,
+    allow_http: Iterable[str] | None = None,
 ) -> Chart:
     """Read a W3C SCXML document (a path or the XML text) and compile it to a :class:`Chart`.
 
@@ -101,17 +102,30 @@ def from_scxml(
     relative paths inside it only) or a ``loader`` (called with each reference as written,
     returning its text or bytes). With ``trusted=True`` references resolve against
     ``base_dir``, else the document's folder (the working directory for text), and may name any
-    file. Only regular files are read, up to a size cap; see ``docs/scxml.md``, "Security
-    model".
+    file. Only regular files are read, up to a size cap.
+
+    Basic HTTP ``<send>``: in safe mode a document sends only to this process's own Basic HTTP
+    server unless ``allow_http`` lists more target origins (``https://api.example.com``) or
+    URLs; any other target raises ``error.communication``. A trusted document may send
+    anywhere unless ``allow_http`` is given. See ``docs/scxml.md``, "Security model".
     """
     if loader is not None and not callable(loader):
         raise ChartDefinitionError(f"loader must be callable, not {type(loader).__name__}")
+    try:
+        allow = http.Allowlist(allow_http, trusted=trusted)
+    except ValueError as exc:
+        raise ChartDefinitionError(f"allow_http: {exc}") from None
     text, source, sources = _read_source(path_or_text, trusted, base_dir, loader)
     root = _parse(text, source)
     stack = () if source == "<string>" else (str(Path(source).resolve()),)
-    return _compile_document(
-        root, source=source, sources=sources, trusted=trusted, stack=stack, invoked=False
+    doc = _Document(
+        root,
+        source=source,
+        grants=_Grants(trusted, sources, allow),
+        stack=stack,
+        invoked=False,
     )
+    return compile_chart(doc.build())
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -208,19 +222,20 @@ def _line(e: ET.Element) -> int | None:
 
 
 # -- compiling a document ---------------------------------------------------------------------
-def _compile_document(
-    root: ET.Element,
-    *,
-    source: str,
-    sources: Sources,
-    trusted: bool,
-    stack: tuple[str, ...],
-    invoked: bool = True,
-) -> Chart:
-    doc = _Document(
-        root, source=source, sources=sources, trusted=trusted, stack=stack, invoked=invoked
-    )
-    return compile_chart(doc.build())
+class _Grants:
+    """What the caller allowed a document (and the documents it invokes): full Python, the
+    files it may read, the Basic HTTP targets it may send to."""
+
+    __slots__ = ("allow_http", "sources", "trusted")
+
+    def __init__(self, trusted: bool, sources: Sources, allow_http: http.Allowlist) -> None:
+        self.trusted = trusted
+        self.sources = sources
+        self.allow_http = allow_http
+
+    def reading(self, sources: Sources) -> _Grants:
+        """The same grants for a document read through ``sources``."""
+        return _Grants(self.trusted, sources, self.allow_http)
 
 
 class _Document:
@@ -231,8 +246,7 @@ class _Document:
         root: ET.Element,
         *,
         source: str,
-        sources: Sources,
-        trusted: bool,
+        grants: _Grants,
         stack: tuple[str, ...],
         invoked: bool,
     ) -> None:
@@ -240,12 +254,13 @@ class _Document:
         #: an invoked document: an unknown transition target fails when taken, not at load
         self.invoked = invoked
         self.source = source
+        self.grants = grants
         #: the files this document may read
-        self.sources = sources
+        self.sources = grants.sources
         # charts compiled at run time (invoke srcexpr / content expr), per document, bounded
         self._file_charts: dict[str, tuple[str, Chart]] = {}
         self._content_charts: dict[int, tuple[Any, Chart]] = {}
-        self.trusted = trusted
+        self.trusted = trusted = grants.trusted
         self.stack = stack
         stem = Path(source).stem if source != "<string>" else "scxml"
         self.name = root.get("name") or stem
@@ -666,6 +681,7 @@ class _Document:
             stype_error: str | None = f"unsupported send type {stype!r}"
         else:
             stype_error = None
+        allow_http = self.grants.allow_http
         if (delay_static or delayexpr is not None) and target == "#_internal":
             raise self.error(e, path, "events sent to #_internal cannot be delayed")
 
@@ -690,6 +706,15 @@ class _Document:
                         return
                     if not to.startswith(("http://", "https://")):
                         raise ValueError(f"invalid Basic HTTP target {to!r}")
+                    if not allow_http.allows(to):
+                        _communication_error(
+                            ctx,
+                            sid,
+                            idlocation,
+                            f"Basic HTTP send to {to!r} refused: not an allowed target"
+                            " (from_scxml(..., allow_http=[...]) grants targets)",
+                        )
+                        return
                     http.prepare(ctx)
                 else:
                     if not name:
@@ -812,7 +837,7 @@ class _Document:
             else:
                 docs = [x for x in c if _local(x) == "scxml"]
                 if len(docs) == 1:
-                    static = self._child(docs[0], self.source, self.sources)
+                    static = self._child(docs[0], self.source, self.sources, self.stack)
                 elif (c.text or "").strip().startswith("<"):
                     static = self._chart_of(c.text or "")
                 else:
@@ -878,10 +903,15 @@ class _Document:
             line=_line(e),
         )
 
-    def _child(self, root: ET.Element, source: str, sources: Sources) -> Chart:
-        return _compile_document(
-            root, source=source, sources=sources, trusted=self.trusted, stack=self.stack
+    def _child(
+        self, root: ET.Element, source: str, sources: Sources, stack: tuple[str, ...]
+    ) -> Chart:
+        """Compile an invoked document with this document's grants (reading through
+        ``sources``)."""
+        doc = _Document(
+            root, source=source, grants=self.grants.reading(sources), stack=stack, invoked=True
         )
+        return compile_chart(doc.build())
 
     def _file_chart(self, src: str, e: ET.Element, epath: str) -> Chart:
         try:
@@ -889,13 +919,7 @@ class _Document:
         except SourceError as exc:
             raise self.error(e, epath, f"src: {exc}") from None
         source = key.removeprefix("loader:")
-        return _compile_document(
-            _parse(text, source),
-            source=source,
-            sources=sources,
-            trusted=self.trusted,
-            stack=(*self.stack, key),
-        )
+        return self._child(_parse(text, source), source, sources, (*self.stack, key))
 
     def _lazy_file(self, src: str) -> Callable[[ActionContext], Any]:
         def lazy(ctx: ActionContext) -> Any:
@@ -915,9 +939,7 @@ class _Document:
         if hit is not None and hit[0] == text:
             return hit[1]
         source = key.removeprefix("loader:")
-        chart = _compile_document(
-            _parse(text, source), source=source, sources=sources, trusted=self.trusted, stack=(key,)
-        )
+        chart = self._child(_parse(text, source), source, sources, (key,))
         _remember(self._file_charts, key, (text, chart))
         return chart
 
@@ -937,7 +959,7 @@ class _Document:
                 raise ValueError(f"invoke content must be an <scxml> document, not <{root.tag}>")
         else:
             raise TypeError(f"cannot invoke {type(value).__name__} content")
-        chart = self._child(root, f"{self.source}#content", self.sources)
+        chart = self._child(root, f"{self.source}#content", self.sources, self.stack)
         _remember(self._content_charts, key, (value, chart))
         return chart
 

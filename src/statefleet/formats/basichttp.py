@@ -19,31 +19,113 @@ parameters: ``_scxmleventname`` (the event name), the namelist and ``<param>`` v
 ``<content>`` the percent-encoded content is the body and the event name goes in the query
 string. The processor is installed as the sending session's ``router``; after the POST it
 pumps, so an event a session sends to itself is queued before anything it sends later. A target
-that does not answer with a 2xx gives ``error.communication``.
+that does not answer with a 2xx gives ``error.communication``; redirects are not followed.
+
+*Limits*: which targets a document may send to is an :class:`Allowlist` (safe mode: only this
+process's own server unless the caller allows more). The server reads a request only with a
+valid ``Content-Length`` of at most :data:`MAX_BODY_BYTES` (411, 400 or 413 otherwise, the body
+unread), runs at most :data:`MAX_WORKERS` requests at once (503 beyond) and gives a client
+:data:`REQUEST_TIMEOUT` seconds per read.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import threading
 import weakref
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.error import URLError
 from urllib.parse import parse_qsl, quote, unquote_plus, urlencode, urlsplit
-from urllib.request import ProxyHandler, Request, build_opener
+from urllib.request import HTTPRedirectHandler, ProxyHandler, Request, build_opener
 
 from statefleet.core import ActionContext, EventData
 from statefleet.formats._scxml_expr import HTTP_PROCESSOR, attach_raw, parse_value_text
 
-__all__ = ["HTTP_PROCESSOR", "BasicHTTPProcessor", "processor"]
+__all__ = [
+    "HTTP_PROCESSOR",
+    "MAX_BODY_BYTES",
+    "MAX_WORKERS",
+    "REQUEST_TIMEOUT",
+    "Allowlist",
+    "BasicHTTPProcessor",
+    "processor",
+]
 
 _EVENT_PARAM = "_scxmleventname"
 _ORIGIN_HEADER = "X-SCXML-Origin"
 _TIMEOUT = 5.0
+#: the largest request body the server reads (64 KiB)
+MAX_BODY_BYTES = 64 * 1024
+#: requests the server handles at once; more get 503 right away
+MAX_WORKERS = 8
+#: seconds a client may take for each read of its request
+REQUEST_TIMEOUT = 5.0
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(url: str) -> tuple[str, str, int]:
+    """``(scheme, host, port)`` of an http(s) URL; ValueError for anything else."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        raise ValueError(f"{url!r} is not an http(s) URL with a host")
+    port = parts.port  # ValueError for a malformed port
+    return scheme, parts.hostname.lower(), port if port is not None else _DEFAULT_PORTS[scheme]
+
+
+class Allowlist:
+    """The Basic HTTP targets one document may send to.
+
+    ``entries`` are origins (``https://api.example.com``, ``http://127.0.0.1:8080``: any path
+    there) or full URLs (``https://hooks.example.com/scxml``: that URL only, query included).
+    ``None`` means *everything* when the document is trusted, and in safe mode only this
+    process's own Basic HTTP server (other sessions of the process, which ``#_scxml_`` targets
+    reach anyway). An invalid entry raises ``ValueError``.
+    """
+
+    __slots__ = ("_exact", "_origins", "everything")
+
+    def __init__(self, entries: Iterable[str] | None, *, trusted: bool) -> None:
+        #: no restriction at all (a trusted document, no entries given)
+        self.everything = entries is None and trusted
+        self._origins: set[tuple[str, str, int]] = set()
+        self._exact: set[tuple[tuple[str, str, int], str, str]] = set()
+        if isinstance(entries, str):
+            raise ValueError("allow_http takes a list of URLs or origins, not one string")
+        for entry in entries or ():
+            if not isinstance(entry, str):
+                raise ValueError(f"allow_http entries are strings, not {type(entry).__name__}")
+            origin = _origin(entry)
+            parts = urlsplit(entry)
+            if parts.path in ("", "/") and not parts.query:
+                self._origins.add(origin)
+            else:
+                self._exact.add((origin, parts.path, parts.query))
+
+    def allows(self, url: str) -> bool:
+        """Whether a send to ``url`` may leave."""
+        if self.everything:
+            return True
+        try:
+            origin = _origin(url)
+        except ValueError:
+            return False
+        if origin in self._origins or _PROCESSOR.serves(origin):
+            return True
+        parts = urlsplit(url)
+        return (origin, parts.path, parts.query) in self._exact
+
+
+class _NoRedirect(HTTPRedirectHandler):
+    """A POST is never re-sent elsewhere: a redirect answers as the non-2xx it is."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
 
 
 class BasicHTTPProcessor:
@@ -62,7 +144,8 @@ class BasicHTTPProcessor:
         self._inbox: queue.SimpleQueue[tuple[weakref.ref[Any], EventData, str]] = (
             queue.SimpleQueue()
         )
-        self._opener = build_opener(ProxyHandler({}))  # never send loopback through a proxy
+        # never send loopback through a proxy; never follow a redirect to another target
+        self._opener = build_opener(ProxyHandler({}), _NoRedirect())
 
     # -- the server -------------------------------------------------------------------------
     @property
@@ -74,9 +157,13 @@ class BasicHTTPProcessor:
                 server = self._start()
         return f"http://{self.host}:{server.server_address[1]}"
 
+    def serves(self, origin: tuple[str, str, int]) -> bool:
+        """Whether ``(scheme, host, port)`` is this processor's running server."""
+        server = self._server
+        return server is not None and origin == ("http", self.host, server.server_address[1])
+
     def _start(self) -> ThreadingHTTPServer:
-        server = ThreadingHTTPServer((self.host, 0), _make_handler(self))
-        server.daemon_threads = True
+        server = _BoundedServer((self.host, 0), _make_handler(self))
         thread = threading.Thread(
             target=server.serve_forever,
             kwargs={"poll_interval": 0.2},
@@ -281,19 +368,79 @@ def _content_text(value: Any) -> str:
         return str(value)
 
 
+class _BoundedServer(ThreadingHTTPServer):
+    """A threading server with at most :data:`MAX_WORKERS` requests in flight: one more is
+    answered 503 on the accepting thread and closed, never queued in a new thread."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self.workers = threading.BoundedSemaphore(MAX_WORKERS)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self.workers.acquire(blocking=False):
+            with contextlib.suppress(OSError):
+                request.sendall(
+                    b"HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\n"
+                    b"Connection: close\r\n\r\n"
+                )
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.workers.release()
+
+
+def _content_length(handler: BaseHTTPRequestHandler) -> int:
+    """The request's body length, or an HTTP status (negative) when it cannot be read."""
+    if handler.headers.get("Transfer-Encoding") is not None:
+        return -411  # chunked bodies are not read: say how long it is
+    values = handler.headers.get_all("Content-Length") or []
+    if not values:
+        return -411
+    if len(set(values)) != 1 or not values[0].strip().isdigit():
+        return -400
+    length = int(values[0])
+    if length > MAX_BODY_BYTES:
+        return -413
+    return length
+
+
 def _make_handler(proc: BasicHTTPProcessor) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "statefleet-basichttp"
+        timeout = REQUEST_TIMEOUT  # a client that stalls does not hold a worker for long
 
         def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length > 0 else b""
+            length = _content_length(self)
+            if length < 0:
+                self.close_connection = True
+                self._answer(-length)
+                return
+            try:
+                body = self.rfile.read(length) if length else b""
+            except OSError:  # TimeoutError included
+                self.close_connection = True
+                return
+            if len(body) != length:  # the client went away early
+                self.close_connection = True
+                return
             try:
                 status = proc._receive(self, body)
             except Exception:  # never let a bad request kill the server thread
                 status = 500
+            self._answer(status)
+
+        def _answer(self, status: int) -> None:
             self.send_response(status)
             self.send_header("Content-Length", "0")
+            if self.close_connection:
+                self.send_header("Connection", "close")
             self.end_headers()
 
         def log_message(self, format: str, *args: Any) -> None:
