@@ -14,6 +14,7 @@ from statefleet.core._errors import SnapshotError
 from statefleet.core._events import EventData
 
 __all__ = [
+    "CODEC_ERRORS",
     "SNAPSHOT_FORMAT",
     "STATUSES",
     "ChartTables",
@@ -21,6 +22,7 @@ __all__ = [
     "InvocationRecord",
     "Snapshot",
     "check_snapshot",
+    "codec_error_reason",
     "decode_snapshot",
     "encode_snapshot",
 ]
@@ -87,10 +89,10 @@ _msgpack_decoder = msgspec.msgpack.Decoder(Snapshot)
 _json_encoder = msgspec.json.Encoder()
 _json_decoder = msgspec.json.Decoder(Snapshot)
 
-# What bad input makes the codecs raise, besides their own errors: values msgpack or JSON
-# cannot hold (TypeError, OverflowError for huge ints), nesting deeper than the codec's
-# recursion limit (RecursionError) and lengths that do not fit in memory (MemoryError).
-_CODEC_ERRORS = (
+#: what bad input makes msgspec's codecs raise, besides their own errors: values msgpack or
+#: JSON cannot hold (TypeError, OverflowError for huge ints), nesting deeper than the codec's
+#: recursion limit (RecursionError) and lengths that do not fit in memory (MemoryError)
+CODEC_ERRORS: tuple[type[BaseException], ...] = (
     msgspec.MsgspecError,
     TypeError,
     ValueError,
@@ -111,8 +113,8 @@ def encode_snapshot(snapshot: Snapshot, *, format: str = "msgpack") -> bytes:
         if format == "json":
             return _json_encoder.encode(snapshot)
         return _msgpack_encoder.encode(snapshot)
-    except _CODEC_ERRORS as exc:
-        raise SnapshotError(f"snapshot cannot be encoded: {_reason(exc)}") from exc
+    except CODEC_ERRORS as exc:
+        raise SnapshotError(f"snapshot cannot be encoded: {codec_error_reason(exc)}") from exc
 
 
 def decode_snapshot(data: bytes, *, format: str = "msgpack") -> Snapshot:
@@ -125,8 +127,8 @@ def decode_snapshot(data: bytes, *, format: str = "msgpack") -> Snapshot:
     _check_encoding(format)
     try:
         snap = _json_decoder.decode(data) if format == "json" else _msgpack_decoder.decode(data)
-    except _CODEC_ERRORS as exc:
-        raise SnapshotError(f"corrupt snapshot: {_reason(exc)}") from exc
+    except CODEC_ERRORS as exc:
+        raise SnapshotError(f"corrupt snapshot: {codec_error_reason(exc)}") from exc
     if snap.format > SNAPSHOT_FORMAT:
         raise SnapshotError(
             f"snapshot format {snap.format} is newer than this statefleet ({SNAPSHOT_FORMAT})"
@@ -141,7 +143,8 @@ def _check_encoding(format: Any) -> None:
         raise SnapshotError(f"unknown snapshot encoding {format!r}: use 'msgpack' or 'json'")
 
 
-def _reason(exc: BaseException) -> str:
+def codec_error_reason(exc: BaseException) -> str:
+    """A short reason for an exception in :data:`CODEC_ERRORS` (for error messages)."""
     if isinstance(exc, RecursionError):
         return "nested too deeply"
     if isinstance(exc, MemoryError):

@@ -799,6 +799,12 @@ class SQLiteStore(RuntimeStore):
                     results = await self._load_rows(ids)
             except PersistenceError as exc:
                 results = dict.fromkeys(ids, exc)
+            except Exception as exc:
+                # the loader serves every actor: a bug or an unforeseen row must fail these
+                # loads, not the store (and with it the whole actor system)
+                err = PersistenceError(f"{self.path}: load failed: {type(exc).__name__}: {exc}")
+                err.__cause__ = exc
+                results = dict.fromkeys(ids, err)
             for aid, futs in batch.items():
                 r = results[aid]
                 for fut in futs:
@@ -855,27 +861,21 @@ class SQLiteStore(RuntimeStore):
         return out
 
     async def _decode_actor(self, row: Any) -> ActorRecord:
-        aid, chart_id, chart_version, version, status, fmt, blob, created, updated = row
+        aid, status, fmt, blob = row[0], row[4], row[5], row[6]
         if status == "quarantined":
             raise CorruptRecordError(aid, "quarantined earlier (see the dead letters)")
-        if fmt > SNAPSHOT_FORMAT:
+        if type(fmt) is int and fmt > SNAPSHOT_FORMAT:
             raise PersistenceError(
                 f"actor {aid!r}: snapshot format {fmt} is newer than this statefleet"
                 f" ({SNAPSHOT_FORMAT}); upgrade statefleet to read it"
             )
         try:
-            if not isinstance(blob, bytes):
-                raise SnapshotError(f"corrupt snapshot: stored as {type(blob).__name__}")
-            snap = decode_snapshot(blob)
-            if snap.chart_id != chart_id or snap.version != version:
-                raise SnapshotError(
-                    f"corrupt snapshot: it says chart {snap.chart_id!r} version {snap.version},"
-                    f" the row says {chart_id!r} version {version}"
-                )
+            return _record_from_row(row)
         except SnapshotError as exc:
-            dl = await self._submit(_Op("quarantine", (aid, str(exc), blob), 1))
+            # whatever is wrong with the row, only this actor is affected: its raw snapshot
+            # goes to the dead letters and the actor is quarantined
+            dl = await self._submit(_Op("quarantine", (aid, str(exc), _raw(blob)), 1))
             raise CorruptRecordError(aid, str(exc), dl) from exc
-        return ActorRecord(aid, chart_id, chart_version, version, status, snap, created, updated)
 
     async def _decode_inbox(
         self, actor_id: str, rows: Iterable[tuple[int, bytes, float]]
@@ -889,7 +889,7 @@ class SQLiteStore(RuntimeStore):
             except SnapshotError as exc:
                 # an undecodable event is moved to the dead letters; the actor carries on
                 reason = f"inbox event {seq}: {exc}"
-                await self._submit(_Op("dead_event", (actor_id, seq, reason, blob), 1))
+                await self._submit(_Op("dead_event", (actor_id, seq, reason, _raw(blob)), 1))
                 continue
             out.append(StoredEvent(seq, actor_id, ev, ts))
         return tuple(out)
@@ -990,6 +990,37 @@ class SQLiteStore(RuntimeStore):
         else:
             rows = await self._fetch(sql + " WHERE actor_id = ? ORDER BY id", (actor_id,))
         return [DeadLetter(*r) for r in rows]
+
+
+def _record_from_row(row: Any) -> ActorRecord:
+    """The actor record of an ``actors`` row; a row that cannot be used (whatever its
+    columns hold) raises :class:`SnapshotError` saying why."""
+    aid, chart_id, chart_version, version, status, fmt, blob, created, updated = row
+    if type(fmt) is not int:
+        raise SnapshotError(f"corrupt row: snapshot format {fmt!r}")
+    if not isinstance(blob, bytes):
+        raise SnapshotError(f"corrupt snapshot: stored as {type(blob).__name__}")
+    snap = decode_snapshot(blob)
+    if snap.chart_id != chart_id or snap.version != version:
+        raise SnapshotError(
+            f"corrupt snapshot: it says chart {snap.chart_id!r} version {snap.version},"
+            f" the row says {chart_id!r} version {version!r}"
+        )
+    if snap.chart_version != chart_version or snap.status != status:
+        raise SnapshotError(
+            f"corrupt snapshot: it says version {snap.chart_version!r} status"
+            f" {snap.status!r}, the row says {chart_version!r} status {status!r}"
+        )
+    if not all(type(t) in (int, float) for t in (created, updated)):
+        raise SnapshotError(f"corrupt row: timestamps {created!r}, {updated!r}")
+    return ActorRecord(aid, chart_id, chart_version, version, status, snap, created, updated)
+
+
+def _raw(value: Any) -> bytes | None:
+    """A stored value as the bytes a dead letter keeps (text and numbers as UTF-8)."""
+    if value is None or isinstance(value, bytes):
+        return value
+    return str(value).encode("utf-8", "backslashreplace")
 
 
 def _log_failure(fut: asyncio.Future[Any]) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 
 from statefleet.core import EventData, InvalidEventError, Snapshot, SnapshotError
+from statefleet.core._snapshot import CODEC_ERRORS, codec_error_reason
 
 __all__ = [
     "EVENT_FORMAT",
@@ -178,16 +179,18 @@ def encode_event(event: EventData) -> bytes:
         event = msgspec.structs.replace(event, error=None)
     try:
         return _event_encoder.encode(_EventEnvelope(EVENT_FORMAT, event))
-    except (TypeError, msgspec.EncodeError, OverflowError) as exc:
-        raise InvalidEventError(f"event {event.name!r} cannot be stored: {exc}") from exc
+    except CODEC_ERRORS as exc:
+        raise InvalidEventError(
+            f"event {event.name!r} cannot be stored: {codec_error_reason(exc)}"
+        ) from exc
 
 
 def decode_event(data: bytes) -> EventData:
     """Decode bytes made by :func:`encode_event`; bad bytes raise ``SnapshotError``."""
     try:
         env = _event_decoder.decode(data)
-    except (msgspec.DecodeError, msgspec.ValidationError, TypeError) as exc:
-        raise SnapshotError(f"corrupt event: {exc}") from exc
+    except CODEC_ERRORS as exc:
+        raise SnapshotError(f"corrupt event: {codec_error_reason(exc)}") from exc
     if env.format > EVENT_FORMAT:
         raise SnapshotError(
             f"event format {env.format} is newer than this statefleet ({EVENT_FORMAT})"
