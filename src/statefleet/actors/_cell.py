@@ -58,6 +58,8 @@ from statefleet.core import (
 from statefleet.core._algorithm import _NO_ERRORS
 from statefleet.core._routing import (
     CHILD,
+    NAMED,
+    NOWHERE,
     PARENT,
     SELF,
     SESSION,
@@ -741,11 +743,11 @@ class ActorCell:
             h = x.invs.get(key) if x is not None and x.invs else None
             if h is not None and h.deliver(ev):
                 return
-        else:
+        elif kind == NAMED:
             a = s.resolve(target)
             if a is not None and a.enqueue(ev):
                 return
-        if s.durable is not None and s.durable.deliver(target, ev):
+        if kind != NOWHERE and s.durable is not None and s.durable.deliver(target, ev):
             return  # in the target's durable inbox: activating it delivers it
         self.enqueue(communication_error(target, ev))
 

@@ -30,7 +30,6 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import anyio
-import msgspec
 
 from statefleet.actors._cell import IDLE, OWNED, STOPPED
 from statefleet.actors._ref import ActorCrashedError, ActorRef
@@ -45,6 +44,15 @@ from statefleet.core import (
     Snapshot,
     SnapshotCommitted,
     StatefleetError,
+)
+from statefleet.core._routing import (
+    CHILD,
+    NOWHERE,
+    PARENT,
+    SELF,
+    SESSION,
+    from_invocation,
+    target_kind,
 )
 
 if TYPE_CHECKING:
@@ -248,24 +256,23 @@ class Durable:
         self, actor_id: str, target: str | None, event: EventData
     ) -> tuple[str, EventData] | None:
         """Where a send of ``actor_id`` goes, as the runtime will deliver it (see
-        ``ActorRef.deliver``), or None when it does not go to an actor."""
-        if target is None:
+        ``ActorCell.deliver``), or None when it does not go to an actor."""
+        kind, key = target_kind(target)
+        if kind == SELF:
             return actor_id, event
+        if kind == NOWHERE or target is None:
+            return None
         s = self.system
         a = s.cells.get(actor_id)
-        if target == "#_parent":
+        if kind == PARENT:
             if a is None or a.parent is None:
                 return None
-            iid = a.invokeid
-            if iid is not None:
-                event = msgspec.structs.replace(event, invokeid=iid, origin=f"#_{iid}")
-            return a.parent.id, event
-        if target.startswith("#_scxml_"):
-            sid = target[8:]
-            return (sid, event) if sid else None
-        if target.startswith("#_"):
+            return a.parent.id, from_invocation(event, a.invokeid)
+        if kind == SESSION:
+            return (key, event) if key else None
+        if kind == CHILD:
             x = a.x if a is not None else None
-            h = x.invs.get(target[2:]) if x is not None and x.invs else None
+            h = x.invs.get(key) if x is not None and x.invs else None
             if h is not None and h.actor is not None:
                 return h.actor.id, event
             return None

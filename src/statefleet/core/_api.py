@@ -40,6 +40,16 @@ from statefleet.core._records import (
     Record,
     as_listeners,
 )
+from statefleet.core._routing import (
+    CHILD,
+    NAMED,
+    PARENT,
+    SELF,
+    SESSION,
+    communication_error,
+    from_invocation,
+    target_kind,
+)
 from statefleet.core._snapshot import Snapshot, check_snapshot
 from statefleet.core._step import Step
 
@@ -729,40 +739,28 @@ class Session:
     def _deliver(self, ev: EventData, target: str | None) -> None:
         if self._cancelled:
             return
-        if not target:
+        kind, key = target_kind(target)
+        if kind == SELF:
             self._enqueue(ev)
             return
-        if target == "#_parent":
+        assert target is not None
+        if kind == PARENT:
             if self._parent is not None:
-                self._parent._enqueue(
-                    msgspec.structs.replace(
-                        ev, invokeid=self._invokeid, origin=f"#_{self._invokeid}"
-                    )
-                )
+                self._parent._enqueue(from_invocation(ev, self._invokeid))
                 return
-        elif target.startswith("#_scxml_"):
-            sess = self._root()._find(target[8:])
+        elif kind == SESSION:
+            sess = self._root()._find(key)
             if sess is not None:
                 sess._enqueue(ev)
                 return
-        elif target.startswith("#_") and target != "#_internal":
-            child = self._children.get(target[2:])
+        elif kind == CHILD:
+            child = self._children.get(key)
             if isinstance(child, Session):
                 child._enqueue(ev)
                 return
-        elif self.router is not None and self.router(target, ev):
+        elif kind == NAMED and self.router is not None and self.router(target, ev):
             return
-        self._communication_error(target, ev)
-
-    def _communication_error(self, target: str, ev: EventData) -> None:
-        self._enqueue(
-            EventData(
-                "error.communication",
-                {"target": target, "event": ev.name},
-                "platform",
-                sendid=ev.sendid,
-            )
-        )
+        self._enqueue(communication_error(target, ev))
 
     def _invocation_record(self, cls: Callable[..., Record], invokeid: str, **fields: Any) -> None:
         if self._listeners:

@@ -8,6 +8,7 @@ store's view of it) delivers a :class:`~statefleet.core.SendEffect` the same way
 - ``#_parent``: the invoking session, the event stamped with the invocation's id;
 - ``#_scxml_<sessionid>``: a session by id;
 - ``#_<invokeid>``: a child the sender invoked;
+- ``#_internal`` from a driver (a delayed send to it): nowhere, ``error.communication``;
 - anything else: a name the driver resolves (an actor id or system id), else
   ``error.communication``.
 
@@ -28,6 +29,7 @@ from statefleet.core._events import EventData
 __all__ = [
     "CHILD",
     "NAMED",
+    "NOWHERE",
     "PARENT",
     "SELF",
     "SESSION",
@@ -46,11 +48,13 @@ PARENT = 1
 SESSION = 2
 CHILD = 3
 NAMED = 4
+NOWHERE = 5
 
 
 def target_kind(target: str | None) -> tuple[int, str]:
     """The kind of ``target`` and the key to look up: ``(SELF, "")``, ``(PARENT, "")``,
-    ``(SESSION, session id)``, ``(CHILD, invokeid)`` or ``(NAMED, target)``."""
+    ``(SESSION, session id)``, ``(CHILD, invokeid)``, ``(NAMED, target)`` or
+    ``(NOWHERE, target)``."""
     if not target:
         return SELF, ""
     if target[0] == "#" and target[1:2] == "_":
@@ -58,8 +62,9 @@ def target_kind(target: str | None) -> tuple[int, str]:
             return PARENT, ""
         if target.startswith("#_scxml_"):
             return SESSION, target[8:]
-        if target != "#_internal":
-            return CHILD, target[2:]
+        if target == "#_internal":
+            return NOWHERE, target
+        return CHILD, target[2:]
     return NAMED, target
 
 
