@@ -15,6 +15,7 @@ from statefleet.compat.psm._definition import (
     Transition,
     TransitionList,
 )
+from statefleet.compat.psm._invoke import InvokeContext
 from statefleet.compat.psm.exceptions import (
     InvalidDefinition,
     StateMachineError,
@@ -25,6 +26,7 @@ __all__ = [
     "Event",
     "HistoryState",
     "InvalidDefinition",
+    "InvokeContext",
     "State",
     "StateChart",
     "StateMachine",

@@ -62,7 +62,11 @@ def _g_model(ctx: Any) -> Any:
 
 def _g_error(ctx: Any) -> Any:
     ev = ctx.event
-    return ev.error if ev is not None else None
+    if ev is None:
+        return None
+    if ev.error is None and type(ev.data) is dict:
+        return ev.data.get("error")  # an invoke handler's failure (sent with ``error=``)
+    return ev.error
 
 
 def _g_stash_transition(ctx: Any) -> Any:
@@ -220,3 +224,12 @@ def _mark_taken(ctx: Any) -> None:
     out = getattr(ctx.owner, "_sf_outcome", None)
     if out is not None and ctx.event is out.event:
         out.taken = True
+
+
+def _raiser(event: str) -> Callable[[Any], None]:
+    """Raise ``event`` (an internal event of the current macrostep)."""
+
+    def raise_event(ctx: Any) -> None:
+        ctx.raise_(event)
+
+    return raise_event

@@ -48,6 +48,7 @@ from statefleet.compat.psm._callbacks import (
     _negate,
     _only_for,
     _propagating,
+    _raiser,
     _Site,
     _stash,
     _static,
@@ -68,12 +69,15 @@ from statefleet.compat.psm._definition import (
     _expand_event_id,
     _NestedStateFactory,
 )
+from statefleet.compat.psm._invoke import invoke_source
 from statefleet.compat.psm.exceptions import InvalidDefinition
 from statefleet.core import (
     Action,
+    AfterSpec,
     Chart,
     ChartDefinitionError,
     ChartSpec,
+    InvokeSpec,
     StateSpec,
     TransitionSpec,
     compile_chart,
@@ -532,7 +536,58 @@ class _Compiler:
             spec.donedata = self._wrap(dd) if dd is not None else None
         for t in self._transitions_of(st):
             spec.transitions.append(self._transition_spec(t, st))
+        spec.invokes = self._invokes(st, path)
+        for delay, event in st._after.items():
+            # ``after={30: "expire"}``: ``expire`` is raised 30 s after entry (cancelled on exit)
+            if not isinstance(event, str) or not event:
+                raise self.error(
+                    f"{path}.after", f"after maps seconds to an event name, not {event!r}"
+                )
+            spec.after.append(
+                AfterSpec(
+                    delay=delay,
+                    transition=TransitionSpec(
+                        actions=(_raiser(event),), path=f"{self.cname}.{path}.after[{delay!r}]"
+                    ),
+                )
+            )
         return spec
+
+    def _invokes(self, st: State, path: str) -> list[InvokeSpec]:
+        # a function that is a method of the class (``@state.invoke``) runs with the machine
+        # as ``self``
+        handlers: list[tuple[Any, bool]] = [
+            (
+                h,
+                isinstance(h, types.FunctionType)
+                and inspect.getattr_static(self.cls, h.__name__, None) is h,
+            )
+            for h in st._invoke
+        ]
+        named = inspect.getattr_static(self.cls, f"on_invoke_{st._id}", None)
+        if isinstance(named, types.FunctionType):
+            handlers.append((named, True))
+        out: list[InvokeSpec] = []
+        for i, (handler, bound) in enumerate(handlers):
+            where = f"{self.cname}.{path}.invoke[{i}]"
+            if isinstance(handler, type) and issubclass(handler, self.base):
+                out.append(InvokeSpec(src=handler.chart, path=where))
+            elif isinstance(handler, str):
+                method = inspect.getattr_static(self.cls, handler, None)
+                if not isinstance(method, types.FunctionType):
+                    raise self.error(f"{path}.invoke", f"unknown invoke handler {handler!r}")
+                out.append(
+                    InvokeSpec(src=invoke_source(method, st._id, True), kind="activity", path=where)
+                )
+            elif callable(handler) or callable(getattr(handler, "run", None)):
+                out.append(
+                    InvokeSpec(
+                        src=invoke_source(handler, st._id, bound), kind="activity", path=where
+                    )
+                )
+            else:
+                raise self.error(f"{path}.invoke", f"cannot invoke {handler!r}")
+        return out
 
     def _history_actions(self, t: Transition, st: HistoryState) -> tuple[Action, ...]:
         """The content of a history state's default transition (its inline ``on=``)."""

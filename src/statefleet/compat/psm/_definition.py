@@ -386,6 +386,8 @@ class State:
         enter: Any = None,
         exit: Any = None,
         donedata: Any = None,
+        invoke: Any = None,
+        after: Mapping[Any, str] | None = None,
     ) -> None:
         self._name = name or ""
         self._value = value
@@ -402,6 +404,8 @@ class State:
         self._enter: list[tuple[int, Any]] = [(_INLINE, c) for c in _as_list(enter)]
         self._exit: list[tuple[int, Any]] = [(_INLINE, c) for c in _as_list(exit)]
         self._donedata = donedata
+        self._invoke: list[Any] = [invoke] if isinstance(invoke, type) else _as_list(invoke)
+        self._after: dict[Any, str] = dict(after or {})
         self._events_decl: list[tuple[str, Any]] = []
         self._callbacks: dict[str, Any] = {}
         for c in (*(states or ()), *(history or ())):
@@ -453,6 +457,11 @@ class State:
     def enter(self, func: Any) -> Any:
         """Decorator: add an entry callback."""
         self._enter.append((_DECORATOR, func))
+        return func
+
+    def invoke(self, func: Any) -> Any:
+        """Decorator: add an invoke handler (runs while the state is active)."""
+        self._invoke.append(func)
         return func
 
     def exit(self, func: Any) -> Any:
