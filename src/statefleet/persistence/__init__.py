@@ -19,6 +19,7 @@ from statefleet.persistence._errors import (
     SchemaVersionError,
     StoreClosedError,
     StoreLockedError,
+    UnstorableCommitError,
     VersionConflictError,
 )
 from statefleet.persistence._memory import MemoryStore
@@ -71,6 +72,7 @@ __all__ = [
     "StoreLockedError",
     "StoredEvent",
     "Timer",
+    "UnstorableCommitError",
     "VersionConflictError",
     "decode_event",
     "encode_event",

@@ -10,6 +10,7 @@ __all__ = [
     "SchemaVersionError",
     "StoreClosedError",
     "StoreLockedError",
+    "UnstorableCommitError",
     "VersionConflictError",
 ]
 
@@ -88,3 +89,18 @@ class ChartMismatchError(PersistenceError, SnapshotError):
     def __init__(self, actor_id: str, message: str) -> None:
         self.actor_id = actor_id
         super().__init__(f"actor {actor_id!r}: {message}")
+
+
+class UnstorableCommitError(PersistenceError, SnapshotError):
+    """A commit whose snapshot or events cannot be encoded (a context nested too deep,
+    values msgpack cannot hold): nothing of that commit is written and the stored actor is
+    left as it was. The other commits of a batch are not affected.
+
+    It fails the same way however often it is retried: the runtime treats the event that
+    produced it as a poison message.
+    """
+
+    def __init__(self, actor_id: str, reason: str) -> None:
+        self.actor_id = actor_id
+        self.reason = reason
+        super().__init__(f"actor {actor_id!r}: the commit cannot be stored: {reason}")

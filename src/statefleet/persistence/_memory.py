@@ -32,9 +32,9 @@ from statefleet.persistence._types import (
     OutboxEntry,
     StoredEvent,
     Timer,
-    check_commit,
     decode_event,
     encode_event,
+    prepare_each,
 )
 
 __all__ = ["MemoryStore"]
@@ -131,11 +131,15 @@ class MemoryStore(RuntimeStore):
     async def commit_many(self, commits: Sequence[Commit]) -> list[CommitResult | PersistenceError]:
         """Commit macrosteps, each independently of the others."""
         # encode everything first: what cannot be stored fails before anything is written
-        prepared = [_prepare(c) for c in commits]
+        prepared = prepare_each(commits, _prepare)
         await self._enter()
         now = time.time()
         results: list[CommitResult | PersistenceError] = []
-        for c, blob, dblobs in prepared:
+        for p in prepared:
+            if isinstance(p, PersistenceError):
+                results.append(p)  # it could not be encoded: nothing of it is written
+                continue
+            c, blob, dblobs = p
             row = self._actors.get(c.actor_id)
             actual = None if row is None else row.version
             if c.replace:
@@ -360,8 +364,7 @@ class MemoryStore(RuntimeStore):
         return [d for d in self._dead if actor_id is None or d.actor_id == actor_id]
 
 
-def _prepare(commit: Commit) -> tuple[Commit, bytes, list[bytes]]:
-    c = check_commit(commit)
+def _prepare(c: Commit) -> tuple[Commit, bytes, list[bytes]]:
     blob = encode_snapshot(c.snapshot)
     for t in c.timers:
         encode_event(t.event)

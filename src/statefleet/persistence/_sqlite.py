@@ -69,9 +69,9 @@ from statefleet.persistence._types import (
     OutboxEntry,
     StoredEvent,
     Timer,
-    check_commit,
     decode_event,
     encode_event,
+    prepare_each,
 )
 
 __all__ = ["SQLiteStore"]
@@ -686,16 +686,19 @@ class SQLiteStore(RuntimeStore):
     async def commit_many(self, commits: Sequence[Commit]) -> list[CommitResult | PersistenceError]:
         """Commit several macrosteps in one batch; each outcome independently."""
         self._check_open()
-        prepared = [self._prepare(c) for c in commits]
-        if not prepared:
-            return []
-        result: list[CommitResult | PersistenceError] = await self._submit(
-            _Op("commit", prepared, len(prepared))
-        )
-        return result
+        prepared = prepare_each(commits, self._prepare)
+        ready = [p for p in prepared if isinstance(p, _Prepared)]
+        if len(ready) == len(prepared):  # the common case: everything could be encoded
+            if not ready:
+                return []
+            result: list[CommitResult | PersistenceError] = await self._submit(
+                _Op("commit", ready, len(ready))
+            )
+            return result
+        written = iter(await self._submit(_Op("commit", ready, len(ready))) if ready else ())
+        return [next(written) if isinstance(p, _Prepared) else p for p in prepared]
 
-    def _prepare(self, commit: Commit) -> _Prepared:
-        c = check_commit(commit)
+    def _prepare(self, c: Commit) -> _Prepared:
         blob = encode_snapshot(c.snapshot)
         if not c.timers and not c.deliveries and not c.outbox:
             return _Prepared(c, blob, _NONE, _NONE, _NONE)  # the common case

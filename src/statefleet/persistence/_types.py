@@ -6,13 +6,14 @@ Snapshots are encoded with :func:`~statefleet.core.encode_snapshot` (msgpack, ca
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 import msgspec
 
-from statefleet.core import EventData, InvalidEventError, Snapshot, SnapshotError
+from statefleet.core import EventData, InvalidEventError, PersistenceError, Snapshot, SnapshotError
 from statefleet.core._snapshot import CODEC_ERRORS, codec_error_reason
+from statefleet.persistence._errors import UnstorableCommitError
 
 __all__ = [
     "EVENT_FORMAT",
@@ -28,6 +29,7 @@ __all__ = [
     "decode_event",
     "encode_event",
     "make_commit",
+    "prepare_each",
     "snapshot_timers",
     "timer_changes",
 ]
@@ -278,6 +280,27 @@ def _deliveries(items: Iterable[Delivery | tuple[str, EventData]]) -> tuple[Deli
             target, event = item
             out.append(Delivery(target, event))
     return tuple(out)
+
+
+_P = TypeVar("_P")
+
+
+def prepare_each(
+    commits: Sequence[Commit], prepare: Callable[[Commit], _P]
+) -> list[_P | PersistenceError]:
+    """``prepare`` (encode) every commit of a batch before anything is written: a commit
+    that cannot be encoded becomes its own :class:`UnstorableCommitError`, the others go on.
+    A malformed commit (not a :class:`Commit`) raises for the whole batch."""
+    out: list[_P | PersistenceError] = []
+    for commit in commits:
+        c = check_commit(commit)
+        try:
+            out.append(prepare(c))
+        except (SnapshotError, InvalidEventError) as exc:
+            err = UnstorableCommitError(c.actor_id, str(exc))
+            err.__cause__ = exc
+            out.append(err)
+    return out
 
 
 def check_commit(commit: Any) -> Commit:
