@@ -263,10 +263,10 @@ def test_start_value_starts_in_that_state_and_runs_its_entry() -> None:
         b = State()
         c = State(final=True)
         go = a.to(b) | b.to(c)
-        entered: list[str]
+        entered: list[str] = []
 
         def on_enter_state(self, state: State) -> None:
-            self.__dict__.setdefault("entered", []).append(state.id)
+            self.entered.append(state.id)
 
     sm = Machine(start_value="b")
     assert sm.configuration_values == {"b"}

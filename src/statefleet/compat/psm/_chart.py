@@ -15,7 +15,8 @@ from typing import Any, ClassVar, Self, cast
 
 from statefleet.compat.psm._callbacks import Outcome, Provider, _Propagate
 from statefleet.compat.psm._compiler import _Compiler, _Unresolved
-from statefleet.compat.psm._definition import Event, State, States, Transition
+from statefleet.compat.psm._definition import Event, State, States, Transition, TransitionList
+from statefleet.compat.psm._fields import Field, declare_fields
 from statefleet.compat.psm.exceptions import InvalidDefinition, TransitionNotAllowed
 from statefleet.core import (
     Chart,
@@ -126,11 +127,15 @@ class StateChart(Session):
     _sf_states: ClassVar[dict[str, State]] = {}
     _sf_top: ClassVar[States] = States()
     _sf_values: ClassVar[dict[str, Any] | None] = None
+    #: the persisted attributes (annotated fields), by name
+    _sf_fields: ClassVar[dict[str, Field]] = {}
     #: state value -> :class:`State`, every state of the chart
     states_map: ClassVar[dict[Any, State]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        own = declare_fields(cls, set(dir(StateChart)), (State, States, Event, TransitionList))
+        cls._sf_fields = {**cls._sf_fields, **own}
         compiler = _Compiler(cls, StateChart)
         cls._sf_chart = None
         cls._sf_error = None
@@ -171,10 +176,15 @@ class StateChart(Session):
         if chart is not cls._sf_chart:
             self.__dict__["_sf_ichart"] = chart
         restore = self.__dict__.pop("_sf_restore", None)
+        pending: dict[str, Any] = self.__dict__.pop("_sf_pending", {})
         snapshot = None
+        start = True
         if restore is not None:
-            snapshot, r_clock = restore
+            snapshot, r_clock, start = restore
             clock = r_clock if r_clock is not None else clock
+        if pending:
+            # fields assigned in ``__init__``: the initial datamodel (the caller's context wins)
+            context = {**pending, **(context or {})}
         try:
             Session.__init__(
                 self,
@@ -184,9 +194,17 @@ class StateChart(Session):
                 session_id=session_id,
                 listeners=records,
                 snapshot=snapshot,
+                _start=start,
             )
         except _Propagate as p:
             raise p.exc from None
+        if snapshot is not None and pending:
+            # restored: the snapshot's values win; fields it does not know get their new value
+            data = self._m.context
+            for key, value in pending.items():
+                data.setdefault(key, value)
+        elif not start:
+            self.__dict__["_sf_initial_context"] = dict(context or {})
 
     @classmethod
     def _instance_chart(cls, providers: tuple[Any, ...], start_value: Any) -> Chart:
@@ -226,9 +244,34 @@ class StateChart(Session):
         ``super().__init__()``); no entry callback runs.
         """
         inst = cls.__new__(cls)
-        inst.__dict__["_sf_restore"] = (snapshot, clock)
+        inst.__dict__["_sf_restore"] = (snapshot, clock, True)
         inst.__init__(*args, **kwargs)  # type: ignore[misc]
         return inst
+
+    @classmethod
+    def for_entity(cls, entity_id: str, snapshot: Snapshot | None = None, /, **kwargs: Any) -> Self:
+        """The instance a driver runs for a durable entity, without running any callback.
+
+        The hook of ``system.ref(MyChart, entity_id)``: with its stored ``snapshot`` it is
+        :meth:`restore` (fields and configuration come back, no entry callback runs); with
+        none it is a new instance that is **not started**: ``__init__`` ran (its field
+        assignments are in :attr:`initial_context`), the driver binds the instance as the
+        owner of its own interpreter and runs the initial step with that context, so entry
+        callbacks and invocations run once, in the driver. ``kwargs`` go to ``__init__``;
+        override this classmethod to derive constructor arguments from ``entity_id``.
+        """
+        if snapshot is not None:
+            return cls.restore(snapshot, **kwargs)
+        inst = cls.__new__(cls)
+        inst.__dict__["_sf_restore"] = (None, kwargs.pop("clock", None), False)
+        kwargs.setdefault("session_id", entity_id)
+        inst.__init__(**kwargs)  # type: ignore[misc]
+        return inst
+
+    @property
+    def initial_context(self) -> dict[str, Any]:
+        """The datamodel an unstarted instance (:meth:`for_entity`) starts with."""
+        return dict(self.__dict__.get("_sf_initial_context", {}))
 
     # -- events ------------------------------------------------------------------------------
     def send(
