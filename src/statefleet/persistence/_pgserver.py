@@ -101,6 +101,10 @@ class TempPostgres:
         if init.returncode != 0:
             self._cleanup()
             raise PersistenceError(f"initdb failed: {init.stderr.strip() or init.stdout}")
+        self._start()
+
+    def _start(self) -> None:
+        assert self.folder is not None
         options = [
             f"-p {self.port}",
             f"-k {self.socket_dir}",
@@ -110,9 +114,10 @@ class TempPostgres:
         ]
         if not self.fsync:
             options += ["-c full_page_writes=off", "-c synchronous_commit=off"]
+        # -l: the server's output goes to a file (a pipe it inherited would never close)
         started = self._run(
-            "pg_ctl", "-D", str(data), "-l", str(self.folder / "server.log"), "-w", "-t", "60",
-            "-o", " ".join(options), "start",
+            "pg_ctl", "-D", str(self.folder / "data"), "-l", str(self.folder / "server.log"),
+            "-w", "-t", "60", "-o", " ".join(options), "start",
         )  # fmt: skip
         if started.returncode != 0:
             log = self.log()
@@ -122,9 +127,10 @@ class TempPostgres:
     def restart(self) -> None:
         """Stop the server (fast: open connections are cut) and start it again."""
         assert self.folder is not None
-        r = self._run("pg_ctl", "-D", str(self.folder / "data"), "-m", "fast", "-w", "restart")
+        r = self._run("pg_ctl", "-D", str(self.folder / "data"), "-m", "fast", "-w", "stop")
         if r.returncode != 0:
-            raise PersistenceError(f"PostgreSQL did not restart: {r.stderr.strip()}")
+            raise PersistenceError(f"PostgreSQL did not stop: {r.stderr.strip()}")
+        self._start()
 
     def log(self) -> str:
         """What the server wrote to its log so far."""

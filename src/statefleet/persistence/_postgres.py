@@ -150,6 +150,8 @@ def _lost_errors() -> tuple[type[BaseException], ...]:
         e.AdminShutdownError,
         e.CannotConnectNowError,
         e.CrashShutdownError,
+        # asyncpg's protocol state after the server cut the connection mid-operation
+        e.InternalClientError,
     )
 
 
@@ -500,7 +502,7 @@ class PostgresStore(RuntimeStore):
                     await self._write(db, ops)
                 except BaseException:
                     if not db.is_closed():
-                        with contextlib.suppress(*_LOST, asyncpg.PostgresError):
+                        with contextlib.suppress(Exception):  # the error raised matters
                             await tr.rollback()
                     raise
                 committing = True

@@ -1,0 +1,314 @@
+"""What PostgresStore adds to the store contract (``test_store_contract`` runs that on it):
+its own PostgreSQL schema and migrations, several stores (processes) writing one database,
+a lost connection and a restarted server, and input PostgreSQL cannot hold."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+import asyncpg
+import pytest
+
+from statefleet.core import EventData, PersistenceError
+from statefleet.persistence import (
+    PostgresStore,
+    SchemaVersionError,
+    VersionConflictError,
+    make_commit,
+)
+from statefleet.persistence._pgserver import TempPostgres
+
+from .conftest import COUNTER, initial
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def make(pg_server: TempPostgres, pg_schema: str) -> Any:
+    def make(**options: Any) -> PostgresStore:
+        options.setdefault("schema", pg_schema)
+        return PostgresStore(pg_server.dsn, **options)
+
+    return make
+
+
+async def _admin(pg_server: TempPostgres) -> Any:
+    return await asyncpg.connect(pg_server.dsn)
+
+
+# -- schema --------------------------------------------------------------------------------
+async def test_the_store_keeps_to_its_own_schema(
+    make: Any, pg_server: TempPostgres, pg_schema: str
+) -> None:
+    async with make() as a, make(schema=pg_schema + "_other") as b:
+        await a.commit(make_commit("x", initial(), previous=None))
+        assert await b.count_actors() == 0
+        assert (await b.load("x")).record is None
+    conn = await _admin(pg_server)
+    try:
+        public = await conn.fetch(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+        )
+    finally:
+        await conn.close()
+    assert public == []
+
+
+async def test_a_newer_schema_is_refused_and_left_alone(
+    make: Any, pg_server: TempPostgres, pg_schema: str
+) -> None:
+    async with make() as store:
+        await store.commit(make_commit("a", initial(), previous=None))
+    conn = await _admin(pg_server)
+    await conn.execute(
+        f"UPDATE {pg_schema}.statefleet_meta SET value = '99' WHERE key = 'schema_version'"
+    )
+    with pytest.raises(SchemaVersionError, match="version 99 is newer") as info:
+        async with make():
+            pass
+    assert info.value.found == 99
+    assert await conn.fetchval(f"SELECT count(*) FROM {pg_schema}.actors") == 1
+    await conn.close()
+
+
+async def test_a_schema_holding_other_tables_is_refused(
+    make: Any, pg_server: TempPostgres, pg_schema: str
+) -> None:
+    conn = await _admin(pg_server)
+    await conn.execute(f"CREATE SCHEMA {pg_schema}")
+    await conn.execute(f"CREATE TABLE {pg_schema}.payroll (id int)")
+    with pytest.raises(PersistenceError, match=r"has tables \(payroll\) but no statefleet"):
+        async with make():
+            pass
+    assert await conn.fetchval(f"SELECT count(*) FROM {pg_schema}.payroll") == 0
+    await conn.close()
+
+
+async def test_stores_opening_together_migrate_once(make: Any) -> None:
+    opened: list[PostgresStore] = []
+    all_open = anyio.Event()
+    done = anyio.Event()
+
+    async def hold(store: PostgresStore) -> None:
+        async with store:
+            opened.append(store)
+            if len(opened) == 4:
+                all_open.set()
+            await done.wait()
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(4):
+            tg.start_soon(hold, make())
+        await all_open.wait()
+        await opened[0].commit(make_commit("a", initial(), previous=None))
+        assert await opened[3].actor_ids() == ["a"]
+        done.set()
+
+
+async def test_the_shard_count_is_fixed_when_the_schema_is_made(make: Any) -> None:
+    async with make(shards=16) as store:
+        assert store.shards == 16
+    async with make() as store:
+        assert store.shards == 16  # the stored count
+    with pytest.raises(PersistenceError, match="has 16 shards; this store was told 32"):
+        async with make(shards=32):
+            pass
+
+
+# -- several stores on one database ----------------------------------------------------------
+async def test_two_stores_creating_one_actor_one_wins(make: Any) -> None:
+    for round_ in range(5):
+        aid = f"a{round_}"
+        async with make() as a, make() as b:
+            outcomes = await _race(
+                a.commit_many([make_commit(aid, initial(who="a"), previous=None)]),
+                b.commit_many([make_commit(aid, initial(who="b"), previous=None)]),
+            )
+            kinds = sorted(type(o[0]).__name__ for o in outcomes)
+            assert kinds == ["CommitResult", "VersionConflictError"]
+            loaded = await a.load(aid)
+            assert loaded.record is not None
+            winner = "a" if type(outcomes[0][0]).__name__ == "CommitResult" else "b"
+            assert loaded.record.snapshot.context["who"] == winner
+
+
+async def test_two_stores_updating_one_version_one_wins(make: Any) -> None:
+    async with make() as a, make() as b:
+        s0 = initial()
+        await a.commit(make_commit("x", s0, previous=None))
+        seq = await a.accept("x", EventData("inc"))
+        s1 = COUNTER.transition(s0, "inc").snapshot
+        outcomes = await _race(
+            a.commit_many([make_commit("x", s1, previous=s0, consumed=[seq])]),
+            b.commit_many(
+                [
+                    make_commit(
+                        "x", s1, previous=s0, consumed=[seq], deliveries=[("y", EventData("z"))]
+                    )
+                ]
+            ),
+        )
+        errors = [o[0] for o in outcomes if isinstance(o[0], PersistenceError)]
+        assert len(errors) == 1
+        assert isinstance(errors[0], VersionConflictError)
+        loaded = await b.load("x")
+        assert loaded.record is not None
+        assert loaded.record.version == 1
+        assert loaded.inbox == ()
+        # the loser's delivery went nowhere: nothing of a refused commit is written
+        delivered = len(await b.inbox("y"))
+        assert delivered == (0 if isinstance(outcomes[1][0], PersistenceError) else 1)
+
+
+async def _race(*calls: Any) -> list[Any]:
+    out: list[Any] = [None] * len(calls)
+
+    async def run(i: int, call: Any) -> None:
+        out[i] = await call
+
+    async with anyio.create_task_group() as tg:
+        for i, c in enumerate(calls):
+            tg.start_soon(run, i, c)
+    return out
+
+
+async def test_seqs_from_two_stores_never_collide(make: Any) -> None:
+    async with make() as a, make() as b:
+        got = await _race(
+            a.accept_many([("x", EventData("a", {"i": i})) for i in range(100)]),
+            b.accept_many([("x", EventData("b", {"i": i})) for i in range(100)]),
+        )
+        seqs = got[0] + got[1]
+        assert len(set(seqs)) == 200
+        assert got[0] == sorted(got[0])
+        assert got[1] == sorted(got[1])
+        assert [e.seq for e in await a.inbox("x")] == sorted(seqs)
+
+
+# -- lost connections --------------------------------------------------------------------------
+async def test_a_killed_connection_is_made_again_and_nothing_is_lost(
+    make: Any, pg_server: TempPostgres, pg_schema: str
+) -> None:
+    async with make() as store:
+        s0 = initial()
+        await store.commit(make_commit("a", s0, previous=None))
+        conn = await _admin(pg_server)
+        killed = await conn.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE application_name = 'statefleet' AND pid <> pg_backend_pid()"
+        )
+        await conn.close()
+        assert killed >= 2  # the writer and the readers
+        s1 = COUNTER.transition(s0, "inc").snapshot
+        await store.commit(make_commit("a", s1, previous=s0))
+        seq = await store.accept("a", EventData("inc"))
+        loaded = await store.load("a")
+        assert loaded.record is not None
+        assert loaded.record.version == 1
+        assert [e.seq for e in loaded.inbox] == [seq]
+        assert store.stats["reconnects"] >= 1
+
+
+async def test_a_restarted_server_loses_nothing_acknowledged(
+    make: Any, pg_server: TempPostgres
+) -> None:
+    acked: list[int] = []
+    errors: list[BaseException] = []
+    sent = 0
+    restarted = anyio.Event()
+    async with make(reconnect_timeout=60.0) as store:
+
+        async def sender(n: int) -> None:
+            nonlocal sent
+            i = 0
+            while not restarted.is_set() or i < 20:  # before, during and after the restart
+                sent += 1
+                try:
+                    acked.append(await store.accept(f"a{n}", EventData("inc", {"i": i})))
+                except PersistenceError as exc:
+                    errors.append(exc)
+                i += 1
+
+        async def restart() -> None:
+            await anyio.to_thread.run_sync(pg_server.restart)
+            restarted.set()
+
+        async with anyio.create_task_group() as tg:
+            for n in range(5):
+                tg.start_soon(sender, n)
+            tg.start_soon(restart)
+        pending = {e.seq for n in range(5) for e in await store.inbox(f"a{n}")}
+        assert store.stats["reconnects"] >= 1  # the restart did cut the store off
+    # an error is only ever a write lost *while committing* (the caller cannot know)
+    assert all(getattr(e, "uncertain", False) for e in errors), errors
+    assert set(acked) <= pending
+    assert len(acked) + len(errors) == sent
+
+
+async def test_an_unreachable_server_is_a_clear_error_without_the_password() -> None:
+    store = PostgresStore(
+        "postgresql://fleet:s3cret@/fleet?host=/nonexistent-folder", connect_timeout=2.0
+    )
+    with pytest.raises(PersistenceError, match="cannot connect to PostgreSQL") as info:
+        async with store:
+            pass
+    assert "s3cret" not in str(info.value)
+    assert "s3cret" not in repr(store)
+
+
+# -- input PostgreSQL cannot hold ---------------------------------------------------------------
+async def test_ids_postgresql_cannot_store_are_refused_alone(make: Any) -> None:
+    async with make() as store:
+        with pytest.raises(ValueError, match="NUL"):
+            await store.accept("a\x00b", EventData("x"))
+        with pytest.raises(ValueError, match="not valid Unicode"):
+            await store.commit(make_commit("a\ud800", initial(), previous=None))
+        with pytest.raises(ValueError, match="NUL"):
+            await store.commit(
+                make_commit("a", initial(), previous=None, deliveries=[("b\x00", EventData("x"))])
+            )
+        assert await store.count_actors() == 0
+        assert await store.pending_actors() == []
+        # events and snapshots are bytes: any text inside them is fine
+        await store.accept("a", EventData("x\x00y", {"k\x00": "v\x00"}))
+        (ev,) = await store.inbox("a")
+        assert ev.event.data == {"k\x00": "v\x00"}
+
+
+@pytest.mark.parametrize("schema", ["public; DROP TABLE x", "Fleet", "", "a" * 41, "1fleet", 'x"y'])
+def test_a_bad_schema_name_is_refused(schema: str) -> None:
+    with pytest.raises(ValueError, match="schema must be a lower-case identifier"):
+        PostgresStore("postgresql:///x", schema=schema)
+
+
+def test_bad_options_are_refused() -> None:
+    with pytest.raises(ValueError, match="dsn"):
+        PostgresStore("")
+    with pytest.raises(ValueError, match="shards"):
+        PostgresStore("postgresql:///x", shards=0)
+    with pytest.raises(ValueError, match="lease_time"):
+        PostgresStore("postgresql:///x", lease_time=float("nan"))
+    with pytest.raises(ValueError, match="node"):
+        PostgresStore("postgresql:///x", node="a\x00")
+
+
+async def test_an_undecodable_inbox_event_goes_to_the_dead_letters(
+    make: Any, pg_server: TempPostgres, pg_schema: str
+) -> None:
+    async with make() as store:
+        bad = await store.accept("a", EventData("x"))
+        good = await store.accept("a", EventData("y"))
+        conn = await _admin(pg_server)
+        await conn.execute(f"UPDATE {pg_schema}.inbox SET event = '\\xc1' WHERE seq = $1", bad)
+        await conn.close()
+        loaded = await store.load("a")
+        assert [e.seq for e in loaded.inbox] == [good]
+        (letter,) = await store.dead_letters("a")
+        assert (letter.kind, letter.payload) == ("event", b"\xc1")
+        assert f"inbox event {bad}" in letter.reason
