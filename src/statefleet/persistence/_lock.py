@@ -7,11 +7,14 @@ holder's pid and host, to name it in the error another opener gets.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import socket
 import sys
 from typing import IO
 
+from statefleet.core import PersistenceError
 from statefleet.persistence._errors import StoreLockedError
 
 __all__ = ["WriterLock"]
@@ -26,23 +29,46 @@ class WriterLock:
         self._file: IO[str] | None = None
 
     def acquire(self) -> None:
-        """Take the lock or raise :class:`StoreLockedError` naming the holder."""
-        f = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held while open
+        """Take the lock or raise :class:`StoreLockedError` naming the holder.
+
+        A lock file that cannot be made or written (a read-only file system, permission
+        denied, a missing folder, a directory in the way) raises
+        :class:`~statefleet.core.PersistenceError` naming it.
+        """
+        try:
+            f = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held while open
+        except OSError as exc:
+            raise self._error("cannot create the lock file", exc) from exc
         try:
             _lock(f)
-        except OSError:
-            f.seek(0)
-            holder = f.read().strip() or "another process"
-            f.close()
+        except OSError as exc:
+            if exc.errno not in _HELD:
+                _close(f)
+                raise self._error("cannot lock", exc) from exc
+            try:
+                f.seek(0)
+                holder = f.read().strip() or "another process"
+            except (OSError, ValueError):
+                holder = "another process"
+            _close(f)
             raise StoreLockedError(self.db_path, holder) from None
-        f.seek(0)
-        f.truncate()
-        f.write(f"pid {os.getpid()} on {socket.gethostname()}")
-        f.flush()
+        try:
+            f.seek(0)
+            f.truncate()
+            f.write(f"pid {os.getpid()} on {socket.gethostname()}")
+            f.flush()
+        except OSError as exc:
+            _close(f)
+            raise self._error("cannot write the lock file", exc) from exc
         self._file = f
 
+    def _error(self, what: str, exc: OSError) -> PersistenceError:
+        reason = exc.strerror or str(exc)
+        return PersistenceError(f"{self.db_path}: {what} {self.path}: {reason}")
+
     def release(self) -> None:
-        """Give the lock back (idempotent)."""
+        """Give the lock back (idempotent; never raises: the operating system releases the
+        lock with the file in any case)."""
         f, self._file = self._file, None
         if f is not None:
             try:
@@ -50,9 +76,19 @@ class WriterLock:
                 f.truncate()
                 f.flush()
                 _unlock(f)
+            except OSError:
+                pass  # a file system gone read-only: closing the file releases the lock
             finally:
-                f.close()
+                _close(f)
 
+
+def _close(f: IO[str]) -> None:
+    with contextlib.suppress(OSError):
+        f.close()
+
+
+#: what taking a lock another holder has fails with (EACCES on some systems and Windows)
+_HELD = frozenset({errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES})
 
 if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
     import msvcrt

@@ -291,6 +291,10 @@ class SQLiteStore(RuntimeStore):
                     await conn.close()
 
     async def _connect(self, path: str) -> aiosqlite.Connection:
+        if os.path.isdir(path):
+            # (checked first: aiosqlite's worker thread outlives a failed connect and can
+            # report to an event loop that is gone by then)
+            raise PersistenceError(f"{path}: cannot open the database: it is a directory")
         try:
             db = await aiosqlite.connect(
                 path, isolation_level=None, timeout=self.busy_timeout, cached_statements=64
