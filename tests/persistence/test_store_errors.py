@@ -114,3 +114,17 @@ async def test_a_read_only_file_system_is_a_persistence_error(tmp_path: Path) ->
         loaded = await store.load("a")
         assert loaded.record is not None
         assert loaded.record.snapshot.context == {"n": 1}
+
+
+@pytest.mark.parametrize("error", [ValueError("mine"), KeyError("k")])
+async def test_the_blocks_own_exception_leaves_async_with_as_itself(
+    tmp_path: Path, error: Exception
+) -> None:
+    db = tmp_path / "fleet.db"
+    with pytest.raises(type(error)) as caught:
+        async with SQLiteStore(db) as store:
+            await store.commit(make_commit("a", initial(n=1), previous=None))
+            raise error
+    assert caught.value is error
+    async with SQLiteStore(db) as store:  # closed properly: it opens again, commit kept
+        assert (await store.load("a")).record is not None

@@ -276,7 +276,15 @@ class SQLiteStore(RuntimeStore):
         tg, self._tg = self._tg, None
         try:
             if tg is not None:
-                await tg.__aexit__(exc_type, exc, tb)
+                # the writer and the loader end by themselves once closing (after writing
+                # what is queued): the block's own exception is not theirs to carry, so it
+                # is not handed to the task group (which would wrap it in an ExceptionGroup)
+                await tg.__aexit__(None, None, None)
+        except BaseException:
+            if exc is None:
+                raise
+            # the block's exception goes on as itself; the store's own failure is logged
+            log.exception("%s: closing the store failed while leaving on an error", self.path)
         finally:
             with anyio.CancelScope(shield=True):
                 await self._close_connections()
