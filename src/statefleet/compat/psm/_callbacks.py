@@ -206,11 +206,17 @@ class Outcome:
         return r[0] if len(r) == 1 else list(r)
 
 
-def _collecting(action: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """Record ``action``'s result when it runs for the event being sent."""
+def _collecting(action: Callable[[Any], Any], definitions: bool = False) -> Callable[[Any], Any]:
+    """Record ``action``'s result when it runs for the event being sent (``definitions``:
+    also let ``InvalidDefinition`` leave ``send``, saving a wrapper)."""
 
     def run(ctx: Any) -> Any:
-        result = action(ctx)
+        try:
+            result = action(ctx)
+        except InvalidDefinition as exc:
+            if definitions:
+                raise _Propagate(exc) from exc
+            raise
         out = getattr(ctx.owner, "_sf_outcome", None)
         if out is not None and ctx.event is out.event:
             out.results.append(result)

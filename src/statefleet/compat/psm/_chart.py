@@ -104,7 +104,7 @@ class StateChart(Session):
     ``configuration_values`` the set of their values (``State(value=...)``, default the id).
     """
 
-    __slots__ = ("__dict__", "_sf_outcome", "_sf_providers", "_sf_tr", "model")
+    __slots__ = ("__dict__", "_sf_collect", "_sf_outcome", "_sf_providers", "_sf_tr", "model")
 
     catch_errors_as_events: ClassVar[bool] = True
     allow_event_without_transition: ClassVar[bool] = True
@@ -175,6 +175,7 @@ class StateChart(Session):
         chart = cls._instance_chart(providers, start_value)
         if chart is not cls._sf_chart:
             self.__dict__["_sf_ichart"] = chart
+        self._sf_collect: bool = bool(chart.meta.get("psm_outcome"))
         restore = self.__dict__.pop("_sf_restore", None)
         pending: dict[str, Any] = self.__dict__.pop("_sf_pending", {})
         snapshot = None
@@ -303,8 +304,11 @@ class StateChart(Session):
         if delay or internal or send_id is not None:
             self._send_special(event, delay, send_id, internal, data)
             return None
-        if self._busy:
-            Session.send(self, event, **data)
+        if self._busy or not self._sf_collect:
+            try:
+                Session.send(self, event, **data)
+            except _Propagate as p:
+                raise p.exc from None
             return None
         ev = EventData(event, data or None) if type(event) is str and event else event
         outcome = Outcome(ev)

@@ -214,6 +214,8 @@ class _Compiler:
         top = self.top
         self.tspecs = []
         self.need_stash = False
+        #: does ``send`` need an :class:`Outcome` (results to collect, or a strict class)?
+        self.collects = False
         specs = [self._state_spec(st, key) for key, st in top]
         if self.need_stash:
             for t, ts in self.tspecs:
@@ -228,7 +230,7 @@ class _Compiler:
             initial=initial,
             version=str(cls.chart_version),
             path=self.cname,
-            meta={"dsl": True},
+            meta={"dsl": True, "psm_outcome": self.collects},
         )
         return compile_chart(spec)
 
@@ -647,17 +649,24 @@ class _Compiler:
                     if conditional and suffix is not None:
                         a = _only_for(a, suffix, suffix_of)
                     actions.append(a)
+            collect = bool(events) and prefix != "after"
             if len(actions) > 1 or not self.catch:
                 out = [self._wrap(a, isolate=True) for a in actions]
+                if collect:
+                    out = [_collecting(a) for a in out]
+            elif collect:
+                # one layer does both: collect the result, let InvalidDefinition propagate
+                out = [_collecting(a, definitions=True) for a in actions]
             else:
                 out = [self._wrap(a) for a in actions]
-            if events and prefix != "after":
+            if collect and out:
                 # what ``sm.send(event)`` returns: python-statemachine's before/on results
-                out = [_collecting(a) for a in out]
+                self.collects = True
             return tuple(out)
 
         before = group("before", "before_transition", _GENERIC, t._before)
         if events and not self.cls.allow_event_without_transition:
+            self.collects = True
             before = (_mark_taken, *before)
         on = group("on", "on_transition", _GENERIC, t._on)
         after = group("after", "after_transition", _AFTER, t._after)
