@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from statefleet.core import PersistenceError
-from statefleet.persistence import SQLiteStore, make_commit
+from statefleet.persistence import SQLiteStore, StoreLockedError, make_commit
 from tests.persistence.conftest import initial
 
 pytestmark = pytest.mark.anyio
@@ -128,3 +128,56 @@ async def test_the_blocks_own_exception_leaves_async_with_as_itself(
     assert caught.value is error
     async with SQLiteStore(db) as store:  # closed properly: it opens again, commit kept
         assert (await store.load("a")).record is not None
+
+
+async def test_a_clean_close_leaves_no_lock_file(tmp_path: Path) -> None:
+    db = tmp_path / "fleet.db"
+    lock = tmp_path / "fleet.db.lock"
+    async with SQLiteStore(db) as store:
+        assert lock.exists()
+        with pytest.raises(StoreLockedError, match=f"pid {os.getpid()}"):
+            async with SQLiteStore(db):
+                pass
+        assert lock.exists()  # the refused opener leaves the holder's file alone
+        await store.commit(make_commit("a", initial(n=1), previous=None))
+    assert not lock.exists()
+    with pytest.raises(ValueError, match="mine"):
+        async with SQLiteStore(db):
+            raise ValueError("mine")
+    assert not lock.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fleet.db"]
+
+
+async def test_a_failed_open_leaves_no_lock_file(tmp_path: Path) -> None:
+    (tmp_path / "fleet.db").mkdir()
+    await _open_fails(tmp_path / "fleet.db", "it is a directory")
+    assert not (tmp_path / "fleet.db.lock").exists()
+
+
+async def test_a_lock_file_left_by_a_killed_writer_is_taken_over(tmp_path: Path) -> None:
+    db = tmp_path / "fleet.db"
+    code = (
+        "import anyio, os, signal, sys\n"
+        "from statefleet.persistence import SQLiteStore\n"
+        "async def main():\n"
+        f"    async with SQLiteStore({str(db)!r}):\n"
+        "        print('open', flush=True)\n"
+        "        sys.stdin.readline()\n"
+        "anyio.run(main)\n"
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    ) as proc:
+        try:
+            assert proc.stdout is not None
+            assert proc.stdout.readline() == b"open\n"
+            with pytest.raises(StoreLockedError, match=f"pid {proc.pid}"):
+                async with SQLiteStore(db):
+                    pass
+        finally:
+            proc.kill()  # SIGKILL: no clean close, the file stays but the lock goes with it
+            proc.wait()
+    assert (tmp_path / "fleet.db.lock").exists()
+    async with SQLiteStore(db):
+        pass
+    assert not (tmp_path / "fleet.db.lock").exists()
