@@ -99,7 +99,7 @@ class Traffic(StateMachine):
 
 def test_state_machine_refuses_an_event_no_transition_takes() -> None:
     sm = Traffic()
-    with pytest.raises(TransitionNotAllowed, match=r"Can't stop when in Green\.") as info:
+    with pytest.raises(TransitionNotAllowed, match=r"Can't Stop when in Green\.") as info:
         sm.stop()
     assert info.value.event == "stop"
     assert isinstance(info.value, StatefleetError)

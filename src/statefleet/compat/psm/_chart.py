@@ -320,7 +320,8 @@ class StateChart(Session):
         finally:
             self._sf_outcome = None
         if not outcome.taken and not type(self).allow_event_without_transition:
-            raise TransitionNotAllowed(ev.name if isinstance(ev, EventData) else ev, self._names())
+            name = ev.name if isinstance(ev, EventData) else str(ev)
+            raise TransitionNotAllowed(self._sf_events.get(name) or Event(id=name), self._names())
         return outcome.value()
 
     def _names(self) -> list[str]:

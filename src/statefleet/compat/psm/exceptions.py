@@ -29,5 +29,5 @@ class TransitionNotAllowed(StateMachineError):
     def __init__(self, event: Any, configuration: Any) -> None:
         self.event = event
         self.configuration = configuration
-        names = ", ".join(sorted(str(s) for s in configuration))
-        super().__init__(f"Can't {event} when in {names}.")
+        names = ", ".join(str(s) for s in configuration)
+        super().__init__(f"Can't {getattr(event, 'name', None) or event} when in {names}.")
