@@ -1,6 +1,7 @@
 """A commit whose snapshot (or event) cannot be encoded is a typed error on that commit
 only, a SnapshotError and a PersistenceError: nothing of it is written, what is stored stays
-as it was, and the other commits of the batch are written. Memory (asyncio, trio) and SQLite."""
+as it was, and the other commits of the batch are written. Memory (asyncio, trio), SQLite
+and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -20,18 +21,6 @@ from statefleet.persistence import (
 from tests.persistence.conftest import initial
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(autouse=True)
-def _postgres_pending(kind: tuple[str, str], request: pytest.FixtureRequest) -> None:
-    # PostgresStore (being written in parallel) encodes its batch with a plain loop: one
-    # unencodable commit fails the whole batch with a bare SnapshotError. It gets this
-    # behaviour by preparing with ``prepare_each`` as the other stores do (strict: this
-    # marker must go when it does)
-    if kind[0] == "postgres":
-        request.applymarker(
-            pytest.mark.xfail(strict=True, reason="PostgresStore does not use prepare_each yet")
-        )
 
 
 def _deep(depth: int) -> list[Any]:

@@ -76,9 +76,9 @@ from statefleet.persistence._types import (
     OutboxEntry,
     StoredEvent,
     Timer,
-    check_commit,
     decode_event,
     encode_event,
+    prepare_each,
 )
 from statefleet.persistence._writes import WriteOp, WriteQueue, copy_error
 
@@ -260,6 +260,8 @@ class PostgresStore(RuntimeStore):
         self._pool: Any = None  # readers
         self._listener: Any = None  # LISTEN connection, made on first use
         self._listening: dict[str, Callable[..., None]] = {}
+        self._loads: dict[str, list[asyncio.Future[LoadedActor]]] = {}
+        self._load_wake: anyio.Event | None = None
         self._tg: anyio.abc.TaskGroup | None = None
         self._open = False
         self._writes = WriteQueue(self.where, bulk=_BULK, max_batch=max_batch, max_delay=max_delay)
@@ -322,9 +324,11 @@ class PostgresStore(RuntimeStore):
             )
         self._open = True
         self._writes.open()
+        self._load_wake = anyio.Event()
         self._tg = anyio.create_task_group()
         await self._tg.__aenter__()
         self._tg.start_soon(self._writes.run, self._flush)
+        self._tg.start_soon(self._load_worker)
         return self
 
     async def __aexit__(
@@ -339,6 +343,8 @@ class PostgresStore(RuntimeStore):
             return
         self._open = False
         self._writes.close()
+        if self._load_wake is not None:
+            self._load_wake.set()
         tg, self._tg = self._tg, None
         try:
             if tg is not None:
@@ -774,18 +780,15 @@ class PostgresStore(RuntimeStore):
         return r
 
     async def commit_many(self, commits: Sequence[Commit]) -> list[CommitResult | PersistenceError]:
-        """Commit several macrosteps in one transaction; each outcome independently."""
+        """Commit several macrosteps in one transaction; each outcome independently (a
+        commit that cannot be encoded fails alone with ``UnstorableCommitError``)."""
         self._check_open()
-        prepared = [self._prepare(c) for c in commits]
-        if not prepared:
-            return []
-        result: list[CommitResult | PersistenceError] = await self._submit(
-            WriteOp("commit", prepared, len(prepared))
-        )
-        return result
+        prepared = prepare_each(commits, self._prepare)
+        ready = [p for p in prepared if isinstance(p, _Prepared)]
+        written = iter(await self._submit(WriteOp("commit", ready, len(ready))) if ready else ())
+        return [next(written) if isinstance(p, _Prepared) else p for p in prepared]
 
-    def _prepare(self, commit: Commit) -> _Prepared:
-        c = check_commit(commit)
+    def _prepare(self, c: Commit) -> _Prepared:
         _actor_id(c.actor_id)
         blob = encode_snapshot(c.snapshot)
         timers = [
@@ -843,12 +846,48 @@ class PostgresStore(RuntimeStore):
     async def load(self, actor_id: str) -> LoadedActor:
         """The actor's record (``None`` if never stored) and pending inbox.
 
-        A snapshot row that cannot be decoded quarantines the actor and raises
-        :class:`CorruptRecordError` (for that actor only)."""
-        r = (await self.load_many([actor_id]))[actor_id]
-        if isinstance(r, PersistenceError):
-            raise r
-        return r
+        Concurrent loads share one query (a worker takes every load asked for while the
+        previous batch was read). A snapshot row that cannot be decoded quarantines the
+        actor and raises :class:`CorruptRecordError` (for that actor only)."""
+        self._check_open()
+        _actor_id(actor_id)
+        fut: asyncio.Future[LoadedActor] = asyncio.get_running_loop().create_future()
+        self._loads.setdefault(actor_id, []).append(fut)
+        if self._load_wake is not None:
+            self._load_wake.set()
+        return await fut
+
+    async def _load_worker(self) -> None:
+        try:
+            while True:
+                if not self._loads:
+                    if not self._open:
+                        return
+                    self._load_wake = anyio.Event()
+                    await self._load_wake.wait()
+                    continue
+                batch = self._loads
+                self._loads = {}
+                try:
+                    with anyio.CancelScope(shield=True):
+                        results = await self.load_many(list(batch))
+                except PersistenceError as exc:
+                    results = dict.fromkeys(batch, exc)
+                for aid, futs in batch.items():
+                    r = results[aid]
+                    for fut in futs:
+                        if fut.done():
+                            continue
+                        if isinstance(r, PersistenceError):
+                            fut.set_exception(copy_error(r))
+                        else:
+                            fut.set_result(r)
+        finally:
+            loads, self._loads = self._loads, {}
+            for futs in loads.values():
+                for fut in futs:
+                    if not fut.done():
+                        fut.set_exception(StoreClosedError(f"{self.where}: the store closed"))
 
     async def load_many(
         self, actor_ids: Sequence[str]
