@@ -1,0 +1,202 @@
+"""Cluster benchmarks: durable actors on PostgreSQL against the raw asyncpg insert rate.
+
+Workloads (issue 14, "Speed"), on a throwaway PostgreSQL server this script starts itself
+(``fsync`` on, ``synchronous_commit`` on: every acknowledged write is on disk):
+
+- C1 one node: 10,000 actors receiving events durably through ``ActorSystem(store=
+  PostgresStore(...))``, committed macrosteps per second (the same workload as
+  ``bench_persistence.py``'s P1, whose SQLite rate is measured in the same run for the
+  issue's target: at least half of it). Run twice: a plain store (version checks only) and a
+  cluster node holding every shard's lease (every commit also checks its fencing epoch).
+- C2 the LISTEN/NOTIFY wake-up: one store accepts an event, another one (the shard owner)
+  is notified; latency p50/p99 over sequential round trips.
+
+Not measured yet: two and three nodes, cross-node ``send``/``ask`` latency and failover
+time need the node runtime (``ActorSystem(node=...)``), which is not built (docs/cluster.md).
+
+**The floor** is the raw asyncpg insert rate measured in the same run on the same server:
+``executemany`` of rows shaped like the actor rows (an id, a version and a msgpack snapshot
+of the same size) in transactions of 1,000 rows. ``sf/floor`` is statefleet's committed
+macrosteps per second over those rows per second.
+
+Usage::
+
+    python benchmarks/bench_cluster.py            # the full run
+    python benchmarks/bench_cluster.py --quick    # a smaller run
+    python benchmarks/bench_cluster.py --markdown # the table as Markdown
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import anyio
+import asyncpg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_persistence import FULL, ORDER, QUICK, Result, Settings, _table, p1
+
+from statefleet.actors import ActorSystem
+from statefleet.core import EventData, encode_snapshot
+from statefleet.persistence import PostgresStore, shard_of
+from statefleet.persistence._pgserver import TempPostgres
+
+__all__ = ["c1", "c2", "main", "raw_insert_rate", "run", "table"]
+
+
+async def raw_insert_rate(dsn: str, rows: int, table: str) -> float:
+    """Rows per second of plain asyncpg inserts shaped like actor rows."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(
+            f"CREATE TABLE {table} (id TEXT PRIMARY KEY, version BIGINT, snapshot BYTEA)"
+        )
+        blob = encode_snapshot(ORDER.initial(session_id="x").snapshot)
+        data = [(f"order-{i}", 0, blob) for i in range(rows)]
+        t0 = time.perf_counter()
+        for k in range(0, rows, 1000):
+            async with conn.transaction():
+                await conn.executemany(
+                    f"INSERT INTO {table} VALUES ($1, $2, $3)", data[k : k + 1000]
+                )
+        return rows / (time.perf_counter() - t0)
+    finally:
+        await conn.execute(f"DROP TABLE {table}")
+        await conn.close()
+
+
+async def c1(dsn: str, s: Settings, *, node: bool, schema: str) -> tuple[float, dict[str, int]]:
+    """Committed macrosteps per second on one node (``p1``'s workload on PostgreSQL)."""
+    store = PostgresStore(dsn, schema=schema, node="n1" if node else None, lease_time=6.0)
+    async with ActorSystem(store=store) as system, anyio.create_task_group() as leases:
+        if store.cluster is not None:
+            cluster = store.cluster
+            await cluster.acquire(range(cluster.shards))
+
+            async def renew() -> None:  # what the node runtime will do: renew every third
+                while True:
+                    await anyio.sleep(cluster.lease_time / 3)
+                    if await cluster.renew():
+                        raise AssertionError("C1: the node lost a shard")
+
+            leases.start_soon(renew)
+        refs = [system.ref(ORDER, f"order-{i}") for i in range(s.p1_actors)]
+        senders = min(s.p1_senders, s.p1_actors)
+
+        async def create(k: int) -> None:
+            for r in refs[k::senders]:
+                await r.activate()
+
+        async with anyio.create_task_group() as tg:
+            for k in range(senders):
+                tg.start_soon(create, k)
+        await system.wait_idle()
+        before = dict(store.stats)
+        gc.collect()
+
+        async def send(k: int) -> None:
+            for _ in range(s.p1_events):
+                for r in refs[k::senders]:
+                    await r.send("inc")
+
+        t0 = time.perf_counter()
+        async with anyio.create_task_group() as tg:
+            for k in range(senders):
+                tg.start_soon(send, k)
+        await system.wait_idle()
+        elapsed = time.perf_counter() - t0
+        stats = {k: store.stats[k] - before[k] for k in before}
+        sample = (await refs[0].snapshot()).context["n"]
+        leases.cancel_scope.cancel()
+    if sample != s.p1_events:
+        raise AssertionError(f"C1: order-0 applied {sample} events, not {s.p1_events}")
+    return s.p1_actors * s.p1_events / elapsed, stats
+
+
+async def c2(dsn: str, rounds: int, schema: str) -> tuple[float, float]:
+    """LISTEN/NOTIFY wake-up latency (p50, p99 in milliseconds): accept on one store, the
+    owner's callback on another."""
+    shard = shard_of("order-0", 256)
+    async with (
+        PostgresStore(dsn, schema=schema, shards=256) as sender,
+        PostgresStore(dsn, schema=schema) as owner,
+    ):
+        woke: asyncio.Future[None] | None = None
+
+        def on_inbox(_shard: int, _ids: tuple[str, ...] | None) -> None:
+            if woke is not None and not woke.done():
+                woke.set_result(None)
+
+        await owner.listen_inbox([shard], on_inbox)
+        lat: list[float] = []
+        for _ in range(rounds):
+            woke = asyncio.get_running_loop().create_future()
+            t0 = time.perf_counter()
+            await sender.accept("order-0", EventData("inc"))
+            await asyncio.wait_for(woke, 10)
+            lat.append((time.perf_counter() - t0) * 1000)
+    q = statistics.quantiles(lat, n=100)
+    return q[49], q[98]
+
+
+async def run(
+    s: Settings, rounds: int, directory: Path, dsn: str | None = None, prefix: str = "bench"
+) -> list[Result]:
+    """Every workload, with its floor, on the server at ``dsn`` (default: a throwaway one
+    started for the run, ``fsync`` on); the schemas are named after ``prefix``."""
+    if dsn is None:
+        with TempPostgres(fsync=True) as pg:
+            return await run(s, rounds, directory, pg.dsn, prefix)
+    results: list[Result] = []
+    floor = await raw_insert_rate(dsn, s.floor_rows, f"{prefix}_floor")
+    sqlite_rate, _ = await p1(directory, s, "full")
+    results.append(Result("SQLite P1 (full), same machine", "steps/s", sqlite_rate, None, None))
+    for node in (False, True):
+        schema = f"{prefix}_{'node' if node else 'plain'}"
+        rate, stats = await c1(dsn, s, node=node, schema=schema)
+        name = "C1 one node, fenced" if node else "C1 one store, no fencing"
+        r = Result(name, "steps/s", rate, floor, sqlite_rate / 2)
+        per = stats["items"] / max(1, stats["batches"])
+        r.notes.append(
+            f"{stats['commits']} commits in {stats['batches']} transactions"
+            f" ({per:.0f} items each); target: half of SQLite's P1"
+        )
+        results.append(r)
+    p50, p99 = await c2(dsn, rounds, f"{prefix}_c2")
+    results.append(Result("C2 NOTIFY wake-up p50", "ms", p50, None, None))
+    results.append(Result("C2 NOTIFY wake-up p99", "ms", p99, None, None))
+    return results
+
+
+def table(results: Sequence[Result], markdown: bool) -> str:
+    """The table of ``bench_persistence`` with this run's floor named."""
+    return _table(results, markdown).replace("raw SQLite rows/s", "raw asyncpg rows/s")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmarks and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="a smaller, faster run")
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    args = parser.parse_args(argv)
+    s = QUICK if args.quick else FULL
+    rounds = 200 if args.quick else 1000
+    print(f"python {platform.python_version()} on {platform.machine()}, {platform.system()}")
+    with tempfile.TemporaryDirectory(prefix="sf-bench-") as d:
+        results = asyncio.run(run(s, rounds, Path(d)))
+    print(table(results, args.markdown))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
