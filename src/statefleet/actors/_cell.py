@@ -27,6 +27,7 @@ import anyio.lowlevel
 import msgspec
 
 from statefleet.actors import _invocations as invocations
+from statefleet.actors._mailbox import Envelope, Item, event_of, fail_pending
 from statefleet.actors._observers import Subscription, Watch
 from statefleet.actors._ref import ActorCrashedError, ActorRef
 from statefleet.actors._supervision import Supervision
@@ -52,7 +53,6 @@ from statefleet.core import (
     ScheduleEffect,
     SendEffect,
     Snapshot,
-    SnapshotCommitted,
     _algorithm,
 )
 from statefleet.core._algorithm import _NO_ERRORS
@@ -87,7 +87,10 @@ OWNED = 3  # a task of its own is running it (awaiting async actions or a commit
 RESTARTING = 4  # crashed, waiting for its backoff timer
 STOPPED = 5  # terminal
 
-# _run results
+# after_step results
+CONTINUE = 0
+
+# run results
 DRAINED = 0
 MORE = 1
 AWAIT = 2
@@ -131,7 +134,7 @@ class _Extra:
 
     __slots__ = (
         "armed",
-        "asks",
+        "await_env",
         "await_ev",
         "children",
         "committed",
@@ -146,15 +149,16 @@ class _Extra:
         "stopped",
         "subs",
         "task_scope",
+        "uncommitted",
         "watchers",
     )
 
     def __init__(self) -> None:
         #: timers armed on the system heap: send id -> due
         self.armed: dict[str, float] | None = None
-        self.asks: deque[tuple[EventData, Latch]] | None = None
-        #: the event whose async actions are being awaited
+        #: the event whose async actions are being awaited, and its envelope
         self.await_ev: EventData | None = None
+        self.await_env: Envelope | None = None
         #: spawned (not invoked) children, in spawn order
         self.children: dict[str, ActorCell] | None = None
         #: the last snapshot a store committed
@@ -175,6 +179,8 @@ class _Extra:
         self.subs: list[Subscription] | None = None
         self.task_scope: anyio.CancelScope | None = None
         self.watchers: list[Watch] | None = None
+        #: a step waiting for its commit before its after-step (the initial one)
+        self.uncommitted: MacrostepRecord | None = None
 
 
 class ActorCell:
@@ -223,7 +229,7 @@ class ActorCell:
         self.sup = supervision
         self.capacity = mailbox_size
         self.state = IDLE
-        self.mailbox: deque[EventData] | None = None
+        self.mailbox: deque[Item] | None = None
         self.x: _Extra | None = None
         self.awaits: list[AwaitEffect] | None = None
         self.end: str | None = None
@@ -314,9 +320,9 @@ class ActorCell:
         x.space.append(w)
         await w.wait()
 
-    async def put(self, ev: EventData) -> None:
+    async def put(self, ev: EventData, reply: Latch | None = None) -> None:
         """Queue ``ev`` from outside, waiting for room (durably accepted first, with a
-        durable store)."""
+        durable store); ``reply`` gets the snapshot after its step (``ask``)."""
         while True:
             if self.state >= STOPPED:
                 raise self.stopped_error()
@@ -325,13 +331,14 @@ class ActorCell:
                 break
             await self.wait_space()
         d = self.rt.durable
+        seq: int | None = None
         if d is not None:
-            await d.accept(self, ev)  # durable before it is queued
+            seq = await d.accept(self, ev)  # durable before it is queued
             if self.state >= STOPPED:
-                if self.end == "passivated" and d.deliver(self.id, ev):
+                if reply is None and self.end == "passivated" and d.deliver(self.id, ev, seq):
                     return
                 raise self.stopped_error()
-        self.enqueue(ev)
+        self.enqueue(ev if seq is None and reply is None else Envelope(ev, seq, None, reply))
 
     async def ask(self, ev: EventData) -> Snapshot:
         """``ActorRef.ask``."""
@@ -341,23 +348,15 @@ class ActorCell:
         if self.state == IDLE and not self.mailbox and s.store is None:
             # nothing is queued before it: run it now, in this task, without a round trip
             # through the dispatcher (same order, same macrostep, one scheduling point)
-            self.mailbox = deque((ev,))
-            self.add_ask(ev, w)
+            self.mailbox = deque((Envelope(ev, None, None, w),))
             if s.recv_fns:
                 s.received(self, ev)
             self.state = RUNNING
             s.run_one(self)
         else:
-            await self.put(ev)
-            self.add_ask(ev, w)
+            await self.put(ev, w)
         snap: Snapshot = await w.wait()
         return snap
-
-    def add_ask(self, ev: EventData, w: Latch) -> None:
-        x = self.extra()
-        if x.asks is None:
-            x.asks = deque()
-        x.asks.append((ev, w))
 
     async def wait_for(
         self, target: str | Callable[[Snapshot], Any], timeout: float | None
@@ -444,19 +443,20 @@ class ActorCell:
             s.wake = None
             w.set()
 
-    def enqueue(self, ev: EventData) -> bool:
-        """Queue an event from inside the system (no capacity limit); False if stopped."""
+    def enqueue(self, item: Item) -> bool:
+        """Queue an event (or an envelope) from inside the system (no capacity limit); False
+        if the actor is stopped."""
         st = self.state
         if st == STOPPED:
             return False
         mb = self.mailbox
         if mb is None:
             mb = self.mailbox = deque()
-        mb.append(ev)
+        mb.append(item)
         if st == IDLE:
             self.schedule()
         if self.rt.recv_fns:
-            self.rt.received(self, ev)
+            self.rt.received(self, event_of(item))
         return True
 
     def idle(self) -> None:
@@ -482,10 +482,112 @@ class ActorCell:
             x.stopped = Latch()
         await x.stopped.settled()
 
-    # -- internals: running -----------------------------------------------------------------
+    # -- the step pipeline: step, (commit), after_step --------------------------------------
+    #
+    # Every macrostep goes the same way: ``step`` runs the engine (the outcome stays in it:
+    # effects, errors, error events nobody took, whether it is still running; with listeners
+    # that want macrosteps it is also returned as a record), then the step is committed (by
+    # the commit pipeline, ``_commit``, when there is a store; nothing to do in memory), then
+    # ``after_step`` publishes the record and runs the effects. No record of a step is
+    # published, and no effect of it runs, before it is committed.
+    def start_step(self, context: dict[str, Any] | None) -> MacrostepRecord | None:
+        """The initial step (entering the initial configuration)."""
+        m = self.engine
+        m.now = self.rt.clock_now()
+        if not self.rt.step_fns:
+            m.start(context)
+            return None
+        headers = self.begin(None)
+        m.record = []
+        t0 = time.perf_counter()
+        m.start(context)
+        return self.outcome(None, (), t0, headers)
+
+    def step(self, ev: EventData) -> MacrostepRecord | None:
+        """One macrostep of ``ev``; its outcome (see above). Raises what the engine raises:
+        the runtime crashed around this actor."""
+        m = self.engine
+        if ev.invokeid is not None:
+            self.inv_event(ev)
+        if not self.rt.step_fns:
+            m.macrostep(ev)
+            return None
+        headers = self.begin(ev)
+        m.record = []
+        before = m.cfg.ids
+        t0 = time.perf_counter()
+        m.macrostep(ev)
+        return self.outcome(ev, before, t0, headers)
+
+    def begin(self, ev: EventData | None) -> dict[str, str] | None:
+        """Tell the listeners that propagate trace context a macrostep of ``ev`` begins;
+        the headers (of its span) for the events it sends."""
+        headers: dict[str, str] | None = None
+        for fn in self.rt.trace_fns:
+            h = fn(self.id, ev)
+            if h and headers is None:
+                headers = h
+        return headers
+
+    def outcome(
+        self,
+        ev: EventData | None,
+        before: tuple[str, ...],
+        t0: float,
+        headers: dict[str, str] | None,
+    ) -> MacrostepRecord:
+        """The record of the step just taken, its sends stamped with ``headers`` (so stored
+        timers and inbox rows carry the trace context too)."""
+        m = self.engine
+        duration = time.perf_counter() - t0
+        if headers and m.effects:
+            m.stamp_trace(headers)
+        rec = m.step_record(self.id, ev, before, duration)
+        m.record = None
+        return rec
+
+    def after_step(
+        self,
+        ev: EventData | None,
+        env: Envelope | None,
+        rec: MacrostepRecord | None,
+        seqs: tuple[int | None, ...] | None = None,
+    ) -> int:
+        """After the step is committed: publish, then act (effects, error policy, asks,
+        watchers, subscribers, a final state). ``seqs``: the durable inbox rows the commit
+        made for the step's sends, by effect index. Returns CONTINUE, AWAIT (async actions
+        to await first) or ENDED. Raises what applying the effects raises (a crash)."""
+        m = self.engine
+        if m.errors:
+            self.on_errors(ev)
+        if rec is not None:
+            self.rt.publish(rec, self.rt.step_fns)
+        if m.effects:
+            self.apply_effects(seqs)
+        if self.awaits is not None:
+            x = self.extra()
+            x.await_ev = ev
+            x.await_env = env
+            if m.unhandled is not None:
+                self.on_unhandled()
+                if self.state == STOPPED:
+                    return ENDED
+            return AWAIT
+        if self.x is not None or env is not None:
+            self.observe(ev, env)
+        if m.unhandled is not None:
+            self.on_unhandled()
+            if self.state == STOPPED:
+                return ENDED
+        if not m.running:
+            self.on_final()
+            return ENDED
+        return CONTINUE
+
     def run(self, budget: int) -> int:
-        """Process up to ``budget`` events synchronously; returns DRAINED, MORE, AWAIT or
-        ENDED (stopped, or crashed and restarting)."""
+        """Without a store: process up to ``budget`` events synchronously (step, then
+        after_step: a commit in memory is nothing); returns DRAINED, MORE, AWAIT or ENDED
+        (stopped, or crashed and restarting)."""
         s = self.rt
         m = self.engine
         mb = self.mailbox
@@ -502,98 +604,45 @@ class ActorCell:
         traced = s.step_fns
         n = 0
         ev: EventData | None = None
-        before: tuple[str, ...] = ()
-        t0 = 0.0
+        env: Envelope | None = None
+        rec: MacrostepRecord | None = None
         try:
             while n < budget and mb:
-                ev = mb.popleft()
+                item = mb.popleft()
+                if type(item) is Envelope:
+                    env = item
+                    ev = env.event
+                else:
+                    env = None
+                    ev = item  # type: ignore[assignment]
                 n += 1
-                if ev.invokeid is not None:
-                    self.inv_event(ev)
                 if step_ckpt:
                     ckpt = self.checkpoint()
                 if traced:
-                    m.record = []
-                    before = m.cfg.ids
-                    t0 = time.perf_counter()
-                m.macrostep(ev)
-                if traced:
-                    self.traced(ev, before, t0)
-                if m.effects:
-                    self.apply_effects()
-                if m.errors:
-                    self.on_errors(ev)
-                if self.awaits is not None:
-                    self.extra().await_ev = ev
-                    if m.unhandled is not None:
-                        self.on_unhandled()
-                        if self.state == STOPPED:
-                            return ENDED
-                    return AWAIT
-                if self.x is not None:
-                    self.observe(ev)
-                if m.unhandled is not None:
-                    self.on_unhandled()
-                    if self.state == STOPPED:
-                        return ENDED
-                if not m.running:
-                    self.on_final()
-                    return ENDED
+                    rec = self.step(ev)  # type: ignore[arg-type]
+                else:
+                    # the hot path: step() and after_step() inlined where they do nothing
+                    if ev.invokeid is not None:  # type: ignore[union-attr]
+                        self.inv_event(ev)  # type: ignore[arg-type]
+                    m.macrostep(ev)  # type: ignore[arg-type]
+                    if not (
+                        m.effects
+                        or m.errors
+                        or env is not None
+                        or self.x is not None
+                        or m.unhandled is not None
+                        or not m.running
+                    ):
+                        continue
+                code = self.after_step(ev, env, rec)
+                if code:
+                    return code
         except Exception as exc:
-            self.crash(exc, ev, ckpt)
+            self.crash(exc, ev, env, ckpt)
             return ENDED
         finally:
             s.count += n
         return MORE if mb else DRAINED
-
-    def durable_step(self, ev: EventData) -> None:
-        """One macrostep of a store-backed actor, published to the listeners that want it
-        (and its sends and timers stamped with trace context) before the caller commits it,
-        so stored timers carry the trace. Raises what the engine raises (a crash)."""
-        m = self.engine
-        s = self.rt
-        m.now = s.clock_now()
-        if not s.step_fns:
-            m.macrostep(ev)
-            return
-        m.record = []
-        before = m.cfg.ids
-        t0 = time.perf_counter()
-        m.macrostep(ev)
-        self.traced(ev, before, t0)
-
-    def traced(self, ev: EventData | None, before: tuple[str, ...], t0: float) -> None:
-        """Publish the macrostep record (listeners asked for it) and stamp trace context."""
-        s = self.rt
-        m = self.engine
-        duration = time.perf_counter() - t0
-        now = m.now
-        errors = tuple(m.errors)
-        for err in errors:
-            s.publish(ActionFailed(actor=self.id, ts=now, error=err, event=ev.name if ev else None))
-        rec = MacrostepRecord(
-            actor=self.id,
-            ts=now,
-            chart_id=self.chart.id,
-            chart_version=self.chart.version,
-            event=ev,
-            microsteps=tuple(m.record or ()),
-            configuration_before=before,
-            configuration_after=m.cfg.ids,
-            duration=duration,
-            version=m.version,
-            errors=errors,
-            effects=tuple(m.effects),
-        )
-        m.record = None
-        m.errors = _NO_ERRORS
-        s.publish(rec, s.step_fns)
-        if s.trace_fns and m.effects:
-            for fn in s.trace_fns:
-                headers = fn(self.id)
-                if headers:
-                    m.stamp_trace(headers)
-                    break
 
     def checkpoint(self) -> Snapshot | None:
         """The state now, safe from later mutation (what a crash restarts from)."""
@@ -653,15 +702,15 @@ class ActorCell:
             )
             parent.from_child(self, out)
 
-    def observe(self, ev: EventData | None) -> None:
-        """After a step: answer asks, watchers and subscribers."""
-        x = self.x
-        assert x is not None
+    def observe(self, ev: EventData | None, env: Envelope | None) -> None:
+        """After a step: answer its ``ask``, watchers and subscribers."""
         snap: Snapshot | None = None
-        asks = x.asks
-        if asks and asks[0][0] is ev:
+        if env is not None and env.reply is not None:
             snap = self.snapshot()
-            asks.popleft()[1].set(snap)
+            env.reply.set(snap)
+        x = self.x
+        if x is None:
+            return
         if x.watchers:
             snap = self.check_watchers(snap)
         if x.subs:
@@ -696,15 +745,18 @@ class ActorCell:
         return snap
 
     # -- internals: effects -----------------------------------------------------------------
-    def apply_effects(self) -> None:
+    def apply_effects(self, seqs: tuple[int | None, ...] | None = None) -> None:
+        """Carry out the engine's effects. ``seqs`` (by effect index, first round only): the
+        durable inbox rows the commit made for the sends."""
         m = self.engine
         while m.effects:
             effects = m.effects
             m.effects = _no_effects()
-            for e in effects:
+            for i, e in enumerate(effects):
                 c = e.__class__
                 if c is SendEffect:
-                    self.deliver(e.event, e.target)  # type: ignore[union-attr]
+                    seq = seqs[i] if seqs is not None else None
+                    self.deliver(e.event, e.target, seq)  # type: ignore[union-attr]
                 elif c is ScheduleEffect:
                     self.arm(e.sendid, e.due)  # type: ignore[union-attr]
                 elif c is CancelEffect:
@@ -721,37 +773,42 @@ class ActorCell:
                     self.awaits.append(e)  # type: ignore[arg-type]
                 elif c is LogEffect:
                     log.info("%s %s: %r", self.id, e.label or "log", e.value)  # type: ignore[union-attr]
+            seqs = None
 
-    def deliver(self, ev: EventData, target: str | None) -> None:
-        """Deliver a send of this actor (see :mod:`statefleet.core._routing`)."""
+    def deliver(self, ev: EventData, target: str | None, seq: int | None = None) -> None:
+        """Deliver a send of this actor (see :mod:`statefleet.core._routing`); ``seq``: its
+        row in the target's durable inbox, when the step's commit made one."""
+        item: Item = ev if seq is None else Envelope(ev, seq)
         kind, key = target_kind(target)
         if kind == SELF:
-            self.enqueue(ev)  # a stopped actor sending to itself: nothing to do
+            self.enqueue(item)  # a stopped actor sending to itself: nothing to do
             return
         assert target is not None
         s = self.rt
         if kind == PARENT:
             parent = self.parent
-            if parent is not None and parent.from_child(self, from_invocation(ev, self.invokeid)):
-                return
+            if parent is not None:
+                out = from_invocation(ev, self.invokeid)
+                if parent.from_child(self, out if seq is None else Envelope(out, seq)):
+                    return
         elif kind == SESSION:
             a = s.cells.get(key)
-            if a is not None and a.enqueue(ev):
+            if a is not None and a.enqueue(item):
                 return
         elif kind == CHILD:
             x = self.x
             h = x.invs.get(key) if x is not None and x.invs else None
-            if h is not None and h.deliver(ev):
+            if h is not None and h.deliver(item):
                 return
         elif kind == NAMED:
             a = s.resolve(target)
-            if a is not None and a.enqueue(ev):
+            if a is not None and a.enqueue(item):
                 return
-        if kind != NOWHERE and s.durable is not None and s.durable.deliver(target, ev):
+        if kind != NOWHERE and s.durable is not None and s.durable.deliver(target, ev, seq):
             return  # in the target's durable inbox: activating it delivers it
         self.enqueue(communication_error(target, ev))
 
-    def from_child(self, child: ActorCell, ev: EventData) -> bool:
+    def from_child(self, child: ActorCell, ev: Item) -> bool:
         """An event from a child actor (to ``#_parent``, or an escalation)."""
         iid = child.invokeid
         if iid is not None:
@@ -832,49 +889,39 @@ class ActorCell:
                 self.schedule()
         self.rt.owned_done()
 
-    async def owned_run(self) -> None:
-        """The task an actor gets while it has async actions to await."""
-        s = self.rt
+    async def await_actions(self) -> None:
+        """The task an actor gets while it has async actions to await (in order, after the
+        step that made them was committed); then it finishes that step's after-step and
+        goes back to the dispatcher."""
         x = self.extra()
         t = x.owned = Latch()
         try:
             with anyio.CancelScope() as scope:
                 x.task_scope = scope
-                while True:
-                    awaits = self.awaits
-                    if awaits is not None:
-                        self.awaits = None
-                        if self.state == STOPPED:  # stopped before this task first ran
-                            for e in awaits:
-                                close_awaitable(e.awaitable)
-                            return
-                        await self.await_all(awaits)
-                        if self.state == STOPPED:
-                            return
-                        m = self.engine
-                        try:
-                            if m.effects:
-                                self.apply_effects()
-                        except Exception as exc:
-                            self.crash(exc, x.await_ev, None)
-                            return
-                        ev, x.await_ev = x.await_ev, None
-                        self.observe(ev)
-                        if not m.running:
-                            self.on_final()
-                            return
-                        if self.awaits is not None:
-                            continue
+                while (awaits := self.awaits) is not None:
+                    self.awaits = None
+                    if self.state == STOPPED:  # stopped before this task first ran
+                        for e in awaits:
+                            close_awaitable(e.awaitable)
+                        return
+                    await self.await_all(awaits)
                     if self.state == STOPPED:
                         return
-                    code = self.run(s.batch)
-                    if code == DRAINED:
-                        self.idle()
+                    m = self.engine
+                    ev, env = x.await_ev, x.await_env
+                    try:
+                        if m.effects:
+                            self.apply_effects()
+                    except Exception as exc:
+                        self.crash(exc, ev, env, None)
                         return
-                    if code == ENDED:
+                    if self.awaits is not None:
+                        continue
+                    x.await_ev = x.await_env = None
+                    self.observe(ev, env)
+                    if not m.running:
+                        self.on_final()
                         return
-                    if code == MORE:
-                        await anyio.lowlevel.checkpoint()
         finally:
             self.release_owned(x, t)
 
@@ -912,115 +959,6 @@ class ActorCell:
                     EventData("error.execution", {"error": str(err)}, "platform", error=err)
                 )
 
-    async def store_run(self) -> None:
-        """With a store: commit each macrostep before its effects (in a task of its own)."""
-        s = self.rt
-        store = s.store
-        assert store is not None
-        x = self.extra()
-        t = x.owned = Latch()
-        try:
-            with anyio.CancelScope() as scope:
-                x.task_scope = scope
-                if x.committed is None:
-                    # the initial step (its effects are held until it is committed)
-                    if not await self.commit(None):
-                        return
-                    if not self.after_commit(None):
-                        return
-                while True:
-                    awaits = self.awaits
-                    if awaits is not None:
-                        self.awaits = None
-                        await self.await_all(awaits)
-                        if self.state == STOPPED:
-                            return
-                        if self.engine.effects:
-                            self.apply_effects()
-                        ev, x.await_ev = x.await_ev, None
-                        self.observe(ev)
-                        if not self.engine.running:
-                            self.on_final()
-                            return
-                    mb = self.mailbox
-                    if self.state == STOPPED:
-                        return
-                    if not mb:
-                        self.idle()
-                        return
-                    ev = mb.popleft()
-                    if ev.invokeid is not None:
-                        self.inv_event(ev)
-                    try:
-                        self.durable_step(ev)
-                    except Exception as exc:
-                        self.crash(exc, ev, x.committed)
-                        return
-                    if not await self.commit(ev):
-                        return
-                    if not self.after_commit(ev):
-                        return
-        finally:
-            self.release_owned(x, t)
-
-    async def commit(self, ev: EventData | None) -> bool:
-        s = self.rt
-        m = self.engine
-        x = self.extra()
-        store = s.store
-        assert store is not None
-        snap = self.checkpoint()
-        try:
-            if snap is None:
-                raise ActorError(f"actor {self.id!r}: its state cannot be snapshotted")
-            t_commit = time.perf_counter()
-            await store.commit_step(
-                self.id, snap, previous=x.committed, event=ev, effects=tuple(m.effects)
-            )
-        except Exception as exc:
-            self.crash(exc, ev, x.committed)
-            return False
-        if s.fns:
-            s.publish(
-                SnapshotCommitted(
-                    actor=self.id,
-                    ts=s.clock_now(),
-                    version=snap.version,
-                    latency=time.perf_counter() - t_commit,
-                )
-            )
-        if self.state == STOPPED:
-            return False
-        x.committed = snap
-        return True
-
-    def after_commit(self, ev: EventData | None) -> bool:
-        """Run a committed step's effects; False when the actor ended."""
-        m = self.engine
-        x = self.extra()
-        try:
-            if m.effects:
-                self.apply_effects()
-            if m.errors:
-                self.on_errors(ev)
-        except Exception as exc:
-            self.crash(exc, ev, x.committed)
-            return False
-        if self.awaits is None:
-            self.observe(ev)
-        else:
-            x.await_ev = ev
-        if m.unhandled is not None:
-            self.on_unhandled()
-            if self.state == STOPPED:
-                return False
-        if self.awaits is not None:
-            return True
-        if not m.running:
-            self.on_final()
-            return False
-        return True
-
     # -- internals: supervision -------------------------------------------------------------
     def on_final(self) -> None:
         """The chart reached a top-level final state."""
@@ -1029,8 +967,16 @@ class ActorCell:
             return
         self.terminate("done", None)
 
-    def crash(self, exc: BaseException, ev: EventData | None, ckpt: Snapshot | None) -> None:
-        """The runtime failed around this actor: restart it from ``ckpt`` or escalate."""
+    def crash(
+        self,
+        exc: BaseException,
+        ev: EventData | None,
+        env: Envelope | None,
+        ckpt: Snapshot | None,
+    ) -> None:
+        """The runtime failed around this actor while it processed ``ev``: restart it from
+        ``ckpt`` (with a store: its last committed snapshot) or escalate. An event from the
+        durable inbox goes back to the front of the mailbox (its row was not consumed)."""
         log.error(
             "actor %r crashed processing %r: %s",
             self.id,
@@ -1049,12 +995,19 @@ class ActorCell:
             self.awaits = None
         x = self.extra()
         x.last_snap = None
-        if x.asks and ev is not None and x.asks[0][0] is ev:
-            x.asks.popleft()[1].fail(
+        x.await_ev = x.await_env = None
+        if env is not None:
+            assert ev is not None
+            env.fail(
                 ActorCrashedError(
                     f"actor {self.id!r} crashed processing {ev.name!r}: {type(exc).__name__}: {exc}"
                 )
             )
+            again = env.redelivery()
+            if again is not None and self.rt.durable is not None:
+                if self.mailbox is None:
+                    self.mailbox = deque()
+                self.mailbox.appendleft(again)
         snap = x.committed if self.rt.store is not None else ckpt
         error = f"{type(exc).__name__}: {exc}"
         if snap is None:
@@ -1097,7 +1050,7 @@ class ActorCell:
             m = chart.engine()
             m.track_unhandled = True
             model = x.model
-            m.owner = self if model is None else model
+            m.owner = self.ref if model is None else model
             if model is not None:
                 model._m = m
             if snap is not None:
@@ -1115,8 +1068,6 @@ class ActorCell:
             self.give_up(f"restart failed: {type(exc).__name__}: {exc}")
             return
         self.engine = m
-        if s.durable is not None:
-            s.durable.restarted(self)
         s.publish(
             ActorRestarted(
                 actor=self.id,
@@ -1132,17 +1083,22 @@ class ActorCell:
             if snap is not None:
                 self.resume(snap)
             elif s.store is not None:
+                # a fresh start: its initial step is committed before its effects run
                 x.committed = None
+                x.uncommitted = None
+                self.state = OWNED
+                s.commit_initial(self, None)
+                return
             else:
                 self.apply_effects()
         except Exception as exc:
             self.state = IDLE
-            self.crash(exc, None, snap)
+            self.crash(exc, None, None, snap)
             return
         self.state = IDLE
         if self.x is not None and (x.watchers or x.subs):
-            self.observe(None)  # the restored state is news to watchers and subscribers
-        if (s.store is not None and snap is None) or self.awaits is not None:
+            self.observe(None, None)  # the restored state is news to watchers and subscribers
+        if self.awaits is not None:
             self.state = OWNED
             s.start_owned(self)
         elif self.mailbox:
@@ -1152,7 +1108,7 @@ class ActorCell:
         """After loading ``snap``: re-arm its timers and restart its invocations."""
         m = self.engine
         if m.pending:
-            queued = {ev.sendid for ev in self.mailbox or () if ev.sendid is not None}
+            queued = {event_of(i).sendid for i in self.mailbox or ()} - {None}
             for de in m.pending.values():
                 if de.target is None and de.sendid in queued:
                     continue  # already fired: its event is waiting in the mailbox
@@ -1226,6 +1182,8 @@ class ActorCell:
             for e in self.awaits:
                 close_awaitable(e.awaitable)
             self.awaits = None
+        stopped_err = self.stopped_error()
+        fail_pending(self.mailbox, stopped_err)
         if exit_awaits:
             t = Latch()
             if waits is not None:
@@ -1240,11 +1198,11 @@ class ActorCell:
                     x.task_scope.cancel()
             x.armed = None
             x.restart = None
-            stopped_err = self.stopped_error()
-            if x.asks:
-                for _ev, w in x.asks:
-                    w.fail(stopped_err)
-                x.asks = None
+            if x.await_env is not None:
+                x.await_env.fail(stopped_err)
+                x.await_env = None
+            if x.uncommitted is not None:
+                x.uncommitted = None
             if x.watchers or x.subs:
                 snap = self.snapshot()
                 if x.watchers:

@@ -23,17 +23,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import time
 import weakref
-from collections import deque
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import anyio
 
-from statefleet.actors._cell import IDLE, OWNED, STOPPED
+from statefleet.actors._cell import IDLE, STOPPED
+from statefleet.actors._mailbox import Envelope
 from statefleet.actors._ref import ActorCrashedError, ActorRef
 from statefleet.actors._store import ActorStore
+from statefleet.actors._waiters import Latch
 from statefleet.core import (
     ActorError,
     ActorEscalated,
@@ -42,7 +42,6 @@ from statefleet.core import (
     Chart,
     EventData,
     Snapshot,
-    SnapshotCommitted,
     StatefleetError,
 )
 from statefleet.core._routing import (
@@ -87,9 +86,6 @@ class DurableStore(ActorStore, Protocol):
     async def accept_event(self, actor_id: str, event: EventData) -> int:
         """Durably accept ``event`` into ``actor_id``'s inbox; return its seq."""
 
-    def seq_of(self, actor_id: str, event: EventData) -> int | None:
-        """The inbox seq of this event object, if it is in the inbox."""
-
     async def load_actor(
         self, actor_id: str, charts: Mapping[str, Chart]
     ) -> tuple[Snapshot | None, dict[str, list[tuple[int, EventData]]]]:
@@ -97,9 +93,6 @@ class DurableStore(ActorStore, Protocol):
 
     def forget(self, actor_id: str, *, delete: bool = False) -> None:
         """The runtime dropped the actor from memory (``delete``: from the store too)."""
-
-    def registered(self, actor_id: str) -> list[EventData]:
-        """The inbox events of the actor the runtime holds (or will), in inbox order."""
 
     async def pending_actors(self) -> list[str]:
         """Ids of actors with unconsumed inbox events."""
@@ -115,66 +108,23 @@ class DurableStore(ActorStore, Protocol):
 
     async def commit_steps(
         self,
-        steps: list[tuple[str, Snapshot, Snapshot | None, EventData | None, tuple[Any, ...]]],
-    ) -> list[BaseException | None]:
-        """``commit_step`` for many actors in one batch: (actor id, snapshot, previous,
-        event, effects) each; the outcome of each (None: committed)."""
+        steps: list[tuple[str, Snapshot, Snapshot | None, int | None, tuple[Any, ...]]],
+    ) -> list[BaseException | tuple[int | None, ...]]:
+        """Commit the macrosteps of many actors in one batch: (actor id, snapshot,
+        previous, the inbox seq of the event it consumed or None, effects) each. The outcome
+        of each: an error, or the inbox seqs of the events its sends delivered durably (by
+        effect index; None for other effects)."""
 
 
-class _Sent:
-    """A send waiting for the commit of the macrostep that applies its event (a plain
-    future on asyncio, several times cheaper than an ``anyio.Event``)."""
+class _Activation(Latch):
+    """An activation in progress (set when it is over)."""
 
-    __slots__ = ("done", "error", "event", "fut")
-
-    def __init__(self, event: EventData, loop: asyncio.AbstractEventLoop | None) -> None:
-        self.event = event
-        self.error: BaseException | None = None
-        self.done: anyio.Event | None = None
-        self.fut: asyncio.Future[None] | None = None
-        if loop is not None:
-            self.fut = loop.create_future()
-        else:  # not asyncio (trio)
-            self.done = anyio.Event()
-
-    async def wait(self) -> None:
-        if self.fut is not None:
-            await self.fut
-        else:
-            assert self.done is not None
-            await self.done.wait()
-
-    def set(self, error: BaseException | None) -> None:
-        self.error = error
-        fut = self.fut
-        if fut is not None:
-            if not fut.done():
-                fut.set_result(None)
-        else:
-            assert self.done is not None
-            self.done.set()
-
-
-class _Activation:
-    __slots__ = ("_done", "error", "finished", "waiting")
+    __slots__ = ("waiting",)
 
     def __init__(self) -> None:
-        self._done: anyio.Event | None = None  # made when somebody waits
-        self.finished = False
-        self.error: BaseException | None = None
+        super().__init__()
         #: events delivered while it loads: (event, inbox seq or None)
         self.waiting: list[tuple[EventData, int | None]] = []
-
-    async def wait(self) -> None:
-        if not self.finished:
-            if self._done is None:
-                self._done = anyio.Event()
-            await self._done.wait()
-
-    def finish(self) -> None:
-        self.finished = True
-        if self._done is not None:
-            self._done.set()
 
 
 class Durable:
@@ -204,52 +154,13 @@ class Durable:
         self._wake_due: float | None = None
         self._opened = False
         self._sweeping = False
-        self._batchq: list[ActorCell] = []
-        self._batching = False
-        #: sends to idle actors waiting for their commit: actor id -> id(event) -> waiter
-        self._sent: dict[str, dict[int, _Sent]] = {}
-        #: store work under way that a virtual clock must not jump over (recovery,
-        #: activations, timer wake-ups)
-        self.busy = 0
 
-    def _begin(self, owned: bool = True) -> None:
-        self.busy += 1
-        if owned:
-            self.system.owned += 1
-
-    def _end(self, owned: bool = True) -> None:
-        self.busy -= 1
-        s = self.system
-        if not self.busy and s.quiet_waiters and s.quiet():
-            waiters, s.quiet_waiters = s.quiet_waiters, []
-            for w in waiters:
-                w.set()
-        if owned:
-            s.owned_done()
-
-    async def commit_step(
+    async def commit_steps(
         self,
-        actor_id: str,
-        snapshot: Snapshot,
-        *,
-        previous: Snapshot | None,
-        event: EventData | None,
-        effects: tuple[Any, ...],
-    ) -> None:
-        """The store's ``commit_step``; a virtual clock waits for it."""
-        self._begin(owned=False)
-        try:
-            await self.store.commit_step(
-                actor_id, snapshot, previous=previous, event=event, effects=effects
-            )
-        except BaseException as exc:
-            if event is not None:
-                self._settle(actor_id, event, exc)
-            raise
-        finally:
-            self._end(owned=False)
-        if event is not None:
-            self._settle(actor_id, event, None)
+        steps: list[tuple[str, Snapshot, Snapshot | None, int | None, tuple[Any, ...]]],
+    ) -> list[BaseException | tuple[int | None, ...]]:
+        """The store's ``commit_steps`` (see :class:`DurableStore`)."""
+        return await self.store.commit_steps(steps)
 
     # -- the store's view of the runtime ----------------------------------------------------
     def resolve(
@@ -316,7 +227,7 @@ class Durable:
             await self.store.__aexit__(None, None, None)
 
     async def _recover(self) -> None:
-        self._begin()
+        self.system.begin_work()
         try:
             ids = await self.store.pending_actors()
             # parents first: activating a parent restores its invoked children
@@ -330,7 +241,7 @@ class Durable:
         except StatefleetError:
             log.exception("statefleet: recovering the actors of the store failed")
         finally:
-            self._end()
+            self.system.end_work()
 
     async def _recover_one(self, actor_id: str, limit: anyio.Semaphore) -> None:
         try:
@@ -367,7 +278,7 @@ class Durable:
             act = self._activating.get(actor_id)
             if act is None:
                 break
-            await act.wait()
+            await act.settled()
             if act.error is not None:
                 raise act.error
         if not s.running or s.closing:
@@ -389,7 +300,7 @@ class Durable:
         if chart is not None:
             self.register(chart)
         act = self._activating[actor_id] = _Activation()
-        self._begin()
+        self.system.begin_work()
         try:
             return await self._load(actor_id, chart, act)
         except BaseException as exc:
@@ -404,8 +315,8 @@ class Durable:
             raise
         finally:
             del self._activating[actor_id]
-            act.finish()
-            self._end()
+            act.set()
+            self.system.end_work()
 
     async def _load(self, actor_id: str, chart: Chart | None, act: _Activation) -> ActorCell:
         s = self.system
@@ -432,10 +343,12 @@ class Durable:
                 continue  # a child whose invocation is over: its events stay dead
             for seq, ev in entries:
                 loaded.add(seq)
-                target.enqueue(ev)
+                target.enqueue(Envelope(ev, seq))
         for ev, wseq in act.waiting:
-            if wseq is None or wseq not in loaded:
+            if wseq is None:
                 a.enqueue(ev)
+            elif wseq not in loaded:
+                a.enqueue(Envelope(ev, wseq))
         self._watch(a)
         return a
 
@@ -471,63 +384,37 @@ class Durable:
             or not self.system.running
         ):
             return False
-        w = _Sent(ev, self._loop)
-        self._sent.setdefault(aid, {})[id(ev)] = w
-        a.enqueue(ev)
-        await w.wait()
-        if w.error is None:
+        ack = Latch(self._loop)
+        a.enqueue(Envelope(ev, None, ack))
+        await ack.settled()
+        if ack.error is None:
             return True
-        if isinstance(w.error, StatefleetError):
-            raise w.error  # stopped, crashed, or the store failed (PersistenceError)
-        raise ActorCrashedError(f"actor {aid!r} crashed on {ev.name!r}: {w.error}") from w.error
+        if isinstance(ack.error, StatefleetError):
+            raise ack.error  # stopped, crashed, or the store failed (PersistenceError)
+        raise ActorCrashedError(f"actor {aid!r} crashed on {ev.name!r}: {ack.error}") from ack.error
 
-    def _settle(self, actor_id: str, ev: EventData, error: BaseException | None) -> None:
-        waiters = self._sent.get(actor_id)
-        if not waiters:
-            return
-        w = waiters.pop(id(ev), None)
-        if w is None or w.event is not ev:
-            return
-        if not waiters:
-            del self._sent[actor_id]
-        w.set(error)
-
-    def _settle_lost(self, a: ActorCell, error: BaseException) -> None:
-        """Fail the sends to ``a`` whose events are no longer queued (dropped by a crash or
-        a stop)."""
-        waiters = self._sent.get(a.id)
-        if not waiters:
-            return
-        queued = {id(e) for e in a.mailbox or ()}
-        for key, w in list(waiters.items()):
-            if key not in queued:
-                del waiters[key]
-                w.set(error)
-        if not waiters:
-            del self._sent[a.id]
-
-    async def accept(self, a: ActorCell, ev: EventData) -> None:
-        """Durably accept ``ev`` for ``a`` (it is not passivated meanwhile)."""
+    async def accept(self, a: ActorCell, ev: EventData) -> int:
+        """Durably accept ``ev`` for ``a`` (it is not passivated meanwhile); its inbox seq."""
         aid = a.id
         self._inflight[aid] = self._inflight.get(aid, 0) + 1
-        self._begin(owned=False)
+        self.system.begin_work(owned=False)
         try:
-            await self.store.accept_event(aid, ev)
+            return await self.store.accept_event(aid, ev)
         finally:
-            self._end(owned=False)
+            self.system.end_work(owned=False)
             n = self._inflight[aid] - 1
             if n:
                 self._inflight[aid] = n
             else:
                 del self._inflight[aid]
 
-    def deliver(self, target: str, ev: EventData) -> bool:
+    def deliver(self, target: str, ev: EventData, seq: int | None) -> bool:
         """An event for ``target``, which is not in memory: when it is in the target's
-        durable inbox, activate the target (which processes it) and return True."""
+        durable inbox (row ``seq``), activate the target (which processes it) and return
+        True."""
         aid = target[8:] if target.startswith("#_scxml_") else target.removeprefix("#")
         if not aid:
             return False
-        seq = self.store.seq_of(aid, ev)
         act = self._activating.get(aid)
         if act is not None:
             act.waiting.append((ev, seq))
@@ -537,7 +424,7 @@ class Durable:
         s = self.system
         if not s.running or s.closing:
             return True  # durable: processed at the next start
-        self._begin()  # the system is not idle until it is delivered
+        self.system.begin_work()  # the system is not idle until it is delivered
         s.tg_start(self._delivery, aid)
         return True
 
@@ -545,130 +432,17 @@ class Durable:
         try:
             await self._activate_for_delivery(actor_id)
         finally:
-            self._end()
+            self.system.end_work()
 
     def forgotten(self, a: ActorCell, reason: str) -> None:
         """``a`` stopped: drop its registrations; an invoked child that ended (not at
         shutdown) is deleted from the store (its parent's snapshot no longer has it)."""
         s = self.system
-        if a.id in self._sent:
-            self._settle_lost(a, ActorStoppedError(f"actor {a.id!r} stopped ({reason})"))
         delete = a.invokeid is not None and not s.closing
         try:
             self.store.forget(a.id, delete=delete)
         except StatefleetError:
             log.warning("statefleet: cannot forget actor %r in the store", a.id, exc_info=True)
-
-    def restarted(self, a: ActorCell) -> None:
-        """``a`` restarts from its last committed snapshot after a crash: its mailbox is
-        rebuilt from its durable inbox (the event it crashed on included), followed by the
-        events that never went through the inbox."""
-        if a.id in self._sent:
-            self._settle_lost(a, ActorCrashedError(f"actor {a.id!r} crashed and restarted"))
-        durable = self.store.registered(a.id)
-        if not durable:
-            return
-        rest = [e for e in a.mailbox or () if not any(e is r or e == r for r in durable)]
-        a.mailbox = deque([*durable, *rest])
-
-    # -- batched macrosteps --------------------------------------------------------------------
-    def dispatch(self, a: ActorCell) -> None:
-        """The dispatcher hands over an actor with events (its state is OWNED): its next
-        macrostep joins the next batch, committed together with other actors' in one store
-        transaction before any of their effects run.
-
-        Batches are pipelined: a batch's macrosteps run as soon as it starts and it then
-        waits for its commit while the next batch forms and runs (an actor is in one batch
-        at a time, so its events stay in order)."""
-        self._batchq.append(a)
-        if not self._batching:
-            self._batching = True
-            self._begin()
-            self.system.tg_start(self._batch)
-            self._watch(a)
-
-    async def _batch(self) -> None:
-        s = self.system
-        actors: list[ActorCell] = []
-        steps: list[tuple[ActorCell, EventData, Snapshot, Snapshot, tuple[Any, ...]]] = []
-        try:
-            self._batching = False
-            actors, self._batchq = self._batchq, []
-            for a in actors:
-                if a.state != OWNED:
-                    continue
-                x = a.extra()
-                committed = x.committed
-                if committed is None or a.awaits is not None or x.owned is not None:
-                    s.start_owned(a)  # the initial step, async actions: a task of its own
-                    continue
-                mb = a.mailbox
-                if not mb:
-                    a.idle()
-                    continue
-                ev = mb.popleft()
-                if ev.invokeid is not None:
-                    a.inv_event(ev)
-                m = a.engine
-                try:
-                    a.durable_step(ev)  # records, and trace context on effects
-                except Exception as exc:
-                    self._settle(a.id, ev, exc)
-                    a.crash(exc, ev, committed)
-                    continue
-                snap = a.checkpoint()
-                if snap is None:
-                    bad = ActorError(f"actor {a.id!r}: its state cannot be snapshotted")
-                    self._settle(a.id, ev, bad)
-                    a.crash(bad, ev, committed)
-                    continue
-                steps.append((a, ev, snap, committed, tuple(m.effects)))
-            if not steps:
-                return
-            t_commit = time.perf_counter()
-            try:
-                outcomes = await self.store.commit_steps(
-                    [(a.id, snap, prev, ev, eff) for a, ev, snap, prev, eff in steps]
-                )
-            except Exception as exc:
-                outcomes = [exc] * len(steps)
-            if s.fns:
-                latency = time.perf_counter() - t_commit
-                for (a, _, snap, _, _), err in zip(steps, outcomes, strict=True):
-                    if err is None:
-                        s.publish(
-                            SnapshotCommitted(
-                                actor=a.id,
-                                ts=s.clock_now(),
-                                version=snap.version,
-                                batch_size=len(steps),
-                                latency=latency,
-                            )
-                        )
-            done, steps = steps, []
-            for (a, ev, snap, prev, _), err in zip(done, outcomes, strict=True):
-                self._settle(a.id, ev, err)
-                if a.state == STOPPED:
-                    continue
-                x = a.extra()
-                if err is not None:
-                    a.crash(err, ev, prev)
-                    continue
-                x.committed = snap
-                if not a.after_commit(ev) or a.state != OWNED:
-                    continue
-                if a.awaits is not None:
-                    s.start_owned(a)
-                elif a.mailbox:
-                    self.dispatch(a)
-                else:
-                    a.idle()
-        finally:
-            for a, ev, _, _, _ in steps:  # cancelled while committing: outcome unknown
-                self._settle(a.id, ev, ActorStoppedError("the actor system stopped"))
-                if a.state == OWNED:
-                    a.state = 0  # IDLE
-            self._end()
 
     # -- passivation ----------------------------------------------------------------------------
     def _watch(self, a: ActorCell) -> None:
@@ -703,13 +477,13 @@ class Durable:
         """Drop an idle, fully committed top-level actor from memory; False if it is busy."""
         if a.state != IDLE or a.parent is not None or a.mailbox or a.awaits is not None:
             return False
-        if a.id in self._inflight or a.id in self._activating or a.id in self._sent:
+        if a.id in self._inflight or a.id in self._activating:
             return False
         x = a.x
         committed = x.committed if x is not None else None
         if committed is None or committed.version != a.engine.version:
             return False
-        if x is not None and (x.invs or x.children or x.asks or x.watchers or x.subs):
+        if x is not None and (x.invs or x.children or x.await_env or x.watchers or x.subs):
             return False
         if x is not None and x.owned is not None:
             return False
@@ -743,7 +517,7 @@ class Durable:
         self._wake_due = None
         s = self.system
         if s.running and not s.closing:
-            self._begin()  # before the clock can move on
+            self.system.begin_work()  # before the clock can move on
             s.tg_start(self._wake, due)
 
     async def _wake(self, due: float) -> None:
@@ -752,7 +526,7 @@ class Durable:
         except StatefleetError:
             log.exception("statefleet: waking actors for their timers failed")
         finally:
-            self._end()
+            self.system.end_work()
 
     async def _rearm(self, due: float | None) -> None:
         s = self.system

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from statefleet.actors._invocation import ActorInvocation
+from statefleet.actors._mailbox import Item, event_of
 from statefleet.actors._waiters import Latch
 from statefleet.core import (
     ActorError,
@@ -77,12 +78,12 @@ class RunningInvocation(Latch):
             return
         owner.enqueue(ev)
 
-    def deliver(self, ev: EventData) -> bool:
+    def deliver(self, item: Item) -> bool:
         """An event the owner sends to ``#_<invokeid>``; False if nobody takes it."""
         if self.actor is not None:
-            return self.actor.enqueue(ev)
+            return self.actor.enqueue(item)
         if self.inv is not None:
-            self.inv.put(ev)
+            self.inv.put(event_of(item))
             return True
         return False
 

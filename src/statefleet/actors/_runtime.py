@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import random
-import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,7 @@ import anyio.lowlevel
 from statefleet.actors._cell import (
     AWAIT,
     DRAINED,
+    ENDED,
     MORE,
     OWNED,
     QUEUED,
@@ -33,6 +33,7 @@ from statefleet.actors._cell import (
     ActorCell,
     copy_context,
 )
+from statefleet.actors._commit import CommitPipeline
 from statefleet.actors._durable import Durable, DurableStore
 from statefleet.actors._invocations import RunningInvocation
 from statefleet.actors._ref import ActorRef
@@ -76,6 +77,13 @@ def _record_types(fn: Callable[[Record], Any]) -> tuple[type, ...] | None:
     return tuple(types) if types is not None else None
 
 
+def _ignoring_event(
+    fn: Callable[[str], dict[str, str] | None],
+) -> Callable[[str, EventData | None], dict[str, str] | None]:
+    """A listener's ``trace_headers(actor)`` as a ``begin_macrostep(actor, event)``."""
+    return lambda actor, ev: fn(actor)
+
+
 class Runtime:
     """The machinery of one :class:`~statefleet.actors.ActorSystem` (see the module doc)."""
 
@@ -104,7 +112,6 @@ class Runtime:
         self.durable: Durable | None = None
         if isinstance(store, DurableStore):
             self.durable = Durable(self, store, idle_timeout=idle_timeout, charts=charts)
-            self.store = self.durable  # commits go through it (a virtual clock waits)
         elif idle_timeout is not None or charts:
             raise ActorError(
                 "idle_timeout and charts need a durable store (statefleet.persistence)"
@@ -121,7 +128,9 @@ class Runtime:
         self.filters: tuple[tuple[Callable[[Record], Any], tuple[type, ...] | None], ...] = ()
         self.step_fns: tuple[Callable[[Record], Any], ...] = ()
         self.recv_fns: tuple[Callable[[Record], Any], ...] = ()
-        self.trace_fns: tuple[Callable[[str], dict[str, str] | None], ...] = ()
+        #: per listener that propagates trace context: (actor id, event) -> headers for the
+        #: events the actor's macrostep sends (``begin_macrostep``, else ``trace_headers``)
+        self.trace_fns: tuple[Callable[[str, EventData | None], dict[str, str] | None], ...] = ()
         self.update_listeners()
         self.cells: dict[str, ActorCell] = {}
         self.sys_ids: dict[str, ActorCell] = {}
@@ -131,6 +140,9 @@ class Runtime:
         self.sleeping = False
         self.owned = 0
         self.count = 0
+        #: store work under way that a virtual clock must not jump over (commits,
+        #: recovery, activations, timer wake-ups)
+        self.busy = 0
         self.idle_waiters: list[anyio.Event] = []
         self.quiet_waiters: list[anyio.Event] = []
         self.timers = Timers(
@@ -141,6 +153,7 @@ class Runtime:
         self.running = False
         self.closing = False
         self.closed: Latch | None = None
+        self.pipeline = CommitPipeline(self, store) if store is not None else None
 
     # -- lifecycle --------------------------------------------------------------------------
     async def open(self) -> None:
@@ -293,14 +306,8 @@ class Runtime:
                 a.terminate("done", None)
                 return a
             return self.started(a)
-        m.now = self.clock_now()
-        traced = self.step_fns
-        t0 = 0.0
-        if traced:
-            m.record = []
-            t0 = time.perf_counter()
         try:
-            m.start(dict(context) if context else None)
+            rec = a.start_step(dict(context) if context else None)
         except Exception as exc:
             a.state = STOPPED
             a.end = "failed"
@@ -308,26 +315,16 @@ class Runtime:
             if parent is not None and parent.x is not None and parent.x.children:
                 parent.x.children.pop(id, None)
             raise ActorError(f"actor {id!r} failed to start: {exc}") from exc
-        if traced:
-            a.traced(None, (), t0)
-        if self.store is not None:
+        if self.pipeline is not None:
             a.state = OWNED
-            self.start_owned(a)  # commits the initial step, then runs its effects
+            self.commit_initial(a, rec)  # its effects run once it is committed
             return a
-        if m.effects:
-            a.apply_effects()
-        if m.errors:
-            a.on_errors(None)
-        if m.unhandled is not None:
-            a.on_unhandled()
-        if a.state == STOPPED:
+        code = a.after_step(None, None, rec)
+        if code == ENDED or a.state == STOPPED:
             return a
-        if a.awaits is not None:
+        if code == AWAIT:
             a.state = OWNED
             self.start_owned(a)
-            return a
-        if not m.running:
-            a.on_final()
             return a
         return self.started(a)
 
@@ -386,11 +383,16 @@ class Runtime:
         self.recv_fns = tuple(
             fn for fn, types in self.filters if types is None or EventReceived in types
         )
-        traces = []
+        traces: list[Callable[[str, EventData | None], dict[str, str] | None]] = []
         for fn in fns:
-            th = getattr(getattr(fn, "__self__", None), "trace_headers", None)
+            owner = getattr(fn, "__self__", None)
+            begin = getattr(owner, "begin_macrostep", None)
+            if begin is not None:
+                traces.append(begin)
+                continue
+            th = getattr(owner, "trace_headers", None)
             if th is not None:
-                traces.append(th)
+                traces.append(_ignoring_event(th))
         self.trace_fns = tuple(traces)
 
     def publish(
@@ -425,8 +427,32 @@ class Runtime:
         tg.start_soon(fn, *args, name=_TASK_NAME)
 
     def start_owned(self, a: ActorCell) -> None:
+        """Give ``a`` (OWNED) a task of its own to await its async actions."""
         self.owned += 1
-        self.tg_start(a.store_run if self.store is not None else a.owned_run)
+        self.tg_start(a.await_actions)
+
+    def commit_initial(self, a: ActorCell, rec: MacrostepRecord | None) -> None:
+        """``a`` (OWNED) took its initial step: commit it before its effects run."""
+        assert self.pipeline is not None
+        a.extra().uncommitted = rec
+        self.pipeline.dispatch(a)
+
+    def begin_work(self, owned: bool = True) -> None:
+        """Store work starts: the system is not quiet (nor idle, if ``owned``) until it
+        ends."""
+        self.busy += 1
+        if owned:
+            self.owned += 1
+
+    def end_work(self, owned: bool = True) -> None:
+        """Store work ended (see :meth:`begin_work`)."""
+        self.busy -= 1
+        if not self.busy and self.quiet_waiters and self.quiet():
+            waiters, self.quiet_waiters = self.quiet_waiters, []
+            for w in waiters:
+                w.set()
+        if owned:
+            self.owned_done()
 
     def owned_done(self) -> None:
         self.owned -= 1
@@ -465,7 +491,7 @@ class Runtime:
 
     async def dispatch(self) -> None:
         runq = self.runq
-        store = self.store is not None
+        pipeline = self.pipeline
         batch = self.batch
         turn = self.turn
         checkpoint = anyio.lowlevel.checkpoint
@@ -487,12 +513,9 @@ class Runtime:
                 a = runq.popleft()
                 if a.state != QUEUED:
                     continue
-                if store:
+                if pipeline is not None:
                     a.state = OWNED
-                    if self.durable is not None:
-                        self.durable.dispatch(a)  # batched with other actors' commits
-                    else:
-                        self.start_owned(a)
+                    pipeline.dispatch(a)  # batched with other actors' commits
                     self.count += 1
                     continue
                 a.state = RUNNING
@@ -513,5 +536,4 @@ class Runtime:
         self.quiet_waiters.append(w)
 
     def quiet(self) -> bool:
-        d = self.durable
-        return self.sleeping and not self.runq and (d is None or not d.busy)
+        return self.sleeping and not self.runq and not self.busy

@@ -51,6 +51,7 @@ from statefleet.core._effects import (
 from statefleet.core._errors import InfiniteLoopError
 from statefleet.core._events import EventData, descriptor_matches
 from statefleet.core._model import Block, InvokeSpec
+from statefleet.core._records import MacrostepRecord
 from statefleet.core._snapshot import DelayedEvent, InvocationRecord, Snapshot
 from statefleet.core._step import Microstep
 
@@ -1009,6 +1010,26 @@ class Interpreter:
             self._note_unhandled(event)
         self.run_to_completion()
         self.version += 1
+
+    def step_record(
+        self, actor: str, event: EventData | None, before: tuple[str, ...], duration: float
+    ) -> MacrostepRecord:
+        """The record of the macrostep just taken (with ``record`` collecting microsteps),
+        for a driver's listeners."""
+        return MacrostepRecord(
+            actor=actor,
+            ts=self.now,
+            chart_id=self.chart.id,
+            chart_version=self.chart.version,
+            event=event,
+            microsteps=tuple(self.record or ()),
+            configuration_before=before,
+            configuration_after=self.cfg.ids,
+            duration=duration,
+            version=self.version,
+            errors=tuple(self.errors),
+            effects=tuple(self.effects),
+        )
 
     def take_timer(self, sendid: str) -> DelayedEvent | None:
         """A timer fired: drop it from ``pending`` (rescheduling ``every`` timers)."""

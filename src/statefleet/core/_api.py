@@ -36,7 +36,6 @@ from statefleet.core._records import (
     InvocationFailed,
     InvocationStarted,
     Listener,
-    MacrostepRecord,
     Record,
     as_listeners,
 )
@@ -630,22 +629,7 @@ class Session:
             self._publish(
                 ActionFailed(actor=m.session_id, ts=m.now, error=err, event=ev.name if ev else None)
             )
-        self._publish(
-            MacrostepRecord(
-                actor=m.session_id,
-                ts=m.now,
-                chart_id=self.chart.id,
-                chart_version=self.chart.version,
-                event=ev,
-                microsteps=tuple(m.record or ()),
-                configuration_before=before,
-                configuration_after=m.cfg.ids,
-                duration=duration,
-                version=m.version,
-                errors=tuple(m.errors),
-                effects=tuple(m.effects),
-            )
-        )
+        self._publish(m.step_record(m.session_id, ev, before, duration))
         m.record = []
         if self._trace_fns and m.effects:
             for fn in self._trace_fns:

@@ -1,11 +1,11 @@
 """The actor runtime's side of a store: ``commit_step`` and the durable-actor hooks.
 
-The actor system (``statefleet.actors``) calls these with core types only; both stores get
-them from :class:`RuntimeStore`, built on the :class:`Store` methods. What it keeps in memory
-is the link between event *objects* the runtime holds in its mailboxes and their inbox seqs:
-an event durably accepted (``accept_event``), delivered by another actor's commit, or loaded
-with an actor is registered under its target; the commit of the macrostep that consumes it
-names its seq, so the inbox row goes in the same transaction as the new snapshot.
+The actor system (``statefleet.actors``) calls these with core types only; every store gets
+them from :class:`RuntimeStore`, built on the :class:`Store` methods. It keeps nothing in
+memory: the runtime carries each event's inbox seq with it in its mailbox (an envelope), from
+``accept_event``, from the commit that delivered it (``commit_steps`` returns the seqs of a
+step's sends) or from ``load_actor``; the commit of the macrostep that consumes it names that
+seq, so the inbox row goes in the same transaction as the new snapshot.
 """
 
 from __future__ import annotations
@@ -59,7 +59,6 @@ class RuntimeStore:
     """Mixin: the runtime hooks, on top of ``commit``, ``accept``, ``load`` and friends."""
 
     _runtime: Runtime | None = None
-    _registered: Inbox
 
     # provided by the store
     async def commit(self, commit: Commit) -> CommitResult:  # pragma: no cover - protocol
@@ -84,72 +83,19 @@ class RuntimeStore:
 
     # -- hooks ---------------------------------------------------------------------------------
     def attach(self, runtime: Runtime | None) -> None:
-        """Attach the actor runtime (``None`` detaches it and forgets every registration)."""
+        """Attach the actor runtime (``None`` detaches it)."""
         self._runtime = runtime
-        self._registered = {}
 
-    def _regs(self) -> Inbox:
-        try:
-            return self._registered
-        except AttributeError:
-            self._registered = {}
-            return self._registered
-
-    def _register(self, actor_id: str, seq: int, event: EventData, *, loaded: bool = False) -> None:
-        """Register ``event`` under ``seq``; a loaded copy replaces an earlier registration
-        of the same seq (the runtime queues the loaded object)."""
-        entries = self._regs().setdefault(actor_id, [])
-        if not entries or entries[-1][0] < seq:
-            entries.append((seq, event))
-            return
-        for i, (s, _) in enumerate(entries):
-            if s == seq:
-                if loaded:
-                    entries[i] = (seq, event)
-                return
-        entries.append((seq, event))
-        entries.sort(key=lambda e: e[0])
-
-    def _consume(self, actor_id: str, event: EventData) -> int | None:
-        """The seq of the registered event ``event`` is (the same object, else the first
-        equal one), unregistered; ``None`` for an event that never went through the inbox."""
-        entries = self._regs().get(actor_id)
-        if not entries:
-            return None
-        for i, (s, ev) in enumerate(entries):
-            if ev is event:
-                seq = s
-                del entries[i]
-                break
-        else:
-            for i, (s, ev) in enumerate(entries):
-                if ev == event:
-                    seq = s
-                    del entries[i]
-                    break
-            else:
-                return None
-        if not entries:
-            del self._regs()[actor_id]
-        return seq
-
-    def registered(self, actor_id: str) -> list[EventData]:
-        """The registered, unconsumed inbox events of ``actor_id``, in inbox order."""
-        return [ev for _, ev in self._regs().get(actor_id, ())]
-
-    def seq_of(self, actor_id: str, event: EventData) -> int | None:
-        """The inbox seq registered for this event object, if any (nothing changes)."""
-        for seq, ev in self._regs().get(actor_id, ()):
-            if ev is event:
-                return seq
-        return None
+    def _regs(self) -> dict[str, Any]:
+        """An empty map: event registrations are gone (the runtime carries inbox seqs in its
+        envelopes); kept so a store's ``self._regs().pop(actor_id, None)`` still works."""
+        return {}
 
     async def accept_event(self, actor_id: str, event: EventData) -> int:
-        """Durably accept ``event`` into ``actor_id``'s inbox (the runtime queues it once
-        this returns); its consuming macrostep's commit deletes it."""
-        seq = await self.accept(actor_id, event)
-        self._register(actor_id, seq, event)
-        return seq
+        """Durably accept ``event`` into ``actor_id``'s inbox and return its seq; the
+        runtime queues it with that seq, and the commit of the macrostep that consumes it
+        names the seq (the row goes in the same transaction as the new snapshot)."""
+        return await self.accept(actor_id, event)
 
     async def commit_step(
         self,
@@ -160,67 +106,54 @@ class RuntimeStore:
         event: EventData | None,
         effects: tuple[Any, ...],
     ) -> None:
-        """Commit one macrostep (the actor runtime's store hook): the snapshot checked
-        against ``previous``, the consumed inbox event, timer changes, and the events sent to
-        other actors into their inboxes, in one transaction."""
-        seq = self._consume(actor_id, event) if event is not None else None
-        deliveries = self._deliveries(actor_id, effects)
-        commit = self._commit_for(actor_id, snapshot, previous, seq, deliveries)
-        try:
-            result = await self.commit(commit)
-        except BaseException:
-            if seq is not None and event is not None:
-                self._register(actor_id, seq, event)  # still in the inbox
-            raise
-        for d, dseq in zip(deliveries, result.deliveries, strict=True):
-            self._register(d.target, dseq, d.event)
+        """Commit one macrostep that consumed no inbox row (the plain ``ActorStore`` hook;
+        the actor runtime uses :meth:`commit_steps`)."""
+        (out,) = await self.commit_steps([(actor_id, snapshot, previous, None, effects)])
+        if isinstance(out, BaseException):
+            raise out
 
     async def commit_steps(
         self,
-        steps: list[tuple[str, Snapshot, Snapshot | None, EventData | None, tuple[Any, ...]]],
-    ) -> list[BaseException | None]:
-        """:meth:`commit_step` for many actors in one batch: ``(actor id, snapshot,
-        previous, event, effects)`` each; returns each outcome (``None``: committed)."""
+        steps: Sequence[tuple[str, Snapshot, Snapshot | None, int | None, tuple[Any, ...]]],
+    ) -> list[BaseException | tuple[int | None, ...]]:
+        """Commit the macrosteps of many actors in one batch: ``(actor id, snapshot,
+        previous, consumed inbox seq or None, effects)`` each; the snapshot checked against
+        ``previous``, the consumed row deleted, timer changes, and the events sent to other
+        actors into their inboxes, each step in one transaction. Each outcome: the error, or
+        the inbox seqs of the step's durable sends by effect index (None elsewhere)."""
         commits: list[Commit] = []
-        taken: list[int | None] = []
-        deliveries: list[list[Delivery]] = []
-        for actor_id, snapshot, previous, event, effects in steps:
-            seq = self._consume(actor_id, event) if event is not None else None
-            ds = self._deliveries(actor_id, effects)
+        where: list[list[int]] = []
+        for actor_id, snapshot, previous, seq, effects in steps:
+            ds, idx = self._deliveries(actor_id, effects)
             commits.append(self._commit_for(actor_id, snapshot, previous, seq, ds))
-            taken.append(seq)
-            deliveries.append(ds)
-        try:
-            results = await self.commit_many(commits)
-        except BaseException:
-            for (actor_id, _, _, event, _), seq in zip(steps, taken, strict=True):
-                if seq is not None and event is not None:
-                    self._register(actor_id, seq, event)
-            raise
-        out: list[BaseException | None] = []
-        for (actor_id, _, _, event, _), seq, ds, r in zip(
-            steps, taken, deliveries, results, strict=True
-        ):
+            where.append(idx)
+        results = await self.commit_many(commits)
+        out: list[BaseException | tuple[int | None, ...]] = []
+        for (_, _, _, _, effects), idx, r in zip(steps, where, results, strict=True):
             if isinstance(r, BaseException):
-                if seq is not None and event is not None:
-                    self._register(actor_id, seq, event)
                 out.append(r)
                 continue
-            for d, dseq in zip(ds, r.deliveries, strict=True):
-                self._register(d.target, dseq, d.event)
-            out.append(None)
+            seqs: list[int | None] = [None] * len(effects)
+            for i, dseq in zip(idx, r.deliveries, strict=True):
+                seqs[i] = dseq
+            out.append(tuple(seqs))
         return out
 
-    def _deliveries(self, actor_id: str, effects: tuple[Any, ...]) -> list[Delivery]:
+    def _deliveries(
+        self, actor_id: str, effects: tuple[Any, ...]
+    ) -> tuple[list[Delivery], list[int]]:
+        """The durable deliveries of a step's sends, and the effect index of each."""
         deliveries: list[Delivery] = []
+        idx: list[int] = []
         runtime = self._runtime
         if effects and runtime is not None:
-            for e in effects:
+            for i, e in enumerate(effects):
                 if type(e) is SendEffect:
                     r = runtime.resolve(actor_id, e.target, e.event)
                     if r is not None:
                         deliveries.append(Delivery(r[0], r[1]))
-        return deliveries
+                        idx.append(i)
+        return deliveries, idx
 
     def _commit_for(
         self,
@@ -245,8 +178,8 @@ class RuntimeStore:
         self, actor_id: str, charts: Mapping[str, Chart]
     ) -> tuple[Snapshot | None, Inbox]:
         """An actor to activate: its last committed snapshot (``None`` if never stored),
-        with its invoked children's snapshots, and the pending inbox of each of them (the
-        events are registered: the commits consuming them delete them).
+        with its invoked children's snapshots, and the pending inbox of each of them as
+        ``(seq, event)`` (the commits consuming them name the seqs).
 
         A stored actor whose chart id is not in ``charts``, whose chart version differs
         or whose snapshot does not fit the chart raises :class:`ChartMismatchError`; an
@@ -283,9 +216,6 @@ class RuntimeStore:
                 ) from exc
             snap = await self._with_children(actor_id, snap, inboxes)
         inboxes[actor_id] = [(e.seq, e.event) for e in loaded.inbox]
-        for aid, entries in inboxes.items():
-            for seq, ev in entries:
-                self._register(aid, seq, ev, loaded=True)
         return snap, inboxes
 
     async def _with_children(self, actor_id: str, snap: Snapshot, inboxes: Inbox) -> Snapshot:
@@ -308,8 +238,7 @@ class RuntimeStore:
         return msgspec.structs.replace(snap, children=children)
 
     def forget(self, actor_id: str, *, delete: bool = False) -> None:
-        """The runtime dropped ``actor_id`` from memory (passivated, stopped): forget its
-        registrations; ``delete`` also deletes it from the store (an invocation ended)."""
-        self._regs().pop(actor_id, None)
+        """The runtime dropped ``actor_id`` from memory (passivated, stopped); ``delete``
+        also deletes it from the store (an invocation ended)."""
         if delete:
             self.delete_soon(actor_id)

@@ -21,6 +21,7 @@ from statefleet.core import (
     ActorRestarted,
     ActorSpawned,
     ActorStopped,
+    EventData,
     InvocationCancelled,
     InvocationDone,
     InvocationFailed,
@@ -90,6 +91,8 @@ class OpenTelemetry:
         self._meter = meter
         self._observed: list[Any] = []
         self._last: dict[str, SpanContext] = {}
+        #: macrostep spans begun and not yet published (their step is being committed)
+        self._open: dict[str, Span] = {}
         self._invocations: dict[tuple[str, str], Span] = {}
         #: the records this listener wants. With a no-op tracer and meter (no SDK configured
         #: when the listener is created) it wants none, so drivers build no macrostep records
@@ -130,6 +133,28 @@ class OpenTelemetry:
         _PROPAGATOR.inject(carrier, context=trace.set_span_in_context(NonRecordingSpan(sc)))
         return carrier or None
 
+    def begin_macrostep(self, actor: str, event: EventData | None) -> dict[str, str] | None:
+        """A macrostep of ``actor`` begins: start its span (a child of the trace context the
+        event carries) and return its W3C trace headers, which the runtime stamps on the
+        events the step sends and schedules, before it commits them.
+
+        The span ends when the step's :class:`~statefleet.core.MacrostepRecord` is
+        published, after the commit; a step that is never committed (a crash) never ends its
+        span, so it is never exported."""
+        parent: Context | None = None
+        if event is not None and event.trace:
+            ctx = _PROPAGATOR.extract(event.trace)
+            if trace.get_current_span(ctx).get_span_context().is_valid:
+                parent = ctx
+        span = self._tracer.start_span(A.SPAN_MACROSTEP, context=parent)
+        self._open[actor] = span
+        sc = span.get_span_context()
+        if not sc.is_valid:
+            return None
+        carrier: dict[str, str] = {}
+        _PROPAGATOR.inject(carrier, context=trace.set_span_in_context(span))
+        return carrier or None
+
     # -- records ----------------------------------------------------------------------------
     def on_record(self, record: Record) -> None:
         """Turn one record into spans and metric points."""
@@ -148,6 +173,7 @@ class OpenTelemetry:
         elif isinstance(record, ActorStopped):
             self._active.add(-1)
             self._last.pop(record.actor, None)
+            self._open.pop(record.actor, None)
         elif isinstance(record, ActorRestarted):
             self._restarts.add(1)
             span = self._tracer.start_span(
@@ -190,41 +216,50 @@ class OpenTelemetry:
         elif isinstance(record, SnapshotCommitted):
             self._commit_latency.record(record.latency)
             self._commit_batch.record(record.batch_size)
-            self._tracer.start_span(
-                A.SPAN_COMMIT,
-                start_time=_ns(record.latency),
-                attributes={A.ACTOR_ID: record.actor, A.SNAPSHOT_VERSION: record.version},
-            ).end()
+            step = self._open.get(record.actor)
+            # the commit of a macrostep is a child of its span (published before it ends)
+            ctx = trace.set_span_in_context(step) if step is not None else None
+            span = self._tracer.start_span(
+                A.SPAN_COMMIT, context=ctx, start_time=_ns(record.latency)
+            )
+            if span.is_recording():
+                span.set_attribute(A.ACTOR_ID, record.actor)
+                span.set_attribute(A.SNAPSHOT_VERSION, record.version)
+            span.end()
 
     def _macrostep(self, r: MacrostepRecord) -> None:
         ev = r.event
         event_name = ev.name if ev is not None else "(start)"
-        attrs: dict[str, Any] = {
-            A.ACTOR_ID: r.actor,
-            A.CHART_ID: r.chart_id,
-            A.CHART_VERSION: r.chart_version,
-            A.EVENT_NAME: event_name,
-            A.CONFIG_BEFORE: list(r.configuration_before),
-            A.CONFIG_AFTER: list(r.configuration_after),
-            A.MICROSTEPS: len(r.microsteps),
-            A.SNAPSHOT_VERSION: r.version,
-        }
-        parent: Context | None = None
-        if ev is not None:
-            if ev.origin:
-                attrs[A.EVENT_ORIGIN] = ev.origin
-            if ev.sendid:
-                attrs[A.EVENT_SENDID] = ev.sendid
-            if ev.trace:
+        end = time.time_ns()
+        span = self._open.pop(r.actor, None)
+        if span is None:  # a driver that does not begin its macrosteps (the sync Session)
+            parent: Context | None = None
+            if ev is not None and ev.trace:
                 ctx = _PROPAGATOR.extract(ev.trace)
                 if trace.get_current_span(ctx).get_span_context().is_valid:
                     parent = ctx
-        end = time.time_ns()
-        start = end - int(r.duration * 1e9)
-        span = self._tracer.start_span(
-            f"{A.SPAN_MACROSTEP} {r.chart_id}", context=parent, start_time=start, attributes=attrs
-        )
+            start = end - int(r.duration * 1e9)
+            span = self._tracer.start_span(A.SPAN_MACROSTEP, context=parent, start_time=start)
         if span.is_recording():
+            # attributes and events only for a span something records (a sampler that drops
+            # it gets a non-recording span: nothing is built for it)
+            span.update_name(f"{A.SPAN_MACROSTEP} {r.chart_id}")
+            attrs: dict[str, Any] = {
+                A.ACTOR_ID: r.actor,
+                A.CHART_ID: r.chart_id,
+                A.CHART_VERSION: r.chart_version,
+                A.EVENT_NAME: event_name,
+                A.CONFIG_BEFORE: list(r.configuration_before),
+                A.CONFIG_AFTER: list(r.configuration_after),
+                A.MICROSTEPS: len(r.microsteps),
+                A.SNAPSHOT_VERSION: r.version,
+            }
+            if ev is not None:
+                if ev.origin:
+                    attrs[A.EVENT_ORIGIN] = ev.origin
+                if ev.sendid:
+                    attrs[A.EVENT_SENDID] = ev.sendid
+            span.set_attributes(attrs)
             for m in r.microsteps:
                 span.add_event(
                     A.TRANSITION_EVENT,

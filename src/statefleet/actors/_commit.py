@@ -1,0 +1,226 @@
+"""The commit pipeline: every macrostep of an actor with a store is committed before its
+records are published and its effects run (step, commit, publish, act).
+
+The dispatcher hands over an actor with events (its state is OWNED); its next macrostep
+joins the next batch. A batch runs the macrosteps of its actors, commits them together (one
+store transaction with a durable store's ``commit_steps``; concurrent ``commit_step`` calls
+with a plain :class:`~statefleet.actors.ActorStore`), then runs each actor's after-step.
+
+Batches are pipelined: a batch's macrosteps run as soon as it starts and it then waits for
+its commit while the next batch forms and runs (an actor is in one batch at a time, so its
+events stay in order).
+
+An actor whose step cannot be snapshotted or committed crashes (its supervisor restarts it
+from its last committed snapshot).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+import anyio
+
+from statefleet.actors._cell import AWAIT, ENDED, OWNED, STOPPED, ActorCell
+from statefleet.actors._mailbox import Envelope
+from statefleet.core import (
+    ActorError,
+    ActorStoppedError,
+    EventData,
+    MacrostepRecord,
+    Snapshot,
+    SnapshotCommitted,
+)
+
+if TYPE_CHECKING:
+    from statefleet.actors._runtime import Runtime
+    from statefleet.actors._store import ActorStore
+
+__all__ = ["CommitPipeline"]
+
+log = logging.getLogger("statefleet.actors")
+
+
+class _Step:
+    """One macrostep on its way through the pipeline."""
+
+    __slots__ = ("cell", "effects", "env", "ev", "previous", "rec", "snap")
+
+    def __init__(
+        self,
+        cell: ActorCell,
+        ev: EventData | None,
+        env: Envelope | None,
+        rec: MacrostepRecord | None,
+        snap: Snapshot,
+        previous: Snapshot | None,
+    ) -> None:
+        self.cell = cell
+        self.ev = ev
+        self.env = env
+        self.rec = rec
+        self.snap = snap
+        self.previous = previous
+        self.effects = tuple(cell.engine.effects)
+
+    @property
+    def seq(self) -> int | None:
+        env = self.env
+        return env.seq if env is not None else None
+
+
+class CommitPipeline:
+    """Batches, commits and finishes the macrosteps of a system's actors (one per system
+    with a store)."""
+
+    def __init__(self, rt: Runtime, store: ActorStore) -> None:
+        self.rt = rt
+        self.store = store
+        self._queue: list[ActorCell] = []
+        self._batching = False
+
+    def dispatch(self, a: ActorCell) -> None:
+        """``a`` (OWNED) has an event or an uncommitted initial step: it joins the next
+        batch."""
+        self._queue.append(a)
+        if not self._batching:
+            self._batching = True
+            self.rt.begin_work()
+            self.rt.tg_start(self._batch)
+
+    async def _batch(self) -> None:
+        rt = self.rt
+        steps: list[_Step] = []
+        try:
+            self._batching = False
+            cells, self._queue = self._queue, []
+            for a in cells:
+                st = self._step(a)
+                if st is not None:
+                    steps.append(st)
+            if not steps:
+                return
+            t_commit = time.perf_counter()
+            outcomes = await self._commit(steps)
+            latency = time.perf_counter() - t_commit
+            done, steps = steps, []
+            for st, out in zip(done, outcomes, strict=True):
+                self._finish(st, out, latency, len(done))
+        finally:
+            for st in steps:  # cancelled while committing: the outcome is unknown
+                if st.env is not None:
+                    st.env.fail(ActorStoppedError("the actor system stopped"))
+                if st.cell.state == OWNED:
+                    st.cell.state = 0  # IDLE
+            rt.end_work()
+
+    def _step(self, a: ActorCell) -> _Step | None:
+        """Take ``a``'s next step (None when there is nothing to commit now)."""
+        if a.state != OWNED:
+            return None
+        x = a.extra()
+        previous = x.committed
+        rec: MacrostepRecord | None = None
+        ev: EventData | None = None
+        env: Envelope | None = None
+        if previous is None:
+            # the initial step, taken when the actor was spawned (or restarted afresh)
+            rec = x.uncommitted
+            x.uncommitted = None
+        elif a.awaits is not None or x.owned is not None:
+            self.rt.start_owned(a)  # async actions in flight: they finish first
+            return None
+        else:
+            mb = a.mailbox
+            if not mb:
+                a.idle()
+                return None
+            item = mb.popleft()
+            if type(item) is Envelope:
+                env = item
+                ev = item.event
+            else:
+                ev = item  # type: ignore[assignment]
+            a.engine.now = self.rt.clock_now()
+            try:
+                rec = a.step(ev)  # type: ignore[arg-type]
+            except Exception as exc:
+                a.crash(exc, ev, env, previous)
+                return None
+        snap = a.checkpoint()
+        if snap is None:
+            a.crash(ActorError(f"actor {a.id!r}: its state cannot be snapshotted"), ev, env, None)
+            return None
+        return _Step(a, ev, env, rec, snap, previous)
+
+    async def _commit(self, steps: list[_Step]) -> list[BaseException | tuple[int | None, ...]]:
+        """Commit the steps; each one's outcome: an error, or the inbox seqs its sends got
+        (by effect index)."""
+        durable = self.rt.durable
+        try:
+            if durable is not None:
+                return await durable.commit_steps(
+                    [(s.cell.id, s.snap, s.previous, s.seq, s.effects) for s in steps]
+                )
+            results: list[BaseException | tuple[int | None, ...]] = [()] * len(steps)
+            store = self.store
+
+            async def one(i: int, s: _Step) -> None:
+                try:
+                    await store.commit_step(
+                        s.cell.id, s.snap, previous=s.previous, event=s.ev, effects=s.effects
+                    )
+                except Exception as exc:
+                    results[i] = exc
+
+            if len(steps) == 1:
+                await one(0, steps[0])
+            else:
+                async with anyio.create_task_group() as tg:
+                    for i, s in enumerate(steps):
+                        tg.start_soon(one, i, s)
+            return results
+        except Exception as exc:
+            return [exc] * len(steps)
+
+    def _finish(
+        self, st: _Step, out: BaseException | tuple[int | None, ...], latency: float, n: int
+    ) -> None:
+        a = st.cell
+        rt = self.rt
+        env = st.env
+        if isinstance(out, BaseException):
+            if env is not None and env.ack is not None:
+                env.ack.fail(out)  # a durable send learns why (the ask, that it crashed)
+            if a.state != STOPPED:
+                a.crash(out, st.ev, env, st.previous)
+            return
+        if env is not None and env.ack is not None:
+            env.ack.set()
+        if a.state == STOPPED:
+            return
+        a.extra().committed = st.snap
+        if rt.fns:
+            rt.publish(
+                SnapshotCommitted(
+                    actor=a.id,
+                    ts=rt.clock_now(),
+                    version=st.snap.version,
+                    batch_size=n,
+                    latency=latency,
+                )
+            )
+        try:
+            code = a.after_step(st.ev, env, st.rec, out or None)
+        except Exception as exc:
+            a.crash(exc, st.ev, None, st.snap)
+            return
+        if code == ENDED or a.state != OWNED:
+            return
+        if code == AWAIT:
+            rt.start_owned(a)
+        elif a.mailbox:
+            self.dispatch(a)
+        else:
+            a.idle()
