@@ -97,6 +97,29 @@ async def test_a_node_commits_only_for_the_shards_it_holds(node: Any) -> None:
         assert [type(r).__name__ for r in results] == ["FencedError", "CommitResult"]
 
 
+async def test_deletes_quarantines_and_rejects_are_fenced_too(node: Any) -> None:
+    (aid,) = _ids_in_shard(2, 1)
+    async with node("a") as a, node("b") as b:
+        assert a.cluster is not None and b.cluster is not None
+        await b.cluster.acquire([2])
+        await b.commit(make_commit(aid, initial(), previous=None))
+        await b.accept(aid + "-ghost", EventData("x"))
+        with pytest.raises(FencedError, match="does not hold"):
+            await a.delete(aid)
+        with pytest.raises(FencedError):
+            await a.quarantine(aid, "looked odd")
+        with pytest.raises(FencedError):
+            await a.reject_inbox(aid + "-ghost", "no such actor")
+        # nothing changed
+        loaded = await b.load(aid)
+        assert loaded.record is not None
+        assert loaded.record.status == "active"
+        assert len(await b.inbox(aid + "-ghost")) == 1
+        assert await b.dead_letters() == []
+        await b.delete(aid)  # the owner may
+        assert (await b.load(aid)).record is None
+
+
 async def test_a_node_past_its_lease_is_fenced_by_the_next_owner(
     node: Any, clock: VirtualClock
 ) -> None:

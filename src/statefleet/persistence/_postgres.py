@@ -96,6 +96,7 @@ T = TypeVar("T")
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,39}")
 _MIGRATION_LOCK = 0x5F1E_7000  # advisory lock key: one migrating store at a time
 _DEFAULT_SHARDS = 256
+_MAX_REPLANS = 20  # a batch planned again this often fails (a livelock, not a race)
 _NOTIFY_MAX = 7000  # bytes of actor ids in a notification (PostgreSQL allows 8000)
 _PATH_SEP = "\x1f"
 
@@ -173,6 +174,7 @@ class _Prepared(msgspec.Struct):
 
 
 _BULK = frozenset({"accept", "commit", "ack"})  # op kinds that share a transaction
+_FENCED = frozenset({"quarantine", "reject", "delete"})  # one-off writes a node must own
 
 
 class PostgresStore(RuntimeStore):
@@ -497,9 +499,19 @@ class PostgresStore(RuntimeStore):
         """Write ``ops`` in one transaction: planned again after a create race, written
         again on a new connection when the old one was lost before ``COMMIT``."""
         deadline = time.monotonic() + self.reconnect_timeout
-        attempt = 0
+        attempt = replans = 0
         while True:
             committing = False
+            if replans > _MAX_REPLANS:
+                self._fail(
+                    ops,
+                    PersistenceError(
+                        f"{self.where}: gave up writing a batch planned {replans} times"
+                        " (other writers kept changing the same actors)"
+                    ),
+                    None,
+                )
+                return
             try:
                 db = await self._writer_connection(deadline)
                 tr = db.transaction()
@@ -513,11 +525,9 @@ class PostgresStore(RuntimeStore):
                     raise
                 committing = True
                 await tr.commit()
-            except _Retry:
+            except (_Retry, asyncpg.TransactionRollbackError):  # a race, a deadlock: again
                 self.stats["retries"] += 1
-                continue
-            except asyncpg.TransactionRollbackError:  # deadlock, serialization: try again
-                self.stats["retries"] += 1
+                replans += 1
                 continue
             except _LOST as exc:
                 db, self._db = self._db, None
@@ -552,7 +562,14 @@ class PostgresStore(RuntimeStore):
         kind = ops[0].kind
         if kind in _BULK:
             await self._write_bulk(db, ops)
-        elif kind == "quarantine":
+            return
+        if kind in _FENCED and self.cluster is not None:
+            # a node changes an actor's row or inbox only while it holds the shard
+            actor_id = ops[0].items if kind == "delete" else ops[0].items[0]
+            refused = await self.cluster.fence(db, [actor_id])
+            if refused:
+                raise refused[actor_id]
+        if kind == "quarantine":
             await self._write_quarantine(db, ops[0])
         elif kind == "dead_event":
             await self._write_dead_event(db, ops[0])
@@ -944,7 +961,10 @@ class PostgresStore(RuntimeStore):
                     f" the row says {chart_id!r} version {version}"
                 )
         except SnapshotError as exc:
-            dl = await self._submit(WriteOp("quarantine", (aid, str(exc), bytes(blob)), 1))
+            try:
+                dl = await self._submit(WriteOp("quarantine", (aid, str(exc), bytes(blob)), 1))
+            except FencedError:
+                dl = None  # not this node's actor: its owner quarantines it when it loads it
             raise CorruptRecordError(aid, str(exc), dl) from exc
         return ActorRecord(aid, chart_id, chart_version, version, status, snap, created, updated)
 
