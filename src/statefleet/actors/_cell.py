@@ -14,8 +14,6 @@ as SCXML says).
 
 from __future__ import annotations
 
-import copy
-import inspect
 import logging
 import time
 from collections import deque
@@ -27,16 +25,32 @@ import anyio.lowlevel
 import msgspec
 
 from statefleet.actors import _invocations as invocations
+from statefleet.actors import _supervisor as supervisor
+from statefleet.actors._lifecycle import (
+    AWAIT,
+    CONTINUE,
+    DRAINED,
+    ENDED,
+    IDLE,
+    MORE,
+    OWNED,
+    QUEUED,
+    RESTART,
+    RESTARTING,
+    RUNNING,
+    STOPPED,
+    close_awaitable,
+    copy_context,
+    no_effects,
+)
 from statefleet.actors._mailbox import Envelope, Item, event_of, fail_pending
 from statefleet.actors._observers import Subscription, Watch
-from statefleet.actors._ref import ActorCrashedError, ActorRef
+from statefleet.actors._ref import ActorRef
 from statefleet.actors._supervision import Supervision
 from statefleet.actors._waiters import Latch
 from statefleet.core import (
     ActionFailed,
     ActorError,
-    ActorEscalated,
-    ActorRestarted,
     ActorStopped,
     ActorStoppedError,
     AwaitEffect,
@@ -53,9 +67,8 @@ from statefleet.core import (
     ScheduleEffect,
     SendEffect,
     Snapshot,
-    _algorithm,
 )
-from statefleet.core._algorithm import _NO_ERRORS
+from statefleet.core._algorithm import _NO_ERRORS, Interpreter
 from statefleet.core._routing import (
     CHILD,
     NAMED,
@@ -66,7 +79,6 @@ from statefleet.core._routing import (
     communication_error,
     done_invoke,
     error_invoke,
-    error_text,
     from_invocation,
     target_kind,
 )
@@ -78,55 +90,6 @@ if TYPE_CHECKING:
 __all__ = ["ActorCell", "copy_context"]
 
 log = logging.getLogger("statefleet.actors")
-
-# actor states (ints: compared on the hot path)
-IDLE = 0  # no work, no task
-QUEUED = 1  # on the run queue
-RUNNING = 2  # being run by the dispatcher (synchronously)
-OWNED = 3  # a task of its own is running it (awaiting async actions or a commit)
-RESTARTING = 4  # crashed, waiting for its backoff timer
-STOPPED = 5  # terminal
-
-# after_step results
-CONTINUE = 0
-
-# run results
-DRAINED = 0
-MORE = 1
-AWAIT = 2
-ENDED = 3
-
-# the engine's shared empty effect list, when it has one (a fresh list otherwise)
-_NO_EFFECTS: list[Any] | None = getattr(_algorithm, "_NO_EFFECTS", None)
-
-_ATOMIC = frozenset({str, int, float, bool, type(None), bytes})
-_RESTART = object()  # timer key of a pending restart
-
-
-def copy_context(ctx: dict[str, Any]) -> dict[str, Any]:
-    """A copy of a datamodel that later mutations cannot reach (fast for flat contexts).
-
-    A value that cannot be deep-copied (a lock, a live view of the session) is shared: the
-    copy is shallow then."""
-    for v in ctx.values():
-        if type(v) not in _ATOMIC:
-            try:
-                return copy.deepcopy(ctx)
-            except Exception:
-                log.debug("context cannot be deep-copied; copying it shallowly", exc_info=True)
-                return dict(ctx)
-    return dict(ctx)
-
-
-def _no_effects() -> list[Any]:
-    return _NO_EFFECTS if _NO_EFFECTS is not None else []
-
-
-def close_awaitable(aw: Any) -> None:
-    """Close an awaitable that will never be awaited (no 'never awaited' warning)."""
-    close = getattr(aw, "close", None)
-    if close is not None and inspect.iscoroutine(aw):
-        close()
 
 
 class _Extra:
@@ -234,10 +197,22 @@ class ActorCell:
         self.awaits: list[AwaitEffect] | None = None
         self.end: str | None = None
         self.ref = ActorRef(self)
-        m = self.engine = chart.engine()
+        self.engine = self.new_engine()
+
+    def new_engine(self) -> Interpreter:
+        """A fresh engine for this actor (its chart's; the class-DSL instance it drives, if
+        any, is its callbacks' ``self`` and sees it)."""
+        m = self.chart.engine()
         m.track_unhandled = True
-        m.owner = self.ref
-        m.session_id = id
+        m.session_id = self.id
+        x = self.x
+        model = x.model if x is not None else None
+        if model is None:
+            m.owner = self.ref
+        else:
+            m.owner = model
+            model._m = m
+        return m
 
     def bind_model(self, model: Any) -> None:
         """Drive a class-DSL instance: callbacks get it as ``self``; its ``send``/``raise_``
@@ -569,18 +544,24 @@ class ActorCell:
             x.await_ev = ev
             x.await_env = env
             if m.unhandled is not None:
-                self.on_unhandled()
+                supervisor.on_unhandled(
+                    self,
+                )
                 if self.state == STOPPED:
                     return ENDED
             return AWAIT
         if self.x is not None or env is not None:
             self.observe(ev, env)
         if m.unhandled is not None:
-            self.on_unhandled()
+            supervisor.on_unhandled(
+                self,
+            )
             if self.state == STOPPED:
                 return ENDED
         if not m.running:
-            self.on_final()
+            supervisor.on_final(
+                self,
+            )
             return ENDED
         return CONTINUE
 
@@ -638,7 +619,7 @@ class ActorCell:
                 if code:
                     return code
         except Exception as exc:
-            self.crash(exc, ev, env, ckpt)
+            supervisor.crash(self, exc, ev, env, ckpt)
             return ENDED
         finally:
             s.count += n
@@ -664,43 +645,6 @@ class ActorCell:
                     ActionFailed(actor=self.id, ts=now, error=err, event=ev.name if ev else None)
                 )
         m.errors = _NO_ERRORS
-
-    def on_unhandled(self) -> None:
-        """Error events no transition took: apply the error policy."""
-        m = self.engine
-        evs = m.unhandled or []
-        m.unhandled = None
-        policy = self.sup.on_error
-        if policy == "ignore":
-            return
-        s = self.rt
-        for ev in evs:
-            msg = error_text(ev)
-            if policy == "stop":
-                self.terminate("failed", None, error=f"unhandled {ev.name}: {msg}", quiet=True)
-                return
-            parent = self.parent
-            s.publish(
-                ActorEscalated(
-                    actor=self.id,
-                    ts=s.clock_now(),
-                    to=parent.id if parent is not None else None,
-                    error=f"unhandled {ev.name}: {msg}",
-                )
-            )
-            if parent is None:
-                log.warning("actor %r: unhandled %s: %s", self.id, ev.name, msg)
-                continue
-            key = self.invokeid if self.invokeid is not None else self.id
-            out = EventData(
-                f"error.child.{key}",
-                {"child": self.id, "event": ev.name, "error": msg},
-                "platform",
-                invokeid=self.invokeid,
-                origin=f"#_{self.invokeid}" if self.invokeid is not None else self.id,
-                error=ev.error,
-            )
-            parent.from_child(self, out)
 
     def observe(self, ev: EventData | None, env: Envelope | None) -> None:
         """After a step: answer its ``ask``, watchers and subscribers."""
@@ -751,7 +695,7 @@ class ActorCell:
         m = self.engine
         while m.effects:
             effects = m.effects
-            m.effects = _no_effects()
+            m.effects = no_effects()
             for i, e in enumerate(effects):
                 c = e.__class__
                 if c is SendEffect:
@@ -841,7 +785,7 @@ class ActorCell:
         self.rt.arm_timer(due, self, sendid)
 
     def timer_valid(self, key: Any, due: float) -> bool:
-        if key is _RESTART:
+        if key is RESTART:
             return self.state == RESTARTING
         x = self.x
         return (
@@ -852,9 +796,11 @@ class ActorCell:
         )
 
     def on_timer(self, key: Any, due: float) -> None:
-        if key is _RESTART:
+        if key is RESTART:
             if self.state == RESTARTING:
-                self.restart()
+                supervisor.restart(
+                    self,
+                )
             return
         if not self.timer_valid(key, due):
             return
@@ -913,14 +859,16 @@ class ActorCell:
                         if m.effects:
                             self.apply_effects()
                     except Exception as exc:
-                        self.crash(exc, ev, env, None)
+                        supervisor.crash(self, exc, ev, env, None)
                         return
                     if self.awaits is not None:
                         continue
                     x.await_ev = x.await_env = None
                     self.observe(ev, env)
                     if not m.running:
-                        self.on_final()
+                        supervisor.on_final(
+                            self,
+                        )
                         return
         finally:
             self.release_owned(x, t)
@@ -959,151 +907,7 @@ class ActorCell:
                     EventData("error.execution", {"error": str(err)}, "platform", error=err)
                 )
 
-    # -- internals: supervision -------------------------------------------------------------
-    def on_final(self) -> None:
-        """The chart reached a top-level final state."""
-        if self.sup.restart == "permanent":
-            self.schedule_restart(None, "reached a final state")
-            return
-        self.terminate("done", None)
-
-    def crash(
-        self,
-        exc: BaseException,
-        ev: EventData | None,
-        env: Envelope | None,
-        ckpt: Snapshot | None,
-    ) -> None:
-        """The runtime failed around this actor while it processed ``ev``: restart it from
-        ``ckpt`` (with a store: its last committed snapshot) or escalate. An event from the
-        durable inbox goes back to the front of the mailbox (its row was not consumed)."""
-        log.error(
-            "actor %r crashed processing %r: %s",
-            self.id,
-            ev.name if ev is not None else "(start)",
-            exc,
-            exc_info=exc,
-        )
-        m = self.engine
-        for e in m.effects:
-            if isinstance(e, AwaitEffect):
-                close_awaitable(e.awaitable)
-        m.effects = _no_effects()
-        if self.awaits is not None:
-            for e in self.awaits:
-                close_awaitable(e.awaitable)
-            self.awaits = None
-        x = self.extra()
-        x.last_snap = None
-        x.await_ev = x.await_env = None
-        if env is not None:
-            assert ev is not None
-            env.fail(
-                ActorCrashedError(
-                    f"actor {self.id!r} crashed processing {ev.name!r}: {type(exc).__name__}: {exc}"
-                )
-            )
-            again = env.redelivery()
-            if again is not None and self.rt.durable is not None:
-                if self.mailbox is None:
-                    self.mailbox = deque()
-                self.mailbox.appendleft(again)
-        snap = x.committed if self.rt.store is not None else ckpt
-        error = f"{type(exc).__name__}: {exc}"
-        if snap is None:
-            self.give_up(error + " (no snapshot to restart from)")
-            return
-        self.schedule_restart(snap, error)
-
-    def schedule_restart(self, snap: Snapshot | None, error: str) -> None:
-        s = self.rt
-        sup = self.sup
-        x = self.extra()
-        if sup.restart == "temporary" and snap is not None:
-            self.give_up(error)
-            return
-        now = s.clock_now()
-        crashes = [t for t in x.crashes or () if t > now - sup.period]
-        if len(crashes) >= sup.max_restarts:
-            self.give_up(f"{error} (restart limit: {sup.max_restarts} in {sup.period}s)")
-            return
-        crashes.append(now)
-        x.crashes = crashes
-        delay = sup.delay(len(crashes), s.rng)
-        # the crashed instance's invocations and timers die with it
-        if x.invs:
-            for iid in list(x.invs)[::-1]:
-                invocations.cancel(self, iid)
-        x.armed = None
-        self.state = RESTARTING
-        x.restart = (snap, len(crashes), delay, error)
-        s.arm_timer(now + delay, self, _RESTART)
-
-    def restart(self) -> None:
-        x = self.extra()
-        assert x.restart is not None
-        snap, attempt, delay, error = x.restart
-        x.restart = None
-        s = self.rt
-        chart = self.chart
-        try:
-            m = chart.engine()
-            m.track_unhandled = True
-            model = x.model
-            m.owner = self.ref if model is None else model
-            if model is not None:
-                model._m = m
-            if snap is not None:
-                m.load_snapshot(snap, chart.validate(snap))
-                m.context = copy_context(snap.context)
-                m.session_id = self.id
-            else:
-                m.session_id = self.id
-                m.now = s.clock_now()
-                ctx = x.spawn_context
-                m.start(dict(ctx) if ctx else None)
-                m.errors = _NO_ERRORS
-                m.unhandled = None
-        except Exception as exc:
-            self.give_up(f"restart failed: {type(exc).__name__}: {exc}")
-            return
-        self.engine = m
-        s.publish(
-            ActorRestarted(
-                actor=self.id,
-                ts=s.clock_now(),
-                attempt=attempt,
-                delay=delay,
-                error=error,
-                from_version=snap.version if snap is not None else 0,
-            )
-        )
-        self.state = RUNNING  # nothing schedules it while it resumes
-        try:
-            if snap is not None:
-                self.resume(snap)
-            elif s.store is not None:
-                # a fresh start: its initial step is committed before its effects run
-                x.committed = None
-                x.uncommitted = None
-                self.state = OWNED
-                s.commit_initial(self, None)
-                return
-            else:
-                self.apply_effects()
-        except Exception as exc:
-            self.state = IDLE
-            self.crash(exc, None, None, snap)
-            return
-        self.state = IDLE
-        if self.x is not None and (x.watchers or x.subs):
-            self.observe(None, None)  # the restored state is news to watchers and subscribers
-        if self.awaits is not None:
-            self.state = OWNED
-            s.start_owned(self)
-        elif self.mailbox:
-            self.schedule()
-
+    # -- internals: lifecycle ---------------------------------------------------------------
     def resume(self, snap: Snapshot) -> None:
         """After loading ``snap``: re-arm its timers and restart its invocations."""
         m = self.engine
@@ -1117,22 +921,6 @@ class ActorCell:
             invocations.restart_all(self, snap)
         if m.effects:
             self.apply_effects()
-
-    def give_up(self, error: str) -> None:
-        """Escalate a failure the actor cannot recover from: it (and its subtree) stops."""
-        s = self.rt
-        parent = self.parent
-        s.publish(
-            ActorEscalated(
-                actor=self.id,
-                ts=s.clock_now(),
-                to=parent.id if parent is not None else None,
-                error=error,
-            )
-        )
-        if parent is None:
-            log.error("actor %r failed and was stopped: %s", self.id, error)
-        self.terminate("failed", None, error=error)
 
     def terminate(
         self, reason: str, waits: list[Latch] | None, *, error: str = "", quiet: bool = False
@@ -1167,7 +955,7 @@ class ActorCell:
             m.status = "error" if reason == "failed" else reason
         # what the exit actions asked for: messages go out, async ones are awaited
         exit_awaits: list[AwaitEffect] = []
-        effects, m.effects = m.effects, _no_effects()
+        effects, m.effects = m.effects, no_effects()
         for e in effects:
             if isinstance(e, SendEffect):
                 try:

@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from statefleet.actors._cell import AWAIT, ENDED, OWNED, STOPPED, ActorCell
+from statefleet.actors import _supervisor as supervisor
+from statefleet.actors._cell import ActorCell
+from statefleet.actors._lifecycle import AWAIT, ENDED, OWNED, STOPPED
 from statefleet.actors._mailbox import Envelope
 from statefleet.core import (
     ActorError,
@@ -146,11 +148,13 @@ class CommitPipeline:
             try:
                 rec = a.step(ev)  # type: ignore[arg-type]
             except Exception as exc:
-                a.crash(exc, ev, env, previous)
+                supervisor.crash(a, exc, ev, env, previous)
                 return None
         snap = a.checkpoint()
         if snap is None:
-            a.crash(ActorError(f"actor {a.id!r}: its state cannot be snapshotted"), ev, env, None)
+            supervisor.crash(
+                a, ActorError(f"actor {a.id!r}: its state cannot be snapshotted"), ev, env, None
+            )
             return None
         return _Step(a, ev, env, rec, snap, previous)
 
@@ -194,7 +198,7 @@ class CommitPipeline:
             if env is not None and env.ack is not None:
                 env.ack.fail(out)  # a durable send learns why (the ask, that it crashed)
             if a.state != STOPPED:
-                a.crash(out, st.ev, env, st.previous)
+                supervisor.crash(a, out, st.ev, env, st.previous)
             return
         if env is not None and env.ack is not None:
             env.ack.set()
@@ -214,7 +218,7 @@ class CommitPipeline:
         try:
             code = a.after_step(st.ev, env, st.rec, out or None)
         except Exception as exc:
-            a.crash(exc, st.ev, None, st.snap)
+            supervisor.crash(a, exc, st.ev, None, st.snap)
             return
         if code == ENDED or a.state != OWNED:
             return

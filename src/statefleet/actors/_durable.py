@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import anyio
 
-from statefleet.actors._cell import IDLE, STOPPED
+from statefleet.actors._lifecycle import IDLE, STOPPED
 from statefleet.actors._mailbox import Envelope
 from statefleet.actors._ref import ActorCrashedError, ActorRef
 from statefleet.actors._store import ActorStore

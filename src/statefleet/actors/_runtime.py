@@ -21,7 +21,11 @@ import anyio
 import anyio.abc
 import anyio.lowlevel
 
-from statefleet.actors._cell import (
+from statefleet.actors._cell import ActorCell
+from statefleet.actors._commit import CommitPipeline
+from statefleet.actors._durable import Durable, DurableStore
+from statefleet.actors._invocations import RunningInvocation
+from statefleet.actors._lifecycle import (
     AWAIT,
     DRAINED,
     ENDED,
@@ -30,12 +34,8 @@ from statefleet.actors._cell import (
     QUEUED,
     RUNNING,
     STOPPED,
-    ActorCell,
     copy_context,
 )
-from statefleet.actors._commit import CommitPipeline
-from statefleet.actors._durable import Durable, DurableStore
-from statefleet.actors._invocations import RunningInvocation
 from statefleet.actors._ref import ActorRef
 from statefleet.actors._store import ActorStore
 from statefleet.actors._supervision import Supervision

@@ -1,0 +1,80 @@
+"""An actor cell's life: its states, what its runs return, and the helpers its supervisor
+shares with it (copying a datamodel, closing an awaitable that will never be awaited)."""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import logging
+from typing import Any
+
+from statefleet.core import _algorithm
+
+__all__ = [
+    "AWAIT",
+    "CONTINUE",
+    "DRAINED",
+    "ENDED",
+    "IDLE",
+    "MORE",
+    "OWNED",
+    "QUEUED",
+    "RESTART",
+    "RESTARTING",
+    "RUNNING",
+    "STOPPED",
+    "close_awaitable",
+    "copy_context",
+    "no_effects",
+]
+
+log = logging.getLogger("statefleet.actors")
+
+# actor states (ints: compared on the hot path)
+IDLE = 0  # no work, no task
+QUEUED = 1  # on the run queue
+RUNNING = 2  # being run by the dispatcher (synchronously)
+OWNED = 3  # a task of its own is running it (awaiting async actions or a commit)
+RESTARTING = 4  # crashed, waiting for its backoff timer
+STOPPED = 5  # terminal
+
+# after_step results
+CONTINUE = 0
+
+# run results
+DRAINED = 0
+MORE = 1
+AWAIT = 2
+ENDED = 3
+
+# the engine's shared empty effect list, when it has one (a fresh list otherwise)
+_NO_EFFECTS: list[Any] | None = getattr(_algorithm, "_NO_EFFECTS", None)
+
+_ATOMIC = frozenset({str, int, float, bool, type(None), bytes})
+RESTART = object()  # timer key of a pending restart
+
+
+def copy_context(ctx: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a datamodel that later mutations cannot reach (fast for flat contexts).
+
+    A value that cannot be deep-copied (a lock, a live view of the session) is shared: the
+    copy is shallow then."""
+    for v in ctx.values():
+        if type(v) not in _ATOMIC:
+            try:
+                return copy.deepcopy(ctx)
+            except Exception:
+                log.debug("context cannot be deep-copied; copying it shallowly", exc_info=True)
+                return dict(ctx)
+    return dict(ctx)
+
+
+def no_effects() -> list[Any]:
+    return _NO_EFFECTS if _NO_EFFECTS is not None else []
+
+
+def close_awaitable(aw: Any) -> None:
+    """Close an awaitable that will never be awaited (no 'never awaited' warning)."""
+    close = getattr(aw, "close", None)
+    if close is not None and inspect.iscoroutine(aw):
+        close()

@@ -1,0 +1,242 @@
+"""The supervisor: what happens when an actor's chart ends, its error events go unhandled,
+or the runtime crashes around it.
+
+User errors are events (``error.execution`` and friends go to the chart first); an error
+event no transition takes meets the actor's :class:`~statefleet.actors.Supervision`
+``on_error`` policy (:func:`on_unhandled`). A crash of the runtime around an actor (an
+exception escaping its step, a commit that fails) restarts it from its last good snapshot
+(with a store: the last committed one) after a backoff, within its restart intensity, or
+escalates (:func:`crash`, :func:`schedule_restart`, :func:`restart`, :func:`give_up`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from typing import TYPE_CHECKING
+
+from statefleet.actors import _invocations as invocations
+from statefleet.actors._lifecycle import (
+    IDLE,
+    OWNED,
+    RESTART,
+    RESTARTING,
+    RUNNING,
+    close_awaitable,
+    copy_context,
+    no_effects,
+)
+from statefleet.actors._mailbox import Envelope
+from statefleet.actors._ref import ActorCrashedError
+from statefleet.core import (
+    ActorEscalated,
+    ActorRestarted,
+    AwaitEffect,
+    EventData,
+    Snapshot,
+)
+from statefleet.core._algorithm import _NO_ERRORS
+from statefleet.core._routing import error_text
+
+if TYPE_CHECKING:
+    from statefleet.actors._cell import ActorCell
+
+__all__ = ["crash", "give_up", "on_final", "on_unhandled", "restart", "schedule_restart"]
+
+log = logging.getLogger("statefleet.actors")
+
+
+def on_unhandled(cell: ActorCell) -> None:
+    """Error events no transition took: apply the error policy."""
+    m = cell.engine
+    evs = m.unhandled or []
+    m.unhandled = None
+    policy = cell.sup.on_error
+    if policy == "ignore":
+        return
+    s = cell.rt
+    for ev in evs:
+        msg = error_text(ev)
+        if policy == "stop":
+            cell.terminate("failed", None, error=f"unhandled {ev.name}: {msg}", quiet=True)
+            return
+        parent = cell.parent
+        s.publish(
+            ActorEscalated(
+                actor=cell.id,
+                ts=s.clock_now(),
+                to=parent.id if parent is not None else None,
+                error=f"unhandled {ev.name}: {msg}",
+            )
+        )
+        if parent is None:
+            log.warning("actor %r: unhandled %s: %s", cell.id, ev.name, msg)
+            continue
+        key = cell.invokeid if cell.invokeid is not None else cell.id
+        out = EventData(
+            f"error.child.{key}",
+            {"child": cell.id, "event": ev.name, "error": msg},
+            "platform",
+            invokeid=cell.invokeid,
+            origin=f"#_{cell.invokeid}" if cell.invokeid is not None else cell.id,
+            error=ev.error,
+        )
+        parent.from_child(cell, out)
+
+
+def on_final(cell: ActorCell) -> None:
+    """The chart reached a top-level final state."""
+    if cell.sup.restart == "permanent":
+        schedule_restart(cell, None, "reached a final state")
+        return
+    cell.terminate("done", None)
+
+
+def crash(
+    cell: ActorCell,
+    exc: BaseException,
+    ev: EventData | None,
+    env: Envelope | None,
+    ckpt: Snapshot | None,
+) -> None:
+    """The runtime failed around this actor while it processed ``ev``: restart it from
+    ``ckpt`` (with a store: its last committed snapshot) or escalate. An event from the
+    durable inbox goes back to the front of the mailbox (its row was not consumed)."""
+    log.error(
+        "actor %r crashed processing %r: %s",
+        cell.id,
+        ev.name if ev is not None else "(start)",
+        exc,
+        exc_info=exc,
+    )
+    m = cell.engine
+    for e in m.effects:
+        if isinstance(e, AwaitEffect):
+            close_awaitable(e.awaitable)
+    m.effects = no_effects()
+    if cell.awaits is not None:
+        for e in cell.awaits:
+            close_awaitable(e.awaitable)
+        cell.awaits = None
+    x = cell.extra()
+    x.last_snap = None
+    x.await_ev = x.await_env = None
+    if env is not None:
+        assert ev is not None
+        env.fail(
+            ActorCrashedError(
+                f"actor {cell.id!r} crashed processing {ev.name!r}: {type(exc).__name__}: {exc}"
+            )
+        )
+        again = env.redelivery()
+        if again is not None and cell.rt.durable is not None:
+            if cell.mailbox is None:
+                cell.mailbox = deque()
+            cell.mailbox.appendleft(again)
+    snap = x.committed if cell.rt.store is not None else ckpt
+    error = f"{type(exc).__name__}: {exc}"
+    if snap is None:
+        give_up(cell, error + " (no snapshot to restart from)")
+        return
+    schedule_restart(cell, snap, error)
+
+
+def schedule_restart(cell: ActorCell, snap: Snapshot | None, error: str) -> None:
+    s = cell.rt
+    sup = cell.sup
+    x = cell.extra()
+    if sup.restart == "temporary" and snap is not None:
+        give_up(cell, error)
+        return
+    now = s.clock_now()
+    crashes = [t for t in x.crashes or () if t > now - sup.period]
+    if len(crashes) >= sup.max_restarts:
+        give_up(cell, f"{error} (restart limit: {sup.max_restarts} in {sup.period}s)")
+        return
+    crashes.append(now)
+    x.crashes = crashes
+    delay = sup.delay(len(crashes), s.rng)
+    # the crashed instance's invocations and timers die with it
+    if x.invs:
+        for iid in list(x.invs)[::-1]:
+            invocations.cancel(cell, iid)
+    x.armed = None
+    cell.state = RESTARTING
+    x.restart = (snap, len(crashes), delay, error)
+    s.arm_timer(now + delay, cell, RESTART)
+
+
+def restart(cell: ActorCell) -> None:
+    x = cell.extra()
+    assert x.restart is not None
+    snap, attempt, delay, error = x.restart
+    x.restart = None
+    s = cell.rt
+    chart = cell.chart
+    try:
+        m = cell.new_engine()
+        if snap is not None:
+            m.load_snapshot(snap, chart.validate(snap))
+            m.context = copy_context(snap.context)
+        else:
+            m.now = s.clock_now()
+            ctx = x.spawn_context
+            m.start(dict(ctx) if ctx else None)
+            m.errors = _NO_ERRORS
+            m.unhandled = None
+    except Exception as exc:
+        give_up(cell, f"restart failed: {type(exc).__name__}: {exc}")
+        return
+    cell.engine = m
+    s.publish(
+        ActorRestarted(
+            actor=cell.id,
+            ts=s.clock_now(),
+            attempt=attempt,
+            delay=delay,
+            error=error,
+            from_version=snap.version if snap is not None else 0,
+        )
+    )
+    cell.state = RUNNING  # nothing schedules it while it resumes
+    try:
+        if snap is not None:
+            cell.resume(snap)
+        elif s.store is not None:
+            # a fresh start: its initial step is committed before its effects run
+            x.committed = None
+            x.uncommitted = None
+            cell.state = OWNED
+            s.commit_initial(cell, None)
+            return
+        else:
+            cell.apply_effects()
+    except Exception as exc:
+        cell.state = IDLE
+        crash(cell, exc, None, None, snap)
+        return
+    cell.state = IDLE
+    if cell.x is not None and (x.watchers or x.subs):
+        cell.observe(None, None)  # the restored state is news to watchers and subscribers
+    if cell.awaits is not None:
+        cell.state = OWNED
+        s.start_owned(cell)
+    elif cell.mailbox:
+        cell.schedule()
+
+
+def give_up(cell: ActorCell, error: str) -> None:
+    """Escalate a failure the actor cannot recover from: it (and its subtree) stops."""
+    s = cell.rt
+    parent = cell.parent
+    s.publish(
+        ActorEscalated(
+            actor=cell.id,
+            ts=s.clock_now(),
+            to=parent.id if parent is not None else None,
+            error=error,
+        )
+    )
+    if parent is None:
+        log.error("actor %r failed and was stopped: %s", cell.id, error)
+    cell.terminate("failed", None, error=error)
