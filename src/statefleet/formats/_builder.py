@@ -78,6 +78,7 @@ from statefleet.core import (
     VirtualClock,
     compile_chart,
 )
+from statefleet.formats._input import MAX_NESTING
 
 __all__ = [
     "HSM",
@@ -689,6 +690,12 @@ class _Definer:
             self.error(
                 parent.path,
                 f"invalid {el.kind} name {name!r}: expected a non-empty name without '/'",
+            )
+            return
+        if parent.path.count("/") > MAX_NESTING:
+            self.error(
+                parent.path,
+                f"states nest deeper than the limit of {MAX_NESTING} levels",
             )
             return
         path = f"{parent.path}/{name}"

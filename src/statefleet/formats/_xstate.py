@@ -59,11 +59,11 @@ import datetime
 import difflib
 import inspect
 import json
+import math
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
@@ -87,6 +87,7 @@ from statefleet.core import (
     VirtualClock,
     compile_chart,
 )
+from statefleet.formats._input import Source, check_data, nesting_error, read_source
 
 __all__ = [
     "ActionDef",
@@ -498,7 +499,7 @@ def _adapt_service(fn: Callable[..., Any], name: str) -> Callable[[Invocation], 
 def _to_seconds(ms: Any) -> float:
     if isinstance(ms, datetime.timedelta):
         return ms.total_seconds()
-    if isinstance(ms, bool) or not isinstance(ms, int | float) or ms < 0:
+    if isinstance(ms, bool) or not isinstance(ms, int | float) or not ms >= 0 or ms == math.inf:
         raise ValueError(f"a delay must be milliseconds >= 0, got {ms!r}")
     return float(ms) / 1000.0
 
@@ -1084,12 +1085,12 @@ class _Reader:
             self.errors.add(path, f"invalid delay {raw!r}: expected milliseconds or a delay name")
             return None
         if isinstance(raw, int | float):
-            if raw < 0:
+            if not math.isfinite(raw) or raw < 0:
                 self.errors.add(path, f"invalid delay {raw!r}: expected milliseconds >= 0")
                 return None
             return float(raw) / 1000.0
         if isinstance(raw, str) and _NUMBER.match(raw):
-            if float(raw) < 0:
+            if not math.isfinite(float(raw)) or float(raw) < 0:
                 self.errors.add(path, f"invalid delay {raw!r}: expected milliseconds >= 0")
                 return None
             return float(raw) / 1000.0
@@ -1475,6 +1476,8 @@ def from_dict(
     did-you-mean, wrong types, unknown targets). Run the chart with :class:`XStateSession`
     (seed 001's view) or ``chart.start()``.
     """
+    check_data(config)
+    _check_not_other_format(config)
     errors = _Errors()
     resolver = _Logic(
         logic,
@@ -1486,6 +1489,30 @@ def from_dict(
     errors.raise_if_any()
     assert spec is not None
     return compile_chart(spec)
+
+
+def _check_not_other_format(config: Any) -> None:
+    """A config of another reader's dialect gets a pointer to that reader, not a list of
+    unknown keys."""
+    if isinstance(config, str | bytes | os.PathLike):
+        raise ChartDefinitionError(
+            f"a machine config must be an object, got {_type_name(config)[:60]}: read JSON"
+            " text or a file with statefleet.from_json(), SCXML with statefleet.from_scxml(),"
+            " any chart file with statefleet.load(path)"
+        )
+    if not isinstance(config, Mapping):
+        return
+    states = config.get("states")
+    named = isinstance(states, list) and any(
+        isinstance(s, Mapping) and "name" in s for s in states[:100]
+    )
+    if named or isinstance(config.get("transitions"), list):
+        raise ChartDefinitionError(
+            "this looks like a pystator config (a list of named states, a 'transitions'"
+            " list), not an XState config: read it with statefleet.from_yaml(config), which"
+            " takes a dict too",
+            path="states" if named else "transitions",
+        )
 
 
 class _DuplicateKeyError(ValueError):
@@ -1501,26 +1528,37 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _read_json(source: str | bytes | os.PathLike[str]) -> tuple[str, str]:
-    if isinstance(source, bytes):
-        return source.decode("utf-8"), "<json>"
-    path: Path | None = None
-    if isinstance(source, os.PathLike):
-        path = Path(source)
-    elif isinstance(source, str):
-        stripped = source.strip()
-        if stripped and stripped[0] not in "{[" and "\n" not in stripped:
-            path = Path(stripped)
-    else:
-        raise ChartDefinitionError(
-            f"expected JSON text or a path to a .json file, got {type(source).__name__}"
-        )
-    if path is None:
-        return str(source), "<json>"
+def _looks_like_json(text: str) -> bool:
+    return text[:1] in ("{", "[", '"')
+
+
+def _parse_json(source: Source) -> Any:
+    where = source.where
     try:
-        return path.read_text(encoding="utf-8"), str(path)
-    except OSError as exc:
-        raise ChartDefinitionError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from exc
+        return json.loads(source.text, object_pairs_hook=_no_duplicates)
+    except json.JSONDecodeError as exc:
+        if source.text.lstrip().startswith("<"):
+            raise ChartDefinitionError(
+                "this looks like XML, not JSON: read SCXML with statefleet.from_scxml()",
+                path=where,
+            ) from exc
+        if source.maybe_path:
+            raise ChartDefinitionError(
+                f"no such file: {source.text.strip()!r} (and not JSON text either)"
+            ) from exc
+        raise ChartDefinitionError(
+            f"JSON syntax error: {exc.msg} (line {exc.lineno}, column {exc.colno})",
+            path=where,
+            line=exc.lineno,
+        ) from exc
+    except _DuplicateKeyError as exc:
+        raise ChartDefinitionError(
+            f"JSON object has the key {exc.args[0]!r} twice", path=where
+        ) from exc
+    except RecursionError as exc:
+        raise nesting_error(where) from exc
+    except ValueError as exc:  # an integer literal longer than Python converts, ...
+        raise ChartDefinitionError(f"JSON value error: {exc}", path=where) from exc
 
 
 def from_json(
@@ -1537,19 +1575,9 @@ def from_json(
     A JSON syntax error is a :class:`~statefleet.ChartDefinitionError` with its line (and
     column in the message); so is a key given twice in one object.
     """
-    text, where = _read_json(source)
-    try:
-        config = json.loads(text, object_pairs_hook=_no_duplicates)
-    except json.JSONDecodeError as exc:
-        raise ChartDefinitionError(
-            f"JSON syntax error: {exc.msg} (line {exc.lineno}, column {exc.colno})",
-            path=where,
-            line=exc.lineno,
-        ) from exc
-    except _DuplicateKeyError as exc:
-        raise ChartDefinitionError(
-            f"JSON object has the key {exc.args[0]!r} twice", path=where
-        ) from exc
+    src = read_source(source, fmt="JSON", suffixes=(".json",), looks_like_text=_looks_like_json)
+    where = src.where
+    config = _parse_json(src)
     try:
         return from_dict(
             config, logic, actions=actions, guards=guards, services=services, delays=delays

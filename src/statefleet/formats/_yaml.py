@@ -34,7 +34,6 @@ import re
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import yaml
@@ -49,6 +48,7 @@ from statefleet.core import (
     TransitionSpec,
     compile_chart,
 )
+from statefleet.formats._input import MAX_NESTING, check_data, nesting_error, read_source
 
 __all__ = [
     "ActionCall",
@@ -417,7 +417,27 @@ class _LineDict(dict[Any, Any]):
 
 
 class _Loader(yaml.SafeLoader):
-    """PyYAML's safe loader, recording line numbers and rejecting duplicate keys."""
+    """PyYAML's safe loader, recording line numbers, rejecting duplicate keys and nodes
+    nested deeper than :data:`~statefleet.formats._input.MAX_NESTING` (PyYAML composes
+    recursively: deeper documents would raise ``RecursionError``)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        self.depth += 1
+        try:
+            if self.depth > MAX_NESTING:
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"the document nests deeper than the limit of {MAX_NESTING} levels",
+                    self.peek_event().start_mark,  # type: ignore[no-untyped-call]
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineDict:
@@ -455,29 +475,6 @@ _Loader.add_implicit_resolver(
 )
 
 
-def _read_source(source: str | os.PathLike[str] | bytes) -> tuple[str, str]:
-    """Return ``(text, where)`` for a path or YAML text."""
-    if isinstance(source, bytes):
-        return source.decode("utf-8"), "<yaml>"
-    path: Path | None = None
-    if isinstance(source, os.PathLike):
-        path = Path(source)
-    elif isinstance(source, str) and "\n" not in source:
-        stripped = source.strip()
-        if stripped.endswith((".yaml", ".yml")) or (stripped and Path(stripped).is_file()):
-            path = Path(stripped)
-    if path is None:
-        if not isinstance(source, str):
-            raise ChartDefinitionError(
-                f"expected YAML text, a path or a mapping, got {type(source).__name__}"
-            )
-        return source, "<yaml>"
-    try:
-        return path.read_text(encoding="utf-8"), str(path)
-    except OSError as exc:
-        raise ChartDefinitionError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from exc
-
-
 def _load_yaml(text: str, where: str) -> Any:
     try:
         return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: safe
@@ -488,6 +485,10 @@ def _load_yaml(text: str, where: str) -> Any:
         raise ChartDefinitionError(f"YAML syntax error: {problem}", path=where, line=line) from exc
     except yaml.YAMLError as exc:
         raise ChartDefinitionError(f"YAML error: {exc}", path=where) from exc
+    except RecursionError as exc:
+        raise nesting_error(where) from exc
+    except ValueError as exc:  # an integer literal longer than Python converts, ...
+        raise ChartDefinitionError(f"YAML value error: {exc}", path=where) from exc
 
 
 # -- durations -----------------------------------------------------------------------------
@@ -587,6 +588,8 @@ class _Reader:
         #: names missing from the guards/actions given (reported once the structure is valid)
         self.binding_errors: list[tuple[str, str, int | None]] = []
         self.action_names: set[str] = set()
+        #: child state names by parent, in document order (once every state is known)
+        self.by_parent: dict[str | None, list[str]] | None = None
 
     # -- helpers ---------------------------------------------------------------------------
     def name(self, value: Any, path: str, line: int | None, what: str) -> str | None:
@@ -852,6 +855,7 @@ class _Reader:
                 info = self.states.get(m)
                 if info is None:
                     self.states[m] = StateInfo(m, "stable", rname, path=region.path, declared=False)
+                    self.by_parent = None
                     continue
                 if info.parent in (None, region.parallel, rname):
                     info.parent = rname
@@ -892,7 +896,7 @@ class _Reader:
                     info.line,
                 )
         errors.raise_if_any()
-        # cycles
+        # cycles, and hierarchies deeper than the compiler and every driver can walk
         for name, info in self.states.items():
             seen = {name}
             p = self.parent_of(name)
@@ -902,6 +906,13 @@ class _Reader:
                         f"{info.path}.parent", f"state {name!r} is its own ancestor", info.line
                     )
                     break
+                if len(seen) > MAX_NESTING:
+                    errors.add(
+                        f"{info.path}.parent",
+                        f"state {name!r} has more than the limit of {MAX_NESTING} ancestors",
+                        info.line,
+                    )
+                    errors.raise_if_any()
                 seen.add(p)
                 p = self.parent_of(p)
         errors.raise_if_any()
@@ -959,12 +970,17 @@ class _Reader:
     def order_children(self, parent: str | None) -> list[str]:
         if parent is not None and parent in self.parallel_regions:
             return list(self.parallel_regions[parent])
+        by_parent = self.by_parent
+        if by_parent is None:  # built once: a loop over every state per call is quadratic
+            by_parent = {}
+            for name, info in self.states.items():
+                by_parent.setdefault(info.parent, []).append(name)
+            self.by_parent = by_parent
         out: list[str] = []
         if parent in self.regions:
             out = [m for m in self.regions[parent].members if m in self.states]
-        for name, info in self.states.items():
-            if info.parent == parent and name not in out:
-                out.append(name)
+        listed = set(out)
+        out += [name for name in by_parent.get(parent, ()) if name not in listed]
         return out
 
     def is_ancestor(self, anc: str, name: str) -> bool:
@@ -1355,6 +1371,22 @@ def _as_mapping(value: Any, what: str) -> Mapping[str, Any] | None:
     raise TypeError(f"{what} must be a mapping of names to functions, got {type(value).__name__}")
 
 
+def _looks_like_yaml(text: str) -> bool:
+    return text[:1] in ("{", "[")
+
+
+def _check_not_xstate(config: Any) -> None:
+    """An XState config gets a pointer to its reader, not a list of unknown keys."""
+    if not isinstance(config, Mapping) or isinstance(config.get("transitions"), list):
+        return
+    if isinstance(config.get("states"), Mapping) or "initial" in config or "on" in config:
+        raise ChartDefinitionError(
+            "this looks like an XState config ('states' is an object of states), not a"
+            " pystator machine: read it with statefleet.from_dict(config), or"
+            " statefleet.from_json() for JSON text and files"
+        )
+
+
 def from_yaml(
     source: str | os.PathLike[str] | bytes | Mapping[str, Any],
     *,
@@ -1373,13 +1405,28 @@ def from_yaml(
     """
     g = _as_mapping(guards, "guards")
     a = _as_mapping(actions, "actions")
+    where = ""
     if isinstance(source, Mapping):
         config: Any = source
     else:
-        text, where = _read_source(source)
-        config = _load_yaml(text, where)
+        src = read_source(
+            source, fmt="YAML", suffixes=(".yaml", ".yml"), looks_like_text=_looks_like_yaml
+        )
+        where = src.where
+        if src.text.lstrip().startswith("<"):
+            raise ChartDefinitionError(
+                "this looks like XML, not YAML: read SCXML with statefleet.from_scxml()",
+                path=where,
+            )
+        config = _load_yaml(src.text, where)
+        if src.maybe_path and not isinstance(config, Mapping):
+            raise ChartDefinitionError(
+                f"no such file: {src.text.strip()!r} (and not a YAML machine either)"
+            )
         if config is None:
             raise ChartDefinitionError("the YAML document is empty", path=where)
+    check_data(config, where)
+    _check_not_xstate(config)
     bindings = Bindings(guards=g if g is not None else {}, actions=a if a is not None else {})
     reader = _Reader(config, bindings, g, a)
     spec = reader.read()
