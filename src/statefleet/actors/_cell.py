@@ -40,6 +40,7 @@ from statefleet.actors._lifecycle import (
     RUNNING,
     STOPPED,
     close_awaitable,
+    contained,
     copy_context,
     no_effects,
 )
@@ -618,8 +619,11 @@ class ActorCell:
                 code = self.after_step(ev, env, rec)
                 if code:
                     return code
-        except Exception as exc:
-            supervisor.crash(self, exc, ev, env, ckpt)
+        except BaseException as exc:
+            err = contained(exc)
+            if err is None:
+                raise
+            supervisor.crash(self, err, ev, env, ckpt)
             return ENDED
         finally:
             s.count += n
@@ -796,6 +800,16 @@ class ActorCell:
         )
 
     def on_timer(self, key: Any, due: float) -> None:
+        """A timer of this actor fired (the timer task calls it: nothing may escape)."""
+        try:
+            self.fire(key, due)
+        except BaseException as exc:
+            err = contained(exc)
+            if err is None:
+                raise
+            supervisor.crash(self, err, None, None, None)
+
+    def fire(self, key: Any, due: float) -> None:
         if key is RESTART:
             if self.state == RESTARTING:
                 supervisor.restart(
@@ -858,8 +872,11 @@ class ActorCell:
                     try:
                         if m.effects:
                             self.apply_effects()
-                    except Exception as exc:
-                        supervisor.crash(self, exc, ev, env, None)
+                    except BaseException as exc:
+                        err = contained(exc)
+                        if err is None:
+                            raise
+                        supervisor.crash(self, err, ev, env, None)
                         return
                     if self.awaits is not None:
                         continue
@@ -881,8 +898,11 @@ class ActorCell:
             for i, e in enumerate(awaits):  # noqa: B007
                 try:
                     await e.awaitable
-                except Exception as exc:
-                    errors.append(exc)
+                except BaseException as exc:
+                    err = contained(exc)
+                    if err is None:
+                        raise
+                    errors.append(err)
         finally:
             for e in awaits[i + 1 :]:
                 close_awaitable(e.awaitable)
@@ -949,7 +969,9 @@ class ActorCell:
             m.running = False
             try:
                 m.exit_interpreter()
-            except Exception:
+            except BaseException as exc:
+                if contained(exc) is None:
+                    raise
                 log.exception("actor %r: exit failed", self.id)
         if reason != "done":
             m.status = "error" if reason == "failed" else reason

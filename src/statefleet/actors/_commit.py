@@ -24,7 +24,7 @@ import anyio
 
 from statefleet.actors import _supervisor as supervisor
 from statefleet.actors._cell import ActorCell
-from statefleet.actors._lifecycle import AWAIT, ENDED, OWNED, STOPPED
+from statefleet.actors._lifecycle import AWAIT, ENDED, OWNED, STOPPED, contained
 from statefleet.actors._mailbox import Envelope
 from statefleet.core import (
     ActorError,
@@ -147,8 +147,11 @@ class CommitPipeline:
             a.engine.now = self.rt.clock_now()
             try:
                 rec = a.step(ev)  # type: ignore[arg-type]
-            except Exception as exc:
-                supervisor.crash(a, exc, ev, env, previous)
+            except BaseException as exc:
+                err = contained(exc)
+                if err is None:
+                    raise
+                supervisor.crash(a, err, ev, env, previous)
                 return None
         snap = a.checkpoint()
         if snap is None:
@@ -217,8 +220,11 @@ class CommitPipeline:
             )
         try:
             code = a.after_step(st.ev, env, st.rec, out or None)
-        except Exception as exc:
-            supervisor.crash(a, exc, st.ev, None, st.snap)
+        except BaseException as exc:
+            err = contained(exc)
+            if err is None:
+                raise
+            supervisor.crash(a, err, st.ev, None, st.snap)
             return
         if code == ENDED or a.state != OWNED:
             return

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from statefleet.actors._invocation import ActorInvocation
+from statefleet.actors._lifecycle import contained
 from statefleet.actors._mailbox import Item, event_of
 from statefleet.actors._waiters import Latch
 from statefleet.core import (
@@ -171,9 +172,12 @@ async def _run(h: RunningInvocation, src: Callable[[ActorInvocation], Any]) -> N
                     for item in result:
                         h.from_invoked(_stamped(h, item_event(item)))
                     result = None
-            except Exception as exc:
+            except BaseException as exc:
+                err = contained(exc)
+                if err is None:
+                    raise
                 if not h.cancelled:
-                    _ended(h, None, exc)
+                    _ended(h, None, err)
                 else:
                     log.debug("invocation %r failed while cancelled", h.id, exc_info=True)
                 return

@@ -8,6 +8,8 @@ import inspect
 import logging
 from typing import Any
 
+import anyio
+
 from statefleet.core import _algorithm
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "RUNNING",
     "STOPPED",
     "close_awaitable",
+    "contained",
     "copy_context",
     "no_effects",
 ]
@@ -67,6 +70,26 @@ def copy_context(ctx: dict[str, Any]) -> dict[str, Any]:
                 log.debug("context cannot be deep-copied; copying it shallowly", exc_info=True)
                 return dict(ctx)
     return dict(ctx)
+
+
+#: what never stays inside an actor: the interpreter leaving, a generator closing
+_PASS_THROUGH = (KeyboardInterrupt, SystemExit, GeneratorExit)
+
+
+def contained(exc: BaseException) -> BaseException | None:
+    """What an actor reports for ``exc``, raised by its chart's code or around it: the
+    exception stays inside the actor (its supervisor decides). ``None``: it must propagate
+    (the interpreter exits, or the task is being cancelled).
+
+    A ``BaseException`` that is not an ``Exception`` (a front-end's private signal, such as
+    the class DSL's way to carry a validator's error out of ``send``) is reported as the
+    exception that caused it."""
+    if isinstance(exc, Exception):
+        return exc
+    if isinstance(exc, (*_PASS_THROUGH, anyio.get_cancelled_exc_class())):
+        return None
+    cause = exc.__cause__ or exc.__context__
+    return cause if isinstance(cause, Exception) else exc
 
 
 def no_effects() -> list[Any]:

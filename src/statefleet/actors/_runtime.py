@@ -34,6 +34,7 @@ from statefleet.actors._lifecycle import (
     QUEUED,
     RUNNING,
     STOPPED,
+    contained,
     copy_context,
 )
 from statefleet.actors._ref import ActorRef
@@ -308,13 +309,16 @@ class Runtime:
             return self.started(a)
         try:
             rec = a.start_step(dict(context) if context else None)
-        except Exception as exc:
+        except BaseException as exc:
+            err = contained(exc)
+            if err is None:
+                raise
             a.state = STOPPED
             a.end = "failed"
             self.unregister(a)
             if parent is not None and parent.x is not None and parent.x.children:
                 parent.x.children.pop(id, None)
-            raise ActorError(f"actor {id!r} failed to start: {exc}") from exc
+            raise ActorError(f"actor {id!r} failed to start: {err}") from err
         if self.pipeline is not None:
             a.state = OWNED
             self.commit_initial(a, rec)  # its effects run once it is committed

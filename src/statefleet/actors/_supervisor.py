@@ -23,6 +23,7 @@ from statefleet.actors._lifecycle import (
     RESTARTING,
     RUNNING,
     close_awaitable,
+    contained,
     copy_context,
     no_effects,
 )
@@ -184,8 +185,11 @@ def restart(cell: ActorCell) -> None:
             m.start(dict(ctx) if ctx else None)
             m.errors = _NO_ERRORS
             m.unhandled = None
-    except Exception as exc:
-        give_up(cell, f"restart failed: {type(exc).__name__}: {exc}")
+    except BaseException as exc:
+        err = contained(exc)
+        if err is None:
+            raise
+        give_up(cell, f"restart failed: {type(err).__name__}: {err}")
         return
     cell.engine = m
     s.publish(
@@ -211,9 +215,12 @@ def restart(cell: ActorCell) -> None:
             return
         else:
             cell.apply_effects()
-    except Exception as exc:
+    except BaseException as exc:
+        err = contained(exc)
+        if err is None:
+            raise
         cell.state = IDLE
-        crash(cell, exc, None, None, snap)
+        crash(cell, err, None, None, snap)
         return
     cell.state = IDLE
     if cell.x is not None and (x.watchers or x.subs):
