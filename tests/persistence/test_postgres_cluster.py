@@ -14,6 +14,7 @@ import textwrap
 from typing import Any
 
 import anyio
+import asyncpg
 import pytest
 
 from statefleet.core import EventData, VirtualClock
@@ -259,6 +260,34 @@ async def test_the_owner_of_a_shard_is_notified_of_inbox_events(node: Any) -> No
             await arrived.wait()
         assert got[-1] == (4, (ids[0],))
         await owner.unlisten_inbox([4])
+
+
+async def test_listening_survives_a_lost_connection(node: Any, pg_server: TempPostgres) -> None:
+    (aid,) = _ids_in_shard(4, 1)
+    got: list[tuple[int, tuple[str, ...] | None]] = []
+    changed = anyio.Event()
+
+    def on_inbox(shard: int, actor_ids: tuple[str, ...] | None) -> None:
+        got.append((shard, actor_ids))
+        changed.set()
+
+    async with node("owner") as owner, node(None) as sender:
+        await owner.listen_inbox([4], on_inbox)
+        conn = await asyncpg.connect(pg_server.dsn)
+        killed = await conn.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()"
+        )
+        await conn.close()
+        assert killed == 1
+        with anyio.fail_after(10):
+            await changed.wait()
+        assert got == [(4, None)]  # listening again: look, something may have been missed
+        changed = anyio.Event()
+        await sender.accept(aid, EventData("a"))
+        with anyio.fail_after(10):
+            await changed.wait()
+        assert got[-1] == (4, (aid,))
 
 
 # -- a real node process paused past its lease ---------------------------------------------------

@@ -261,7 +261,9 @@ class PostgresStore(RuntimeStore):
         self._db: Any = None  # the writer's connection
         self._pool: Any = None  # readers
         self._listener: Any = None  # LISTEN connection, made on first use
-        self._listening: dict[str, Callable[..., None]] = {}
+        self._callbacks: dict[int, Callable[[int, tuple[str, ...] | None], None]] = {}
+        self._listened: set[str] = set()  # channels LISTENed to on the current connection
+        self._listener_lost: anyio.Event | None = None
         self._loads: dict[str, list[asyncio.Future[LoadedActor]]] = {}
         self._load_wake: anyio.Event | None = None
         self._tg: anyio.abc.TaskGroup | None = None
@@ -327,10 +329,12 @@ class PostgresStore(RuntimeStore):
         self._open = True
         self._writes.open()
         self._load_wake = anyio.Event()
+        self._listener_lost = anyio.Event()
         self._tg = anyio.create_task_group()
         await self._tg.__aenter__()
         self._tg.start_soon(self._writes.run, self._flush)
         self._tg.start_soon(self._load_worker)
+        self._tg.start_soon(self._listen_keeper)
         return self
 
     async def __aexit__(
@@ -347,6 +351,8 @@ class PostgresStore(RuntimeStore):
         self._writes.close()
         if self._load_wake is not None:
             self._load_wake.set()
+        if self._listener_lost is not None:
+            self._listener_lost.set()
         tg, self._tg = self._tg, None
         try:
             if tg is not None:
@@ -377,7 +383,8 @@ class PostgresStore(RuntimeStore):
             if conn is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(conn.close(), timeout=5)
-        self._listening = {}
+        self._callbacks = {}
+        self._listened = set()
         pool, self._pool = self._pool, None
         if pool is not None:
             with contextlib.suppress(Exception):
@@ -1105,47 +1112,94 @@ class PostgresStore(RuntimeStore):
         self, shards: Iterable[int], callback: Callable[[int, tuple[str, ...] | None], None]
     ) -> None:
         """Call ``callback(shard, actor_ids)`` whenever a transaction that wrote inbox rows
-        of one of ``shards`` commits (from any process). ``actor_ids`` is ``None`` when too
-        many to send: look at the shard's inbox. Notifications are a wake-up, not a
-        queue: one missed while the connection was down is not sent again, so keep polling
-        as a fallback (slowly)."""
+        of one of ``shards`` commits (from any process). ``actor_ids`` is ``None`` when they
+        did not fit in the notification, and after the listening connection was lost and
+        made again (notifications sent meanwhile are not sent again): look at the shard's
+        inbox then. Notifications are a wake-up, not a queue: keep polling slowly as a
+        fallback."""
         self._check_open()
         wanted = sorted(set(shards))
         assert self.shards is not None
         for s in wanted:
             if not isinstance(s, int) or not 0 <= s < self.shards:
                 raise ValueError(f"shard {s!r} is not in 0..{self.shards - 1}")
-        if self._listener is None or self._listener.is_closed():
-            self._listener = await self._connect()
-            self._listening = {}
-
-        for shard in wanted:
-            channel = self.channel(shard)
-            if channel in self._listening:
-                await self._listener.remove_listener(channel, self._listening[channel])
-
-            def on_notify(
-                _conn: Any, _pid: int, _channel: str, payload: str, shard: int = shard
-            ) -> None:
-                ids: tuple[str, ...] | None = None
-                if payload:
-                    with contextlib.suppress(msgspec.DecodeError, TypeError):
-                        ids = tuple(msgspec.json.decode(payload, type=list[str]))
-                callback(shard, ids)
-
-            self._listening[channel] = on_notify
-            try:
-                await self._listener.add_listener(channel, on_notify)
-            except (*_LOST, asyncpg.PostgresError) as exc:
-                raise PersistenceError(f"{self.where}: cannot listen: {exc}") from exc
+        for s in wanted:
+            self._callbacks[s] = callback
+        try:
+            if self._listener is None or self._listener.is_closed():
+                await self._start_listener()
+            else:
+                for s in wanted:
+                    await self._listen(self._listener, s)
+        except (*_LOST, asyncpg.PostgresError) as exc:
+            raise PersistenceError(f"{self.where}: cannot listen: {exc}") from exc
 
     async def unlisten_inbox(self, shards: Iterable[int]) -> None:
         """Stop the notifications of ``shards`` (a shard handed over)."""
         self._check_open()
         for shard in sorted(set(shards)):
-            fn = self._listening.pop(self.channel(shard), None)
-            if fn is not None and self._listener is not None and not self._listener.is_closed():
-                await self._listener.remove_listener(self.channel(shard), fn)
+            self._callbacks.pop(shard, None)
+            channel = self.channel(shard)
+            conn = self._listener
+            if channel in self._listened and conn is not None and not conn.is_closed():
+                self._listened.discard(channel)
+                with contextlib.suppress(*_LOST, asyncpg.PostgresError):
+                    await conn.remove_listener(channel, self._on_notify)
+
+    async def _listen(self, conn: Any, shard: int) -> None:
+        channel = self.channel(shard)
+        if channel not in self._listened:
+            await conn.add_listener(channel, self._on_notify)
+            self._listened.add(channel)
+
+    async def _start_listener(self) -> None:
+        """A new listening connection, listening to every shard with a callback."""
+        conn = await self._connect()
+        self._listened = set()
+        try:
+            for shard in list(self._callbacks):
+                await self._listen(conn, shard)
+        except BaseException:
+            conn.terminate()
+            raise
+        conn.add_termination_listener(self._on_listener_lost)
+        self._listener = conn
+
+    def _on_notify(self, _conn: Any, _pid: int, channel: str, payload: str) -> None:
+        shard = int(channel.rsplit("_", 1)[1])
+        callback = self._callbacks.get(shard)
+        if callback is None:
+            return
+        ids: tuple[str, ...] | None = None
+        if payload:
+            with contextlib.suppress(msgspec.DecodeError, TypeError, ValueError):
+                ids = tuple(msgspec.json.decode(payload, type=list[str]))
+        callback(shard, ids)
+
+    def _on_listener_lost(self, _conn: Any) -> None:
+        if self._listener_lost is not None:
+            self._listener_lost.set()
+
+    async def _listen_keeper(self) -> None:
+        """Make the listening connection again when it is lost (backoff, until the store
+        closes), then wake every listener: it may have missed notifications."""
+        while True:
+            assert self._listener_lost is not None
+            await self._listener_lost.wait()
+            if not self._open:
+                return
+            self._listener_lost = anyio.Event()
+            attempt = 0
+            while self._open:
+                try:
+                    await self._start_listener()
+                    break
+                except (PersistenceError, *_LOST, asyncpg.PostgresError) as exc:
+                    log.warning("statefleet store %s: cannot listen again (%s)", self.where, exc)
+                    await anyio.sleep(min(0.05 * 2**attempt, 2.0))
+                    attempt += 1
+            for shard, callback in list(self._callbacks.items()):
+                callback(shard, None)
 
 
 def _timer_filter(after: float | None, shards: Iterable[int] | None) -> tuple[str, list[Any]]:
