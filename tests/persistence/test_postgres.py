@@ -8,10 +8,12 @@ from typing import Any
 
 import anyio
 import asyncpg
+import msgspec
 import pytest
 
-from statefleet.core import EventData, PersistenceError
+from statefleet.core import EventData, PersistenceError, encode_snapshot
 from statefleet.persistence import (
+    CorruptRecordError,
     PostgresStore,
     SchemaVersionError,
     VersionConflictError,
@@ -312,3 +314,62 @@ async def test_an_undecodable_inbox_event_goes_to_the_dead_letters(
         (letter,) = await store.dead_letters("a")
         assert (letter.kind, letter.payload) == ("event", b"\xc1")
         assert f"inbox event {bad}" in letter.reason
+
+
+# -- rows broken by another client; the caller's own exception ----------------------------------
+def _deep_snapshot(depth: int) -> bytes:
+    """A snapshot whose context holds a list nested ``depth`` deep (valid msgpack)."""
+    head = encode_snapshot(
+        msgspec.structs.replace(initial(), context={}, version=0)  # the row's chart and version
+    )
+    return head.replace(b"\xa7context\x80", b"\xa7context\x81\xa1n" + b"\x91" * depth + b"\xc0")
+
+
+ROW_TAMPERING = {
+    "deeply-nested-msgpack": ("UPDATE {s}.actors SET snapshot = $1 WHERE id = 'bad'", "deep"),
+    "truncated": (
+        "UPDATE {s}.actors SET snapshot = substr(snapshot, 1, 20) WHERE id = 'bad'",
+        None,
+    ),
+    "version-disagrees": ("UPDATE {s}.actors SET version = 7 WHERE id = 'bad'", None),
+    "format-from-the-future": ("UPDATE {s}.actors SET format = 99 WHERE id = 'bad'", None),
+}
+
+
+@pytest.mark.parametrize("case", list(ROW_TAMPERING))
+async def test_a_row_that_cannot_be_decoded_fails_that_actor_only(
+    make: Any, pg_server: TempPostgres, pg_schema: str, case: str
+) -> None:
+    async with make() as store:
+        for aid in ("bad", "good"):
+            await store.commit(make_commit(aid, initial(), previous=None))
+    sql, arg = ROW_TAMPERING[case]
+    conn = await _admin(pg_server)
+    args = (_deep_snapshot(300_000),) if arg == "deep" else ()
+    await conn.execute(sql.format(s=pg_schema), *args)
+    await conn.close()
+    async with make() as store:
+        results = await store.load_many(["bad", "good"])
+        assert isinstance(results["bad"], PersistenceError)
+        good = results["good"]
+        assert not isinstance(good, PersistenceError) and good.record is not None
+        if case != "format-from-the-future":  # a newer statefleet's row is left alone
+            assert isinstance(results["bad"], CorruptRecordError)
+            (letter,) = await store.dead_letters("bad")
+            assert letter.kind == "snapshot"
+            assert await store.count_actors("quarantined") == 1
+        # the store (and its load worker) carry on
+        assert (await store.load("good")).record is not None
+
+
+@pytest.mark.parametrize("error", [ValueError("mine"), KeyError("k")])
+async def test_the_blocks_own_exception_leaves_async_with_as_itself(
+    make: Any, error: Exception
+) -> None:
+    with pytest.raises(type(error)) as caught:
+        async with make() as store:
+            await store.commit(make_commit("a", initial(n=1), previous=None))
+            raise error
+    assert caught.value is error
+    async with make() as store:  # closed properly: it opens again, commit kept
+        assert (await store.load("a")).record is not None

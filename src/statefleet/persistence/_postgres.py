@@ -356,7 +356,14 @@ class PostgresStore(RuntimeStore):
         tg, self._tg = self._tg, None
         try:
             if tg is not None:
-                await tg.__aexit__(exc_type, exc, tb)
+                # the writer, the loader and the listen keeper end by themselves once closing
+                # (after writing what is queued): the block's own exception is not theirs to
+                # carry (the task group would wrap it in an ExceptionGroup)
+                await tg.__aexit__(None, None, None)
+        except BaseException:
+            if exc is None:
+                raise
+            log.exception("%s: closing the store failed while leaving on an error", self.where)
         finally:
             with anyio.CancelScope(shield=True):
                 await self._close_connections()
@@ -897,6 +904,10 @@ class PostgresStore(RuntimeStore):
                         results = await self.load_many(list(batch))
                 except PersistenceError as exc:
                     results = dict.fromkeys(batch, exc)
+                except Exception as exc:  # the worker outlives anything a batch raises
+                    err = PersistenceError(f"{self.where}: load failed: {exc!r}")
+                    err.__cause__ = exc
+                    results = dict.fromkeys(batch, err)
                 for aid, futs in batch.items():
                     r = results[aid]
                     for fut in futs:
