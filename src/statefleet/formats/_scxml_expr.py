@@ -10,8 +10,13 @@ underscores, attributes that start with one, the attributes that reach interpret
 (``format``, ``mro``, frame and code attributes) and every Python builtin outside a small safe
 set (``open``, ``eval``, ``__import__``, ``getattr``, ``type``...) are refused when the document
 is read, with a :class:`~statefleet.ChartDefinitionError` naming the element and its line. The
-checked tree is evaluated with no builtins but the safe ones; powers, shifts and sequence
-repetition are bounded. ``<script>`` needs ``trusted=True``.
+checked tree is rewritten so every operation that can build a large value or loop goes through
+a guard of :mod:`._scxml_limits` (sizes checked before the allocation, a work budget per
+evaluation), and evaluated with no builtins but the guarded ones. ``<script>`` needs
+``trusted=True``.
+
+In both modes an expression longer than :data:`MAX_EXPRESSION_LENGTH` characters or nested
+deeper than :data:`MAX_EXPRESSION_DEPTH` is a definition error (never a ``RecursionError``).
 
 *Trusted mode* compiles expressions and scripts as full Python.
 
@@ -41,6 +46,13 @@ from typing import Any
 import defusedxml.ElementTree as SafeET
 
 from statefleet.core import ActionContext, ChartDefinitionError, EventData
+from statefleet.formats._scxml_limits import (
+    FORBIDDEN_ATTRS,
+    GUARDED_METHODS,
+    GUARDS,
+    SAFE_BUILTINS,
+    evaluation,
+)
 
 __all__ = [
     "SCXML_PROCESSOR",
@@ -62,67 +74,7 @@ HTTP_PROCESSOR = "http://www.w3.org/TR/scxml/#BasicHTTPEventProcessor"
 #: read-only names every expression sees besides the datamodel
 SYSTEM_NAMES = frozenset({"_event", "_sessionid", "_name", "_ioprocessors", "In"})
 
-_SAFE_BUILTIN_NAMES = frozenset(
-    {
-        "abs",
-        "all",
-        "any",
-        "bool",
-        "chr",
-        "dict",
-        "divmod",
-        "enumerate",
-        "filter",
-        "float",
-        "frozenset",
-        "hasattr",
-        "int",
-        "isinstance",
-        "len",
-        "list",
-        "map",
-        "max",
-        "min",
-        "ord",
-        "range",
-        "repr",
-        "reversed",
-        "round",
-        "set",
-        "sorted",
-        "str",
-        "sum",
-        "tuple",
-        "zip",
-    }
-)
-_FORBIDDEN_NAMES = frozenset(dir(builtins)) - _SAFE_BUILTIN_NAMES - {"True", "False", "None"}
-_FORBIDDEN_ATTRS = frozenset(
-    {
-        "format",
-        "format_map",
-        "mro",
-        "gi_frame",
-        "gi_code",
-        "gi_yieldfrom",
-        "cr_frame",
-        "cr_code",
-        "cr_await",
-        "ag_frame",
-        "ag_code",
-        "ag_await",
-        "f_back",
-        "f_builtins",
-        "f_code",
-        "f_globals",
-        "f_locals",
-        "tb_frame",
-        "tb_next",
-        "co_code",
-        "func_code",
-        "func_globals",
-    }
-)
+_FORBIDDEN_NAMES = frozenset(dir(builtins)) - set(SAFE_BUILTINS) - {"True", "False", "None"}
 _ALLOWED_NODES: tuple[type[ast.AST], ...] = (
     ast.Expression,
     ast.BoolOp,
@@ -185,9 +137,10 @@ _ALLOWED_NODES: tuple[type[ast.AST], ...] = (
 )
 # helpers the guard transform calls; documents cannot name them
 _RESERVED_PREFIX = "_sf_"
-_MAX_POWER = 10_000
-_MAX_SHIFT = 10_000
-_MAX_REPEAT = 1_000_000
+#: the longest expression a document may hold (characters)
+MAX_EXPRESSION_LENGTH = 100_000
+#: the deepest expression a document may hold (nested syntax nodes)
+MAX_EXPRESSION_DEPTH = 200
 
 
 class Where:
@@ -497,35 +450,6 @@ class _Scope(dict[str, Any]):
         del self.ctx.context[key]
 
 
-def _safe_hasattr(obj: Any, name: str) -> bool:
-    if not isinstance(name, str) or name.startswith("_") or name in _FORBIDDEN_ATTRS:
-        return False
-    return hasattr(obj, name)
-
-
-def _sf_pow(a: Any, b: Any) -> Any:
-    if isinstance(b, int | float) and abs(b) > _MAX_POWER and a not in (0, 1, -1):
-        raise ValueError(f"exponent {b!r} is too large")
-    return a**b
-
-
-def _sf_lshift(a: Any, b: Any) -> Any:
-    if isinstance(b, int) and b > _MAX_SHIFT:
-        raise ValueError(f"shift {b!r} is too large")
-    return a << b
-
-
-def _sf_mul(a: Any, b: Any) -> Any:
-    for seq, k in ((a, b), (b, a)):
-        if (
-            isinstance(seq, str | bytes | list | tuple)
-            and isinstance(k, int)
-            and len(seq) * k > _MAX_REPEAT
-        ):
-            raise ValueError("sequence repetition is too large")
-    return a * b
-
-
 class _JSTypes:
     """``x instanceof Array`` is rewritten to ``x in _sf_js.Array``."""
 
@@ -542,24 +466,25 @@ class _JSTypes:
     Number = _Is((int, float))
 
 
-_SAFE_BASE: dict[str, Any] = {
-    "__builtins__": {name: getattr(builtins, name) for name in _SAFE_BUILTIN_NAMES}
-    | {"hasattr": _safe_hasattr},
-    "_sf_pow": _sf_pow,
-    "_sf_mul": _sf_mul,
-    "_sf_lshift": _sf_lshift,
-    "_sf_js": _JSTypes,
-}
+_SAFE_BASE: dict[str, Any] = {"__builtins__": SAFE_BUILTINS, **GUARDS, "_sf_js": _JSTypes}
 _TRUSTED_BASE: dict[str, Any] = {"__builtins__": builtins, "_sf_js": _JSTypes}
 
 
+def _call(fn: str, *args: ast.expr) -> ast.Call:
+    return ast.Call(ast.Name(fn, ast.Load()), list(args), [])
+
+
 class _Guard(ast.NodeTransformer):
-    """Bound the operations that can allocate without limit (``**``, ``<<``, ``*``)."""
+    """Route every operation that can build a large value or loop through a guard of
+    :mod:`._scxml_limits`: ``**``, ``<<``, ``*``, ``+``, ``%``, f-string fields, the methods
+    of :data:`GUARDED_METHODS`, comprehensions and ``*``/``**`` unpacking."""
 
     _FNS: dict[type[ast.operator], str] = {
         ast.Pow: "_sf_pow",
         ast.LShift: "_sf_lshift",
         ast.Mult: "_sf_mul",
+        ast.Add: "_sf_add",
+        ast.Mod: "_sf_mod",
     }
 
     def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
@@ -567,8 +492,37 @@ class _Guard(ast.NodeTransformer):
         fn = self._FNS.get(type(node.op))
         if fn is None:
             return node
-        call = ast.Call(ast.Name(fn, ast.Load()), [node.left, node.right], [])
-        return ast.copy_location(call, node)
+        return ast.copy_location(_call(fn, node.left, node.right), node)
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        self.generic_visit(node)
+        if node.attr not in GUARDED_METHODS or not isinstance(node.ctx, ast.Load):
+            return node
+        return ast.copy_location(_call("_sf_attr", node.value, ast.Constant(node.attr)), node)
+
+    def visit_comprehension(self, node: ast.comprehension) -> ast.AST:
+        self.generic_visit(node)
+        node.iter = _call("_sf_iter", node.iter)
+        return node
+
+    def visit_Starred(self, node: ast.Starred) -> ast.AST:
+        self.generic_visit(node)
+        node.value = _call("_sf_star", node.value)
+        return node
+
+    def visit_Dict(self, node: ast.Dict) -> ast.AST:
+        self.generic_visit(node)
+        node.values = [
+            _call("_sf_star", v) if k is None else v
+            for k, v in zip(node.keys, node.values, strict=True)
+        ]
+        return node
+
+    def visit_FormattedValue(self, node: ast.FormattedValue) -> ast.AST:
+        self.generic_visit(node)
+        spec: ast.expr = node.format_spec if node.format_spec is not None else ast.Constant("")
+        formatted = _call("_sf_format", node.value, ast.Constant(node.conversion), spec)
+        return ast.copy_location(ast.FormattedValue(formatted, -1, None), node)
 
 
 class Location:
@@ -590,7 +544,7 @@ class Location:
         self.read = compiler.expr(text, where)
         try:
             tree = ast.parse(js_rewrite(self.text), mode="eval").body
-        except SyntaxError:
+        except (SyntaxError, RecursionError, MemoryError):
             self.error = f"{self.text!r} is not a valid location"
             return
         if isinstance(tree, ast.Name):
@@ -641,11 +595,15 @@ class Compiler:
     # -- compiling --------------------------------------------------------------------------
     def expr(self, text: str, where: Where) -> Callable[[ActionContext], Any]:
         """A value expression (also used for ``cond``): ``fn(ctx) -> value``."""
+        if len(text) > MAX_EXPRESSION_LENGTH:
+            raise _too_big(where, text, f"longer than {MAX_EXPRESSION_LENGTH} characters")
         src = js_rewrite(text).strip()
         try:
             tree = ast.parse(src, mode="eval")
         except SyntaxError as exc:
             return _deferred(exc, where, text)
+        except (RecursionError, MemoryError):
+            raise _too_big(where, text, "too deeply nested") from None
         return self._finish(tree, where, text)
 
     def node(self, node: ast.expr, where: Where) -> Callable[[ActionContext], Any]:
@@ -670,6 +628,8 @@ class Compiler:
         src = _dedent(text)
         try:
             code = compile(src, f"<scxml script line {where.line}>", "exec")
+        except (RecursionError, MemoryError):
+            raise _too_big(where, text, "too deeply nested") from None
         except SyntaxError as exc:
             err = exc
 
@@ -687,15 +647,27 @@ class Compiler:
     def _finish(
         self, tree: ast.Expression, where: Where, text: str
     ) -> Callable[[ActionContext], Any]:
+        if _depth(tree) > MAX_EXPRESSION_DEPTH:
+            raise _too_big(where, text, f"nested more than {MAX_EXPRESSION_DEPTH} levels deep")
         if not self.trusted:
             _check_safe(tree, where, text)
             tree = _Guard().visit(tree)
             ast.fix_missing_locations(tree)
-        code = compile(tree, f"<scxml {where.attribute} line {where.line}>", "eval")
+        try:
+            code = compile(tree, f"<scxml {where.attribute} line {where.line}>", "eval")
+        except (RecursionError, MemoryError):
+            raise _too_big(where, text, "too deeply nested") from None
         scope_of = self.scope
+        if self.trusted:
 
-        def evaluate(ctx: ActionContext) -> Any:
-            return eval(code, scope_of(ctx))
+            def evaluate(ctx: ActionContext) -> Any:
+                return eval(code, scope_of(ctx))
+
+        else:
+
+            def evaluate(ctx: ActionContext) -> Any:
+                with evaluation():
+                    return eval(code, scope_of(ctx))
 
         evaluate.__qualname__ = f"scxml_expr[{text!r}]"
         return evaluate
@@ -708,6 +680,28 @@ class Compiler:
         if scope is None or scope.ctx is not ctx or scope.compiler is not self:
             scope = rt.scope = _Scope(ctx, rt, self)
         return scope
+
+
+def _too_big(where: Where, text: str, why: str) -> ChartDefinitionError:
+    shown = text.strip()
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    return ChartDefinitionError(
+        f"{where.what}: the expression {shown!r} is {why}", path=where.path, line=where.line
+    )
+
+
+def _depth(tree: ast.AST) -> int:
+    """How deeply the nodes of ``tree`` nest (iteratively: a deep tree must not recurse)."""
+    deepest = 0
+    stack = [(tree, 1)]
+    while stack:
+        node, d = stack.pop()
+        if d > deepest:
+            deepest = d
+            if d > MAX_EXPRESSION_DEPTH:
+                return d
+        stack.extend((child, d + 1) for child in ast.iter_child_nodes(node))
+    return deepest
 
 
 def _deferred(exc: SyntaxError, where: Where, text: str) -> Callable[[ActionContext], Any]:
@@ -744,7 +738,7 @@ def _check_safe(tree: ast.AST, where: Where, text: str) -> None:
         elif isinstance(node, ast.arg) and _bad_name(node.arg):
             problem = f"the name {node.arg!r} is not available"
         elif isinstance(node, ast.Attribute) and (
-            node.attr.startswith("_") or node.attr in _FORBIDDEN_ATTRS
+            node.attr.startswith("_") or node.attr in FORBIDDEN_ATTRS
         ):
             problem = f"the attribute {node.attr!r} is not accessible"
         if problem is not None:

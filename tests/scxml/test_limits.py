@@ -1,0 +1,139 @@
+"""The safe evaluator bounds what one expression may allocate and how much work it may do:
+every operation that can build a large value checks the size of its result before computing
+it, and loops stop at a work budget. Going over is ``error.execution`` (never MemoryError, a
+hang or a RecursionError); expressions too long or too deep to compile are definition errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from statefleet import ChartDefinitionError, from_scxml
+from statefleet.formats._scxml_expr import MAX_EXPRESSION_DEPTH, MAX_EXPRESSION_LENGTH
+from tests.scxml._util import doc, run
+
+
+def _evaluate(expr: str, *, trusted: bool = False) -> tuple[str, object]:
+    """``("ok", value)`` or ``("error", message)`` for ``expr`` assigned in onentry."""
+    escaped = expr.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+    text = doc(
+        '<datamodel><data id="r"/><data id="err"/></datamodel>'
+        f'<state id="a"><onentry><assign location="r" expr="{escaped}"/></onentry>'
+        '<transition event="error.execution" target="b">'
+        '<assign location="err" expr="_event.data"/></transition></state><state id="b"/>'
+    )
+    session = run(text, trusted=trusted)
+    if session.active_leaves == ("b",):
+        return "error", str(session.context["err"])
+    return "ok", session.context["r"]
+
+
+TOO_BIG = [
+    ("'a'.ljust(10**9)", "ljust"),
+    ("'a'.rjust(10**9)", "rjust"),
+    ("'a'.center(10**9)", "center"),
+    ("'a'.zfill(10**9)", "zfill"),
+    ("('\\t' * 1000).expandtabs(10**6)", "expandtabs"),
+    ("str.ljust('a', 10**9)", "ljust"),
+    ("list(map(str.center, ['a'], [10**9]))", "center"),
+    ("(lambda f: f(10**9))('a'.zfill)", "zfill"),
+    ("f'{1:>1000000000}'", "width"),
+    ("f'{1.5:.1000000000f}'", "width or precision"),
+    ("f'{1:{10**9}}'", "width"),
+    ("'%1000000000d' % 1", "width"),
+    ("'%.1000000000f' % 1.5", "precision"),
+    ("'%*d' % (10**9, 1)", "widths taken from the arguments"),
+    ("((2**10000)**10000)**10000", "bits"),
+    ("2 ** 10**9", "bits"),
+    ("(2**60000) * (2**60000)", "bits"),
+    ("1 << 10**9", "bits"),
+    ("'a' * 10**9", "repetition"),
+    ("[0] * 10**9", "repetition"),
+    ("10**9 * (0,)", "repetition"),
+    ("('a' * 10**6) + ('a' * 10**6)", "concatenation"),
+    ("('a' * 10**6).replace('a', 'aa')", "replace"),
+    ("('x' * 1000).join(['a'] * 10**6)", "join"),
+    ("'ab'.join(['x'] * 600_000)", "join"),
+    ("('a' * 10**6).translate({97: 'b' * 100})", "translate"),
+    ("[l.extend(l) for l in [[0] * 1000] for _ in range(20)]", "extend"),
+    ("sum([[0] * 10**6] * 1000, [])", "concatenation"),
+    ("range(10**12)", "range"),
+    ("round(5, -10**9)", "round"),
+    ("[0 for a in range(10**6) for b in range(10**6)]", "work"),
+    ("[list(range(10**6)) for _ in range(10**6)]", "work"),
+    ("[sorted(range(10**6)) for _ in range(10**6)]", "work"),
+    ("[str(list(range(10**5))) for _ in range(1000)]", "work"),
+    ("[[*range(10**6)] for _ in range(1000)]", "work"),
+    ("[{**dict.fromkeys(range(10**6))} for _ in range(1000)]", "work"),
+]
+
+
+@pytest.mark.parametrize(("expr", "why"), TOO_BIG)
+def test_an_expression_over_a_limit_raises_error_execution_before_allocating(
+    expr: str, why: str
+) -> None:
+    outcome, message = _evaluate(expr)
+    assert outcome == "error", f"{expr} was evaluated"
+    assert why in str(message)
+
+
+FINE = [
+    ("'ab'.ljust(5, '.')", "ab..."),
+    ("'7'.zfill(3)", "007"),
+    ("'-'.join(['a', 'b'])", "a-b"),
+    ("str.join('-', ['a', 'b'])", "a-b"),
+    ("'a b'.replace(' ', '_')", "a_b"),
+    ("f'{3:>4}|{\"x\"!r}|{2.5:.2f}'", "   3|'x'|2.50"),
+    ("'%05d|%s' % (42, 'x')", "00042|x"),
+    ("'a\\tb'.expandtabs(4)", "a   b"),
+    ("2 ** 100", 2**100),
+    ("1 << 64", 1 << 64),
+    ("[0] * 3 + [1]", [0, 0, 0, 1]),
+    ("sum(x for x in range(10))", 45),
+    ("sum([[1], [2]], [])", [1, 2]),
+    ("sorted({3: 0, 1: 0})", [1, 3]),
+    ("isinstance([1], list) and isinstance((1,), (list, tuple)) and not isinstance(1, str)", True),
+    ("[*range(3), *[9]]", [0, 1, 2, 9]),
+    ("{**{'a': 1}, 'b': 2}", {"a": 1, "b": 2}),
+    ("len(str(2 ** 10000))", 3011),
+    ("round(2.675, 2)", round(2.675, 2)),
+    ("list(map(str.upper, ['a']))", ["A"]),
+    ("[l.extend([1]) for l in [[]]]", [None]),
+    ("dict(zip('ab', range(2)))", {"a": 0, "b": 1}),
+]
+
+
+@pytest.mark.parametrize(("expr", "value"), FINE)
+def test_ordinary_expressions_are_unaffected(expr: str, value: object) -> None:
+    assert _evaluate(expr) == ("ok", value)
+
+
+def test_trusted_mode_is_not_limited() -> None:
+    assert _evaluate("len('a'.ljust(2 * 10**6))", trusted=True) == ("ok", 2 * 10**6)
+
+
+def test_the_budget_is_per_evaluation() -> None:
+    # each evaluation may spend the whole budget: many moderate ones in a row all succeed
+    text = doc(
+        '<datamodel><data id="n" expr="0"/></datamodel><state id="a"><onentry>'
+        '<foreach array="list(range(10))" item="i">'
+        '<assign location="n" expr="n + len([x for x in range(10**6)])"/>'
+        "</foreach></onentry></state>"
+    )
+    assert run(text).context["n"] == 10 * 10**6
+
+
+@pytest.mark.parametrize("trusted", [False, True])
+@pytest.mark.parametrize(
+    ("expr", "why"),
+    [
+        ("1 + " * (MAX_EXPRESSION_LENGTH // 4) + "1", "longer than"),
+        ("-" * 50_000 + "1", "longer than|nested"),
+        ("-" * (MAX_EXPRESSION_DEPTH + 5) + "1", "nested"),
+        ("+".join(["1"] * (MAX_EXPRESSION_DEPTH + 5)), "nested"),
+    ],
+)
+def test_long_or_deep_expressions_are_definition_errors(expr: str, why: str, trusted: bool) -> None:
+    text = doc(f'<state id="a">\n<onentry><log expr="{expr}"/></onentry>\n</state>')
+    with pytest.raises(ChartDefinitionError, match=why) as info:
+        from_scxml(text, trusted=trusted)
+    assert info.value.line == 3 and "expr of <log>" in str(info.value)
