@@ -92,6 +92,37 @@ async def test_a_schema_holding_other_tables_is_refused(
     await conn.close()
 
 
+async def test_an_older_schema_is_migrated_forward_and_a_failed_migration_changes_nothing(
+    make: Any, pg_server: TempPostgres, pg_schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from statefleet.persistence import _postgres
+
+    async with make() as store:
+        await store.commit(make_commit("a", initial(), previous=None))
+    v1 = _postgres.PG_MIGRATIONS
+    broken = (*v1, (2, ("ALTER TABLE actors ADD COLUMN note TEXT", "SELECT no_such_function()")))
+    monkeypatch.setattr(_postgres, "PG_MIGRATIONS", broken)
+    monkeypatch.setattr(_postgres, "PG_SCHEMA_VERSION", 2)
+    with pytest.raises(PersistenceError, match="cannot prepare the schema"):
+        async with make():
+            pass
+    conn = await _admin(pg_server)
+    meta = f"SELECT value FROM {pg_schema}.statefleet_meta WHERE key = 'schema_version'"
+    columns = (
+        "SELECT count(*) FROM information_schema.columns"
+        " WHERE table_schema = $1 AND table_name = 'actors' AND column_name = 'note'"
+    )
+    assert await conn.fetchval(meta) == "1"
+    assert await conn.fetchval(columns, pg_schema) == 0  # all or nothing
+    fixed = (*v1, (2, ("ALTER TABLE actors ADD COLUMN note TEXT",)))
+    monkeypatch.setattr(_postgres, "PG_MIGRATIONS", fixed)
+    async with make() as store:
+        assert (await store.load("a")).record is not None
+    assert await conn.fetchval(meta) == "2"
+    assert await conn.fetchval(columns, pg_schema) == 1
+    await conn.close()
+
+
 async def test_stores_opening_together_migrate_once(make: Any) -> None:
     opened: list[PostgresStore] = []
     all_open = anyio.Event()
