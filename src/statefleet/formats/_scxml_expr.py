@@ -40,6 +40,7 @@ import collections
 import copy
 import json
 import re
+import types
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -51,6 +52,7 @@ from statefleet.formats._scxml_limits import (
     GUARDED_METHODS,
     GUARDS,
     SAFE_BUILTINS,
+    Frozen,
     evaluation,
 )
 
@@ -321,7 +323,7 @@ def _raw_of(event: EventData) -> JSString | None:
     return None
 
 
-class EventView:
+class EventView(Frozen):
     """SCXML's ``_event`` as expressions see it: the event's fields, read-only.
 
     ``data`` is wrapped so dict keys read as attributes; ``origintype`` of events sent by the
@@ -330,17 +332,28 @@ class EventView:
     """
 
     __slots__ = ("data", "invokeid", "name", "origin", "origintype", "raw", "sendid", "type")
+    data: Any
+    invokeid: str | None
+    name: str
+    origin: str | None
+    origintype: str | None
+    raw: JSString | None
+    sendid: str | None
+    type: str
 
     def __init__(self, ev: EventData) -> None:
-        self.name = ev.name
-        self.type = ev.type
-        self.sendid = ev.sendid
-        self.origin = ev.origin
-        self.origintype = "scxml" if ev.origintype == SCXML_PROCESSOR else ev.origintype
-        self.invokeid = ev.invokeid
         data = ev.data
-        self.data = AttrDict(data) if type(data) is dict else data
-        self.raw = _raw_of(ev)
+        for name, value in (
+            ("name", ev.name),
+            ("type", ev.type),
+            ("sendid", ev.sendid),
+            ("origin", ev.origin),
+            ("origintype", "scxml" if ev.origintype == SCXML_PROCESSOR else ev.origintype),
+            ("invokeid", ev.invokeid),
+            ("data", AttrDict(data) if type(data) is dict else data),
+            ("raw", _raw_of(ev)),
+        ):
+            object.__setattr__(self, name, value)
 
     def __repr__(self) -> str:
         return f"_event({self.name!r}, data={self.data!r})"
@@ -450,24 +463,52 @@ class _Scope(dict[str, Any]):
         del self.ctx.context[key]
 
 
-class _JSTypes:
-    """``x instanceof Array`` is rewritten to ``x in _sf_js.Array``."""
+class _IsA(Frozen):
+    """A JavaScript type for ``instanceof``: ``value in Array``."""
 
-    class _Is:
-        def __init__(self, types: tuple[type, ...]) -> None:
-            self.types = types
+    __slots__ = ("_types",)
+    _types: tuple[type, ...]
 
-        def __contains__(self, value: Any) -> bool:
-            return isinstance(value, self.types)
+    def __init__(self, *types: type) -> None:
+        object.__setattr__(self, "_types", types)
 
-    Array = _Is((list, tuple))
-    Object = _Is((dict,))
-    String = _Is((str,))
-    Number = _Is((int, float))
+    def __contains__(self, value: Any) -> bool:
+        return isinstance(value, self._types)
 
 
-_SAFE_BASE: dict[str, Any] = {"__builtins__": SAFE_BUILTINS, **GUARDS, "_sf_js": _JSTypes}
-_TRUSTED_BASE: dict[str, Any] = {"__builtins__": builtins, "_sf_js": _JSTypes}
+class _JSTypes(Frozen):
+    """``x instanceof Array`` is rewritten to ``x in _sf_js.Array``. One read-only instance
+    serves every document (a document cannot change what another one sees)."""
+
+    __slots__ = ("Array", "Number", "Object", "String")
+    Array: _IsA
+    Number: _IsA
+    Object: _IsA
+    String: _IsA
+
+    def __init__(self) -> None:
+        for name, kinds in (
+            ("Array", (list, tuple)),
+            ("Object", (dict,)),
+            ("String", (str,)),
+            ("Number", (int, float)),
+        ):
+            object.__setattr__(self, name, _IsA(*kinds))
+
+
+_JS = _JSTypes()
+_SAFE_BASE: dict[str, Any] = {"__builtins__": SAFE_BUILTINS, **GUARDS, "_sf_js": _JS}
+_TRUSTED_BASE: dict[str, Any] = {"__builtins__": builtins, "_sf_js": _JS}
+# objects a safe-mode <assign> may not change attributes of: they are shared (classes,
+# functions, modules, the read-only helpers) or read-only (``_event``)
+_SHARED = (
+    type,
+    types.FunctionType,
+    types.BuiltinFunctionType,
+    types.MethodType,
+    types.ModuleType,
+    Frozen,
+)
 
 
 def _call(fn: str, *args: ast.expr) -> ast.Call:
@@ -536,6 +577,9 @@ class Location:
     ) -> None:
         self.text = text.strip()
         self.where = where
+        self.safe = not compiler.trusted
+        #: the variable the location starts from (``a`` of ``a.b['c']``)
+        self.root: str | None = None
         self.name: str | None = None
         self.container: Callable[[ActionContext], Any] | None = None
         self.key: Callable[[ActionContext], Any] | None = None
@@ -547,6 +591,10 @@ class Location:
         except (SyntaxError, RecursionError, MemoryError):
             self.error = f"{self.text!r} is not a valid location"
             return
+        base = tree
+        while isinstance(base, ast.Attribute | ast.Subscript):
+            base = base.value
+        self.root = base.id if isinstance(base, ast.Name) else None
         if isinstance(tree, ast.Name):
             self.name = tree.id
         elif isinstance(tree, ast.Attribute):
@@ -570,12 +618,20 @@ class Location:
                 raise NameError(f"{self.where}: {name!r} is not declared in the datamodel")
             ctx.context[name] = value
             return
+        root = self.root
+        if root is not None and (root in SYSTEM_NAMES or root.startswith(_RESERVED_PREFIX)):
+            raise ValueError(f"{self.where}: {root!r} is read-only: cannot assign {self.text!r}")
         assert self.container is not None
         obj = self.container(ctx)
         if self.key is not None:
             obj[self.key(ctx)] = value
         elif isinstance(obj, dict):
             obj[self.attr] = value
+        elif self.safe and isinstance(obj, _SHARED):
+            raise ValueError(
+                f"{self.where}: cannot assign {self.text!r}: a {type(obj).__name__} is shared"
+                " by every document (safe mode)"
+            )
         else:
             setattr(obj, self.attr or "", value)
 

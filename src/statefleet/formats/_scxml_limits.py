@@ -374,22 +374,6 @@ def _safe_type(real: type) -> type:
     return _SafeType(real.__name__, (), {"_type": real, "__slots__": ()})
 
 
-class _Builtin(Frozen):
-    """A builtin function whose iterable arguments are charged to the budget."""
-
-    __slots__ = ("_fn",)
-    _fn: Callable[..., Any]
-
-    def __init__(self, fn: Callable[..., Any]) -> None:
-        object.__setattr__(self, "_fn", fn)
-
-    def __call__(self, *args: Any, **kw: Any) -> Any:
-        return self._fn(*(_consumed(a) for a in args), **kw)
-
-    def __repr__(self) -> str:
-        return repr(self._fn)
-
-
 class _Plain(Frozen):
     """A helper function documents share, read-only."""
 
@@ -401,6 +385,18 @@ class _Plain(Frozen):
 
     def __call__(self, *args: Any, **kw: Any) -> Any:
         return self._fn(*args, **kw)
+
+    def __repr__(self) -> str:
+        return repr(self._fn)
+
+
+class _Builtin(_Plain):
+    """A builtin function whose iterable arguments are charged to the budget."""
+
+    __slots__ = ()
+
+    def __call__(self, *args: Any, **kw: Any) -> Any:
+        return self._fn(*(_consumed(a) for a in args), **kw)
 
 
 def _sum(iterable: Any, /, start: Any = 0) -> Any:
