@@ -13,6 +13,7 @@ import pytest
 
 from statefleet.core import EventData, PersistenceError, encode_snapshot
 from statefleet.persistence import (
+    ConnectionLostError,
     CorruptRecordError,
     PostgresStore,
     SchemaVersionError,
@@ -282,6 +283,28 @@ async def test_a_restarted_server_loses_nothing_acknowledged(
     assert all(getattr(e, "uncertain", False) for e in errors), errors
     assert set(acked) <= pending
     assert len(acked) + len(errors) == sent
+
+
+async def test_a_server_down_too_long_is_a_typed_error_and_the_store_recovers(
+    make: Any, pg_server: TempPostgres
+) -> None:
+    async with make(reconnect_timeout=0.3) as store:
+        s0 = initial()
+        await store.commit(make_commit("a", s0, previous=None))
+        s1 = COUNTER.transition(s0, "inc").snapshot
+        pg_server.halt()
+        try:
+            with pytest.raises(ConnectionLostError, match="nothing of the write") as info:
+                await store.commit(make_commit("a", s1, previous=s0))
+            assert not info.value.uncertain
+            with pytest.raises(ConnectionLostError, match="while reading"):
+                await store.load("a")
+        finally:
+            pg_server.resume()
+        await store.commit(make_commit("a", s1, previous=s0))  # nothing of it was written
+        loaded = await store.load("a")
+        assert loaded.record is not None
+        assert loaded.record.version == 1
 
 
 async def test_an_unreachable_server_is_a_clear_error_without_the_password() -> None:

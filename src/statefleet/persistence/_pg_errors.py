@@ -15,14 +15,17 @@ class ConnectionLostError(PersistenceError):
     version, so it is never applied twice). Otherwise nothing of the write was applied.
     """
 
-    def __init__(self, where: str, reason: str, *, uncertain: bool = False) -> None:
+    def __init__(
+        self, where: str, reason: str, *, uncertain: bool = False, reading: bool = False
+    ) -> None:
         self.where = where
         self.uncertain = uncertain
-        tail = (
-            "; the write may or may not have been applied (lost while committing)"
-            if uncertain
-            else "; nothing of the write was applied"
-        )
+        if reading:
+            tail = " (while reading; nothing was written)"
+        elif uncertain:
+            tail = "; the write may or may not have been applied (lost while committing)"
+        else:
+            tail = "; nothing of the write was applied"
         super().__init__(f"{where}: lost the connection to PostgreSQL: {reason}{tail}")
 
 

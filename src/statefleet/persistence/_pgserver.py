@@ -124,13 +124,21 @@ class TempPostgres:
             self._cleanup()
             raise PersistenceError(f"PostgreSQL did not start: {started.stderr.strip()}\n{log}")
 
-    def restart(self) -> None:
-        """Stop the server (fast: open connections are cut) and start it again."""
+    def halt(self) -> None:
+        """Stop the server (fast: open connections are cut), keeping its data."""
         assert self.folder is not None
         r = self._run("pg_ctl", "-D", str(self.folder / "data"), "-m", "fast", "-w", "stop")
         if r.returncode != 0:
             raise PersistenceError(f"PostgreSQL did not stop: {r.stderr.strip()}")
+
+    def resume(self) -> None:
+        """Start a halted server again."""
         self._start()
+
+    def restart(self) -> None:
+        """:meth:`halt`, then :meth:`resume`."""
+        self.halt()
+        self.resume()
 
     def log(self) -> str:
         """What the server wrote to its log so far."""

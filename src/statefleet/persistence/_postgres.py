@@ -401,7 +401,12 @@ class PostgresStore(RuntimeStore):
         try:
             async with db.transaction():
                 await db.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
-                await db.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
+                # created only when missing: a role without CREATE on the database can use
+                # a schema made for it (the name is checked to be a plain identifier)
+                if not await db.fetchval(
+                    "SELECT count(*) FROM pg_namespace WHERE nspname = $1", self.schema
+                ):
+                    await db.execute(f"CREATE SCHEMA {self.schema}")
                 version = await self._schema_version(db)
                 if version > PG_SCHEMA_VERSION:
                     raise SchemaVersionError(self.where, version, PG_SCHEMA_VERSION)
@@ -465,10 +470,13 @@ class PostgresStore(RuntimeStore):
         return shard_of(actor_id, self.shards)
 
     # -- connections, reconnection -----------------------------------------------------------
-    async def _backoff(self, deadline: float, attempt: int, exc: BaseException) -> None:
+    async def _backoff(
+        self, deadline: float, attempt: int, exc: BaseException, *, reading: bool = False
+    ) -> None:
         """Wait before trying again, or raise ``ConnectionLostError`` past the deadline."""
         if time.monotonic() >= deadline:
-            raise ConnectionLostError(self.where, str(exc) or type(exc).__name__) from exc
+            reason = str(exc) or type(exc).__name__
+            raise ConnectionLostError(self.where, reason, reading=reading) from exc
         delay = min(0.05 * 2**attempt, 2.0, max(0.0, deadline - time.monotonic()))
         log.warning("statefleet store %s: connection lost (%s); retrying", self.where, exc)
         await anyio.sleep(delay)
@@ -486,7 +494,7 @@ class PostgresStore(RuntimeStore):
                 async with pool.acquire(timeout=self.connect_timeout) as conn:
                     return await fn(conn)
             except _LOST as exc:
-                await self._backoff(deadline, attempt, exc)
+                await self._backoff(deadline, attempt, exc, reading=True)
                 attempt += 1
             except asyncpg.PostgresError as exc:
                 raise PersistenceError(f"{self.where}: read failed: {exc}") from exc
