@@ -237,7 +237,22 @@ class Durable:
                 for aid in ids:
                     await limit.acquire()
                     tg.start_soon(self._recover_one, aid, limit)
-            await self._rearm(None)
+            # then every actor with a timer due (overdue timers, and running invocations:
+            # their marker is always due), which starts its invocations again
+            due = await self._rearm(None)
+            s = self.system
+            woken = [s.cells[i] for i in {*ids, *due} if i in s.cells]
+            timers = sum(len(a.engine.pending) for a in woken)
+            invoking = sum(1 for a in woken if a.engine.invocations)
+            log.info(
+                "statefleet: recovered %d actor(s) from the store (%d with inbox events,"
+                " %d with due timers or running invocations; %d invoking), %d timer(s) re-armed",
+                len(woken),
+                len(ids),
+                len(due),
+                invoking,
+                timers,
+            )
         except StatefleetError:
             log.exception("statefleet: recovering the actors of the store failed")
         finally:
@@ -528,22 +543,28 @@ class Durable:
         finally:
             self.system.end_work()
 
-    async def _rearm(self, due: float | None) -> None:
+    async def _rearm(self, due: float | None) -> list[str]:
+        """Activate the actors not in memory with a durable timer due now; arm a wake-up
+        for the next one. The ids it activated."""
         s = self.system
         now = s.clock_now()
+        woken: list[str] = []
         if due is not None or (await self.store.next_due()) is not None:
             while True:
                 ids = [i for i in await self.store.due_actors(now, 1000) if i not in s.cells]
                 if not ids:
                     break
+                ids.sort(key=lambda i: (i.count("/"), i))  # parents first
                 async with anyio.create_task_group() as tg:
                     for aid in ids:
                         tg.start_soon(self._activate_for_delivery, aid)
+                woken.extend(ids)
                 if len(ids) < 1000:
                     break
         nxt = await self.store.next_due(after=now)
         if nxt is not None:
             self._arm_wake(nxt)
+        return woken
 
 
 class VirtualRef:

@@ -29,10 +29,21 @@ from statefleet.persistence._types import (
     CommitResult,
     Delivery,
     LoadedActor,
+    Timer,
     make_commit,
 )
 
-__all__ = ["Runtime", "RuntimeStore"]
+__all__ = ["INVOKING", "Runtime", "RuntimeStore"]
+
+#: the key of the durable marker an actor with running invocations has among its timers:
+#: due at time 0 (always overdue), so recovery (``due_actors``) finds every such actor with
+#: the timers index every store already has, and starts it again, invocations and all
+INVOKING = "statefleet.invoking"
+
+
+def _invoking_marker(actor_id: str) -> Timer:
+    return Timer(INVOKING, INVOKING, 0.0, EventData(INVOKING), None, (), actor_id)
+
 
 #: per actor id: the inbox events registered and not consumed yet, in inbox order
 Inbox = dict[str, list[tuple[int, EventData]]]
@@ -165,7 +176,7 @@ class RuntimeStore:
     ) -> Commit:
         runtime = self._runtime
         replace = previous is None and runtime is not None and runtime.is_invoked(actor_id)
-        return make_commit(
+        commit = make_commit(
             actor_id,
             snapshot,
             previous=previous,
@@ -173,6 +184,17 @@ class RuntimeStore:
             deliveries=deliveries,
             replace=replace,
         )
+        invoking = bool(snapshot.invocations)
+        was_invoking = previous is not None and bool(previous.invocations)
+        if invoking and not was_invoking:
+            commit = msgspec.structs.replace(
+                commit, timers=(*commit.timers, _invoking_marker(actor_id))
+            )
+        elif was_invoking and not invoking:
+            commit = msgspec.structs.replace(
+                commit, cancelled_timers=(*commit.cancelled_timers, INVOKING)
+            )
+        return commit
 
     async def load_actor(
         self, actor_id: str, charts: Mapping[str, Chart]
