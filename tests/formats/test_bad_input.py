@@ -211,3 +211,21 @@ def test_scxml_given_to_the_json_and_yaml_readers_points_to_from_scxml() -> None
     doc = '<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0"><state id="a"/></scxml>'
     assert "from_scxml" in str(error_of(lambda: from_json(doc)))
     assert "from_scxml" in str(error_of(lambda: from_yaml(doc)))
+
+
+def test_inline_guard_expressions_are_bounded() -> None:
+    def machine(expr: str) -> dict[str, Any]:
+        return {
+            "states": [{"name": "a", "type": "initial"}, {"name": "b"}],
+            "transitions": [
+                {"trigger": "go", "source": "a", "dest": "b", "guards": [{"expr": expr}]}
+            ],
+        }
+
+    # each of these raised MemoryError or RecursionError while parsing
+    for expr in ("-" * 100_000 + "1", "not " * 100_000 + "x", "a.b" + ".c" * 200_000):
+        err = error_of(lambda expr=expr: from_yaml(machine(expr)))
+        assert "invalid guard expression" in str(err) and "limit of" in str(err)
+        assert len(str(err)) < 300  # the expression is clipped in the message
+    err = error_of(lambda: from_yaml(machine("x" + " + x" * 200)))
+    assert "limit of 50 levels" in str(err)

@@ -37,6 +37,7 @@ __all__ = [
     "MAX_SOURCE_BYTES",
     "Source",
     "check_data",
+    "clip",
     "decode",
     "nesting_error",
     "read_file",
@@ -64,6 +65,11 @@ class Source:
     text: str
     where: str
     maybe_path: bool = False
+
+
+def clip(text: str, limit: int = 80) -> str:
+    """``text`` shortened to about ``limit`` characters for an error message."""
+    return text if len(text) <= limit else f"{text[: limit - 20]}...({len(text)} characters)"
 
 
 def decode(data: bytes, where: str) -> str:

@@ -87,7 +87,7 @@ from statefleet.core import (
     VirtualClock,
     compile_chart,
 )
-from statefleet.formats._input import Source, check_data, nesting_error, read_source
+from statefleet.formats._input import Source, check_data, clip, nesting_error, read_source
 
 __all__ = [
     "ActionDef",
@@ -275,7 +275,7 @@ def _type_name(value: Any) -> str:
     if isinstance(value, bool):
         return "a boolean"
     if isinstance(value, str):
-        return f"the string {value!r}"
+        return f"the string {clip(value)!r}"
     if isinstance(value, int | float):
         return f"the number {value!r}"
     return type(value).__name__
@@ -1496,7 +1496,7 @@ def _check_not_other_format(config: Any) -> None:
     unknown keys."""
     if isinstance(config, str | bytes | os.PathLike):
         raise ChartDefinitionError(
-            f"a machine config must be an object, got {_type_name(config)[:60]}: read JSON"
+            f"a machine config must be an object, got {_type_name(config)}: read JSON"
             " text or a file with statefleet.from_json(), SCXML with statefleet.from_scxml(),"
             " any chart file with statefleet.load(path)"
         )

@@ -48,7 +48,7 @@ from statefleet.core import (
     TransitionSpec,
     compile_chart,
 )
-from statefleet.formats._input import MAX_NESTING, check_data, nesting_error, read_source
+from statefleet.formats._input import MAX_NESTING, check_data, clip, nesting_error, read_source
 
 __all__ = [
     "ActionCall",
@@ -282,9 +282,21 @@ class ExprGuard:
         return bool(ev.eval(self.source, previously_parsed=self._tree))
 
 
+#: the longest inline guard expression, in characters
+MAX_EXPR_CHARS = 2000
+#: how deep an inline guard expression's syntax tree may nest (evaluation recurses)
+MAX_EXPR_DEPTH = 50
+
+
 def _parse_expr(source: str) -> Any:
+    if len(source) > MAX_EXPR_CHARS:
+        raise ValueError(f"it is longer than the limit of {MAX_EXPR_CHARS} characters")
     ev = EvalWithCompoundTypes(functions=_EXPR_FUNCTIONS)
-    tree = ev.parse(source)  # raises SyntaxError
+    try:
+        tree = ev.parse(source)  # raises SyntaxError
+    except (RecursionError, MemoryError) as exc:  # CPython's parser: "too complex"
+        raise ValueError(f"it nests deeper than the limit of {MAX_EXPR_DEPTH} levels") from exc
+    _check_expr_depth(tree)
     allowed = set(ev.nodes)
     for node in ast.walk(tree):
         if isinstance(node, ast.expr) and type(node) not in allowed:
@@ -297,6 +309,15 @@ def _parse_expr(source: str) -> Any:
         if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
             raise ValueError(f"attribute {node.attr!r} is not allowed in a guard expression")
     return tree
+
+
+def _check_expr_depth(tree: ast.AST) -> None:
+    stack = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_EXPR_DEPTH:
+            raise ValueError(f"it nests deeper than the limit of {MAX_EXPR_DEPTH} levels")
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
 
 
 class GuardSet:
@@ -1349,9 +1370,10 @@ class _Reader:
                         raise ValueError(f"in_state({arg.value!r}): no such state{hint}")
             return guard
         except SyntaxError as exc:
-            self.errors.add(path, f"invalid guard expression {expr.strip()!r}: {exc.msg}", line)
+            reason = exc.msg
         except ValueError as exc:
-            self.errors.add(path, f"invalid guard expression {expr.strip()!r}: {exc}", line)
+            reason = str(exc)
+        self.errors.add(path, f"invalid guard expression {clip(expr.strip())!r}: {reason}", line)
         return None
 
     def add_timer(self, state: str, delay: float, ts: TransitionSpec, label: str) -> None:
