@@ -61,6 +61,7 @@ from statefleet.formats._scxml_files import (
     SourceError,
     Sources,
     read_regular_file,
+    text_of,
 )
 
 __all__ = ["SCXML_NS", "from_scxml"]
@@ -134,7 +135,7 @@ def _read_source(
     trusted: bool,
     base_dir: str | os.PathLike[str] | None,
     loader: Loader | None,
-) -> tuple[str, str, Sources]:
+) -> tuple[str | bytes, str, Sources]:
     root = Path(base_dir) if base_dir is not None and not trusted else None
     if base_dir is not None and not Path(base_dir).is_dir():
         raise ChartDefinitionError(f"base_dir {str(base_dir)!r} is not a folder")
@@ -179,13 +180,17 @@ class _LineBuilder(ET.TreeBuilder):
         return elem
 
 
-def _parse(text: str, source: str) -> ET.Element:
+def _parse(text: str | bytes, source: str) -> ET.Element:
+    """Parse a document: text, or bytes in the encoding its XML declaration names (UTF-8 by
+    default); at most :data:`MAX_NESTING` elements deep."""
     builder = _LineBuilder()
     parser = SafeET.XMLParser(target=builder)
     builder.parser = parser
     try:
-        parser.feed(text.lstrip("\ufeff"))
+        parser.feed(text.lstrip("\ufeff") if isinstance(text, str) else text)
         root = parser.close()
+    except UnicodeError as exc:  # a str with lone surrogates cannot reach the parser
+        raise ChartDefinitionError(f"malformed text in {source}: {exc}", path=source) from None
     except ET.ParseError as exc:
         line = exc.position[0] if exc.position else None
         raise ChartDefinitionError(
@@ -202,7 +207,25 @@ def _parse(text: str, source: str) -> ET.Element:
             path=source,
             line=_line(root),
         )
+    _check_nesting(root, source)
     return root
+
+
+#: the deepest element nesting a document may have (the reader and compiler recurse on it)
+MAX_NESTING = 100
+
+
+def _check_nesting(root: ET.Element, source: str) -> None:
+    stack = [(root, 1)]
+    while stack:
+        e, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise ChartDefinitionError(
+                f"{source} nests elements more than {MAX_NESTING} levels deep",
+                path=source,
+                line=_line(e),
+            )
+        stack.extend((child, depth + 1) for child in e)
 
 
 def _local(e: ET.Element) -> str | None:
@@ -258,7 +281,7 @@ class _Document:
         #: the files this document may read
         self.sources = grants.sources
         # charts compiled at run time (invoke srcexpr / content expr), per document, bounded
-        self._file_charts: dict[str, tuple[str, Chart]] = {}
+        self._file_charts: dict[str, tuple[bytes, Chart]] = {}
         self._content_charts: dict[int, tuple[Any, Chart]] = {}
         self.trusted = trusted = grants.trusted
         self.stack = stack
@@ -494,8 +517,8 @@ class _Document:
 
         def load_data(ctx: ActionContext) -> Any:
             if not cache:
-                text, _, _ = sources.read(src)
-                cache.append(parse_value_text(text))
+                data, _, _ = sources.read(src)
+                cache.append(parse_value_text(text_of(data, src)))
             return copy_value(cache[0])
 
         return load_data
@@ -569,7 +592,8 @@ class _Document:
             if not self.trusted:
                 return self.compiler.script("", where)  # raises the safe-mode error
             try:
-                text, _, _ = self.sources.read(src)
+                data, _, _ = self.sources.read(src)
+                text = text_of(data, src)
             except SourceError as exc:
                 raise self.error(e, path, f"src: {exc}") from None
         return self.compiler.script(text, where)
@@ -915,11 +939,11 @@ class _Document:
 
     def _file_chart(self, src: str, e: ET.Element, epath: str) -> Chart:
         try:
-            text, key, sources = self.sources.read(src)
+            data, key, sources = self.sources.read(src)
         except SourceError as exc:
             raise self.error(e, epath, f"src: {exc}") from None
         source = key.removeprefix("loader:")
-        return self._child(_parse(text, source), source, sources, (*self.stack, key))
+        return self._child(_parse(data, source), source, sources, (*self.stack, key))
 
     def _lazy_file(self, src: str) -> Callable[[ActionContext], Any]:
         def lazy(ctx: ActionContext) -> Any:
@@ -934,13 +958,13 @@ class _Document:
             return src
         if not isinstance(src, str):
             raise TypeError(f"an invoke src must be a string, not {type(src).__name__}")
-        text, key, sources = self.sources.read(src)
+        data, key, sources = self.sources.read(src)
         hit = self._file_charts.get(key)
-        if hit is not None and hit[0] == text:
+        if hit is not None and hit[0] == data:
             return hit[1]
         source = key.removeprefix("loader:")
-        chart = self._child(_parse(text, source), source, sources, (key,))
-        _remember(self._file_charts, key, (text, chart))
+        chart = self._child(_parse(data, source), source, sources, (key,))
+        _remember(self._file_charts, key, (data, chart))
         return chart
 
     def _chart_of(self, value: Any) -> Chart:

@@ -38,6 +38,7 @@ __all__ = [
     "SourceError",
     "Sources",
     "read_regular_file",
+    "text_of",
 ]
 
 #: the largest file a safe-mode document may read through ``src`` (1 MiB)
@@ -58,8 +59,8 @@ class SourceError(ValueError):
     """A reference the document may not read, or a file that cannot be read."""
 
 
-def read_regular_file(path: str | os.PathLike[str], limit: int) -> str:
-    """The UTF-8 text of the regular file ``path``, at most ``limit`` bytes.
+def read_regular_file(path: str | os.PathLike[str], limit: int) -> bytes:
+    """The bytes of the regular file ``path``, at most ``limit`` of them.
 
     Opened non-blocking (a FIFO never blocks the caller) and checked with ``fstat`` on the
     open descriptor: anything but a regular file is refused, a file larger than ``limit`` is
@@ -71,10 +72,15 @@ def read_regular_file(path: str | os.PathLike[str], limit: int) -> str:
         fd = os.open(path, flags)
     except OSError as exc:
         raise SourceError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
-    with os.fdopen(fd, "rb") as f:
-        info = os.fstat(f.fileno())
+    try:
+        info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise SourceError(f"{str(path)!r} is not a regular file")
+        f = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with f:
         size = info.st_size
         if size > limit:
             raise SourceError(f"{str(path)!r} is larger than {limit} bytes")
@@ -85,14 +91,15 @@ def read_regular_file(path: str | os.PathLike[str], limit: int) -> str:
     if len(data) > size:
         # /proc and /sys files claim a size of 0 and produce data: not a file on a disk
         raise SourceError(f"{str(path)!r} is not a regular file (it holds more than it claims)")
-    return _decode(data, repr(str(path)))
+    return data
 
 
-def _decode(data: bytes, what: str) -> str:
+def text_of(data: bytes, ref: str) -> str:
+    """``data`` read for ``ref`` as UTF-8 text (a BOM is dropped)."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise SourceError(f"{what} is not UTF-8 text (byte {exc.start})") from None
+        raise SourceError(f"{ref!r} is not UTF-8 text (byte {exc.start})") from None
 
 
 class Sources:
@@ -140,8 +147,8 @@ class Sources:
             return f"loader:{ref}"
         return os.fspath(self._path(ref))
 
-    def read(self, ref: str) -> tuple[str, str, Sources]:
-        """Read ``ref``: its text, its key, and the :class:`Sources` of what it references."""
+    def read(self, ref: str) -> tuple[bytes, str, Sources]:
+        """Read ``ref``: its bytes, its key, and the :class:`Sources` of what it references."""
         loader = self.loader
         if loader is not None:
             try:
@@ -149,21 +156,20 @@ class Sources:
             except Exception as exc:
                 raise SourceError(f"the loader refused {ref!r}: {exc}") from None
             if isinstance(value, bytes):
-                text = _decode(value[: self.limit + 1], repr(ref))
-                size = len(value)
+                data = value
             elif isinstance(value, str):
-                text, size = value, len(value.encode("utf-8", "surrogatepass"))
+                data = value.encode("utf-8", "surrogatepass")
             else:
                 raise SourceError(
                     f"the loader returned {type(value).__name__} for {ref!r}: expected str or bytes"
                 )
-            if size > self.limit:
+            if len(data) > self.limit:
                 raise SourceError(f"{ref!r} is larger than {self.limit} bytes")
-            return text, f"loader:{ref}", self
+            return data, f"loader:{ref}", self
         path = self._path(ref)
-        text = read_regular_file(path, self.limit)
+        data = read_regular_file(path, self.limit)
         child = Sources(trusted=self.trusted, root=self.root, here=path.parent)
-        return text, os.fspath(path), child
+        return data, os.fspath(path), child
 
     # -- resolving --------------------------------------------------------------------------
     def _path(self, ref: str) -> Path:
