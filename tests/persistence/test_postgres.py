@@ -387,6 +387,8 @@ ROW_TAMPERING = {
     ),
     "version-disagrees": ("UPDATE {s}.actors SET version = 7 WHERE id = 'bad'", None),
     "format-from-the-future": ("UPDATE {s}.actors SET format = 99 WHERE id = 'bad'", None),
+    "status-disagrees": ("UPDATE {s}.actors SET status = 'done' WHERE id = 'bad'", None),
+    "chart-version-disagrees": ("UPDATE {s}.actors SET chart_version = '9' WHERE id = 'bad'", None),
 }
 
 

@@ -53,7 +53,6 @@ from statefleet.core import (
     EventData,
     PersistenceError,
     SnapshotError,
-    decode_snapshot,
     encode_snapshot,
 )
 from statefleet.core._snapshot import SNAPSHOT_FORMAT
@@ -66,6 +65,7 @@ from statefleet.persistence._errors import (
 )
 from statefleet.persistence._pg_errors import ConnectionLostError, FencedError
 from statefleet.persistence._pg_schema import PG_MIGRATIONS, PG_SCHEMA_VERSION
+from statefleet.persistence._rows import LoadBatcher, check_status, raw, record_from_row
 from statefleet.persistence._runtime import RuntimeStore
 from statefleet.persistence._types import (
     ActorRecord,
@@ -264,8 +264,7 @@ class PostgresStore(RuntimeStore):
         self._callbacks: dict[int, Callable[[int, tuple[str, ...] | None], None]] = {}
         self._listened: set[str] = set()  # channels LISTENed to on the current connection
         self._listener_lost: anyio.Event | None = None
-        self._loads: dict[str, list[asyncio.Future[LoadedActor]]] = {}
-        self._load_wake: anyio.Event | None = None
+        self._loads = LoadBatcher(self.where, self._load_rows)
         self._tg: anyio.abc.TaskGroup | None = None
         self._open = False
         self._writes = WriteQueue(self.where, bulk=_BULK, max_batch=max_batch, max_delay=max_delay)
@@ -328,12 +327,12 @@ class PostgresStore(RuntimeStore):
             )
         self._open = True
         self._writes.open()
-        self._load_wake = anyio.Event()
+        self._loads.open()
         self._listener_lost = anyio.Event()
         self._tg = anyio.create_task_group()
         await self._tg.__aenter__()
         self._tg.start_soon(self._writes.run, self._flush)
-        self._tg.start_soon(self._load_worker)
+        self._tg.start_soon(self._loads.run)
         self._tg.start_soon(self._listen_keeper)
         return self
 
@@ -349,8 +348,7 @@ class PostgresStore(RuntimeStore):
             return
         self._open = False
         self._writes.close()
-        if self._load_wake is not None:
-            self._load_wake.set()
+        self._loads.close()
         if self._listener_lost is not None:
             self._listener_lost.set()
         tg, self._tg = self._tg, None
@@ -885,60 +883,19 @@ class PostgresStore(RuntimeStore):
     async def load(self, actor_id: str) -> LoadedActor:
         """The actor's record (``None`` if never stored) and pending inbox.
 
-        Concurrent loads share one query (a worker takes every load asked for while the
-        previous batch was read). A snapshot row that cannot be decoded quarantines the
-        actor and raises :class:`CorruptRecordError` (for that actor only)."""
+        Concurrent loads share one query. A snapshot row that cannot be decoded quarantines
+        the actor and raises :class:`CorruptRecordError` (for that actor only)."""
         self._check_open()
-        _actor_id(actor_id)
-        fut: asyncio.Future[LoadedActor] = asyncio.get_running_loop().create_future()
-        self._loads.setdefault(actor_id, []).append(fut)
-        if self._load_wake is not None:
-            self._load_wake.set()
-        return await fut
-
-    async def _load_worker(self) -> None:
-        try:
-            while True:
-                if not self._loads:
-                    if not self._open:
-                        return
-                    self._load_wake = anyio.Event()
-                    await self._load_wake.wait()
-                    continue
-                batch = self._loads
-                self._loads = {}
-                try:
-                    with anyio.CancelScope(shield=True):
-                        results = await self.load_many(list(batch))
-                except PersistenceError as exc:
-                    results = dict.fromkeys(batch, exc)
-                except Exception as exc:  # the worker outlives anything a batch raises
-                    err = PersistenceError(f"{self.where}: load failed: {exc!r}")
-                    err.__cause__ = exc
-                    results = dict.fromkeys(batch, err)
-                for aid, futs in batch.items():
-                    r = results[aid]
-                    for fut in futs:
-                        if fut.done():
-                            continue
-                        if isinstance(r, PersistenceError):
-                            fut.set_exception(copy_error(r))
-                        else:
-                            fut.set_result(r)
-        finally:
-            loads, self._loads = self._loads, {}
-            for futs in loads.values():
-                for fut in futs:
-                    if not fut.done():
-                        fut.set_exception(StoreClosedError(f"{self.where}: the store closed"))
+        return await self._loads.load(_actor_id(actor_id))
 
     async def load_many(
         self, actor_ids: Sequence[str]
     ) -> dict[str, LoadedActor | PersistenceError]:
         """Load many actors in two queries; each outcome independently."""
         self._check_open()
-        ids = list(dict.fromkeys(_actor_id(a) for a in actor_ids))
+        return await self._load_rows(list(dict.fromkeys(_actor_id(a) for a in actor_ids)))
 
+    async def _load_rows(self, ids: list[str]) -> dict[str, LoadedActor | PersistenceError]:
         async def go(conn: Any) -> tuple[list[Any], list[Any]]:
             async with conn.transaction(readonly=True, isolation="repeatable_read"):
                 rows = await conn.fetch(
@@ -971,28 +928,16 @@ class PostgresStore(RuntimeStore):
         return out
 
     async def _decode_actor(self, row: tuple[Any, ...]) -> ActorRecord:
-        aid, chart_id, chart_version, version, status, fmt, blob, created, updated = row
-        if status == "quarantined":
-            raise CorruptRecordError(aid, "quarantined earlier (see the dead letters)")
-        if fmt > SNAPSHOT_FORMAT:
-            raise PersistenceError(
-                f"actor {aid!r}: snapshot format {fmt} is newer than this statefleet"
-                f" ({SNAPSHOT_FORMAT}); upgrade statefleet to read it"
-            )
+        aid, blob = row[0], row[6]
+        check_status(aid, row[4], row[5])
         try:
-            snap = decode_snapshot(bytes(blob))
-            if snap.chart_id != chart_id or snap.version != version:
-                raise SnapshotError(
-                    f"corrupt snapshot: it says chart {snap.chart_id!r} version {snap.version},"
-                    f" the row says {chart_id!r} version {version}"
-                )
+            return record_from_row(row)
         except SnapshotError as exc:
             try:
-                dl = await self._submit(WriteOp("quarantine", (aid, str(exc), bytes(blob)), 1))
+                dl = await self._submit(WriteOp("quarantine", (aid, str(exc), raw(blob)), 1))
             except FencedError:
                 dl = None  # not this node's actor: its owner quarantines it when it loads it
             raise CorruptRecordError(aid, str(exc), dl) from exc
-        return ActorRecord(aid, chart_id, chart_version, version, status, snap, created, updated)
 
     async def _decode_inbox(
         self, actor_id: str, rows: Iterable[tuple[int, bytes, float]]
@@ -1004,7 +949,7 @@ class PostgresStore(RuntimeStore):
             except SnapshotError as exc:
                 # an undecodable event is moved to the dead letters; the actor carries on
                 reason = f"inbox event {seq}: {exc}"
-                await self._submit(WriteOp("dead_event", (actor_id, seq, reason, bytes(blob)), 1))
+                await self._submit(WriteOp("dead_event", (actor_id, seq, reason, raw(blob)), 1))
                 continue
             out.append(StoredEvent(seq, actor_id, ev, ts))
         return tuple(out)
