@@ -267,6 +267,8 @@ class ActorCell:
         """``ActorRef.send_nowait``."""
         if self.state >= STOPPED:
             raise self.stopped_error()
+        if self.rt.caller_fns:
+            ev = self.rt.from_caller(ev)
         mb = self.mailbox
         if mb is None:
             mb = self.mailbox = deque()
@@ -282,6 +284,8 @@ class ActorCell:
 
     async def send(self, ev: EventData) -> None:
         """``ActorRef.send``."""
+        if self.rt.caller_fns:
+            ev = self.rt.from_caller(ev)
         d = self.rt.durable
         if d is not None and await d.send_committed(self, ev):
             return  # an idle actor: returns once the macrostep applying it is committed
@@ -319,6 +323,8 @@ class ActorCell:
     async def ask(self, ev: EventData) -> Snapshot:
         """``ActorRef.ask``."""
         s = self.rt
+        if s.caller_fns:
+            ev = s.from_caller(ev)
         w = Latch()
         await anyio.lowlevel.checkpoint()
         if self.state == IDLE and not self.mailbox and s.store is None:

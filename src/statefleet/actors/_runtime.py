@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.abc
 import anyio.lowlevel
+import msgspec
 
 from statefleet.actors._cell import ActorCell
 from statefleet.actors._commit import CommitPipeline
@@ -132,6 +133,8 @@ class Runtime:
         #: per listener that propagates trace context: (actor id, event) -> headers for the
         #: events the actor's macrostep sends (``begin_macrostep``, else ``trace_headers``)
         self.trace_fns: tuple[Callable[[str, EventData | None], dict[str, str] | None], ...] = ()
+        #: per listener that propagates trace context: () -> headers of the caller's span
+        self.caller_fns: tuple[Callable[[], dict[str, str] | None], ...] = ()
         self.update_listeners()
         self.cells: dict[str, ActorCell] = {}
         self.sys_ids: dict[str, ActorCell] = {}
@@ -398,6 +401,22 @@ class Runtime:
             if th is not None:
                 traces.append(_ignoring_event(th))
         self.trace_fns = tuple(traces)
+        callers: list[Callable[[], dict[str, str] | None]] = []
+        for fn in fns:
+            ct = getattr(getattr(fn, "__self__", None), "caller_trace", None)
+            if ct is not None:
+                callers.append(ct)
+        self.caller_fns = tuple(callers)
+
+    def from_caller(self, ev: EventData) -> EventData:
+        """``ev`` (sent by application code) with the trace context of the caller's span,
+        when a listener gives one (``caller_trace``) and it carries none yet."""
+        if ev.trace is None:
+            for fn in self.caller_fns:
+                headers = fn()
+                if headers:
+                    return msgspec.structs.replace(ev, trace=headers)
+        return ev
 
     def publish(
         self, record: Record, fns: tuple[Callable[[Record], Any], ...] | None = None

@@ -93,6 +93,10 @@ class OpenTelemetry:
         self._last: dict[str, SpanContext] = {}
         #: macrostep spans begun and not yet published (their step is being committed)
         self._open: dict[str, Span] = {}
+        #: the span context of each running invocation, for the step taking its result
+        self._invoke_links: dict[tuple[str, str], SpanContext] = {}
+        #: the chart of each running actor (the active gauge goes down with its labels)
+        self._charts: dict[str, str] = {}
         self._invocations: dict[tuple[str, str], Span] = {}
         #: the records this listener wants. With a no-op tracer and meter (no SDK configured
         #: when the listener is created) it wants none, so drivers build no macrostep records
@@ -133,6 +137,17 @@ class OpenTelemetry:
         _PROPAGATOR.inject(carrier, context=trace.set_span_in_context(NonRecordingSpan(sc)))
         return carrier or None
 
+    def caller_trace(self) -> dict[str, str] | None:
+        """The W3C trace headers of the caller's current span (``send``, ``ask`` and
+        ``send_nowait`` called inside an application span): the runtime stamps them on the
+        event, which carries them through the mailbox and the durable inbox, so the
+        macrostep it causes is a child of the caller's span."""
+        if not trace.get_current_span().get_span_context().is_valid:
+            return None
+        carrier: dict[str, str] = {}
+        _PROPAGATOR.inject(carrier)
+        return carrier or None
+
     def begin_macrostep(self, actor: str, event: EventData | None) -> dict[str, str] | None:
         """A macrostep of ``actor`` begins: start its span (a child of the trace context the
         event carries) and return its W3C trace headers, which the runtime stamps on the
@@ -142,11 +157,19 @@ class OpenTelemetry:
         published, after the commit; a step that is never committed (a crash) never ends its
         span, so it is never exported."""
         parent: Context | None = None
-        if event is not None and event.trace:
-            ctx = _PROPAGATOR.extract(event.trace)
-            if trace.get_current_span(ctx).get_span_context().is_valid:
-                parent = ctx
-        span = self._tracer.start_span(A.SPAN_MACROSTEP, context=parent)
+        links: list[Link] = []
+        if event is not None:
+            if event.trace:
+                ctx = _PROPAGATOR.extract(event.trace)
+                if trace.get_current_span(ctx).get_span_context().is_valid:
+                    parent = ctx
+            iid = event.invokeid
+            if iid is not None and event.name.startswith(("done.invoke.", "error.invoke.")):
+                # the step taking an invocation's result is linked to its invoke span
+                sc = self._invoke_links.pop((actor, iid), None)
+                if sc is not None:
+                    links.append(Link(sc))
+        span = self._tracer.start_span(A.SPAN_MACROSTEP, context=parent, links=links)
         self._open[actor] = span
         sc = span.get_span_context()
         if not sc.is_valid:
@@ -162,6 +185,7 @@ class OpenTelemetry:
             self._macrostep(record)
         elif isinstance(record, ActorSpawned):
             self._active.add(1, {A.CHART_ID: record.chart_id})
+            self._charts[record.actor] = record.chart_id
             attrs: dict[str, Any] = {
                 A.ACTOR_ID: record.actor,
                 A.CHART_ID: record.chart_id,
@@ -171,7 +195,9 @@ class OpenTelemetry:
                 attrs[A.PARENT_ID] = record.parent
             self._tracer.start_span(A.SPAN_SPAWN, attributes=attrs).end()
         elif isinstance(record, ActorStopped):
-            self._active.add(-1)
+            chart_id = self._charts.pop(record.actor, None)
+            if chart_id is not None:
+                self._active.add(-1, {A.CHART_ID: chart_id})
             self._last.pop(record.actor, None)
             self._open.pop(record.actor, None)
         elif isinstance(record, ActorRestarted):
@@ -194,7 +220,7 @@ class OpenTelemetry:
             sc = self._last.get(record.actor)
             if sc is not None and sc.is_valid:
                 links.append(Link(sc))
-            self._invocations[(record.actor, record.invokeid)] = self._tracer.start_span(
+            inv_span = self._invocations[(record.actor, record.invokeid)] = self._tracer.start_span(
                 A.SPAN_INVOKE,
                 context=Context(),
                 links=links,
@@ -205,6 +231,9 @@ class OpenTelemetry:
                     A.INVOKE_KIND: record.kind,
                 },
             )
+            sc = inv_span.get_span_context()
+            if sc.is_valid:
+                self._invoke_links[(record.actor, record.invokeid)] = sc
         elif isinstance(record, InvocationDone | InvocationFailed | InvocationCancelled):
             inv = self._invocations.pop((record.actor, record.invokeid), None)
             if inv is not None:
@@ -212,6 +241,7 @@ class OpenTelemetry:
                     inv.set_status(Status(StatusCode.ERROR, record.error))
                 elif isinstance(record, InvocationCancelled):
                     inv.set_attribute("statefleet.invoke.cancelled", True)
+                    self._invoke_links.pop((record.actor, record.invokeid), None)
                 inv.end()
         elif isinstance(record, SnapshotCommitted):
             self._commit_latency.record(record.latency)
