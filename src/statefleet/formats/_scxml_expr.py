@@ -64,6 +64,7 @@ __all__ = [
     "EventView",
     "JSString",
     "Location",
+    "ProcessorType",
     "Where",
     "attach_raw",
     "parse_value_text",
@@ -323,12 +324,43 @@ def _raw_of(event: EventData) -> JSString | None:
     return None
 
 
+class ProcessorType(str):
+    """The type URI of an Event I/O Processor as ``_event.origintype`` holds it.
+
+    Its value is the URI (``str()``, ``repr()``, what ``<send typeexpr>`` gets back), as SCXML
+    5.10.1 and C.1 require; it also compares equal to the processor's short name (``'scxml'``),
+    the alias ``<send type>`` accepts, which the Python-datamodel W3C test 352 checks.
+    """
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        return str.__eq__(self, other) or (
+            isinstance(other, str) and _PROCESSOR_ALIASES.get(str(self)) == other
+        )
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = str.__hash__
+
+    def __copy__(self) -> ProcessorType:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ProcessorType:
+        return self
+
+
+_PROCESSOR_ALIASES = {SCXML_PROCESSOR: "scxml"}
+_SCXML_ORIGINTYPE = ProcessorType(SCXML_PROCESSOR)
+
+
 class EventView(Frozen):
     """SCXML's ``_event`` as expressions see it: the event's fields, read-only.
 
     ``data`` is wrapped so dict keys read as attributes; ``origintype`` of events sent by the
-    SCXML Event I/O Processor reads as its short name ``"scxml"`` (the form the shared W3C
-    suite checks, test 352); ``raw`` is the raw message of Basic HTTP events.
+    SCXML Event I/O Processor is its URI (a :class:`ProcessorType`: it also equals ``'scxml'``);
+    ``raw`` is the raw message of Basic HTTP events.
     """
 
     __slots__ = ("data", "invokeid", "name", "origin", "origintype", "raw", "sendid", "type")
@@ -348,7 +380,10 @@ class EventView(Frozen):
             ("type", ev.type),
             ("sendid", ev.sendid),
             ("origin", ev.origin),
-            ("origintype", "scxml" if ev.origintype == SCXML_PROCESSOR else ev.origintype),
+            (
+                "origintype",
+                _SCXML_ORIGINTYPE if ev.origintype == SCXML_PROCESSOR else ev.origintype,
+            ),
             ("invokeid", ev.invokeid),
             ("data", AttrDict(data) if type(data) is dict else data),
             ("raw", _raw_of(ev)),
@@ -359,11 +394,16 @@ class EventView(Frozen):
         return f"_event({self.name!r}, data={self.data!r})"
 
 
-def parse_value_text(text: str) -> Any:
-    """The value of inline content (``<data>``, ``<content>``, a ``src`` file).
+_XML_SPACE = re.compile(r"[ \t\r\n]+")
+
+
+def parse_value_text(text: str, *, normalize: bool = True) -> Any:
+    """The value of inline content (``<data>``, ``<assign>``, ``<content>``, a ``src`` file).
 
     JSON first (``[1, 2]``, ``{"a": 1}``, ``21``), then Python literals, then XML (an
-    ``Element``), else the text itself, stripped.
+    ``Element``), else the text itself, space-normalized (leading and trailing whitespace
+    stripped, inner runs collapsed to one space, as SCXML's data models do) unless
+    ``normalize`` is false (then only stripped).
     """
     s = text.strip()
     if not s:
@@ -381,7 +421,7 @@ def parse_value_text(text: str) -> Any:
             return SafeET.fromstring(s)
         except Exception:  # not XML after all: the text is the value
             pass
-    return s
+    return _XML_SPACE.sub(" ", s) if normalize else s
 
 
 # -- per-instance runtime state ---------------------------------------------------------------

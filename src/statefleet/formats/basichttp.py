@@ -306,14 +306,14 @@ class BasicHTTPProcessor:
             if "=" in text:
                 params += parse_qsl(text, keep_blank_values=True)
             elif text:
-                content = parse_value_text(unquote_plus(text))
+                content = parse_value_text(unquote_plus(text), normalize=False)
         elif ctype == "application/json":
             try:
                 content = json.loads(text)
             except ValueError:
                 return 400
         elif text:
-            content = parse_value_text(text)
+            content = parse_value_text(text, normalize=False)
         name = "HTTP." + handler.command
         values: dict[str, Any] = {}
         for k, v in params:
