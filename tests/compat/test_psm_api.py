@@ -9,6 +9,7 @@ import pytest
 
 from statefleet import ChartDefinitionError, StatefleetError
 from statefleet.compat.psm import (
+    AttrNotFound,
     Event,
     InvalidDefinition,
     State,
@@ -322,3 +323,100 @@ def test_event_objects_decorate_callbacks() -> None:
     sm = Machine()
     assert sm.go() == "a"
     assert Machine.go.name == "Go!"
+
+
+class Shop:
+    """A rich model whose methods share names with the chart's events."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.payments: list[int] = []
+
+    def add_to_order(self, amount: int) -> int:
+        self.total += amount
+        return self.total
+
+    def enough(self, amount: int) -> bool:
+        return sum(self.payments) + amount >= self.total
+
+    def on_receive_payment(self, amount: int) -> None:
+        self.payments.append(amount)
+
+
+class ShopControl(StateMachine):
+    waiting = State("Waiting for payment", initial=True)
+    processing = State("Processing", final=True)
+
+    add_to_order = waiting.to(waiting, before="add_to_order")
+    receive_payment = waiting.to(processing, cond="enough") | waiting.to(waiting, unless="enough")
+
+
+def test_positional_arguments_reach_callbacks_by_position() -> None:
+    shop = Shop()
+    control = ShopControl(shop)
+    assert control.send("add_to_order", 3) == 3
+    assert control.add_to_order(7) == 10
+    control.send("receive_payment", 4)
+    assert control.configuration_values == {"waiting"}
+    with pytest.raises(StateMachine.TransitionNotAllowed):
+        control.send("process_order")
+    control.receive_payment(6)
+    assert shop.payments == [4, 6]
+    assert control.processing.is_active
+
+
+def test_a_callback_named_like_an_event_is_the_models() -> None:
+    with pytest.raises(AttrNotFound, match="'add_to_order' is a state or an event"):
+        ShopControl()
+
+
+class Lamp(StateMachine):
+    off = State(initial=True)
+    on = State()
+
+    turn_on = off.to(on)
+    turn_off = on.to(off)
+
+
+class LampRecord:
+    """A model persisted elsewhere (a database row): psm keeps the state in ``state``."""
+
+    def __init__(self, state: str | None = None) -> None:
+        self.state = state
+        self.entered: list[str] = []
+
+    def on_enter_on(self) -> None:
+        self.entered.append("on")
+
+
+def test_the_model_state_field_follows_the_machine_and_resumes_it() -> None:
+    row = LampRecord()
+    lamp = Lamp(row)
+    assert row.state == "off"
+    lamp.turn_on()
+    assert row.state == "on" and row.entered == ["on"]
+
+    loaded = LampRecord(state=row.state)  # read back from storage
+    again = Lamp(loaded)
+    assert again.configuration_values == {"on"}
+    assert loaded.entered == []  # resumed, not entered
+    again.turn_off()
+    assert loaded.state == "off"
+
+    custom = LampRecord()
+    custom.status = "on"  # type: ignore[attr-defined]
+    assert Lamp(custom, state_field="status").configuration_values == {"on"}
+    with pytest.raises(InvalidDefinition, match=r"LampRecord\.state is 'dim'"):
+        Lamp(LampRecord(state="dim"))
+
+
+def test_states_from_enum_are_class_attributes_too() -> None:
+    class Campaign(StateMachine):
+        states = States.from_enum(Status, initial=Status.PENDING, final=Status.DONE)
+        finish = states.PENDING.to(states.DONE)
+
+    assert Campaign.PENDING.initial and Campaign.DONE.final  # type: ignore[attr-defined]
+    sm = Campaign()
+    assert sm.PENDING.is_active  # type: ignore[attr-defined]
+    sm.finish()
+    assert sm.current_state_value == Status.DONE

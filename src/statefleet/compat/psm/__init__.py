@@ -17,12 +17,14 @@ from statefleet.compat.psm._definition import (
 )
 from statefleet.compat.psm._invoke import InvokeContext
 from statefleet.compat.psm.exceptions import (
+    AttrNotFound,
     InvalidDefinition,
     StateMachineError,
     TransitionNotAllowed,
 )
 
 __all__ = [
+    "AttrNotFound",
     "Event",
     "HistoryState",
     "InvalidDefinition",

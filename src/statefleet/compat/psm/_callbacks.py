@@ -90,13 +90,25 @@ def _static(value: Any) -> Callable[[Any], Any]:
     return get
 
 
-def _data_getter(name: str, default: Any) -> Callable[[Any], Any]:
+#: the event-data key holding the positional arguments of ``send`` (``sm.send("add", 3)``)
+ARGS = "__args__"
+
+
+def _data_getter(name: str, default: Any, index: int | None = None) -> Callable[[Any], Any]:
+    """A parameter found in the event's data by name, else (python-statemachine) the
+    positional argument of ``send`` at the parameter's ``index``, else its default."""
+
     def get(ctx: Any) -> Any:
         ev = ctx.event
         if ev is not None:
             d = ev.data
             if type(d) is dict:
-                return d.get(name, default)
+                if name in d:
+                    return d[name]
+                if index is not None:
+                    args = d.get(ARGS)
+                    if args is not None and index < len(args):
+                        return args[index]
         return default
 
     return get

@@ -10,10 +10,11 @@ class (``MyChart.chart``). Instances are sync :class:`~statefleet.core.Session` 
 from __future__ import annotations
 
 import inspect
+import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar, Self, cast
 
-from statefleet.compat.psm._callbacks import Outcome, Provider, _Propagate
+from statefleet.compat.psm._callbacks import ARGS, Outcome, Provider, _Propagate
 from statefleet.compat.psm._compiler import _Compiler, _Unresolved
 from statefleet.compat.psm._definition import Event, State, States, Transition, TransitionList
 from statefleet.compat.psm._fields import Field, declare_fields
@@ -104,7 +105,15 @@ class StateChart(Session):
     ``configuration_values`` the set of their values (``State(value=...)``, default the id).
     """
 
-    __slots__ = ("__dict__", "_sf_collect", "_sf_outcome", "_sf_providers", "_sf_tr", "model")
+    __slots__ = (
+        "__dict__",
+        "_sf_collect",
+        "_sf_outcome",
+        "_sf_providers",
+        "_sf_state_field",
+        "_sf_tr",
+        "model",
+    )
 
     catch_errors_as_events: ClassVar[bool] = True
     allow_event_without_transition: ClassVar[bool] = True
@@ -114,6 +123,9 @@ class StateChart(Session):
     chart_version: ClassVar[str] = "1"
     #: python-statemachine observers of every instance (objects, or classes to instantiate)
     listeners: ClassVar[list[Any]] = []
+
+    #: python-statemachine's ``StateMachine.TransitionNotAllowed``
+    TransitionNotAllowed = TransitionNotAllowed
 
     chart = _ChartAttr()
     events = _EventsAttr()
@@ -153,8 +165,9 @@ class StateChart(Session):
     def __init__(
         self,
         model: Any = None,
-        *,
+        state_field: str = "state",
         start_value: Any = None,
+        *,
         context: Mapping[str, Any] | None = None,
         clock: VirtualClock | RealClock | None = None,
         session_id: str | None = None,
@@ -176,6 +189,8 @@ class StateChart(Session):
         if chart is not cls._sf_chart:
             self.__dict__["_sf_ichart"] = chart
         self._sf_collect: bool = bool(chart.meta.get("psm_outcome"))
+        #: psm keeps the current state value in ``model.<state_field>``
+        self._sf_state_field: str | None = state_field if model is not None else None
         restore = self.__dict__.pop("_sf_restore", None)
         pending: dict[str, Any] = self.__dict__.pop("_sf_pending", {})
         snapshot = None
@@ -186,6 +201,9 @@ class StateChart(Session):
         if pending:
             # fields assigned in ``__init__``: the initial datamodel (the caller's context wins)
             context = {**pending, **(context or {})}
+        if snapshot is None and start and model is not None and start_value is None:
+            # psm resumes a model whose state field holds a state value, without entry
+            snapshot = self._resumed_from_model(chart, model, state_field, context, session_id)
         try:
             Session.__init__(
                 self,
@@ -199,6 +217,7 @@ class StateChart(Session):
             )
         except _Propagate as p:
             raise p.exc from None
+        self._sync_model()
         if snapshot is not None and pending:
             # restored: the snapshot's values win; fields it does not know get their new value
             data = self._m.context
@@ -206,6 +225,56 @@ class StateChart(Session):
                 data.setdefault(key, value)
         elif not start:
             self.__dict__["_sf_initial_context"] = dict(context or {})
+
+    @classmethod
+    def _resumed_from_model(
+        cls,
+        chart: Chart,
+        model: Any,
+        state_field: str,
+        context: Mapping[str, Any] | None,
+        session_id: str | None,
+    ) -> Snapshot | None:
+        value = getattr(model, state_field, None)
+        if value is None or callable(value):
+            return None
+        state = cls.states_map.get(value)
+        if state is None:
+            raise InvalidDefinition(
+                f"{type(model).__name__}.{state_field} is {value!r}, not the value of a state",
+                path=cls.__name__,
+            )
+        active: set[str] = set()
+        p = state.parent
+        while p is not None:
+            active.add(p.id)
+            p = p.parent
+
+        def enter(s: State) -> None:
+            active.add(s.id)
+            if s.parallel:
+                for c in s.states:
+                    enter(c)
+            elif s.states:
+                enter(next((c for c in s.states if c.initial), s.states[0]))
+
+        enter(state)
+        return Snapshot(
+            chart_id=chart.id,
+            chart_version=chart.version,
+            configuration=tuple(i for i in chart.state_ids if i in active),
+            context=dict(context or {}),
+            session_id=session_id or uuid.uuid4().hex,
+        )
+
+    def _sync_model(self) -> None:
+        """Write the current state value to ``model.<state_field>`` (python-statemachine's)."""
+        field = self._sf_state_field
+        if field is not None:
+            try:
+                setattr(self.model, field, self.current_state_value)
+            except (AttributeError, TypeError):
+                self._sf_state_field = None  # a model that cannot hold it (``object()``)
 
     @classmethod
     def _instance_chart(cls, providers: tuple[Any, ...], start_value: Any) -> Chart:
@@ -279,7 +348,7 @@ class StateChart(Session):
         self,
         event: str | EventData,
         /,
-        *,
+        *args: Any,
         delay: float | None = None,
         send_id: str | None = None,
         internal: bool | None = None,
@@ -297,6 +366,9 @@ class StateChart(Session):
         clock; ``send_id`` names a delayed send for :meth:`cancel_event`; ``internal=True``
         from inside a callback puts the event on the internal queue (like :meth:`raise_`).
         """
+        if args:
+            # python-statemachine's positional arguments: callbacks get them by position
+            data[ARGS] = args
         actor = getattr(self, "_sf_actor", None)
         if actor is not None:  # an actor drives this instance: the event goes to its mailbox
             actor.send_nowait(event, **data)
@@ -309,6 +381,8 @@ class StateChart(Session):
                 Session.send(self, event, **data)
             except _Propagate as p:
                 raise p.exc from None
+            if self._sf_state_field is not None and not self._busy:
+                self._sync_model()
             return None
         ev = EventData(event, data or None) if type(event) is str and event else event
         outcome = Outcome(ev)
@@ -319,6 +393,7 @@ class StateChart(Session):
             raise p.exc from None
         finally:
             self._sf_outcome = None
+            self._sync_model()
         if not outcome.taken and not type(self).allow_event_without_transition:
             name = ev.name if isinstance(ev, EventData) else str(ev)
             raise TransitionNotAllowed(self._sf_events.get(name) or Event(id=name), self._names())
@@ -334,6 +409,8 @@ class StateChart(Session):
             Session.advance(self, seconds)
         except _Propagate as p:
             raise p.exc from None
+        finally:
+            self._sync_model()
 
     def poll(self) -> int:
         """Fire every delayed event that is due now; return how many fired."""
@@ -341,6 +418,8 @@ class StateChart(Session):
             return Session.poll(self)
         except _Propagate as p:
             raise p.exc from None
+        finally:
+            self._sync_model()
 
     def _send_special(
         self,

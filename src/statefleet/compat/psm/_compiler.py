@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from statefleet.compat.psm._callbacks import (
     _STANDARD,
+    ARGS,
     Provider,
     _collecting,
     _data_getter,
@@ -70,7 +71,7 @@ from statefleet.compat.psm._definition import (
     _NestedStateFactory,
 )
 from statefleet.compat.psm._invoke import invoke_source
-from statefleet.compat.psm.exceptions import InvalidDefinition
+from statefleet.compat.psm.exceptions import AttrNotFound, InvalidDefinition
 from statefleet.core import (
     Action,
     AfterSpec,
@@ -97,7 +98,10 @@ _COMPARISONS: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {
 }
 
 
-class _Unresolved(InvalidDefinition):
+_MISSING: Any = object()
+
+
+class _Unresolved(AttrNotFound):
     """A callback name nothing defines (yet): raised when an instance is created."""
 
 
@@ -172,6 +176,10 @@ class _Compiler:
                 top.append((key, value))
             elif isinstance(value, States):
                 top.extend((k, st) for k, st in value._states.items())
+                for skey, st in value._states.items():
+                    # ``Machine.DRAFT`` reads a state of ``States.from_enum`` (psm's)
+                    if inspect.getattr_static(cls, skey, None) is None:
+                        setattr(cls, skey, st)
             elif isinstance(value, TransitionList | Event):
                 decls.append((key, value, key))
             elif isinstance(getattr(value, "_sf_transitions", None), TransitionList):
@@ -791,9 +799,11 @@ class _Compiler:
                 if guard:
                     return self._expression(name, site, where)
                 raise self.error(where, f"{name!r} is not a callback name")
-            try:
-                obj = inspect.getattr_static(cls, name)
-            except AttributeError:
+            obj = inspect.getattr_static(cls, name, _MISSING)
+            not_callback = isinstance(obj, State | Event | TransitionList | _NestedStateFactory)
+            if obj is _MISSING or not_callback:
+                # not on the class (or the class's is a state or an event): the model's or a
+                # listener's, if one defines it (python-statemachine looks there too)
                 if convention:
                     return None
                 for index, provider in enumerate(self.providers):
@@ -801,21 +811,19 @@ class _Compiler:
                         return self._provided(
                             index, provider, name, site, where, group, guard=guard
                         )
+                if not_callback:
+                    raise self.unresolved(where, f"{name!r} is a state or an event, not a callback")
                 if guard:
                     raise self.unresolved(
                         where,
                         f"unknown guard {name!r}: {self.cname} has no such attribute"
                         " (nor has its model or a listener)",
-                    ) from None
+                    )
                 raise self.unresolved(
                     where,
                     f"unknown callback {name!r}: {self.cname} has no such method"
                     " (nor has its model or a listener)",
-                ) from None
-            if isinstance(obj, State | Event | TransitionList | _NestedStateFactory):
-                if convention:
-                    return None
-                raise self.error(where, f"{name!r} is a state or an event, not a callback")
+                )
             if isinstance(obj, types.FunctionType):
                 return self._callable(obj, site, where, group, bound=True)
             if isinstance(obj, staticmethod):
@@ -923,7 +931,7 @@ class _Compiler:
         named: set[str] = set()
         varkw = False
         after_var = False
-        for p in params:
+        for index, p in enumerate(params):
             if p.kind is inspect.Parameter.VAR_POSITIONAL:
                 after_var = True
                 continue
@@ -935,7 +943,9 @@ class _Compiler:
                     where, f"cannot inject positional-only parameter {p.name!r} of {func!r}"
                 )
             default = None if p.default is inspect.Parameter.empty else p.default
-            getter = self._getter(p.name, default, site)
+            getter = self._getter(
+                p.name, default, site, None if after_var or p.kind is p.KEYWORD_ONLY else index
+            )
             named.add(p.name)
             if p.kind is inspect.Parameter.KEYWORD_ONLY or after_var:
                 kw.append((p.name, getter))
@@ -978,7 +988,9 @@ class _Compiler:
 
         return call
 
-    def _getter(self, name: str, default: Any, site: _Site) -> Callable[[Any], Any]:
+    def _getter(
+        self, name: str, default: Any, site: _Site, index: int | None = None
+    ) -> Callable[[Any], Any]:
         kind = site.kind
         t = site.transition
         if name == "event":
@@ -1012,7 +1024,7 @@ class _Compiler:
                 return _static(site.state)
             self.need_stash = True
             return _g_stash_target
-        return _data_getter(name, default)
+        return _data_getter(name, default, index)
 
     def _event_getter(self) -> Callable[[Any], Any]:
         by_id = self.events_by_id
@@ -1040,7 +1052,7 @@ class _Compiler:
             if ev is not None:
                 d = ev.data
                 if type(d) is dict:
-                    out.update((k, v) for k, v in d.items() if k not in named)
+                    out.update((k, v) for k, v in d.items() if k not in named and k != ARGS)
                 if want_error and ev.error is not None:
                     out["error"] = ev.error
             for n, g in std:

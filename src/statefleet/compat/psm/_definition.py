@@ -634,13 +634,15 @@ class _BoundEvent:
         """The event's display name."""
         return self._event.name
 
-    def __call__(self, **data: Any) -> Any:
-        """Send the event (``data`` becomes its payload) and return what its callbacks
-        returned (see :meth:`StateChart.send`)."""
+    def __call__(self, *args: Any, **data: Any) -> Any:
+        """Send the event (``data`` becomes its payload, ``args`` reach the callbacks by
+        position) and return what its callbacks returned (see :meth:`StateChart.send`)."""
         ev = self._event
         if ev.delay or ev.internal:
-            return self._machine.send(ev.id, delay=ev.delay or None, internal=ev.internal, **data)
-        return self._machine.send(ev.id, **data)
+            return self._machine.send(
+                ev.id, *args, delay=ev.delay or None, internal=ev.internal, **data
+            )
+        return self._machine.send(ev.id, *args, **data)
 
     def __eq__(self, other: object) -> bool:
         return self._event == other

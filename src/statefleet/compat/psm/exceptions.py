@@ -10,7 +10,7 @@ from typing import Any
 
 from statefleet.core import ChartDefinitionError, StatefleetError
 
-__all__ = ["InvalidDefinition", "StateMachineError", "TransitionNotAllowed"]
+__all__ = ["AttrNotFound", "InvalidDefinition", "StateMachineError", "TransitionNotAllowed"]
 
 
 class StateMachineError(StatefleetError):
@@ -20,6 +20,11 @@ class StateMachineError(StatefleetError):
 class InvalidDefinition(StateMachineError, ChartDefinitionError):
     """The chart class (or an instance's callbacks) is not a valid definition; ``path`` names
     the attribute."""
+
+
+class AttrNotFound(InvalidDefinition):
+    """A callback or guard name that neither the class, its model nor a listener defines
+    (raised when an instance is created)."""
 
 
 class TransitionNotAllowed(StateMachineError):
