@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from statefleet.core import decode_snapshot, encode_snapshot
 from tests.scxml._util import PASS_FAIL, doc, run, verdict
 
 URI = "http://www.w3.org/TR/scxml/#SCXMLEventProcessor"
@@ -28,6 +29,9 @@ def test_origintype_of_scxml_processor_events_is_the_processor_uri() -> None:
     assert verdict(session) == "pass"
     assert str(session.context["t"]) == URI and session.context["u"] == URI
     assert type(session.context["u"]) is str
+    # stored in the datamodel, it snapshots as the URI
+    restored = decode_snapshot(encode_snapshot(session.snapshot()))
+    assert restored.context["t"] == URI and type(restored.context["t"]) is str
 
 
 def test_an_invoked_child_and_its_parent_see_the_uri_and_can_answer_with_it() -> None:

@@ -38,6 +38,7 @@ import ast
 import builtins
 import collections
 import copy
+import enum
 import json
 import re
 import types
@@ -324,19 +325,20 @@ def _raw_of(event: EventData) -> JSString | None:
     return None
 
 
-class ProcessorType(str):
+class ProcessorType(enum.StrEnum):
     """The type URI of an Event I/O Processor as ``_event.origintype`` holds it.
 
-    Its value is the URI (``str()``, ``repr()``, what ``<send typeexpr>`` gets back), as SCXML
-    5.10.1 and C.1 require; it also compares equal to the processor's short name (``'scxml'``),
-    the alias ``<send type>`` accepts, which the Python-datamodel W3C test 352 checks.
+    Its value is the URI (``str()``, ``repr()``, what ``<send typeexpr>`` gets back, what a
+    snapshot stores), as SCXML 5.10.1 and C.1 require; it also compares equal to the
+    processor's short name (``'scxml'``), the alias ``<send type>`` accepts, which the
+    Python-datamodel W3C test 352 checks. (A string enum, so snapshots encode it as the URI.)
     """
 
-    __slots__ = ()
+    SCXML = SCXML_PROCESSOR
 
     def __eq__(self, other: object) -> bool:
         return str.__eq__(self, other) or (
-            isinstance(other, str) and _PROCESSOR_ALIASES.get(str(self)) == other
+            isinstance(other, str) and _PROCESSOR_ALIASES.get(self.value) == other
         )
 
     def __ne__(self, other: object) -> bool:
@@ -344,15 +346,11 @@ class ProcessorType(str):
 
     __hash__ = str.__hash__
 
-    def __copy__(self) -> ProcessorType:
-        return self
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> ProcessorType:
-        return self
+    def __repr__(self) -> str:
+        return repr(self.value)
 
 
 _PROCESSOR_ALIASES = {SCXML_PROCESSOR: "scxml"}
-_SCXML_ORIGINTYPE = ProcessorType(SCXML_PROCESSOR)
 
 
 class EventView(Frozen):
@@ -382,7 +380,7 @@ class EventView(Frozen):
             ("origin", ev.origin),
             (
                 "origintype",
-                _SCXML_ORIGINTYPE if ev.origintype == SCXML_PROCESSOR else ev.origintype,
+                ProcessorType.SCXML if ev.origintype == SCXML_PROCESSOR else ev.origintype,
             ),
             ("invokeid", ev.invokeid),
             ("data", AttrDict(data) if type(data) is dict else data),
