@@ -224,12 +224,24 @@ async def test_a_node_cannot_acquire_shards_that_do_not_exist(node: Any) -> None
         assert await a.cluster.leases() == []
 
 
-async def test_a_store_without_a_node_has_no_cluster_and_no_fence(node: Any) -> None:
+async def test_a_store_without_a_node_has_no_cluster_and_no_fence(
+    node: Any, clock: VirtualClock
+) -> None:
     async with node(None) as plain, node("a") as a:
         assert plain.cluster is None
         assert a.cluster is not None
-        await a.cluster.acquire(range(SHARDS))
+        await a.cluster.join("pid 7")
+        await a.cluster.acquire([1, 2])
         await plain.commit(make_commit("x", initial(), previous=None))  # version checks only
+        # any store sees the cluster (for inspection)
+        clock.set(1003.0)
+        assert [(x.shard, x.owner, x.epoch, x.age) for x in await plain.leases()] == [
+            (1, "a", 1, 3.0),
+            (2, "a", 1, 3.0),
+        ]
+        assert [(m.node, m.info, m.heartbeat_age) for m in await plain.members()] == [
+            ("a", "pid 7", 3.0)
+        ]
 
 
 # -- LISTEN/NOTIFY -----------------------------------------------------------------------------

@@ -34,7 +34,7 @@ import msgspec
 
 from statefleet.persistence._pg_errors import FencedError
 
-__all__ = ["Cluster", "Lease", "Member", "shard_key", "shard_of"]
+__all__ = ["Cluster", "Lease", "Member", "read_leases", "read_members", "shard_key", "shard_of"]
 
 #: what ``coalesce`` turns into the database's clock when the store has no virtual clock
 _NOW = "coalesce($1::float8, extract(epoch from clock_timestamp()))"
@@ -95,14 +95,39 @@ class Member(msgspec.Struct, frozen=True):
         return self.now - self.heartbeat_at
 
 
+#: runs ``fn`` with a connection of the store (reconnecting as the store does)
+Runner = Callable[[Callable[[Any], Awaitable[Any]]], Awaitable[Any]]
+
+
+async def read_members(run: Runner, now: float | None) -> list[Member]:
+    """The ``nodes`` table: every registered node, by name (``now``: a virtual clock's
+    time, ``None`` for the database's)."""
+
+    async def go(conn: _Connection) -> list[Any]:
+        return await conn.fetch(
+            f"SELECT node, started_at, heartbeat_at, info, {_NOW} FROM nodes ORDER BY node", now
+        )
+
+    return [Member(*r) for r in await run(go)]
+
+
+async def read_leases(run: Runner, now: float | None) -> list[Lease]:
+    """The ``shard_leases`` table, by shard."""
+
+    async def go(conn: _Connection) -> list[Any]:
+        return await conn.fetch(
+            f"SELECT shard, owner, epoch, expires_at, acquired_at, {_NOW}"
+            " FROM shard_leases ORDER BY shard",
+            now,
+        )
+
+    return [Lease(*r) for r in await run(go)]
+
+
 class _Connection(Protocol):
     async def fetch(self, query: str, *args: Any) -> list[Any]: ...
 
     async def execute(self, query: str, *args: Any) -> str: ...
-
-
-#: runs ``fn`` with a connection of the store (reconnecting as the store does)
-Runner = Callable[[Callable[[Any], Awaitable[Any]]], Awaitable[Any]]
 
 
 class Cluster:
@@ -177,14 +202,7 @@ class Cluster:
 
     async def members(self) -> list[Member]:
         """Every registered node, by name."""
-
-        async def go(conn: _Connection) -> list[Any]:
-            return await conn.fetch(
-                f"SELECT node, started_at, heartbeat_at, info, {_NOW} FROM nodes ORDER BY node",
-                self.now(),
-            )
-
-        return [Member(*r) for r in await self._run(go)]
+        return await read_members(self._run, self.now())
 
     # -- leases -----------------------------------------------------------------------------
     async def acquire(self, shards: Iterable[int]) -> dict[int, int]:
@@ -274,15 +292,7 @@ class Cluster:
     async def leases(self) -> list[Lease]:
         """Every shard's lease as the database holds it, by shard (shards never acquired
         have no row)."""
-
-        async def go(conn: _Connection) -> list[Any]:
-            return await conn.fetch(
-                f"SELECT shard, owner, epoch, expires_at, acquired_at, {_NOW}"
-                " FROM shard_leases ORDER BY shard",
-                self.now(),
-            )
-
-        return [Lease(*r) for r in await self._run(go)]
+        return await read_leases(self._run, self.now())
 
     async def _heartbeat(self, conn: _Connection) -> None:
         await conn.execute(

@@ -56,7 +56,14 @@ from statefleet.core import (
     encode_snapshot,
 )
 from statefleet.core._snapshot import SNAPSHOT_FORMAT
-from statefleet.persistence._cluster import Cluster, shard_of
+from statefleet.persistence._cluster import (
+    Cluster,
+    Lease,
+    Member,
+    read_leases,
+    read_members,
+    shard_of,
+)
 from statefleet.persistence._errors import (
     CorruptRecordError,
     SchemaVersionError,
@@ -1066,6 +1073,18 @@ class PostgresStore(RuntimeStore):
         return [
             DeadLetter(i, a, k, r, None if p is None else bytes(p), c) for i, a, k, r, p, c in rows
         ]
+
+    # -- the cluster, seen from any store --------------------------------------------------
+    async def leases(self) -> list[Lease]:
+        """Every shard's lease (owner, epoch, expiry, age), by shard: what
+        ``statefleet inspect`` shows, readable from any store, node or not."""
+        self._check_open()
+        return await read_leases(self._read, None if self._clock is None else self._clock())
+
+    async def members(self) -> list[Member]:
+        """Every registered node and its heartbeat age, by name."""
+        self._check_open()
+        return await read_members(self._read, None if self._clock is None else self._clock())
 
     # -- LISTEN/NOTIFY -----------------------------------------------------------------------
     def channel(self, shard: int) -> str:
