@@ -1,6 +1,7 @@
 """The cost of telemetry on actor throughput (issue 7): A1 and A2 from bench_actors.py with
 no listener, with the OpenTelemetry listener on a no-op provider (API only, the default in an
-application that configured no SDK), and with the SDK and a batch span processor.
+application that configured no SDK), with the SDK sampling 1% of traces, and with the SDK and
+a batch span processor recording every span.
 
 Run: python benchmarks/bench_telemetry.py [--quick] [--backend trio]
 """
@@ -18,6 +19,7 @@ import anyio
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.sampling import TraceIdRatioBased
 from opentelemetry.trace import NoOpTracerProvider
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -42,7 +44,10 @@ def _listeners(kind: str) -> list[Any]:
         return []
     if kind == "noop":
         return [OpenTelemetry(tracer_provider=NoOpTracerProvider())]
-    tp = TracerProvider()
+    if kind == "sdk-1%":
+        tp = TracerProvider(sampler=TraceIdRatioBased(0.01))
+    else:
+        tp = TracerProvider()
     tp.add_span_processor(BatchSpanProcessor(_Discard(), max_queue_size=1_000_000))
     return [OpenTelemetry(tracer_provider=tp, meter_provider=MeterProvider())]
 
@@ -78,7 +83,7 @@ def main() -> int:
     args = p.parse_args()
     scale = 10 if args.quick else 1
     rows = []
-    for kind in ("none", "noop", "sdk"):
+    for kind in ("none", "noop", "sdk-1%", "sdk"):
         best1 = best2 = 0.0
         for _ in range(args.repeat):
             gc.collect()
@@ -92,6 +97,7 @@ def main() -> int:
     names = {
         "none": "no listener",
         "noop": "OpenTelemetry, no-op provider",
+        "sdk-1%": "OpenTelemetry, SDK, 1% sampled",
         "sdk": "OpenTelemetry, SDK + batch export",
     }
     for kind, r1, r2 in rows:

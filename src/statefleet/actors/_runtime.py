@@ -391,7 +391,8 @@ class Runtime:
             fn for fn, types in self.filters if types is None or EventReceived in types
         )
         traces: list[Callable[[str, EventData | None], dict[str, str] | None]] = []
-        for fn in fns:
+        # trace context matters only to listeners that see macrosteps
+        for fn in self.step_fns:
             owner = getattr(fn, "__self__", None)
             begin = getattr(owner, "begin_macrostep", None)
             if begin is not None:
@@ -402,7 +403,7 @@ class Runtime:
                 traces.append(_ignoring_event(th))
         self.trace_fns = tuple(traces)
         callers: list[Callable[[], dict[str, str] | None]] = []
-        for fn in fns:
+        for fn in self.step_fns:
             ct = getattr(getattr(fn, "__self__", None), "caller_trace", None)
             if ct is not None:
                 callers.append(ct)

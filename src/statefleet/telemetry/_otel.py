@@ -46,6 +46,17 @@ def _is_noop(provided: Any) -> bool:
     return real is None and type(provided).__name__ in ("ProxyTracer", "_ProxyMeter")
 
 
+def _headers(sc: SpanContext) -> dict[str, str] | None:
+    """W3C trace headers for ``sc`` (what the propagator writes, without building a
+    context for it: this runs for every macrostep, sampled or not)."""
+    if not sc.is_valid:
+        return None
+    headers = {"traceparent": f"00-{sc.trace_id:032x}-{sc.span_id:016x}-{sc.trace_flags:02x}"}
+    if sc.trace_state:
+        headers["tracestate"] = sc.trace_state.to_header()
+    return headers
+
+
 def _ns(seconds_ago: float) -> int:
     return time.time_ns() - int(seconds_ago * 1e9)
 
@@ -75,9 +86,16 @@ class OpenTelemetry:
     ) -> None:
         self._tracer = trace.get_tracer("statefleet", _VERSION, tracer_provider=tracer_provider)
         meter = metrics.get_meter("statefleet", _VERSION, meter_provider=meter_provider)
-        self._events = meter.create_counter(
-            A.METRIC_EVENTS, unit="{event}", description="events processed (macrosteps)"
+        #: events processed per (chart, event name): counted here, reported at collection
+        #: (an observable counter), so a macrostep costs a dict increment, not a measurement
+        self._counts: dict[tuple[str, str], int] = {}
+        meter.create_observable_counter(
+            A.METRIC_EVENTS,
+            callbacks=[self._event_counts],
+            unit="{event}",
+            description="events processed (macrosteps)",
         )
+        self._chart_labels: dict[str, dict[str, str]] = {}
         self._duration = meter.create_histogram(
             A.METRIC_MACROSTEP_DURATION, unit="s", description="macrostep duration"
         )
@@ -171,12 +189,7 @@ class OpenTelemetry:
                     links.append(Link(sc))
         span = self._tracer.start_span(A.SPAN_MACROSTEP, context=parent, links=links)
         self._open[actor] = span
-        sc = span.get_span_context()
-        if not sc.is_valid:
-            return None
-        carrier: dict[str, str] = {}
-        _PROPAGATOR.inject(carrier, context=trace.set_span_in_context(span))
-        return carrier or None
+        return _headers(span.get_span_context())
 
     # -- records ----------------------------------------------------------------------------
     def on_record(self, record: Record) -> None:
@@ -307,6 +320,15 @@ class OpenTelemetry:
                 span.set_attribute(A.ERROR_COUNT, len(r.errors))
         span.end(end_time=end)
         self._last[r.actor] = span.get_span_context()
-        labels = {A.CHART_ID: r.chart_id, A.EVENT_NAME: event_name}
-        self._events.add(1, labels)
-        self._duration.record(r.duration, {A.CHART_ID: r.chart_id})
+        key = (r.chart_id, event_name)
+        self._counts[key] = self._counts.get(key, 0) + 1
+        labels = self._chart_labels.get(r.chart_id)
+        if labels is None:
+            labels = self._chart_labels[r.chart_id] = {A.CHART_ID: r.chart_id}
+        self._duration.record(r.duration, labels)
+
+    def _event_counts(self, options: Any) -> list[Observation]:
+        return [
+            Observation(n, {A.CHART_ID: chart_id, A.EVENT_NAME: event})
+            for (chart_id, event), n in sorted(self._counts.items())
+        ]
