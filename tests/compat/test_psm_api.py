@@ -420,3 +420,48 @@ def test_states_from_enum_are_class_attributes_too() -> None:
     assert sm.PENDING.is_active  # type: ignore[attr-defined]
     sm.finish()
     assert sm.current_state_value == Status.DONE
+
+
+class Signup(StateMachine):
+    incomplete = State(initial=True)
+    complete = State(final=True)
+
+    signup = incomplete.to(complete)
+
+    def on_signup(self, token: str) -> None:
+        if not token:
+            raise ValueError("Token is required")
+
+
+def test_a_failing_callback_leaves_the_configuration_as_the_event_found_it() -> None:
+    sm = Signup()
+    with pytest.raises(ValueError, match="Token is required"):
+        sm.signup("")
+    assert sm.configuration_values == {"incomplete"}
+    sm.signup("1234")
+    assert sm.configuration_values == {"complete"}
+
+
+def test_bind_events_to_a_domain_object() -> None:
+    class Account:
+        def __init__(self) -> None:
+            self.state: str | None = None
+            self.sm = Signup(self)
+            self.sm.bind_events_to(self)
+
+    account = Account()
+    account.signup("token")  # type: ignore[attr-defined]
+    assert account.state == "complete"
+    with pytest.warns(UserWarning, match="already exists"):
+        account.sm.bind_events_to(account)
+
+
+def test_add_listener_after_creation() -> None:
+    sm = TrafficLight()
+    sm.cycle()
+    audit = Audit()
+    sm.add_listener(audit)
+    assert sm.active_listeners == [audit]
+    assert sm.configuration_values == {"yellow"}  # nothing entered or exited
+    assert sm.cycle() == "Running cycle from yellow to red"
+    assert audit.lines == ["red!", "cycle: yellow -> red"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import uuid
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar, Self, cast
 
@@ -18,7 +19,11 @@ from statefleet.compat.psm._callbacks import ARGS, Outcome, Provider, _Propagate
 from statefleet.compat.psm._compiler import _Compiler, _Unresolved
 from statefleet.compat.psm._definition import Event, State, States, Transition, TransitionList
 from statefleet.compat.psm._fields import Field, declare_fields
-from statefleet.compat.psm.exceptions import InvalidDefinition, TransitionNotAllowed
+from statefleet.compat.psm.exceptions import (
+    InvalidDefinition,
+    StateMachineError,
+    TransitionNotAllowed,
+)
 from statefleet.core import (
     Chart,
     ChartDefinitionError,
@@ -376,10 +381,12 @@ class StateChart(Session):
         if delay or internal or send_id is not None:
             self._send_special(event, delay, send_id, internal, data)
             return None
+        before = self._m.cfg
         if self._busy or not self._sf_collect:
             try:
                 Session.send(self, event, **data)
             except _Propagate as p:
+                self._undo(before)
                 raise p.exc from None
             if self._sf_state_field is not None and not self._busy:
                 self._sync_model()
@@ -390,6 +397,7 @@ class StateChart(Session):
         try:
             Session.send(self, ev)
         except _Propagate as p:
+            self._undo(before)
             raise p.exc from None
         finally:
             self._sf_outcome = None
@@ -398,6 +406,16 @@ class StateChart(Session):
             name = ev.name if isinstance(ev, EventData) else str(ev)
             raise TransitionNotAllowed(self._sf_events.get(name) or Event(id=name), self._names())
         return outcome.value()
+
+    def _undo(self, before: Any) -> None:
+        """A callback's exception left ``send`` (``catch_errors_as_events = False``): like
+        python-statemachine, go back to the configuration the event found, drop what the
+        aborted macrostep had queued internally."""
+        if not self._busy:
+            m = self._m
+            m.cfg = before
+            if m.internal:
+                m.internal = []
 
     def _names(self) -> list[str]:
         states = self._sf_states
@@ -458,6 +476,56 @@ class StateChart(Session):
             self._m.raise_(event, data or None)
         else:
             self.send(event, **data)
+
+    def bind_events_to(self, *targets: Any) -> None:
+        """Give ``targets`` this machine's event methods (``user.signup()``); an attribute a
+        target already has is left alone, with a warning (python-statemachine's)."""
+        for event in type(self).events:
+            trigger = getattr(self, event.id)
+            for target in targets:
+                if hasattr(target, event.id):
+                    warnings.warn(
+                        f"Attribute {event.id!r} already exists on {target!r}. Skipping binding.",
+                        UserWarning,
+                        stacklevel=2,
+                    )
+                    continue
+                setattr(target, event.id, trigger)
+
+    @property
+    def active_listeners(self) -> list[Any]:
+        """The python-statemachine observers of this instance (class-level ones first)."""
+        model = self.model
+        return [p for p in self._sf_providers if p is not model or model is None]
+
+    def add_listener(self, *listeners: Any) -> None:
+        """Add listeners after creation (observers or record listeners).
+
+        The instance continues from its current snapshot on a chart that calls the new
+        observers' callbacks; nothing is entered or exited. Not while an event is being
+        processed, nor for an instance an actor drives.
+        """
+        if self._busy or getattr(self, "_sf_actor", None) is not None:
+            raise StateMachineError(
+                "add_listener() needs an idle instance that no actor drives; give listeners"
+                " when the instance is created"
+            )
+        records = [obj for obj in listeners if _is_record_listener(obj)]
+        observers = tuple(obj for obj in listeners if not _is_record_listener(obj))
+        providers = self._sf_providers + observers
+        chart = type(self)._instance_chart(providers, None)
+        snapshot = self.snapshot()
+        self._sf_providers = providers
+        if chart is not type(self)._sf_chart:
+            self.__dict__["_sf_ichart"] = chart
+        self._sf_collect = bool(chart.meta.get("psm_outcome"))
+        Session.__init__(
+            self,
+            chart,
+            clock=self._clock,
+            listeners=[*self._listeners, *records],
+            snapshot=snapshot,
+        )
 
     def cancel_event(self, send_id: str) -> None:
         """Cancel a delayed event sent with ``send_id`` (no-op if it already fired)."""
