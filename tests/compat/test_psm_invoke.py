@@ -8,7 +8,8 @@ import anyio
 import pytest
 
 from statefleet import ActorSystem, VirtualClock
-from statefleet.compat.psm import InvokeContext, State, StateChart
+from statefleet.compat.psm import InvalidDefinition, InvokeContext, State, StateChart
+from statefleet.compat.psm.contrib.timeout import timeout
 
 
 class Payments:
@@ -171,3 +172,28 @@ async def test_an_async_service_runs_under_actors() -> None:
         await ref.wait_for("paid")
         assert ref.status == "done"
     assert [amount for _, amount in GATEWAY.charged] == [12]
+
+
+def test_psm_timeout_helper_runs_on_the_instance_clock() -> None:
+    class Waiter(StateChart):
+        waiting = State(initial=True, invoke=timeout(5, on="expired"))
+        polling = State(invoke=timeout(2))
+        timed_out = State(final=True)
+
+        expired = waiting.to(polling)
+        done_invoke_polling = polling.to(timed_out)
+
+    sm = Waiter()
+    sm.advance(4.9)
+    assert sm.configuration_values == {"waiting"}
+    sm.advance(0.1)
+    assert sm.configuration_values == {"polling"}
+    sm.advance(2)
+    assert sm.configuration_values == {"timed_out"}
+
+
+def test_psm_timeout_refuses_a_bad_duration() -> None:
+    with pytest.raises(InvalidDefinition, match="positive number of seconds"):
+        timeout(0)
+    with pytest.raises(InvalidDefinition, match="event name"):
+        timeout(1, on="")

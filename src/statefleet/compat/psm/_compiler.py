@@ -71,6 +71,7 @@ from statefleet.compat.psm._definition import (
     _NestedStateFactory,
 )
 from statefleet.compat.psm._invoke import invoke_source
+from statefleet.compat.psm.contrib.timeout import Timeout
 from statefleet.compat.psm.exceptions import AttrNotFound, InvalidDefinition
 from statefleet.core import (
     Action,
@@ -547,8 +548,14 @@ class _Compiler:
         for t in self._transitions_of(st):
             spec.transitions.append(self._transition_spec(t, st))
         spec.invokes = self._invokes(st, path)
-        for delay, event in st._after.items():
-            # ``after={30: "expire"}``: ``expire`` is raised 30 s after entry (cancelled on exit)
+        # ``after={30: "expire"}``: ``expire`` is raised 30 s after entry (cancelled on exit);
+        # ``invoke=timeout(30, on="expire")`` is the same (python-statemachine's helper)
+        delays = list(st._after.items()) + [
+            (h.duration, h.on or f"done.invoke.{st._id}")
+            for h in st._invoke
+            if isinstance(h, Timeout)
+        ]
+        for delay, event in delays:
             if not isinstance(event, str) or not event:
                 raise self.error(
                     f"{path}.after", f"after maps seconds to an event name, not {event!r}"
@@ -573,6 +580,7 @@ class _Compiler:
                 and inspect.getattr_static(self.cls, h.__name__, None) is h,
             )
             for h in st._invoke
+            if not isinstance(h, Timeout)
         ]
         named = inspect.getattr_static(self.cls, f"on_invoke_{st._id}", None)
         if isinstance(named, types.FunctionType):

@@ -1,0 +1,1 @@
+"""python-statemachine's ``statemachine.contrib`` helpers (``timeout``)."""
