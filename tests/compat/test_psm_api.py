@@ -465,3 +465,76 @@ def test_add_listener_after_creation() -> None:
     assert sm.configuration_values == {"yellow"}  # nothing entered or exited
     assert sm.cycle() == "Running cycle from yellow to red"
     assert audit.lines == ["red!", "cycle: yellow -> red"]
+
+
+class Crossing(StateChart):
+    green = State(initial=True)
+    yellow = State()
+    red = State()
+
+    cycle = green.to(yellow) | yellow.to(red) | red.to(green)
+
+    def before_cycle(self, event: str, source: State, target: State) -> str:
+        return f"Running {event} from {source.id} to {target.id}"
+
+    def on_enter_red(self) -> None:
+        self.log.append("Don't move.")
+
+    def on_exit_red(self) -> None:
+        self.log.append("Go ahead!")
+
+    log: list[str] = []
+
+
+class LogListener:
+    def __init__(self, name: str, log: list[str]) -> None:
+        self.name = name
+        self.log = log
+
+    def after_transition(self, event: str, source: State, target: State) -> None:
+        self.log.append(f"{self.name} after: {source.id}--({event})-->{target.id}")
+
+    def on_enter_state(self, target: State, event: str) -> None:
+        self.log.append(f"{self.name} enter: {target.id} from {event}")
+
+
+class LedPanel:
+    def __init__(self, color: str, log: list[str]) -> None:
+        self.color = color
+        self.log = log
+
+    def on_enter_state(self, target: State) -> None:
+        if target.id == self.color:
+            self.log.append(f"{self.color} turning on")
+
+    def on_exit_state(self, source: State) -> None:
+        if source.id == self.color:
+            self.log.append(f"{self.color} turning off")
+
+
+def test_listeners_as_psm_documents_them() -> None:
+    log: list[str] = []
+    sm = Crossing(listeners=[LogListener("Paulista Avenue", log)])
+    sm.log = log
+    assert log == ["Paulista Avenue enter: green from __initial__"]
+    assert sm.cycle() == "Running cycle from green to yellow"
+    assert log[1:] == [
+        "Paulista Avenue enter: yellow from cycle",
+        "Paulista Avenue after: green--(cycle)-->yellow",
+    ]
+    del log[:]
+    assert sm.add_listener(*(LedPanel(c, log) for c in ("green", "yellow", "red"))) is sm
+    assert sm.cycle() == "Running cycle from yellow to red"
+    assert sm.cycle() == "Running cycle from red to green"
+    assert log == [
+        "yellow turning off",
+        "Paulista Avenue enter: red from cycle",
+        "red turning on",
+        "Don't move.",
+        "Paulista Avenue after: yellow--(cycle)-->red",
+        "red turning off",
+        "Go ahead!",
+        "Paulista Avenue enter: green from cycle",
+        "green turning on",
+        "Paulista Avenue after: red--(cycle)-->green",
+    ]

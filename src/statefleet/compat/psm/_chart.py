@@ -498,7 +498,7 @@ class StateChart(Session):
         model = self.model
         return [p for p in self._sf_providers if p is not model or model is None]
 
-    def add_listener(self, *listeners: Any) -> None:
+    def add_listener(self, *listeners: Any) -> Self:
         """Add listeners after creation (observers or record listeners).
 
         The instance continues from its current snapshot on a chart that calls the new
@@ -515,6 +515,7 @@ class StateChart(Session):
         providers = self._sf_providers + observers
         chart = type(self)._instance_chart(providers, None)
         snapshot = self.snapshot()
+        data = self._m.context  # kept as is: the objects the instance's fields hold
         self._sf_providers = providers
         if chart is not type(self)._sf_chart:
             self.__dict__["_sf_ichart"] = chart
@@ -526,6 +527,8 @@ class StateChart(Session):
             listeners=[*self._listeners, *records],
             snapshot=snapshot,
         )
+        self._m.context = data
+        return self
 
     def cancel_event(self, send_id: str) -> None:
         """Cancel a delayed event sent with ``send_id`` (no-op if it already fired)."""
