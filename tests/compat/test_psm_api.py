@@ -467,16 +467,7 @@ def test_add_listener_after_creation() -> None:
     assert audit.lines == ["red!", "cycle: yellow -> red"]
 
 
-class Crossing(StateChart):
-    green = State(initial=True)
-    yellow = State()
-    red = State()
-
-    cycle = green.to(yellow) | yellow.to(red) | red.to(green)
-
-    def before_cycle(self, event: str, source: State, target: State) -> str:
-        return f"Running {event} from {source.id} to {target.id}"
-
+class Crossing(TrafficLight):
     def on_enter_red(self) -> None:
         self.log.append("Don't move.")
 
