@@ -106,6 +106,10 @@ class DurableStore(ActorStore, Protocol):
     async def reject_inbox(self, actor_id: str, reason: str) -> int:
         """Move the inbox of an actor that does not exist to the dead letters."""
 
+    async def reject_event(self, actor_id: str, seq: int, reason: str) -> int:
+        """Move inbox event ``seq`` of ``actor_id`` to the dead letters (a poison
+        message); its dead letter id, 0 if it is not in the inbox."""
+
     async def commit_steps(
         self,
         steps: list[tuple[str, Snapshot, Snapshot | None, int | None, tuple[Any, ...]]],
@@ -458,6 +462,25 @@ class Durable:
             self.store.forget(a.id, delete=delete)
         except StatefleetError:
             log.warning("statefleet: cannot forget actor %r in the store", a.id, exc_info=True)
+
+    def dead_letter(self, a: ActorCell, env: Envelope, reason: str) -> None:
+        """Move the inbox event of ``env`` to the dead letters (``a`` carries on without it),
+        and tell the listeners (an :class:`~statefleet.core.ActorEscalated`)."""
+        s = self.system
+        log.warning("statefleet: actor %r: %s", a.id, reason)
+        s.publish(ActorEscalated(actor=a.id, ts=s.clock_now(), to=None, error=reason))
+        if env.seq is None or not s.running:
+            return
+        s.begin_work()
+        s.tg_start(self._dead_letter, a.id, env.seq, reason)
+
+    async def _dead_letter(self, actor_id: str, seq: int, reason: str) -> None:
+        try:
+            await self.store.reject_event(actor_id, seq, reason)
+        except StatefleetError:
+            log.exception("statefleet: cannot move a poison message of %r aside", actor_id)
+        finally:
+            self.system.end_work()
 
     # -- passivation ----------------------------------------------------------------------------
     def _watch(self, a: ActorCell) -> None:

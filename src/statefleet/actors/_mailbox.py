@@ -9,7 +9,8 @@ is drained. Most entries are bare :class:`~statefleet.core.EventData` (the hot p
 - ``ack``: a :class:`~statefleet.actors._waiters.Latch` set once that macrostep is committed
   (a durable ``send`` to an idle actor returns then), or failed if the actor crashes or stops
   first;
-- ``reply``: set with the snapshot once the macrostep and its async actions are done (``ask``).
+- ``reply``: set with the snapshot once the macrostep and its async actions are done (``ask``);
+- ``attempts``: how many macrosteps took it and crashed (a poison message's count).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ __all__ = ["Envelope", "Item", "event_of", "fail_pending"]
 class Envelope:
     """An event with its inbox seq, commit acknowledgement and reply (each optional)."""
 
-    __slots__ = ("ack", "event", "reply", "seq")
+    __slots__ = ("ack", "attempts", "event", "reply", "seq")
 
     def __init__(
         self,
@@ -38,6 +39,7 @@ class Envelope:
         self.seq = seq
         self.ack = ack
         self.reply = reply
+        self.attempts = 0
 
     def __repr__(self) -> str:
         return f"<Envelope {self.event.name!r} seq={self.seq}>"
@@ -52,7 +54,11 @@ class Envelope:
     def redelivery(self) -> Envelope | None:
         """What goes back into the mailbox when the macrostep that took it crashed: the
         event again if it is in the durable inbox (its row was not consumed), else nothing."""
-        return Envelope(self.event, self.seq) if self.seq is not None else None
+        if self.seq is None:
+            return None
+        again = Envelope(self.event, self.seq)
+        again.attempts = self.attempts + 1
+        return again
 
 
 #: what a mailbox holds

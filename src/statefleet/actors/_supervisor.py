@@ -35,6 +35,7 @@ from statefleet.core import (
     AwaitEffect,
     EventData,
     Snapshot,
+    SnapshotError,
 )
 from statefleet.core._algorithm import _NO_ERRORS
 from statefleet.core._routing import error_text
@@ -42,7 +43,20 @@ from statefleet.core._routing import error_text
 if TYPE_CHECKING:
     from statefleet.actors._cell import ActorCell
 
-__all__ = ["crash", "give_up", "on_final", "on_unhandled", "restart", "schedule_restart"]
+__all__ = [
+    "POISON_ATTEMPTS",
+    "crash",
+    "give_up",
+    "on_final",
+    "on_unhandled",
+    "restart",
+    "schedule_restart",
+]
+
+#: how many times an event from the durable inbox is tried when its step cannot be committed
+#: (a :class:`~statefleet.SnapshotError`: the step's state cannot be encoded) before it goes
+#: to the dead letters
+POISON_ATTEMPTS = 3
 
 log = logging.getLogger("statefleet.actors")
 
@@ -130,10 +144,21 @@ def crash(
             )
         )
         again = env.redelivery()
-        if again is not None and cell.rt.durable is not None:
-            if cell.mailbox is None:
-                cell.mailbox = deque()
-            cell.mailbox.appendleft(again)
+        durable = cell.rt.durable
+        if again is not None and durable is not None:
+            if isinstance(exc, SnapshotError) and again.attempts >= POISON_ATTEMPTS:
+                # its step cannot be committed, however often it is tried: a poison
+                # message, moved to the dead letters; the actor carries on without it
+                durable.dead_letter(
+                    cell,
+                    again,
+                    f"poison message {ev.name!r}: its step could not be committed"
+                    f" in {again.attempts} attempts: {type(exc).__name__}: {exc}",
+                )
+            else:
+                if cell.mailbox is None:
+                    cell.mailbox = deque()
+                cell.mailbox.appendleft(again)
     snap = x.committed if cell.rt.store is not None else ckpt
     error = f"{type(exc).__name__}: {exc}"
     if snap is None:

@@ -225,6 +225,18 @@ class MemoryStore(RuntimeStore):
         self._regs().pop(actor_id, None)
         return len(seqs)
 
+    async def reject_event(self, actor_id: str, seq: int, reason: str) -> int:
+        """Move inbox event ``seq`` of ``actor_id`` to the dead letters (a poison message the
+        actor cannot process); return the dead letter's id (0: no such inbox event)."""
+        await self._enter()
+        row = self._inbox.get(seq)
+        if row is None or row[0] != actor_id:
+            return 0
+        dl = DeadLetter(len(self._dead) + 1, actor_id, "event", reason, row[1], time.time())
+        self._dead.append(dl)
+        self._drop_inbox(seq)
+        return dl.id
+
     def delete_soon(self, actor_id: str) -> None:
         """:meth:`delete` at once (there is nothing to wait for in memory)."""
         if not self._open:

@@ -880,6 +880,19 @@ class PostgresStore(RuntimeStore):
         self._regs().pop(actor_id, None)
         return result
 
+    async def reject_event(self, actor_id: str, seq: int, reason: str) -> int:
+        """Move inbox event ``seq`` of ``actor_id`` to the dead letters (a poison message the
+        actor cannot process); return the dead letter's id."""
+        self._check_open()
+        for stored in await self.inbox(actor_id):
+            if stored.seq == seq:
+                blob = encode_event(stored.event)
+                result: int = await self._submit(
+                    WriteOp("dead_event", (_actor_id(actor_id), seq, str(reason), blob), 1)
+                )
+                return result
+        return 0
+
     def delete_soon(self, actor_id: str) -> None:
         """Queue :meth:`delete` without waiting: it is written before any write queued after
         it (a failure is logged)."""

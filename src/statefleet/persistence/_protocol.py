@@ -126,3 +126,7 @@ class Store(Protocol):
 
     async def reject_inbox(self, actor_id: str, reason: str) -> int:
         """Move the inbox of an actor that does not exist to the dead letters."""
+
+    async def reject_event(self, actor_id: str, seq: int, reason: str) -> int:
+        """Move one inbox event to the dead letters (a poison message: the actor's step on
+        it can never be committed); return the dead letter id (0: no such inbox event)."""

@@ -764,6 +764,24 @@ class SQLiteStore(RuntimeStore):
         self._regs().pop(actor_id, None)
         return result
 
+    async def reject_event(self, actor_id: str, seq: int, reason: str) -> int:
+        """Move inbox event ``seq`` of ``actor_id`` to the dead letters (a poison message the
+        actor cannot process); return the dead letter's id."""
+        self._check_open()
+        blob = await self._inbox_blob(actor_id, seq)
+        if blob is None:
+            return 0
+        result: int = await self._submit(
+            _Op("dead_event", (_actor_id(actor_id), seq, str(reason), blob), 1)
+        )
+        return result
+
+    async def _inbox_blob(self, actor_id: str, seq: int) -> bytes | None:
+        for stored in await self.inbox(actor_id):
+            if stored.seq == seq:
+                return encode_event(stored.event)
+        return None
+
     def delete_soon(self, actor_id: str) -> None:
         """Queue :meth:`delete` without waiting: it is written before any write queued after
         it (a failure is logged)."""
