@@ -64,6 +64,10 @@ TOO_BIG = [
     ("[str(list(range(10**5))) for _ in range(1000)]", "work"),
     ("[[*range(10**6)] for _ in range(1000)]", "work"),
     ("[{**dict.fromkeys(range(10**6))} for _ in range(1000)]", "work"),
+    ("[s.upper() for s in ['a' * 10**6] for _ in range(10**6)]", "work"),
+    ("list(map(str.upper, ['a' * 10**6] * 1000))", "work"),
+    ("list(map(lambda _: 'a'.upper() * 10**6, range(1000)))", "work"),
+    ("(1).to_bytes(10**9, 'big')", "to_bytes"),
 ]
 
 
@@ -113,13 +117,29 @@ def test_trusted_mode_is_not_limited() -> None:
 
 def test_the_budget_is_per_evaluation() -> None:
     # each evaluation may spend the whole budget: many moderate ones in a row all succeed
+    assign = '<assign location="n" expr="n + len([x for x in range(10**6)])"/>'
     text = doc(
         '<datamodel><data id="n" expr="0"/></datamodel><state id="a"><onentry>'
-        '<foreach array="list(range(10))" item="i">'
-        '<assign location="n" expr="n + len([x for x in range(10**6)])"/>'
-        "</foreach></onentry></state>"
+        + assign * 10
+        + "</onentry></state>"
     )
     assert run(text).context["n"] == 10 * 10**6
+
+
+def test_a_foreach_shares_one_budget_with_its_body() -> None:
+    text = doc(
+        '<datamodel><data id="l" expr="[]"/></datamodel><state id="a"><onentry>'
+        '<foreach array="range(10**6)" item="i"><foreach array="range(10**6)" item="j">'
+        '<assign location="l" expr="l + [j]"/></foreach></foreach></onentry>'
+        '<transition event="error.execution" target="b"/></state><state id="b"/>'
+    )
+    assert run(text).active_leaves == ("b",)
+    small = doc(
+        '<datamodel><data id="n" expr="0"/></datamodel><state id="a"><onentry>'
+        '<foreach array="range(100)" item="i"><foreach array="range(100)" item="j">'
+        '<assign location="n" expr="n + 1"/></foreach></foreach></onentry></state>'
+    )
+    assert run(small).context["n"] == 10_000
 
 
 @pytest.mark.parametrize("trusted", [False, True])

@@ -17,6 +17,7 @@ without a target) raises ``error.communication`` on the internal queue right awa
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import re
@@ -63,6 +64,7 @@ from statefleet.formats._scxml_files import (
     read_regular_file,
     text_of,
 )
+from statefleet.formats._scxml_limits import charge, evaluation
 
 __all__ = ["SCXML_NS", "from_scxml"]
 
@@ -662,16 +664,23 @@ class _Document:
         index = self.location(e, "index", path) if e.get("index") is not None else None
         body = self.block(e, path)
 
+        bounded = not self.trusted
+
         def foreach(ctx: ActionContext) -> None:
             for loc in (item, index):
                 if loc is not None and (loc.error is not None or loc.name is None):
                     raise ValueError(f"{loc.where}: {loc.text!r} is not a variable name")
-            for i, value in enumerate(iter_items(array(ctx))):
-                item.assign(ctx, value, create=True)
-                if index is not None:
-                    index.assign(ctx, i, create=True)
-                for action in body:
-                    action(ctx)
+            # safe mode: the array, every iteration and every expression of the body share one
+            # work budget, so a loop of loops is as bounded as one expression
+            with evaluation() if bounded else contextlib.nullcontext():
+                for i, value in enumerate(iter_items(array(ctx))):
+                    if bounded:
+                        charge(1)
+                    item.assign(ctx, value, create=True)
+                    if index is not None:
+                        index.assign(ctx, i, create=True)
+                    for action in body:
+                        action(ctx)
 
         return foreach
 

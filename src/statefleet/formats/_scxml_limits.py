@@ -7,13 +7,15 @@ into a call to a guard of this module, and evaluates with the guarded builtins o
 - strings, bytes and sequences hold at most :data:`MAX_SIZE` items (repetition ``*``,
   concatenation ``+``, ``%`` and f-string formatting widths and precisions, ``ljust``,
   ``rjust``, ``center``, ``zfill``, ``expandtabs``, ``join``, ``replace``, ``translate``,
-  ``extend``, ``range``);
+  ``extend``, ``range``, ``to_bytes``);
 - integers hold at most :data:`MAX_INT_BITS` bits (``**``, ``*``, ``<<``), ``round`` takes at
   most :data:`MAX_NDIGITS` digits;
 - every evaluation has a budget of :data:`MAX_WORK` units: each item a comprehension, a
   ``*``/``**`` unpacking or a builtin (``list``, ``sorted``, ``sum``, ``str``, ...) goes
-  through costs one, each value built costs its size (an integer its bits / 64), so loops
-  inside loops stop early instead of running for hours.
+  through costs one, each value built (by an operator, a comprehension, a lambda, ``map``)
+  costs its size (an integer its bits / 64), so loops inside loops stop early instead of
+  running for hours or holding millions of large values. A ``<foreach>`` shares one budget
+  with its array and its body (the reader opens an :class:`evaluation` around it).
 
 Going over a limit raises :class:`LimitError` (``error.execution`` at run time) before the
 allocation happens. Every helper here is immutable: documents share them, so none may carry
@@ -40,6 +42,7 @@ __all__ = [
     "SAFE_BUILTINS",
     "Frozen",
     "LimitError",
+    "charge",
     "evaluation",
 ]
 
@@ -203,6 +206,25 @@ def _sf_iter(iterable: Any) -> Iterator[Any]:
         yield item
 
 
+def _cost(value: Any) -> int:
+    """What keeping ``value`` costs: its length, or an integer's bits / 64 (shallow)."""
+    if isinstance(value, str | bytes | bytearray | list | tuple | dict | set | frozenset):
+        return len(value)
+    if _int(value):
+        return int(value.bit_length()) >> 6
+    return 0
+
+
+def _sf_elt(value: Any) -> Any:
+    """A value a comprehension or a lambda produces: charged by its size, so a loop that
+    builds large values stops after a few instead of holding millions of them."""
+    b = _BUDGET
+    b.used += _cost(value)
+    if b.used > MAX_WORK:
+        raise LimitError(f"the expression does more than {MAX_WORK} units of work")
+    return value
+
+
 def _sf_star(value: Any) -> Any:
     """The operand of ``*x`` / ``**x``: charged by its size (or item by item)."""
     if _sized(value):
@@ -268,7 +290,7 @@ _STRING_CHECKS: dict[str, Callable[[Any, tuple[Any, ...], dict[str, Any], str], 
     "translate": _translate,
 }
 #: attribute names whose methods the guard wraps (``x.ljust``, ``str.join``, ``l.extend``)
-GUARDED_METHODS = frozenset({*_STRING_CHECKS, "join", "extend"})
+GUARDED_METHODS = frozenset({*_STRING_CHECKS, "join", "extend", "to_bytes"})
 
 
 def _join(sep: Any, iterable: Any) -> Any:
@@ -315,6 +337,10 @@ class _Method(Frozen):
                 check(target, rest, kw, name)
         elif isinstance(target, list) and name == "extend" and len(rest) == 1 and not kw:
             return _extend(target, rest[0])
+        elif _int(target) and name == "to_bytes":
+            length = rest[0] if rest else kw.get("length", 1)
+            if _int(length):
+                _size(length, "to_bytes()")
         return self._fn(*args, **kw)
 
     def __repr__(self) -> str:
@@ -399,6 +425,15 @@ class _Builtin(_Plain):
         return self._fn(*(_consumed(a) for a in args), **kw)
 
 
+def _map(fn: Callable[..., Any], *iterables: Any) -> Iterator[Any]:
+    """``map``: what the function returns is charged like a comprehension's values."""
+
+    def charged(*args: Any) -> Any:
+        return _sf_elt(fn(*args))
+
+    return builtins.map(charged, *(_consumed(i) for i in iterables))
+
+
 def _sum(iterable: Any, /, start: Any = 0) -> Any:
     """``sum``: numbers as the builtin adds them; sequences (``sum(lists, [])``) one guarded
     concatenation at a time."""
@@ -470,7 +505,6 @@ _CONSUMERS = (
     "any",
     "enumerate",
     "filter",
-    "map",
     "max",
     "min",
     "reversed",
@@ -487,6 +521,7 @@ SAFE_BUILTINS: dict[str, Any] = {
     "repr": _Plain(_checked_repr),
     "round": _Round(),
     "sum": _Plain(_sum),
+    "map": _Plain(_map),
     "hasattr": _Plain(_safe_hasattr),
 }
 
@@ -501,5 +536,6 @@ GUARDS: dict[str, Any] = {
     "_sf_format": _sf_format,
     "_sf_iter": _sf_iter,
     "_sf_star": _sf_star,
+    "_sf_elt": _sf_elt,
     "_sf_attr": _sf_attr,
 }
