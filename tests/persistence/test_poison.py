@@ -1,4 +1,5 @@
-"""A poison message goes to the dead letters and the actor carries on (issue 11 via 12).
+"""A poison message goes to the dead letters and the actor carries on (issue 11 via 12);
+memory (asyncio, trio), SQLite and PostgreSQL.
 
 An event whose macrostep can never be committed (it puts a value into the context that no
 snapshot encoding can hold, so every commit fails with a SnapshotError) is tried a bounded
@@ -8,7 +9,6 @@ processed, and the store keeps nothing of the poisoned step.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,26 +25,9 @@ from statefleet.core import (
     VirtualClock,
     compile_chart,
 )
-from statefleet.persistence import MemoryStore, SQLiteStore, Store
+from statefleet.persistence import Store
 
 pytestmark = pytest.mark.anyio
-
-KINDS = [("memory", "asyncio"), ("memory", "trio"), ("sqlite", "asyncio")]
-
-
-@pytest.fixture(params=KINDS, ids=[f"{k}-{b}" for k, b in KINDS])
-def kind(request: pytest.FixtureRequest) -> tuple[str, str]:
-    return request.param  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def anyio_backend(kind: tuple[str, str]) -> str:
-    return kind[1]
-
-
-@pytest.fixture
-def store(kind: tuple[str, str], tmp_path: Path) -> Store:
-    return MemoryStore() if kind[0] == "memory" else SQLiteStore(tmp_path / "poison.db")
 
 
 def _inc(ctx: Any) -> None:
@@ -73,7 +56,7 @@ CHART = compile_chart(
 
 
 async def test_a_poison_message_goes_to_the_dead_letters_and_the_actor_carries_on(
-    store: Store,
+    make_store: Any,
 ) -> None:
     escalations: list[ActorEscalated] = []
 
@@ -81,11 +64,12 @@ async def test_a_poison_message_goes_to_the_dead_letters_and_the_actor_carries_o
         if isinstance(record, ActorEscalated):
             escalations.append(record)
 
-    async with ActorSystem(clock=VirtualClock(), store=store) as system:
+    async with ActorSystem(clock=VirtualClock(), store=make_store()) as system:
         assert (await system.ref(CHART, "acct").ask("inc")).context["n"] == 1
-    async with store:  # the poison and an event behind it wait in the durable inbox
-        await store.accept("acct", EventData("poison"))
-        await store.accept("acct", EventData("inc"))
+    async with make_store() as s:  # the poison and an event behind it wait in the inbox
+        await s.accept("acct", EventData("poison"))
+        await s.accept("acct", EventData("inc"))
+    store: Store = make_store()
     async with ActorSystem(
         clock=VirtualClock(), store=store, charts=[CHART], listeners=[listener]
     ) as system:
