@@ -17,8 +17,10 @@ import sys
 from collections.abc import Sequence
 
 from statefleet.cli import _diagram, _inspect, _simulate, _validate, _w3c
+from statefleet.cli._common import crash_message, fail
+from statefleet.core import StatefleetError
 
-__all__ = ["build_parser", "main"]
+__all__ = ["INTERNAL_ERROR", "build_parser", "main"]
 
 #: the subcommand modules, in help order
 COMMANDS = (_validate, _diagram, _simulate, _inspect, _w3c)
@@ -37,9 +39,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: the exit status of an unexpected error (a bug in statefleet), reported on one line
+INTERNAL_ERROR = 3
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``statefleet`` command; returns the exit status."""
+    """Entry point of the ``statefleet`` command; returns the exit status.
+
+    No failure prints a traceback: each command reports its own errors on one line with the
+    status docs/cli.md lists, a statefleet or OS error left over is one line and status 1,
+    anything else one line naming it and status :data:`INTERNAL_ERROR`.
+    """
     parser = build_parser()
     args = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
-    status: int = args.run(args)
+    command = str(args.command)
+    try:
+        status: int = args.run(args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # the reader of stdout went away (| head): nothing to tell it
+        return 1
+    except StatefleetError as exc:
+        fail(command, exc)
+        return 1
+    except OSError as exc:
+        name = f" {exc.filename}" if exc.filename else ""
+        fail(command, f"cannot access{name}: {exc.strerror or exc}")
+        return 1
+    except Exception as exc:  # a bug: still one line, not a traceback
+        fail(command, f"internal error: {crash_message(exc)} (please report it)")
+        return INTERNAL_ERROR
     return status

@@ -7,9 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-
-from statefleet.cli._common import load_chart, load_snapshot
+from statefleet.cli._common import fail, load_chart, load_snapshot
 from statefleet.core import StatefleetError
 from statefleet.formats._diagram import to_dot, to_mermaid, to_svg
 
@@ -38,8 +36,8 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Exit 0 on success, 1 for a bad chart or snapshot, 2 when Graphviz is missing."""
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    """Exit 0 on success, 1 for a bad chart or snapshot or an output that cannot be
+    written, 2 when Graphviz is missing."""
     try:
         chart = load_chart(args.file)
         snapshot = load_snapshot(args.snapshot) if args.snapshot else None
@@ -47,17 +45,22 @@ def run(args: argparse.Namespace) -> int:
             try:
                 text = to_svg(chart, snapshot)
             except StatefleetError as exc:
-                err.print(f"statefleet diagram: {exc}", markup=False)
+                fail("diagram", exc)
                 return 2
         elif args.format == "dot":
             text = to_dot(chart, snapshot)
         else:
             text = to_mermaid(chart, snapshot)
     except StatefleetError as exc:
-        err.print(f"statefleet diagram: {exc}", markup=False)
+        fail("diagram", exc)
         return 1
     if args.output:
-        Path(args.output).write_text(text)
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            fail("diagram", f"cannot write {args.output}: {reason}")
+            return 1
     else:
         sys.stdout.write(text)
     return 0

@@ -15,7 +15,9 @@ from typing import Any
 import msgspec
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from statefleet.cli._common import fail
 from statefleet.core import SnapshotError, decode_snapshot
 from statefleet.persistence import SCHEMA_VERSION
 
@@ -57,7 +59,7 @@ def _connect(path: str) -> sqlite3.Connection:
     if not p.is_file():
         raise InspectError(f"{path}: no such database file")
     try:
-        con = sqlite3.connect(f"file:{p.resolve()}?mode=ro", uri=True, timeout=5.0)
+        con = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True, timeout=5.0)
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     except sqlite3.DatabaseError as exc:
         raise InspectError(f"{path}: not a SQLite database ({exc})") from exc
@@ -72,7 +74,13 @@ def _connect(path: str) -> sqlite3.Connection:
     return con
 
 
-def _state(blob: bytes) -> tuple[list[str], str | None]:
+def _due(value: Any) -> str:
+    return f"{value:.3f}" if isinstance(value, int | float) else str(value)
+
+
+def _state(blob: Any) -> tuple[list[str], str | None]:
+    if not isinstance(blob, bytes):
+        return [], f"the stored snapshot is {type(blob).__name__}, not bytes"
     try:
         snap = decode_snapshot(blob)
     except SnapshotError as exc:
@@ -139,10 +147,16 @@ def _detail(con: sqlite3.Connection, actor: str) -> dict[str, Any]:
         "created_at": created,
         "updated_at": updated,
     }
-    try:
-        out["snapshot"] = msgspec.to_builtins(decode_snapshot(blob))
-    except (SnapshotError, TypeError) as exc:
-        out["snapshot_error"] = str(exc)
+    problem: str | None = None
+    if isinstance(blob, bytes):
+        try:
+            out["snapshot"] = msgspec.to_builtins(decode_snapshot(blob))
+        except (SnapshotError, TypeError) as exc:
+            problem = str(exc)
+    else:
+        problem = _state(blob)[1]
+    if problem is not None:
+        out["snapshot_error"] = problem
     out["timers"] = [
         {"sendid": sid, "due": due, "target": target}
         for sid, due, target in con.execute(
@@ -164,49 +178,55 @@ def _detail(con: sqlite3.Connection, actor: str) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     """Exit 0 on success, 1 for an unknown actor, 2 for a database that cannot be read."""
-    out = Console(highlight=False, soft_wrap=True)
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    # no markup: ids, states and reasons come from the database and may hold '[...]'
+    out = Console(highlight=False, soft_wrap=True, markup=False)
     try:
         con = _connect(args.db)
     except InspectError as exc:
-        err.print(f"statefleet inspect: {exc}", markup=False)
+        fail("inspect", exc)
         return 2
     try:
-        if args.actor:
-            try:
-                detail = _detail(con, args.actor)
-            except InspectError as exc:
-                err.print(f"statefleet inspect: {exc}", markup=False)
-                return 1
-            if args.json:
-                out.print_json(json.dumps(detail, default=str))
-            else:
-                _print_detail(out, detail)
-            return 0
-        rows = _list(con, args)
-        total = con.execute("SELECT COUNT(*) FROM actors").fetchone()[0]
-        if args.json:
-            print(json.dumps({"actors": rows, "total": total}, default=str))
-            return 0
-        table = Table(title=f"{args.db}: {total:,} actors (showing {len(rows):,})")
-        for col in ("id", "chart", "state", "version", "status", "timers", "next due"):
-            table.add_column(col, justify="right" if col in ("version", "timers") else "left")
-        for r in rows:
-            due = "" if r["next_due"] is None else f"{r['next_due']:.3f}"
-            state = ", ".join(r["state"]) or r.get("problem", "")
-            table.add_row(
-                r["id"],
-                f"{r['chart']} v{r['chart_version']}",
-                state,
-                str(r["version"]),
-                r["status"],
-                str(r["timers"]),
-                due,
-            )
-        out.print(table)
-        return 0
+        return _show(out, con, args)
+    except InspectError as exc:
+        fail("inspect", exc)
+        return 1
+    except sqlite3.Error as exc:  # a damaged or tampered database
+        fail("inspect", f"{args.db}: cannot read the database ({exc})")
+        return 2
     finally:
         con.close()
+
+
+def _show(out: Console, con: sqlite3.Connection, args: argparse.Namespace) -> int:
+    if args.actor:
+        detail = _detail(con, args.actor)
+        if args.json:
+            out.print_json(json.dumps(detail, default=str))
+        else:
+            _print_detail(out, detail)
+        return 0
+    rows = _list(con, args)
+    total = con.execute("SELECT COUNT(*) FROM actors").fetchone()[0]
+    if args.json:
+        print(json.dumps({"actors": rows, "total": total}, default=str))
+        return 0
+    table = Table(title=f"{args.db}: {total:,} actors (showing {len(rows):,})")
+    for col in ("id", "chart", "state", "version", "status", "timers", "next due"):
+        table.add_column(col, justify="right" if col in ("version", "timers") else "left")
+    for r in rows:
+        due = "" if r["next_due"] is None else _due(r["next_due"])
+        state = ", ".join(r["state"]) or r.get("problem", "")
+        table.add_row(
+            str(r["id"]),
+            f"{r['chart']} v{r['chart_version']}",
+            state,
+            str(r["version"]),
+            str(r["status"]),
+            str(r["timers"]),
+            due,
+        )
+    out.print(table)
+    return 0
 
 
 def _print_detail(out: Console, d: dict[str, Any]) -> None:
@@ -215,19 +235,19 @@ def _print_detail(out: Console, d: dict[str, Any]) -> None:
     table.add_column("value")
     snap = d.get("snapshot") or {}
     table.add_row("chart", f"{d['chart']} v{d['chart_version']}")
-    table.add_row("status", d["status"])
+    table.add_row("status", str(d["status"]))
     table.add_row("version", str(d["version"]))
     table.add_row("configuration", ", ".join(snap.get("configuration", [])))
     table.add_row("context", json.dumps(snap.get("context", {}), default=str))
     if snap.get("history"):
         table.add_row("history", json.dumps(snap["history"]))
     if "snapshot_error" in d:
-        table.add_row("snapshot", f"[red]{d['snapshot_error']}[/]")
+        table.add_row("snapshot", Text(str(d["snapshot_error"]), style="red"))
     table.add_row("inbox", str(d["inbox"]))
     for t in d["timers"]:
         table.add_row(
             "timer",
-            f"{t['sendid']} due {t['due']:.3f}" + (f" -> {t['target']}" if t["target"] else ""),
+            f"{t['sendid']} due {_due(t['due'])}" + (f" -> {t['target']}" if t["target"] else ""),
         )
     for dl in d["dead_letters"]:
         table.add_row("dead letter", f"{dl['kind']}: {dl['reason']}")

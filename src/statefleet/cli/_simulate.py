@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import math
 import sys
 from typing import Any
 
 from rich.console import Console
 
-from statefleet.cli._common import load_chart
+from statefleet.cli._common import fail, load_chart
 from statefleet.core import Session, StatefleetError, VirtualClock
+from statefleet.formats._input import clip
 
 
 class _Steps(argparse.Action):
@@ -52,6 +55,17 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(run=run, steps=None)
 
 
+def _json_object(text: str, what: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise ValueError(f"{what} nests too deeply") from None
+    # json.JSONDecodeError (and a too long integer's error) are ValueErrors already
+    if not isinstance(data, dict):
+        raise ValueError(f"{what} must be a JSON object, not {clip(text)!r}")
+    return data
+
+
 def _parse_event(text: str) -> tuple[str, dict[str, Any]]:
     name, sep, payload = text.partition(":")
     name = name.strip()
@@ -59,10 +73,14 @@ def _parse_event(text: str) -> tuple[str, dict[str, Any]]:
         raise ValueError("an event needs a name")
     if not sep or not payload.strip():
         return name, {}
-    data = json.loads(payload)
-    if not isinstance(data, dict):
-        raise ValueError(f"event data must be a JSON object, not {payload!r}")
-    return name, data
+    return name, _json_object(payload, "event data")
+
+
+def _parse_seconds(text: str) -> float:
+    seconds = float(text)
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"SECONDS must be a finite number >= 0, got {text!r}")
+    return seconds
 
 
 def _show(out: Console, label: str, session: Session) -> None:
@@ -73,7 +91,7 @@ def _show(out: Console, label: str, session: Session) -> None:
 
 def _step(out: Console, session: Session, kind: str, value: str) -> None:
     if kind == "advance":
-        seconds = float(value)
+        seconds = _parse_seconds(value)
         session.advance(seconds)
         _show(out, f"+{seconds:g}s", session)
     else:
@@ -83,28 +101,31 @@ def _step(out: Console, session: Session, kind: str, value: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Exit 0 on success, 1 for a bad chart, 2 for a bad event or duration."""
+    """Exit 0 on success, 1 for a bad chart, 2 for a bad event, duration or context."""
     out = Console(highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         chart = load_chart(args.file)
-        context = json.loads(args.context) if args.context else None
-        if context is not None and not isinstance(context, dict):
-            raise ValueError("--context must be a JSON object")
     except StatefleetError as exc:
-        err.print(f"statefleet simulate: {exc}", markup=False)
+        fail("simulate", exc)
         return 1
+    try:
+        context = _json_object(args.context, "--context") if args.context else None
     except ValueError as exc:
-        err.print(f"statefleet simulate: {exc}", markup=False)
+        fail("simulate", exc)
         return 2
-    session = chart.start(context=context, clock=VirtualClock())
+    try:
+        session = chart.start(context=context, clock=VirtualClock())
+    except StatefleetError as exc:
+        fail("simulate", f"the chart cannot be started: {exc}")
+        return 1
     _show(out, "(start)", session)
     if args.steps:
         for kind, value in args.steps:
             try:
                 _step(out, session, kind, value)
             except (ValueError, StatefleetError) as exc:
-                err.print(f"statefleet simulate: {kind} {value!r}: {exc}", markup=False)
+                fail("simulate", f"{kind} {clip(value)!r}: {exc}")
                 return 2
         return 0
     return _interactive(out, err, session)
@@ -112,6 +133,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _interactive(out: Console, err: Console, session: Session) -> int:
     out.print("events: " + ", ".join(session.enabled_events()), markup=False)
+    if isinstance(sys.stdin, io.TextIOWrapper):
+        sys.stdin.reconfigure(errors="replace")  # a stray byte is a bad step, not a crash
     for raw in sys.stdin:
         line = raw.strip()
         if not line:
