@@ -584,30 +584,15 @@ class _Guard(ast.NodeTransformer):
         node.iter = _call("_sf_iter", node.iter)
         return node
 
-    def visit_ListComp(self, node: ast.ListComp) -> ast.AST:
+    def _charge_result(self, node: ast.AST) -> ast.AST:
+        """Charge what a comprehension or lambda produces (``_sf_elt``)."""
         self.generic_visit(node)
-        node.elt = _call("_sf_elt", node.elt)
+        field = {ast.DictComp: "value", ast.Lambda: "body"}.get(type(node), "elt")
+        setattr(node, field, _call("_sf_elt", getattr(node, field)))
         return node
 
-    def visit_SetComp(self, node: ast.SetComp) -> ast.AST:
-        self.generic_visit(node)
-        node.elt = _call("_sf_elt", node.elt)
-        return node
-
-    def visit_GeneratorExp(self, node: ast.GeneratorExp) -> ast.AST:
-        self.generic_visit(node)
-        node.elt = _call("_sf_elt", node.elt)
-        return node
-
-    def visit_DictComp(self, node: ast.DictComp) -> ast.AST:
-        self.generic_visit(node)
-        node.value = _call("_sf_elt", node.value)
-        return node
-
-    def visit_Lambda(self, node: ast.Lambda) -> ast.AST:
-        self.generic_visit(node)
-        node.body = _call("_sf_elt", node.body)
-        return node
+    visit_ListComp = visit_SetComp = visit_GeneratorExp = _charge_result
+    visit_DictComp = visit_Lambda = _charge_result
 
     def visit_Starred(self, node: ast.Starred) -> ast.AST:
         self.generic_visit(node)
