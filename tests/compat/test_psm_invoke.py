@@ -8,7 +8,14 @@ import anyio
 import pytest
 
 from statefleet import ActorSystem, VirtualClock
-from statefleet.compat.psm import InvalidDefinition, InvokeContext, State, StateChart
+from statefleet.compat.psm import (
+    IInvoke,
+    InvalidDefinition,
+    InvokeContext,
+    State,
+    StateChart,
+    invoke_group,
+)
 from statefleet.compat.psm.contrib.timeout import timeout
 
 
@@ -197,3 +204,89 @@ def test_psm_timeout_refuses_a_bad_duration() -> None:
         timeout(0)
     with pytest.raises(InvalidDefinition, match="event name"):
         timeout(1, on="")
+
+
+class AppLoader(StateChart):
+    loading = State(initial=True)
+    ready = State(final=True)
+    done_invoke_loading = loading.to(ready)
+
+    def on_invoke_loading(self, config_path: str = "", **kwargs: Any) -> dict[str, str]:
+        """config_path comes from the constructor: AppLoader(config_path=...)."""
+        return {"theme": "dark", "from": config_path}
+
+    def on_enter_ready(self, data: Any = None, **kwargs: Any) -> None:
+        self.config = data
+
+
+def test_constructor_keywords_reach_the_initial_state_and_its_invocation() -> None:
+    sm = AppLoader(config_path="app.json")
+    assert sm.configuration_values == {"ready"}
+    assert sm.config == {"theme": "dark", "from": "app.json"}
+
+
+def test_invoke_group_sends_one_done_with_every_result() -> None:
+    class BatchLoader(StateChart):
+        loading = State(initial=True, invoke=invoke_group(lambda: "hello", lambda: "world"))
+        ready = State(final=True)
+        done_invoke_loading = loading.to(ready)
+
+        def on_enter_ready(self, data: Any = None) -> None:
+            self.results = data
+
+    assert BatchLoader().results == ["hello", "world"]
+
+
+class FileReader:
+    """An IInvoke handler class: one instance per invocation."""
+
+    def run(self, ctx: InvokeContext) -> str:
+        return f"read {ctx.machine.file_path}"
+
+
+def test_iinvoke_classes_get_a_fresh_handler() -> None:
+    class CSVLoader(StateChart):
+        loading = State(initial=True, invoke=FileReader)
+        ready = State(final=True)
+        done_invoke_loading = loading.to(ready)
+
+        def __init__(self, file_path: str, **kwargs: Any) -> None:
+            self.file_path = file_path
+            super().__init__(**kwargs)
+
+        def on_enter_ready(self, data: Any = None) -> None:
+            self.content = data
+
+    assert isinstance(FileReader(), IInvoke)
+    assert CSVLoader(file_path="a.csv").content == "read a.csv"
+
+
+cancel_called: list[bool] = []
+reader_started: list[anyio.Event] = []
+
+
+class SlowReader:
+    async def run(self, ctx: InvokeContext) -> None:
+        reader_started[0].set()
+        await anyio.sleep_forever()
+
+    def on_cancel(self) -> None:
+        cancel_called.append(True)
+
+
+class CancelMachine(StateChart):
+    loading = State(initial=True, invoke=SlowReader)
+    stopped = State(final=True)
+    cancel = loading.to(stopped)
+
+
+@pytest.mark.anyio
+async def test_leaving_the_state_cancels_an_async_handler_under_actors() -> None:
+    cancel_called.clear()
+    reader_started[:] = [anyio.Event()]
+    async with ActorSystem(clock=VirtualClock()) as system:
+        ref = system.spawn(CancelMachine.chart, id="loader")
+        await reader_started[0].wait()  # the handler is running
+        await ref.send("cancel")
+        await ref.wait_for("stopped")
+    assert cancel_called == [True]

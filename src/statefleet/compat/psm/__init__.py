@@ -15,18 +15,19 @@ from statefleet.compat.psm._definition import (
     Transition,
     TransitionList,
 )
-from statefleet.compat.psm._invoke import InvokeContext
 from statefleet.compat.psm.exceptions import (
     AttrNotFound,
     InvalidDefinition,
     StateMachineError,
     TransitionNotAllowed,
 )
+from statefleet.compat.psm.invoke import IInvoke, InvokeContext, invoke_group
 
 __all__ = [
     "AttrNotFound",
     "Event",
     "HistoryState",
+    "IInvoke",
     "InvalidDefinition",
     "InvokeContext",
     "State",
@@ -37,4 +38,5 @@ __all__ = [
     "Transition",
     "TransitionList",
     "TransitionNotAllowed",
+    "invoke_group",
 ]

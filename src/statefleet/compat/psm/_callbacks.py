@@ -100,15 +100,15 @@ def _data_getter(name: str, default: Any, index: int | None = None) -> Callable[
 
     def get(ctx: Any) -> Any:
         ev = ctx.event
-        if ev is not None:
-            d = ev.data
-            if type(d) is dict:
-                if name in d:
-                    return d[name]
-                if index is not None:
-                    args = d.get(ARGS)
-                    if args is not None and index < len(args):
-                        return args[index]
+        # the initial entry: the constructor's keyword arguments (python-statemachine's)
+        d = ev.data if ev is not None else getattr(ctx.owner, "_sf_start_data", None)
+        if type(d) is dict:
+            if name in d:
+                return d[name]
+            if index is not None:
+                args = d.get(ARGS)
+                if args is not None and index < len(args):
+                    return args[index]
         return default
 
     return get

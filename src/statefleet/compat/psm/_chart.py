@@ -115,6 +115,7 @@ class StateChart(Session):
         "_sf_collect",
         "_sf_outcome",
         "_sf_providers",
+        "_sf_start_data",
         "_sf_state_field",
         "_sf_tr",
         "model",
@@ -177,8 +178,12 @@ class StateChart(Session):
         clock: VirtualClock | RealClock | None = None,
         session_id: str | None = None,
         listeners: Iterable[Any] = (),
+        **kwargs: Any,
     ) -> None:
         cls = type(self)
+        #: python-statemachine hands the constructor's other keyword arguments to the
+        #: callbacks of the initial entry (and its invocations) as event data
+        self._sf_start_data: dict[str, Any] | None = kwargs or None
         records: list[Any] = []
         observers: list[Any] = []
         for entry in cls.listeners:

@@ -70,9 +70,9 @@ from statefleet.compat.psm._definition import (
     _expand_event_id,
     _NestedStateFactory,
 )
-from statefleet.compat.psm._invoke import invoke_source
 from statefleet.compat.psm.contrib.timeout import Timeout
 from statefleet.compat.psm.exceptions import AttrNotFound, InvalidDefinition
+from statefleet.compat.psm.invoke import invoke_source
 from statefleet.core import (
     Action,
     AfterSpec,
@@ -1057,12 +1057,11 @@ class _Compiler:
         def build(ctx: Any) -> dict[str, Any]:
             ev = ctx.event
             out: dict[str, Any] = {}
-            if ev is not None:
-                d = ev.data
-                if type(d) is dict:
-                    out.update((k, v) for k, v in d.items() if k not in named and k != ARGS)
-                if want_error and ev.error is not None:
-                    out["error"] = ev.error
+            d = ev.data if ev is not None else getattr(ctx.owner, "_sf_start_data", None)
+            if type(d) is dict:
+                out.update((k, v) for k, v in d.items() if k not in named and k != ARGS)
+            if want_error and ev is not None and ev.error is not None:
+                out["error"] = ev.error
             for n, g in std:
                 out[n] = g(ctx)
             return out
