@@ -116,9 +116,9 @@ _INSERT_ACTORS = (
 )
 _UPDATE_ACTORS = (
     "UPDATE actors a SET chart_id = u.c, chart_version = u.cv, version = u.v, status = u.s,"
-    " format = u.f, snapshot = u.b, updated_at = $9::float8"
-    " FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::bigint[], $6::text[],"
-    " $7::int[], $8::bytea[]) AS u(id, shard, c, cv, v, s, f, b) WHERE a.id = u.id"
+    " format = $7::int, snapshot = u.b, updated_at = $8::float8"
+    " FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bytea[])"
+    " AS u(id, c, cv, v, s, b) WHERE a.id = u.id"
 )
 _INSERT_INBOX = (
     "INSERT INTO inbox (seq, actor_id, shard, event, accepted_at)"
@@ -180,6 +180,7 @@ class _Prepared(msgspec.Struct):
     outbox: list[tuple[str, bytes]]
 
 
+_NONE: list[Any] = []  # shared by prepared commits without timers or sends, never mutated
 _BULK = frozenset({"accept", "commit", "ack"})  # op kinds that share a transaction
 _FENCED = frozenset({"quarantine", "reject", "delete"})  # one-off writes a node must own
 
@@ -684,20 +685,26 @@ class PostgresStore(RuntimeStore):
                     snap = c.snapshot
                     versions[aid] = snap.version
                     statuses[aid] = snap.status
-                    row_ = (
-                        aid,
-                        shard_of(aid, shards),
-                        snap.chart_id,
-                        snap.chart_version,
-                        snap.version,
-                        snap.status,
-                        SNAPSHOT_FORMAT,
-                        p.blob,
-                    )
                     if aid in stored:
-                        updates[aid] = row_
+                        updates[aid] = (
+                            aid,
+                            snap.chart_id,
+                            snap.chart_version,
+                            snap.version,
+                            snap.status,
+                            p.blob,
+                        )
                     else:
-                        creates[aid] = row_
+                        creates[aid] = (
+                            aid,
+                            shard_of(aid, shards),
+                            snap.chart_id,
+                            snap.chart_version,
+                            snap.version,
+                            snap.status,
+                            SNAPSHOT_FORMAT,
+                            p.blob,
+                        )
                     for seq in c.consumed:
                         if inbox_new.pop(seq, None) is None:
                             inbox_del.append(seq)
@@ -722,7 +729,8 @@ class PostgresStore(RuntimeStore):
             if len(made) != len(creates):
                 raise _Retry  # another store created one of them since we looked
         if updates:
-            await db.execute(_UPDATE_ACTORS, *_columns(list(updates.values()), 8), now)
+            rows = list(updates.values())
+            await db.execute(_UPDATE_ACTORS, *_columns(rows, 6), SNAPSHOT_FORMAT, now)
         if inbox_del:
             await db.execute("DELETE FROM inbox WHERE seq = ANY($1::bigint[])", inbox_del)
         if inbox_new:
@@ -835,6 +843,8 @@ class PostgresStore(RuntimeStore):
     def _prepare(self, c: Commit) -> _Prepared:
         _actor_id(c.actor_id)
         blob = encode_snapshot(c.snapshot)
+        if not c.timers and not c.deliveries and not c.outbox:
+            return _Prepared(c, blob, _NONE, _NONE, _NONE)  # the common case
         timers = [
             (
                 _text("timer key", t.key),
