@@ -244,6 +244,25 @@ async def test_a_store_without_a_node_has_no_cluster_and_no_fence(
         ]
 
 
+async def test_a_node_reads_the_work_of_its_own_shards(node: Any) -> None:
+    (a3,) = _ids_in_shard(3, 1)
+    (a5,) = _ids_in_shard(5, 1)
+    async with node(None) as store:
+        for aid, now in ((a3, 100.0), (a5, 200.0)):
+            s0 = initial()
+            await store.commit(make_commit(aid, s0, previous=None))
+            s1 = COUNTER.transition(s0, "arm", now=now).snapshot
+            await store.commit(make_commit(aid, s1, previous=s0))
+            await store.accept(aid, EventData("inc"))
+        assert await store.pending_actors(shards=[3]) == [a3]
+        assert await store.pending_actors(shards=[3, 5]) == sorted([a3, a5])
+        assert await store.due_actors(1000.0, shards=[5]) == [a5]
+        assert [t.actor_id for t in await store.due_timers(1000.0, shards=[5])] == [a5]
+        assert await store.next_due(shards=[3]) == 130.0
+        assert await store.next_due(after=130.0, shards=[3]) is None
+        assert await store.next_due(shards=[4]) is None
+
+
 # -- LISTEN/NOTIFY -----------------------------------------------------------------------------
 async def test_the_owner_of_a_shard_is_notified_of_inbox_events(node: Any) -> None:
     ids = _ids_in_shard(4, 2)

@@ -1010,14 +1010,17 @@ class PostgresStore(RuntimeStore):
             )
         return [r[0] for r in rows]
 
-    async def due_timers(self, until: float, limit: int = 1000) -> list[Timer]:
-        """Durable timers due at or before ``until``, earliest first."""
-        rows = await self._fetch(
-            "SELECT actor_id, key, due, sendid, target, path, event FROM timers"
-            " WHERE due <= $1 ORDER BY due, actor_id, key LIMIT $2",
-            float(until),
-            int(limit),
-        )
+    async def due_timers(
+        self, until: float, limit: int = 1000, *, shards: Iterable[int] | None = None
+    ) -> list[Timer]:
+        """Durable timers due at or before ``until``, earliest first (of ``shards`` only,
+        if given)."""
+        sql = "SELECT actor_id, key, due, sendid, target, path, event FROM timers WHERE due <= $1"
+        args: list[Any] = [float(until), int(limit)]
+        if shards is not None:
+            sql += " AND shard = ANY($3::int[])"
+            args.append(sorted(set(shards)))
+        rows = await self._fetch(sql + " ORDER BY due, actor_id, key LIMIT $2", *args)
         out: list[Timer] = []
         for aid, key, due, sendid, target, path, blob in rows:
             try:
