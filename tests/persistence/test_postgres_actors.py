@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 
 from statefleet.actors import ActorSystem
-from statefleet.core import ActorEscalated
+from statefleet.core import ActorEscalated, PersistenceError
 from statefleet.persistence import CorruptRecordError, PostgresStore, Store
 from statefleet.persistence._pgserver import TempPostgres
 
@@ -127,3 +127,42 @@ async def test_many_actors_commit_in_shared_transactions(new_store: Any) -> None
         assert store.stats["batches"] < store.stats["commits"] / 5
         for r in refs[:5]:
             assert (await r.snapshot()).context["n"] == 5
+
+
+async def test_a_restarted_server_under_load_loses_and_repeats_nothing(
+    new_store: Any, pg_server: TempPostgres
+) -> None:
+    acked: dict[str, list[int]] = {f"a{n}": [] for n in range(5)}
+    failed: list[BaseException] = []
+    restarted = anyio.Event()
+    store = new_store(reconnect_timeout=60.0)
+    async with ActorSystem(store=store) as system:
+
+        async def sender(aid: str) -> None:
+            ref = system.ref(COUNTER, aid)
+            i = 0
+            while not restarted.is_set() or i < 20:  # before, during and after the restart
+                try:
+                    await ref.send("inc", i=i)
+                    acked[aid].append(i)
+                except PersistenceError as exc:  # only a commit cut off while committing
+                    failed.append(exc)
+                i += 1
+
+        async def restart() -> None:
+            await anyio.to_thread.run_sync(pg_server.restart)
+            restarted.set()
+
+        async with anyio.create_task_group() as tg:
+            for aid in acked:
+                tg.start_soon(sender, aid)
+            tg.start_soon(restart)
+        await system.wait_idle()
+        assert store.stats["reconnects"] >= 1  # the restart did cut the store off
+    assert all(getattr(e, "uncertain", False) for e in failed), failed
+    async with ActorSystem(store=new_store(), charts=[COUNTER]) as system:
+        await system.wait_idle()
+        for aid, sent in acked.items():
+            seen = (await system.ref(COUNTER, aid).snapshot()).context.get("seen", [])
+            assert len(seen) == len(set(seen)), f"{aid} applied an event twice"
+            assert set(sent) <= set(seen), f"{aid} lost acknowledged events"
