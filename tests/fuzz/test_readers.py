@@ -307,16 +307,10 @@ def test_from_scxml_mutated_documents(folder: Path, data: st.DataObject) -> None
     exercise(lambda: load(_write(folder, ".scxml", raw)))
 
 
-@pytest.mark.xfail(
-    strict=True, reason="from_scxml('') reads '' as a path: IsADirectoryError (SCXML reader)"
-)
 def test_from_scxml_empty_text() -> None:
     exercise(lambda: statefleet.from_scxml(""))
 
 
-@pytest.mark.xfail(
-    strict=True, reason="SCXML nested 5000 states deep raises RecursionError (SCXML reader)"
-)
 def test_from_scxml_deeply_nested_document() -> None:
     depth = 5000
     body = "".join(f'<state id="s{i}">' for i in range(depth)) + "</state>" * depth
