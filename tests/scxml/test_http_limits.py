@@ -13,7 +13,13 @@ from typing import Any
 import pytest
 
 from statefleet import ChartDefinitionError, from_scxml
-from statefleet.formats.basichttp import MAX_BODY_BYTES, MAX_WORKERS, BasicHTTPProcessor
+from statefleet.core import decode_snapshot, encode_snapshot
+from statefleet.formats.basichttp import (
+    MAX_BODY_BYTES,
+    MAX_WORKERS,
+    BasicHTTPProcessor,
+    processor,
+)
 from tests.scxml._util import PASS_FAIL, doc, run, verdict
 
 
@@ -177,3 +183,39 @@ def test_the_server_bounds_its_workers(server: BasicHTTPProcessor) -> None:
     finally:
         for s in stalled:
             s.close()
+
+
+# -- the raw message -----------------------------------------------------------------------------
+
+
+def test_raw_search_refuses_patterns_that_backtrack_exponentially() -> None:
+    session = from_scxml(
+        doc(
+            '<datamodel><data id="where"/><data id="raw"/><data id="hit"/></datamodel>'
+            '<state id="listening"><onentry>'
+            '<assign location="where" expr="_ioprocessors[\'basichttp\'].location"/>'
+            '</onentry><transition event="ping" target="heard">'
+            '<assign location="raw" expr="_event.raw"/>'
+            '<assign location="hit" expr="_event.raw.search(\'POST\')"/>'
+            '<assign location="hit" expr="_event.raw.search(\'(a+)+$\')"/>'
+            '</transition></state><state id="heard">'
+            '<transition event="error.execution" target="refused"/></state>'
+            '<state id="refused"/>'
+        )
+    ).start()
+    body = b"_scxmleventname=ping&x=" + b"a" * 5000 + b"!"
+    host, port = session.context["where"].removeprefix("http://").split("/")[0].split(":")
+    path = "/" + session.context["where"].split("/", 3)[3]
+    request = (
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n\r\n"
+    ).encode() + body
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(request)
+        assert s.makefile("rb").readline().split()[1] == b"200"
+    processor().pump()
+    assert session.active_leaves == ("refused",)
+    assert session.context["hit"] == 0  # the first search ran; the second was refused
+    # the raw message kept in the datamodel is a plain string: snapshots encode it
+    raw = decode_snapshot(encode_snapshot(session.snapshot())).context["raw"]
+    assert type(raw) is str and raw.startswith("POST")

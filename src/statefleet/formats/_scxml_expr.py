@@ -288,13 +288,26 @@ class AttrDict(dict[str, Any]):
         return value
 
 
+# a group holding a quantifier, itself quantified: ``(a+)+``, ``(x*y)*``, ``(a{2,})+``
+_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)\s*[+*{]")
+
+
 class JSString(str):
     """A string with JavaScript's ``search``, ``indexOf`` and ``includes`` (``_event.raw``)."""
 
     __slots__ = ()
 
     def search(self, pattern: str) -> int:
-        """Index of the first match of the regular expression ``pattern``, or -1."""
+        """Index of the first match of the regular expression ``pattern``, or -1.
+
+        Patterns that can backtrack exponentially (a repeated group that itself repeats, such
+        as ``(a+)+``) and patterns longer than 1,000 characters are refused: the raw message
+        comes from whoever sent it.
+        """
+        if not isinstance(pattern, str) or len(pattern) > 1_000:
+            raise ValueError("search() takes a regular expression of at most 1000 characters")
+        if _NESTED_QUANTIFIER.search(pattern):
+            raise ValueError(f"search() refuses {pattern!r}: a repeated group that repeats")
         m = re.search(pattern, self)
         return m.start() if m else -1
 
@@ -658,6 +671,8 @@ class Location:
         """Store ``value``; the top-level variable must exist unless ``create``."""
         if self.error is not None:
             raise ValueError(f"{self.where}: {self.error}")
+        if type(value) is JSString:  # a plain string in the datamodel (snapshots encode it)
+            value = str(value)
         name = self.name
         if name is not None:
             if name in SYSTEM_NAMES:
