@@ -24,6 +24,7 @@ from statefleet.core import (
     Snapshot,
     StateSpec,
 )
+from statefleet.core._snapshot import MAX_CHILD_DEPTH, MAX_NESTING
 from tests.core._build import S, T, chart
 
 CHILD = chart(S("c1", on=[T("fin", "cdone")]), S("cdone", kind="final"), id="child")
@@ -224,27 +225,65 @@ def test_a_child_snapshot_is_checked_against_the_invoked_chart() -> None:
         MAIN.restore(msgspec.structs.replace(snap, children={invokeid: "x"}))
 
 
-def test_children_nested_thousands_deep_are_checked_without_recursion() -> None:
-    # a chart invoking itself: a snapshot can nest as deep as a tamperer likes
+def _self_invoking() -> tuple[Chart, Snapshot, InvocationRecord]:
     inner = InvokeSpec(id="me", src="itself")
     loop = chart(S("s", invokes=[inner]), id="loop")
     inner.src = loop
-    rec = InvocationRecord("me", "s", 0)
     leaf = Snapshot(chart_id="loop", chart_version="1", configuration=("s",))
-    snap = leaf
-    for _ in range(5000):
+    return loop, leaf, InvocationRecord("me", "s", 0)
+
+
+def _nest(leaf: Snapshot, rec: InvocationRecord, levels: int, inner: Snapshot) -> Snapshot:
+    snap = inner
+    for _ in range(levels):
         snap = msgspec.structs.replace(leaf, invocations=(rec,), children={"me": snap})
-    assert loop.validate(snap)  # deep but legal
-    bad = msgspec.structs.replace(leaf, status="nope")
-    for _ in range(5000):
-        bad = msgspec.structs.replace(leaf, invocations=(rec,), children={"me": bad})
+    return snap
+
+
+def test_children_nested_thousands_deep_are_refused_without_recursion() -> None:
+    # a chart invoking itself: a snapshot can nest as deep as a tamperer likes
+    loop, leaf, rec = _self_invoking()
+    session = loop.restore(_nest(leaf, rec, MAX_CHILD_DEPTH, leaf))  # deep, but it restores
+    assert session.snapshot() == _nest(leaf, rec, MAX_CHILD_DEPTH, leaf)
+    with pytest.raises(SnapshotError, match=f"children nested deeper than {MAX_CHILD_DEPTH}"):
+        loop.restore(_nest(leaf, rec, 100_000, leaf))
+    bad = _nest(leaf, rec, 10, msgspec.structs.replace(leaf, status="nope"))
     with pytest.raises(SnapshotError, match=r"children\['me'\]\.children.*unknown status 'nope'"):
         loop.validate(bad)
 
 
+def _deep(depth: int) -> list[Any]:
+    value: list[Any] = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+def test_data_nested_deeper_than_the_limit_is_refused() -> None:
+    snap = _running()
+    assert MAIN.restore(msgspec.structs.replace(snap, context={"k": _deep(MAX_NESTING - 1)}))
+    for depth in (MAX_NESTING, 100_000):
+        deep = msgspec.structs.replace(snap, context={"k": _deep(depth)})
+        with pytest.raises(SnapshotError, match=f"context is nested deeper than {MAX_NESTING}"):
+            MAIN.restore(deep)
+    done = msgspec.structs.replace(_off(), status="done", done_data={"k": _deep(10_000)})
+    with pytest.raises(SnapshotError, match="done_data is nested deeper"):
+        MAIN.restore(done)
+    timer = DelayedEvent("t", 1.0, EventData("x", {"k": _deep(10_000)}))
+    with pytest.raises(SnapshotError, match="'t' has data nested deeper"):
+        MAIN.restore(msgspec.structs.replace(snap, pending=(timer,)))
+
+
+def test_a_stored_context_too_deep_to_copy_is_refused_when_restored() -> None:
+    # 600 levels: msgpack decodes it, but copying it on restore would exhaust the stack
+    blob = _nested_context_msgpack(600, chart_id="main", state="off")
+    with pytest.raises(SnapshotError, match="context is nested deeper"):
+        MAIN.restore(decode_snapshot(blob))
+
+
 # -- codecs --------------------------------------------------------------------------------
-def _nested_context_msgpack(depth: int) -> bytes:
-    head = encode_snapshot(Snapshot(chart_id="main", chart_version="1", configuration=("off",)))
+def _nested_context_msgpack(depth: int, chart_id: str = "main", state: str = "off") -> bytes:
+    head = encode_snapshot(Snapshot(chart_id=chart_id, chart_version="1", configuration=(state,)))
     # replace the empty context map (\xa7context\x80) by {"k": [[[...]]]}
     deep = b"\x81\xa1k" + b"\x91" * depth + b"\xc0"
     assert head.count(b"\xa7context\x80") == 1

@@ -15,6 +15,8 @@ from statefleet.core._events import EventData
 
 __all__ = [
     "CODEC_ERRORS",
+    "MAX_CHILD_DEPTH",
+    "MAX_NESTING",
     "SNAPSHOT_FORMAT",
     "STATUSES",
     "ChartTables",
@@ -78,6 +80,12 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     done_data: Any = None
     format: int = SNAPSHOT_FORMAT
 
+
+#: how deep containers may nest in a snapshot's data (context, done data, timer events'
+#: data): restoring copies them recursively, and deeper data is no legitimate state
+MAX_NESTING = 100
+#: how deep invoked children's snapshots may nest (each level is restored recursively)
+MAX_CHILD_DEPTH = 50
 
 #: every status a snapshot can carry: running, reached a top-level final state, failed
 #: (an infinite loop), cancelled (its invoking state exited) or stopped by its owner
@@ -186,14 +194,19 @@ def check_snapshot(chart: ChartTables, snapshot: Any) -> list[Node]:
     have names, due times and periods that make sense (a chart's own ``after`` timer belongs
     to an active state), invocation records point at a declared ``<invoke>`` of an active
     state, and children belong to recorded invocations (and fit their chart when the
-    invocation names one). Anything else raises :class:`SnapshotError` naming the problem
-    (and, for a child, the invoke ids leading to it).
+    invocation names one). Data nested deeper than :data:`MAX_NESTING` levels and children
+    nested deeper than :data:`MAX_CHILD_DEPTH` are refused too: restoring them would
+    exhaust the stack. Anything else raises :class:`SnapshotError` naming the problem (and,
+    for a child, the invoke ids leading to it).
     """
-    nodes, todo = _check_one(chart, snapshot, "")
+    nodes, children = _check_one(chart, snapshot, "")
     # children are checked iteratively: a snapshot nested thousands deep is no RecursionError
+    todo = [(c, 1) for c in children]
     while todo:
-        child_chart, child, where = todo.pop()
-        todo.extend(_check_one(child_chart, child, where)[1])
+        (child_chart, child, where), depth = todo.pop()
+        if depth > MAX_CHILD_DEPTH:
+            raise SnapshotError(f"{where}: children nested deeper than {MAX_CHILD_DEPTH} levels")
+        todo.extend((c, depth + 1) for c in _check_one(child_chart, child, where)[1])
     return nodes
 
 
@@ -227,6 +240,9 @@ def _check_one(
         raise fail(f"session_id must be a string, not {type(snap.session_id).__name__}")
     if not isinstance(snap.context, dict) or not all(type(k) is str for k in snap.context):
         raise fail("context must be a dict with string keys")
+    for name in ("context", "done_data"):
+        if _nested_deeper(getattr(snap, name), MAX_NESTING):
+            raise fail(f"{name} is nested deeper than {MAX_NESTING} levels")
     nodes = _check_configuration(chart, snap, fail)
     members = set(nodes)
     _check_history(by_id, snap.history, fail)
@@ -334,6 +350,8 @@ def _check_pending(
         ev = d.event
         if not isinstance(ev, EventData) or type(ev.name) is not str or not ev.name:
             raise fail(f"{what} has no event name")
+        if _nested_deeper(ev.data, MAX_NESTING):
+            raise fail(f"{what} has data nested deeper than {MAX_NESTING} levels")
         if ev.name.startswith(_AFTER):
             # a chart's own ``after`` timer: scheduled by entering its state, cancelled on exit
             owner = _after_owner(by_id, ev.name)
@@ -371,6 +389,24 @@ def _after_owner(by_id: dict[str, Node], name: str) -> Node | None:
     _, _, sid = rest.partition(".")
     node = by_id.get(sid)
     return node if node is not None and name in node.after_events else None
+
+
+def _nested_deeper(value: Any, limit: int) -> bool:
+    """Are there containers in ``value`` nested more than ``limit`` deep? (Iterative: any
+    depth is measured without recursion.)"""
+    t = type(value)
+    if t is not dict and t is not list and t is not tuple:
+        return False  # the common case: a scalar, or nothing
+    stack = [(value, 1)]
+    while stack:
+        v, depth = stack.pop()
+        if depth > limit:
+            return True
+        for x in v.values() if type(v) is dict else v:
+            tx = type(x)
+            if tx is dict or tx is list or tx is tuple:
+                stack.append((x, depth + 1))
+    return False
 
 
 def _finite(value: Any) -> bool:
