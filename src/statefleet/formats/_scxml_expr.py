@@ -562,6 +562,13 @@ _SHARED = (
 )
 
 
+def _number(*nodes: ast.expr) -> bool:
+    """Whether one of ``nodes`` is a number literal (``x + 1``)."""
+    return any(
+        isinstance(n, ast.Constant) and type(n.value) in (int, float, complex) for n in nodes
+    )
+
+
 def _call(fn: str, *args: ast.expr) -> ast.Call:
     return ast.Call(ast.Name(fn, ast.Load()), list(args), [])
 
@@ -582,8 +589,8 @@ class _Guard(ast.NodeTransformer):
     def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
         self.generic_visit(node)
         fn = self._FNS.get(type(node.op))
-        if fn is None:
-            return node
+        if fn is None or (type(node.op) is ast.Add and _number(node.left, node.right)):
+            return node  # ``n + 1`` cannot build a sequence: no guard needed
         return ast.copy_location(_call(fn, node.left, node.right), node)
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
