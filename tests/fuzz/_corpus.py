@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import functools
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +27,10 @@ EXAMPLES = ROOT / "examples"
 W3C = ROOT / "tests" / "conformance" / "w3c" / "mandatory"
 
 #: the fuzz tests' budget: derandomized (the same examples on every run, no database), a
-#: bounded number of examples each, no deadline (the limits, not the clock, are under test)
+#: bounded number of examples each (``STATEFLEET_FUZZ_EXAMPLES=5000`` for a longer hunt by
+#: hand), no deadline (the limits, not the clock, are under test)
 FUZZ = settings(
-    max_examples=60,
+    max_examples=int(os.environ.get("STATEFLEET_FUZZ_EXAMPLES", "60")),
     derandomize=True,
     database=None,
     deadline=None,
@@ -128,8 +130,10 @@ def _nest(value: Any, depth: int, as_list: bool) -> Any:
 
 
 @st.composite
-def mutated_data(draw: st.DrawFn, seed: Any) -> Any:
-    """``seed`` (parsed JSON/YAML) after one to three structural edits at random places."""
+def mutated_data(draw: st.DrawFn, seed: Any, deepest: int = 3000) -> Any:
+    """``seed`` (parsed JSON/YAML) after one to three structural edits at random places;
+    a value is nested at most ``deepest`` levels (``json.dumps`` recurses: keep it under
+    Python's recursion limit when the result is dumped)."""
     data = json.loads(json.dumps(seed))  # a private copy
     for _ in range(draw(st.integers(1, 3))):
         # walk down to a random container
@@ -154,7 +158,7 @@ def mutated_data(draw: st.DrawFn, seed: Any) -> Any:
         elif op == "replace":
             node[key] = draw(values)
         elif op == "nest":
-            depth = draw(st.sampled_from([3, 40, 300, 3000]))
+            depth = draw(st.sampled_from([3, 40, 300, deepest]))
             node[key] = _nest(node[key], depth, draw(st.booleans()))
         else:
             old = node[key]
