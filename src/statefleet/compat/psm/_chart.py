@@ -185,19 +185,23 @@ class StateChart(Session):
         #: callbacks of the initial entry (and its invocations) as event data
         self._sf_start_data: dict[str, Any] | None = kwargs or None
         records: list[Any] = []
-        observers: list[Any] = []
-        for entry in cls.listeners:
-            observers.append(entry() if isinstance(entry, type) else entry)
-        for obj in listeners:
-            (records if _is_record_listener(obj) else observers).append(obj)
-        providers = tuple(([model] if model is not None else []) + observers)
+        providers: tuple[Any, ...] = ()
+        if model is not None or listeners or cls.listeners or start_value is not None:
+            observers: list[Any] = []
+            for entry in cls.listeners:
+                observers.append(entry() if isinstance(entry, type) else entry)
+            for obj in listeners:
+                (records if _is_record_listener(obj) else observers).append(obj)
+            providers = tuple(([model] if model is not None else []) + observers)
+            chart = cls._instance_chart(providers, start_value)
+            if chart is not cls._sf_chart:
+                self.__dict__["_sf_ichart"] = chart
+        else:
+            chart = cls._sf_chart or cls.chart  # the class's (``cls.chart`` raises if none)
         self.model = model
         self._sf_tr: Transition | None = None
         self._sf_outcome: Outcome | None = None
         self._sf_providers = providers
-        chart = cls._instance_chart(providers, start_value)
-        if chart is not cls._sf_chart:
-            self.__dict__["_sf_ichart"] = chart
         self._sf_collect: bool = bool(chart.meta.get("psm_outcome"))
         #: psm keeps the current state value in ``model.<state_field>``
         self._sf_state_field: str | None = state_field if model is not None else None
