@@ -525,7 +525,8 @@ class PostgresStore(RuntimeStore):
 
     async def _flush(self, ops: list[WriteOp]) -> None:
         """Write ``ops`` in one transaction: planned again after a create race, written
-        again on a new connection when the old one was lost before ``COMMIT``."""
+        again on a new connection when the old one was lost before ``COMMIT`` (or during it,
+        when the database says the transaction did not commit)."""
         deadline = time.monotonic() + self.reconnect_timeout
         attempt = replans = 0
         while True:
@@ -540,11 +541,15 @@ class PostgresStore(RuntimeStore):
                     None,
                 )
                 return
+            xid = None
             try:
                 db = await self._writer_connection(deadline)
                 tr = db.transaction()
                 await tr.start()
                 try:
+                    # the transaction's id: if the connection is lost during COMMIT, the
+                    # database still knows whether it committed (txid_status)
+                    xid = await db.fetchval("SELECT txid_current()")
                     await self._write(db, ops)
                 except BaseException:
                     if not db.is_closed():
@@ -562,8 +567,14 @@ class PostgresStore(RuntimeStore):
                 if db is not None:
                     db.terminate()
                 if committing:
-                    self._fail(ops, ConnectionLostError(self.where, str(exc), uncertain=True), exc)
-                    return
+                    outcome = await self._commit_outcome(xid, deadline)
+                    if outcome == "committed":
+                        break
+                    if outcome != "aborted":
+                        lost = ConnectionLostError(self.where, str(exc), uncertain=True)
+                        self._fail(ops, lost, exc)
+                        return
+                    # not applied: written again below, as a batch lost before COMMIT
                 try:
                     await self._backoff(deadline, attempt, exc)
                 except ConnectionLostError as lost:
@@ -580,6 +591,34 @@ class PostgresStore(RuntimeStore):
             break
         self.stats["batches"] += 1
         self.stats["items"] += sum(op.size for op in ops)
+
+    async def _commit_outcome(self, xid: int | None, deadline: float) -> str | None:
+        """Whether transaction ``xid``, whose ``COMMIT`` was cut off with the connection,
+        committed: ``"committed"``, ``"aborted"`` or ``None`` (unknown: no connection again
+        before the deadline, or the database no longer knows)."""
+        attempt = 0
+        while xid is not None:
+            try:
+                db = await self._writer_connection(deadline)
+                status = await db.fetchval("SELECT txid_status($1)", xid)
+            except ConnectionLostError:
+                return None
+            except _LOST as exc:
+                db, self._db = self._db, None
+                if db is not None:
+                    db.terminate()
+                status = "in progress"
+                reason: BaseException = exc
+            else:
+                if status != "in progress":
+                    return status if status in ("committed", "aborted") else None
+                reason = PersistenceError("the transaction is still committing")
+            try:
+                await self._backoff(deadline, attempt, reason)
+            except ConnectionLostError:
+                return None
+            attempt += 1
+        return None
 
     def _fail(self, ops: list[WriteOp], exc: BaseException, cause: BaseException | None) -> None:
         self.stats["failures"] += 1
