@@ -229,3 +229,27 @@ def test_inline_guard_expressions_are_bounded() -> None:
         assert len(str(err)) < 300  # the expression is clipped in the message
     err = error_of(lambda: from_yaml(machine("x" + " + x" * 200)))
     assert "limit of 50 levels" in str(err)
+
+
+def test_builder_values_too_large_to_show_or_convert() -> None:
+    huge = 10**5000  # repr() of it raises ValueError; float() of it OverflowError
+    for el in (
+        hsm.state("a", hsm.transition(hsm.after(huge), hsm.target("a"))),
+        hsm.state("a", hsm.transition(hsm.every(-(10**400)), hsm.target("a"))),
+        hsm.state("a", hsm.transition(hsm.on(huge), hsm.target("a"))),
+        hsm.state(huge),  # type: ignore[arg-type]
+    ):
+        err = error_of(lambda el=el: hsm.define("m", el))
+        assert len(str(err)) < 300
+
+
+def test_integers_too_large_to_print() -> None:
+    # str() of an int with more than 4300 digits raises ValueError: every message naming it did
+    huge = 10**5000
+    for config in ({"id": huge}, {"states": {"a": {"on": {huge: "a"}}}}, {"context": {"n": huge}}):
+        err = error_of(lambda config=config: from_dict(config))
+        assert "limit of 4096 bits" in str(err)
+    err = error_of(lambda: from_dict({"context": {"a": [1, -huge]}}))
+    assert err.path == "context.a[1]"
+    err = error_of(lambda: from_yaml({"states": [{"name": huge}], "transitions": []}))
+    assert err.path == "states[0].name" and "limit of 4096 bits" in str(err)

@@ -78,7 +78,7 @@ from statefleet.core import (
     VirtualClock,
     compile_chart,
 )
-from statefleet.formats._input import MAX_NESTING
+from statefleet.formats._input import MAX_NESTING, shown
 
 __all__ = [
     "HSM",
@@ -360,7 +360,10 @@ def _seconds(value: Any, repeat: bool) -> float | None:
         value = value.total_seconds()
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    seconds = float(value)
+    try:
+        seconds = float(value)
+    except OverflowError:  # an int too large for a float
+        return None
     if not math.isfinite(seconds) or seconds < 0 or (repeat and seconds == 0):
         return None
     return seconds
@@ -433,7 +436,7 @@ class _Vertex(Element):
 
     @property
     def what(self) -> str:
-        return f"{self.kind}({self.name!r})"
+        return f"{self.kind}({shown(self.name)})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -461,7 +464,7 @@ class _Path(Element):
 
     @property
     def what(self) -> str:
-        return f"{self.role}({self.path!r})"
+        return f"{self.role}({shown(self.path)})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -597,7 +600,7 @@ def _what(el: Any) -> str:
         return what
     if callable(el):
         return f"function {_fn_name(el)}"
-    return f"{type(el).__name__} {el!r}"
+    return f"{type(el).__name__} {shown(el)}"
 
 
 # -- define ----------------------------------------------------------------------------------------
@@ -689,7 +692,7 @@ class _Definer:
         if not isinstance(name, str) or not name or "/" in name or name in (".", ".."):
             self.error(
                 parent.path,
-                f"invalid {el.kind} name {name!r}: expected a non-empty name without '/'",
+                f"invalid {el.kind} name {shown(name)}: expected a non-empty name without '/'",
             )
             return
         if parent.path.count("/") > MAX_NESTING:
@@ -721,7 +724,9 @@ class _Definer:
             if callable(fn):
                 out.append(fn)
             else:
-                self.error(path, f"{el.what} expects functions (ctx, instance, event), got {fn!r}")
+                self.error(
+                    path, f"{el.what} expects functions (ctx, instance, event), got {shown(fn)}"
+                )
         return out
 
     # resolving paths
@@ -755,7 +760,7 @@ class _Definer:
 
     def unknown(self, path: str, role: str, raw: Any, base: _Node) -> None:
         if not isinstance(raw, str) or not raw:
-            self.error(path, f"{role}() needs a non-empty path, got {raw!r}")
+            self.error(path, f"{role}() needs a non-empty path, got {shown(raw)}")
             return
         by_name: dict[str, str] = {}
         for p in self.nodes:
@@ -763,7 +768,7 @@ class _Definer:
                 by_name.setdefault(posixpath.basename(p), p)
         close = difflib.get_close_matches(posixpath.basename(raw), list(by_name), n=1)
         hint = f" (did you mean {by_name[close[0]]!r}?)" if close else ""
-        self.error(path, f"unknown {role} {raw!r}{hint}")
+        self.error(path, f"unknown {role} {shown(raw)}{hint}")
 
     # pass 2: initials and transitions
     def link(self, node: _Node) -> None:
@@ -808,7 +813,7 @@ class _Definer:
             self.unknown(node.path, "target", raw, node)
             return
         if not tgt.is_descendant_of(node):
-            self.error(node.path, f"initial target {raw!r} is not a state inside {node.path}")
+            self.error(node.path, f"initial target {shown(raw)} is not a state inside {node.path}")
             return
         node.initial = (tgt.path,)
         node.initial_actions = tuple(actions)
@@ -842,7 +847,7 @@ class _Definer:
                 if callable(fn):
                     guard_fn = fn
                 else:
-                    self.error(path, f"guard() expects a function, got {fn!r}")
+                    self.error(path, f"guard() expects a function, got {shown(fn)}")
             elif isinstance(p, _Behaviors):
                 if p.role == "effect":
                     effects += self.behaviours(path, p)
@@ -925,7 +930,7 @@ class _Definer:
         for ev in el.events:
             name = ev.name if isinstance(ev, Event) else ev
             if not isinstance(name, str) or not name or name != "".join(name.split()):
-                self.error(path, f"on() expects event names without spaces, got {ev!r}")
+                self.error(path, f"on() expects event names without spaces, got {shown(ev)}")
                 continue
             out.append("error" if name == HSM_ERROR else name)
         return out
@@ -938,7 +943,7 @@ class _Definer:
         if seconds is None:
             self.error(
                 path,
-                f"invalid duration {duration!r}: {_duration_rule(timer.repeat)}, or a function"
+                f"invalid duration {shown(duration)}: {_duration_rule(timer.repeat)}, or a function"
                 " returning one",
             )
         return seconds
@@ -993,7 +998,7 @@ def define(name: str, *elements: Element) -> Chart:
     """
     if not isinstance(name, str) or not name or "/" in name:
         raise ChartDefinitionError(
-            f"invalid machine name {name!r}: expected a non-empty name without '/'",
+            f"invalid machine name {shown(name)}: expected a non-empty name without '/'",
             path="define",
         )
     return _Definer(name).build(elements)

@@ -31,6 +31,7 @@ from typing import Any
 from statefleet.core import ChartDefinitionError
 
 __all__ = [
+    "MAX_INT_BITS",
     "MAX_ITEMS",
     "MAX_NESTING",
     "MAX_PATH_CHARS",
@@ -42,6 +43,7 @@ __all__ = [
     "nesting_error",
     "read_file",
     "read_source",
+    "shown",
 ]
 
 #: the largest chart file or text a reader accepts, in bytes (characters for ``str`` text)
@@ -52,6 +54,8 @@ MAX_NESTING = 256
 MAX_ITEMS = 1_000_000
 #: a longer ``str`` is never taken for a path
 MAX_PATH_CHARS = 4096
+#: the largest integer in a definition, in bits (Python cannot even print one over ~14,000)
+MAX_INT_BITS = 4096
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,16 @@ class Source:
 def clip(text: str, limit: int = 80) -> str:
     """``text`` shortened to about ``limit`` characters for an error message."""
     return text if len(text) <= limit else f"{text[: limit - 20]}...({len(text)} characters)"
+
+
+def shown(value: object, limit: int = 80) -> str:
+    """``repr(value)`` clipped for an error message; never raises (``repr`` of an int with
+    thousands of digits does, and so may a caller's ``__repr__``)."""
+    try:
+        text = repr(value)
+    except Exception:
+        text = f"<{type(value).__name__}>"
+    return clip(text, limit)
 
 
 def decode(data: bytes, where: str) -> str:
@@ -208,10 +222,10 @@ def _path_of(at: _At | None) -> str:
         keys = [*keys[:6], f"...{len(keys) - 10} more...", *keys[-4:]]
     out = ""
     for k in keys:
-        if isinstance(k, int):
+        if isinstance(k, int) and not _too_big(k):
             out += f"[{k}]"
         else:
-            s = str(k)
+            s = shown(k) if _too_big(k) else str(k)
             simple = s and all(c.isalnum() or c in "_$-." for c in s)
             out = (f"{out}.{s}" if out else s) if simple else f"{out}[{json.dumps(s)}]"
     return out
@@ -228,7 +242,18 @@ def check_data(value: Any, where: str = "") -> None:
     count = 1
     while stack:
         item, depth, at = stack.pop()
+        if _too_big(item):
+            raise ChartDefinitionError(
+                f"an integer larger than the limit of {MAX_INT_BITS} bits",
+                path=_prefixed(where, at),
+            )
         if isinstance(item, Mapping):
+            for k in item:
+                if _too_big(k):
+                    raise ChartDefinitionError(
+                        f"a key is an integer larger than the limit of {MAX_INT_BITS} bits",
+                        path=_prefixed(where, at),
+                    )
             children: Any = item.items()
         elif isinstance(item, list | tuple):
             children = enumerate(item)
@@ -245,6 +270,10 @@ def check_data(value: Any, where: str = "") -> None:
             )
         for k, v in children:
             stack.append((v, depth + 1, _At(at, k)))
+
+
+def _too_big(value: object) -> bool:
+    return isinstance(value, int) and value.bit_length() > MAX_INT_BITS
 
 
 def _prefixed(where: str, at: _At | None) -> str:

@@ -87,7 +87,7 @@ from statefleet.core import (
     VirtualClock,
     compile_chart,
 )
-from statefleet.formats._input import Source, check_data, clip, nesting_error, read_source
+from statefleet.formats._input import Source, check_data, clip, nesting_error, read_source, shown
 
 __all__ = [
     "ActionDef",
@@ -277,7 +277,7 @@ def _type_name(value: Any) -> str:
     if isinstance(value, str):
         return f"the string {clip(value)!r}"
     if isinstance(value, int | float):
-        return f"the number {value!r}"
+        return f"the number {shown(value)}"
     return type(value).__name__
 
 
