@@ -10,9 +10,10 @@ __all__ = ["ConnectionLostError", "FencedError"]
 class ConnectionLostError(PersistenceError):
     """The connection to PostgreSQL was lost and could not be made again in time.
 
-    ``uncertain`` is ``True`` when it was lost while the transaction was committing: the
-    write may or may not have been applied (a commit retried after this is checked by its
-    version, so it is never applied twice). Otherwise nothing of the write was applied.
+    ``uncertain`` is ``True`` when it was lost while the transaction was committing and the
+    database could not be asked afterwards whether it committed: the write may or may not
+    have been applied (a commit retried after this is checked by its version, so it is never
+    applied twice). Otherwise nothing of the write was applied.
     """
 
     def __init__(

@@ -24,9 +24,11 @@ everything queued (up to ``max_batch`` items) and writes it in one transaction:
 A request is acknowledged only once its transaction committed. When the connection is lost
 the writer reconnects with exponential backoff (up to ``reconnect_timeout``): a batch that
 failed before ``COMMIT`` was sent is written again on the new connection (nothing of it was
-applied), so a database restart costs a delay, not an error; one lost *during* ``COMMIT``
-fails its callers with :class:`ConnectionLostError` (``uncertain=True``: it may have been
-applied, and a retried commit is checked by its version, so never applied twice).
+applied); one cut off *during* ``COMMIT`` is settled by asking the database about its
+transaction id (``txid_status``): committed, it is acknowledged; aborted, it is written
+again. So a database restart costs a delay, not an error. Only a database that cannot be
+reached in time fails callers, with :class:`ConnectionLostError` (``uncertain=True`` when it
+was committing; a retried commit is checked by its version, so never applied twice).
 
 Reads use a small pool of other connections, retried the same way. asyncpg runs on asyncio
 only, and so does this store.
