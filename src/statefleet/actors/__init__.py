@@ -10,7 +10,7 @@ from statefleet.actors._durable import DurableStore, VirtualRef
 from statefleet.actors._inspect import Inspection
 from statefleet.actors._invocation import ActorInvocation
 from statefleet.actors._observers import Subscription
-from statefleet.actors._ref import ActorCrashedError, ActorRef
+from statefleet.actors._ref import ActorCrashedError, ActorRef, Reply
 from statefleet.actors._store import ActorStore
 from statefleet.actors._supervision import ErrorPolicy, RestartPolicy, Supervision
 from statefleet.actors._system import ActorSystem
@@ -24,6 +24,7 @@ __all__ = [
     "DurableStore",
     "ErrorPolicy",
     "Inspection",
+    "Reply",
     "RestartPolicy",
     "Subscription",
     "Supervision",

@@ -300,9 +300,10 @@ class ActorCell:
         x.space.append(w)
         await w.wait()
 
-    async def put(self, ev: EventData, reply: Latch | None = None) -> None:
+    async def put(self, ev: EventData, env: Envelope | None = None) -> None:
         """Queue ``ev`` from outside, waiting for room (durably accepted first, with a
-        durable store); ``reply`` gets the snapshot after its step (``ask``)."""
+        durable store); ``env``: its envelope, if it has one (``ask``: not accepted into the
+        inbox, the commit of its step makes it durable, and its caller learns of that)."""
         while True:
             if self.state >= STOPPED:
                 raise self.stopped_error()
@@ -312,33 +313,38 @@ class ActorCell:
             await self.wait_space()
         d = self.rt.durable
         seq: int | None = None
-        if d is not None:
+        if d is not None and env is None:
             seq = await d.accept(self, ev)  # durable before it is queued
             if self.state >= STOPPED:
-                if reply is None and self.end == "passivated" and d.deliver(self.id, ev, seq):
+                if env is None and self.end == "passivated" and d.deliver(self.id, ev, seq):
                     return
                 raise self.stopped_error()
-        self.enqueue(ev if seq is None and reply is None else Envelope(ev, seq, None, reply))
+            env = Envelope(ev, seq)
+        elif self.state >= STOPPED:
+            raise self.stopped_error()
+        self.enqueue(ev if env is None else env)
 
-    async def ask(self, ev: EventData) -> Snapshot:
-        """``ActorRef.ask``."""
+    async def ask(self, ev: EventData) -> tuple[Snapshot, bool]:
+        """``ActorRef.ask``: the snapshot after the step, and whether a transition took
+        the event."""
         s = self.rt
         if s.caller_fns:
             ev = s.from_caller(ev)
         w = Latch()
+        env = Envelope(ev, None, None, w)
         await anyio.lowlevel.checkpoint()
         if self.state == IDLE and not self.mailbox and s.store is None:
             # nothing is queued before it: run it now, in this task, without a round trip
             # through the dispatcher (same order, same macrostep, one scheduling point)
-            self.mailbox = deque((Envelope(ev, None, None, w),))
+            self.mailbox = deque((env,))
             if s.recv_fns:
                 s.received(self, ev)
             self.state = RUNNING
             s.run_one(self)
         else:
-            await self.put(ev, w)
+            await self.put(ev, env)
         snap: Snapshot = await w.wait()
-        return snap
+        return snap, env.handled
 
     async def wait_for(
         self, target: str | Callable[[Snapshot], Any], timeout: float | None
@@ -622,6 +628,8 @@ class ActorCell:
                         or not m.running
                     ):
                         continue
+                if env is not None:
+                    env.handled = m.handled
                 code = self.after_step(ev, env, rec)
                 if code:
                     return code

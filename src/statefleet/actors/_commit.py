@@ -144,7 +144,8 @@ class CommitPipeline:
                 ev = item.event
             else:
                 ev = item  # type: ignore[assignment]
-            a.engine.now = self.rt.clock_now()
+            m = a.engine
+            m.now = self.rt.clock_now()
             try:
                 rec = a.step(ev)  # type: ignore[arg-type]
             except BaseException as exc:
@@ -152,6 +153,13 @@ class CommitPipeline:
                 if err is None:
                     raise
                 supervisor.crash(a, err, ev, env, previous)
+                return None
+            if env is not None:
+                env.handled = m.handled
+            if m.version == previous.version and (env is None or env.seq is None):
+                # an event that changed nothing: nothing to commit (one from the durable
+                # inbox is still committed, which deletes its row)
+                self._after(a, ev, env, rec, None)
                 return None
         snap = a.checkpoint()
         if snap is None:
@@ -203,9 +211,9 @@ class CommitPipeline:
             if a.state != STOPPED:
                 supervisor.crash(a, out, st.ev, env, st.previous)
             return
-        if env is not None and env.ack is not None:
-            env.ack.set()
         if a.state == STOPPED:
+            if env is not None and env.ack is not None:
+                env.ack.set()
             return
         a.extra().committed = st.snap
         if rt.fns:
@@ -218,13 +226,28 @@ class CommitPipeline:
                     latency=latency,
                 )
             )
+        self._after(a, st.ev, env, st.rec, out or None)
+
+    def _after(
+        self,
+        a: ActorCell,
+        ev: EventData | None,
+        env: Envelope | None,
+        rec: MacrostepRecord | None,
+        seqs: tuple[int | None, ...] | None,
+    ) -> None:
+        """The after-step of a committed step (or of one that changed nothing), then the
+        actor's next turn."""
+        rt = self.rt
+        if env is not None and env.ack is not None:
+            env.ack.set()
         try:
-            code = a.after_step(st.ev, env, st.rec, out or None)
+            code = a.after_step(ev, env, rec, seqs)
         except BaseException as exc:
             err = contained(exc)
             if err is None:
                 raise
-            supervisor.crash(a, err, st.ev, None, st.snap)
+            supervisor.crash(a, err, ev, None, a.extra().committed)
             return
         if code == ENDED or a.state != OWNED:
             return

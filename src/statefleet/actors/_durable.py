@@ -31,7 +31,7 @@ import anyio
 
 from statefleet.actors._lifecycle import IDLE, STOPPED
 from statefleet.actors._mailbox import Envelope
-from statefleet.actors._ref import ActorCrashedError, ActorRef
+from statefleet.actors._ref import ActorCrashedError, ActorRef, Reply
 from statefleet.actors._store import ActorStore
 from statefleet.actors._waiters import Latch
 from statefleet.core import (
@@ -105,6 +105,17 @@ class DurableStore(ActorStore, Protocol):
 
     async def reject_inbox(self, actor_id: str, reason: str) -> int:
         """Move the inbox of an actor that does not exist to the dead letters."""
+
+    async def load(self, actor_id: str) -> Any:
+        """The actor's stored record (``record`` is None if unknown) and pending inbox."""
+
+    async def load_many(self, actor_ids: Any) -> dict[str, Any]:
+        """:meth:`load` for many actors; each outcome independently."""
+
+    async def actor_ids(
+        self, *, status: str | None = None, after: str = "", limit: int = 1000
+    ) -> list[str]:
+        """Stored actor ids greater than ``after`` in id order, by status (indexed)."""
 
     async def reject_event(self, actor_id: str, seq: int, reason: str) -> int:
         """Move inbox event ``seq`` of ``actor_id`` to the dead letters (a poison
@@ -463,6 +474,58 @@ class Durable:
         except StatefleetError:
             log.warning("statefleet: cannot forget actor %r in the store", a.id, exc_info=True)
 
+    async def exists(self, actor_id: str) -> bool:
+        """Is ``actor_id`` in memory or in the store? (Nothing is created or activated.)"""
+        a = self.system.cells.get(actor_id)
+        if a is not None and a.state < STOPPED:
+            return True
+        return (await self.store.load(actor_id)).record is not None
+
+    async def peek(self, actor_id: str) -> Snapshot | None:
+        """The snapshot of ``actor_id``: the live one, else the stored one (not activated),
+        else None."""
+        a = self.system.cells.get(actor_id)
+        if a is not None and a.state < STOPPED:
+            return a.snapshot()
+        record = (await self.store.load(actor_id)).record
+        return record.snapshot if record is not None else None
+
+    async def query(
+        self,
+        *,
+        chart: str | None,
+        state: str | None,
+        status: str | None,
+        after: str,
+        limit: int,
+    ) -> list[Snapshot]:
+        """Stored actors (as their snapshots, the live one for an actor in memory) in id
+        order after ``after``: with chart id ``chart``, state ``state`` active and stored
+        status ``status``. The store's status index pages the ids; chart and state are
+        checked on the snapshots."""
+        out: list[Snapshot] = []
+        cursor = after
+        while len(out) < limit:
+            ids = await self.store.actor_ids(status=status, after=cursor, limit=max(limit, 100))
+            if not ids:
+                break
+            cursor = ids[-1]
+            loaded = await self.store.load_many(ids)
+            for aid in ids:
+                got = loaded.get(aid)
+                if got is None or isinstance(got, BaseException) or got.record is None:
+                    continue
+                a = self.system.cells.get(aid)
+                snap = a.snapshot() if a is not None and a.state < STOPPED else got.record.snapshot
+                if chart is not None and snap.chart_id != chart:
+                    continue
+                if state is not None and state not in snap.configuration:
+                    continue
+                out.append(snap)
+                if len(out) == limit:
+                    break
+        return out
+
     def dead_letter(self, a: ActorCell, env: Envelope, reason: str) -> None:
         """Move the inbox event of ``env`` to the dead letters (``a`` carries on without it),
         and tell the listeners (an :class:`~statefleet.core.ActorEscalated`)."""
@@ -646,6 +709,37 @@ class VirtualRef:
         result: Snapshot = await self._live(lambda a: a.ask(event, **data))
         return result
 
+    async def try_ask(self, event: str | EventData, /, **data: Any) -> Reply:
+        """:meth:`ActorRef.try_ask` on the live actor: the snapshot and whether a transition
+        took the event (an event nothing takes commits nothing)."""
+        result: Reply = await self._live(lambda a: a.try_ask(event, **data))
+        return result
+
+    async def exists(self) -> bool:
+        """Is the entity in memory or in the store? (Nothing is created or activated.)"""
+        return await self._durable.exists(self.id)
+
+    async def read(self) -> Snapshot:
+        """The entity's snapshot without creating or activating it: the live one when it is
+        in memory, else the stored one. Raises :class:`~statefleet.ActorError` when the
+        entity does not exist (see :meth:`exists`)."""
+        snap = await self._durable.peek(self.id)
+        if snap is None:
+            raise ActorError(f"no entity {self.id!r} (in memory or in the store)")
+        return snap
+
+    async def enabled_events(self) -> list[str]:
+        """The event names that would trigger a transition now, computed on the entity's
+        snapshot (:meth:`read`) without activating it."""
+        a = self._durable.system.cells.get(self.id)
+        if a is not None and a.state < STOPPED:
+            return a.ref.enabled_events()
+        snap = await self.read()
+        chart = self._durable.charts.get(snap.chart_id, self.chart)
+        m = chart.engine()
+        m.load_snapshot(snap, chart.validate(snap))
+        return m.enabled_events()
+
     async def wait_for(
         self, target: str | Callable[[Snapshot], Any], /, *, timeout: float | None = None
     ) -> Snapshot:
@@ -654,6 +748,5 @@ class VirtualRef:
         return result
 
     async def snapshot(self) -> Snapshot:
-        """The entity's current snapshot (activating it)."""
-        a = await self.activate()
-        return a.snapshot()
+        """The entity's snapshot: :meth:`read` (nothing is created or activated)."""
+        return await self.read()

@@ -10,7 +10,8 @@ is drained. Most entries are bare :class:`~statefleet.core.EventData` (the hot p
   (a durable ``send`` to an idle actor returns then), or failed if the actor crashes or stops
   first;
 - ``reply``: set with the snapshot once the macrostep and its async actions are done (``ask``);
-- ``attempts``: how many macrosteps took it and crashed (a poison message's count).
+- ``attempts``: how many macrosteps took it and crashed (a poison message's count);
+- ``handled``: whether a transition took it (``try_ask`` reports it).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ __all__ = ["Envelope", "Item", "event_of", "fail_pending"]
 class Envelope:
     """An event with its inbox seq, commit acknowledgement and reply (each optional)."""
 
-    __slots__ = ("ack", "attempts", "event", "reply", "seq")
+    __slots__ = ("ack", "attempts", "event", "handled", "reply", "seq")
 
     def __init__(
         self,
@@ -40,6 +41,8 @@ class Envelope:
         self.ack = ack
         self.reply = reply
         self.attempts = 0
+        #: did a transition take it? (set by the step that processed it)
+        self.handled = True
 
     def __repr__(self) -> str:
         return f"<Envelope {self.event.name!r} seq={self.seq}>"

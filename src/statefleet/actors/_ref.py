@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from statefleet.core import ActorError, Chart, EventData, InvalidEventError, Snapshot
 
 if TYPE_CHECKING:
@@ -13,7 +15,15 @@ if TYPE_CHECKING:
     from statefleet.actors._supervision import Supervision
     from statefleet.actors._system import ActorSystem
 
-__all__ = ["ActorCrashedError", "ActorRef", "make_event"]
+__all__ = ["ActorCrashedError", "ActorRef", "Reply", "make_event"]
+
+
+class Reply(msgspec.Struct, frozen=True):
+    """What :meth:`ActorRef.try_ask` answers: did a transition take the event, and the
+    snapshot after its step."""
+
+    handled: bool
+    snapshot: Snapshot
 
 
 class ActorCrashedError(ActorError):
@@ -157,9 +167,25 @@ class ActorRef:
         Raises :class:`ActorCrashedError` if the actor crashed on it and
         :class:`~statefleet.ActorStoppedError` if it stopped first.
         """
-        if type(event) is str and event:
-            return await self._cell.ask(EventData(event, data or None))
-        return await self._cell.ask(make_event(event, data))
+        return (await self.try_ask(event, **data)).snapshot
+
+    async def try_ask(self, event: str | EventData, /, **data: Any) -> Reply:
+        """:meth:`ask`, telling whether the event was handled: a :class:`Reply` with the
+        snapshot and ``handled`` (False: no transition took it; it changed nothing, and with
+        a store nothing was committed for it)."""
+        ev = EventData(event, data or None) if type(event) is str and event else None
+        snap, handled = await self._cell.ask(ev if ev is not None else make_event(event, data))
+        return Reply(handled, snap)
+
+    async def read(self) -> Snapshot:
+        """The actor's snapshot now: the one spelling for live and virtual refs
+        (:meth:`VirtualRef.read` reads a stored entity without activating it)."""
+        return self._cell.snapshot()
+
+    def enabled_events(self) -> list[str]:
+        """The event names that would trigger a transition now (guards evaluated; nothing
+        changes)."""
+        return self._cell.engine.enabled_events()
 
     async def wait_for(
         self,

@@ -238,6 +238,38 @@ class ActorSystem:
         durable.register(chart)
         return VirtualRef(durable, chart, entity_id)
 
+    async def exists(self, entity_id: str) -> bool:
+        """Is the entity ``entity_id`` in memory or in the store? Nothing is created or
+        activated (a durable store is needed for stored entities)."""
+        rt = self._rt
+        if rt.durable is None:
+            a = rt.cells.get(entity_id)
+            return a is not None and not a.stopped
+        return await rt.durable.exists(entity_id)
+
+    async def query(
+        self,
+        *,
+        chart: str | None = None,
+        state: str | None = None,
+        status: str | None = None,
+        after: str = "",
+        limit: int = 100,
+    ) -> list[Snapshot]:
+        """Stored actors as snapshots, in id order after ``after`` (paging), at most
+        ``limit``: those running chart id ``chart``, with state ``state`` active, with the
+        stored ``status`` (``"active"``, ``"done"``, ``"error"``, ``"quarantined"``). Nothing
+        is activated; an actor in memory answers with its live snapshot. Needs a durable
+        store."""
+        durable = self._rt.durable
+        if durable is None:
+            raise ActorError("query needs a durable store (statefleet.persistence)")
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ActorError(f"limit must be an int >= 1, not {limit!r}")
+        return await durable.query(
+            chart=chart, state=state, status=status, after=after, limit=limit
+        )
+
     async def activate(self, entity_id: str) -> ActorRef:
         """The live actor of a stored entity (restored from the store if needed)."""
         durable = self._rt.durable

@@ -265,9 +265,11 @@ class Interpreter:
         "errors",
         "event",
         "extra",
+        "handled",
         "history",
         "internal",
         "invocations",
+        "moves",
         "now",
         "owner",
         "parent_id",
@@ -319,6 +321,11 @@ class Interpreter:
         #: set, error events no transition takes are collected in ``unhandled``
         self.track_unhandled = False
         self.unhandled: list[EventData] | None = None
+        #: the outcome of the last macrostep: did a transition take its event? (an event no
+        #: transition takes changes nothing and bumps no version, see :meth:`macrostep`)
+        self.handled = True
+        #: microsteps taken so far (how a macrostep tells whether anything moved)
+        self.moves = 0
 
     def _push_internal(self, ev: EventData) -> None:
         if self.internal is _NO_EVENTS:
@@ -826,6 +833,7 @@ class Interpreter:
     # -- microstep / macrostep --------------------------------------------------------------
     def microstep(self, m: Micro) -> None:
         """SCXML ``microstep``: exit, run transition content, enter."""
+        self.moves += 1
         if self.record is not None and m.record is not None:
             self.record.append(m.record)
         if m.trivial:
@@ -971,14 +979,21 @@ class Interpreter:
         )
 
     def macrostep(self, event: EventData) -> None:
-        """Process one external event to completion (one SCXML macrostep)."""
+        """Process one external event to completion (one SCXML macrostep).
+
+        Its outcome: :attr:`handled` says whether a transition took the event. An event
+        nothing takes and that changes nothing (no eventless transition follows, no timer
+        or invocation is settled by it, no effect or error) leaves the version as it was."""
         self.event = event
+        self.handled = True
+        touched = False  # the event changed the state by itself (a timer, an invocation)
         if event.sendid is not None and self.pending:
             # one of our own timers firing (ids are per session: compare the whole event, so
             # another session's event with the same id never cancels ours)
             de = self.pending.get(event.sendid)
             if de is not None and de.target is None and de.event == event:
                 self.take_timer(event.sendid)
+                touched = True
         if event.invokeid is not None:
             # finalize runs only for an invocation still active (SCXML mainEventLoop); an
             # event its child queued before the invocation was cancelled is still processed
@@ -987,6 +1002,7 @@ class Interpreter:
             # delivering them.
             rec = self.invocations.get(event.invokeid)
             if rec is not None:
+                touched = True
                 if rec[1].finalize:
                     self.run_block(rec[1].finalize)
                 if event.name.startswith(("done.invoke.", "error.invoke.")):
@@ -1006,10 +1022,44 @@ class Interpreter:
                     return
             else:
                 self.microstep(m)
-        elif self.track_unhandled and event.name.startswith("error."):
-            self._note_unhandled(event)
+        else:
+            self.handled = False
+            if self.track_unhandled and event.name.startswith("error."):
+                self._note_unhandled(event)
+            moves = self.moves
+            self.run_to_completion()
+            if touched or self.moves != moves or self.effects or self.errors:
+                self.version += 1
+            # else ignored: nothing changed, and the version stays
+            return
         self.run_to_completion()
         self.version += 1
+
+    def enabled_events(self) -> list[str]:
+        """Event names that would trigger a transition now (guards evaluated with the event
+        as ``_event``; side-effect free: what a guard raises counts as false)."""
+        out: list[str] = []
+        seen: set[str] = set()
+        for node in self.cfg.ordered:
+            for t in node.transitions:
+                for d in t.descriptors:
+                    if d in seen or d == "*" or d.startswith("$"):
+                        continue
+                    if t.cond is not None:
+                        saved_event, saved_internal = self.event, len(self.internal)
+                        self.event = EventData(d)
+                        try:
+                            ok = bool(t.cond(self))
+                        except Exception:
+                            ok = False
+                        self.event = saved_event
+                        while len(self.internal) > saved_internal:
+                            self.internal.pop()
+                        if not ok:
+                            continue
+                    seen.add(d)
+                    out.append(d)
+        return out
 
     def step_record(
         self, actor: str, event: EventData | None, before: tuple[str, ...], duration: float

@@ -537,29 +537,7 @@ class Session:
 
     def enabled_events(self) -> list[str]:
         """Event names that would trigger a transition now (guards evaluated, side-effect free)."""
-        m = self._m
-        out: list[str] = []
-        seen: set[str] = set()
-        for node in m.cfg.ordered:
-            for t in node.transitions:
-                for d in t.descriptors:
-                    if d in seen or d == "*" or d.startswith("$"):
-                        continue
-                    if t.cond is not None:
-                        saved_event, saved_internal = m.event, len(m.internal)
-                        m.event = EventData(d)
-                        try:
-                            ok = bool(t.cond(m))
-                        except Exception:
-                            ok = False
-                        m.event = saved_event
-                        while len(m.internal) > saved_internal:
-                            m.internal.pop()
-                        if not ok:
-                            continue
-                    seen.add(d)
-                    out.append(d)
-        return out
+        return self._m.enabled_events()
 
     def advance(self, seconds: float) -> None:
         """Move a virtual clock forward, firing due delayed events in due-time order."""
