@@ -10,6 +10,9 @@ from rich.console import Console
 from statefleet.cli._common import load_chart
 from statefleet.core import ChartDefinitionError
 
+#: problems printed per chart (a generated file can have a million)
+MAX_SHOWN = 100
+
 
 def add_parser(sub: Any) -> None:
     """Register the ``validate`` subcommand."""
@@ -38,11 +41,13 @@ def run(args: argparse.Namespace) -> int:
         except ChartDefinitionError as exc:
             bad += 1
             out.print(f"[red]invalid[/] {_esc(ref)}: {len(exc.errors)} problem(s)")
-            for i, (path, message) in enumerate(exc.errors):
+            for i, (path, message) in enumerate(exc.errors[:MAX_SHOWN]):
                 line = f" (line {exc.line})" if i == 0 and exc.line is not None else ""
                 where = f"{path}{line}" if path and path != ref else line.strip()
                 prefix = f"  {ref}: {where}: " if where else f"  {ref}: "
-                out.print(prefix + message, markup=False)
+                out.print(prefix + " ".join(message.splitlines()), markup=False)
+            if len(exc.errors) > MAX_SHOWN:
+                out.print(f"  {ref}: ... and {len(exc.errors) - MAX_SHOWN} more", markup=False)
             continue
         out.print(
             f"[green]ok[/] {_esc(ref)}: chart {_esc(chart.id)!s} v{_esc(chart.version)},"
