@@ -363,6 +363,21 @@ async def test_an_unreachable_server_is_a_clear_error_without_the_password() -> 
     assert "s3cret" not in repr(store)
 
 
+@pytest.mark.parametrize(
+    "dsn",
+    [
+        "postgresql://fleet:s3cret@db.internal:5432/app?sslmode=require",
+        "postgresql://fleet@db.internal/app?password=s3cret&sslmode=require",
+        "host=db.internal user=fleet password=s3cret dbname=app",
+    ],
+)
+def test_the_password_never_shows(dsn: str) -> None:
+    store = PostgresStore(dsn)
+    assert "s3cret" not in repr(store)
+    assert "s3cret" not in store.where
+    assert "db.internal" in store.where
+
+
 # -- input PostgreSQL cannot hold ---------------------------------------------------------------
 async def test_ids_postgresql_cannot_store_are_refused_alone(make: Any) -> None:
     async with make() as store:

@@ -290,7 +290,23 @@ async def test_the_owner_of_a_shard_is_notified_of_inbox_events(node: Any) -> No
         with anyio.fail_after(10):
             await arrived.wait()
         assert got[-1] == (4, (ids[0],))
+        # too many ids for one notification: the owner is told to look at the shard
+        arrived = anyio.Event()
+        many = _ids_in_shard(4, 400)
+        await sender.accept_many([(aid + "/" + "x" * 40, EventData("d")) for aid in many])
+        with anyio.fail_after(10):
+            await arrived.wait()
+        assert got[-1] == (4, None)
+        # after unlisten, nothing more
         await owner.unlisten_inbox([4])
+        n = len(got)
+        await sender.accept(ids[0], EventData("e"))
+        await owner.listen_inbox([6], on_inbox)  # a round trip on the listening connection
+        arrived = anyio.Event()
+        await sender.accept(elsewhere, EventData("f"))
+        with anyio.fail_after(10):
+            await arrived.wait()
+        assert got[n:] == [(6, (elsewhere,))]
 
 
 async def test_listening_survives_a_lost_connection(node: Any, pg_server: TempPostgres) -> None:
