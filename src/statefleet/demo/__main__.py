@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     db = Path(args.db)
     ack = db.with_suffix(".acked")
-    for p in (db, Path(f"{db}-wal"), Path(f"{db}-shm"), ack):
+    ended_log = Path(f"{ack}.ended")
+    for p in (db, Path(f"{db}-wal"), Path(f"{db}-shm"), ack, ended_log):
         p.unlink(missing_ok=True)
 
     console.print(
@@ -123,6 +125,15 @@ def main(argv: list[str] | None = None) -> int:
     ok = summary["applied_once"] == summary["acknowledged"] and not summary["not_exactly_once"]
     verdict = "[green]every one, exactly once[/]" if ok else "[red]MISMATCH[/]"
     table.add_row("applied after recovery", verdict)
+    # the listeners' view: each run reports the orders it saw end; a step is published only
+    # once it is committed, so an order reported before the kill is never reported again
+    reported = Counter(ended_log.read_text().split()) if ended_log.exists() else Counter()
+    twice = sum(1 for n in reported.values() if n > 1)
+    ok = ok and not twice
+    table.add_row(
+        "orders reported ended by the listeners, both runs",
+        f"{sum(reported.values()):,} ({'each once' if not twice else f'[red]{twice} twice[/]'})",
+    )
     table.add_row("payment declines handled (error.invoke)", f"{summary['declined']:,}")
     table.add_row("hung payments timed out (after)", f"{summary['timeouts']:,}")
     table.add_row("supervisor restarts (transient runtime bug)", f"{summary['restarts']:,}")

@@ -133,7 +133,11 @@ class Tally:
 
     record_types = (MacrostepRecord, ActorRestarted, InvocationFailed)
 
-    def __init__(self) -> None:
+    def __init__(self, ended_log: int | None = None) -> None:
+        #: where each order that ends is written (its id, a line): the records of a step are
+        #: published only after the step is committed, so across a kill no order is reported
+        #: twice (a step reported before the kill is never taken again after it)
+        self.ended_log = ended_log
         self.ended: dict[str, str] = {}
         self.macrosteps = 0
         self.restarts = 0
@@ -155,6 +159,8 @@ class Tally:
                 self.timeouts += 1
             for sid in record.configuration_after:
                 if sid in FINAL:
+                    if record.actor not in self.ended and self.ended_log is not None:
+                        os.write(self.ended_log, f"{record.actor}\n".encode())
                     self.ended[record.actor] = FINAL[sid]
         elif isinstance(record, ActorRestarted):
             self.restarts += 1
@@ -172,7 +178,8 @@ def _acked(path: str) -> set[str]:
 async def run(db: str, ack_path: str, orders: int, seed: int) -> dict[str, Any]:
     """Place the orders not acknowledged yet, wait for every order to end, summarize."""
     chart = order_chart(seed)
-    tally = Tally()
+    ended_fd = os.open(ack_path + ".ended", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    tally = Tally(ended_fd)
     already = _acked(ack_path)
     todo = [f"o{i:05d}" for i in range(orders) if f"o{i:05d}" not in already]
     fd = os.open(ack_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
