@@ -203,19 +203,31 @@ class Outcome:
     (``StateMachine`` raises ``TransitionNotAllowed`` otherwise) and the before/on callbacks'
     results (python-statemachine's return value of ``send`` and of the event methods)."""
 
-    __slots__ = ("event", "results", "taken")
+    __slots__ = ("awaited", "event", "results", "taken")
 
     def __init__(self, event: Any) -> None:
         self.event = event
         self.taken = False
         self.results: list[Any] = []
+        #: what the async callbacks' awaitables gave, by ``id`` of the awaitable
+        self.awaited: dict[int, Any] = {}
 
     def value(self) -> Any:
-        """``None``, the only result, or the list of them."""
+        """``None``, the only result, or the list of them (an async callback's awaited
+        value in place of its coroutine)."""
         r = self.results
         if not r:
             return None
+        if self.awaited:
+            r = [self.awaited.get(id(x), x) for x in r]
         return r[0] if len(r) == 1 else list(r)
+
+
+async def recording(aw: Any, awaited: dict[int, Any]) -> Any:
+    """Await ``aw`` and remember its value for :meth:`Outcome.value`."""
+    value = await aw
+    awaited[id(aw)] = value
+    return value
 
 
 def _collecting(action: Callable[[Any], Any], definitions: bool = False) -> Callable[[Any], Any]:

@@ -15,7 +15,9 @@ import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar, Self, cast
 
-from statefleet.compat.psm._callbacks import ARGS, Outcome, Provider, _Propagate
+import sniffio
+
+from statefleet.compat.psm._callbacks import ARGS, Outcome, Provider, _Propagate, recording
 from statefleet.compat.psm._compiler import _Compiler, _Unresolved
 from statefleet.compat.psm._definition import Event, State, States, Transition, TransitionList
 from statefleet.compat.psm._fields import Field, declare_fields
@@ -76,6 +78,15 @@ class _StatesAttr:
         return owner._sf_top
 
 
+def _in_async_code() -> bool:
+    """Is the caller running inside an event loop (asyncio or trio)?"""
+    try:
+        sniffio.current_async_library()
+    except sniffio.AsyncLibraryNotFoundError:
+        return False
+    return True
+
+
 def _is_record_listener(obj: Any) -> bool:
     """statefleet's listeners (``on_record`` or a plain function) vs python-statemachine's
     observers (objects whose methods are named like callbacks)."""
@@ -112,7 +123,9 @@ class StateChart(Session):
 
     __slots__ = (
         "__dict__",
+        "_sf_async",
         "_sf_collect",
+        "_sf_deferred",
         "_sf_outcome",
         "_sf_providers",
         "_sf_start_data",
@@ -203,6 +216,11 @@ class StateChart(Session):
         self._sf_outcome: Outcome | None = None
         self._sf_providers = providers
         self._sf_collect: bool = bool(chart.meta.get("psm_outcome"))
+        self._sf_async: bool = bool(chart.meta.get("psm_async"))
+        #: awaitables handed to an async caller (``await sm.send``), else ``None``
+        self._sf_deferred: list[Any] | None = None
+        if self._sf_async and _in_async_code():
+            self._sf_deferred = []  # the initial entry's: activate_initial_state() awaits them
         #: psm keeps the current state value in ``model.<state_field>``
         self._sf_state_field: str | None = state_field if model is not None else None
         restore = self.__dict__.pop("_sf_restore", None)
@@ -231,6 +249,9 @@ class StateChart(Session):
             )
         except _Propagate as p:
             raise p.exc from None
+        if self._sf_deferred is not None:
+            self.__dict__["_sf_initial"] = self._sf_deferred
+            self._sf_deferred = None
         self._sync_model()
         if snapshot is not None and pending:
             # restored: the snapshot's values win; fields it does not know get their new value
@@ -390,6 +411,14 @@ class StateChart(Session):
         if delay or internal or send_id is not None:
             self._send_special(event, delay, send_id, internal, data)
             return None
+        if self._sf_async and not self._busy and _in_async_code():
+            # python-statemachine's async engine: ``await sm.send(...)``
+            return self._send_async(event, data)
+        outcome = self._send_now(event, data)
+        return outcome.value() if outcome is not None else None
+
+    def _send_now(self, event: str | EventData, data: dict[str, Any]) -> Outcome | None:
+        """Process ``event`` now; the :class:`Outcome` when the chart collects one."""
         before = self._m.cfg
         if self._busy or not self._sf_collect:
             try:
@@ -414,7 +443,58 @@ class StateChart(Session):
         if not outcome.taken and not type(self).allow_event_without_transition:
             name = ev.name if isinstance(ev, EventData) else str(ev)
             raise TransitionNotAllowed(self._sf_events.get(name) or Event(id=name), self._names())
-        return outcome.value()
+        return outcome
+
+    async def _send_async(self, event: str | EventData, data: dict[str, Any]) -> Any:
+        await self.activate_initial_state()
+        deferred: list[Any] = []
+        self._sf_deferred = deferred
+        try:
+            outcome = self._send_now(event, data)
+            await self._drain(deferred, outcome)
+        finally:
+            self._sf_deferred = None
+        return outcome.value() if outcome is not None else None
+
+    async def _drain(self, deferred: list[Any], outcome: Outcome | None) -> None:
+        """Await the async callbacks a macrostep handed over, in order (after its sync
+        callbacks: statefleet's semantics); a failure is ``error.execution``."""
+        while deferred:
+            aw = deferred.pop(0)
+            try:
+                value = await aw
+            except Exception as exc:
+                if not type(self).catch_errors_as_events:
+                    raise
+                error = EventData("error.execution", {"error": str(exc)}, "platform", error=exc)
+                self._send_now(error, {})
+                continue
+            if outcome is not None:
+                outcome.awaited[id(aw)] = value
+
+    async def activate_initial_state(self) -> None:
+        """Await the async callbacks of the initial entry (python-statemachine's; the first
+        ``await sm.send(...)`` does it too). The configuration is entered already."""
+        pending = self.__dict__.pop("_sf_initial", None)
+        if pending:
+            deferred: list[Any] = list(pending)
+            self._sf_deferred = deferred
+            try:
+                await self._drain(deferred, None)
+            finally:
+                self._sf_deferred = None
+
+    def _run_awaitable(self, aw: Any, label: str) -> None:
+        # an async callback's awaitable, after the macrostep: in async code the caller of
+        # ``send`` awaits it; otherwise it runs here (keeping its value for send's result)
+        deferred = self._sf_deferred
+        if deferred is not None:
+            deferred.append(aw)
+            return
+        out = self._sf_outcome
+        if out is not None:
+            aw = recording(aw, out.awaited)
+        Session._run_awaitable(self, aw, label)
 
     def _undo(self, before: Any) -> None:
         """A callback's exception left ``send`` (``catch_errors_as_events = False``): like

@@ -225,6 +225,8 @@ class _Compiler:
         self.need_stash = False
         #: does ``send`` need an :class:`Outcome` (results to collect, or a strict class)?
         self.collects = False
+        #: has the chart ``async def`` callbacks (``await sm.send(...)`` in async code)?
+        self.has_async = False
         specs = [self._state_spec(st, key) for key, st in top]
         if self.need_stash:
             for t, ts in self.tspecs:
@@ -239,7 +241,7 @@ class _Compiler:
             initial=initial,
             version=str(cls.chart_version),
             path=self.cname,
-            meta={"dsl": True, "psm_outcome": self.collects},
+            meta={"dsl": True, "psm_outcome": self.collects, "psm_async": self.has_async},
         )
         return compile_chart(spec)
 
@@ -923,6 +925,8 @@ class _Compiler:
 
         ``bound``: ``func`` is a method whose ``self`` is the chart instance, or
         ``self_of(ctx)`` when given (a provider: the model or a listener)."""
+        if inspect.iscoroutinefunction(func):
+            self.has_async = True
         try:
             params = list(inspect.signature(func).parameters.values())
         except (TypeError, ValueError):
