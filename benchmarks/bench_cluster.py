@@ -8,6 +8,8 @@ Workloads (issue 14, "Speed"), on a throwaway PostgreSQL server this script star
   ``bench_persistence.py``'s P1, whose SQLite rate is measured in the same run for the
   issue's target: at least half of it). Run twice: a plain store (version checks only) and a
   cluster node holding every shard's lease (every commit also checks its fencing epoch).
+- C3 the store alone: ``commit_many`` of 1,000 updates at a time, without the runtime (where
+  the time of C1 goes).
 - C2 the LISTEN/NOTIFY wake-up: one store accepts an event, another one (the shard owner)
   is notified; latency p50/p99 over sequential round trips.
 
@@ -48,10 +50,10 @@ from bench_persistence import FULL, ORDER, QUICK, Result, Settings, _table, p1
 
 from statefleet.actors import ActorSystem
 from statefleet.core import EventData, encode_snapshot
-from statefleet.persistence import PostgresStore, shard_of
+from statefleet.persistence import PostgresStore, make_commit, shard_of
 from statefleet.persistence._pgserver import TempPostgres
 
-__all__ = ["c1", "c2", "main", "raw_insert_rate", "run", "table"]
+__all__ = ["c1", "c2", "c3", "main", "raw_insert_rate", "run", "table"]
 
 
 async def raw_insert_rate(dsn: str, rows: int, table: str) -> float:
@@ -123,6 +125,31 @@ async def c1(dsn: str, s: Settings, *, node: bool, schema: str) -> tuple[float, 
     return s.p1_actors * s.p1_events / elapsed, stats
 
 
+async def c3(dsn: str, s: Settings, schema: str) -> float:
+    """The store alone: commits per second through ``commit_many`` in batches of 1,000
+    (no actor runtime), each an update of a stored actor."""
+    batch = 1000
+    n = min(s.p1_actors, 10 * batch)
+    snap = ORDER.initial(session_id="x").snapshot
+    async with PostgresStore(dsn, schema=schema) as store:
+        for k in range(0, n, batch):
+            await store.commit_many(
+                [make_commit(f"o{i}", snap, previous=None) for i in range(k, min(n, k + batch))]
+            )
+        nxt = ORDER.transition(snap, "inc").snapshot
+        rounds = [
+            [make_commit(f"o{i}", nxt, previous=snap) for i in range(k, min(n, k + batch))]
+            for k in range(0, n, batch)
+        ]
+        t0 = time.perf_counter()
+        for commits in rounds:
+            results = await store.commit_many(commits)
+        elapsed = time.perf_counter() - t0
+    if not all(type(r).__name__ == "CommitResult" for r in results):
+        raise AssertionError("C3: a commit failed")
+    return n / elapsed
+
+
 async def c2(dsn: str, rounds: int, schema: str) -> tuple[float, float]:
     """LISTEN/NOTIFY wake-up latency (p50, p99 in milliseconds): accept on one store, the
     owner's callback on another."""
@@ -172,6 +199,8 @@ async def run(
             f" ({per:.0f} items each); target: half of SQLite's P1"
         )
         results.append(r)
+    rate = await c3(dsn, s, f"{prefix}_c3")
+    results.append(Result("C3 the store alone, batches of 1,000", "commits/s", rate, floor, None))
     p50, p99 = await c2(dsn, rounds, f"{prefix}_c2")
     results.append(Result("C2 NOTIFY wake-up p50", "ms", p50, None, None))
     results.append(Result("C2 NOTIFY wake-up p99", "ms", p99, None, None))

@@ -44,6 +44,7 @@ async def test_every_workload_runs_and_checks_its_work(
         "SQLite P1 (full), same machine",
         "C1 one store, no fencing",
         "C1 one node, fenced",
+        "C3 the store alone, batches of 1,000",
         "C2 NOTIFY wake-up p50",
         "C2 NOTIFY wake-up p99",
     ]
