@@ -6,7 +6,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from statefleet.compat.psm import State, StateChart, StateMachine
+from statefleet.compat.psm import InvalidDefinition, State, StateChart, StateMachine
 
 
 class AsyncStateMachine(StateMachine):
@@ -96,3 +96,15 @@ class Ask(StateMachine):
 async def test_a_state_machine_lets_async_errors_propagate() -> None:
     with pytest.raises(RuntimeError, match="no answer"):
         await Ask().answer()
+
+
+def test_an_async_guard_is_a_definition_error() -> None:
+    with pytest.raises(InvalidDefinition, match="'ready' is async: guards and validators"):
+
+        class Gate(StateChart):
+            closed = State(initial=True)
+            opened = State(final=True)
+            open = closed.to(opened, cond="ready")
+
+            async def ready(self) -> bool:
+                return True

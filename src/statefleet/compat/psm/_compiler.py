@@ -926,6 +926,12 @@ class _Compiler:
         ``bound``: ``func`` is a method whose ``self`` is the chart instance, or
         ``self_of(ctx)`` when given (a provider: the model or a listener)."""
         if inspect.iscoroutinefunction(func):
+            if group in ("cond", "validators"):
+                raise self.error(
+                    where,
+                    f"{getattr(func, '__name__', func)!r} is async: guards and validators are"
+                    " synchronous (await in an action or an invoked service instead)",
+                )
             self.has_async = True
         try:
             params = list(inspect.signature(func).parameters.values())
