@@ -17,7 +17,6 @@ without a target) raises ``error.communication`` on the internal queue right awa
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
 import re
@@ -64,7 +63,7 @@ from statefleet.formats._scxml_files import (
     read_regular_file,
     text_of,
 )
-from statefleet.formats._scxml_limits import charge, evaluation
+from statefleet.formats._scxml_limits import bounded, charge
 
 __all__ = ["SCXML_NS", "from_scxml"]
 
@@ -664,25 +663,24 @@ class _Document:
         index = self.location(e, "index", path) if e.get("index") is not None else None
         body = self.block(e, path)
 
-        bounded = not self.trusted
+        safe = not self.trusted
 
         def foreach(ctx: ActionContext) -> None:
             for loc in (item, index):
                 if loc is not None and (loc.error is not None or loc.name is None):
                     raise ValueError(f"{loc.where}: {loc.text!r} is not a variable name")
-            # safe mode: the array, every iteration and every expression of the body share one
-            # work budget, so a loop of loops is as bounded as one expression
-            with evaluation() if bounded else contextlib.nullcontext():
-                for i, value in enumerate(iter_items(array(ctx))):
-                    if bounded:
-                        charge(1)
-                    item.assign(ctx, value, create=True)
-                    if index is not None:
-                        index.assign(ctx, i, create=True)
-                    for action in body:
-                        action(ctx)
+            for i, value in enumerate(iter_items(array(ctx))):
+                if safe:
+                    charge(1)
+                item.assign(ctx, value, create=True)
+                if index is not None:
+                    index.assign(ctx, i, create=True)
+                for action in body:
+                    action(ctx)
 
-        return foreach
+        # safe mode: the array, every iteration and every expression of the body share one
+        # work budget, so a loop of loops is as bounded as one expression
+        return bounded(foreach) if safe else foreach
 
     # -- send ---------------------------------------------------------------------------------
     def x_send(self, e: ET.Element, path: str) -> Action:

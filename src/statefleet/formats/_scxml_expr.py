@@ -54,7 +54,7 @@ from statefleet.formats._scxml_limits import (
     GUARDS,
     SAFE_BUILTINS,
     Frozen,
-    evaluation,
+    bounded,
 )
 
 __all__ = [
@@ -784,19 +784,12 @@ class Compiler:
         except (RecursionError, MemoryError):
             raise _too_big(where, text, "too deeply nested") from None
         scope_of = self.scope
-        if self.trusted:
 
-            def evaluate(ctx: ActionContext) -> Any:
-                return eval(code, scope_of(ctx))
-
-        else:
-
-            def evaluate(ctx: ActionContext) -> Any:
-                with evaluation():
-                    return eval(code, scope_of(ctx))
+        def evaluate(ctx: ActionContext) -> Any:
+            return eval(code, scope_of(ctx))
 
         evaluate.__qualname__ = f"scxml_expr[{text!r}]"
-        return evaluate
+        return evaluate if self.trusted else bounded(evaluate)
 
     # -- running ----------------------------------------------------------------------------
     def scope(self, ctx: ActionContext) -> _Scope:

@@ -15,7 +15,7 @@ into a call to a guard of this module, and evaluates with the guarded builtins o
   through costs one, each value built (by an operator, a comprehension, a lambda, ``map``)
   costs its size (an integer its bits / 64), so loops inside loops stop early instead of
   running for hours or holding millions of large values. A ``<foreach>`` shares one budget
-  with its array and its body (the reader opens an :class:`evaluation` around it).
+  with its array and its body (the reader runs it :func:`bounded`).
 
 Going over a limit raises :class:`LimitError` (``error.execution`` at run time) before the
 allocation happens. Every helper here is immutable: documents share them, so none may carry
@@ -25,11 +25,15 @@ state from one document to another.
 from __future__ import annotations
 
 import builtins
+import functools
 import itertools
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 __all__ = [
     "FORBIDDEN_ATTRS",
@@ -42,8 +46,8 @@ __all__ = [
     "SAFE_BUILTINS",
     "Frozen",
     "LimitError",
+    "bounded",
     "charge",
-    "evaluation",
 ]
 
 #: the most items (characters, bytes, elements) one value built by an expression may hold
@@ -84,19 +88,21 @@ class _Budget(threading.local):
 _BUDGET = _Budget()
 
 
-class evaluation:
-    """A context for one evaluation: the outermost one starts a fresh budget."""
+def bounded(fn: Callable[[_T], _R]) -> Callable[[_T], _R]:
+    """``fn`` run as one evaluation: the outermost call starts a fresh budget, calls made
+    while it runs (a ``<foreach>`` body's expressions, a lambda's) share it."""
+    budget = _BUDGET
 
-    __slots__ = ()
+    def evaluation(arg: _T) -> _R:
+        if budget.depth == 0:
+            budget.used = 0
+        budget.depth += 1
+        try:
+            return fn(arg)
+        finally:
+            budget.depth -= 1
 
-    def __enter__(self) -> None:
-        b = _BUDGET
-        if b.depth == 0:
-            b.used = 0
-        b.depth += 1
-
-    def __exit__(self, *exc: object) -> None:
-        _BUDGET.depth -= 1
+    return functools.update_wrapper(evaluation, fn)
 
 
 def charge(units: int) -> None:
