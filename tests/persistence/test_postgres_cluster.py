@@ -83,6 +83,8 @@ async def test_a_node_commits_only_for_the_shards_it_holds(node: Any) -> None:
     async with node("a") as a:
         assert a.cluster is not None
         assert await a.cluster.acquire([0]) == {0: 1}
+        assert await a.cluster.acquire([0]) == {}  # held already: kept at its epoch
+        assert a.cluster.held == {0: 1}
         await a.commit(make_commit(mine, initial(), previous=None))
         with pytest.raises(FencedError, match="does not hold the shard's lease") as info:
             await a.commit(make_commit(other, initial(), previous=None))
@@ -181,6 +183,22 @@ async def test_renewing_keeps_the_lease_past_its_first_term(node: Any, clock: Vi
         assert (lease.shard, lease.owner, lease.epoch, lease.expires_at) == (5, "a", 1, 1030.0)
         assert lease.age == 20.0
         assert not lease.expired
+
+
+async def test_a_node_restarted_under_its_name_takes_its_shards_back_at_once(
+    node: Any,
+) -> None:
+    (aid,) = _ids_in_shard(1, 1)
+    async with node("web-1") as old, node("web-1") as new:
+        assert old.cluster is not None and new.cluster is not None
+        assert await old.cluster.acquire([1]) == {1: 1}
+        await old.commit(make_commit(aid, initial(), previous=None))
+        # the restarted process takes its own shard without waiting for the expiry...
+        assert await new.cluster.acquire([1]) == {1: 2}
+        # ...and the old one, if it still runs, is fenced
+        with pytest.raises(FencedError, match="held by 'web-1' at epoch 2"):
+            await old.commit(make_commit(aid + "/x", initial(), previous=None))
+        await new.commit(make_commit(aid + "/x", initial(), previous=None))
 
 
 async def test_a_clean_stop_hands_the_shards_over_at_once(node: Any) -> None:

@@ -206,10 +206,12 @@ class Cluster:
 
     # -- leases -----------------------------------------------------------------------------
     async def acquire(self, shards: Iterable[int]) -> dict[int, int]:
-        """Take the leases of ``shards`` that are free, expired or this node's own, each at
-        a new epoch; return ``{shard: epoch}`` for those taken (the others are held by
-        other nodes). The node also heartbeats."""
-        wanted = self._shards(shards)
+        """Take the leases of ``shards`` that are free, expired or this node's own (a node
+        restarted under its name), each at a new epoch; return ``{shard: epoch}`` for those
+        taken (the others are held by other nodes). Shards this store holds already are
+        left alone (``renew`` keeps them): taking them again would fence its own commits in
+        flight. The node also heartbeats."""
+        wanted = [s for s in self._shards(shards) if s not in self.held]
         if not wanted:
             return {}
 
