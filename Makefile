@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	@# PostgreSQL: the tests start a throwaway server with its initdb/pg_ctl (PostgresStore, cluster)
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \
 		|| { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
-		&& (apt-get update -qq >/dev/null 2>&1; apt-get install -y -qq postgresql >/dev/null 2>&1) \
+		&& (apt-get update -qq >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null 2>&1) \
 		|| echo "note: PostgreSQL not installed (its tests skip: apt-get install postgresql)"; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
