@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     twice = sum(1 for n in reported.values() if n > 1)
     ok = ok and not twice
     table.add_row(
-        "orders reported ended by the listeners, both runs",
+        "orders reported ended, both runs (listeners, recovery)",
         f"{sum(reported.values()):,} ({'each once' if not twice else f'[red]{twice} twice[/]'})",
     )
     table.add_row("payment declines handled (error.invoke)", f"{summary['declined']:,}")
