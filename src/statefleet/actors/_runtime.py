@@ -101,7 +101,7 @@ class Runtime:
         batch: int,
         turn: int,
         checkpoint: str,
-        autojump: bool,
+        autojump: bool | float,
         seed: int | None,
         idle_timeout: float | None,
         charts: tuple[Chart, ...],
@@ -142,6 +142,10 @@ class Runtime:
         self.runq: deque[ActorCell] = deque()
         self.wake: anyio.Event | None = None
         self.sleeping = False
+        #: how many times the dispatcher woke up (a measure of work, for the timers)
+        self.wakes = 0
+        #: how many pieces of store work began (commits, activations, recovery)
+        self.works = 0
         self.owned = 0
         self.count = 0
         #: store work under way that a virtual clock must not jump over (commits,
@@ -150,7 +154,11 @@ class Runtime:
         self.idle_waiters: list[anyio.Event] = []
         self.quiet_waiters: list[anyio.Event] = []
         self.timers = Timers(
-            clock, autojump=autojump, quiet=self.quiet, add_quiet_waiter=self.quiet_waiters_add
+            clock,
+            autojump=autojump,
+            quiet=self.quiet,
+            add_quiet_waiter=self.quiet_waiters_add,
+            activity=self.activity,
         )
         self.arm_timer = self.timers.arm
         self.tg: anyio.abc.TaskGroup | None = None
@@ -465,6 +473,7 @@ class Runtime:
         """Store work starts: the system is not quiet (nor idle, if ``owned``) until it
         ends."""
         self.busy += 1
+        self.works += 1
         if owned:
             self.owned += 1
 
@@ -531,6 +540,7 @@ class Runtime:
                 w = self.wake = anyio.Event()
                 await w.wait()
                 self.sleeping = False
+                self.wakes += 1
                 continue
             self.count = 0
             while runq and self.count < turn:
@@ -558,6 +568,10 @@ class Runtime:
     # -- quiet (for a virtual clock) --------------------------------------------------------
     def quiet_waiters_add(self, w: anyio.Event) -> None:
         self.quiet_waiters.append(w)
+
+    def activity(self) -> int:
+        """Changes whenever the system does work (the dispatcher woke, store work ran)."""
+        return self.wakes + self.works
 
     def quiet(self) -> bool:
         return self.sleeping and not self.runq and not self.busy

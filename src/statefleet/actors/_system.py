@@ -41,7 +41,9 @@ class ActorSystem:
 
     - ``clock``: a :class:`~statefleet.VirtualClock` for tests (time jumps to the next timer
       as soon as every actor is idle and every task is blocked; ``autojump=False`` leaves it to
-      :meth:`advance`) or a :class:`~statefleet.RealClock` (the default).
+      :meth:`advance`; ``autojump=0.25`` jumps only once the system has stayed idle that many
+      real seconds, so a service awaiting real I/O is not jumped over) or a
+      :class:`~statefleet.RealClock` (the default).
     - ``listeners``: objects with ``on_record(record)`` or callables; they receive the
       inspection records (:class:`~statefleet.core.ActorSpawned`, ``ActorStopped``,
       ``ActorRestarted``, ``ActorEscalated``, ``ActionFailed``, ``Invocation*``, and
@@ -79,7 +81,7 @@ class ActorSystem:
         batch: int = 64,
         turn: int = 512,
         checkpoint: Checkpoint = "batch",
-        autojump: bool = True,
+        autojump: bool | float = True,
         seed: int | None = None,
         idle_timeout: float | None = None,
         charts: Iterable[Chart] = (),
@@ -93,6 +95,12 @@ class ActorSystem:
                 raise ActorError(f"{name} must be an int >= 1, not {value!r}")
         if store is not None and not isinstance(store, ActorStore):
             raise ActorError(f"store must implement ActorStore (commit_step), not {store!r}")
+        if not isinstance(autojump, bool) and not (
+            isinstance(autojump, int | float) and 0 <= autojump < float("inf")
+        ):
+            raise ActorError(
+                f"autojump must be True, False or a threshold in seconds >= 0, not {autojump!r}"
+            )
         if supervision is not None and not isinstance(supervision, Supervision):
             raise ActorError(f"supervision must be a Supervision, not {supervision!r}")
         self._rt = Runtime(

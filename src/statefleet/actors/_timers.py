@@ -44,13 +44,18 @@ class Timers:
         self,
         clock: VirtualClock | RealClock,
         *,
-        autojump: bool,
+        autojump: bool | float,
         quiet: Callable[[], bool],
         add_quiet_waiter: Callable[[anyio.Event], None],
+        activity: Callable[[], int] = lambda: 0,
     ) -> None:
         self.clock = clock
         self.virtual = isinstance(clock, VirtualClock)
-        self.autojump = autojump
+        self.autojump = autojump is not False
+        #: real seconds the system must stay idle before virtual time jumps (see ``run``)
+        self.threshold = 0.0 if isinstance(autojump, bool) else float(autojump)
+        #: a counter of the system's work (it changes whenever the dispatcher wakes)
+        self._activity = activity
         self._quiet = quiet
         #: registers an event the dispatcher sets when it runs out of work
         self._add_quiet_waiter = add_quiet_waiter
@@ -119,7 +124,10 @@ class Timers:
                 self._fire(clock.now())
 
     async def settle(self) -> None:
-        """Wait until the dispatcher has nothing to run and every other task is blocked."""
+        """Wait until the dispatcher has nothing to run and every other task is blocked;
+        with a threshold, until that has lasted ``threshold`` real seconds without any work
+        (like trio's ``MockClock(autojump_threshold=...)``): a service awaiting real I/O, an
+        HTTP call, is not jumped over as long as it answers within the threshold."""
         while True:
             if not self._quiet():
                 w = anyio.Event()
@@ -127,7 +135,13 @@ class Timers:
                 await w.wait()
                 continue
             await anyio.wait_all_tasks_blocked()
-            if self._quiet():
+            if not self._quiet():
+                continue
+            if self.threshold <= 0:
+                return
+            work = self._activity()
+            await anyio.sleep(self.threshold)  # real time: anyio's clock, not the system's
+            if self._quiet() and self._activity() == work:
                 return
 
     async def sleep(self, seconds: float) -> None:
