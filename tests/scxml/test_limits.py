@@ -55,7 +55,7 @@ TOO_BIG = [
     ("'ab'.join(['x'] * 600_000)", "join"),
     ("('a' * 10**6).translate({97: 'b' * 100})", "translate"),
     ("[l.extend(l) for l in [[0] * 1000] for _ in range(20)]", "extend"),
-    ("sum([[0] * 10**6] * 1000, [])", "concatenation"),
+    ("sum([[0] * 600_000, [1] * 600_000], [])", "concatenation"),
     ("range(10**12)", "range"),
     ("round(5, -10**9)", "round"),
     ("[0 for a in range(10**6) for b in range(10**6)]", "work"),
@@ -63,11 +63,18 @@ TOO_BIG = [
     ("[sorted(range(10**6)) for _ in range(10**6)]", "work"),
     ("[str(list(range(10**5))) for _ in range(1000)]", "work"),
     ("[[*range(10**6)] for _ in range(1000)]", "work"),
+    ("[[0] * 1000] * 1000 * 2", "nested"),
     ("[{**dict.fromkeys(range(10**6))} for _ in range(1000)]", "work"),
     ("[s.upper() for s in ['a' * 10**6] for _ in range(10**6)]", "work"),
-    ("list(map(str.upper, ['a' * 10**6] * 1000))", "work"),
+    ("list(map(str.encode, ['a' * 200_000] * 5, ['utf-32'] * 5))", "work"),
     ("list(map(lambda _: 'a'.upper() * 10**6, range(1000)))", "work"),
     ("(1).to_bytes(10**9, 'big')", "to_bytes"),
+    ("[[[0] * 1000] * 1000] * 1000", "nested"),
+    ("['a' * 10**6] * 1000", "nested"),
+    ("str([[[0] * 100] * 100] * 100 + [[[0] * 100] * 100] * 100)", "nested ones counted"),
+    ("f'{[[0] * 1000] * 1001}'", "nested"),
+    ("'%s' % ([[0] * 1000] * 1001,)", "nested"),
+    ("repr([[[0] * 100] * 100] * 100 + [[[0] * 100] * 100] * 100)", "nested ones counted"),
 ]
 
 

@@ -7,7 +7,8 @@ into a call to a guard of this module, and evaluates with the guarded builtins o
 - strings, bytes and sequences hold at most :data:`MAX_SIZE` items (repetition ``*``,
   concatenation ``+``, ``%`` and f-string formatting widths and precisions, ``ljust``,
   ``rjust``, ``center``, ``zfill``, ``expandtabs``, ``join``, ``replace``, ``translate``,
-  ``extend``, ``range``, ``to_bytes``);
+  ``extend``, ``range``, ``to_bytes``; a repeated list and a value turned into text count
+  their nested items every time they occur, so shared references cannot multiply a value);
 - integers hold at most :data:`MAX_INT_BITS` bits (``**``, ``*``, ``<<``), ``round`` takes at
   most :data:`MAX_NDIGITS` digits;
 - every evaluation has a budget of :data:`MAX_WORK` units: each item a comprehension, a
@@ -113,9 +114,13 @@ def charge(units: int) -> None:
         raise LimitError(f"the expression does more than {MAX_WORK} units of work")
 
 
-def _size(n: int, what: str) -> None:
+def _limit(n: int, what: str) -> None:
     if n > MAX_SIZE:
         raise LimitError(f"{what} would hold {n} items (at most {MAX_SIZE})")
+
+
+def _size(n: int, what: str) -> None:
+    _limit(n, what)
     charge(n)
 
 
@@ -148,13 +153,40 @@ def _sf_lshift(a: Any, b: Any) -> Any:
     return a << b
 
 
+def _spread(value: Any, what: str) -> int:
+    """How big ``value`` is once written out or stored: its leaves, counting a nested
+    container every time it occurs (``[l] * 1000`` holds ``l`` a thousand times) and a string
+    by its length. Refused beyond :data:`MAX_SIZE`; the walk stops there, so it costs at most
+    that much."""
+    total = 0
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str | bytes | bytearray):
+            total += len(v) or 1
+        elif isinstance(v, list | tuple | set | frozenset):
+            stack.extend(v)
+        elif isinstance(v, dict):
+            total += len(v)
+            stack.extend(v.values())
+        else:
+            total += 1
+        if total > MAX_SIZE:
+            raise LimitError(f"{what} would hold more than {MAX_SIZE} items (nested ones counted)")
+    return total
+
+
 def _sf_mul(a: Any, b: Any) -> Any:
     if _int(a) and _int(b):
         _bits(a.bit_length() + b.bit_length(), "a product")
     else:
         for seq, k in ((a, b), (b, a)):
-            if isinstance(seq, str | bytes | list | tuple) and _int(k) and k > 0:
+            if isinstance(seq, str | bytes) and _int(k) and k > 0:
                 _size(len(seq) * k, "a repetition")
+            elif isinstance(seq, list | tuple) and _int(k) and k > 0:
+                _size(len(seq) * k, "a repetition")
+                if k > 1:  # nested values repeated: each copy holds them all again
+                    _limit(_spread(seq, "a repetition") * k, "a repetition (nested items counted)")
     return a * b
 
 
@@ -182,6 +214,7 @@ def _sf_mod(a: Any, b: Any) -> Any:
             if "*" in (m.group(1), m.group(2)):
                 raise LimitError("'%*d' widths taken from the arguments are not allowed")
             _check_widths(filter(None, (m.group(1), m.group(2))), "a % format")
+        _spread(b, "a % format")
         result = a % b
         _size(len(result), "a formatted string")
         return result
@@ -190,6 +223,7 @@ def _sf_mod(a: Any, b: Any) -> Any:
 
 def _sf_format(value: Any, conversion: int, spec: str) -> str:
     """An f-string field ``{value!conversion:spec}``."""
+    _spread(value, "an f-string field")
     if conversion == ord("r"):
         value = repr(value)
     elif conversion == ord("s"):
@@ -371,6 +405,8 @@ class _SafeType(type):
     def __call__(cls, *args: Any, **kw: Any) -> Any:
         real = cls._type
         if real is str:
+            if args:
+                _spread(args[0], "str()")
             result = str(*args, **kw)
             _size(len(result), "str()")
             return result
@@ -453,6 +489,7 @@ def _sum(iterable: Any, /, start: Any = 0) -> Any:
 
 
 def _checked_repr(obj: Any) -> str:
+    _spread(obj, "repr()")
     result = builtins.repr(obj)
     _size(len(result), "repr()")
     return result
