@@ -71,10 +71,10 @@ TOO_BIG = [
     ("(1).to_bytes(10**9, 'big')", "to_bytes"),
     ("[[[0] * 1000] * 1000] * 1000", "nested"),
     ("['a' * 10**6] * 1000", "nested"),
-    ("str([[[0] * 100] * 100] * 100 + [[[0] * 100] * 100] * 100)", "nested ones counted"),
+    ("str([[[0] * 100] * 100] * 90 + [[[0] * 100] * 100] * 90)", "nested ones counted"),
     ("f'{[[0] * 1000] * 1001}'", "nested"),
     ("'%s' % ([[0] * 1000] * 1001,)", "nested"),
-    ("repr([[[0] * 100] * 100] * 100 + [[[0] * 100] * 100] * 100)", "nested ones counted"),
+    ("repr([[[0] * 100] * 100] * 90 + [[[0] * 100] * 100] * 90)", "nested ones counted"),
 ]
 
 
@@ -116,6 +116,39 @@ FINE = [
 @pytest.mark.parametrize(("expr", "value"), FINE)
 def test_ordinary_expressions_are_unaffected(expr: str, value: object) -> None:
     assert _evaluate(expr) == ("ok", value)
+
+
+def test_shared_references_cannot_grow_what_is_stored() -> None:
+    # each event doubles what x holds (x = [x, x]): the datamodel (and its snapshots) would
+    # reach 2**40 items after forty events
+    text = doc(
+        '<datamodel><data id="x" expr="[0]"/><data id="n" expr="0"/></datamodel>'
+        '<state id="a"><transition event="grow"><assign location="x" expr="[x, x]"/>'
+        '<assign location="n" expr="n + 1"/></transition>'
+        '<transition event="error.execution" target="refused"/></state>'
+        '<state id="refused"/>'
+    )
+    session = run(text)
+    for _ in range(40):
+        session.send("grow")
+    assert session.active_leaves == ("refused",) and session.context["n"] < 21
+    for expr in [
+        "(lambda f: f(f(f(f(f(f(f(f(f(f(f(f(f(f(f(f(f(f(f(f(f(0))))))))))))))))))))))"
+        "(lambda a: [a, a])"
+    ]:
+        data = doc(
+            f'<datamodel><data id="y" expr="{expr}"/></datamodel>'
+            '<state id="a"><transition event="error.execution" target="refused"/></state>'
+            '<state id="refused"/>'
+        )
+        assert run(data).active_leaves == ("refused",)
+    send = doc(
+        '<datamodel><data id="l" expr="[[0] * 1000]"/></datamodel>'
+        '<state id="a"><onentry><send event="e"><param name="p" expr="l * 999 + l * 999"/>'
+        '</send></onentry><transition event="error.execution" target="refused"/></state>'
+        '<state id="refused"/>'
+    )
+    assert run(send).active_leaves == ("refused",)
 
 
 def test_trusted_mode_is_not_limited() -> None:

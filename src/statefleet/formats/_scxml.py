@@ -63,7 +63,7 @@ from statefleet.formats._scxml_files import (
     read_regular_file,
     text_of,
 )
-from statefleet.formats._scxml_limits import bounded, charge
+from statefleet.formats._scxml_limits import bounded, charge, stored
 
 __all__ = ["SCXML_NS", "from_scxml"]
 
@@ -332,6 +332,11 @@ class _Document:
         except SourceError as exc:
             raise self.error(e, path, f"{attribute}: {exc}") from None
 
+    def kept(self, fn: Callable[[ActionContext], Any]) -> Callable[[ActionContext], Any]:
+        """``fn`` computing a value the session keeps or sends (data, params, content): in
+        safe mode its size is checked with shared parts counted every time."""
+        return fn if self.trusted else stored(fn)
+
     def exclusive(self, e: ET.Element, path: str, *attrs: str) -> None:
         given = [a for a in attrs if e.get(a) is not None]
         if len(given) > 1:
@@ -501,7 +506,8 @@ class _Document:
             raise self.error(e, path, "a <data> takes expr, src or content, not several")
         line = _line(e)
         if e.get("expr") is not None:
-            return DataSpec(name, expr=self.expr(e, "expr", path), path=path, line=line)
+            value = self.kept(self.expr(e, "expr", path))
+            return DataSpec(name, expr=value, path=path, line=line)
         src = e.get("src")
         if src is not None:
             self.allowed(e, "src", path)
@@ -809,7 +815,7 @@ class _Document:
         if content is not None and (names or params):
             raise self.error(e, path, "<content> cannot be combined with namelist or <param>")
         if content is not None:
-            return content
+            return self.kept(content)
         if not names and not params:
             return None
         fixed_names = tuple(names)
@@ -823,7 +829,7 @@ class _Document:
                 out[n] = fn(ctx)
             return out
 
-        return data
+        return self.kept(data)
 
     def content(self, e: ET.Element, path: str) -> Callable[[ActionContext], Any]:
         inline = _inline_value(e)

@@ -55,6 +55,7 @@ from statefleet.formats._scxml_limits import (
     SAFE_BUILTINS,
     Frozen,
     bounded,
+    check_stored,
 )
 
 __all__ = [
@@ -680,6 +681,8 @@ class Location:
             raise ValueError(f"{self.where}: {self.error}")
         if type(value) is JSString:  # a plain string in the datamodel (snapshots encode it)
             value = str(value)
+        if self.safe:
+            check_stored(value)
         name = self.name
         if name is not None:
             if name in SYSTEM_NAMES:

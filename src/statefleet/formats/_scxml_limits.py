@@ -49,6 +49,8 @@ __all__ = [
     "LimitError",
     "bounded",
     "charge",
+    "check_stored",
+    "stored",
 ]
 
 #: the most items (characters, bytes, elements) one value built by an expression may hold
@@ -154,26 +156,48 @@ def _sf_lshift(a: Any, b: Any) -> Any:
 
 
 def _spread(value: Any, what: str) -> int:
-    """How big ``value`` is once written out or stored: its leaves, counting a nested
-    container every time it occurs (``[l] * 1000`` holds ``l`` a thousand times) and a string
-    by its length. Refused beyond :data:`MAX_SIZE`; the walk stops there, so it costs at most
-    that much."""
+    """How big ``value`` is once written out or stored: one per container and leaf, counting
+    a nested container every time it occurs (``[l] * 1000`` holds ``l`` a thousand times) and a
+    string by its length. Refused beyond :data:`MAX_SIZE`; the walk stops there, so it costs
+    at most that much (a cycle too)."""
     total = 0
     stack = [value]
     while stack:
         v = stack.pop()
         if isinstance(v, str | bytes | bytearray):
-            total += len(v) or 1
-        elif isinstance(v, list | tuple | set | frozenset):
-            stack.extend(v)
-        elif isinstance(v, dict):
             total += len(v)
-            stack.extend(v.values())
         else:
             total += 1
+            if isinstance(v, list | tuple | set | frozenset):
+                stack.extend(v)
+            elif isinstance(v, dict):
+                total += len(v)
+                stack.extend(v.values())
         if total > MAX_SIZE:
             raise LimitError(f"{what} would hold more than {MAX_SIZE} items (nested ones counted)")
     return total
+
+
+_NESTED = (str, bytes, bytearray, list, tuple, dict, set, frozenset)
+
+
+def stored(fn: Callable[[_T], _R]) -> Callable[[_T], _R]:
+    """``fn`` whose result is checked like a value kept in the datamodel or sent in an event
+    (:func:`check_stored`)."""
+
+    def value(arg: _T) -> _R:
+        result = fn(arg)
+        check_stored(result)
+        return result
+
+    return functools.update_wrapper(value, fn)
+
+
+def check_stored(value: Any) -> None:
+    """Refuse a value to keep or send that holds more than :data:`MAX_SIZE` items once its
+    shared parts are counted every time (what a snapshot or a message would hold)."""
+    if isinstance(value, _NESTED):
+        _spread(value, "a value to store or send")
 
 
 def _sf_mul(a: Any, b: Any) -> Any:
@@ -185,8 +209,10 @@ def _sf_mul(a: Any, b: Any) -> Any:
                 _size(len(seq) * k, "a repetition")
             elif isinstance(seq, list | tuple) and _int(k) and k > 0:
                 _size(len(seq) * k, "a repetition")
-                if k > 1:  # nested values repeated: each copy holds them all again
-                    _limit(_spread(seq, "a repetition") * k, "a repetition (nested items counted)")
+                if k > 1 and any(isinstance(x, _NESTED) for x in seq):
+                    # nested values repeated: each copy holds them all again
+                    nested = _spread(seq, "a repetition") - 1
+                    _limit(nested * k, "a repetition (nested items counted)")
     return a * b
 
 
