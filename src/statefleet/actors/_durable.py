@@ -33,6 +33,7 @@ from statefleet.actors._lifecycle import IDLE, STOPPED
 from statefleet.actors._mailbox import Envelope
 from statefleet.actors._ref import ActorCrashedError, ActorRef, Reply
 from statefleet.actors._store import ActorStore
+from statefleet.actors._versions import ChartVersions
 from statefleet.actors._waiters import Latch
 from statefleet.core import (
     ActorError,
@@ -87,9 +88,15 @@ class DurableStore(ActorStore, Protocol):
         """Durably accept ``event`` into ``actor_id``'s inbox; return its seq."""
 
     async def load_actor(
-        self, actor_id: str, charts: Mapping[str, Chart]
+        self,
+        actor_id: str,
+        charts: Mapping[str, Chart],
+        *,
+        versions: Mapping[str, Mapping[str, Chart]] | None = None,
+        migrate: Callable[[str, Snapshot], Snapshot | str | None] | None = None,
     ) -> tuple[Snapshot | None, dict[str, list[tuple[int, EventData]]]]:
-        """The last committed snapshot (with invoked children) and pending inboxes."""
+        """The last committed snapshot (with invoked children; migrated when a migration
+        applies) and pending inboxes."""
 
     def forget(self, actor_id: str, *, delete: bool = False) -> None:
         """The runtime dropped the actor from memory (``delete``: from the store too)."""
@@ -158,7 +165,8 @@ class Durable:
         self.system = system
         self.store = store
         self.idle_timeout = idle_timeout
-        self.charts: dict[str, Chart] = {}
+        #: the registered charts, by id and version, and the migrations between versions
+        self.charts = ChartVersions()
         for c in charts:
             self.register(c)
         self._activating: dict[str, _Activation] = {}
@@ -281,16 +289,22 @@ class Durable:
 
     # -- registry -----------------------------------------------------------------------------
     def register(self, chart: Chart) -> None:
-        """Register ``chart`` under its id (one version per id)."""
-        if not isinstance(chart, Chart):
-            raise ActorError(f"register needs a compiled Chart, not {type(chart).__name__}")
-        old = self.charts.get(chart.id)
-        if old is not None and old is not chart and old.version != chart.version:
-            raise ActorError(
-                f"chart {chart.id!r} is registered with version {old.version!r};"
-                f" cannot also register version {chart.version!r}"
-            )
-        self.charts[chart.id] = chart
+        """Register ``chart`` under its id and version (versions side by side, see
+        :mod:`statefleet.actors._versions`)."""
+        self.charts.register(chart)
+
+    def _migrate(self, actor_id: str, snap: Snapshot) -> Snapshot | str | None:
+        """A stored snapshot moved forward by the registered migrations (the store's
+        ``load_actor`` hook): the new snapshot, None, or why the migration failed (it is
+        published; the actor stays on its version)."""
+        try:
+            return self.charts.migrate(snap)
+        except Exception as exc:
+            reason = self.charts.describe(snap, exc)
+            log.error("statefleet: actor %r: %s", actor_id, reason)
+            s = self.system
+            s.publish(ActorEscalated(actor=actor_id, ts=s.clock_now(), to=None, error=reason))
+            return reason
 
     # -- activation ---------------------------------------------------------------------------
     async def activate(self, actor_id: str, chart: Chart | None = None) -> ActorCell:
@@ -350,7 +364,12 @@ class Durable:
 
     async def _load(self, actor_id: str, chart: Chart | None, act: _Activation) -> ActorCell:
         s = self.system
-        snap, inboxes = await self.store.load_actor(actor_id, self.charts)
+        snap, inboxes = await self.store.load_actor(
+            actor_id,
+            self.charts.newest,
+            versions=self.charts.versions,
+            migrate=self._migrate,
+        )
         if snap is None:
             if chart is None:
                 vref = self.refs.get(actor_id)
@@ -365,7 +384,9 @@ class Durable:
                 raise ActorError(
                     f"actor {actor_id!r} is stored with chart {snap.chart_id!r}, not {chart.id!r}"
                 )
-            a = s.spawn_top(self.charts[snap.chart_id], actor_id, snap)
+            stored = self.charts.get(snap.chart_id, snap.chart_version)
+            assert stored is not None  # load_actor checked it
+            a = s.spawn_top(stored, actor_id, snap)
         loaded: set[int] = set()
         for aid, entries in inboxes.items():
             target = s.cells.get(aid)
@@ -735,7 +756,7 @@ class VirtualRef:
         if a is not None and a.state < STOPPED:
             return a.ref.enabled_events()
         snap = await self.read()
-        chart = self._durable.charts.get(snap.chart_id, self.chart)
+        chart = self._durable.charts.get(snap.chart_id, snap.chart_version) or self.chart
         m = chart.engine()
         m.load_snapshot(snap, chart.validate(snap))
         return m.enabled_events()

@@ -228,12 +228,31 @@ class ActorSystem:
         ).ref
 
     def register(self, *charts: Chart) -> None:
-        """Register charts by id (a durable store restores stored actors onto them)."""
+        """Register charts by id and version (a durable store restores stored actors onto
+        the version that stored them; several versions may be registered side by side,
+        new entities start on the last one registered)."""
         durable = self._rt.durable
         if durable is None:
             raise ActorError("register needs a durable store (statefleet.persistence)")
         for chart in charts:
             durable.register(chart)
+
+    def register_migration(
+        self,
+        chart_id: str,
+        from_version: str,
+        to_version: str,
+        migration: Callable[[Snapshot], Snapshot] | Mapping[str, str],
+    ) -> None:
+        """Move stored actors of ``chart_id`` from ``from_version`` to ``to_version`` when
+        they are loaded: ``migration`` is a function from an old snapshot to a new one, or
+        a state map (old state id -> new state id). The result is checked against the new
+        chart; a migration that fails leaves the actor on its version (see
+        :mod:`statefleet.actors._versions` and ``docs/persistence.md``)."""
+        durable = self._rt.durable
+        if durable is None:
+            raise ActorError("register_migration needs a durable store (statefleet.persistence)")
+        durable.charts.add_migration(chart_id, from_version, to_version, migration)
 
     def ref(self, chart: Chart, entity_id: str) -> VirtualRef:
         """The entity ``entity_id`` running ``chart``, whether or not it is in memory: its

@@ -10,7 +10,7 @@ seq, so the inbox row goes in the same transaction as the new snapshot.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import msgspec
@@ -44,6 +44,9 @@ INVOKING = "statefleet.invoking"
 def _invoking_marker(actor_id: str) -> Timer:
     return Timer(INVOKING, INVOKING, 0.0, EventData(INVOKING), None, (), actor_id)
 
+
+#: ``migrate(actor_id, snapshot)``: a migrated snapshot, None (no migration), or why it failed
+Migrate = Callable[[str, Snapshot], "Snapshot | str | None"]
 
 #: per actor id: the inbox events registered and not consumed yet, in inbox order
 Inbox = dict[str, list[tuple[int, EventData]]]
@@ -197,15 +200,27 @@ class RuntimeStore:
         return commit
 
     async def load_actor(
-        self, actor_id: str, charts: Mapping[str, Chart]
+        self,
+        actor_id: str,
+        charts: Mapping[str, Chart],
+        *,
+        versions: Mapping[str, Mapping[str, Chart]] | None = None,
+        migrate: Migrate | None = None,
     ) -> tuple[Snapshot | None, Inbox]:
         """An actor to activate: its last committed snapshot (``None`` if never stored),
         with its invoked children's snapshots, and the pending inbox of each of them as
         ``(seq, event)`` (the commits consuming them name the seqs).
 
-        A stored actor whose chart id is not in ``charts``, whose chart version differs
-        or whose snapshot does not fit the chart raises :class:`ChartMismatchError`; an
-        undecodable row raises ``CorruptRecordError`` (it is quarantined).
+        ``charts``: the newest registered chart of each id; ``versions``: every registered
+        version of each id (a stored actor runs on the version that stored it while it is
+        registered); ``migrate(actor_id, snapshot)``: the snapshot moved forward to a newer
+        registered version, ``None`` when there is no migration, or the reason it failed
+        (the actor then stays on its version).
+
+        A stored actor whose chart id is not registered, whose version is not registered
+        (and not migrated) or whose snapshot does not fit its chart raises
+        :class:`ChartMismatchError`; an undecodable row raises ``CorruptRecordError`` (it is
+        quarantined).
         """
         loaded = await self.load(actor_id)
         inboxes: Inbox = {}
@@ -213,7 +228,17 @@ class RuntimeStore:
         snap: Snapshot | None = None
         if record is not None:
             snap = record.snapshot
+            failed: str | None = None
+            if migrate is not None:
+                moved = migrate(actor_id, snap)
+                if isinstance(moved, Snapshot):
+                    snap = moved
+                elif isinstance(moved, str):
+                    failed = moved
             chart = charts.get(snap.chart_id)
+            same = (versions or {}).get(snap.chart_id, {}).get(snap.chart_version)
+            if same is not None:
+                chart = same
             if chart is None:
                 raise ChartMismatchError(
                     actor_id,
@@ -225,7 +250,11 @@ class RuntimeStore:
                     actor_id,
                     f"it was stored by version {snap.chart_version!r} of chart"
                     f" {snap.chart_id!r}; the registered chart is version {chart.version!r}"
-                    " (register the old version, or migrate the stored snapshots)",
+                    + (
+                        f" and its migration failed: {failed}"
+                        if failed
+                        else " (register the old version too, or a migration to the new one)"
+                    ),
                 )
             try:
                 chart.validate(snap)
