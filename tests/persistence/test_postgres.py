@@ -295,12 +295,16 @@ async def test_a_connection_cut_during_commit_asks_the_database_what_happened(
     await admin.execute("SET synchronous_commit = local")
     await admin.execute("ALTER ROLE postgres SET synchronous_commit = 'on'")  # new sessions
     try:
+        s0 = initial()
         async with make() as store:
-            s0 = initial()
             await store.commit(make_commit("a", s0, previous=None))
+        await admin.execute("ALTER SYSTEM SET synchronous_standby_names = 'nobody'")
+        await admin.execute("SELECT pg_reload_conf()")
+        with anyio.fail_after(30):  # the reload reaches new sessions (polls the server)
+            while await _setting(pg_server, "synchronous_standby_names") != "nobody":
+                await anyio.sleep(0.01)
+        async with make() as store:
             s1 = COUNTER.transition(s0, "inc").snapshot
-            await admin.execute("ALTER SYSTEM SET synchronous_standby_names = 'nobody'")
-            await admin.execute("SELECT pg_reload_conf()")
             result: list[Any] = []
 
             async def commit() -> None:
@@ -328,6 +332,19 @@ async def test_a_connection_cut_during_commit_asks_the_database_what_happened(
         await admin.execute("ALTER ROLE postgres RESET synchronous_commit")
         await admin.execute("SELECT pg_reload_conf()")
         await admin.close()
+        with anyio.fail_after(30):  # later tests' sessions commit without waiting
+            while await _setting(pg_server, "synchronous_standby_names") != "":
+                await anyio.sleep(0.01)
+
+
+async def _setting(pg_server: TempPostgres, name: str) -> str:
+    """A setting as a new session sees it."""
+    conn = await _admin(pg_server)
+    try:
+        value: str = await conn.fetchval("SELECT current_setting($1)", name)
+    finally:
+        await conn.close()
+    return value
 
 
 async def test_a_server_down_too_long_is_a_typed_error_and_the_store_recovers(
