@@ -54,6 +54,7 @@ transition's content and its ``exit`` when the machine finishes.
 
 from __future__ import annotations
 
+import bisect
 import copy
 import datetime
 import difflib
@@ -100,6 +101,8 @@ __all__ = [
 ]
 
 DEFAULT_MACHINE_ID = "(machine)"
+#: a root's transitions are copied onto every top-level state: at most this many copies
+MAX_ROOT_COPIES = 100_000
 
 _STATE_KEYS = (
     "id",
@@ -1357,7 +1360,21 @@ class _Reader:
         holder = StateSpec(id=self.machine_id)
         root.spec = holder
         self.common(root, holder)
-        # root transitions: copied onto every top-level state, after its own
+        copies = len(holder.transitions) * len(tops)
+        if copies > MAX_ROOT_COPIES:
+            err.add(
+                "on",
+                f"the machine's {len(holder.transitions)} transitions, copied onto its"
+                f" {len(tops)} top-level states, make {copies} transitions: over the limit of"
+                f" {MAX_ROOT_COPIES} (put the states in one compound state and the transitions"
+                " on it)",
+            )
+            return spec
+        # root transitions: copied onto every top-level state, after its own (the names a
+        # root transition must match exactly go with each copy: looked up once, not per copy)
+        exact_names: dict[int, list[str]] = {}
+        for p in self.pending:
+            exact_names.setdefault(id(p.spec), []).append(p.name)
         for n in tops:
             s = n.spec
             if s is None or n.kind in ("final", "history"):
@@ -1374,10 +1391,10 @@ class _Reader:
                     name=ts.name,
                 )
                 s.transitions.append(copy_)
-                for p in list(self.pending):
-                    if p.spec is ts:
-                        self.pending.append(_Pending(copy_, p.name))
-        self.pending = [p for p in self.pending if p.spec not in holder.transitions]
+                for name in exact_names.get(id(ts), ()):
+                    self.pending.append(_Pending(copy_, name))
+        on_holder = {id(ts) for ts in holder.transitions}
+        self.pending = [p for p in self.pending if id(p.spec) not in on_holder]
         # root timers and entry run once, as the initial transition's content (timers first:
         # a failing entry action stops its block)
         initial_actions: list[Any] = []
@@ -1407,9 +1424,12 @@ class _Reader:
                 known.add(f"done.state.{n.id}")
         for p in self.pending:
             known.add(p.name)
+        # does any known name extend p.name? In sorted order such names follow p.name + "."
+        ordered = sorted(known)
         for p in self.pending:
             prefix = p.name + "."
-            if any(k.startswith(prefix) for k in known):
+            i = bisect.bisect_left(ordered, prefix)
+            if i < len(ordered) and ordered[i].startswith(prefix):
                 p.spec.cond = _exact(frozenset((p.name,)), p.spec.cond)
 
 
