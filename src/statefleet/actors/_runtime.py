@@ -266,7 +266,10 @@ class Runtime:
         mailbox_size: int,
         handle: RunningInvocation | None = None,
         model: Session | None = None,
+        stored: bool = True,
     ) -> ActorCell:
+        """Make, register and start an actor cell. ``stored``: ``snapshot`` is the actor's
+        last committed one (an activation, a restored child); else it is committed first."""
         actors = self.cells
         if id is None:
             id = self.new_id(chart.id)
@@ -311,11 +314,17 @@ class Runtime:
             )
         a.state = RUNNING  # nothing schedules it while it starts
         if snapshot is not None:
-            if self.store is not None:
+            if self.store is not None and stored:
                 a.extra().committed = snapshot
             a.resume(snapshot)
             if not m.running:
                 a.terminate("done", None)
+                return a
+            if self.pipeline is not None and not stored:
+                # a snapshot from the program (or a class-DSL instance's state), not from
+                # the store: it is stored (created) before anything else it does commits
+                a.state = OWNED
+                self.commit_initial(a, None)
                 return a
             return self.started(a)
         try:

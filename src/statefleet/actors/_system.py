@@ -225,6 +225,7 @@ class ActorSystem:
             supervision=sup,
             mailbox_size=cap,
             model=model,
+            stored=False,
         ).ref
 
     def register(self, *charts: Chart) -> None:
