@@ -226,31 +226,38 @@ def _check_one(
             f" this is version {chart.version!r}"
         )
     by_id = chart.nodes_by_id
-    for name in ("format", "version", "send_counter"):
-        value = getattr(snap, name)
-        if type(value) is not int or value < 0:
-            raise fail(f"snapshot {name} must be an int >= 0, not {value!r}")
-    if not 1 <= snap.format <= SNAPSHOT_FORMAT:
+    fmt, version, counter = snap.format, snap.version, snap.send_counter
+    if type(version) is not int or version < 0:
+        raise fail(f"snapshot version must be an int >= 0, not {version!r}")
+    if type(counter) is not int or counter < 0:
+        raise fail(f"snapshot send_counter must be an int >= 0, not {counter!r}")
+    if type(fmt) is not int or not 1 <= fmt <= SNAPSHOT_FORMAT:
         raise fail(
-            f"unknown snapshot format {snap.format} (this statefleet reads 1 to {SNAPSHOT_FORMAT})"
+            f"unknown snapshot format {fmt!r} (this statefleet reads 1 to {SNAPSHOT_FORMAT})"
         )
-    if not isinstance(snap.status, str) or snap.status not in STATUSES:
+    if type(snap.status) is not str or snap.status not in STATUSES:
         raise fail(f"unknown status {snap.status!r} (one of {', '.join(sorted(STATUSES))})")
-    if not isinstance(snap.session_id, str):
+    if type(snap.session_id) is not str:
         raise fail(f"session_id must be a string, not {type(snap.session_id).__name__}")
-    if not isinstance(snap.context, dict) or not all(type(k) is str for k in snap.context):
-        raise fail("context must be a dict with string keys")
-    for name in ("context", "done_data"):
-        if _nested_deeper(getattr(snap, name), MAX_NESTING):
-            raise fail(f"{name} is nested deeper than {MAX_NESTING} levels")
+    if type(snap.context) is not dict:
+        raise fail(f"context must be a dict, not {type(snap.context).__name__}")
+    if _nested_deeper(snap.context, MAX_NESTING):
+        raise fail(f"context is nested deeper than {MAX_NESTING} levels")
+    if snap.done_data is not None and _nested_deeper(snap.done_data, MAX_NESTING):
+        raise fail(f"done_data is nested deeper than {MAX_NESTING} levels")
     nodes = _check_configuration(chart, snap, fail)
+    # (empty collections need no checking: restoring treats any empty value as empty)
+    if snap.history:
+        _check_history(by_id, snap.history, fail)
+    if snap.bound:
+        for sid in _tuple_of_str(snap.bound, "bound", fail):
+            if sid not in by_id:
+                raise fail(f"bound names unknown state {sid!r}")
+    if not snap.pending and not snap.invocations and not snap.children:
+        return nodes, []
     members = set(nodes)
-    _check_history(by_id, snap.history, fail)
-    bound = _tuple_of_str(snap.bound, "bound", fail)
-    for sid in bound:
-        if sid not in by_id:
-            raise fail(f"bound names unknown state {sid!r}")
-    _check_pending(by_id, members, snap.pending, fail)
+    if snap.pending:
+        _check_pending(by_id, members, snap.pending, fail)
     return nodes, _check_invocations(by_id, members, snap, where, fail)
 
 
@@ -267,20 +274,26 @@ def _check_configuration(
     chart: ChartTables, snap: Snapshot, fail: Callable[[str], SnapshotError]
 ) -> list[Node]:
     by_id = chart.nodes_by_id
+    ids = snap.configuration
+    if not isinstance(ids, tuple | list):
+        raise fail("configuration must be a sequence of state ids")
     nodes: list[Node] = []
-    for sid in _tuple_of_str(snap.configuration, "configuration", fail):
-        n = by_id.get(sid)
+    for sid in ids:
+        n = by_id.get(sid) if type(sid) is str else None
         if n is None or n.is_history:
             raise fail(f"snapshot names unknown state {sid!r} of chart {chart.id!r}")
         nodes.append(n)
     members = set(nodes)
+    if len(members) != len(nodes):
+        _tuple_of_str(ids, "configuration", fail)  # names the state listed twice
     for n in nodes:
         p = n.parent
         if p is not None and p.parent is not None and p not in members:
             raise fail(f"state {n.id!r} is active but its parent {p.id!r} is not")
-        if n.is_compound and _active_children(n, members) != 1:
-            raise fail(f"compound state {n.id!r} needs exactly one active child")
-        if n.is_parallel and _active_children(n, members) != len(n.child_states):
+        if n.is_compound:
+            if _active_children(n, members) != 1:
+                raise fail(f"compound state {n.id!r} needs exactly one active child")
+        elif n.is_parallel and _active_children(n, members) != len(n.child_states):
             raise fail(f"parallel state {n.id!r} needs all its regions active")
     if nodes and _active_children(chart.root, members) != 1:
         raise fail("the configuration needs exactly one active top-level state")
@@ -290,7 +303,11 @@ def _check_configuration(
 
 
 def _active_children(node: Node, members: set[Node] | frozenset[Node]) -> int:
-    return sum(c in members for c in node.child_states)
+    count = 0
+    for c in node.child_states:
+        if c in members:
+            count += 1
+    return count
 
 
 def _check_history(
