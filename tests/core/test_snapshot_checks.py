@@ -152,6 +152,12 @@ BAD: list[tuple[str, Any, dict[str, Any], str]] = [
         "'work', which is not active",
     ),
     ("timer-type", _running, {"pending": ("soon",)}, "not a DelayedEvent"),
+    (
+        "timer-event-sendid",
+        _running,
+        {"pending": (DelayedEvent("t", 1.0, EventData("x", sendid=["t"])),)},  # type: ignore[arg-type]
+        "event sendid ['t']",
+    ),
     # invocations and children
     (
         "invoke-negative-index",

@@ -367,6 +367,10 @@ def _check_pending(
         ev = d.event
         if not isinstance(ev, EventData) or type(ev.name) is not str or not ev.name:
             raise fail(f"{what} has no event name")
+        for field in ("sendid", "invokeid", "origin"):  # looked up by when it fires
+            value = getattr(ev, field)
+            if value is not None and type(value) is not str:
+                raise fail(f"{what} has event {field} {value!r} (a string or None)")
         if _nested_deeper(ev.data, MAX_NESTING):
             raise fail(f"{what} has data nested deeper than {MAX_NESTING} levels")
         if ev.name.startswith(_AFTER):
