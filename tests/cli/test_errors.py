@@ -51,7 +51,7 @@ def files(tmp_path: Path) -> dict[str, Path]:
     out["latin1_json"].write_bytes(b'{"id": "caf\xe9", "states": {}}')
     out["latin1_yaml"].write_bytes(b"meta:\n  machine_name: caf\xe9\n")
     out["deep_json"].write_text("[" * 50_000 + "]" * 50_000)
-    out["deep_yaml"].write_text("states:\n" + "".join("  " * i + "-\n" for i in range(1, 3000)))
+    out["deep_yaml"].write_text("states:\n" + "".join("  " * i + "-\n" for i in range(1, 400)))
     return out
 
 

@@ -96,12 +96,15 @@ def test_a_device_is_not_read_to_the_end() -> None:
     assert "not a regular file" in str(error_of(lambda: from_yaml(Path("/dev/zero"))))
 
 
-def test_text_over_the_size_limit_says_the_limit() -> None:
-    from statefleet.formats._input import MAX_SOURCE_BYTES
-
-    big = '{"id": "m", "x": "' + "a" * MAX_SOURCE_BYTES + '"}'
-    err = error_of(lambda: from_json(big))
-    assert f"limit of {MAX_SOURCE_BYTES} bytes" in str(err)
+def test_text_over_the_size_limit_says_the_limit(tmp_path: Path) -> None:
+    big = '{"id": "m", "x": "' + "a" * 16 * 1024 * 1024 + '"}'
+    assert "limit of 16777216 bytes" in str(error_of(lambda: from_json(big)))
+    # PyYAML is pure Python (about 300 KB a second): YAML stops at 2 MiB
+    text = "meta:\n  description: " + "a" * 2 * 1024 * 1024 + "\n"
+    assert "limit of 2097152 bytes" in str(error_of(lambda: from_yaml(text)))
+    path = tmp_path / "big.yaml"
+    path.write_text(text)
+    assert "limit of 2097152 bytes" in str(error_of(lambda: from_yaml(path)))
 
 
 def test_huge_integer_literals_are_definition_errors() -> None:
@@ -113,7 +116,7 @@ def test_huge_integer_literals_are_definition_errors() -> None:
 def test_deeply_nested_json_and_yaml_say_the_limit() -> None:
     for text in ("[" * 100_000 + "]" * 100_000, '{"a": ' * 5000 + "1" + "}" * 5000):
         assert "limit of 256 levels" in str(error_of(lambda text=text: from_json(text)))
-    yaml_text = "states:\n" + "".join("  " * i + "- \n" for i in range(1, 2000))
+    yaml_text = "states:\n" + "".join("  " * i + "- \n" for i in range(1, 400))
     err = error_of(lambda: from_yaml(yaml_text))
     assert "limit of 256 levels" in str(err) and err.line is not None
     assert "limit of 256" in str(error_of(lambda: from_yaml("[" * 100_000)))

@@ -7,7 +7,8 @@ from whoever calls them, so nothing here trusts its input:
   most :data:`MAX_PATH_CHARS` characters) and does not look like the format's text; a string
   that is neither an existing file nor valid text is reported as a missing file.
 - **Files** are read only when they are regular files (never a FIFO or a device such as
-  ``/dev/zero``), at most :data:`MAX_SOURCE_BYTES` bytes, and must be UTF-8 (a BOM is
+  ``/dev/zero``), at most :data:`MAX_SOURCE_BYTES` bytes (:data:`MAX_YAML_BYTES` for
+  YAML, whose parser is pure Python), and must be UTF-8 (a BOM is
   allowed): anything else is a :class:`~statefleet.ChartDefinitionError` naming the file, the
   line and the byte.
 - **Parsed data** (a dict from JSON, YAML or the caller) may nest at most :data:`MAX_NESTING`
@@ -36,6 +37,7 @@ __all__ = [
     "MAX_NESTING",
     "MAX_PATH_CHARS",
     "MAX_SOURCE_BYTES",
+    "MAX_YAML_BYTES",
     "Source",
     "check_data",
     "clip",
@@ -48,6 +50,8 @@ __all__ = [
 
 #: the largest chart file or text a reader accepts, in bytes (characters for ``str`` text)
 MAX_SOURCE_BYTES = 16 * 1024 * 1024
+#: the largest YAML file or text: PyYAML parses about 300 KB a second, so this is seconds
+MAX_YAML_BYTES = 2 * 1024 * 1024
 #: how deep objects and lists may nest in a definition
 MAX_NESTING = 256
 #: how many values (objects, lists and scalars, shared ones each time) a definition may hold
@@ -100,8 +104,8 @@ def decode(data: bytes, where: str) -> str:
         ) from exc
 
 
-def read_file(path: Path) -> bytes:
-    """The bytes of the regular file ``path``, at most :data:`MAX_SOURCE_BYTES` of them."""
+def read_file(path: Path, limit: int = MAX_SOURCE_BYTES) -> bytes:
+    """The bytes of the regular file ``path``, at most ``limit`` of them."""
     name = str(path)
     try:
         # O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below)
@@ -114,8 +118,8 @@ def read_file(path: Path) -> bytes:
             raise ChartDefinitionError(f"cannot read {name!r}: not a regular file", path=name)
         chunks: list[bytes] = []
         size = 0
-        while size <= MAX_SOURCE_BYTES:
-            chunk = os.read(fd, MAX_SOURCE_BYTES + 1 - size)
+        while size <= limit:
+            chunk = os.read(fd, limit + 1 - size)
             if not chunk:
                 break
             chunks.append(chunk)
@@ -125,10 +129,8 @@ def read_file(path: Path) -> bytes:
         raise ChartDefinitionError(f"cannot read {name!r}: {exc.strerror or exc}") from exc
     finally:
         os.close(fd)
-    if len(data) > MAX_SOURCE_BYTES:
-        raise ChartDefinitionError(
-            f"{name!r} is larger than the limit of {MAX_SOURCE_BYTES} bytes", path=name
-        )
+    if len(data) > limit:
+        raise ChartDefinitionError(f"{name!r} is larger than the limit of {limit} bytes", path=name)
     return data
 
 
@@ -154,25 +156,27 @@ def read_source(
     fmt: str,
     suffixes: tuple[str, ...],
     looks_like_text: Callable[[str], bool],
+    limit: int = MAX_SOURCE_BYTES,
 ) -> Source:
     """The text of ``source``: a path (``os.PathLike``, or a ``str`` naming a file), ``bytes``
     or ``str`` text of the format ``fmt`` (``"JSON"``, ``"YAML"``).
 
     A ``str`` that could be a path, does not look like text (``looks_like_text``) and ends in
     one of ``suffixes`` must be an existing file; other such strings are read from the file
-    they name when there is one, and are text otherwise.
+    they name when there is one, and are text otherwise. Text (or a file) longer than
+    ``limit`` bytes is refused.
     """
     default = f"<{fmt.lower()}>"
     if isinstance(source, bytes | bytearray | memoryview):
         data = bytes(source)
-        _check_size(len(data), default)
+        _check_size(len(data), default, limit)
         return Source(decode(data, default), default)
     if isinstance(source, os.PathLike):
         try:
             path = Path(source)
         except TypeError as exc:
             raise ChartDefinitionError(f"not a usable path: {exc}") from exc
-        return Source(decode(read_file(path), str(path)), str(path))
+        return Source(decode(read_file(path, limit), str(path)), str(path))
     if not isinstance(source, str):
         raise ChartDefinitionError(
             f"expected {fmt} text, bytes or a path to a file, got {type(source).__name__}"
@@ -181,17 +185,17 @@ def read_source(
     if _could_be_path(stripped) and not looks_like_text(stripped):
         path = Path(stripped)
         if _is_file(path) or stripped.lower().endswith(suffixes):
-            return Source(decode(read_file(path), stripped), stripped)
-        _check_size(len(source), default)
+            return Source(decode(read_file(path, limit), stripped), stripped)
+        _check_size(len(source), default, limit)
         return Source(source, default, maybe_path=True)
-    _check_size(len(source), default)
+    _check_size(len(source), default, limit)
     return Source(source, default)
 
 
-def _check_size(size: int, where: str) -> None:
-    if size > MAX_SOURCE_BYTES:
+def _check_size(size: int, where: str, limit: int) -> None:
+    if size > limit:
         raise ChartDefinitionError(
-            f"the definition is larger than the limit of {MAX_SOURCE_BYTES} bytes", path=where
+            f"the definition is larger than the limit of {limit} bytes", path=where
         )
 
 

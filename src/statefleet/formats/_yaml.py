@@ -48,7 +48,14 @@ from statefleet.core import (
     TransitionSpec,
     compile_chart,
 )
-from statefleet.formats._input import MAX_NESTING, check_data, clip, nesting_error, read_source
+from statefleet.formats._input import (
+    MAX_NESTING,
+    MAX_YAML_BYTES,
+    check_data,
+    clip,
+    nesting_error,
+    read_source,
+)
 
 __all__ = [
     "ActionCall",
@@ -1432,7 +1439,11 @@ def from_yaml(
         config: Any = source
     else:
         src = read_source(
-            source, fmt="YAML", suffixes=(".yaml", ".yml"), looks_like_text=_looks_like_yaml
+            source,
+            fmt="YAML",
+            suffixes=(".yaml", ".yml"),
+            looks_like_text=_looks_like_yaml,
+            limit=MAX_YAML_BYTES,
         )
         where = src.where
         if src.text.lstrip().startswith("<"):
