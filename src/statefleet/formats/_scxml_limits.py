@@ -156,24 +156,26 @@ def _sf_lshift(a: Any, b: Any) -> Any:
 
 
 def _spread(value: Any, what: str) -> int:
-    """How big ``value`` is once written out or stored: one per container and leaf, counting
-    a nested container every time it occurs (``[l] * 1000`` holds ``l`` a thousand times) and a
-    string by its length. Refused beyond :data:`MAX_SIZE`; the walk stops there, so it costs
-    at most that much (a cycle too)."""
+    """How big ``value`` is once written out or stored: its leaves, counting a nested
+    container every time it occurs (``[l] * 1000`` holds ``l`` a thousand times), a string by
+    its length, a dict entry as one. Refused beyond :data:`MAX_SIZE`; the walk stops there (or
+    after twice as many containers, so a cycle ends too), so it costs at most that much."""
     total = 0
+    visits = 0
     stack = [value]
     while stack:
         v = stack.pop()
+        visits += 1
         if isinstance(v, str | bytes | bytearray):
             total += len(v)
+        elif isinstance(v, list | tuple | set | frozenset):
+            stack.extend(v)
+        elif isinstance(v, dict):
+            total += len(v)
+            stack.extend(v.values())
         else:
             total += 1
-            if isinstance(v, list | tuple | set | frozenset):
-                stack.extend(v)
-            elif isinstance(v, dict):
-                total += len(v)
-                stack.extend(v.values())
-        if total > MAX_SIZE:
+        if total > MAX_SIZE or visits > 2 * MAX_SIZE:
             raise LimitError(f"{what} would hold more than {MAX_SIZE} items (nested ones counted)")
     return total
 
@@ -211,7 +213,7 @@ def _sf_mul(a: Any, b: Any) -> Any:
                 _size(len(seq) * k, "a repetition")
                 if k > 1 and any(isinstance(x, _NESTED) for x in seq):
                     # nested values repeated: each copy holds them all again
-                    nested = _spread(seq, "a repetition") - 1
+                    nested = _spread(seq, "a repetition")
                     _limit(nested * k, "a repetition (nested items counted)")
     return a * b
 
@@ -285,7 +287,7 @@ def _sf_elt(value: Any) -> Any:
     """A value a comprehension or a lambda produces: charged by its size, so a loop that
     builds large values stops after a few instead of holding millions of them."""
     b = _BUDGET
-    b.used += _cost(value)
+    b.used += 1 + _cost(value)
     if b.used > MAX_WORK:
         raise LimitError(f"the expression does more than {MAX_WORK} units of work")
     return value
