@@ -198,7 +198,11 @@ class ActorCell:
         self.awaits: list[AwaitEffect] | None = None
         self.end: str | None = None
         self.ref = ActorRef(self)
-        self.engine = self.new_engine()
+        # new_engine(), inlined: spawning is a hot path (no class-DSL instance yet)
+        m = self.engine = chart.engine()
+        m.track_unhandled = True
+        m.session_id = id
+        m.owner = self.ref
 
     def new_engine(self) -> Interpreter:
         """A fresh engine for this actor (its chart's; the class-DSL instance it drives, if
@@ -667,10 +671,13 @@ class ActorCell:
     def observe(self, ev: EventData | None, env: Envelope | None) -> None:
         """After a step: answer its ``ask``, watchers and subscribers."""
         snap: Snapshot | None = None
+        x = self.x
         if env is not None and env.reply is not None:
             snap = self.snapshot()
             env.reply.set(snap)
-        x = self.x
+            if x is None:
+                # kept: it is also the checkpoint a crash restarts from, while it is current
+                x = self.extra()
         if x is None:
             return
         if x.watchers:
@@ -1006,8 +1013,9 @@ class ActorCell:
             for e in self.awaits:
                 close_awaitable(e.awaitable)
             self.awaits = None
-        stopped_err = self.stopped_error()
-        fail_pending(self.mailbox, stopped_err)
+        stopped_err = self.stopped_error() if self.mailbox or x is not None else None
+        if stopped_err is not None:
+            fail_pending(self.mailbox, stopped_err)
         if exit_awaits:
             t = Latch()
             if waits is not None:
@@ -1023,7 +1031,7 @@ class ActorCell:
             x.armed = None
             x.restart = None
             if x.await_env is not None:
-                x.await_env.fail(stopped_err)
+                x.await_env.fail(self.stopped_error())
                 x.await_env = None
             if x.uncommitted is not None:
                 x.uncommitted = None
@@ -1032,7 +1040,7 @@ class ActorCell:
                 if x.watchers:
                     self.check_watchers(snap)
                     for w2 in x.watchers or ():
-                        w2.fail(stopped_err)
+                        w2.fail(self.stopped_error())
                     x.watchers = None
                 for sub in x.subs or ():
                     sub.deliver(snap)

@@ -167,7 +167,11 @@ class ActorRef:
         Raises :class:`ActorCrashedError` if the actor crashed on it and
         :class:`~statefleet.ActorStoppedError` if it stopped first.
         """
-        return (await self.try_ask(event, **data)).snapshot
+        if type(event) is str and event:
+            snap, _ = await self._cell.ask(EventData(event, data or None))
+        else:
+            snap, _ = await self._cell.ask(make_event(event, data))
+        return snap
 
     async def try_ask(self, event: str | EventData, /, **data: Any) -> Reply:
         """:meth:`ask`, telling whether the event was handled: a :class:`Reply` with the

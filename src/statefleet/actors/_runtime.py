@@ -343,6 +343,8 @@ class Runtime:
             a.state = OWNED
             self.commit_initial(a, rec)  # its effects run once it is committed
             return a
+        if m.running and not (m.effects or m.errors or m.unhandled is not None or rec):
+            return self.started(a)  # nothing to do after the step (the common case)
         code = a.after_step(None, None, rec)
         if code == ENDED or a.state == STOPPED:
             return a

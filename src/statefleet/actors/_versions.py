@@ -119,4 +119,3 @@ class ChartVersions:
             f"migrating chart {snap.chart_id!r} from version {snap.chart_version!r} to"
             f" {to!r} failed: {type(error).__name__}: {error}"
         )
-
