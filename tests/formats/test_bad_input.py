@@ -271,3 +271,13 @@ def test_root_transitions_copied_onto_many_states_are_bounded() -> None:
     assert "make 160000 transitions: over the limit of 100000" in str(err) and err.path == "on"
     config["on"] = {f"R{j}": f"s{j}" for j in range(200)}
     assert len(from_dict(config).transitions) > 200 * n
+
+
+def test_more_cross_format_hints(tmp_path: Path) -> None:
+    path = tmp_path / "signup.json"
+    path.write_text("meta:\n  machine_name: signup\nstates:\n  - name: a\n")
+    err = error_of(lambda: load(path))
+    assert "looks like YAML" in str(err) and "from_yaml" in str(err)
+    assert "already a compiled Chart" in str(error_of(lambda: from_dict(from_dict(ORDER))))  # type: ignore[arg-type]
+    err = error_of(lambda: hsm.define(ORDER))  # type: ignore[arg-type]
+    assert "not a config dict" in str(err) and "from_dict" in str(err)

@@ -49,7 +49,7 @@ import posixpath
 import uuid
 import weakref
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, ClassVar, Literal
@@ -996,6 +996,12 @@ def define(name: str, *elements: Element) -> Chart:
     the path of the first bad element (``/Counter/counting: unknown target '../nope'``); its
     ``errors`` list holds every problem found.
     """
+    if isinstance(name, Mapping):
+        raise ChartDefinitionError(
+            "define() takes a machine name and elements, not a config dict: read an XState"
+            " config with statefleet.from_dict(), a pystator one with statefleet.from_yaml()",
+            path="define",
+        )
     if not isinstance(name, str) or not name or "/" in name:
         raise ChartDefinitionError(
             f"invalid machine name {shown(name)}: expected a non-empty name without '/'",

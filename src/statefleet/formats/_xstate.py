@@ -160,6 +160,8 @@ _INVOKE_KEYS = (
 _STATE_TYPES = ("atomic", "compound", "parallel", "final", "history")
 _SIMPLE_KEY = re.compile(r"^[A-Za-z0-9_$-]+$")
 _NUMBER = re.compile(r"^\s*-?\d+(\.\d+)?\s*$")
+#: a YAML mapping key at the start of a line (``states:``), to tell YAML handed to from_json
+_YAML_KEY = re.compile(r"^(meta|states|transitions)\s*:", re.MULTILINE)
 _PLATFORM_EVENTS = ("error.execution", "error.communication", "error.platform")
 
 
@@ -1514,6 +1516,8 @@ def from_dict(
 def _check_not_other_format(config: Any) -> None:
     """A config of another reader's dialect gets a pointer to that reader, not a list of
     unknown keys."""
+    if isinstance(config, Chart):
+        raise ChartDefinitionError("this is already a compiled Chart: use it as it is")
     if isinstance(config, str | bytes | os.PathLike):
         raise ChartDefinitionError(
             f"a machine config must be an object, got {_type_name(config)}: read JSON"
@@ -1564,7 +1568,14 @@ def _parse_json(source: Source) -> Any:
             ) from exc
         if source.maybe_path:
             raise ChartDefinitionError(
-                f"no such file: {source.text.strip()!r} (and not JSON text either)"
+                f"no such file: {clip(source.text.strip())!r} (and not JSON text either)"
+            ) from exc
+        if _YAML_KEY.search(source.text) and source.text.lstrip()[:1] not in ("{", "["):
+            raise ChartDefinitionError(
+                "this looks like YAML, not JSON: read a pystator YAML machine with"
+                " statefleet.from_yaml() (or name the file .yaml for statefleet.load())",
+                path=where,
+                line=exc.lineno,
             ) from exc
         raise ChartDefinitionError(
             f"JSON syntax error: {exc.msg} (line {exc.lineno}, column {exc.colno})",
