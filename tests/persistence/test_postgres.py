@@ -506,3 +506,12 @@ async def test_the_blocks_own_exception_leaves_async_with_as_itself(
     assert caught.value is error
     async with make() as store:  # closed properly: it opens again, commit kept
         assert (await store.load("a")).record is not None
+
+
+def test_trio_gets_a_clear_error(pg_server: TempPostgres, pg_schema: str) -> None:
+    async def open_it() -> None:
+        async with PostgresStore(pg_server.dsn, schema=pg_schema):
+            pass
+
+    with pytest.raises(PersistenceError, match="asyncio only"):
+        anyio.run(open_it, backend="trio")
