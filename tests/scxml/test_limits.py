@@ -69,6 +69,9 @@ TOO_BIG = [
     ("list(map(str.encode, ['a' * 200_000] * 5, ['utf-32'] * 5))", "work"),
     ("list(map(lambda _: 'a'.upper() * 10**6, range(1000)))", "work"),
     ("(1).to_bytes(10**9, 'big')", "to_bytes"),
+    ("[0 in l for l in [[1] * 10**6] for _ in range(10**6)]", "work"),
+    ("[l.count(0) for l in [[1] * 10**6] for _ in range(10**6)]", "work"),
+    ("[s.find('b') for s in ['a' * 10**6] for _ in range(10**6)]", "work"),
     ("[[[0] * 1000] * 1000] * 1000", "nested"),
     ("['a' * 10**6] * 1000", "nested"),
     ("str([[[0] * 100] * 100] * 90 + [[[0] * 100] * 100] * 90)", "nested ones counted"),
@@ -112,6 +115,11 @@ FINE = [
     ("dict(zip('ab', range(2)))", {"a": 0, "b": 1}),
     ("len([[0] * 1000] * 1000)", 1000),
     ("[[]] * 3", [[], [], []]),
+    (
+        "(2 in [1, 2], 3 not in (1, 2), 'b' in 'abc', [1] instanceof Array)",
+        (True, True, True, True),
+    ),
+    ("['a', 'b'].index('b') + 'abc'.find('c')", 3),
 ]
 
 

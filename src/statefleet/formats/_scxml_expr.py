@@ -594,6 +594,15 @@ class _Guard(ast.NodeTransformer):
             return node  # ``n + 1`` cannot build a sequence: no guard needed
         return ast.copy_location(_call(fn, node.left, node.right), node)
 
+    def visit_Compare(self, node: ast.Compare) -> ast.AST:
+        self.generic_visit(node)
+        if len(node.ops) != 1 or not isinstance(node.ops[0], ast.In | ast.NotIn):
+            return node
+        found: ast.expr = _call("_sf_in", node.left, node.comparators[0])
+        if isinstance(node.ops[0], ast.NotIn):
+            found = ast.UnaryOp(ast.Not(), found)
+        return ast.copy_location(found, node)
+
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
         self.generic_visit(node)
         if node.attr not in GUARDED_METHODS or not isinstance(node.ctx, ast.Load):

@@ -293,6 +293,13 @@ def _sf_elt(value: Any) -> Any:
     return value
 
 
+def _sf_in(item: Any, container: Any) -> bool:
+    """``item in container``: a search through a sequence costs its length."""
+    if isinstance(container, str | bytes | list | tuple):
+        charge(len(container))
+    return item in container
+
+
 def _sf_star(value: Any) -> Any:
     """The operand of ``*x`` / ``**x``: charged by its size (or item by item)."""
     if _sized(value):
@@ -357,8 +364,10 @@ _STRING_CHECKS: dict[str, Callable[[Any, tuple[Any, ...], dict[str, Any], str], 
     "replace": _replace,
     "translate": _translate,
 }
+#: methods that search a sequence: each call costs its length
+_SEARCHES = frozenset({"count", "index", "find", "rfind", "rindex", "startswith", "endswith"})
 #: attribute names whose methods the guard wraps (``x.ljust``, ``str.join``, ``l.extend``)
-GUARDED_METHODS = frozenset({*_STRING_CHECKS, "join", "extend", "to_bytes"})
+GUARDED_METHODS = frozenset({*_STRING_CHECKS, *_SEARCHES, "join", "extend", "to_bytes"})
 
 
 def _join(sep: Any, iterable: Any) -> Any:
@@ -397,7 +406,9 @@ class _Method(Frozen):
             target, rest = args[0], args[1:]
         else:
             target, rest = owner, args
-        if isinstance(target, str | bytes):
+        if name in _SEARCHES and isinstance(target, str | bytes | list | tuple):
+            charge(len(target))
+        elif isinstance(target, str | bytes):
             if name == "join" and len(rest) == 1 and not kw:
                 return _join(target, rest[0])
             check = _STRING_CHECKS.get(name)
@@ -607,6 +618,7 @@ GUARDS: dict[str, Any] = {
     "_sf_format": _sf_format,
     "_sf_iter": _sf_iter,
     "_sf_star": _sf_star,
+    "_sf_in": _sf_in,
     "_sf_elt": _sf_elt,
     "_sf_attr": _sf_attr,
 }
