@@ -7,7 +7,10 @@ states, finals, ``<initial>``, history, transitions, ``onentry``/``onexit``, the
 (``raise``, ``send``, ``log``, ``assign``, ``if``/``elseif``/``else``, ``foreach``, ``cancel``,
 ``script``) becomes closures over the core :class:`~statefleet.ActionContext`, with the
 datamodel in ``ctx.context``. Expressions are compiled by :mod:`._scxml_expr` (safe mode unless
-``trusted=True``).
+``trusted=True``, bounded by :mod:`._scxml_limits`); the files a document may read are decided
+by :mod:`._scxml_files` (nothing in safe mode unless the caller grants a folder or a loader) and
+the Basic HTTP targets it may send to by :class:`.basichttp.Allowlist`. What the caller grants
+(trusted, files, HTTP targets) passes to every document a document invokes.
 
 Errors follow SCXML: a failing expression or assignment raises ``error.execution`` (the block
 stops), an invalid ``<send>`` type or target syntax raises ``error.execution`` carrying the send
