@@ -29,6 +29,13 @@ def test_a_file_that_is_not_utf8_is_a_definition_error(tmp_path: Path) -> None:
     assert from_scxml(path).start().active_leaves == ("caf\xe9",)
 
 
+def test_an_unknown_declared_encoding_is_a_definition_error(tmp_path: Path) -> None:
+    path = tmp_path / "odd.scxml"
+    path.write_text('<?xml version="1.0" encoding="U-F-8"?>\n' + doc('<state id="a"/>'))
+    with pytest.raises(ChartDefinitionError, match="unknown encoding"):
+        from_scxml(path)
+
+
 def test_utf16_and_a_bom_are_read(tmp_path: Path) -> None:
     path = tmp_path / "u16.scxml"
     path.write_bytes(doc('<state id="a"/>').encode("utf-16"))

@@ -195,6 +195,10 @@ def _parse(text: str | bytes, source: str) -> ET.Element:
         root = parser.close()
     except UnicodeError as exc:  # a str with lone surrogates cannot reach the parser
         raise ChartDefinitionError(f"malformed text in {source}: {exc}", path=source) from None
+    except LookupError as exc:  # an encoding the XML declaration names that Python lacks
+        raise ChartDefinitionError(
+            f"unknown encoding declared in {source}: {exc}", path=source
+        ) from None
     except ET.ParseError as exc:
         line = exc.position[0] if exc.position else None
         raise ChartDefinitionError(
