@@ -281,3 +281,21 @@ def test_more_cross_format_hints(tmp_path: Path) -> None:
     assert "already a compiled Chart" in str(error_of(lambda: from_dict(from_dict(ORDER))))  # type: ignore[arg-type]
     err = error_of(lambda: hsm.define(ORDER))  # type: ignore[arg-type]
     assert "not a config dict" in str(err) and "from_dict" in str(err)
+
+
+def test_a_tampered_pystator_snapshot_is_an_invalid_state() -> None:
+    from statefleet.formats.pystator import EntitySession, InvalidStateError, StateMachine
+
+    machine = StateMachine.from_yaml(PYSTATOR)
+    entity = machine.create()
+    entity.send("confirm")
+    stored = json.loads(json.dumps(entity.snapshot()))
+    empty = json.loads(json.dumps(stored))
+    empty["core"]["configuration"] = []  # done with nothing active: send raised IndexError
+    empty["core"]["status"] = "done"
+    with pytest.raises(InvalidStateError, match="no active state"):
+        EntitySession.from_snapshot(machine, empty)
+    for now in (10**400, float("nan"), -1.0, "soon"):
+        with pytest.raises(InvalidStateError, match="'now'"):
+            EntitySession.from_snapshot(machine, {**stored, "now": now})
+    assert EntitySession.from_snapshot(machine, stored).current_state == "confirmed"

@@ -11,6 +11,7 @@ keys, get values of other types and get values nested hundreds or thousands deep
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import json
 import os
@@ -170,3 +171,19 @@ def mutated_data(draw: st.DrawFn, seed: Any, deepest: int = 3000) -> Any:
 def text_of(data: bytes) -> str:
     """``data`` as text, undecodable bytes replaced (for readers that take only ``str``)."""
     return data.decode("utf-8", errors="replace")
+
+
+@functools.cache
+def pystator_snapshots() -> tuple[tuple[int, dict[str, Any]], ...]:
+    """``(index into yaml_texts(), EntitySession.snapshot())`` after each trigger in turn."""
+    from statefleet.formats.pystator import StateMachine
+
+    out: list[tuple[int, dict[str, Any]]] = []
+    for i, text in enumerate(yaml_texts()):
+        machine = StateMachine.from_yaml(text.decode())
+        entity = machine.create()
+        for trigger in sorted(machine.triggers)[:3]:
+            with contextlib.suppress(statefleet.StatefleetError):
+                entity.send(trigger)
+        out.append((i, json.loads(json.dumps(entity.snapshot(), default=str))))
+    return tuple(out)

@@ -26,6 +26,7 @@ from tests.fuzz._corpus import (
     FUZZ,
     mutated_bytes,
     mutated_data,
+    pystator_snapshots,
     scalars,
     scxml_texts,
     snapshots,
@@ -227,6 +228,21 @@ def test_from_yaml_mutated_examples(data: st.DataObject) -> None:
     exercise(lambda: from_yaml(data.draw(mutated_bytes(seed))))
     machine = data.draw(mutated_data(yaml.safe_load(seed)))
     exercise(lambda: from_yaml(machine))
+
+
+@FUZZ
+@given(data=st.data())
+def test_pystator_entity_from_mutated_snapshots(data: st.DataObject) -> None:
+    from statefleet.formats.pystator import EntitySession, StateMachine
+
+    index, seed = data.draw(st.sampled_from(pystator_snapshots()))
+    machine = StateMachine.from_yaml(yaml_texts()[index].decode())
+    stored = data.draw(mutated_data(seed))
+    with typed_errors_only():
+        entity = EntitySession.from_snapshot(machine, stored)
+        for trigger in sorted(machine.triggers)[:3]:
+            with typed_errors_only():
+                entity.send(trigger)
 
 
 # -- the hsm builder -----------------------------------------------------------------------

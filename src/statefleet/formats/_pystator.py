@@ -55,6 +55,7 @@ from statefleet.core import (
     descriptor_matches,
 )
 from statefleet.core._chart import Node, Transition
+from statefleet.formats._input import shown
 from statefleet.formats._yaml import (
     NAME_RE,
     ActionCall,
@@ -975,6 +976,8 @@ class StateMachine:
             self.chart.validate(snap)
         except SnapshotError as exc:
             raise InvalidStateError(str(exc)) from exc
+        if not snap.configuration:  # legal for a finished SCXML session, never for an entity
+            raise InvalidStateError("the snapshot has no active state")
         if context is not None:
             snap = msgspec.structs.replace(snap, context=dict(context))
         return snap
@@ -1259,6 +1262,19 @@ def _snapshot_from_dict(data: Mapping[str, Any]) -> Snapshot:
 
 
 # -- entity sessions -----------------------------------------------------------------------
+def _saved_time(now: Any) -> float:
+    """A snapshot's ``now``: a finite number of seconds (0 when it is missing)."""
+    if now is None:
+        return 0.0
+    try:
+        seconds = float(now) if isinstance(now, int | float) and not isinstance(now, bool) else -1
+    except OverflowError:
+        seconds = math.inf
+    if not math.isfinite(seconds) or seconds < 0:
+        raise InvalidStateError(f"the snapshot's 'now' is not a time in seconds: {shown(now)}")
+    return seconds
+
+
 class EntitySession:
     """One entity (an order, a user...) running through a :class:`StateMachine`, in memory.
 
@@ -1500,7 +1516,7 @@ class EntitySession:
             raise TypeError(f"expected a snapshot dict, got {type(snapshot).__name__}")
         core = machine.snapshot_for(core)
         if clock is None:
-            clock = VirtualClock(float(now) if isinstance(now, int | float) else 0.0)
+            clock = VirtualClock(_saved_time(now))
         return cls(
             machine,
             core,

@@ -1497,6 +1497,11 @@ def from_dict(
     naming where it is used, like every other problem in the config (unknown keys, with a
     did-you-mean, wrong types, unknown targets). Run the chart with :class:`XStateSession`
     (seed 001's view) or ``chart.start()``.
+
+    Whatever ``config`` holds, only :class:`~statefleet.StatefleetError` subclasses are
+    raised: a config nested deeper than 256 levels (or containing itself), holding more than
+    a million values or an integer over 4096 bits is refused before it is read, and a config
+    of another dialect (pystator's ``states`` list) gets a pointer to its reader.
     """
     check_data(config)
     _check_not_other_format(config)
@@ -1604,7 +1609,9 @@ def from_json(
     """Read an XState machine from JSON text or a ``.json`` file (see :func:`from_dict`).
 
     A JSON syntax error is a :class:`~statefleet.ChartDefinitionError` with its line (and
-    column in the message); so is a key given twice in one object.
+    column in the message); so is a key given twice in one object. A ``str`` is a path when
+    it could be one (a single line without NUL) and does not start like JSON; files must be
+    regular files of at most 16 MiB of UTF-8; the limits of :func:`from_dict` apply.
     """
     src = read_source(source, fmt="JSON", suffixes=(".json",), looks_like_text=_looks_like_json)
     where = src.where

@@ -1431,6 +1431,8 @@ def from_yaml(
     ``statefleet.formats.pystator.StateMachine.bind_guards`` does) and an unbound name raises
     ``error.execution`` when it is used. Every problem in the definition raises
     :class:`~statefleet.ChartDefinitionError` naming the element and, for YAML, its line.
+    YAML text or files are at most 2 MiB of UTF-8 and nest at most 256 levels; inline
+    ``expr`` guards are at most 2000 characters and 50 levels deep.
     """
     g = _as_mapping(guards, "guards")
     a = _as_mapping(actions, "actions")
