@@ -327,9 +327,6 @@ def test_from_scxml_empty_text() -> None:
     exercise(lambda: statefleet.from_scxml(""))
 
 
-@pytest.mark.xfail(
-    strict=True, reason="an unknown XML encoding declared raises LookupError (SCXML reader)"
-)
 def test_from_scxml_file_with_an_unknown_encoding(tmp_path: Path) -> None:
     path = tmp_path / "chart.scxml"
     path.write_text(
