@@ -8,13 +8,16 @@ Workloads (issue 14, "Speed"), on a throwaway PostgreSQL server this script star
   ``bench_persistence.py``'s P1, whose SQLite rate is measured in the same run for the
   issue's target: at least half of it). Run twice: a plain store (version checks only) and a
   cluster node holding every shard's lease (every commit also checks its fencing epoch).
+- C4 C1's work split over 1, 2 and 3 processes (plain stores on one database, each with
+  its own actors: what several nodes will do, without the node runtime); on 2 cores shared
+  with PostgreSQL, expect no gain.
 - C3 the store alone: ``commit_many`` of 1,000 updates at a time, without the runtime (where
   the time of C1 goes).
 - C2 the LISTEN/NOTIFY wake-up: one store accepts an event, another one (the shard owner)
   is notified; latency p50/p99 over sequential round trips.
 
-Not measured yet: two and three nodes, cross-node ``send``/``ask`` latency and failover
-time need the node runtime (``ActorSystem(node=...)``), which is not built (docs/cluster.md).
+Not measured yet: cross-node ``send``/``ask`` latency and failover time need the node
+runtime (``ActorSystem(node=...)``), which is not built (docs/cluster.md).
 
 **The floor** is the raw asyncpg insert rate measured in the same run on the same server:
 ``executemany`` of rows shaped like the actor rows (an id, a version and a msgpack snapshot
@@ -35,10 +38,11 @@ import asyncio
 import gc
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import anyio
@@ -53,7 +57,7 @@ from statefleet.core import EventData, encode_snapshot
 from statefleet.persistence import PostgresStore, make_commit, shard_of
 from statefleet.persistence._pgserver import TempPostgres
 
-__all__ = ["c1", "c2", "c3", "main", "raw_insert_rate", "run", "table"]
+__all__ = ["c1", "c2", "c3", "c4", "main", "raw_insert_rate", "run", "table"]
 
 
 async def raw_insert_rate(dsn: str, rows: int, table: str) -> float:
@@ -77,8 +81,18 @@ async def raw_insert_rate(dsn: str, rows: int, table: str) -> float:
         await conn.close()
 
 
-async def c1(dsn: str, s: Settings, *, node: bool, schema: str) -> tuple[float, dict[str, int]]:
-    """Committed macrosteps per second on one node (``p1``'s workload on PostgreSQL)."""
+async def c1(
+    dsn: str,
+    s: Settings,
+    *,
+    node: bool,
+    schema: str,
+    first: int = 0,
+    ready: Callable[[], Awaitable[None]] | None = None,
+) -> tuple[float, dict[str, int]]:
+    """Committed macrosteps per second on one node (``p1``'s workload on PostgreSQL), on
+    actors ``order-<first>`` onwards; ``ready`` is awaited once they are all active, before
+    the timed part."""
     store = PostgresStore(dsn, schema=schema, node="n1" if node else None, lease_time=6.0)
     async with ActorSystem(store=store) as system, anyio.create_task_group() as leases:
         if store.cluster is not None:
@@ -92,7 +106,7 @@ async def c1(dsn: str, s: Settings, *, node: bool, schema: str) -> tuple[float, 
                         raise AssertionError("C1: the node lost a shard")
 
             leases.start_soon(renew)
-        refs = [system.ref(ORDER, f"order-{i}") for i in range(s.p1_actors)]
+        refs = [system.ref(ORDER, f"order-{i}") for i in range(first, first + s.p1_actors)]
         senders = min(s.p1_senders, s.p1_actors)
 
         async def create(k: int) -> None:
@@ -105,6 +119,8 @@ async def c1(dsn: str, s: Settings, *, node: bool, schema: str) -> tuple[float, 
         await system.wait_idle()
         before = dict(store.stats)
         gc.collect()
+        if ready is not None:
+            await ready()
 
         async def send(k: int) -> None:
             for _ in range(s.p1_events):
@@ -123,6 +139,71 @@ async def c1(dsn: str, s: Settings, *, node: bool, schema: str) -> tuple[float, 
     if sample != s.p1_events:
         raise AssertionError(f"C1: order-0 applied {sample} events, not {s.p1_events}")
     return s.p1_actors * s.p1_events / elapsed, stats
+
+
+async def c4(dsn: str, s: Settings, processes: int, schema: str) -> float:
+    """C1's work (no fencing) split over ``processes`` processes on one database, each
+    with its own actors: committed macrosteps per second of them all, from the moment they
+    are all ready to the last one's end."""
+    share = s.p1_actors // processes
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                __file__,
+                "--worker",
+                dsn,
+                schema,
+                str(k * share),
+                str(share),
+                str(s.p1_events),
+                str(max(1, s.p1_senders // processes)),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for k in range(processes)
+    ]
+    try:
+        for p in procs:
+            assert p.stdout is not None
+            line = await anyio.to_thread.run_sync(p.stdout.readline)
+            if line.strip() != "ready":
+                raise AssertionError(f"C4: a worker said {line!r}")
+        t0 = time.perf_counter()
+        for p in procs:
+            assert p.stdin is not None
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        for p in procs:
+            assert p.stdout is not None
+            line = await anyio.to_thread.run_sync(p.stdout.readline)
+            if not line.startswith("done"):
+                raise AssertionError(f"C4: a worker said {line!r}")
+        elapsed = time.perf_counter() - t0
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+            for pipe in (p.stdin, p.stdout):
+                if pipe is not None:
+                    pipe.close()
+    return share * processes * s.p1_events / elapsed
+
+
+async def _worker(argv: Sequence[str]) -> None:
+    """One process of C4: ``DSN SCHEMA FIRST ACTORS EVENTS SENDERS``; prints ``ready``,
+    waits for a line on stdin, runs, prints ``done``."""
+    dsn, schema, first, actors, events, senders = argv
+    s = Settings(p1_actors=int(actors), p1_events=int(events), p1_senders=int(senders))
+
+    async def ready() -> None:
+        print("ready", flush=True)
+        await anyio.to_thread.run_sync(sys.stdin.readline)
+
+    await c1(dsn, s, node=False, schema=schema, first=int(first), ready=ready)
+    print("done", flush=True)
 
 
 async def c3(dsn: str, s: Settings, schema: str) -> float:
@@ -177,13 +258,18 @@ async def c2(dsn: str, rounds: int, schema: str) -> tuple[float, float]:
 
 
 async def run(
-    s: Settings, rounds: int, directory: Path, dsn: str | None = None, prefix: str = "bench"
+    s: Settings,
+    rounds: int,
+    directory: Path,
+    dsn: str | None = None,
+    prefix: str = "bench",
+    processes: Sequence[int] = (1, 2, 3),
 ) -> list[Result]:
     """Every workload, with its floor, on the server at ``dsn`` (default: a throwaway one
     started for the run, ``fsync`` on); the schemas are named after ``prefix``."""
     if dsn is None:
         with TempPostgres(fsync=True) as pg:
-            return await run(s, rounds, directory, pg.dsn, prefix)
+            return await run(s, rounds, directory, pg.dsn, prefix, processes)
     results: list[Result] = []
     floor = await raw_insert_rate(dsn, s.floor_rows, f"{prefix}_floor")
     sqlite_rate, _ = await p1(directory, s, "full")
@@ -199,6 +285,10 @@ async def run(
             f" ({per:.0f} items each); target: half of SQLite's P1"
         )
         results.append(r)
+    for n in processes:
+        rate = await c4(dsn, s, n, f"{prefix}_c4_{n}")
+        name = f"C4 {n} process{'es' if n > 1 else ''}, one database"
+        results.append(Result(name, "steps/s", rate, floor, None))
     rate = await c3(dsn, s, f"{prefix}_c3")
     results.append(Result("C3 the store alone, batches of 1,000", "commits/s", rate, floor, None))
     p50, p99 = await c2(dsn, rounds, f"{prefix}_c2")
@@ -217,7 +307,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="a smaller, faster run")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    parser.add_argument("--worker", nargs=6, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.worker:
+        asyncio.run(_worker(args.worker))
+        return 0
     s = QUICK if args.quick else FULL
     rounds = 200 if args.quick else 1000
     print(f"python {platform.python_version()} on {platform.machine()}, {platform.system()}")

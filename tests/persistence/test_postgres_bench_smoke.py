@@ -39,11 +39,12 @@ async def test_every_workload_runs_and_checks_its_work(
     bp = _load("bench_persistence")
     bc = _load("bench_cluster")
     tiny = bp.Settings(p1_actors=40, p1_events=2, p1_senders=10, floor_rows=500)
-    results = await bc.run(tiny, 20, tmp_path, pg_server.dsn, prefix=pg_schema)
+    results = await bc.run(tiny, 20, tmp_path, pg_server.dsn, prefix=pg_schema, processes=[2])
     assert [r.name for r in results] == [
         "SQLite P1 (full), same machine",
         "C1 one store, no fencing",
         "C1 one node, fenced",
+        "C4 2 processes, one database",
         "C3 the store alone, batches of 1,000",
         "C2 NOTIFY wake-up p50",
         "C2 NOTIFY wake-up p99",
