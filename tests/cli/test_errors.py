@@ -229,3 +229,10 @@ def test_a_real_process_prints_one_line(files: dict[str, Path], tmp_path: Path) 
         assert proc.returncode == status, proc.stderr
         assert "Traceback" not in proc.stdout + proc.stderr
         assert len(proc.stderr.splitlines()) <= 1
+
+
+def test_w3c_shows_file_names_verbatim(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = Path(__file__).resolve().parents[1] / "conformance/w3c/mandatory/test144.scxml"
+    (tmp_path / "test[zzz]144.scxml").write_bytes(source.read_bytes())
+    status, out, _ = run(capsys, "w3c", str(tmp_path))
+    assert status == 0 and "test[zzz]144" in out  # rich markup used to eat '[zzz]'

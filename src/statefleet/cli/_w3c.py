@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         result = run_test(path, trusted=args.trusted)
         outcomes[result.name] = result.outcome
         if not args.json:
-            line = f"[{_STYLES[result.outcome]}]{result.outcome:5}[/] {result.name}"
+            line = f"[{_STYLES[result.outcome]}]{result.outcome:5}[/] {_escape(result.name)}"
             if result.detail:
                 line += f"  [dim]{_escape(result.detail)}[/]"
             out.print(line)
