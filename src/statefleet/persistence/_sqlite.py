@@ -47,7 +47,6 @@ from statefleet.core import (
     EventData,
     PersistenceError,
     SnapshotError,
-    decode_snapshot,
     encode_snapshot,
 )
 from statefleet.core._snapshot import SNAPSHOT_FORMAT
@@ -58,6 +57,7 @@ from statefleet.persistence._errors import (
     VersionConflictError,
 )
 from statefleet.persistence._lock import WriterLock
+from statefleet.persistence._rows import LoadBatcher, check_status, raw, record_from_row
 from statefleet.persistence._runtime import RuntimeStore
 from statefleet.persistence._schema import MIGRATIONS, SCHEMA_VERSION
 from statefleet.persistence._types import (
@@ -73,6 +73,7 @@ from statefleet.persistence._types import (
     encode_event,
     prepare_each,
 )
+from statefleet.persistence._writes import WriteOp, WriteQueue
 
 __all__ = ["SQLiteStore"]
 
@@ -101,31 +102,6 @@ _INSERT_OUTBOX = (
 )
 _DELETE_OUTBOX = "DELETE FROM outbox WHERE seq = ?"
 _PATH_SEP = "\x1f"
-
-
-class _Op:
-    """One queued write request and its outcome (one waiter, however many items).
-
-    Waiters await a plain asyncio future: this store is asyncio-only (aiosqlite), and a
-    future is several times cheaper than an ``anyio.Event`` on the hot path."""
-
-    __slots__ = ("error", "fut", "items", "kind", "result", "size")
-
-    def __init__(self, kind: str, items: Any, size: int) -> None:
-        self.kind = kind
-        self.items = items
-        self.size = size
-        self.fut: asyncio.Future[Any] | None = None
-        self.result: Any = None
-        self.error: BaseException | None = None
-
-    def finish(self) -> None:
-        fut = self.fut
-        if fut is not None and not fut.done():
-            if self.error is not None:
-                fut.set_exception(self.error)
-            else:
-                fut.set_result(self.result)
 
 
 class _Prepared:
@@ -200,14 +176,8 @@ class SQLiteStore(RuntimeStore):
         self._reader: aiosqlite.Connection | None = None
         self._tg: anyio.abc.TaskGroup | None = None
         self._open = False
-        self._closing = False
-        self._ops: list[_Op] = []
-        self._queued = 0
-        # events are made on open: anyio needs a running event loop to make one
-        self._wake: anyio.Event | None = None
-        self._full: anyio.Event | None = None
-        self._loads: dict[str, list[asyncio.Future[LoadedActor]]] = {}
-        self._load_wake: anyio.Event | None = None
+        self._writes = WriteQueue(path, bulk=_BULK, max_batch=max_batch, max_delay=max_delay)
+        self._loads = LoadBatcher(path, self._load_rows)
         self._seq = 0
         self._outbox_seq = 0
         # (version, status) of recently committed actors: this process is the one writer,
@@ -249,15 +219,13 @@ class SQLiteStore(RuntimeStore):
             await self._close_connections()
             self._lock.release()
             raise
-        self._closing = False
         self._open = True
-        self._wake = anyio.Event()
-        self._full = anyio.Event()
-        self._load_wake = anyio.Event()
+        self._writes.open()
+        self._loads.open()
         self._tg = anyio.create_task_group()
         await self._tg.__aenter__()
-        self._tg.start_soon(self._writer)
-        self._tg.start_soon(self._load_worker)
+        self._tg.start_soon(self._writes.run, self._flush)
+        self._tg.start_soon(self._loads.run)
         return self
 
     async def __aexit__(
@@ -270,9 +238,8 @@ class SQLiteStore(RuntimeStore):
         if not self._open:
             return
         self._open = False
-        self._closing = True
-        self._wake_writer()
-        self._wake_loader()
+        self._writes.close()
+        self._loads.close()
         tg, self._tg = self._tg, None
         try:
             if tg is not None:
@@ -383,75 +350,16 @@ class SQLiteStore(RuntimeStore):
         row = await cur.fetchone()
         return max(hw, int(row[0]) if row and row[0] is not None else 0)
 
-    def _wake_writer(self) -> None:
-        if self._wake is not None:
-            self._wake.set()
-
-    def _wake_loader(self) -> None:
-        if self._load_wake is not None:
-            self._load_wake.set()
-
     def _check_open(self) -> None:
         if not self._open:
             raise StoreClosedError(f"{self.path}: the store is not open: use `async with store:`")
 
     # -- the write queue ---------------------------------------------------------------------
-    async def _submit(self, op: _Op) -> Any:
+    async def _submit(self, op: WriteOp) -> Any:
         self._check_open()
-        op.fut = fut = asyncio.get_running_loop().create_future()
-        self._ops.append(op)
-        self._queued += op.size
-        self._wake_writer()
-        if self._queued >= self.max_batch and self._full is not None:
-            self._full.set()
-        return await fut
+        return await self._writes.submit(op)
 
-    async def _writer(self) -> None:
-        try:
-            await self._write_loop()
-        finally:
-            # cancelled (or closing): nobody waits forever on a write that will not happen
-            ops, self._ops = self._ops, []
-            self._queued = 0
-            for op in ops:
-                op.error = StoreClosedError(f"{self.path}: the store closed before this write")
-                op.finish()
-
-    async def _write_loop(self) -> None:
-        while True:
-            if not self._ops:
-                if self._closing:
-                    return
-                self._wake = anyio.Event()
-                await self._wake.wait()
-                continue
-            if self.max_delay and self._queued < self.max_batch and not self._closing:
-                self._full = anyio.Event()
-                with anyio.move_on_after(self.max_delay):
-                    await self._full.wait()
-            ops = self._take()
-            with anyio.CancelScope(shield=True):
-                await self._flush(ops)
-            for op in ops:
-                op.finish()
-            await anyio.lowlevel.checkpoint()
-
-    def _take(self) -> list[_Op]:
-        ops = self._ops
-        if ops[0].kind not in _BULK:
-            batch = [ops.pop(0)]
-        else:
-            n = 0
-            count = 0
-            while n < len(ops) and ops[n].kind in _BULK and (count < self.max_batch or n == 0):
-                count += ops[n].size
-                n += 1
-            batch = ops[:n]
-            del ops[:n]
-        self._queued -= sum(op.size for op in batch)
-        return batch
-
-    async def _flush(self, ops: list[_Op]) -> None:
+    async def _flush(self, ops: list[WriteOp]) -> None:
         db = self._db
         assert db is not None
         try:
@@ -475,14 +383,7 @@ class SQLiteStore(RuntimeStore):
                 with contextlib.suppress(sqlite3.Error):
                     await db.execute("ROLLBACK")
             for op in ops:
-                # one exception per waiter: a shared one would collect every waiter's traceback
-                if isinstance(exc, PersistenceError):
-                    err = _copy_error(exc)
-                else:
-                    err = PersistenceError(f"{self.path}: write failed: {exc}")
-                err.__cause__ = exc
-                op.result = None
-                op.error = err
+                op.fail(exc, exc, self.path)
             return
         self.stats["batches"] += 1
         self.stats["items"] += sum(op.size for op in ops)
@@ -500,7 +401,7 @@ class SQLiteStore(RuntimeStore):
         else:
             known.pop(ops[0].items if kind == "delete" else ops[0].items[0], None)
 
-    async def _write_bulk(self, db: aiosqlite.Connection, ops: list[_Op]) -> None:
+    async def _write_bulk(self, db: aiosqlite.Connection, ops: list[WriteOp]) -> None:
         now = time.time()
         size = sum(op.size for op in ops)
         # stored versions of every actor a commit in the batch touches
@@ -616,7 +517,7 @@ class SQLiteStore(RuntimeStore):
         self.stats["accepts"] += accepts
         self._committing = {aid: (int(versions[aid] or 0), statuses[aid]) for aid in actor_rows}
 
-    async def _write_quarantine(self, db: aiosqlite.Connection, op: _Op) -> None:
+    async def _write_quarantine(self, db: aiosqlite.Connection, op: WriteOp) -> None:
         actor_id, reason, payload = op.items
         now = time.time()
         if payload is None:
@@ -634,7 +535,7 @@ class SQLiteStore(RuntimeStore):
             (now, actor_id),
         )
 
-    async def _write_dead_event(self, db: aiosqlite.Connection, op: _Op) -> None:
+    async def _write_dead_event(self, db: aiosqlite.Connection, op: WriteOp) -> None:
         actor_id, seq, reason, blob = op.items
         cur = await db.execute(
             "INSERT INTO dead_letters (actor_id, kind, reason, payload, created_at)"
@@ -644,7 +545,7 @@ class SQLiteStore(RuntimeStore):
         op.result = cur.lastrowid
         await db.execute(_DELETE_INBOX, (seq,))
 
-    async def _write_reject(self, db: aiosqlite.Connection, op: _Op) -> None:
+    async def _write_reject(self, db: aiosqlite.Connection, op: WriteOp) -> None:
         actor_id, reason = op.items
         cur = await db.execute(
             "INSERT INTO dead_letters (actor_id, kind, reason, payload, created_at)"
@@ -654,7 +555,7 @@ class SQLiteStore(RuntimeStore):
         op.result = cur.rowcount
         await db.execute("DELETE FROM inbox WHERE actor_id = ?", (actor_id,))
 
-    async def _write_delete(self, db: aiosqlite.Connection, op: _Op) -> None:
+    async def _write_delete(self, db: aiosqlite.Connection, op: WriteOp) -> None:
         actor_id = op.items
         for stmt in (
             "DELETE FROM actors WHERE id = ?",
@@ -680,7 +581,7 @@ class SQLiteStore(RuntimeStore):
         first = self._seq + 1
         self._seq += len(rows)
         rows = [(first + i, a, b) for i, (_, a, b) in enumerate(rows)]
-        result: list[int] = await self._submit(_Op("accept", rows, len(rows)))
+        result: list[int] = await self._submit(WriteOp("accept", rows, len(rows)))
         return result
 
     async def commit(self, commit: Commit) -> CommitResult:
@@ -704,10 +605,10 @@ class SQLiteStore(RuntimeStore):
             if not ready:
                 return []
             result: list[CommitResult | PersistenceError] = await self._submit(
-                _Op("commit", ready, len(ready))
+                WriteOp("commit", ready, len(ready))
             )
             return result
-        written = iter(await self._submit(_Op("commit", ready, len(ready))) if ready else ())
+        written = iter(await self._submit(WriteOp("commit", ready, len(ready))) if ready else ())
         return [next(written) if isinstance(p, _Prepared) else p for p in prepared]
 
     def _prepare(self, c: Commit) -> _Prepared:
@@ -742,25 +643,25 @@ class SQLiteStore(RuntimeStore):
         """Forget delivered outbox events."""
         self._check_open()
         if seqs:
-            await self._submit(_Op("ack", [int(s) for s in seqs], len(seqs)))
+            await self._submit(WriteOp("ack", [int(s) for s in seqs], len(seqs)))
 
     async def quarantine(self, actor_id: str, reason: str) -> int:
         """Copy the actor's stored row to the dead letters and mark it ``"quarantined"``;
         return the dead letter id. Its inbox is kept."""
         self._check_open()
-        result: int = await self._submit(_Op("quarantine", (actor_id, str(reason), None), 1))
+        result: int = await self._submit(WriteOp("quarantine", (actor_id, str(reason), None), 1))
         return result
 
     async def delete(self, actor_id: str) -> None:
         """Forget an actor: its row, inbox and timers."""
         self._check_open()
-        await self._submit(_Op("delete", _actor_id(actor_id), 1))
+        await self._submit(WriteOp("delete", _actor_id(actor_id), 1))
 
     async def reject_inbox(self, actor_id: str, reason: str) -> int:
         """Move every inbox event of ``actor_id`` to the dead letters (an actor that does
         not exist); return how many."""
         self._check_open()
-        result: int = await self._submit(_Op("reject", (_actor_id(actor_id), str(reason)), 1))
+        result: int = await self._submit(WriteOp("reject", (_actor_id(actor_id), str(reason)), 1))
         self._regs().pop(actor_id, None)
         return result
 
@@ -772,7 +673,7 @@ class SQLiteStore(RuntimeStore):
         if blob is None:
             return 0
         result: int = await self._submit(
-            _Op("dead_event", (_actor_id(actor_id), seq, str(reason), blob), 1)
+            WriteOp("dead_event", (_actor_id(actor_id), seq, str(reason), blob), 1)
         )
         return result
 
@@ -786,12 +687,7 @@ class SQLiteStore(RuntimeStore):
         """Queue :meth:`delete` without waiting: it is written before any write queued after
         it (a failure is logged)."""
         self._check_open()
-        op = _Op("delete", _actor_id(actor_id), 1)
-        op.fut = fut = asyncio.get_running_loop().create_future()
-        fut.add_done_callback(_log_failure)
-        self._ops.append(op)
-        self._queued += 1
-        self._wake_writer()
+        self._writes.submit_soon(WriteOp("delete", _actor_id(actor_id), 1))
 
     # -- reads -------------------------------------------------------------------------------
     async def load(self, actor_id: str) -> LoadedActor:
@@ -800,53 +696,7 @@ class SQLiteStore(RuntimeStore):
         Concurrent loads share one query. A snapshot row that cannot be decoded quarantines
         the actor and raises :class:`CorruptRecordError` (for that actor only)."""
         self._check_open()
-        _actor_id(actor_id)
-        fut: asyncio.Future[LoadedActor] = asyncio.get_running_loop().create_future()
-        self._loads.setdefault(actor_id, []).append(fut)
-        self._wake_loader()
-        return await fut
-
-    async def _load_worker(self) -> None:
-        try:
-            await self._load_loop()
-        finally:
-            loads, self._loads = self._loads, {}
-            for futs in loads.values():
-                for fut in futs:
-                    if not fut.done():
-                        fut.set_exception(StoreClosedError(f"{self.path}: the store closed"))
-
-    async def _load_loop(self) -> None:
-        while True:
-            if not self._loads:
-                if self._closing:
-                    return
-                self._load_wake = anyio.Event()
-                await self._load_wake.wait()
-                continue
-            batch = self._loads
-            self._loads = {}
-            ids = list(batch)
-            try:
-                with anyio.CancelScope(shield=True):
-                    results = await self._load_rows(ids)
-            except PersistenceError as exc:
-                results = dict.fromkeys(ids, exc)
-            except Exception as exc:
-                # the loader serves every actor: a bug or an unforeseen row must fail these
-                # loads, not the store (and with it the whole actor system)
-                err = PersistenceError(f"{self.path}: load failed: {type(exc).__name__}: {exc}")
-                err.__cause__ = exc
-                results = dict.fromkeys(ids, err)
-            for aid, futs in batch.items():
-                r = results[aid]
-                for fut in futs:
-                    if fut.done():
-                        continue
-                    if isinstance(r, PersistenceError):
-                        fut.set_exception(_copy_error(r))
-                    else:
-                        fut.set_result(r)
+        return await self._loads.load(_actor_id(actor_id))
 
     async def load_many(
         self, actor_ids: Sequence[str]
@@ -894,20 +744,14 @@ class SQLiteStore(RuntimeStore):
         return out
 
     async def _decode_actor(self, row: Any) -> ActorRecord:
-        aid, status, fmt, blob = row[0], row[4], row[5], row[6]
-        if status == "quarantined":
-            raise CorruptRecordError(aid, "quarantined earlier (see the dead letters)")
-        if type(fmt) is int and fmt > SNAPSHOT_FORMAT:
-            raise PersistenceError(
-                f"actor {aid!r}: snapshot format {fmt} is newer than this statefleet"
-                f" ({SNAPSHOT_FORMAT}); upgrade statefleet to read it"
-            )
+        aid, blob = row[0], row[6]
+        check_status(aid, row[4], row[5])
         try:
-            return _record_from_row(row)
+            return record_from_row(row)
         except SnapshotError as exc:
             # whatever is wrong with the row, only this actor is affected: its raw snapshot
             # goes to the dead letters and the actor is quarantined
-            dl = await self._submit(_Op("quarantine", (aid, str(exc), _raw(blob)), 1))
+            dl = await self._submit(WriteOp("quarantine", (aid, str(exc), raw(blob)), 1))
             raise CorruptRecordError(aid, str(exc), dl) from exc
 
     async def _decode_inbox(
@@ -922,7 +766,7 @@ class SQLiteStore(RuntimeStore):
             except SnapshotError as exc:
                 # an undecodable event is moved to the dead letters; the actor carries on
                 reason = f"inbox event {seq}: {exc}"
-                await self._submit(_Op("dead_event", (actor_id, seq, reason, _raw(blob)), 1))
+                await self._submit(WriteOp("dead_event", (actor_id, seq, reason, raw(blob)), 1))
                 continue
             out.append(StoredEvent(seq, actor_id, ev, ts))
         return tuple(out)
@@ -1023,52 +867,6 @@ class SQLiteStore(RuntimeStore):
         else:
             rows = await self._fetch(sql + " WHERE actor_id = ? ORDER BY id", (actor_id,))
         return [DeadLetter(*r) for r in rows]
-
-
-def _record_from_row(row: Any) -> ActorRecord:
-    """The actor record of an ``actors`` row; a row that cannot be used (whatever its
-    columns hold) raises :class:`SnapshotError` saying why."""
-    aid, chart_id, chart_version, version, status, fmt, blob, created, updated = row
-    if type(fmt) is not int:
-        raise SnapshotError(f"corrupt row: snapshot format {fmt!r}")
-    if not isinstance(blob, bytes):
-        raise SnapshotError(f"corrupt snapshot: stored as {type(blob).__name__}")
-    snap = decode_snapshot(blob)
-    if snap.chart_id != chart_id or snap.version != version:
-        raise SnapshotError(
-            f"corrupt snapshot: it says chart {snap.chart_id!r} version {snap.version},"
-            f" the row says {chart_id!r} version {version!r}"
-        )
-    if snap.chart_version != chart_version or snap.status != status:
-        raise SnapshotError(
-            f"corrupt snapshot: it says version {snap.chart_version!r} status"
-            f" {snap.status!r}, the row says {chart_version!r} status {status!r}"
-        )
-    if not all(type(t) in (int, float) for t in (created, updated)):
-        raise SnapshotError(f"corrupt row: timestamps {created!r}, {updated!r}")
-    return ActorRecord(aid, chart_id, chart_version, version, status, snap, created, updated)
-
-
-def _raw(value: Any) -> bytes | None:
-    """A stored value as the bytes a dead letter keeps (text and numbers as UTF-8)."""
-    if value is None or isinstance(value, bytes):
-        return value
-    return str(value).encode("utf-8", "backslashreplace")
-
-
-def _log_failure(fut: asyncio.Future[Any]) -> None:
-    if not fut.cancelled() and fut.exception() is not None:
-        log.error("statefleet store: a queued write failed: %s", fut.exception())
-
-
-def _copy_error(exc: PersistenceError) -> PersistenceError:
-    """A fresh exception for each waiter of the same failure (tracebacks are per raise)."""
-    cls = type(exc)
-    err = cls.__new__(cls, *exc.args)
-    err.args = exc.args
-    err.__dict__.update(exc.__dict__)
-    err.__cause__ = exc.__cause__
-    return err
 
 
 def _chunks(items: list[str], n: int) -> Iterable[list[str]]:
