@@ -100,7 +100,7 @@ async def test_a_node_commits_only_for_the_shards_it_holds(node: Any) -> None:
         assert [type(r).__name__ for r in results] == ["FencedError", "CommitResult"]
 
 
-async def test_deletes_quarantines_and_rejects_are_fenced_too(node: Any) -> None:
+async def test_deletes_quarantines_and_rejections_are_fenced_too(node: Any) -> None:
     (aid,) = _ids_in_shard(2, 1)
     async with node("a") as a, node("b") as b:
         assert a.cluster is not None and b.cluster is not None
@@ -113,6 +113,10 @@ async def test_deletes_quarantines_and_rejects_are_fenced_too(node: Any) -> None
             await a.quarantine(aid, "looked odd")
         with pytest.raises(FencedError):
             await a.reject_inbox(aid + "-ghost", "no such actor")
+        seq = await b.accept(aid, EventData("poison"))
+        with pytest.raises(FencedError):
+            await a.reject_event(aid, seq, "cannot be processed")
+        assert [e.seq for e in await b.inbox(aid)] == [seq]
         # nothing changed
         loaded = await b.load(aid)
         assert loaded.record is not None

@@ -184,7 +184,8 @@ class _Prepared(msgspec.Struct):
 
 _NONE: list[Any] = []  # shared by prepared commits without timers or sends, never mutated
 _BULK = frozenset({"accept", "commit", "ack"})  # op kinds that share a transaction
-_FENCED = frozenset({"quarantine", "reject", "delete"})  # one-off writes a node must own
+#: one-off writes a node must own the shard for
+_FENCED = frozenset({"quarantine", "reject", "reject_event", "delete"})
 
 
 class PostgresStore(RuntimeStore):
@@ -640,7 +641,7 @@ class PostgresStore(RuntimeStore):
                 raise refused[actor_id]
         if kind == "quarantine":
             await self._write_quarantine(db, ops[0])
-        elif kind == "dead_event":
+        elif kind in ("dead_event", "reject_event"):
             await self._write_dead_event(db, ops[0])
         elif kind == "reject":
             await self._write_reject(db, ops[0])
@@ -938,8 +939,9 @@ class PostgresStore(RuntimeStore):
         for stored in await self.inbox(actor_id):
             if stored.seq == seq:
                 blob = encode_event(stored.event)
+                # fenced on a node, unlike the dead-lettering of an undecodable event
                 result: int = await self._submit(
-                    WriteOp("dead_event", (_actor_id(actor_id), seq, str(reason), blob), 1)
+                    WriteOp("reject_event", (_actor_id(actor_id), seq, str(reason), blob), 1)
                 )
                 return result
         return 0
