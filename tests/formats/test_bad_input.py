@@ -89,6 +89,9 @@ def test_only_regular_files_are_read(tmp_path: Path) -> None:
     os.mkfifo(fifo)  # reading it would wait for a writer forever
     assert "not a regular file" in str(error_of(lambda: from_json(fifo)))
     assert "not a regular file" in str(error_of(lambda: from_yaml(tmp_path)))
+    folder = tmp_path / "charts.json"
+    folder.mkdir()
+    assert "not a regular file" in str(error_of(lambda: load(folder)))  # was "no such file"
 
 
 def test_a_device_is_not_read_to_the_end() -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from statefleet.core import Chart, ChartDefinitionError
+from statefleet.formats._input import clip
 
 __all__ = ["SUFFIXES", "load"]
 
@@ -37,12 +38,18 @@ def load(path: str | os.PathLike[str], **kw: Any) -> Chart:
     if reader is None:
         known = ", ".join(SUFFIXES)
         raise ChartDefinitionError(
-            f"cannot tell the format of {str(p)!r} from its suffix {suffix or '(none)'!r}:"
-            f" expected one of {known}",
-            path=str(p),
+            f"cannot tell the format of {clip(str(p))!r} from its suffix"
+            f" {clip(suffix or '(none)')!r}: expected one of {known}",
+            path=clip(str(p)),
         )
-    if not p.is_file():
-        raise ChartDefinitionError(f"no such file: {str(p)!r}", path=str(p))
+    try:
+        exists, regular = p.exists(), p.is_file()
+    except (OSError, ValueError):  # a NUL in the path, a path too long for the OS
+        exists = regular = False
+    if not regular:
+        what = "not a regular file" if exists else "no such file"
+        name = clip(str(p))
+        raise ChartDefinitionError(f"{what}: {name!r}", path=name.replace("\x00", "\\x00"))
     # the readers are imported here: each lives in its own module
     if reader == "from_json":
         from statefleet.formats._xstate import from_json
