@@ -7,13 +7,14 @@ from whoever calls them, so nothing here trusts its input:
   most :data:`MAX_PATH_CHARS` characters) and does not look like the format's text; a string
   that is neither an existing file nor valid text is reported as a missing file.
 - **Files** are read only when they are regular files (never a FIFO or a device such as
-  ``/dev/zero``), at most :data:`MAX_SOURCE_BYTES` bytes (:data:`MAX_YAML_BYTES` for
-  YAML, whose parser is pure Python), and must be UTF-8 (a BOM is
-  allowed): anything else is a :class:`~statefleet.ChartDefinitionError` naming the file, the
-  line and the byte.
+  ``/dev/zero``), at most :data:`MAX_SOURCE_BYTES` bytes (:data:`MAX_YAML_BYTES` for YAML,
+  whose parser is pure Python), and must be UTF-8 (a BOM is allowed): anything else is a
+  :class:`~statefleet.ChartDefinitionError` naming the file, the line and the byte.
 - **Parsed data** (a dict from JSON, YAML or the caller) may nest at most :data:`MAX_NESTING`
   containers deep and hold at most :data:`MAX_ITEMS` values, counting a shared value (a YAML
-  alias) every time it appears; a value that contains itself exceeds the nesting limit.
+  alias) every time it appears; a value that contains itself exceeds the nesting limit. An
+  integer may have at most :data:`MAX_INT_BITS` bits (Python cannot print one of 14,000).
+- **Messages** show values with :func:`shown` and :func:`clip`: clipped, and never raising.
 
 The limits are far above any real chart; they exist so that hostile input is an error, not a
 ``RecursionError``, a ``MemoryError`` or a process that never returns.
