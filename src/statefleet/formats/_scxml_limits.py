@@ -442,6 +442,7 @@ class _SafeType(type):
     _type: type
 
     def __call__(cls, *args: Any, **kw: Any) -> Any:
+        charge(1)  # the call itself
         real = cls._type
         if real is str:
             if args:
@@ -453,7 +454,9 @@ class _SafeType(type):
             r = range(*args, **kw)
             _size(len(r), "range()")
             return r
-        return real(*(_consumed(a) for a in args), **kw)
+        if not args:
+            return real(**kw)
+        return real(*[_consumed(a) for a in args], **kw)
 
     def __instancecheck__(cls, obj: Any) -> bool:
         return isinstance(obj, cls._type)
@@ -503,7 +506,8 @@ class _Builtin(_Plain):
     __slots__ = ()
 
     def __call__(self, *args: Any, **kw: Any) -> Any:
-        return self._fn(*(_consumed(a) for a in args), **kw)
+        charge(1)  # the call itself
+        return self._fn(*[_consumed(a) for a in args], **kw)
 
 
 def _map(fn: Callable[..., Any], *iterables: Any) -> Iterator[Any]:
