@@ -48,7 +48,12 @@ def test_shared_helpers_and_system_variables_cannot_be_changed(location: str, ex
     assert verdict(run(INSTANCEOF, trusted=True)) == "pass"
 
 
-def test_a_document_keeps_its_own_objects_assignable() -> None:
+def test_a_document_keeps_its_own_objects_assignable_but_not_the_shared_ones() -> None:
+    shared = doc(
+        '<state id="a"><onentry><assign location="_sf_js.Array.types" expr="(int,)"/>'
+        '</onentry><transition event="error.execution" target="pass"/></state>' + PASS_FAIL
+    )
+    assert verdict(run(shared)) == "pass"
     text = doc(
         '<datamodel><data id="d" expr="{\'a\': {\'b\': 1}}"/><data id="l" expr="[0, 0]"/>'
         '</datamodel><state id="a"><onentry><assign location="d[\'a\'][\'b\']" expr="2"/>'

@@ -90,42 +90,71 @@ def test_an_expression_over_a_limit_raises_error_execution_before_allocating(
     assert why in str(message)
 
 
-FINE = [
-    ("'ab'.ljust(5, '.')", "ab..."),
-    ("'7'.zfill(3)", "007"),
-    ("'-'.join(['a', 'b'])", "a-b"),
-    ("str.join('-', ['a', 'b'])", "a-b"),
-    ("'a b'.replace(' ', '_')", "a_b"),
-    ("f'{3:>4}|{\"x\"!r}|{2.5:.2f}'", "   3|'x'|2.50"),
-    ("'%05d|%s' % (42, 'x')", "00042|x"),
-    ("'a\\tb'.expandtabs(4)", "a   b"),
-    ("2 ** 100", 2**100),
-    ("1 << 64", 1 << 64),
-    ("[0] * 3 + [1]", [0, 0, 0, 1]),
-    ("sum(x for x in range(10))", 45),
-    ("sum([[1], [2]], [])", [1, 2]),
-    ("sorted({3: 0, 1: 0})", [1, 3]),
-    ("isinstance([1], list) and isinstance((1,), (list, tuple)) and not isinstance(1, str)", True),
-    ("[*range(3), *[9]]", [0, 1, 2, 9]),
-    ("{**{'a': 1}, 'b': 2}", {"a": 1, "b": 2}),
-    ("len(str(2 ** 10000))", 3011),
-    ("round(2.675, 2)", round(2.675, 2)),
-    ("list(map(str.upper, ['a']))", ["A"]),
-    ("[l.extend([1]) for l in [[]]]", [None]),
-    ("dict(zip('ab', range(2)))", {"a": 0, "b": 1}),
-    ("len([[0] * 1000] * 1000)", 1000),
-    ("[[]] * 3", [[], [], []]),
+# an ordinary expression and a sibling that goes over the limit the same operation has: the
+# limits refuse only what is too big
+WITHIN_AND_OVER = [
+    ("'ab'.ljust(5, '.')", "ab...", "'ab'.ljust(10**9, '.')"),
+    ("'7'.zfill(3)", "007", "'7'.zfill(10**9)"),
+    ("'-'.join(['a', 'b'])", "a-b", "('-' * 1000).join(['a'] * 10**6)"),
+    ("str.join('-', ['a', 'b'])", "a-b", "str.join('-' * 1000, ['a'] * 10**6)"),
+    ("'a b'.replace(' ', '_')", "a_b", "('a ' * 10**5).replace(' ', '_' * 100)"),
+    ("f'{3:>4}|{\"x\"!r}|{2.5:.2f}'", "   3|'x'|2.50", "f'{3:>1000000000}'"),
+    ("'%05d|%s' % (42, 'x')", "00042|x", "'%01000000000d' % 42"),
+    ("'a\\tb'.expandtabs(4)", "a   b", "('a\\tb' * 1000).expandtabs(10**6)"),
+    ("2 ** 100", 2**100, "(2 ** 10000) ** 20"),
+    (
+        "1 << 64",
+        1 << 64,
+        "1 << 9000 << 9000 << 9000 << 9000 << 9000 << 9000 << 9000 << 9000"
+        " << 9000 << 9000 << 9000 << 9000",
+    ),
+    ("[0] * 3 + [1]", [0, 0, 0, 1], "[0] * 10**6 + [1] * 10**6"),
+    ("sum(x for x in range(10))", 45, "sum(x for x in range(2 * 10**6))"),
+    ("sum([[1], [2]], [])", [1, 2], "sum([[1] * 600_000, [2] * 600_000], [])"),
+    ("sorted({3: 0, 1: 0})", [1, 3], "sorted(range(2 * 10**6))"),
+    (
+        "isinstance([1], list) and isinstance((1,), (list, tuple)) and not isinstance(1, str)",
+        True,
+        "isinstance(list(range(2 * 10**6)), list)",
+    ),
+    ("[*range(3), *[9]]", [0, 1, 2, 9], "[[*range(10**6)] for _ in range(10)]"),
+    ("{**{'a': 1}, 'b': 2}", {"a": 1, "b": 2}, "[{**dict.fromkeys(range(10**6))} for _ in 'ab']"),
+    ("len(str(2 ** 10000))", 3011, "len(str([[0] * 1000] * 1000 + [[0] * 1000] * 1000))"),
+    ("round(2.675, 2)", round(2.675, 2), "round(5, -10**9)"),
+    (
+        "list(map(str.upper, ['a']))",
+        ["A"],
+        "list(map(str.encode, ['a' * 200_000] * 5, ['utf-32'] * 5))",
+    ),
+    (
+        "[l.extend([1]) for l in [[]]]",
+        [None],
+        "[l.extend(l) for l in [[0] * 1000] for _ in range(20)]",
+    ),
+    (
+        "dict(zip('ab', range(2)))",
+        {"a": 0, "b": 1},
+        "[dict(zip(range(10**6), range(10**6))) for _ in 'ab']",
+    ),
+    ("len([[0] * 1000] * 1000)", 1000, "len([[0] * 1000] * 1001)"),
+    ("[[]] * 3", [[], [], []], "[[[]] * 10**6 for _ in range(10)]"),
     (
         "(2 in [1, 2], 3 not in (1, 2), 'b' in 'abc', [1] instanceof Array)",
         (True, True, True, True),
+        "[0 in l for l in [[1] * 10**6] for _ in range(10**6)]",
     ),
-    ("['a', 'b'].index('b') + 'abc'.find('c')", 3),
+    (
+        "['a', 'b'].index('b') + 'abc'.find('c')",
+        3,
+        "[s.find('b') for s in ['a' * 10**6] for _ in range(10**6)]",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("expr", "value"), FINE)
-def test_ordinary_expressions_are_unaffected(expr: str, value: object) -> None:
+@pytest.mark.parametrize(("expr", "value", "over"), WITHIN_AND_OVER)
+def test_the_limits_refuse_only_what_is_too_big(expr: str, value: object, over: str) -> None:
     assert _evaluate(expr) == ("ok", value)
+    assert _evaluate(over)[0] == "error", f"{over} was evaluated"
 
 
 def test_shared_references_cannot_grow_what_is_stored() -> None:
@@ -161,12 +190,12 @@ def test_shared_references_cannot_grow_what_is_stored() -> None:
     assert run(send).active_leaves == ("refused",)
 
 
-def test_trusted_mode_is_not_limited() -> None:
-    assert _evaluate("len('a'.ljust(2 * 10**6))", trusted=True) == ("ok", 2 * 10**6)
-
-
-def test_the_budget_is_per_evaluation() -> None:
-    # each evaluation may spend the whole budget: many moderate ones in a row all succeed
+def test_trusted_mode_is_not_limited_and_the_budget_is_per_evaluation() -> None:
+    big = "len('a'.ljust(2 * 10**6))"
+    assert _evaluate(big)[0] == "error"
+    assert _evaluate(big, trusted=True) == ("ok", 2 * 10**6)
+    # each evaluation may spend the whole budget: many moderate ones in a row all succeed, one
+    # that does all of their work at once does not
     assign = '<assign location="n" expr="n + len([x for x in range(10**6)])"/>'
     text = doc(
         '<datamodel><data id="n" expr="0"/></datamodel><state id="a"><onentry>'
@@ -174,6 +203,7 @@ def test_the_budget_is_per_evaluation() -> None:
         + "</onentry></state>"
     )
     assert run(text).context["n"] == 10 * 10**6
+    assert _evaluate("len([x for _ in range(10) for x in range(10**6)])")[0] == "error"
 
 
 def test_a_foreach_shares_one_budget_with_its_body() -> None:

@@ -58,7 +58,9 @@ def test_deeply_nested_executable_content_is_a_definition_error() -> None:
         from_scxml(text)
 
 
-def test_nesting_within_the_limit_compiles_and_runs() -> None:
+def test_nesting_within_the_limit_compiles_and_runs_and_beyond_it_does_not() -> None:
+    with pytest.raises(ChartDefinitionError, match="levels deep"):
+        from_scxml(doc(_nested('state id="x"', MAX_NESTING).replace('</state id="x">', "</state>")))
     depth = MAX_NESTING - 5
     inner = '<state id="leaf"/>'
     states = "".join(f'<state id="s{i}">' for i in range(depth)) + inner + "</state>" * depth
