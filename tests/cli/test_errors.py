@@ -128,12 +128,12 @@ def test_validate_never_calls_an_arbitrary_callable(
     marker = tmp_path / "called"
     monkeypatch.setenv("STATEFLEET_TEST_MARKER", str(marker))
     status, out, _ = run(capsys, "validate", "tests.cli.charts_for_cli:touch_marker")
-    assert status == 1 and "not a chart factory, so it is not called" in out
+    assert status == 1 and "a callable that is not a chart factory is not called" in out
     assert not marker.exists()
     status, out, _ = run(capsys, "validate", "os:system", "subprocess:Popen")
     assert status == 1
-    assert "os:system is a callable but not a chart factory" in out
-    assert "subprocess:Popen is type, not a chart" in out
+    assert "os:system: a callable that is not a chart factory is not called" in out
+    assert "subprocess:Popen: a class, not a chart" in out
     # charts, chart classes and documented factories are still accepted
     refs = ("tests.cli.charts_for_cli:Door", "tests.cli.charts_for_cli:door_chart")
     status, out, _ = run(capsys, "validate", *refs, "statefleet.demo.fleet:order_chart")
@@ -151,8 +151,8 @@ def test_validate_reports_failing_and_unusable_factories(
         "tests.cli.charts_for_cli:needs_arguments",
     )
     assert status == 1
-    assert "broken_factory raised RuntimeError: no door today" in out
-    assert "needs_arguments is a callable but not a chart factory" in out
+    assert "broken_factory: the chart factory raised RuntimeError: no door today" in out
+    assert "needs_arguments: a callable that is not a chart factory" in out
 
 
 def test_a_module_that_fails_to_import(

@@ -119,22 +119,22 @@ def _load_object(ref: str) -> Chart:
             made = obj()
         except Exception as exc:
             raise ChartDefinitionError(
-                f"the chart factory {ref} raised {crash_message(exc)}", path=ref
+                f"the chart factory raised {crash_message(exc)}", path=ref
             ) from exc
         if isinstance(made, Chart):
             return made
         raise ChartDefinitionError(
-            f"the chart factory {ref} returned {type(made).__name__}, not a Chart", path=ref
+            f"the chart factory returned {type(made).__name__}, not a Chart", path=ref
         )
     elif callable(obj):
         raise ChartDefinitionError(
-            f"{ref} is a callable but not a chart factory, so it is not called: a factory is a"
-            " function annotated to return statefleet.Chart that takes no arguments",
+            "a callable that is not a chart factory is not called (a chart factory is a"
+            " function annotated to return statefleet.Chart that needs no arguments)",
             path=ref,
         )
+    what = "a class" if isinstance(obj, type) else f"a {type(obj).__name__}"
     raise ChartDefinitionError(
-        f"{ref} is {type(obj).__name__}, not a chart, a StateChart class or a chart factory",
-        path=ref,
+        f"{what}, not a chart, a StateChart class or a chart factory", path=ref
     )
 
 
