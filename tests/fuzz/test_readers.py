@@ -9,6 +9,7 @@ are derandomized: a failure prints the input hypothesis drew, and the same run f
 from __future__ import annotations
 
 import contextlib
+import io
 import itertools
 import json
 from collections.abc import Callable, Iterator
@@ -370,3 +371,26 @@ def test_decode_snapshot_mutated_structure(data: st.DataObject) -> None:
     mutated = data.draw(mutated_data(json.loads(seed), deepest=600))
     with typed_errors_only():
         statefleet.decode_snapshot(json.dumps(mutated).encode(), format="json")
+
+
+# -- the command line ------------------------------------------------------------------------
+@FUZZ
+@given(data=st.data())
+def test_cli_on_mutated_files(folder: Path, data: st.DataObject) -> None:
+    from statefleet.cli import main
+
+    suffix, seed = data.draw(
+        st.sampled_from(
+            [(".yaml", t) for t in yaml_texts()]
+            + [(".json", json.dumps(c).encode()) for c in xstate_configs()]
+            + [(".scxml", t) for t in scxml_texts()[:3]]
+        )
+    )
+    path = _write(folder, suffix, data.draw(mutated_bytes(seed)))
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        assert main(["validate", str(path)]) in (0, 1)
+        assert main(["diagram", str(path)]) in (0, 1)
+        assert main(["simulate", str(path), "--event", "go", "--advance", "1"]) in (0, 1, 2)
+    assert "Traceback" not in out.getvalue() + err.getvalue()
+    assert len(err.getvalue().splitlines()) <= 3  # one line per failing command at most
