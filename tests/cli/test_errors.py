@@ -236,3 +236,13 @@ def test_w3c_shows_file_names_verbatim(tmp_path: Path, capsys: pytest.CaptureFix
     (tmp_path / "test[zzz]144.scxml").write_bytes(source.read_bytes())
     status, out, _ = run(capsys, "w3c", str(tmp_path))
     assert status == 0 and "test[zzz]144" in out  # rich markup used to eat '[zzz]'
+
+
+def test_inspect_limit_must_be_a_count(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = stored(tmp_path, "t1", "t2")
+    with pytest.raises(SystemExit) as info:  # bad usage: argparse's status 2
+        main(["inspect", str(db), "--limit=-1"])
+    assert info.value.code == 2
+    assert "--limit: expected a whole number >= 0, got '-1'" in capsys.readouterr().err
+    status, out, _ = run(capsys, "inspect", str(db), "--limit", "0", "--json")
+    assert status == 0 and len(json.loads(out)["actors"]) == 2

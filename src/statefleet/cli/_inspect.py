@@ -45,9 +45,20 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--status", help="only actors with this status (active, done, quarantined...)")
     p.add_argument("--chart", help="only actors running this chart id")
     p.add_argument("--state", help="only actors with this state active")
-    p.add_argument("--limit", type=int, default=50, help="rows to list (default 50, 0: all)")
+    p.add_argument("--limit", type=_count, default=50, help="rows to list (default 50, 0: all)")
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
     p.set_defaults(run=run)
+
+
+def _count(text: str) -> int:
+    """``--limit``: a whole number >= 0 (argparse reports anything else as bad usage)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
 
 
 class InspectError(Exception):
