@@ -10,7 +10,7 @@ from urllib.request import ProxyHandler, Request, build_opener
 import pytest
 
 from statefleet import from_scxml
-from statefleet.formats.basichttp import HTTP_PROCESSOR, processor
+from statefleet.formats.basichttp import HTTP_PROCESSOR, OWN_SERVER, processor
 from tests.scxml._util import PASS_FAIL, doc, run, verdict
 
 OPENER = build_opener(ProxyHandler({}))
@@ -99,7 +99,8 @@ def test_two_sessions_talk_over_http_with_params_and_content() -> None:
               </transition>
             </state>
             """
-        )
+        ),
+        allow_http=[OWN_SERVER],  # safe mode sends nowhere the caller did not grant
     ).start(context={})
     sender.context["to"] = receiver.context["where"]
     sender.send("go")  # each POST is pumped as soon as it is answered

@@ -17,6 +17,7 @@ from statefleet.core import decode_snapshot, encode_snapshot
 from statefleet.formats.basichttp import (
     MAX_BODY_BYTES,
     MAX_WORKERS,
+    OWN_SERVER,
     BasicHTTPProcessor,
     processor,
 )
@@ -92,6 +93,25 @@ def test_an_allowed_origin_or_url_receives_the_send(target: _Recorder) -> None:
     sneaky = f"http://127.0.0.1:{target.server_address[1]}@127.0.0.2:1/x"
     assert verdict(run(_sender(sneaky), allow_http=[target.origin])) == "fail"
     assert target.paths == ["/hook", "/x?y=1", "/hook"]
+
+
+def test_safe_mode_reaches_other_sessions_over_http_only_when_granted() -> None:
+    # This process's own Basic HTTP server (other sessions' addresses) is a target like any
+    # other: refused unless the caller grants OWN_SERVER.
+    receiver = from_scxml(
+        doc(
+            '<datamodel><data id="where"/><data id="got" expr="0"/></datamodel><state id="r">'
+            '<onentry><assign location="where" expr="_ioprocessors[\'basichttp\'].location"/>'
+            '</onentry><transition event="ping"><assign location="got" expr="got + 1"/>'
+            "</transition></state>"
+        )
+    ).start()
+    where = receiver.context["where"]
+    assert verdict(run(_sender(where))) == "fail"  # error.communication, nothing sent
+    assert receiver.context["got"] == 0
+    ping = _sender(where).replace('event="leak"', 'event="ping"')
+    assert verdict(run(ping, allow_http=[OWN_SERVER])) == "pass"
+    assert receiver.context["got"] == 1
 
 
 def test_a_computed_target_is_checked_when_sent(target: _Recorder) -> None:

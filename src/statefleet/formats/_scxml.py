@@ -109,9 +109,10 @@ def from_scxml(
     ``base_dir``, else the document's folder (the working directory for text), and may name any
     file. Only regular files are read, up to a size cap.
 
-    Basic HTTP ``<send>``: in safe mode a document sends only to this process's own Basic HTTP
-    server unless ``allow_http`` lists more target origins (``https://api.example.com``) or
-    URLs; any other target raises ``error.communication``. A trusted document may send
+    Basic HTTP ``<send>``: in safe mode a document sends nowhere unless ``allow_http`` lists
+    target origins (``https://api.example.com``), URLs, or
+    :data:`statefleet.formats.basichttp.OWN_SERVER` (this process's own server, so other
+    sessions); any other target raises ``error.communication``. A trusted document may send
     anywhere unless ``allow_http`` is given. See ``docs/scxml.md``, "Security model".
     """
     if loader is not None and not callable(loader):

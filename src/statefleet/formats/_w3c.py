@@ -17,7 +17,7 @@ from typing import Literal
 
 from statefleet.core import StatefleetError, VirtualClock
 from statefleet.formats._scxml import from_scxml
-from statefleet.formats.basichttp import BasicHTTPProcessor, processor
+from statefleet.formats.basichttp import OWN_SERVER, BasicHTTPProcessor, processor
 
 __all__ = ["TestResult", "discover", "run_directory", "run_test"]
 
@@ -69,7 +69,7 @@ def run_test(
     name = p.stem
     try:
         # the suite reads its own files (sub-documents, data): grant the document's folder
-        chart = from_scxml(p, trusted=trusted, base_dir=p.parent)
+        chart = from_scxml(p, trusted=trusted, base_dir=p.parent, allow_http=[OWN_SERVER])
     except StatefleetError as exc:
         return TestResult(name, "error", f"cannot load: {exc}")
     clock = VirtualClock()

@@ -21,11 +21,11 @@ string. The processor is installed as the sending session's ``router``; after th
 pumps, so an event a session sends to itself is queued before anything it sends later. A target
 that does not answer with a 2xx gives ``error.communication``; redirects are not followed.
 
-*Limits*: which targets a document may send to is an :class:`Allowlist` (safe mode: only this
-process's own server unless the caller allows more). The server reads a request only with a
-valid ``Content-Length`` of at most :data:`MAX_BODY_BYTES` (411, 400 or 413 otherwise, the body
-unread), runs at most :data:`MAX_WORKERS` requests at once (503 beyond) and gives a client
-:data:`REQUEST_TIMEOUT` seconds per read.
+*Limits*: which targets a document may send to is an :class:`Allowlist` (safe mode: nowhere
+unless the caller allows targets; :data:`OWN_SERVER` allows this process's own server). The
+server reads a request only with a valid ``Content-Length`` of at most :data:`MAX_BODY_BYTES`
+(411, 400 or 413 otherwise, the body unread), runs at most :data:`MAX_WORKERS` requests at once
+(503 beyond) and gives a client :data:`REQUEST_TIMEOUT` seconds per read.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ __all__ = [
     "HTTP_PROCESSOR",
     "MAX_BODY_BYTES",
     "MAX_WORKERS",
+    "OWN_SERVER",
     "REQUEST_TIMEOUT",
     "Allowlist",
     "BasicHTTPProcessor",
@@ -78,28 +79,37 @@ def _origin(url: str) -> tuple[str, str, int]:
     return scheme, parts.hostname.lower(), port if port is not None else _DEFAULT_PORTS[scheme]
 
 
+#: An ``allow_http`` entry that allows this process's own Basic HTTP server (other sessions).
+OWN_SERVER = "own-server"
+
+
 class Allowlist:
     """The Basic HTTP targets one document may send to.
 
     ``entries`` are origins (``https://api.example.com``, ``http://127.0.0.1:8080``: any path
     there) or full URLs (``https://hooks.example.com/scxml``: that URL only, query included).
-    ``None`` means *everything* when the document is trusted, and in safe mode only this
-    process's own Basic HTTP server (other sessions of the process, which ``#_scxml_`` targets
-    reach anyway). An invalid entry raises ``ValueError``.
+    The entry :data:`OWN_SERVER` allows this process's own Basic HTTP server (the addresses of
+    other sessions of the process), whose port is only known once it runs. ``None`` means
+    *everything* when the document is trusted, and *nothing* in safe mode. An invalid entry
+    raises ``ValueError``.
     """
 
-    __slots__ = ("_exact", "_origins", "everything")
+    __slots__ = ("_exact", "_origins", "_own", "everything")
 
     def __init__(self, entries: Iterable[str] | None, *, trusted: bool) -> None:
         #: no restriction at all (a trusted document, no entries given)
         self.everything = entries is None and trusted
         self._origins: set[tuple[str, str, int]] = set()
         self._exact: set[tuple[tuple[str, str, int], str, str]] = set()
+        self._own = False
         if isinstance(entries, str):
             raise ValueError("allow_http takes a list of URLs or origins, not one string")
         for entry in entries or ():
             if not isinstance(entry, str):
                 raise ValueError(f"allow_http entries are strings, not {type(entry).__name__}")
+            if entry == OWN_SERVER:
+                self._own = True
+                continue
             origin = _origin(entry)
             parts = urlsplit(entry)
             if parts.path in ("", "/") and not parts.query:
@@ -115,7 +125,7 @@ class Allowlist:
             origin = _origin(url)
         except ValueError:
             return False
-        if origin in self._origins or _PROCESSOR.serves(origin):
+        if origin in self._origins or (self._own and _PROCESSOR.serves(origin)):
             return True
         parts = urlsplit(url)
         return (origin, parts.path, parts.query) in self._exact
