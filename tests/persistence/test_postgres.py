@@ -101,9 +101,10 @@ async def test_an_older_schema_is_migrated_forward_and_a_failed_migration_change
     async with make() as store:
         await store.commit(make_commit("a", initial(), previous=None))
     v1 = _postgres.PG_MIGRATIONS
-    broken = (*v1, (2, ("ALTER TABLE actors ADD COLUMN note TEXT", "SELECT no_such_function()")))
+    now, nxt = v1[-1][0], v1[-1][0] + 1  # the schema as stored, and one migration more
+    broken = (*v1, (nxt, ("ALTER TABLE actors ADD COLUMN note TEXT", "SELECT no_such_function()")))
     monkeypatch.setattr(_postgres, "PG_MIGRATIONS", broken)
-    monkeypatch.setattr(_postgres, "PG_SCHEMA_VERSION", 2)
+    monkeypatch.setattr(_postgres, "PG_SCHEMA_VERSION", nxt)
     with pytest.raises(PersistenceError, match="cannot prepare the schema"):
         async with make():
             pass
@@ -113,13 +114,13 @@ async def test_an_older_schema_is_migrated_forward_and_a_failed_migration_change
         "SELECT count(*) FROM information_schema.columns"
         " WHERE table_schema = $1 AND table_name = 'actors' AND column_name = 'note'"
     )
-    assert await conn.fetchval(meta) == "1"
+    assert await conn.fetchval(meta) == str(now)
     assert await conn.fetchval(columns, pg_schema) == 0  # all or nothing
-    fixed = (*v1, (2, ("ALTER TABLE actors ADD COLUMN note TEXT",)))
+    fixed = (*v1, (nxt, ("ALTER TABLE actors ADD COLUMN note TEXT",)))
     monkeypatch.setattr(_postgres, "PG_MIGRATIONS", fixed)
     async with make() as store:
         assert (await store.load("a")).record is not None
-    assert await conn.fetchval(meta) == "2"
+    assert await conn.fetchval(meta) == str(nxt)
     assert await conn.fetchval(columns, pg_schema) == 1
     await conn.close()
 

@@ -176,7 +176,7 @@ class CommitPipeline:
         try:
             if durable is not None:
                 return await durable.commit_steps(
-                    [(s.cell.id, s.snap, s.previous, s.seq, s.effects) for s in steps]
+                    [(s.cell.id, s.snap, s.previous, s.seq, s.effects, s.ev, s.rec) for s in steps]
                 )
             results: list[BaseException | tuple[int | None, ...]] = [()] * len(steps)
             store = self.store

@@ -130,10 +130,11 @@ class DurableStore(ActorStore, Protocol):
 
     async def commit_steps(
         self,
-        steps: list[tuple[str, Snapshot, Snapshot | None, int | None, tuple[Any, ...]]],
+        steps: list[tuple[Any, ...]],
     ) -> list[BaseException | tuple[int | None, ...]]:
         """Commit the macrosteps of many actors in one batch: (actor id, snapshot,
-        previous, the inbox seq of the event it consumed or None, effects) each. The outcome
+        previous, the inbox seq of the event it consumed or None, effects, the event, its
+        MacrostepRecord or None) each. The outcome
         of each: an error, or the inbox seqs of the events its sends delivered durably (by
         effect index; None for other effects)."""
 
@@ -180,7 +181,7 @@ class Durable:
 
     async def commit_steps(
         self,
-        steps: list[tuple[str, Snapshot, Snapshot | None, int | None, tuple[Any, ...]]],
+        steps: list[tuple[Any, ...]],
     ) -> list[BaseException | tuple[int | None, ...]]:
         """The store's ``commit_steps`` (see :class:`DurableStore`)."""
         return await self.store.commit_steps(steps)

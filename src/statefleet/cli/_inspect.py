@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from statefleet.cli._common import fail
+from statefleet.cli._history import show_history
 from statefleet.core import SnapshotError, decode_snapshot
 from statefleet.persistence import SCHEMA_VERSION
 
@@ -36,7 +37,8 @@ def add_parser(sub: Any) -> None:
             "examples:\n"
             "  statefleet inspect demo.db\n"
             "  statefleet inspect demo.db --status done --chart order --limit 20\n"
-            "  statefleet inspect demo.db --actor o00042 --json"
+            "  statefleet inspect demo.db --actor o00042 --json\n"
+            "  statefleet inspect demo.db --actor o00042 --history"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -46,6 +48,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--chart", help="only actors running this chart id")
     p.add_argument("--state", help="only actors with this state active")
     p.add_argument("--limit", type=_count, default=50, help="rows to list (default 50, 0: all)")
+    p.add_argument(
+        "--history",
+        action="store_true",
+        help="with --actor: its journal of committed macrosteps (the last --limit)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
     p.set_defaults(run=run)
 
@@ -209,6 +216,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _show(out: Console, con: sqlite3.Connection, args: argparse.Namespace) -> int:
+    if args.history:
+        if not args.actor:
+            raise InspectError("--history needs --actor ID")
+        return show_history(out, con, args)
     if args.actor:
         detail = _detail(con, args.actor)
         if args.json:

@@ -22,6 +22,7 @@ from statefleet.persistence._errors import (
     UnstorableCommitError,
     VersionConflictError,
 )
+from statefleet.persistence._journal import JournalEntry, JournalPolicy
 from statefleet.persistence._memory import MemoryStore
 from statefleet.persistence._pg_errors import ConnectionLostError, FencedError
 from statefleet.persistence._postgres import PostgresStore
@@ -59,6 +60,8 @@ __all__ = [
     "DeadLetter",
     "Delivery",
     "FencedError",
+    "JournalEntry",
+    "JournalPolicy",
     "Lease",
     "LoadedActor",
     "Member",

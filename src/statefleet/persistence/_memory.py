@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -21,6 +22,13 @@ from statefleet.persistence._errors import (
     CorruptRecordError,
     StoreClosedError,
     VersionConflictError,
+)
+from statefleet.persistence._journal import (
+    DEFAULT_JOURNAL,
+    JournalPolicy,
+    JournalReader,
+    encode_entry,
+    journal_policy,
 )
 from statefleet.persistence._runtime import RuntimeStore
 from statefleet.persistence._types import (
@@ -51,17 +59,21 @@ class _Row:
     updated_at: float
 
 
-class MemoryStore(RuntimeStore):
+class MemoryStore(JournalReader, RuntimeStore):
     """The :class:`Store` contract kept in memory: nothing survives the process.
 
     Snapshots and events are encoded exactly as :class:`SQLiteStore` encodes them, so what
     cannot be stored fails the same way, and loads return fresh copies. Closing and
     re-entering the same instance keeps its data (a restart within one process).
+    ``journal`` is how much per-actor history it keeps (a :class:`JournalPolicy`, or just
+    the number of entries per actor; ``0`` keeps none).
     """
 
     durable = False
 
-    def __init__(self) -> None:
+    def __init__(self, *, journal: JournalPolicy | int = DEFAULT_JOURNAL) -> None:
+        self.journal = journal_policy(journal)
+        self._journal: dict[str, deque[tuple[int, float, bytes]]] = {}
         self._open = False
         self._actors: dict[str, _Row] = {}
         self._inbox: dict[int, tuple[str, bytes, float]] = {}
@@ -162,6 +174,10 @@ class MemoryStore(RuntimeStore):
             )
             for seq in c.consumed:
                 self._drop_inbox(seq)
+            if c.journal is not None and self.journal.enabled:
+                self._journal.setdefault(c.actor_id, deque(maxlen=self.journal.limit)).append(
+                    (snap.version, now, encode_entry(c.journal))
+                )
             timers = self._timers.setdefault(c.actor_id, {})
             for key in c.cancelled_timers:
                 timers.pop(key, None)
@@ -250,11 +266,24 @@ class MemoryStore(RuntimeStore):
 
     def _delete(self, actor_id: str) -> None:
         self._actors.pop(actor_id, None)
+        self._journal.pop(actor_id, None)
         self._timers.pop(actor_id, None)
         for seq in list(self._inbox_by_actor.get(actor_id, ())):
             self._drop_inbox(seq)
 
     # -- reads -------------------------------------------------------------------------------
+    async def _journal_rows(
+        self, actor_id: str, limit: int, before: int | None, oldest: float
+    ) -> list[tuple[int, float, bytes]]:
+        await self._enter()
+        out: list[tuple[int, float, bytes]] = []
+        for version, at, blob in reversed(self._journal.get(actor_id, ())):
+            if len(out) >= limit:
+                break
+            if at >= oldest and (before is None or version < before):
+                out.append((version, at, blob))
+        return out
+
     async def load(self, actor_id: str) -> LoadedActor:
         """The actor's record and pending inbox (raises ``CorruptRecordError``)."""
         r = (await self.load_many([actor_id]))[actor_id]

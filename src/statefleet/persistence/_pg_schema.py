@@ -94,6 +94,21 @@ PG_MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             )""",
         ),
     ),
+    (
+        2,
+        (
+            # the per-actor journal: one row per committed macrostep (see _journal)
+            """CREATE TABLE journal (
+                id BIGSERIAL PRIMARY KEY,
+                actor_id TEXT COLLATE "C" NOT NULL,
+                version BIGINT NOT NULL,
+                at DOUBLE PRECISION NOT NULL,
+                entry BYTEA NOT NULL
+            )""",
+            "CREATE INDEX journal_actor ON journal (actor_id, id)",
+            "CREATE INDEX journal_at ON journal (at)",
+        ),
+    ),
 )
 
 PG_SCHEMA_VERSION = PG_MIGRATIONS[-1][0]

@@ -72,6 +72,13 @@ from statefleet.persistence._errors import (
     StoreClosedError,
     VersionConflictError,
 )
+from statefleet.persistence._journal import (
+    DEFAULT_JOURNAL,
+    JournalPolicy,
+    JournalReader,
+    encode_entry,
+    journal_policy,
+)
 from statefleet.persistence._pg_errors import ConnectionLostError, FencedError
 from statefleet.persistence._pg_schema import PG_MIGRATIONS, PG_SCHEMA_VERSION
 from statefleet.persistence._rows import LoadBatcher, check_status, raw, record_from_row
@@ -141,6 +148,17 @@ _INSERT_OUTBOX = (
     "INSERT INTO outbox (seq, actor_id, target, event, created_at)"
     " SELECT u.*, $5::float8 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bytea[]) AS u"
 )
+_INSERT_JOURNAL = (
+    "INSERT INTO journal (actor_id, version, at, entry)"
+    " SELECT u.a, u.v, $4::float8, u.e FROM unnest($1::text[], $2::bigint[], $3::bytea[])"
+    " AS u(a, v, e)"
+)
+# keep the newest ``limit`` rows of each actor named
+_TRIM_JOURNAL = (
+    "DELETE FROM journal j USING (SELECT a, (SELECT id FROM journal WHERE actor_id = a"
+    " ORDER BY id DESC LIMIT 1 OFFSET $2) AS cut FROM unnest($1::text[]) AS a) t"
+    " WHERE j.actor_id = t.a AND j.id <= t.cut"
+)
 _NOTIFY = "SELECT pg_notify(n.c, n.p) FROM unnest($1::text[], $2::text[]) AS n(c, p)"
 _INSERT_DEAD = (
     "INSERT INTO dead_letters (actor_id, kind, reason, payload, created_at)"
@@ -180,6 +198,7 @@ class _Prepared(msgspec.Struct):
     timers: list[tuple[str, float, str, str | None, str, bytes]]
     deliveries: list[tuple[str, bytes]]
     outbox: list[tuple[str, bytes]]
+    journal: bytes | None = None
 
 
 _NONE: list[Any] = []  # shared by prepared commits without timers or sends, never mutated
@@ -188,7 +207,7 @@ _BULK = frozenset({"accept", "commit", "ack"})  # op kinds that share a transact
 _FENCED = frozenset({"quarantine", "reject", "reject_event", "delete"})
 
 
-class PostgresStore(RuntimeStore):
+class PostgresStore(JournalReader, RuntimeStore):
     """The :class:`Store` contract in a PostgreSQL database, shared by many processes.
 
     ``dsn`` is a libpq connection string or URL (``postgresql://user@host/db``).
@@ -225,7 +244,9 @@ class PostgresStore(RuntimeStore):
         pool_size: int = 4,
         connect_timeout: float = 10.0,
         reconnect_timeout: float = 30.0,
+        journal: JournalPolicy | int = DEFAULT_JOURNAL,
     ) -> None:
+        self.journal = journal_policy(journal)
         if asyncpg is None:  # pragma: no cover
             raise PersistenceError(
                 "PostgresStore needs asyncpg: pip install 'statefleet[postgres]'"
@@ -693,6 +714,7 @@ class PostgresStore(RuntimeStore):
         timer_ops: dict[tuple[str, str], tuple[Any, ...] | None] = {}
         outbox_new: list[tuple[int, str, str, bytes]] = []
         outbox_del: list[int] = []
+        journal_new: list[tuple[str, int, bytes]] = []
         commits = accepts = 0
         for op in ops:
             if op.kind == "accept":
@@ -758,6 +780,8 @@ class PostgresStore(RuntimeStore):
                         inbox_new[seq] = (seq, target, shard_of(target, shards), blob)
                     for seq, (target, blob) in zip(oseqs, p.outbox, strict=True):
                         outbox_new.append((seq, aid, target, blob))
+                    if p.journal is not None:
+                        journal_new.append((aid, snap.version, p.journal))
                     results.append(
                         CommitResult(aid, snap.version, tuple(dseqs), tuple(oseqs), size)
                     )
@@ -790,8 +814,19 @@ class PostgresStore(RuntimeStore):
             await db.execute(_INSERT_OUTBOX, *_columns(outbox_new, 4), now)
         if outbox_del:
             await db.execute("DELETE FROM outbox WHERE seq = ANY($1::bigint[])", outbox_del)
+        if journal_new:
+            await self._write_journal(db, journal_new, now)
         self.stats["commits"] += commits
         self.stats["accepts"] += accepts
+
+    async def _write_journal(self, db: Any, rows: list[tuple[str, int, bytes]], now: float) -> None:
+        """Append the batch's journal rows, then apply the retention policy to the actors
+        they belong to (and by age to every actor)."""
+        policy = self.journal
+        await db.execute(_INSERT_JOURNAL, *_columns(rows, 3), now)
+        await db.execute(_TRIM_JOURNAL, list(dict.fromkeys(r[0] for r in rows)), policy.limit)
+        if policy.max_age is not None:
+            await db.execute("DELETE FROM journal WHERE at < $1", now - policy.max_age)
 
     async def _notify(self, db: Any, rows: list[tuple[int, str, int, bytes]]) -> None:
         """One notification per shard that got inbox rows: the actor ids (JSON), or ``""``
@@ -843,6 +878,7 @@ class PostgresStore(RuntimeStore):
             "DELETE FROM actors WHERE id = $1",
             "DELETE FROM timers WHERE actor_id = $1",
             "DELETE FROM inbox WHERE actor_id = $1",
+            "DELETE FROM journal WHERE actor_id = $1",
         ):
             await db.execute(stmt, actor_id)
 
@@ -885,8 +921,9 @@ class PostgresStore(RuntimeStore):
     def _prepare(self, c: Commit) -> _Prepared:
         _actor_id(c.actor_id)
         blob = encode_snapshot(c.snapshot)
+        jblob = encode_entry(c.journal) if c.journal is not None and self.journal.enabled else None
         if not c.timers and not c.deliveries and not c.outbox:
-            return _Prepared(c, blob, _NONE, _NONE, _NONE)  # the common case
+            return _Prepared(c, blob, _NONE, _NONE, _NONE, jblob)  # the common case
         timers = [
             (
                 _text("timer key", t.key),
@@ -900,7 +937,7 @@ class PostgresStore(RuntimeStore):
         ]
         deliveries = [(_actor_id(d.target), encode_event(d.event)) for d in c.deliveries]
         outbox = [(_text("outbox target", d.target), encode_event(d.event)) for d in c.outbox]
-        return _Prepared(c, blob, timers, deliveries, outbox)
+        return _Prepared(c, blob, timers, deliveries, outbox, jblob)
 
     async def ack_outbox(self, seqs: Sequence[int]) -> None:
         """Forget delivered outbox events."""
@@ -1131,6 +1168,20 @@ class PostgresStore(RuntimeStore):
             int(limit),
         )
         return [OutboxEntry(s, a, t, decode_event(bytes(b)), c) for s, a, t, b, c in rows]
+
+    async def _journal_rows(
+        self, actor_id: str, limit: int, before: int | None, oldest: float
+    ) -> list[Any]:
+        self._check_open()
+        return await self._fetch(
+            "SELECT version, at, entry FROM journal WHERE actor_id = $1"
+            " AND ($2::bigint IS NULL OR version < $2) AND at >= $3"
+            " ORDER BY id DESC LIMIT $4",
+            _actor_id(actor_id),
+            before,
+            oldest,
+            limit,
+        )
 
     async def dead_letters(self, actor_id: str | None = None) -> list[DeadLetter]:
         """Dead letters, oldest first (of one actor, or all)."""

@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
 from statefleet.core import EventData, PersistenceError
+from statefleet.persistence._journal import JournalEntry
 from statefleet.persistence._types import (
     Commit,
     CommitResult,
@@ -117,6 +118,13 @@ class Store(Protocol):
 
     async def dead_letters(self, actor_id: str | None = None) -> list[DeadLetter]:
         """Dead letters, oldest first (of one actor, or all)."""
+
+    async def history(
+        self, actor_id: str, *, limit: int = 50, before: int | None = None
+    ) -> list[JournalEntry]:
+        """The actor's journal of committed macrosteps, oldest first: the last ``limit``
+        entries (with a version below ``before``, when given), within the store's
+        ``journal`` retention policy; ``[]`` for an actor with none."""
 
     async def delete(self, actor_id: str) -> None:
         """Forget an actor: its row, inbox and timers."""

@@ -18,12 +18,14 @@ import msgspec
 from statefleet.core import (
     Chart,
     EventData,
+    MacrostepRecord,
     PersistenceError,
     SendEffect,
     Snapshot,
     SnapshotError,
 )
 from statefleet.persistence._errors import ChartMismatchError
+from statefleet.persistence._journal import JournalPolicy, journal_entry
 from statefleet.persistence._types import (
     Commit,
     CommitResult,
@@ -73,6 +75,8 @@ class RuntimeStore:
     """Mixin: the runtime hooks, on top of ``commit``, ``accept``, ``load`` and friends."""
 
     _runtime: Runtime | None = None
+    #: how much per-actor journal the store keeps (a store sets its own; none by default)
+    journal: JournalPolicy = JournalPolicy(0)
 
     # provided by the store
     async def commit(self, commit: Commit) -> CommitResult:  # pragma: no cover - protocol
@@ -128,26 +132,40 @@ class RuntimeStore:
 
     async def commit_steps(
         self,
-        steps: Sequence[tuple[str, Snapshot, Snapshot | None, int | None, tuple[Any, ...]]],
+        steps: Sequence[tuple[Any, ...]],
     ) -> list[BaseException | tuple[int | None, ...]]:
         """Commit the macrosteps of many actors in one batch: ``(actor id, snapshot,
-        previous, consumed inbox seq or None, effects)`` each; the snapshot checked against
-        ``previous``, the consumed row deleted, timer changes, and the events sent to other
-        actors into their inboxes, each step in one transaction. Each outcome: the error, or
-        the inbox seqs of the step's durable sends by effect index (None elsewhere)."""
+        previous, consumed inbox seq or None, effects)`` each, optionally followed by the
+        event the step took and its ``MacrostepRecord`` (for the journal); the snapshot
+        checked against ``previous``, the consumed row deleted, timer changes, and the events
+        sent to other actors into their inboxes, each step in one transaction. Each outcome:
+        the error, or the inbox seqs of the step's durable sends by effect index (None
+        elsewhere)."""
         commits: list[Commit] = []
         where: list[list[int]] = []
-        for actor_id, snapshot, previous, seq, effects in steps:
+        journaling = self.journal.enabled
+        for step in steps:
+            actor_id, snapshot, previous, seq, effects = step[:5]
             ds, idx = self._deliveries(actor_id, effects)
-            commits.append(self._commit_for(actor_id, snapshot, previous, seq, ds))
+            commit = self._commit_for(actor_id, snapshot, previous, seq, ds)
+            if journaling:
+                event: EventData | None = step[5] if len(step) > 5 else None
+                record: MacrostepRecord | None = step[6] if len(step) > 6 else None
+                commit = msgspec.structs.replace(
+                    commit,
+                    journal=journal_entry(
+                        actor_id, snapshot, previous=previous, event=event, record=record
+                    ),
+                )
+            commits.append(commit)
             where.append(idx)
         results = await self.commit_many(commits)
         out: list[BaseException | tuple[int | None, ...]] = []
-        for (_, _, _, _, effects), idx, r in zip(steps, where, results, strict=True):
+        for step, idx, r in zip(steps, where, results, strict=True):
             if isinstance(r, BaseException):
                 out.append(r)
                 continue
-            seqs: list[int | None] = [None] * len(effects)
+            seqs: list[int | None] = [None] * len(step[4])
             for i, dseq in zip(idx, r.deliveries, strict=True):
                 seqs[i] = dseq
             out.append(tuple(seqs))

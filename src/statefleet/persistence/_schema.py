@@ -73,6 +73,21 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX dead_letters_actor ON dead_letters (actor_id, id)",
         ),
     ),
+    (
+        3,
+        (
+            # the per-actor journal: one row per committed macrostep (see _journal)
+            """CREATE TABLE journal (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                actor_id TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                at REAL NOT NULL,
+                entry BLOB NOT NULL
+            )""",
+            "CREATE INDEX journal_actor ON journal (actor_id, id)",
+            "CREATE INDEX journal_at ON journal (at)",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

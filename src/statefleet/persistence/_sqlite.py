@@ -56,6 +56,13 @@ from statefleet.persistence._errors import (
     StoreClosedError,
     VersionConflictError,
 )
+from statefleet.persistence._journal import (
+    DEFAULT_JOURNAL,
+    JournalPolicy,
+    JournalReader,
+    encode_entry,
+    journal_policy,
+)
 from statefleet.persistence._lock import WriterLock
 from statefleet.persistence._rows import LoadBatcher, check_status, raw, record_from_row
 from statefleet.persistence._runtime import RuntimeStore
@@ -101,13 +108,19 @@ _INSERT_OUTBOX = (
     "INSERT INTO outbox (seq, actor_id, target, event, created_at) VALUES (?, ?, ?, ?, ?)"
 )
 _DELETE_OUTBOX = "DELETE FROM outbox WHERE seq = ?"
+_INSERT_JOURNAL = "INSERT INTO journal (actor_id, version, at, entry) VALUES (?, ?, ?, ?)"
+# keep the newest ``limit`` rows of an actor
+_TRIM_JOURNAL = (
+    "DELETE FROM journal WHERE actor_id = ? AND id <= (SELECT id FROM journal"
+    " WHERE actor_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)"
+)
 _PATH_SEP = "\x1f"
 
 
 class _Prepared:
     """A commit encoded and given its seqs by the caller, before it is queued."""
 
-    __slots__ = ("blob", "commit", "deliveries", "outbox", "timers")
+    __slots__ = ("blob", "commit", "deliveries", "journal", "outbox", "timers")
 
     def __init__(
         self,
@@ -116,19 +129,21 @@ class _Prepared:
         timers: list[tuple[str, str, float, str, str | None, str, bytes]],
         deliveries: list[tuple[int, str, bytes]],
         outbox: list[tuple[int, str, bytes]],
+        journal: bytes | None = None,
     ) -> None:
         self.commit = commit
         self.blob = blob
         self.timers = timers
         self.deliveries = deliveries
         self.outbox = outbox
+        self.journal = journal
 
 
 _BULK = frozenset({"accept", "commit", "ack"})
 _NONE: list[Any] = []  # shared, never mutated
 
 
-class SQLiteStore(RuntimeStore):
+class SQLiteStore(JournalReader, RuntimeStore):
     """The :class:`Store` contract in a SQLite file (the embedded default).
 
     ``durability="full"`` syncs the WAL on every commit (survives power loss);
@@ -137,7 +152,9 @@ class SQLiteStore(RuntimeStore):
     held by a reader or checkpointer. ``max_batch`` bounds the items written in one
     transaction; ``max_delay`` (seconds, default 0) makes the writer wait that long for more
     requests before writing a small batch (by default it writes at once, and requests that
-    arrive meanwhile form the next batch).
+    arrive meanwhile form the next batch). ``journal`` is how much per-actor history it
+    keeps (a :class:`JournalPolicy`, or the number of entries per actor; ``0`` keeps none),
+    written in each commit's transaction.
 
     Use it as ``async with SQLiteStore(path) as store:``. Only one store (in any process)
     may have a file open: a second one gets :class:`StoreLockedError`. Runs on asyncio
@@ -154,7 +171,9 @@ class SQLiteStore(RuntimeStore):
         busy_timeout: float = 5.0,
         max_batch: int = 2000,
         max_delay: float = 0.0,
+        journal: JournalPolicy | int = DEFAULT_JOURNAL,
     ) -> None:
+        self.journal = journal_policy(journal)
         if durability not in ("full", "normal"):
             raise ValueError(f"durability is 'full' or 'normal', not {durability!r}")
         if not (busy_timeout >= 0 and math.isfinite(busy_timeout)):
@@ -435,6 +454,7 @@ class SQLiteStore(RuntimeStore):
         timer_ops: dict[tuple[str, str], tuple[Any, ...] | None] = {}
         outbox_new: dict[int, tuple[int, str, str, bytes, float]] = {}
         outbox_del: list[tuple[int]] = []
+        journal_new: list[tuple[str, int, float, bytes]] = []
         commits = accepts = 0
         for op in ops:
             if op.kind == "accept":
@@ -485,6 +505,8 @@ class SQLiteStore(RuntimeStore):
                         inbox_new[seq] = (seq, target, blob, now)
                     for seq, target, blob in p.outbox:
                         outbox_new[seq] = (seq, aid, target, blob, now)
+                    if p.journal is not None:
+                        journal_new.append((aid, snap.version, now, p.journal))
                     results.append(
                         CommitResult(
                             aid,
@@ -513,9 +535,23 @@ class SQLiteStore(RuntimeStore):
             await db.executemany(_INSERT_OUTBOX, list(outbox_new.values()))
         if outbox_del:
             await db.executemany(_DELETE_OUTBOX, outbox_del)
+        if journal_new:
+            await self._write_journal(db, journal_new, now)
         self.stats["commits"] += commits
         self.stats["accepts"] += accepts
         self._committing = {aid: (int(versions[aid] or 0), statuses[aid]) for aid in actor_rows}
+
+    async def _write_journal(
+        self, db: aiosqlite.Connection, rows: list[tuple[str, int, float, bytes]], now: float
+    ) -> None:
+        """Append the batch's journal rows, then apply the retention policy to the actors
+        they belong to (and by age to every actor)."""
+        policy = self.journal
+        await db.executemany(_INSERT_JOURNAL, rows)
+        ids = {aid: None for aid, _, _, _ in rows}
+        await db.executemany(_TRIM_JOURNAL, [(aid, aid, policy.limit) for aid in ids])
+        if policy.max_age is not None:
+            await db.execute("DELETE FROM journal WHERE at < ?", (now - policy.max_age,))
 
     async def _write_quarantine(self, db: aiosqlite.Connection, op: WriteOp) -> None:
         actor_id, reason, payload = op.items
@@ -561,6 +597,7 @@ class SQLiteStore(RuntimeStore):
             "DELETE FROM actors WHERE id = ?",
             "DELETE FROM timers WHERE actor_id = ?",
             "DELETE FROM inbox WHERE actor_id = ?",
+            "DELETE FROM journal WHERE actor_id = ?",
         ):
             await db.execute(stmt, (actor_id,))
 
@@ -613,8 +650,9 @@ class SQLiteStore(RuntimeStore):
 
     def _prepare(self, c: Commit) -> _Prepared:
         blob = encode_snapshot(c.snapshot)
+        jblob = encode_entry(c.journal) if c.journal is not None and self.journal.enabled else None
         if not c.timers and not c.deliveries and not c.outbox:
-            return _Prepared(c, blob, _NONE, _NONE, _NONE)  # the common case
+            return _Prepared(c, blob, _NONE, _NONE, _NONE, jblob)  # the common case
         timers = [
             (
                 c.actor_id,
@@ -637,7 +675,7 @@ class SQLiteStore(RuntimeStore):
         for target, b in outbox:
             self._outbox_seq += 1
             ob.append((self._outbox_seq, target, b))
-        return _Prepared(c, blob, timers, dl, ob)
+        return _Prepared(c, blob, timers, dl, ob, jblob)
 
     async def ack_outbox(self, seqs: Sequence[int]) -> None:
         """Forget delivered outbox events."""
@@ -858,6 +896,16 @@ class SQLiteStore(RuntimeStore):
             (int(limit),),
         )
         return [OutboxEntry(s, a, t, decode_event(b), c) for s, a, t, b, c in rows]
+
+    async def _journal_rows(
+        self, actor_id: str, limit: int, before: int | None, oldest: float
+    ) -> list[Any]:
+        self._check_open()
+        return await self._fetch(
+            "SELECT version, at, entry FROM journal WHERE actor_id = ?"
+            " AND (? IS NULL OR version < ?) AND at >= ? ORDER BY id DESC LIMIT ?",
+            [actor_id, before, before, oldest, limit],
+        )
 
     async def dead_letters(self, actor_id: str | None = None) -> list[DeadLetter]:
         """Dead letters, oldest first (of one actor, or all)."""

@@ -14,6 +14,7 @@ import msgspec
 from statefleet.core import EventData, InvalidEventError, PersistenceError, Snapshot, SnapshotError
 from statefleet.core._snapshot import CODEC_ERRORS, codec_error_reason
 from statefleet.persistence._errors import UnstorableCommitError
+from statefleet.persistence._journal import JournalEntry
 
 __all__ = [
     "EVENT_FORMAT",
@@ -146,6 +147,8 @@ class Commit(msgspec.Struct, frozen=True, kw_only=True):
     cancelled_timers: tuple[str, ...] = ()
     deliveries: tuple[Delivery, ...] = ()
     outbox: tuple[Delivery, ...] = ()
+    #: the macrostep's journal entry, written with it (when the store keeps a journal)
+    journal: JournalEntry | None = None
 
 
 class CommitResult(msgspec.Struct, frozen=True):
