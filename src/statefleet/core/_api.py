@@ -7,6 +7,7 @@ import heapq
 import inspect
 import itertools
 import logging
+import math
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -25,7 +26,7 @@ from statefleet.core._effects import (
     ScheduleEffect,
     SendEffect,
 )
-from statefleet.core._errors import InvalidEventError, StatefleetError
+from statefleet.core._errors import InfiniteLoopError, InvalidEventError, StatefleetError
 from statefleet.core._events import EventData
 from statefleet.core._model import ChartSpec, DataSpec
 from statefleet.core._records import (
@@ -62,6 +63,15 @@ __all__ = [
 ]
 
 log = logging.getLogger("statefleet")
+
+#: how many events one call may handle at one instant before it raises
+#: :class:`~statefleet.InfiniteLoopError`: delayed events falling due within
+#: :data:`TIMER_INSTANT` seconds of each other in one ``advance``/``poll``, or events one input
+#: (``start``, ``send``, a timer) leads the session to handle. A zero-delay timer or send that
+#: re-arms itself would otherwise never return.
+MAX_EVENTS_PER_INSTANT = 100_000
+#: the width of "one instant" for delayed events (a nanosecond)
+TIMER_INSTANT = 1e-9
 
 
 class Chart:
@@ -540,7 +550,11 @@ class Session:
         return self._m.enabled_events()
 
     def advance(self, seconds: float) -> None:
-        """Move a virtual clock forward, firing due delayed events in due-time order."""
+        """Move a virtual clock forward, firing due delayed events in due-time order.
+
+        Raises :class:`~statefleet.InfiniteLoopError` when more than
+        :data:`MAX_EVENTS_PER_INSTANT` delayed events fall due at one instant (a zero-delay
+        timer that re-arms itself); the clock then stays at that instant."""
         clock = self._clock
         if not isinstance(clock, VirtualClock):
             raise StatefleetError("advance() needs a VirtualClock; use poll() with a real one")
@@ -570,11 +584,20 @@ class Session:
     def _run(self) -> None:
         m = self._m
         self._busy = True
+        handled = 0
         try:
             while self._queue:
                 ev = self._queue.pop(0)
                 if not m.running:
                     continue
+                handled += 1
+                if handled > MAX_EVENTS_PER_INSTANT:
+                    self._queue.insert(0, ev)  # still queued, not lost
+                    raise InfiniteLoopError(
+                        f"chart {m.chart.id!r}: more than {MAX_EVENTS_PER_INSTANT} events"
+                        f" handled for one input (last {ev.name!r}); events the chart sends"
+                        " itself without delay keep it busy forever"
+                    )
                 m.now = self._clock.now()
                 if self._listeners:
                     m.record = []
@@ -683,11 +706,22 @@ class Session:
     def _fire_due(self, until: float) -> int:
         fam = self._family
         fired = 0
+        instant, at_instant = -math.inf, 0  # the current instant and how many fired in it
         while fam.timers and fam.timers[0][0] <= until:
             due, _, sess, sid = heapq.heappop(fam.timers)
             de = sess._m.pending.get(sid)
             if de is None or de.due != due or sess._cancelled or not sess._m.running:
                 continue
+            if due - instant > TIMER_INSTANT:
+                instant, at_instant = due, 0
+            at_instant += 1
+            if at_instant > MAX_EVENTS_PER_INSTANT:
+                heapq.heappush(fam.timers, (due, _, sess, sid))  # still pending, not lost
+                raise InfiniteLoopError(
+                    f"chart {sess._m.chart.id!r}: more than {MAX_EVENTS_PER_INSTANT} delayed"
+                    f" events fell due at t={due:g} (last: {de.event.name!r}, send id"
+                    f" {sid!r}); a zero-delay timer re-arms itself and time cannot pass"
+                )
             self._clock.set(due)
             fired += 1
             if de.target is None:
