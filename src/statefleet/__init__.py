@@ -6,6 +6,7 @@ persistence; OpenTelemetry tracing.
 """
 
 from statefleet.actors import ActorCrashedError, ActorRef, ActorSystem, Supervision
+from statefleet.compat import hsm
 from statefleet.compat.psm import Event, HistoryState, State, StateChart
 from statefleet.core import (
     ActionContext,
@@ -36,7 +37,7 @@ from statefleet.core import (
     decode_snapshot,
     encode_snapshot,
 )
-from statefleet.formats import from_dict, from_json, from_scxml, from_yaml, hsm, load
+from statefleet.formats import from_dict, from_json, from_scxml, from_yaml, load
 
 __version__ = "0.1.0"
 

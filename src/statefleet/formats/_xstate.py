@@ -57,15 +57,13 @@ from __future__ import annotations
 import bisect
 import copy
 import datetime
-import difflib
 import inspect
 import json
 import math
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any, Literal
 
 from statefleet.core import (
@@ -77,25 +75,23 @@ from statefleet.core import (
     EventData,
     Invocation,
     InvokeSpec,
-    Listener,
-    RealClock,
-    Record,
-    Session,
-    Snapshot,
-    StatefleetError,
     StateSpec,
     TransitionSpec,
-    VirtualClock,
     compile_chart,
 )
 from statefleet.formats._input import Source, check_data, clip, nesting_error, read_source, shown
+from statefleet.formats._resolve import (
+    Problems,
+    adapt_positional,
+    did_you_mean,
+    positional_arity,
+    unbound,
+)
 
 __all__ = [
     "ActionDef",
     "MachineLogic",
-    "StateIds",
     "XEvent",
-    "XStateSession",
     "from_dict",
     "from_json",
 ]
@@ -286,27 +282,6 @@ def _type_name(value: Any) -> str:
     return type(value).__name__
 
 
-def _hint(name: str, candidates: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-class _Errors:
-    def __init__(self) -> None:
-        self.items: list[tuple[str, str]] = []
-
-    def add(self, path: str, message: str) -> None:
-        self.items.append((path, message))
-
-    def raise_if_any(self) -> None:
-        if not self.items:
-            return
-        path, message = self.items[0]
-        if len(self.items) > 1:
-            message += f" (and {len(self.items) - 1} more problem(s))"
-        raise ChartDefinitionError(message, path=path, errors=list(self.items))
-
-
 # -- logic resolution ----------------------------------------------------------------------
 _Kind = Literal["action", "guard", "service", "delay"]
 _MISSING = object()
@@ -317,21 +292,6 @@ def _snake(name: str) -> str:
     return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
 
 
-def _arity(fn: Callable[..., Any], maximum: int) -> int:
-    """How many positional arguments ``fn`` takes (``maximum`` for ``*args``)."""
-    try:
-        sig = inspect.signature(fn)
-    except (TypeError, ValueError):
-        return maximum
-    n = 0
-    for p in sig.parameters.values():
-        if p.kind is p.VAR_POSITIONAL:
-            return maximum
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
-            n += 1
-    return min(n, maximum)
-
-
 class _Logic:
     """Looks names up in the mappings, then on the logic object (exact name, then snake_case)."""
 
@@ -339,9 +299,12 @@ class _Logic:
         self,
         logic: Any,
         maps: dict[_Kind, Mapping[str, Any] | None],
-        errors: _Errors,
+        errors: Problems,
+        resolve: bool = True,
     ) -> None:
         self.logic = logic
+        #: False: a name found nowhere is left unbound (a stand-in), not an error
+        self.resolve = resolve
         self.maps: dict[_Kind, list[Mapping[str, Any]]] = {}
         attr = {"action": "actions", "guard": "guards", "service": "services", "delay": "delays"}
         for kind in ("action", "guard", "service", "delay"):
@@ -362,7 +325,15 @@ class _Logic:
             self.maps[kind] = found
         self.cache: dict[tuple[_Kind, str], Any] = {}
 
-    def find(self, kind: _Kind, name: str) -> Any:
+    def find(self, kind: _Kind, name: str, path: str) -> Any:
+        """What ``name`` means as a ``kind``; ``_MISSING`` if nothing (or, when not
+        resolving, a stand-in that raises if run)."""
+        found = self.lookup(kind, name)
+        if found is _MISSING and not self.resolve:
+            return unbound(kind, name, path)
+        return found
+
+    def lookup(self, kind: _Kind, name: str) -> Any:
         key = (kind, name)
         if key in self.cache:
             return self.cache[key]
@@ -404,63 +375,37 @@ class _Logic:
         return out
 
 
+def _owner(ctx: ActionContext) -> Any:
+    return ctx.owner
+
+
+def _context(ctx: ActionContext | Invocation) -> Any:
+    return ctx.context
+
+
+def _event(ctx: ActionContext) -> XEvent:
+    return _xevent(ctx.event)
+
+
+def _constant(value: Any) -> Callable[[Any], Any]:
+    return lambda _ctx: value
+
+
 def _adapt_action(fn: Callable[..., Any], ad: ActionDef) -> Callable[[ActionContext], Any]:
-    n = _arity(fn, 4)
-    if n >= 4:
-
-        def action(ctx: ActionContext) -> Any:
-            return fn(ctx.owner, ctx.context, _xevent(ctx.event), ad)
-
-    elif n == 3:
-
-        def action(ctx: ActionContext) -> Any:
-            return fn(ctx.context, _xevent(ctx.event), ad)
-
-    elif n == 2:
-
-        def action(ctx: ActionContext) -> Any:
-            return fn(ctx.context, _xevent(ctx.event))
-
-    elif n == 1:
-
-        def action(ctx: ActionContext) -> Any:
-            return fn(ctx.context)
-
-    else:
-
-        def action(ctx: ActionContext) -> Any:
-            return fn()
-
-    action.__name__ = ad.type
-    action.__qualname__ = ad.type
-    return action
+    d = _constant(ad)
+    forms = (
+        (),
+        (_context,),
+        (_context, _event),
+        (_context, _event, d),
+        (_owner, _context, _event, d),
+    )
+    return adapt_positional(fn, forms, ad.type)
 
 
 def _adapt_guard(fn: Callable[..., Any], gd: ActionDef) -> Callable[[ActionContext], Any]:
-    n = _arity(fn, 3)
-    if n >= 3:
-
-        def guard(ctx: ActionContext) -> Any:
-            return fn(ctx.context, _xevent(ctx.event), gd)
-
-    elif n == 2:
-
-        def guard(ctx: ActionContext) -> Any:
-            return fn(ctx.context, _xevent(ctx.event))
-
-    elif n == 1:
-
-        def guard(ctx: ActionContext) -> Any:
-            return fn(ctx.context)
-
-    else:
-
-        def guard(ctx: ActionContext) -> Any:
-            return fn()
-
-    guard.__name__ = gd.type
-    guard.__qualname__ = gd.type
-    return guard
+    forms = ((), (_context,), (_context, _event), (_context, _event, _constant(gd)))
+    return adapt_positional(fn, forms, gd.type)
 
 
 def _interpreter_of(inv: Invocation) -> Any:
@@ -469,36 +414,41 @@ def _interpreter_of(inv: Invocation) -> Any:
     return wrapper if wrapper is not None else owner
 
 
+def _inv_event(inv: Invocation) -> XEvent:
+    return XEvent(inv.event)
+
+
+def _inv_data(inv: Invocation) -> Any:
+    return inv.data
+
+
+_SERVICE_FORMS = (
+    (),
+    (_context,),
+    (_context, _inv_event),
+    (_interpreter_of, _context, _inv_event),
+    (_interpreter_of, _context, _inv_event, _inv_data),
+)
+
+
 def _adapt_service(fn: Callable[..., Any], name: str) -> Callable[[Invocation], Any]:
-    n = _arity(fn, 4)
+    call = adapt_positional(fn, _SERVICE_FORMS, name)
+    if not inspect.iscoroutinefunction(fn):
+        return call
 
-    def args(inv: Invocation) -> tuple[Any, ...]:
-        ev = XEvent(inv.event)
-        if n >= 4:
-            return (_interpreter_of(inv), inv.context, ev, inv.data)
-        if n == 3:
-            return (_interpreter_of(inv), inv.context, ev)
-        if n == 2:
-            return (inv.context, ev)
-        if n == 1:
-            return (inv.context,)
-        return ()
+    async def async_service(inv: Invocation) -> Any:
+        return await call(inv)
 
-    if inspect.iscoroutinefunction(fn):
+    async_service.__name__ = async_service.__qualname__ = name
+    return async_service
 
-        async def async_service(inv: Invocation) -> Any:
-            return await fn(*args(inv))
 
-        async_service.__name__ = name
-        async_service.__qualname__ = name
-        return async_service
-
-    def service(inv: Invocation) -> Any:
-        return fn(*args(inv))
-
-    service.__name__ = name
-    service.__qualname__ = name
-    return service
+#: a delay function, an ``input``/``output`` function and a data template's value functions
+_DATA_FORMS: tuple[tuple[Callable[[ActionContext], Any], ...], ...] = (
+    (),
+    (_context,),
+    (_context, _event),
+)
 
 
 def _to_seconds(ms: Any) -> float:
@@ -510,16 +460,10 @@ def _to_seconds(ms: Any) -> float:
 
 
 def _adapt_delay(fn: Callable[..., Any]) -> Callable[[ActionContext], float]:
-    n = _arity(fn, 2)
+    call = adapt_positional(fn, _DATA_FORMS)
 
     def delay(ctx: ActionContext) -> float:
-        if n >= 2:
-            ms = fn(ctx.context, _xevent(ctx.event))
-        elif n == 1:
-            ms = fn(ctx.context)
-        else:
-            ms = fn()
-        return _to_seconds(ms)
+        return _to_seconds(call(ctx))
 
     return delay
 
@@ -593,7 +537,7 @@ class _Pending:
 
 
 class _Reader:
-    def __init__(self, config: Any, logic: _Logic, errors: _Errors) -> None:
+    def __init__(self, config: Any, logic: _Logic, errors: Problems) -> None:
         self.config = config
         self.logic = logic
         self.errors = errors
@@ -650,7 +594,9 @@ class _Reader:
             if not isinstance(k, str):
                 self.errors.add(path, f"{what} has a non-string key {k!r}")
             elif k not in allowed:
-                self.errors.add(_join(path, k), f"unknown key {k!r} in {what}{_hint(k, allowed)}")
+                self.errors.add(
+                    _join(path, k), f"unknown key {k!r} in {what}{did_you_mean(k, allowed)}"
+                )
 
     def kind_of(self, node: _Node) -> Literal["state", "parallel", "final", "history"]:
         t = node.cfg.get("type")
@@ -661,7 +607,7 @@ class _Reader:
             self.errors.add(
                 path,
                 f"unknown state type {t!r}: expected one of"
-                f" {', '.join(_STATE_TYPES)}{_hint(str(t), _STATE_TYPES)}",
+                f" {', '.join(_STATE_TYPES)}{did_you_mean(str(t), _STATE_TYPES)}",
             )
             return "state"
         states = node.cfg.get("states")
@@ -772,7 +718,7 @@ class _Reader:
                 self.errors.add(
                     path,
                     f"unknown target {target!r}: {node.id!r} has no child state {part!r}"
-                    f"{_hint(part, node.children)}",
+                    f"{did_you_mean(part, node.children)}",
                 )
                 return None
             node = nxt
@@ -800,7 +746,9 @@ class _Reader:
                 if base is not None:
                     return self.descend(base, parts[i:], path, target)
             self.errors.add(
-                path, f"unknown target {target!r}: no state has id {ref!r}{_hint(ref, self.by_id)}"
+                path,
+                f"unknown target {target!r}: no state has id {ref!r}"
+                f"{did_you_mean(ref, self.by_id)}",
             )
             return None
         if target.startswith("."):
@@ -813,7 +761,7 @@ class _Reader:
             self.errors.add(
                 path,
                 f"unknown target {target!r}: {where} has no child state {parts[0]!r}"
-                f"{_hint(parts[0], base.children)}",
+                f"{did_you_mean(parts[0], base.children)}",
             )
             return None
         return self.descend(first, parts[1:], path, target)
@@ -853,10 +801,10 @@ class _Reader:
                 f" got {_type_name(raw)}",
             )
             return None
-        fn = self.logic.find(kind, name)
+        fn = self.logic.find(kind, name, path)
         if fn is _MISSING:
             self.errors.add(
-                path, f"unknown {kind} {name!r}{_hint(name, self.logic.candidates(kind))}"
+                path, f"unknown {kind} {name!r}{did_you_mean(name, self.logic.candidates(kind))}"
             )
             return None
         if not callable(fn):
@@ -1104,12 +1052,12 @@ class _Reader:
                 path, f"invalid delay {_type_name(raw)}: expected milliseconds or a delay name"
             )
             return None
-        value = self.logic.find("delay", raw)
+        value = self.logic.find("delay", raw, path)
         if value is _MISSING:
             self.errors.add(
                 path,
                 f"unknown delay {raw!r}: not a number of milliseconds, and no delay of that"
-                f" name{_hint(raw, self.logic.candidates('delay'))}",
+                f" name{did_you_mean(raw, self.logic.candidates('delay'))}",
             )
             return None
         if callable(value):
@@ -1169,7 +1117,7 @@ class _Reader:
                 self.errors.add(
                     ipath,
                     f"unknown initial state {init!r}: {node.id!r} has no child state {init!r}"
-                    f"{_hint(init, node.children)}",
+                    f"{did_you_mean(init, node.children)}",
                 )
             else:
                 spec.initial = (node.children[init].id,)
@@ -1265,10 +1213,11 @@ class _Reader:
         if not isinstance(name, str) or not name:
             self.errors.add(path, f"expected a service name, got {_type_name(raw)}")
             return None
-        fn = self.logic.find("service", name)
+        fn = self.logic.find("service", name, path)
         if fn is _MISSING:
             self.errors.add(
-                path, f"unknown service {name!r}{_hint(name, self.logic.candidates('service'))}"
+                path,
+                f"unknown service {name!r}{did_you_mean(name, self.logic.candidates('service'))}",
             )
             return None
         if isinstance(fn, Chart):
@@ -1280,13 +1229,7 @@ class _Reader:
 
     def input(self, raw: Any) -> Callable[[ActionContext], Any]:
         if callable(raw):
-            n = _arity(raw, 2)
-
-            def call(ctx: ActionContext) -> Any:
-                args = (ctx.context, _xevent(ctx.event))[:n]
-                return raw(*args)
-
-            return call
+            return adapt_positional(raw, _DATA_FORMS)
         value = raw
 
         def constant(ctx: ActionContext) -> Any:
@@ -1329,7 +1272,7 @@ class _Reader:
                 err.add(
                     "initial",
                     f"unknown initial state {init!r}: the machine has no state {init!r}"
-                    f"{_hint(init, root.children)}",
+                    f"{did_you_mean(init, root.children)}",
                 )
             else:
                 initial = (root.children[init].id,)
@@ -1439,14 +1382,14 @@ def _not_done(
     done_sets: tuple[tuple[str, ...], ...], user: Callable[[ActionContext], Any] | None
 ) -> Callable[[ActionContext], Any]:
     def machine_running(ctx: ActionContext) -> Any:
-        if _sets_done(done_sets, ctx.in_state):
+        if sets_done(done_sets, ctx.in_state):
             return False
         return user is None or user(ctx)
 
     return machine_running
 
 
-def _sets_done(done_sets: tuple[tuple[str, ...], ...], active: Callable[[str], bool]) -> bool:
+def sets_done(done_sets: tuple[tuple[str, ...], ...], active: Callable[[str], bool]) -> bool:
     return bool(done_sets) and all(any(active(f) for f in s) for s in done_sets)
 
 
@@ -1470,7 +1413,7 @@ def _evaluate(value: Any, ctx: ActionContext) -> Any:
         out: dict[str, Any] = {}
         for k, v in value.items():
             if callable(v):
-                n = _arity(v, 2)
+                n = positional_arity(v, 2)
                 out[k] = v(*(ctx.context, _xevent(ctx.event))[:n])
             else:
                 out[k] = copy.deepcopy(v)
@@ -1487,6 +1430,7 @@ def from_dict(
     guards: Mapping[str, Any] | None = None,
     services: Mapping[str, Any] | None = None,
     delays: Mapping[str, Any] | None = None,
+    resolve: bool = True,
 ) -> Chart:
     """Read an XState-style machine config into a compiled :class:`~statefleet.Chart`.
 
@@ -1495,7 +1439,10 @@ def from_dict(
     ``actions``/``guards``/``services``/``delays`` map names directly and win over ``logic``.
     Names are resolved now: an unknown one is a :class:`~statefleet.ChartDefinitionError`
     naming where it is used, like every other problem in the config (unknown keys, with a
-    did-you-mean, wrong types, unknown targets). Run the chart with :class:`XStateSession`
+    did-you-mean, wrong types, unknown targets). With ``resolve=False`` a name found nowhere
+    is left unbound instead: the chart's structure is checked and it can be drawn, and running
+    the name raises :class:`~statefleet.formats.UnboundNameError` (``statefleet validate`` and
+    ``diagram`` read files this way). Run the chart with :class:`XStateSession`
     (seed 001's view) or ``chart.start()``.
 
     Whatever ``config`` holds, only :class:`~statefleet.StatefleetError` subclasses are
@@ -1505,11 +1452,12 @@ def from_dict(
     """
     check_data(config)
     _check_not_other_format(config)
-    errors = _Errors()
+    errors = Problems()
     resolver = _Logic(
         logic,
         {"action": actions, "guard": guards, "service": services, "delay": delays},
         errors,
+        resolve,
     )
     reader = _Reader(config, resolver, errors)
     spec = reader.read()
@@ -1605,6 +1553,7 @@ def from_json(
     guards: Mapping[str, Any] | None = None,
     services: Mapping[str, Any] | None = None,
     delays: Mapping[str, Any] | None = None,
+    resolve: bool = True,
 ) -> Chart:
     """Read an XState machine from JSON text or a ``.json`` file (see :func:`from_dict`).
 
@@ -1618,7 +1567,13 @@ def from_json(
     config = _parse_json(src)
     try:
         return from_dict(
-            config, logic, actions=actions, guards=guards, services=services, delays=delays
+            config,
+            logic,
+            actions=actions,
+            guards=guards,
+            services=services,
+            delays=delays,
+            resolve=resolve,
         )
     except ChartDefinitionError as exc:
         if where == "<json>":
@@ -1626,253 +1581,3 @@ def from_json(
         raise ChartDefinitionError(
             f"{exc.message} (in {where})", path=exc.path, line=exc.line, errors=exc.errors
         ) from exc
-
-
-# -- the seed's interpreter view -------------------------------------------------------------
-class StateIds(frozenset[str]):
-    """A frozen set of state ids that iterates and prints in document order.
-
-    Compares equal to any set with the same ids: ``ids == {"checkout.cart"}``.
-    """
-
-    _order: tuple[str, ...]
-
-    def __new__(cls, ids: Iterable[str] = ()) -> StateIds:
-        order = tuple(dict.fromkeys(ids))
-        self = super().__new__(cls, order)
-        self._order = order
-        return self
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._order)
-
-    def __repr__(self) -> str:
-        if not self._order:
-            return "set()"
-        return "{" + ", ".join(repr(i) for i in self._order) + "}"
-
-
-class _XSession(Session):
-    """A core Session that knows its XStateSession (services receive it as ``interpreter``)."""
-
-    __slots__ = ("xstate",)
-
-    def __init__(self, chart: Chart, xstate: XStateSession, **kw: Any) -> None:
-        self.xstate = xstate
-        super().__init__(chart, owner=xstate, **kw)
-
-
-class XStateSession:
-    """Run an XState chart synchronously, with seed 001's ``SyncInterpreter`` view.
-
-    ``XStateSession(chart, context=...).start()`` enters the initial states (invoked services
-    run now: their return value is the ``done.invoke`` event's data, an exception goes to
-    ``onError``). ``send("EVENT", **payload)`` processes one event (the payload is
-    ``event.data`` in callbacks). ``active_state_ids`` is the set of active leaf ids;
-    ``context`` the machine's context; ``stop()`` ends it (later events are ignored).
-    ``advance(seconds)`` moves the virtual clock, firing ``after`` timers. Actions receive this
-    object as their ``interpreter`` argument.
-    """
-
-    def __init__(
-        self,
-        chart: Chart,
-        *,
-        context: Mapping[str, Any] | None = None,
-        clock: VirtualClock | RealClock | None = None,
-        session_id: str | None = None,
-        listeners: Iterable[Listener | Callable[[Record], Any]] = (),
-    ) -> None:
-        if not isinstance(chart, Chart):
-            raise TypeError(f"XStateSession needs a compiled Chart, got {type(chart).__name__}")
-        self.chart = chart
-        self._context = dict(context) if context is not None else None
-        self._clock = clock
-        self._session_id = session_id
-        self._listeners = tuple(listeners)
-        self._session: Session | None = None
-        self._stopped = False
-        meta = chart.meta if isinstance(chart.meta, Mapping) else {}
-        self._done_sets: tuple[tuple[str, ...], ...] = tuple(meta.get("done_sets", ()))
-        self._wrapper: str | None = meta.get("wrapper")
-
-    @classmethod
-    def restore(
-        cls,
-        chart: Chart,
-        snapshot: Snapshot,
-        *,
-        clock: VirtualClock | RealClock | None = None,
-        listeners: Iterable[Listener | Callable[[Record], Any]] = (),
-    ) -> XStateSession:
-        """A started session resuming ``snapshot`` (see :meth:`snapshot`)."""
-        self = cls(chart, clock=clock, listeners=listeners)
-        self._session = _XSession(
-            chart, self, snapshot=snapshot, clock=clock, listeners=self._listeners
-        )
-        return self
-
-    def start(self) -> XStateSession:
-        """Enter the initial states (once; later calls do nothing) and return ``self``."""
-        if self._session is None:
-            self._session = _XSession(
-                self.chart,
-                self,
-                context=self._context,
-                clock=self._clock,
-                session_id=self._session_id,
-                listeners=self._listeners,
-            )
-        return self
-
-    def __enter__(self) -> XStateSession:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def session(self) -> Session:
-        """The core :class:`~statefleet.Session` underneath (started on first use)."""
-        if self._session is None:
-            raise StatefleetError("the session is not started: call start() first")
-        return self._session
-
-    def send(self, event: str | Mapping[str, Any], /, **payload: Any) -> None:
-        """Process one event: a name (``payload`` becomes ``event.data``) or an XState event
-        object ``{"type": name, ...}``. Ignored once the session is stopped or done."""
-        if self._stopped:
-            return
-        if isinstance(event, Mapping):
-            data = dict(event)
-            name = data.pop("type", None)
-            if not isinstance(name, str):
-                raise StatefleetError(f"an event object needs a string 'type', got {event!r}")
-            data.update(payload)
-            self.session.send(name, **data)
-            return
-        self.session.send(event, **payload)
-
-    def raise_(self, event: str, /, **payload: Any) -> None:
-        """From inside an action: raise an internal event, processed in this macrostep
-        before any event sent from outside (XState's ``raise``)."""
-        self.session.raise_(event, **payload)
-
-    def stop(self) -> None:
-        """Stop the session: timers stop firing and later events are ignored."""
-        self._stopped = True
-
-    @property
-    def stopped(self) -> bool:
-        """True once :meth:`stop` was called."""
-        return self._stopped
-
-    @property
-    def active_state_ids(self) -> StateIds:
-        """Ids of the active leaf states (a set that prints in document order)."""
-        return StateIds(self.session.active_leaves)
-
-    @property
-    def configuration(self) -> frozenset[str]:
-        """Ids of every active state, leaves and their ancestors."""
-        return self.session.configuration
-
-    @property
-    def context(self) -> dict[str, Any]:
-        """The machine's context (the datamodel dict; actions mutate it in place)."""
-        return self.session.context
-
-    @property
-    def done(self) -> bool:
-        """True once the machine reached a top-level final state (every region of a parallel
-        machine in a final state)."""
-        s = self.session
-        if s.done:
-            return True
-        if self._wrapper is None or s.status != "active":
-            return False
-        cfg = s.configuration
-        return _sets_done(self._done_sets, cfg.__contains__)
-
-    @property
-    def status(self) -> str:
-        """``"active"``, ``"done"``, ``"stopped"`` or ``"error"``."""
-        if self._stopped:
-            return "stopped"
-        return "done" if self.done else self.session.status
-
-    @property
-    def output(self) -> Any:
-        """The top-level final state's ``output`` (``data``), when the machine is done."""
-        return self.session.done_data
-
-    @property
-    def value(self) -> str | dict[str, Any]:
-        """XState's state value: ``"cart"``, ``{"processing": "step1"}``,
-        ``{"processing": {"upload": "uploading", "validate": "checking"}}``."""
-        chart = self.chart
-        active = self.session.configuration
-        top = chart.root
-        if self._wrapper is not None:
-            top = chart.nodes_by_id[self._wrapper]
-            if top.is_parallel:
-                return {_key(c): _value(c, active) for c in top.child_states}
-        value: str | dict[str, Any] = _value(top, active)
-        return value
-
-    def matches(self, value: str) -> bool:
-        """Is the dotted key path ``value`` (``"processing.step1"``) active?"""
-        node = self.chart.root
-        if self._wrapper is not None:
-            node = self.chart.nodes_by_id[self._wrapper]
-        active = self.session.configuration
-        for part in value.split("."):
-            nxt = next((c for c in node.child_states if _key(c) == part), None)
-            if nxt is None or nxt.id not in active:
-                return False
-            node = nxt
-        return True
-
-    def can(self, event: str) -> bool:
-        """Would ``event`` trigger a transition now (guards evaluated)?"""
-        return not self._stopped and event in self.session.enabled_events()
-
-    def advance(self, seconds: float) -> None:
-        """Move the virtual clock forward, firing due ``after`` timers (not once stopped)."""
-        if not self._stopped:
-            self.session.advance(seconds)
-
-    def poll(self) -> int:
-        """Fire the timers due by a real clock; return how many fired."""
-        return 0 if self._stopped else self.session.poll()
-
-    def snapshot(self) -> Snapshot:
-        """An immutable snapshot (restore it with :meth:`XStateSession.restore`)."""
-        return self.session.snapshot()
-
-    def __repr__(self) -> str:
-        ids = self.active_state_ids if self._session is not None else "not started"
-        return f"<XStateSession {self.chart.id!r} {ids!r}>"
-
-
-def _key(node: Any) -> str:
-    meta = node.meta
-    key = meta.get("xstate_key") if isinstance(meta, Mapping) else None
-    return str(key) if key else str(node.id)
-
-
-def _value(node: Any, active: frozenset[str]) -> Any:
-    """XState state value below ``node`` (a compound state or the root)."""
-    if node.is_parallel:
-        return {_key(c): _value(c, active) for c in node.child_states}
-    for c in node.child_states:
-        if c.id in active:
-            if not c.child_states:
-                return _key(c)
-            return {_key(c): _value(c, active)}
-    return {}

@@ -1,10 +1,9 @@
-"""pystator's API on statefleet: ``from statefleet.formats.pystator import StateMachine``.
+"""pystator's API under its first path: ``from statefleet.formats.pystator import ...``.
 
-Everything a pystator program imports from ``pystator`` (and ``pystator.actions``) lives here
-under the same names; see :mod:`statefleet.formats._pystator` and ``docs/formats-pystator.md``.
+The same names as :mod:`statefleet.compat.pystator`, where the front-end lives.
 """
 
-from statefleet.formats._pystator import (
+from statefleet.compat.pystator import (
     ActionCall,
     ActionExecutionResult,
     ActionExecutor,
@@ -31,8 +30,8 @@ from statefleet.formats._pystator import (
     UndefinedGuardError,
     UndefinedTriggerError,
     flatten_context_for_guards,
+    parse_duration,
 )
-from statefleet.formats._yaml import parse_duration
 
 __all__ = [
     "ActionCall",

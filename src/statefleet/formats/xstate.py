@@ -1,26 +1,19 @@
-"""The XState dialect's API: ``from statefleet.formats.xstate import XStateSession``.
+"""The XState dialect's API under its first path: ``from statefleet.formats.xstate import ...``.
 
-``from_dict``/``from_json`` read XState-style configs (seed 001); :class:`XStateSession` runs
-them with the seed's ``SyncInterpreter`` view; :class:`MachineLogic` holds the actions,
-guards and services a config names. ``create_machine`` and ``SyncInterpreter`` are the seed's
-names for ``from_dict`` and ``XStateSession``, so seed 001 programs need only a new import
-line. See :mod:`statefleet.formats._xstate` and ``docs/formats-xstate.md``.
+The same names as :mod:`statefleet.compat.xstate`, where the front-end lives.
 """
 
-from statefleet.formats._xstate import (
+from statefleet.compat.xstate import (
     ActionDef,
     MachineLogic,
     StateIds,
+    SyncInterpreter,
     XEvent,
     XStateSession,
+    create_machine,
     from_dict,
     from_json,
 )
-
-#: seed 001's name for :func:`from_dict`
-create_machine = from_dict
-#: seed 001's name for :class:`XStateSession`
-SyncInterpreter = XStateSession
 
 __all__ = [
     "ActionDef",
