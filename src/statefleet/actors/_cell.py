@@ -1,15 +1,16 @@
 """The actor cell: one chart instance with a mailbox, run by its system's dispatcher.
 
-An idle actor is a plain object (an engine :class:`Interpreter`, a few fields, no task, no
-mailbox container). Sending to it appends to a deque created on demand and puts the actor on
-the system's run queue; the dispatcher then runs a bounded batch of its events, one macrostep
-each, synchronously. An actor only gets a task of its own while it has something to *await*:
-the async actions of a step (awaited in order before its next event), or a store commit.
+Users hold an :class:`~statefleet.actors.ActorRef`, a thin handle; the runtime's modules work
+on cells. An idle actor is a plain object (an engine :class:`Interpreter`, a few fields, no
+task, no mailbox container). Sending to it appends to a deque created on demand (events, or
+envelopes: :mod:`._mailbox`) and puts the cell on the system's run queue; the dispatcher then
+runs a bounded batch of its events (without a store) or hands it to the commit pipeline (with
+one, :mod:`._commit`). Every step goes ``step`` (the engine), commit, ``after_step`` (publish,
+then act). A cell only gets a task of its own while it has async actions to await.
 
-Invocations are owned by the state that started them: a child chart is a child actor, a
-callable runs as a task in the system's task group under a cancel scope. Leaving the state
-cancels it; events it sends after that are dropped (those already queued are processed,
-as SCXML says).
+Invocations (:mod:`._invocations`), timers (:mod:`._timers`), the supervisor
+(:mod:`._supervisor`) and the observers (:mod:`._observers`) each live in a module of their
+own.
 """
 
 from __future__ import annotations

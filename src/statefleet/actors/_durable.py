@@ -3,12 +3,16 @@
 With ``ActorSystem(store=...)`` and a store that implements :class:`DurableStore` (both
 stores of ``statefleet.persistence`` do), the system also:
 
-- accepts every ``send``/``ask`` durably into the actor's inbox before queueing it, and makes
-  the events actors send each other part of the sender's commit (into the target's inbox);
-  the commit of the macrostep that consumes an event deletes it, so a crash can neither lose
-  nor repeat it;
-- recovers on start: actors with unconsumed inbox events are activated and process them, and
-  the durable timers of actors not in memory wake them when due;
+- accepts every ``send`` durably into the actor's inbox before queueing it (to an idle actor,
+  the commit of the step applying it is the acceptance), and makes the events actors send
+  each other part of the sender's commit (into the target's inbox); the commit of the
+  macrostep that consumes an event names its inbox seq and deletes it, so a crash can neither
+  lose nor repeat it;
+- recovers on start: actors with unconsumed inbox events, overdue timers or running
+  invocations are activated (their invocations start again), and the durable timers of
+  actors not in memory wake them when due;
+- moves poison messages (an event whose step can never be committed) to the dead letters;
+- runs chart versions side by side and migrates stored actors (:mod:`._versions`);
 - addresses entities whether or not they are in memory (:meth:`ActorSystem.ref` gives a
   :class:`VirtualRef`): the first message activates the entity from the store, or creates it
   at its initial state; actors idle for ``idle_timeout`` are passivated (their state is
