@@ -18,8 +18,9 @@ stores of ``statefleet.persistence`` do), the system also:
   at its initial state; actors idle for ``idle_timeout`` are passivated (their state is
   committed already; the memory is freed).
 
-Charts are registered with the system by id (``charts=`` or :meth:`ActorSystem.register`):
-a stored actor is restored only onto the chart id and version it was stored with.
+Charts are registered with the system by id and version (``charts=`` or
+:meth:`ActorSystem.register`): a stored actor is restored onto the chart id and version it was
+stored with, or moved forward by a registered migration.
 """
 
 from __future__ import annotations
