@@ -57,13 +57,12 @@ from __future__ import annotations
 import bisect
 import copy
 import datetime
-import difflib
 import inspect
 import json
 import math
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -81,6 +80,13 @@ from statefleet.core import (
     compile_chart,
 )
 from statefleet.formats._input import Source, check_data, clip, nesting_error, read_source, shown
+from statefleet.formats._resolve import (
+    Problems,
+    adapt_positional,
+    did_you_mean,
+    positional_arity,
+    unbound,
+)
 
 __all__ = [
     "ActionDef",
@@ -276,27 +282,6 @@ def _type_name(value: Any) -> str:
     return type(value).__name__
 
 
-def _hint(name: str, candidates: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-class _Errors:
-    def __init__(self) -> None:
-        self.items: list[tuple[str, str]] = []
-
-    def add(self, path: str, message: str) -> None:
-        self.items.append((path, message))
-
-    def raise_if_any(self) -> None:
-        if not self.items:
-            return
-        path, message = self.items[0]
-        if len(self.items) > 1:
-            message += f" (and {len(self.items) - 1} more problem(s))"
-        raise ChartDefinitionError(message, path=path, errors=list(self.items))
-
-
 # -- logic resolution ----------------------------------------------------------------------
 _Kind = Literal["action", "guard", "service", "delay"]
 _MISSING = object()
@@ -307,21 +292,6 @@ def _snake(name: str) -> str:
     return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
 
 
-def _arity(fn: Callable[..., Any], maximum: int) -> int:
-    """How many positional arguments ``fn`` takes (``maximum`` for ``*args``)."""
-    try:
-        sig = inspect.signature(fn)
-    except (TypeError, ValueError):
-        return maximum
-    n = 0
-    for p in sig.parameters.values():
-        if p.kind is p.VAR_POSITIONAL:
-            return maximum
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
-            n += 1
-    return min(n, maximum)
-
-
 class _Logic:
     """Looks names up in the mappings, then on the logic object (exact name, then snake_case)."""
 
@@ -329,9 +299,12 @@ class _Logic:
         self,
         logic: Any,
         maps: dict[_Kind, Mapping[str, Any] | None],
-        errors: _Errors,
+        errors: Problems,
+        resolve: bool = True,
     ) -> None:
         self.logic = logic
+        #: False: a name found nowhere is left unbound (a stand-in), not an error
+        self.resolve = resolve
         self.maps: dict[_Kind, list[Mapping[str, Any]]] = {}
         attr = {"action": "actions", "guard": "guards", "service": "services", "delay": "delays"}
         for kind in ("action", "guard", "service", "delay"):
@@ -352,7 +325,15 @@ class _Logic:
             self.maps[kind] = found
         self.cache: dict[tuple[_Kind, str], Any] = {}
 
-    def find(self, kind: _Kind, name: str) -> Any:
+    def find(self, kind: _Kind, name: str, path: str) -> Any:
+        """What ``name`` means as a ``kind``; ``_MISSING`` if nothing (or, when not
+        resolving, a stand-in that raises if run)."""
+        found = self.lookup(kind, name)
+        if found is _MISSING and not self.resolve:
+            return unbound(kind, name, path)
+        return found
+
+    def lookup(self, kind: _Kind, name: str) -> Any:
         key = (kind, name)
         if key in self.cache:
             return self.cache[key]
@@ -394,63 +375,37 @@ class _Logic:
         return out
 
 
+def _owner(ctx: ActionContext) -> Any:
+    return ctx.owner
+
+
+def _context(ctx: ActionContext | Invocation) -> Any:
+    return ctx.context
+
+
+def _event(ctx: ActionContext) -> XEvent:
+    return _xevent(ctx.event)
+
+
+def _constant(value: Any) -> Callable[[Any], Any]:
+    return lambda _ctx: value
+
+
 def _adapt_action(fn: Callable[..., Any], ad: ActionDef) -> Callable[[ActionContext], Any]:
-    n = _arity(fn, 4)
-    if n >= 4:
-
-        def action(ctx: ActionContext) -> Any:
-            return fn(ctx.owner, ctx.context, _xevent(ctx.event), ad)
-
-    elif n == 3:
-
-        def action(ctx: ActionContext) -> Any:
-            return fn(ctx.context, _xevent(ctx.event), ad)
-
-    elif n == 2:
-
-        def action(ctx: ActionContext) -> Any:
-            return fn(ctx.context, _xevent(ctx.event))
-
-    elif n == 1:
-
-        def action(ctx: ActionContext) -> Any:
-            return fn(ctx.context)
-
-    else:
-
-        def action(ctx: ActionContext) -> Any:
-            return fn()
-
-    action.__name__ = ad.type
-    action.__qualname__ = ad.type
-    return action
+    d = _constant(ad)
+    forms = (
+        (),
+        (_context,),
+        (_context, _event),
+        (_context, _event, d),
+        (_owner, _context, _event, d),
+    )
+    return adapt_positional(fn, forms, ad.type)
 
 
 def _adapt_guard(fn: Callable[..., Any], gd: ActionDef) -> Callable[[ActionContext], Any]:
-    n = _arity(fn, 3)
-    if n >= 3:
-
-        def guard(ctx: ActionContext) -> Any:
-            return fn(ctx.context, _xevent(ctx.event), gd)
-
-    elif n == 2:
-
-        def guard(ctx: ActionContext) -> Any:
-            return fn(ctx.context, _xevent(ctx.event))
-
-    elif n == 1:
-
-        def guard(ctx: ActionContext) -> Any:
-            return fn(ctx.context)
-
-    else:
-
-        def guard(ctx: ActionContext) -> Any:
-            return fn()
-
-    guard.__name__ = gd.type
-    guard.__qualname__ = gd.type
-    return guard
+    forms = ((), (_context,), (_context, _event), (_context, _event, _constant(gd)))
+    return adapt_positional(fn, forms, gd.type)
 
 
 def _interpreter_of(inv: Invocation) -> Any:
@@ -459,36 +414,41 @@ def _interpreter_of(inv: Invocation) -> Any:
     return wrapper if wrapper is not None else owner
 
 
+def _inv_event(inv: Invocation) -> XEvent:
+    return XEvent(inv.event)
+
+
+def _inv_data(inv: Invocation) -> Any:
+    return inv.data
+
+
+_SERVICE_FORMS = (
+    (),
+    (_context,),
+    (_context, _inv_event),
+    (_interpreter_of, _context, _inv_event),
+    (_interpreter_of, _context, _inv_event, _inv_data),
+)
+
+
 def _adapt_service(fn: Callable[..., Any], name: str) -> Callable[[Invocation], Any]:
-    n = _arity(fn, 4)
+    call = adapt_positional(fn, _SERVICE_FORMS, name)
+    if not inspect.iscoroutinefunction(fn):
+        return call
 
-    def args(inv: Invocation) -> tuple[Any, ...]:
-        ev = XEvent(inv.event)
-        if n >= 4:
-            return (_interpreter_of(inv), inv.context, ev, inv.data)
-        if n == 3:
-            return (_interpreter_of(inv), inv.context, ev)
-        if n == 2:
-            return (inv.context, ev)
-        if n == 1:
-            return (inv.context,)
-        return ()
+    async def async_service(inv: Invocation) -> Any:
+        return await call(inv)
 
-    if inspect.iscoroutinefunction(fn):
+    async_service.__name__ = async_service.__qualname__ = name
+    return async_service
 
-        async def async_service(inv: Invocation) -> Any:
-            return await fn(*args(inv))
 
-        async_service.__name__ = name
-        async_service.__qualname__ = name
-        return async_service
-
-    def service(inv: Invocation) -> Any:
-        return fn(*args(inv))
-
-    service.__name__ = name
-    service.__qualname__ = name
-    return service
+#: a delay function, an ``input``/``output`` function and a data template's value functions
+_DATA_FORMS: tuple[tuple[Callable[[ActionContext], Any], ...], ...] = (
+    (),
+    (_context,),
+    (_context, _event),
+)
 
 
 def _to_seconds(ms: Any) -> float:
@@ -500,16 +460,10 @@ def _to_seconds(ms: Any) -> float:
 
 
 def _adapt_delay(fn: Callable[..., Any]) -> Callable[[ActionContext], float]:
-    n = _arity(fn, 2)
+    call = adapt_positional(fn, _DATA_FORMS)
 
     def delay(ctx: ActionContext) -> float:
-        if n >= 2:
-            ms = fn(ctx.context, _xevent(ctx.event))
-        elif n == 1:
-            ms = fn(ctx.context)
-        else:
-            ms = fn()
-        return _to_seconds(ms)
+        return _to_seconds(call(ctx))
 
     return delay
 
@@ -583,7 +537,7 @@ class _Pending:
 
 
 class _Reader:
-    def __init__(self, config: Any, logic: _Logic, errors: _Errors) -> None:
+    def __init__(self, config: Any, logic: _Logic, errors: Problems) -> None:
         self.config = config
         self.logic = logic
         self.errors = errors
@@ -640,7 +594,9 @@ class _Reader:
             if not isinstance(k, str):
                 self.errors.add(path, f"{what} has a non-string key {k!r}")
             elif k not in allowed:
-                self.errors.add(_join(path, k), f"unknown key {k!r} in {what}{_hint(k, allowed)}")
+                self.errors.add(
+                    _join(path, k), f"unknown key {k!r} in {what}{did_you_mean(k, allowed)}"
+                )
 
     def kind_of(self, node: _Node) -> Literal["state", "parallel", "final", "history"]:
         t = node.cfg.get("type")
@@ -651,7 +607,7 @@ class _Reader:
             self.errors.add(
                 path,
                 f"unknown state type {t!r}: expected one of"
-                f" {', '.join(_STATE_TYPES)}{_hint(str(t), _STATE_TYPES)}",
+                f" {', '.join(_STATE_TYPES)}{did_you_mean(str(t), _STATE_TYPES)}",
             )
             return "state"
         states = node.cfg.get("states")
@@ -762,7 +718,7 @@ class _Reader:
                 self.errors.add(
                     path,
                     f"unknown target {target!r}: {node.id!r} has no child state {part!r}"
-                    f"{_hint(part, node.children)}",
+                    f"{did_you_mean(part, node.children)}",
                 )
                 return None
             node = nxt
@@ -790,7 +746,9 @@ class _Reader:
                 if base is not None:
                     return self.descend(base, parts[i:], path, target)
             self.errors.add(
-                path, f"unknown target {target!r}: no state has id {ref!r}{_hint(ref, self.by_id)}"
+                path,
+                f"unknown target {target!r}: no state has id {ref!r}"
+                f"{did_you_mean(ref, self.by_id)}",
             )
             return None
         if target.startswith("."):
@@ -803,7 +761,7 @@ class _Reader:
             self.errors.add(
                 path,
                 f"unknown target {target!r}: {where} has no child state {parts[0]!r}"
-                f"{_hint(parts[0], base.children)}",
+                f"{did_you_mean(parts[0], base.children)}",
             )
             return None
         return self.descend(first, parts[1:], path, target)
@@ -843,10 +801,10 @@ class _Reader:
                 f" got {_type_name(raw)}",
             )
             return None
-        fn = self.logic.find(kind, name)
+        fn = self.logic.find(kind, name, path)
         if fn is _MISSING:
             self.errors.add(
-                path, f"unknown {kind} {name!r}{_hint(name, self.logic.candidates(kind))}"
+                path, f"unknown {kind} {name!r}{did_you_mean(name, self.logic.candidates(kind))}"
             )
             return None
         if not callable(fn):
@@ -1094,12 +1052,12 @@ class _Reader:
                 path, f"invalid delay {_type_name(raw)}: expected milliseconds or a delay name"
             )
             return None
-        value = self.logic.find("delay", raw)
+        value = self.logic.find("delay", raw, path)
         if value is _MISSING:
             self.errors.add(
                 path,
                 f"unknown delay {raw!r}: not a number of milliseconds, and no delay of that"
-                f" name{_hint(raw, self.logic.candidates('delay'))}",
+                f" name{did_you_mean(raw, self.logic.candidates('delay'))}",
             )
             return None
         if callable(value):
@@ -1159,7 +1117,7 @@ class _Reader:
                 self.errors.add(
                     ipath,
                     f"unknown initial state {init!r}: {node.id!r} has no child state {init!r}"
-                    f"{_hint(init, node.children)}",
+                    f"{did_you_mean(init, node.children)}",
                 )
             else:
                 spec.initial = (node.children[init].id,)
@@ -1255,10 +1213,11 @@ class _Reader:
         if not isinstance(name, str) or not name:
             self.errors.add(path, f"expected a service name, got {_type_name(raw)}")
             return None
-        fn = self.logic.find("service", name)
+        fn = self.logic.find("service", name, path)
         if fn is _MISSING:
             self.errors.add(
-                path, f"unknown service {name!r}{_hint(name, self.logic.candidates('service'))}"
+                path,
+                f"unknown service {name!r}{did_you_mean(name, self.logic.candidates('service'))}",
             )
             return None
         if isinstance(fn, Chart):
@@ -1270,13 +1229,7 @@ class _Reader:
 
     def input(self, raw: Any) -> Callable[[ActionContext], Any]:
         if callable(raw):
-            n = _arity(raw, 2)
-
-            def call(ctx: ActionContext) -> Any:
-                args = (ctx.context, _xevent(ctx.event))[:n]
-                return raw(*args)
-
-            return call
+            return adapt_positional(raw, _DATA_FORMS)
         value = raw
 
         def constant(ctx: ActionContext) -> Any:
@@ -1319,7 +1272,7 @@ class _Reader:
                 err.add(
                     "initial",
                     f"unknown initial state {init!r}: the machine has no state {init!r}"
-                    f"{_hint(init, root.children)}",
+                    f"{did_you_mean(init, root.children)}",
                 )
             else:
                 initial = (root.children[init].id,)
@@ -1460,7 +1413,7 @@ def _evaluate(value: Any, ctx: ActionContext) -> Any:
         out: dict[str, Any] = {}
         for k, v in value.items():
             if callable(v):
-                n = _arity(v, 2)
+                n = positional_arity(v, 2)
                 out[k] = v(*(ctx.context, _xevent(ctx.event))[:n])
             else:
                 out[k] = copy.deepcopy(v)
@@ -1477,6 +1430,7 @@ def from_dict(
     guards: Mapping[str, Any] | None = None,
     services: Mapping[str, Any] | None = None,
     delays: Mapping[str, Any] | None = None,
+    resolve: bool = True,
 ) -> Chart:
     """Read an XState-style machine config into a compiled :class:`~statefleet.Chart`.
 
@@ -1485,7 +1439,10 @@ def from_dict(
     ``actions``/``guards``/``services``/``delays`` map names directly and win over ``logic``.
     Names are resolved now: an unknown one is a :class:`~statefleet.ChartDefinitionError`
     naming where it is used, like every other problem in the config (unknown keys, with a
-    did-you-mean, wrong types, unknown targets). Run the chart with :class:`XStateSession`
+    did-you-mean, wrong types, unknown targets). With ``resolve=False`` a name found nowhere
+    is left unbound instead: the chart's structure is checked and it can be drawn, and running
+    the name raises :class:`~statefleet.formats.UnboundNameError` (``statefleet validate`` and
+    ``diagram`` read files this way). Run the chart with :class:`XStateSession`
     (seed 001's view) or ``chart.start()``.
 
     Whatever ``config`` holds, only :class:`~statefleet.StatefleetError` subclasses are
@@ -1495,11 +1452,12 @@ def from_dict(
     """
     check_data(config)
     _check_not_other_format(config)
-    errors = _Errors()
+    errors = Problems()
     resolver = _Logic(
         logic,
         {"action": actions, "guard": guards, "service": services, "delay": delays},
         errors,
+        resolve,
     )
     reader = _Reader(config, resolver, errors)
     spec = reader.read()
@@ -1595,6 +1553,7 @@ def from_json(
     guards: Mapping[str, Any] | None = None,
     services: Mapping[str, Any] | None = None,
     delays: Mapping[str, Any] | None = None,
+    resolve: bool = True,
 ) -> Chart:
     """Read an XState machine from JSON text or a ``.json`` file (see :func:`from_dict`).
 
@@ -1608,7 +1567,13 @@ def from_json(
     config = _parse_json(src)
     try:
         return from_dict(
-            config, logic, actions=actions, guards=guards, services=services, delays=delays
+            config,
+            logic,
+            actions=actions,
+            guards=guards,
+            services=services,
+            delays=delays,
+            resolve=resolve,
         )
     except ChartDefinitionError as exc:
         if where == "<json>":

@@ -1,0 +1,205 @@
+"""What every reader shares once it has parsed its syntax: problems, names, durations, calls.
+
+Each reader (XState dicts/JSON, pystator YAML, the hsm builder) parses its own syntax and
+refers to the user's code by *name* (an action ``"remember"``, a guard ``"isValid"``, a delay
+``"timeout"``). Turning those names into callables the core can run is the same job
+everywhere, so it lives here, once:
+
+- :class:`Problems` collects every definition error with its element path (and source line)
+  and raises them together as one :class:`~statefleet.ChartDefinitionError`;
+- :func:`did_you_mean` is the one "(did you mean 'x'?)" hint;
+- :func:`parse_duration` is the one duration parser for ``"5s"``/``"500ms"``/numbers;
+- :func:`positional_arity` and :func:`adapt_positional` are the one signature adapter: a
+  user's function takes the first *n* of the arguments a format documents (XState's
+  ``(context, event, action_def)``, ...), and the adapter calls it with just those;
+- :func:`unbound` stands in for a name read without its implementation (``resolve=False``):
+  the chart's structure can be checked and drawn (``statefleet validate``/``diagram`` on a
+  JSON file naming Python actions), and running the name raises :class:`UnboundNameError`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import math
+import re
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Literal
+
+from statefleet.core import ChartDefinitionError
+
+__all__ = [
+    "Problems",
+    "UnboundNameError",
+    "adapt_positional",
+    "did_you_mean",
+    "is_unbound",
+    "parse_duration",
+    "positional_arity",
+    "unbound",
+]
+
+
+# -- problems ------------------------------------------------------------------------------
+def did_you_mean(name: Any, candidates: Iterable[Any]) -> str:
+    """`` (did you mean 'x'?)`` for the candidate closest to ``name``, or ``""``."""
+    close = difflib.get_close_matches(str(name), [str(c) for c in candidates], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+class Problems:
+    """Every problem a reader finds, each with its element path and source line if known.
+
+    A reader keeps going after a problem so that one run reports them all;
+    :meth:`raise_if_any` raises the first as a :class:`~statefleet.ChartDefinitionError`
+    carrying the whole list (``errors``) and a count of the others in its message.
+    """
+
+    __slots__ = ("items",)
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, str, int | None]] = []
+
+    def add(self, path: str, message: str, line: int | None = None) -> None:
+        """Record ``message`` about the element at ``path`` (on ``line`` of the source)."""
+        self.items.append((path, message, line))
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def raise_if_any(self) -> None:
+        """Raise the collected problems as one :class:`ChartDefinitionError`, if any."""
+        if not self.items:
+            return
+        path, message, line = self.items[0]
+        if len(self.items) > 1:
+            message += f" (and {len(self.items) - 1} more problem(s))"
+        raise ChartDefinitionError(
+            message, path=path, line=line, errors=[(p, m) for p, m, _ in self.items]
+        )
+
+
+# -- durations -----------------------------------------------------------------------------
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(value: Any, default_unit: str = "s") -> float:
+    """Seconds in ``value``: a number (in ``default_unit``) or a string like ``"5s"``,
+    ``"500ms"``, ``"2m"``, ``"1h"``, ``"1d"``. Raises ValueError for anything else
+    (negative, not finite, a boolean, another type or unit)."""
+    if isinstance(value, bool):
+        raise ValueError(f"invalid duration {value!r}")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError(f"invalid duration {value!r}: it cannot be negative")
+        seconds = float(value) * _UNITS[default_unit]
+        if not math.isfinite(seconds):
+            raise ValueError(f"invalid duration {value!r}: it must be finite")
+        return seconds
+    if isinstance(value, str):
+        m = _DURATION_RE.match(value)
+        if m:
+            return float(m.group(1)) * _UNITS[m.group(2) or default_unit]
+    raise ValueError(
+        f"invalid duration {value!r}: expected a number or a string like '5s', '500ms', '2m'"
+    )
+
+
+# -- the signature adapter -----------------------------------------------------------------
+def positional_arity(fn: Callable[..., Any], maximum: int) -> int:
+    """How many positional arguments ``fn`` takes, at most ``maximum`` (``*args``: all)."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return maximum
+    n = 0
+    for p in sig.parameters.values():
+        if p.kind is p.VAR_POSITIONAL:
+            return maximum
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            n += 1
+    return min(n, maximum)
+
+
+def adapt_positional(
+    fn: Callable[..., Any],
+    forms: Sequence[Sequence[Callable[[Any], Any]]],
+    name: str | None = None,
+) -> Callable[[Any], Any]:
+    """A one-argument callable ``f(x)`` calling ``fn`` with the arguments its signature asks
+    for: ``forms[n]`` computes, from ``x``, the arguments of a function taking ``n``
+    positional ones (the last form serves functions taking more, or ``*args``).
+
+    A format documents its call forms in one table (XState's actions:
+    ``()``, ``(context)``, ``(context, event)``, ``(context, event, action_def)``,
+    ``(interpreter, context, event, action_def)``); only the arguments ``fn`` takes are
+    computed, so a ``lambda ctx: ...`` guard does not pay for an event view it never reads.
+    ``name`` names the result (diagrams, traces).
+    """
+    g = tuple(forms[positional_arity(fn, len(forms) - 1)])
+    call: Callable[[Any], Any]
+    if not g:
+
+        def call(x: Any) -> Any:
+            return fn()
+
+    elif len(g) == 1:
+        (a,) = g
+
+        def call(x: Any) -> Any:
+            return fn(a(x))
+
+    elif len(g) == 2:
+        a, b = g
+
+        def call(x: Any) -> Any:
+            return fn(a(x), b(x))
+
+    elif len(g) == 3:
+        a, b, c = g
+
+        def call(x: Any) -> Any:
+            return fn(a(x), b(x), c(x))
+
+    else:
+
+        def call(x: Any) -> Any:
+            return fn(*[get(x) for get in g])
+
+    if name is not None:
+        call.__name__ = call.__qualname__ = name
+    return call
+
+
+# -- names read without their implementation -----------------------------------------------
+Kind = Literal["action", "guard", "service", "delay"]
+
+
+class UnboundNameError(ChartDefinitionError):
+    """A chart read with ``resolve=False`` ran a name it was read without (an action,
+    guard, service or delay whose implementation was not given)."""
+
+
+def unbound(kind: Kind, name: str, path: str) -> Callable[..., Any]:
+    """A stand-in for ``kind`` ``name`` (at ``path``) left unbound: it is shown (its
+    ``__name__`` is ``name``) and raises :class:`UnboundNameError` when called."""
+
+    def placeholder(*_args: Any, **_kw: Any) -> Any:
+        raise UnboundNameError(
+            f"{kind} {name!r} is not bound: the chart was read without its implementations"
+            " (resolve=False); read it with them to run it",
+            path=path,
+        )
+
+    placeholder.__name__ = placeholder.__qualname__ = name
+    placeholder.statefleet_unbound = (kind, name)  # type: ignore[attr-defined]
+    return placeholder
+
+
+def is_unbound(fn: Any) -> bool:
+    """Is ``fn`` a stand-in made by :func:`unbound`?"""
+    return getattr(fn, "statefleet_unbound", None) is not None
