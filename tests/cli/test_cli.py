@@ -118,8 +118,10 @@ def test_simulate_events_and_time_in_order(
     assert lines == [
         "t=0  (start)                  -> order.cart",
         "t=0  CHECKOUT                 -> order.paying",
+        "    order.cart: CHECKOUT -> order.paying",
         "t=59  +59s                     -> order.paying",
         "t=60  +1s                      -> order.expired  (done)",
+        "    order.paying: $after(60000)#order.paying -> order.expired",
     ]
 
 
