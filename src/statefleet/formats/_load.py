@@ -21,14 +21,18 @@ SUFFIXES = {
 }
 
 
-def load(path: str | os.PathLike[str], **kw: Any) -> Chart:
+def load(path: str | os.PathLike[str], *, resolve: bool = True, **kw: Any) -> Chart:
     """Read the chart in ``path``, picking the reader by its suffix.
 
     ``.json`` is an XState machine (:func:`~statefleet.from_json`), ``.yaml``/``.yml`` a
     pystator machine (:func:`~statefleet.from_yaml`), ``.scxml``/``.xml`` an SCXML document
     (:func:`~statefleet.from_scxml`). Keyword arguments go to the reader (``logic=``,
-    ``guards=``, ...). An unknown suffix or a missing file is a
-    :class:`~statefleet.ChartDefinitionError`.
+    ``guards=``, ...). ``resolve=False`` reads a JSON chart without its implementations:
+    names of actions, guards, services and delays found nowhere are left unbound (shown in
+    diagrams; running one raises :class:`~statefleet.formats.UnboundNameError`), so its
+    structure can be checked and drawn (a YAML chart read without ``guards``/``actions`` is
+    bound later anyway; SCXML names nothing outside the document). An unknown suffix or a
+    missing file is a :class:`~statefleet.ChartDefinitionError`.
     """
     if not isinstance(path, str | os.PathLike):
         raise ChartDefinitionError(f"load() needs a file path, got {type(path).__name__}")
@@ -54,7 +58,7 @@ def load(path: str | os.PathLike[str], **kw: Any) -> Chart:
     if reader == "from_json":
         from statefleet.formats._xstate import from_json
 
-        return from_json(p, **kw)
+        return from_json(p, resolve=resolve, **kw)
     if reader == "from_yaml":
         from statefleet.formats._yaml import from_yaml
 
