@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from statefleet import ChartDefinitionError, from_dict, from_json, load
+from statefleet.cli import main
 from statefleet.formats._diagram import to_mermaid
 from statefleet.formats._resolve import UnboundNameError
 
@@ -106,3 +107,19 @@ def test_load_passes_resolve_to_the_json_reader(tmp_path: Path) -> None:
         load(path)
     assert load(path, resolve=False).id == "order"
     assert from_json(path, resolve=False).id == "order"
+
+
+def test_cli_validate_and_diagram_need_no_implementations(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "order.json"
+    path.write_text(json.dumps(CONFIG), encoding="utf-8")
+    assert main(["validate", str(path)]) == 0
+    assert "ok" in capsys.readouterr().out
+    assert main(["diagram", str(path)]) == 0
+    assert ": GO [isReady]" in capsys.readouterr().out
+    # asked to, validate checks the bindings: a JSON file alone has none
+    assert main(["validate", "--check-bindings", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "states.idle.entry[0]: unknown action 'remember'" in out
+    assert main(["diagram", "--check-bindings", str(path)]) == 1

@@ -34,10 +34,11 @@ def crash_message(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def load_chart(ref: str) -> Chart:
+def load_chart(ref: str, *, resolve: bool = True) -> Chart:
     """Load a chart from a file (JSON, YAML, SCXML by suffix) or a ``module:attribute``
     naming a compiled ``Chart``, a class-DSL ``StateChart`` subclass, or a chart factory
-    (see :func:`is_chart_factory`).
+    (see :func:`is_chart_factory`). ``resolve=False``: a file's action, guard, service and
+    delay names need no implementation (see :func:`statefleet.formats.load`).
 
     Raises :class:`ChartDefinitionError` for anything that is not a valid chart, whatever the
     reader or the module raised.
@@ -48,7 +49,7 @@ def load_chart(ref: str) -> Chart:
     from statefleet.formats import load
 
     try:
-        return load(path)
+        return load(path, resolve=resolve)
     except StatefleetError:
         raise
     except Exception as exc:  # a reader's bug must not become a traceback

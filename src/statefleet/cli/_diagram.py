@@ -32,6 +32,14 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--format", choices=("mermaid", "dot", "svg"), default="mermaid")
     p.add_argument("--snapshot", metavar="SNAP", help="a snapshot file (.json or msgpack)")
     p.add_argument("-o", "--output", metavar="OUT", help="write here instead of stdout")
+    p.add_argument(
+        "--check-bindings",
+        action="store_true",
+        help=(
+            "require every action, guard, service and delay a JSON chart names to be bound"
+            " (by default they are shown, not resolved: the implementations live in Python)"
+        ),
+    )
     p.set_defaults(run=run)
 
 
@@ -39,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     """Exit 0 on success, 1 for a bad chart or snapshot or an output that cannot be
     written, 2 when Graphviz is missing."""
     try:
-        chart = load_chart(args.file)
+        chart = load_chart(args.file, resolve=args.check_bindings)
         snapshot = load_snapshot(args.snapshot) if args.snapshot else None
         if args.format == "svg":
             try:

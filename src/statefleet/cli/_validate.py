@@ -28,6 +28,14 @@ def add_parser(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="a chart file or module:Class")
+    p.add_argument(
+        "--check-bindings",
+        action="store_true",
+        help=(
+            "require every action, guard, service and delay a JSON chart names to be bound"
+            " (by default they are shown, not resolved: the implementations live in Python)"
+        ),
+    )
     p.set_defaults(run=run)
 
 
@@ -37,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     bad = 0
     for ref in args.files:
         try:
-            chart = load_chart(ref)
+            chart = load_chart(ref, resolve=args.check_bindings)
         except ChartDefinitionError as exc:
             bad += 1
             out.print(f"[red]invalid[/] {_esc(ref)}: {len(exc.errors)} problem(s)")
