@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from statefleet import ChartDefinitionError, from_dict, from_json, load
+from statefleet import ChartDefinitionError, from_dict, from_json, from_yaml, load
 from statefleet.cli import main
 from statefleet.formats._diagram import to_mermaid
 from statefleet.formats._resolve import UnboundNameError
@@ -123,3 +123,23 @@ def test_cli_validate_and_diagram_need_no_implementations(
     out = capsys.readouterr().out
     assert "states.idle.entry[0]: unknown action 'remember'" in out
     assert main(["diagram", "--check-bindings", str(path)]) == 1
+
+
+def test_an_unbound_name_is_the_same_typed_error_in_every_reader() -> None:
+    yaml_chart = from_yaml(
+        "meta: {machine_name: m}\n"
+        "states: [{name: a, type: initial}, {name: b, type: stable}]\n"
+        "transitions: [{trigger: go, source: a, dest: b, actions: [remember]}]\n"
+    )
+    (yaml_error,) = yaml_chart.transition(yaml_chart.initial().snapshot, "go").errors
+    json_chart = from_dict(
+        {
+            "initial": "a",
+            "states": {"a": {"on": {"go": {"target": "b", "actions": "remember"}}}, "b": {}},
+        },
+        resolve=False,
+    )
+    (json_error,) = json_chart.transition(json_chart.initial().snapshot, "go").errors
+    for error in (yaml_error, json_error):
+        assert isinstance(error, UnboundNameError) and isinstance(error, ChartDefinitionError)
+        assert (error.kind, error.name) == ("action", "remember")

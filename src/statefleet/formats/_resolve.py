@@ -179,9 +179,19 @@ def adapt_positional(
 Kind = Literal["action", "guard", "service", "delay"]
 
 
-class UnboundNameError(ChartDefinitionError):
-    """A chart read with ``resolve=False`` ran a name it was read without (an action,
-    guard, service or delay whose implementation was not given)."""
+class UnboundNameError(ChartDefinitionError, LookupError):
+    """A name a chart uses (an action, guard, service or delay) has no implementation bound:
+    the chart was read without it (``resolve=False``), or a pystator registry lacks it.
+
+    ``kind`` and ``name`` say which; ``path`` is the element that uses it when known.
+    """
+
+    def __init__(
+        self, kind: str, name: str, *, path: str = "", why: str = "is not registered"
+    ) -> None:
+        self.kind = kind
+        self.name = name
+        super().__init__(f"{kind} {name!r} {why}", path=path)
 
 
 def unbound(kind: Kind, name: str, path: str) -> Callable[..., Any]:
@@ -190,9 +200,11 @@ def unbound(kind: Kind, name: str, path: str) -> Callable[..., Any]:
 
     def placeholder(*_args: Any, **_kw: Any) -> Any:
         raise UnboundNameError(
-            f"{kind} {name!r} is not bound: the chart was read without its implementations"
-            " (resolve=False); read it with them to run it",
+            kind,
+            name,
             path=path,
+            why="is not bound: the chart was read without its implementations"
+            " (resolve=False); read it with them to run it",
         )
 
     placeholder.__name__ = placeholder.__qualname__ = name

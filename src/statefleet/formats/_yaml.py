@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import difflib
 import os
 import re
 from collections.abc import Callable, Collection, Iterator, Mapping
@@ -56,6 +55,7 @@ from statefleet.formats._input import (
     nesting_error,
     read_source,
 )
+from statefleet.formats._resolve import Problems, UnboundNameError, did_you_mean, parse_duration
 
 __all__ = [
     "ActionCall",
@@ -75,8 +75,6 @@ __all__ = [
 
 NAME_RE = re.compile(r"^[a-z0-9_]+$")
 _HISTORY_RE = re.compile(r"^H(\*?)\((.*)\)$")
-_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 STATE_TYPES = ("initial", "stable", "terminal", "error", "parallel")
 _TOP_KEYS = ("meta", "states", "transitions", "events", "groups")
@@ -129,15 +127,6 @@ _EXPR_FUNCTIONS: dict[str, Callable[..., Any]] = {
 
 
 # -- actions and guards -------------------------------------------------------------------
-class UnboundNameError(LookupError):
-    """A guard or action name has no function registered for it (yet)."""
-
-    def __init__(self, kind: str, name: str) -> None:
-        self.kind = kind
-        self.name = name
-        super().__init__(f"{kind} {name!r} is not registered")
-
-
 @dataclass
 class Bindings:
     """The late-bound registries a pystator chart looks names up in.
@@ -519,44 +508,7 @@ def _load_yaml(text: str, where: str) -> Any:
         raise ChartDefinitionError(f"YAML value error: {exc}", path=where) from exc
 
 
-# -- durations -----------------------------------------------------------------------------
-def parse_duration(value: Any, default_unit: str = "s") -> float:
-    """Seconds in ``value``: a number (in ``default_unit``) or a string like ``"5s"``,
-    ``"500ms"``, ``"2m"``, ``"1h"``, ``"1d"``. Raises ValueError for anything else."""
-    if isinstance(value, bool):
-        raise ValueError(f"invalid duration {value!r}")
-    if isinstance(value, int | float):
-        if value < 0:
-            raise ValueError(f"invalid duration {value!r}: it cannot be negative")
-        return float(value) * _UNITS[default_unit]
-    if isinstance(value, str):
-        m = _DURATION_RE.match(value)
-        if m:
-            return float(m.group(1)) * _UNITS[m.group(2) or default_unit]
-    raise ValueError(
-        f"invalid duration {value!r}: expected a number or a string like '5s', '500ms', '2m'"
-    )
-
-
 # -- the reader ----------------------------------------------------------------------------
-class _Errors:
-    def __init__(self) -> None:
-        self.items: list[tuple[str, str, int | None]] = []
-
-    def add(self, path: str, message: str, line: int | None = None) -> None:
-        self.items.append((path, message, line))
-
-    def raise_if_any(self) -> None:
-        if not self.items:
-            return
-        path, message, line = self.items[0]
-        if len(self.items) > 1:
-            message += f" (and {len(self.items) - 1} more problem(s))"
-        raise ChartDefinitionError(
-            message, path=path, line=line, errors=[(p, m) for p, m, _ in self.items]
-        )
-
-
 def _line(mapping: Any, key: Any = None) -> int | None:
     if isinstance(mapping, _LineDict):
         if key is not None and key in mapping.key_lines:
@@ -575,13 +527,12 @@ def _plain(value: Any) -> Any:
 
 
 def _check_keys(
-    errors: _Errors, mapping: Mapping[Any, Any], allowed: tuple[str, ...], path: str, what: str
+    errors: Problems, mapping: Mapping[Any, Any], allowed: tuple[str, ...], path: str, what: str
 ) -> None:
     for key in mapping:
         if key in allowed:
             continue
-        close = difflib.get_close_matches(str(key), allowed, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = did_you_mean(str(key), allowed)
         errors.add(
             f"{path}.{key}" if path else str(key),
             f"unknown key {key!r} in {what}{hint}; expected one of: {', '.join(allowed)}",
@@ -601,7 +552,7 @@ class _Reader:
         self.bindings = bindings
         self.given_guards = guards
         self.given_actions = actions
-        self.errors = _Errors()
+        self.errors = Problems()
         self.states: dict[str, StateInfo] = {}
         self.regions: dict[str, RegionInfo] = {}
         self.parallel_regions: dict[str, list[str]] = {}
@@ -641,8 +592,7 @@ class _Reader:
 
     def unknown_state(self, name: str, path: str, line: int | None, what: str) -> None:
         known = list(self.states) + list(self.regions)
-        close = difflib.get_close_matches(name, known, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = did_you_mean(name, known)
         self.errors.add(path, f"{what} {name!r} is not a state of this machine{hint}", line)
 
     # -- top level -------------------------------------------------------------------------
@@ -778,8 +728,7 @@ class _Reader:
                 continue
             stype = s.get("type", "stable")
             if stype not in STATE_TYPES:
-                close = difflib.get_close_matches(str(stype), STATE_TYPES, n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                hint = did_you_mean(str(stype), STATE_TYPES)
                 errors.add(
                     f"{path}.type",
                     f"unknown state type {stype!r}{hint}; expected one of:"
@@ -1083,8 +1032,7 @@ class _Reader:
     ) -> None:
         if given is None or name in given:
             return
-        close = difflib.get_close_matches(name, [str(k) for k in given], n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = did_you_mean(name, [str(k) for k in given])
         self.binding_errors.append(
             (path, f"{kind} {name!r} is not in the {kind}s given{hint}", line)
         )
@@ -1255,8 +1203,7 @@ class _Reader:
         if region is not None:
             rname = self.name(region, f"{path}.region", _line(t, "region"), "region")
             if rname is not None and rname not in self.regions:
-                close = difflib.get_close_matches(rname, list(self.regions), n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                hint = did_you_mean(rname, list(self.regions))
                 errors.add(
                     f"{path}.region",
                     f"region {rname!r} is not a region of this machine{hint}",
@@ -1372,8 +1319,7 @@ class _Reader:
                     if not isinstance(arg, ast.Constant) or not isinstance(arg.value, str):
                         raise ValueError("in_state() takes one state name, in quotes")
                     if arg.value not in self.states and arg.value not in self.regions:
-                        close = difflib.get_close_matches(arg.value, list(self.states), n=1)
-                        hint = f" (did you mean {close[0]!r}?)" if close else ""
+                        hint = did_you_mean(arg.value, list(self.states))
                         raise ValueError(f"in_state({arg.value!r}): no such state{hint}")
             return guard
         except SyntaxError as exc:
