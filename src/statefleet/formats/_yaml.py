@@ -1139,172 +1139,214 @@ class _Reader:
         return hid
 
     def read_transition(self, i: int, t: Any) -> None:
+        """Read ``transitions[i]`` and add it to each of its sources' specs.
+
+        The parts are read in a fixed order (flags, timing, trigger, sources, region,
+        destination, guards) so problems are reported in the order of the keys' meaning;
+        nothing is added when any part has a problem.
+        """
         errors = self.errors
         path = f"transitions[{i}]"
         if not self.mapping(t, path, None, "a transition"):
             return
-        line = _line(t)
         raw_trigger = t.get("trigger")
         if isinstance(raw_trigger, str) and NAME_RE.match(raw_trigger):
             path = f"transitions[{i}]({raw_trigger})"
         _check_keys(errors, t, _TRANSITION_KEYS, path, "a transition")
         n_before = len(errors.items)
-        flags: dict[str, bool] = {}
-        for key in ("internal", "auto"):
-            v = t.get(key, False)
-            if not isinstance(v, bool):
-                errors.add(
-                    f"{path}.{key}", f"{key} must be true or false, got {v!r}", _line(t, key)
-                )
-                v = False
-            flags[key] = v
-        internal, auto = flags["internal"], flags["auto"]
-        delay: float | None = None
-        if t.get("after") is not None:
-            try:
-                delay = parse_duration(t["after"], "ms")
-            except ValueError as exc:
-                errors.add(f"{path}.after", f"{exc} (a number is milliseconds)", _line(t, "after"))
-        if auto and t.get("after") is not None:
-            errors.add(path, "a transition cannot be both 'auto' and 'after'", line)
-        trigger: str | None = None
-        if t.get("trigger") is not None:
-            trigger = self.name(t["trigger"], f"{path}.trigger", _line(t, "trigger"), "trigger")
-        elif not auto and t.get("after") is None:
-            errors.add(path, "a transition needs a trigger (unless it is 'auto' or 'after')", line)
-        # sources
-        raw_src = t.get("source")
-        sources: list[str] = []
-        if raw_src is None:
-            errors.add(path, "a transition needs a source", line)
-        else:
-            items = raw_src if isinstance(raw_src, list) else [raw_src]
-            if not items:
-                errors.add(f"{path}.source", "source is an empty list", _line(t, "source"))
-            for k, s in enumerate(items):
-                spath = f"{path}.source" + (f"[{k}]" if isinstance(raw_src, list) else "")
-                sname = self.name(s, spath, _line(t, "source"), "source")
-                if sname is None:
-                    continue
-                if sname not in self.states and sname not in self.regions:
-                    self.unknown_state(sname, spath, _line(t, "source"), "source")
-                    continue
-                if sname in self.states and self.states[sname].type == "terminal":
-                    errors.add(
-                        spath,
-                        f"terminal state {sname!r} cannot have outgoing transitions",
-                        _line(t, "source"),
-                    )
-                    continue
-                if sname not in sources:
-                    sources.append(sname)
-        # region
-        region = t.get("region")
-        if region is not None:
-            rname = self.name(region, f"{path}.region", _line(t, "region"), "region")
-            if rname is not None and rname not in self.regions:
-                hint = did_you_mean(rname, list(self.regions))
-                errors.add(
-                    f"{path}.region",
-                    f"region {rname!r} is not a region of this machine{hint}",
-                    _line(t, "region"),
-                )
-            elif rname is not None:
-                for s in sources:
-                    if s != rname and not self.is_ancestor(rname, s):
-                        errors.add(
-                            f"{path}.region",
-                            f"source {s!r} is not in region {rname!r}",
-                            _line(t, "region"),
-                        )
-        # destination
+        internal, auto = self.flag(t, "internal", path), self.flag(t, "auto", path)
+        delay, trigger = self.timing(t, path, auto)
+        sources = self.sources(t, path)
+        self.check_region(t, path, sources)
         target: str | None = None
         if t.get("dest") is not None:
             target = self.target_of(t["dest"], f"{path}.dest", _line(t, "dest"))
         elif not internal:
-            errors.add(path, "a transition needs a dest (unless it is internal)", line)
-        # guards
-        guards: list[NamedGuard | ExprGuard] = []
-        raw_guards = t.get("guards")
-        if raw_guards is not None:
-            gitems = raw_guards if isinstance(raw_guards, list) else [raw_guards]
-            for k, g in enumerate(gitems):
-                gpath = f"{path}.guards" + (f"[{k}]" if isinstance(raw_guards, list) else "")
-                gline = _line(g) if isinstance(g, Mapping) else _line(t, "guards")
-                if isinstance(g, Mapping):
-                    _check_keys(errors, g, _GUARD_KEYS, gpath, "a guard")
-                    expr = g.get("expr")
-                    if not isinstance(expr, str) or not expr.strip():
-                        errors.add(gpath, 'an inline guard needs expr: "<expression>"', gline)
-                        continue
-                    guard = self.expr_guard(expr, gpath, gline)
-                    if guard is not None:
-                        guards.append(guard)
-                    continue
-                if isinstance(g, str) and g.startswith("expr:"):
-                    guard = self.expr_guard(g[5:], gpath, gline)
-                    if guard is not None:
-                        guards.append(guard)
-                    continue
-                gname = self.name(g, gpath, gline, "guard name")
-                if gname is not None:
-                    self.check_bound("guard", gname, self.given_guards, gpath, gline)
-                    self.guard_names.add(gname)
-                    guards.append(NamedGuard(gname, self.bindings))
+            errors.add(path, "a transition needs a dest (unless it is internal)", _line(t))
+        guards = self.guards_of(t, path)
         if len(errors.items) > n_before or (target is None and not internal):
             return
-        cond = GuardSet(tuple(guards)) if guards else None
-        label = cond.label if cond is not None else None
         if trigger is not None and trigger not in self.triggers:
             self.triggers.append(trigger)
+        cond = GuardSet(tuple(guards)) if guards else None
         for src in sources:
-            actions = self.actions_of(
-                t.get("actions"), f"{path}.actions", _line(t, "actions"), "transition", src
+            self.add_transition(t, path, src, trigger, target, cond, internal, auto, delay)
+
+    def flag(self, t: Mapping[str, Any], key: str, path: str) -> bool:
+        v = t.get(key, False)
+        if not isinstance(v, bool):
+            self.errors.add(
+                f"{path}.{key}", f"{key} must be true or false, got {v!r}", _line(t, key)
             )
-            ttype: Literal["external", "internal"] = "external"
-            ttarget: tuple[str, ...] = (target,) if target is not None else ()
-            if internal and target is not None:
-                real = target
-                hm = _HISTORY_RE.match(target)
-                if hm is not None:
-                    real = hm.group(2)
-                if target == src:
-                    ttarget = ()
-                elif real == src or self.is_ancestor(src, real):
-                    ttype = "internal"
-                else:
-                    errors.add(
-                        f"{path}.dest",
-                        f"an internal transition stays inside its source: {target!r} is not"
-                        f" {src!r} or one of its descendants",
-                        _line(t, "dest"),
-                    )
-                    continue
-            spec = self.specs[src]
-            events: list[tuple[str, ...]] = []
-            if trigger is not None:
-                events.append((trigger,))
+            return False
+        return v
+
+    def timing(
+        self, t: Mapping[str, Any], path: str, auto: bool
+    ) -> tuple[float | None, str | None]:
+        """A transition's ``after`` delay (seconds) and its trigger."""
+        errors = self.errors
+        delay: float | None = None
+        after = t.get("after")
+        if after is not None:
+            try:
+                delay = parse_duration(after, "ms")
+            except ValueError as exc:
+                errors.add(f"{path}.after", f"{exc} (a number is milliseconds)", _line(t, "after"))
             if auto:
-                events.append(())
-            if delay is not None:
-                events.append(())
-            for k, event in enumerate(events):
-                ts = TransitionSpec(
-                    event=event,
-                    target=ttarget,
-                    cond=cond,
-                    type=ttype,
-                    actions=actions,
-                    before=(merge_payload,) if event else (),
-                    path=path,
-                    line=line,
-                    cond_label=label,
-                    name=trigger,
+                errors.add(path, "a transition cannot be both 'auto' and 'after'", _line(t))
+        trigger: str | None = None
+        if t.get("trigger") is not None:
+            trigger = self.name(t["trigger"], f"{path}.trigger", _line(t, "trigger"), "trigger")
+        elif not auto and after is None:
+            errors.add(
+                path, "a transition needs a trigger (unless it is 'auto' or 'after')", _line(t)
+            )
+        return delay, trigger
+
+    def sources(self, t: Mapping[str, Any], path: str) -> list[str]:
+        """The states a transition leaves from (each once, in order)."""
+        errors = self.errors
+        raw_src = t.get("source")
+        sources: list[str] = []
+        if raw_src is None:
+            errors.add(path, "a transition needs a source", _line(t))
+            return sources
+        line = _line(t, "source")
+        items = raw_src if isinstance(raw_src, list) else [raw_src]
+        if not items:
+            errors.add(f"{path}.source", "source is an empty list", line)
+        for k, s in enumerate(items):
+            spath = f"{path}.source" + (f"[{k}]" if isinstance(raw_src, list) else "")
+            sname = self.name(s, spath, line, "source")
+            if sname is None:
+                continue
+            if sname not in self.states and sname not in self.regions:
+                self.unknown_state(sname, spath, line, "source")
+            elif sname in self.states and self.states[sname].type == "terminal":
+                errors.add(
+                    spath, f"terminal state {sname!r} cannot have outgoing transitions", line
                 )
-                if delay is not None and k == len(events) - 1:
-                    self.add_timer(src, delay, ts, trigger or "after")
-                else:
-                    spec.transitions.append(ts)
+            elif sname not in sources:
+                sources.append(sname)
+        return sources
+
+    def check_region(self, t: Mapping[str, Any], path: str, sources: list[str]) -> None:
+        """A transition's ``region`` must be a region holding every source."""
+        region = t.get("region")
+        if region is None:
+            return
+        line = _line(t, "region")
+        rname = self.name(region, f"{path}.region", line, "region")
+        if rname is None:
+            return
+        if rname not in self.regions:
+            hint = did_you_mean(rname, list(self.regions))
+            self.errors.add(
+                f"{path}.region", f"region {rname!r} is not a region of this machine{hint}", line
+            )
+            return
+        for s in sources:
+            if s != rname and not self.is_ancestor(rname, s):
+                self.errors.add(f"{path}.region", f"source {s!r} is not in region {rname!r}", line)
+
+    def guards_of(self, t: Mapping[str, Any], path: str) -> list[NamedGuard | ExprGuard]:
+        """A transition's guards: names (late-bound), ``expr:`` strings, ``{expr: ...}``."""
+        raw_guards = t.get("guards")
+        if raw_guards is None:
+            return []
+        guards: list[NamedGuard | ExprGuard] = []
+        items = raw_guards if isinstance(raw_guards, list) else [raw_guards]
+        for k, g in enumerate(items):
+            gpath = f"{path}.guards" + (f"[{k}]" if isinstance(raw_guards, list) else "")
+            guard = self.guard(g, gpath, _line(g) if isinstance(g, Mapping) else _line(t, "guards"))
+            if guard is not None:
+                guards.append(guard)
+        return guards
+
+    def guard(self, g: Any, path: str, line: int | None) -> NamedGuard | ExprGuard | None:
+        if isinstance(g, Mapping):
+            _check_keys(self.errors, g, _GUARD_KEYS, path, "a guard")
+            expr = g.get("expr")
+            if not isinstance(expr, str) or not expr.strip():
+                self.errors.add(path, 'an inline guard needs expr: "<expression>"', line)
+                return None
+            return self.expr_guard(expr, path, line)
+        if isinstance(g, str) and g.startswith("expr:"):
+            return self.expr_guard(g[5:], path, line)
+        gname = self.name(g, path, line, "guard name")
+        if gname is None:
+            return None
+        self.check_bound("guard", gname, self.given_guards, path, line)
+        self.guard_names.add(gname)
+        return NamedGuard(gname, self.bindings)
+
+    def add_transition(
+        self,
+        t: Mapping[str, Any],
+        path: str,
+        src: str,
+        trigger: str | None,
+        target: str | None,
+        cond: GuardSet | None,
+        internal: bool,
+        auto: bool,
+        delay: float | None,
+    ) -> None:
+        """Add a checked transition leaving ``src``: one core transition per way it is
+        taken (its trigger, ``auto`` eventless, ``after`` delayed), sharing its actions."""
+        actions = self.actions_of(
+            t.get("actions"), f"{path}.actions", _line(t, "actions"), "transition", src
+        )
+        kind = self.internal_kind(t, path, src, target) if internal else ("external", target)
+        if kind is None:
+            return
+        ttype, real_target = kind
+        events: list[tuple[str, ...]] = []
+        if trigger is not None:
+            events.append((trigger,))
+        if auto:
+            events.append(())
+        if delay is not None:
+            events.append(())
+        for k, event in enumerate(events):
+            ts = TransitionSpec(
+                event=event,
+                target=(real_target,) if real_target is not None else (),
+                cond=cond,
+                type=ttype,
+                actions=actions,
+                before=(merge_payload,) if event else (),
+                path=path,
+                line=_line(t),
+                cond_label=cond.label if cond is not None else None,
+                name=trigger,
+            )
+            if delay is not None and k == len(events) - 1:
+                self.add_timer(src, delay, ts, trigger or "after")
+            else:
+                self.specs[src].transitions.append(ts)
+
+    def internal_kind(
+        self, t: Mapping[str, Any], path: str, src: str, target: str | None
+    ) -> tuple[Literal["external", "internal"], str | None] | None:
+        """An ``internal: true`` transition: targetless to itself, SCXML-internal to a
+        descendant; anything else is a problem (None)."""
+        if target is None:
+            return "external", None
+        hm = _HISTORY_RE.match(target)
+        real = hm.group(2) if hm is not None else target
+        if target == src:
+            return "external", None
+        if real == src or self.is_ancestor(src, real):
+            return "internal", target
+        self.errors.add(
+            f"{path}.dest",
+            f"an internal transition stays inside its source: {target!r} is not"
+            f" {src!r} or one of its descendants",
+            _line(t, "dest"),
+        )
+        return None
 
     def expr_guard(self, expr: str, path: str, line: int | None) -> ExprGuard | None:
         try:
