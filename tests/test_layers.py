@@ -17,7 +17,7 @@ SRC = Path(statefleet.__file__).parent
 ALLOWED: dict[str, set[str]] = {
     "core": set(),
     "formats": {"core"},
-    "compat": {"core", "formats"},
+    "compat": {"core", "formats", "actors"},
     "actors": {"core"},
     "persistence": {"core"},
     "telemetry": {"core", "actors"},

@@ -1015,7 +1015,6 @@ def test_can_reports_enabled_events() -> None:
 
 
 def test_seed_names_are_aliases() -> None:
-    assert xstate.create_machine is from_dict
     assert xstate.SyncInterpreter is XStateSession
     machine = xstate.create_machine({"id": "c", "initial": "a", "states": {"a": {}}})
     assert xstate.SyncInterpreter(machine).start().active_state_ids == {"c.a"}

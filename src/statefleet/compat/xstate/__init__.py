@@ -1,26 +1,51 @@
-"""XState's Python API on statefleet (xstate-statemachine): ``from statefleet.compat.xstate import
-create_machine, SyncInterpreter``.
+"""xstate-statemachine's API on statefleet: ``from statefleet.compat.xstate import
+create_machine, Interpreter, SyncInterpreter, MachineLogic``.
 
-``from_dict``/``from_json`` (alias ``create_machine``) read XState-style configs (seed 001);
-:class:`XStateSession` (alias ``SyncInterpreter``) runs them; :class:`MachineLogic` holds the
-actions, guards and services a config names. ``statefleet.formats.xstate`` is the same API.
-See ``docs/formats-xstate.md``.
+``create_machine`` reads an XState config (with ``logic=``, ``logic_modules=``,
+``logic_providers=``); :class:`XStateSession` (alias ``SyncInterpreter``) runs it
+synchronously on a core ``Session``, :class:`Interpreter` asynchronously as an actor; both
+take plugins (``use(PluginBase())``). ``from_dict``/``from_json`` are statefleet's own
+readers. ``statefleet.formats.xstate`` is the same API. See ``docs/formats-xstate.md`` and
+``docs/migrate-xstate-statemachine.md``.
 """
 
+from statefleet.compat.xstate._async import Interpreter
+from statefleet.compat.xstate._errors import (
+    ActorSpawningError,
+    ImplementationMissingError,
+    InvalidConfigError,
+    NotSupportedError,
+    StateNotFoundError,
+    XStateMachineError,
+)
 from statefleet.compat.xstate._interpreter import StateIds, XStateSession
+from statefleet.compat.xstate._logic import LogicLoader, create_machine
+from statefleet.compat.xstate._plugins import LoggingInspector, PluginBase, TransitionInfo
 from statefleet.formats._xstate import ActionDef, MachineLogic, XEvent, from_dict, from_json
 
-#: seed 001's name for :func:`from_dict`
-create_machine = from_dict
 #: seed 001's name for :class:`XStateSession`
 SyncInterpreter = XStateSession
+#: xstate-statemachine's name for :class:`ActionDef`
+ActionDefinition = ActionDef
 
 __all__ = [
     "ActionDef",
+    "ActionDefinition",
+    "ActorSpawningError",
+    "ImplementationMissingError",
+    "Interpreter",
+    "InvalidConfigError",
+    "LoggingInspector",
+    "LogicLoader",
     "MachineLogic",
+    "NotSupportedError",
+    "PluginBase",
     "StateIds",
+    "StateNotFoundError",
     "SyncInterpreter",
+    "TransitionInfo",
     "XEvent",
+    "XStateMachineError",
     "XStateSession",
     "create_machine",
     "from_dict",

@@ -10,8 +10,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Any
 
+from statefleet.compat.xstate._plugins import PluginBase, check_plugin, notify, report_step
 from statefleet.core import (
     Chart,
+    EventData,
     Listener,
     RealClock,
     Record,
@@ -20,9 +22,24 @@ from statefleet.core import (
     StatefleetError,
     VirtualClock,
 )
-from statefleet.formats._xstate import sets_done
+from statefleet.formats._xstate import XEvent, sets_done
 
-__all__ = ["StateIds", "XStateSession"]
+__all__ = ["StateIds", "XStateSession", "event_parts"]
+
+
+def event_parts(
+    event: str | Mapping[str, Any], payload: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """The name and payload of ``send(event, **payload)``: ``event`` is a name or an XState
+    event object ``{"type": name, ...}`` (its other keys join the payload)."""
+    if not isinstance(event, Mapping):
+        return event, payload
+    data = dict(event)
+    name = data.pop("type", None)
+    if not isinstance(name, str):
+        raise StatefleetError(f"an event object needs a string 'type', got {event!r}")
+    data.update(payload)
+    return name, data
 
 
 # -- the seed's interpreter view -------------------------------------------------------------
@@ -92,6 +109,13 @@ class XStateSession:
         meta = chart.meta if isinstance(chart.meta, Mapping) else {}
         self._done_sets: tuple[tuple[str, ...], ...] = tuple(meta.get("done_sets", ()))
         self._wrapper: str | None = meta.get("wrapper")
+        self._plugins: list[PluginBase] = []
+
+    def use(self, plugin: PluginBase) -> XStateSession:
+        """Register a :class:`PluginBase` (xstate-statemachine's ``use``); returns ``self``."""
+        check_plugin(plugin)
+        self._plugins.append(plugin)
+        return self
 
     @classmethod
     def restore(
@@ -120,7 +144,13 @@ class XStateSession:
                 session_id=self._session_id,
                 listeners=self._listeners,
             )
+            notify(self._plugins, "on_interpreter_start", self)
+            self._report_done()
         return self
+
+    def _report_done(self) -> None:
+        if self._plugins and self.done:
+            notify(self._plugins, "on_done", self, self.output)
 
     def __enter__(self) -> XStateSession:
         return self.start()
@@ -145,15 +175,19 @@ class XStateSession:
         object ``{"type": name, ...}``. Ignored once the session is stopped or done."""
         if self._stopped:
             return
-        if isinstance(event, Mapping):
-            data = dict(event)
-            name = data.pop("type", None)
-            if not isinstance(name, str):
-                raise StatefleetError(f"an event object needs a string 'type', got {event!r}")
-            data.update(payload)
+        name, data = event_parts(event, payload)
+        if not self._plugins:
             self.session.send(name, **data)
             return
-        self.session.send(event, **payload)
+        notify(self._plugins, "on_event_received", self, XEvent(EventData(name, data or None)))
+        was_done = self.done
+        before = self.session.configuration
+        self.session.send(name, **data)
+        report_step(
+            self._plugins, self, self.chart.nodes_by_id, name, before, self.session.configuration
+        )
+        if not was_done:
+            self._report_done()
 
     def raise_(self, event: str, /, **payload: Any) -> None:
         """From inside an action: raise an internal event, processed in this macrostep
@@ -162,6 +196,8 @@ class XStateSession:
 
     def stop(self) -> None:
         """Stop the session: timers stop firing and later events are ignored."""
+        if not self._stopped and self._session is not None:
+            notify(self._plugins, "on_interpreter_stop", self)
         self._stopped = True
 
     @property
@@ -172,6 +208,11 @@ class XStateSession:
     @property
     def active_state_ids(self) -> StateIds:
         """Ids of the active leaf states (a set that prints in document order)."""
+        return StateIds(self.session.active_leaves)
+
+    @property
+    def current_state_ids(self) -> StateIds:
+        """xstate-statemachine's name for :attr:`active_state_ids`."""
         return StateIds(self.session.active_leaves)
 
     @property

@@ -1,0 +1,155 @@
+"""xstate-statemachine's async ``Interpreter``, as a thin front on a statefleet actor.
+
+``service = await Interpreter(machine).start()`` spawns the chart as an actor (in the
+:class:`~statefleet.ActorSystem` given, or in one the interpreter runs for itself until
+:meth:`Interpreter.stop`); ``await service.send("EVENT", **payload)`` returns once that
+event's macrostep (and its ``async def`` actions) ran; ``current_state_ids`` and ``context``
+read the actor's state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from statefleet.actors import ActorRef, ActorSystem
+from statefleet.compat.xstate._interpreter import StateIds, event_parts
+from statefleet.compat.xstate._plugins import PluginBase, check_plugin, notify, report_step
+from statefleet.core import (
+    ActorStoppedError,
+    Chart,
+    EventData,
+    Listener,
+    RealClock,
+    Record,
+    StatefleetError,
+    VirtualClock,
+)
+from statefleet.formats._xstate import XEvent
+
+__all__ = ["Interpreter"]
+
+
+class Interpreter:
+    """Run an XState chart as an actor, with xstate-statemachine's async ``Interpreter`` API.
+
+    ``system``: the :class:`~statefleet.ActorSystem` to spawn in (its block must be open);
+    without one the interpreter opens its own in :meth:`start` and closes it in
+    :meth:`stop` (call both from the same task, as ``async with`` would). ``clock`` and
+    ``listeners`` go to that own system. ``id`` is the actor id.
+    """
+
+    def __init__(
+        self,
+        machine: Chart,
+        *,
+        context: Mapping[str, Any] | None = None,
+        system: ActorSystem | None = None,
+        clock: VirtualClock | RealClock | None = None,
+        listeners: Iterable[Listener | Callable[[Record], Any]] = (),
+        id: str | None = None,
+    ) -> None:
+        if not isinstance(machine, Chart):
+            raise TypeError(f"Interpreter needs a compiled Chart, got {type(machine).__name__}")
+        self.machine = machine
+        self._context = dict(context) if context is not None else None
+        self._system = system
+        self._own: ActorSystem | None = None
+        self._clock = clock
+        self._listeners = tuple(listeners)
+        self._id = id
+        self._ref: ActorRef | None = None
+        self._stopped = False
+        self._plugins: list[PluginBase] = []
+        meta = machine.meta if isinstance(machine.meta, Mapping) else {}
+        self._wrapper: str | None = meta.get("wrapper")
+
+    def use(self, plugin: PluginBase) -> Interpreter:
+        """Register a :class:`PluginBase`; returns ``self``."""
+        check_plugin(plugin)
+        self._plugins.append(plugin)
+        return self
+
+    async def start(self) -> Interpreter:
+        """Spawn the actor (entering the initial states) and return ``self``; once only."""
+        if self._ref is not None:
+            return self
+        system = self._system
+        if system is None:
+            system = ActorSystem(clock=self._clock, listeners=self._listeners)
+            await system.__aenter__()
+            self._own = system
+        self._ref = system.spawn(self.machine, id=self._id, context=self._context)
+        notify(self._plugins, "on_interpreter_start", self)
+        return self
+
+    async def __aenter__(self) -> Interpreter:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def ref(self) -> ActorRef:
+        """The :class:`~statefleet.ActorRef` underneath."""
+        if self._ref is None:
+            raise StatefleetError("the interpreter is not started: await start() first")
+        return self._ref
+
+    async def send(self, event: str | Mapping[str, Any], /, **payload: Any) -> None:
+        """Process one event (a name and payload, or ``{"type": name, ...}``) and return once
+        its macrostep ran. Ignored once stopped or done."""
+        ref = self.ref
+        if self._stopped or ref.done:
+            return
+        name, data = event_parts(event, payload)
+        notify(self._plugins, "on_event_received", self, XEvent(EventData(name, data or None)))
+        before = ref.configuration
+        try:
+            await ref.ask(name, **data)
+        except ActorStoppedError:
+            return
+        report_step(self._plugins, self, self.machine.nodes_by_id, name, before, ref.configuration)
+        if ref.done:
+            notify(self._plugins, "on_done", self, ref.done_data)
+
+    async def stop(self) -> None:
+        """Stop the actor (exit actions run, services are cancelled) and, when the
+        interpreter opened its own system, close it. Stopping twice does nothing."""
+        if self._stopped or self._ref is None:
+            self._stopped = True
+            return
+        self._stopped = True
+        notify(self._plugins, "on_interpreter_stop", self)
+        await self._ref.stop()
+        if self._own is not None:
+            own, self._own = self._own, None
+            await own.__aexit__(None, None, None)
+
+    @property
+    def current_state_ids(self) -> StateIds:
+        """Ids of the active leaf states, in document order."""
+        cfg = self.ref.configuration
+        nodes = self.machine.nodes_by_id
+        return StateIds(
+            i for i in nodes if i in cfg and not any(c.id in cfg for c in nodes[i].child_states)
+        )
+
+    #: statefleet's name for :attr:`current_state_ids`
+    active_state_ids = current_state_ids
+
+    @property
+    def context(self) -> dict[str, Any]:
+        """The machine's context."""
+        return self.ref.context
+
+    @property
+    def status(self) -> str:
+        """``"active"``, ``"done"`` or ``"stopped"``."""
+        if self._stopped:
+            return "stopped"
+        return "done" if self.ref.done else self.ref.status
+
+    def __repr__(self) -> str:
+        ids = self.current_state_ids if self._ref is not None else "not started"
+        return f"<Interpreter {self.machine.id!r} {ids!r}>"

@@ -1,0 +1,116 @@
+"""xstate-statemachine's plugins: :class:`PluginBase` hooks and :class:`LoggingInspector`.
+
+Register one with ``interpreter.use(plugin)`` (sync :class:`XStateSession` or async
+:class:`Interpreter`). The hooks statefleet calls: ``on_interpreter_start``,
+``on_interpreter_stop``, ``on_event_received``, ``on_transition`` (after a macrostep that
+changed the active states), ``on_done``. Per-action, per-guard and per-service hooks are not
+called (see ``docs/migrate-xstate-statemachine.md``); use ``listeners=`` for those records.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["LoggingInspector", "PluginBase", "TransitionInfo"]
+
+log = logging.getLogger("statefleet.xstate")
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionInfo:
+    """What ``on_transition`` receives as ``transition``: the event and the states it
+    left (``source``) and entered (``target``), as state ids."""
+
+    event: str
+    source: frozenset[str]
+    target: frozenset[str]
+
+
+class PluginBase:
+    """Base class of interpreter plugins: override the hooks you need (all do nothing)."""
+
+    def on_interpreter_start(self, interpreter: Any) -> None:
+        """The interpreter started (its initial states are entered)."""
+
+    def on_interpreter_stop(self, interpreter: Any) -> None:
+        """The interpreter is stopping."""
+
+    def on_event_received(self, interpreter: Any, event: Any) -> None:
+        """An event was sent to the interpreter (before it is processed)."""
+
+    def on_transition(
+        self,
+        interpreter: Any,
+        from_states: frozenset[Any],
+        to_states: frozenset[Any],
+        transition: TransitionInfo,
+    ) -> None:
+        """A macrostep changed the active states (``from_states``/``to_states`` are the
+        chart's state nodes)."""
+
+    def on_done(self, interpreter: Any, output: Any) -> None:
+        """The machine reached its top-level final state."""
+
+
+class LoggingInspector(PluginBase):
+    """Logs events and transitions to the ``statefleet.xstate`` logger (level INFO)."""
+
+    def on_event_received(self, interpreter: Any, event: Any) -> None:
+        """Log the event's type and payload."""
+        log.info("event %s %r", getattr(event, "type", event), getattr(event, "payload", None))
+
+    def on_transition(
+        self,
+        interpreter: Any,
+        from_states: frozenset[Any],
+        to_states: frozenset[Any],
+        transition: TransitionInfo,
+    ) -> None:
+        """Log the states left and entered."""
+        log.info(
+            "transition on %s: %s -> %s",
+            transition.event,
+            sorted(transition.source),
+            sorted(transition.target),
+        )
+
+
+def check_plugin(plugin: Any) -> None:
+    """Raise ``TypeError`` unless ``plugin`` is a :class:`PluginBase`."""
+    if not isinstance(plugin, PluginBase):
+        raise TypeError(f"use() takes a PluginBase instance, not {type(plugin).__name__}")
+
+
+def notify(plugins: Iterable[PluginBase], hook: str, *args: Any) -> None:
+    """Call ``hook(*args)`` on every plugin; a plugin that raises is logged, not fatal."""
+    for plugin in plugins:
+        try:
+            getattr(plugin, hook)(*args)
+        except Exception:
+            log.exception("xstate plugin %r failed in %s", plugin, hook)
+
+
+def report_step(
+    plugins: Iterable[PluginBase],
+    interpreter: Any,
+    nodes: Any,
+    event: str,
+    before: frozenset[str],
+    after: frozenset[str],
+) -> None:
+    """Call ``on_transition`` when a macrostep changed the active states ``before`` ->
+    ``after`` (``nodes`` maps state ids to the chart's nodes)."""
+    if before == after:
+        return
+    info = TransitionInfo(event, before - after, after - before)
+    notify(
+        plugins,
+        "on_transition",
+        interpreter,
+        frozenset(nodes[i] for i in before if i in nodes),
+        frozenset(nodes[i] for i in after if i in nodes),
+        info,
+    )
