@@ -39,7 +39,6 @@ See ``docs/formats-builder.md`` for the full reference and the differences from 
 from __future__ import annotations
 
 import asyncio
-import difflib
 import inspect
 import logging
 import math
@@ -68,6 +67,7 @@ from statefleet.core import (
     compile_chart,
 )
 from statefleet.formats._input import MAX_NESTING, shown
+from statefleet.formats._resolve import did_you_mean
 
 __all__ = [
     "DRIVERS",
@@ -750,8 +750,7 @@ class _Definer:
         for p in self.nodes:
             if p != self.root.path:
                 by_name.setdefault(posixpath.basename(p), p)
-        close = difflib.get_close_matches(posixpath.basename(raw), list(by_name), n=1)
-        hint = f" (did you mean {by_name[close[0]]!r}?)" if close else ""
+        hint = did_you_mean(posixpath.basename(raw), by_name, show=by_name)
         self.error(path, f"unknown {role} {shown(raw)}{hint}")
 
     # pass 2: initials and transitions

@@ -23,7 +23,7 @@ import difflib
 import inspect
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from statefleet.core import ChartDefinitionError
@@ -41,10 +41,18 @@ __all__ = [
 
 
 # -- problems ------------------------------------------------------------------------------
-def did_you_mean(name: Any, candidates: Iterable[Any]) -> str:
-    """`` (did you mean 'x'?)`` for the candidate closest to ``name``, or ``""``."""
+def did_you_mean(
+    name: Any, candidates: Iterable[Any], show: Mapping[str, str] | None = None
+) -> str:
+    """`` (did you mean 'x'?)`` for the candidate closest to ``name``, or ``""``.
+
+    ``show`` maps a candidate to what to suggest instead (a state's short name matched, its
+    full path suggested).
+    """
     close = difflib.get_close_matches(str(name), [str(c) for c in candidates], n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    if not close:
+        return ""
+    return f" (did you mean {(show or {}).get(close[0], close[0])!r}?)"
 
 
 class Problems:
