@@ -159,10 +159,11 @@ def test_a_chart_class_is_invoked_as_a_child_chart() -> None:
 
 async def _charge_async(ctx: InvokeContext, amount: int = 0) -> str:
     await anyio.sleep(0)  # real async work: only an actor awaits it
-    return GATEWAY.charge(ctx.invokeid, amount)
+    return GATEWAY.charge(ctx.machine.order_id, amount)  # the instance, under actors too
 
 
 class AsyncOrder(StateChart):
+    order_id: str = "o-async"
     pending = State(initial=True)
     paying = State(invoke=_charge_async)
     paid = State(final=True)
@@ -178,7 +179,7 @@ async def test_an_async_service_runs_under_actors() -> None:
         await ref.send("checkout", amount=12)
         await ref.wait_for("paid")
         assert ref.status == "done"
-    assert [amount for _, amount in GATEWAY.charged] == [12]
+    assert GATEWAY.charged == [("o-async", 12)]
 
 
 def test_psm_timeout_helper_runs_on_the_instance_clock() -> None:

@@ -97,6 +97,7 @@ class HSM(Driver):
         *,
         clock: VirtualClock | RealClock | None = None,
         listeners: Iterable[Listener | Callable[[Record], Any]] = (),
+        id: str | None = None,
     ) -> None:
         info = model.meta.get("hsm") if isinstance(model, Chart) else None
         if not isinstance(info, dict):
@@ -124,7 +125,11 @@ class HSM(Driver):
         self._timer_task: asyncio.Task[None] | None = None
         self._stopped = False
         self._closing = False
-        sid = f"hsm-{_PREFIX}{next(_IDS):x}"
+        sid = id if id is not None else f"hsm-{_PREFIX}{next(_IDS):x}"
+        if not isinstance(sid, str) or not sid:
+            raise StatefleetError(f"a machine id must be a non-empty string, got {sid!r}")
+        if sid in DRIVERS:
+            raise StatefleetError(f"a running machine already has the id {sid!r}")
         DRIVERS[sid] = self
         if isinstance(instance, Instance):
             instance._hsm = self
@@ -347,20 +352,30 @@ async def start(
     *,
     clock: VirtualClock | RealClock | None = None,
     listeners: Iterable[Listener | Callable[[Record], Any]] = (),
+    id: str | None = None,
 ) -> HSM:
     """Start ``model`` (from :func:`define`) for ``instance``: seed 004's ``hsm.start``.
 
     Enters the initial states, awaits their ``async def`` entry behaviours and starts their
     activities. ``clock`` defaults to a :class:`~statefleet.RealClock` (timers fire on their
     own); pass a :class:`~statefleet.VirtualClock` and call :meth:`HSM.advance` to move time by
-    hand. ``listeners`` receive the session's inspection records.
+    hand. ``listeners`` receive the session's inspection records; ``id`` names the machine
+    (its session id; unique among running machines).
     """
-    sm = HSM(ctx, instance, model, clock=clock, listeners=listeners)
+    sm = HSM(ctx, instance, model, clock=clock, listeners=listeners, id=id)
     await sm._flush()
     sm._start_timers()
     return sm
 
 
-async def stop(sm: HSM) -> None:
-    """Stop a machine started by :func:`start` (see :meth:`HSM.stop`)."""
+async def stop(sm: HSM | Instance) -> None:
+    """Stop a machine started by :func:`start`, given it or its :class:`Instance` (see
+    :meth:`HSM.stop`). Stopping an instance that is not running does nothing."""
+    if isinstance(sm, Instance):
+        running = sm._hsm
+        if running is None:
+            return
+        sm = running
+    if not isinstance(sm, HSM):
+        raise StatefleetError(f"stop() takes a machine or an hsm.Instance, not {type(sm).__name__}")
     await sm.stop()

@@ -72,7 +72,7 @@ from statefleet.compat.psm._definition import (
 )
 from statefleet.compat.psm.contrib.timeout import Timeout
 from statefleet.compat.psm.exceptions import AttrNotFound, InvalidDefinition
-from statefleet.compat.psm.invoke import invoke_source
+from statefleet.compat.psm.invoke import MachineHandle, invoke_source
 from statefleet.core import (
     Action,
     AfterSpec,
@@ -597,12 +597,20 @@ class _Compiler:
                 if not isinstance(method, types.FunctionType):
                     raise self.error(f"{path}.invoke", f"unknown invoke handler {handler!r}")
                 out.append(
-                    InvokeSpec(src=invoke_source(method, st._id, True), kind="activity", path=where)
+                    InvokeSpec(
+                        src=invoke_source(method, st._id, True),
+                        params=MachineHandle.of,
+                        kind="activity",
+                        path=where,
+                    )
                 )
             elif callable(handler) or callable(getattr(handler, "run", None)):
                 out.append(
                     InvokeSpec(
-                        src=invoke_source(handler, st._id, bound), kind="activity", path=where
+                        src=invoke_source(handler, st._id, bound),
+                        params=MachineHandle.of,
+                        kind="activity",
+                        path=where,
                     )
                 )
             else:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import inspect
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
@@ -46,7 +47,11 @@ class InvokeContext:
     def __init__(self, invocation: Invocation, state_id: str) -> None:
         self.invokeid = invocation.id
         self.state_id = state_id
-        self.machine = invocation.owner
+        handle = invocation.data
+        machine = handle.machine if isinstance(handle, MachineHandle) else None
+        # the chart instance whose state invoked us (a driver's owner is not always it: an
+        # actor system hands its ActorRef)
+        self.machine = machine if machine is not None else invocation.owner
         event = invocation.event
         data = event.data if isinstance(event, EventData) else None
         if event is None:
@@ -58,6 +63,33 @@ class InvokeContext:
     def send(self, event: str, /, **data: Any) -> None:
         """Send ``event`` to the machine (an external event, as python-statemachine does)."""
         self._invocation.send(event, **data)
+
+
+class MachineHandle:
+    """The data a class chart's invocation starts with: which instance invoked it (held
+    weakly; evaluated when the state is entered, so it is the instance an actor runs)."""
+
+    __slots__ = ("_ref",)
+
+    def __init__(self, machine: Any) -> None:
+        self._ref: Callable[[], Any]
+        try:
+            self._ref = weakref.ref(machine)
+        except TypeError:  # not weakly referenceable (an ActorRef owning a plain chart)
+            self._ref = lambda: machine
+
+    @property
+    def machine(self) -> Any:
+        """The instance, or ``None`` once it is gone."""
+        return self._ref()
+
+    @classmethod
+    def of(cls, ctx: Any) -> MachineHandle:
+        """``InvokeSpec.params``: the handle of the instance running the macrostep."""
+        return cls(ctx.owner)
+
+    def __repr__(self) -> str:
+        return f"MachineHandle({self.machine!r})"
 
 
 def _caller(func: Callable[..., Any], bound: bool) -> Callable[[InvokeContext], Any]:
