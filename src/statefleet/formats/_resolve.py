@@ -8,6 +8,8 @@ everywhere, so it lives here, once:
 - :class:`Problems` collects every definition error with its element path (and source line)
   and raises them together as one :class:`~statefleet.ChartDefinitionError`;
 - :func:`did_you_mean` is the one "(did you mean 'x'?)" hint;
+- :class:`Resolver` binds a name to what implements it (mappings, then a logic object's
+  attributes, exact or snake_case), with a did-you-mean for a name found nowhere;
 - :func:`parse_duration` is the one duration parser for ``"5s"``/``"500ms"``/numbers;
 - :func:`positional_arity` and :func:`adapt_positional` are the one signature adapter: a
   user's function takes the first *n* of the arguments a format documents (XState's
@@ -23,19 +25,22 @@ import difflib
 import inspect
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from statefleet.core import ChartDefinitionError
 
 __all__ = [
+    "MISSING",
     "Problems",
+    "Resolver",
     "UnboundNameError",
     "adapt_positional",
     "did_you_mean",
     "is_unbound",
     "parse_duration",
     "positional_arity",
+    "snake_case",
     "unbound",
 ]
 
@@ -183,8 +188,100 @@ def adapt_positional(
     return call
 
 
-# -- names read without their implementation -----------------------------------------------
+# -- binding names ---------------------------------------------------------------------------
 Kind = Literal["action", "guard", "service", "delay"]
+#: what :meth:`Resolver.find` returns for a name found nowhere
+MISSING: Any = object()
+
+
+def snake_case(name: str) -> str:
+    """``logCompletion`` -> ``log_completion`` (``HTTPGet`` -> ``http_get``)."""
+    s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+
+
+class Resolver:
+    """Binds the names a chart uses to what implements them, once, at load time.
+
+    A name of a ``kind`` is looked up in that kind's mappings in order, then in ``logic``:
+    a mapping's key, or an object's attribute named exactly or in snake_case (never a
+    private one, nor one listed in ``skip``: the logic class's own machinery). With
+    ``resolve=False`` a name found nowhere becomes an :func:`unbound` stand-in instead of
+    a problem, so a chart can be checked and drawn without its implementations.
+    """
+
+    __slots__ = ("cache", "logic", "maps", "resolve", "skip")
+
+    def __init__(
+        self,
+        maps: Mapping[Kind, Sequence[Mapping[str, Any]]],
+        logic: Any = None,
+        *,
+        skip: Collection[str] = (),
+        resolve: bool = True,
+    ) -> None:
+        self.maps = maps
+        self.logic = logic
+        self.skip = skip
+        self.resolve = resolve
+        self.cache: dict[tuple[Kind, str], Any] = {}
+
+    def find(self, kind: Kind, name: str, path: str) -> Any:
+        """What ``name`` means as a ``kind`` (used at ``path``): :data:`MISSING` if
+        nothing, or, when not resolving, a stand-in that raises if run."""
+        found = self.lookup(kind, name)
+        if found is MISSING and not self.resolve:
+            return unbound(kind, name, path)
+        return found
+
+    def lookup(self, kind: Kind, name: str) -> Any:
+        """What ``name`` means as a ``kind``, or :data:`MISSING` (cached)."""
+        key = (kind, name)
+        if key in self.cache:
+            return self.cache[key]
+        found: Any = MISSING
+        for m in self.maps.get(kind, ()):
+            if name in m:
+                found = m[name]
+                break
+        logic = self.logic
+        if found is MISSING and logic is not None:
+            if isinstance(logic, Mapping):
+                found = logic.get(name, MISSING)
+            else:
+                for attr in (name, snake_case(name)):
+                    if attr.startswith("_") or attr in self.skip:
+                        continue
+                    found = getattr(logic, attr, MISSING)
+                    if found is not MISSING:
+                        break
+        self.cache[key] = found
+        return found
+
+    def candidates(self, kind: Kind) -> list[str]:
+        """Every name a ``kind`` could be (for a did-you-mean)."""
+        out: list[str] = []
+        for m in self.maps.get(kind, ()):
+            out += [str(k) for k in m]
+        logic = self.logic
+        if isinstance(logic, Mapping):
+            out += [str(k) for k in logic]
+        elif logic is not None:
+            out += [
+                n
+                for n in dir(logic)
+                if not n.startswith("_")
+                and n not in self.skip
+                and callable(getattr(logic, n, None))
+            ]
+        return out
+
+    def unknown(self, kind: Kind, name: str) -> str:
+        """The problem message for a name found nowhere."""
+        return f"unknown {kind} {name!r}{did_you_mean(name, self.candidates(kind))}"
+
+
+# -- names read without their implementation -----------------------------------------------
 
 
 class UnboundNameError(ChartDefinitionError, LookupError):

@@ -81,11 +81,13 @@ from statefleet.core import (
 )
 from statefleet.formats._input import Source, check_data, clip, nesting_error, read_source, shown
 from statefleet.formats._resolve import (
+    MISSING,
+    Kind,
     Problems,
+    Resolver,
     adapt_positional,
     did_you_mean,
     positional_arity,
-    unbound,
 )
 
 __all__ = [
@@ -283,96 +285,32 @@ def _type_name(value: Any) -> str:
 
 
 # -- logic resolution ----------------------------------------------------------------------
-_Kind = Literal["action", "guard", "service", "delay"]
-_MISSING = object()
 
 
-def _snake(name: str) -> str:
-    s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
-
-
-class _Logic:
-    """Looks names up in the mappings, then on the logic object (exact name, then snake_case)."""
-
-    def __init__(
-        self,
-        logic: Any,
-        maps: dict[_Kind, Mapping[str, Any] | None],
-        errors: Problems,
-        resolve: bool = True,
-    ) -> None:
-        self.logic = logic
-        #: False: a name found nowhere is left unbound (a stand-in), not an error
-        self.resolve = resolve
-        self.maps: dict[_Kind, list[Mapping[str, Any]]] = {}
-        attr = {"action": "actions", "guard": "guards", "service": "services", "delay": "delays"}
-        for kind in ("action", "guard", "service", "delay"):
-            found: list[Mapping[str, Any]] = []
-            given = maps.get(kind)
-            if given is not None:
-                if not isinstance(given, Mapping):
-                    errors.add(
-                        attr[kind],
-                        f"expected a mapping of names to {attr[kind]}, got {_type_name(given)}",
-                    )
-                else:
-                    found.append(given)
-            if isinstance(logic, MachineLogic):
-                own = getattr(logic, attr[kind], None)
-                if isinstance(own, Mapping):
-                    found.append(own)
-            self.maps[kind] = found
-        self.cache: dict[tuple[_Kind, str], Any] = {}
-
-    def find(self, kind: _Kind, name: str, path: str) -> Any:
-        """What ``name`` means as a ``kind``; ``_MISSING`` if nothing (or, when not
-        resolving, a stand-in that raises if run)."""
-        found = self.lookup(kind, name)
-        if found is _MISSING and not self.resolve:
-            return unbound(kind, name, path)
-        return found
-
-    def lookup(self, kind: _Kind, name: str) -> Any:
-        key = (kind, name)
-        if key in self.cache:
-            return self.cache[key]
-        found: Any = _MISSING
-        for m in self.maps[kind]:
-            if name in m:
-                found = m[name]
-                break
-        logic = self.logic
-        if found is _MISSING and logic is not None:
-            if isinstance(logic, Mapping):
-                found = logic.get(name, _MISSING)
+def _resolver(
+    logic: Any, maps: dict[Kind, Mapping[str, Any] | None], errors: Problems, resolve: bool
+) -> Resolver:
+    """Names are looked up in the mappings given, a :class:`MachineLogic`'s own mappings,
+    then on the logic object (exact name, then snake_case)."""
+    found: dict[Kind, list[Mapping[str, Any]]] = {}
+    attr = {"action": "actions", "guard": "guards", "service": "services", "delay": "delays"}
+    for kind in ("action", "guard", "service", "delay"):
+        sources: list[Mapping[str, Any]] = []
+        given = maps.get(kind)
+        if given is not None:
+            if not isinstance(given, Mapping):
+                errors.add(
+                    attr[kind],
+                    f"expected a mapping of names to {attr[kind]}, got {_type_name(given)}",
+                )
             else:
-                for attr in (name, _snake(name)):
-                    if attr.startswith("_") or attr in _LOGIC_OWN:
-                        continue
-                    value = getattr(logic, attr, _MISSING)
-                    if value is not _MISSING:
-                        found = value
-                        break
-        self.cache[key] = found
-        return found
-
-    def candidates(self, kind: _Kind) -> list[str]:
-        out: list[str] = []
-        for m in self.maps[kind]:
-            out += [str(k) for k in m]
-        logic = self.logic
-        if isinstance(logic, Mapping):
-            out += [str(k) for k in logic]
-        elif logic is not None:
-            out += [
-                n
-                for n in dir(logic)
-                if not n.startswith("_")
-                and n not in _LOGIC_OWN
-                and callable(getattr(logic, n, None))
-            ]
-        return out
+                sources.append(given)
+        if isinstance(logic, MachineLogic):
+            own = getattr(logic, attr[kind], None)
+            if isinstance(own, Mapping):
+                sources.append(own)
+        found[kind] = sources
+    return Resolver(found, logic, skip=_LOGIC_OWN, resolve=resolve)
 
 
 def _owner(ctx: ActionContext) -> Any:
@@ -537,7 +475,7 @@ class _Pending:
 
 
 class _Reader:
-    def __init__(self, config: Any, logic: _Logic, errors: Problems) -> None:
+    def __init__(self, config: Any, logic: Resolver, errors: Problems) -> None:
         self.config = config
         self.logic = logic
         self.errors = errors
@@ -767,9 +705,7 @@ class _Reader:
         return self.descend(first, parts[1:], path, target)
 
     # -- logic ------------------------------------------------------------------------------
-    def named(
-        self, kind: _Kind, raw: Any, path: str
-    ) -> tuple[Callable[..., Any], ActionDef] | None:
+    def named(self, kind: Kind, raw: Any, path: str) -> tuple[Callable[..., Any], ActionDef] | None:
         """Resolve an action/guard reference: a name, ``{type: name, ...}`` or a callable."""
         if callable(raw) and not isinstance(raw, str):
             name = getattr(raw, "__name__", kind)
@@ -802,10 +738,8 @@ class _Reader:
             )
             return None
         fn = self.logic.find(kind, name, path)
-        if fn is _MISSING:
-            self.errors.add(
-                path, f"unknown {kind} {name!r}{did_you_mean(name, self.logic.candidates(kind))}"
-            )
+        if fn is MISSING:
+            self.errors.add(path, self.logic.unknown(kind, name))
             return None
         if not callable(fn):
             self.errors.add(path, f"{kind} {name!r} resolves to {_type_name(fn)}, not a function")
@@ -1053,7 +987,7 @@ class _Reader:
             )
             return None
         value = self.logic.find("delay", raw, path)
-        if value is _MISSING:
+        if value is MISSING:
             self.errors.add(
                 path,
                 f"unknown delay {raw!r}: not a number of milliseconds, and no delay of that"
@@ -1214,10 +1148,10 @@ class _Reader:
             self.errors.add(path, f"expected a service name, got {_type_name(raw)}")
             return None
         fn = self.logic.find("service", name, path)
-        if fn is _MISSING:
+        if fn is MISSING:
             self.errors.add(
                 path,
-                f"unknown service {name!r}{did_you_mean(name, self.logic.candidates('service'))}",
+                self.logic.unknown("service", name),
             )
             return None
         if isinstance(fn, Chart):
@@ -1453,7 +1387,7 @@ def from_dict(
     check_data(config)
     _check_not_other_format(config)
     errors = Problems()
-    resolver = _Logic(
+    resolver = _resolver(
         logic,
         {"action": actions, "guard": guards, "service": services, "delay": delays},
         errors,
