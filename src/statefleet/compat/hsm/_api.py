@@ -28,10 +28,10 @@ from statefleet.core import (
 from statefleet.formats._builder import Behavior, Context, Element, Event, after
 
 __all__ = [
+    "ID",
     "Config",
     "EventInfo",
     "HsmSnapshot",
-    "ID",
     "Name",
     "QualifiedName",
     "TakeSnapshot",
@@ -69,9 +69,7 @@ def _machine(target: HSM | Instance) -> HSM:
     )
 
 
-async def started(
-    ctx: Context, instance: Any, model: Chart, config: Config | None = None
-) -> HSM:
+async def started(ctx: Context, instance: Any, model: Chart, config: Config | None = None) -> HSM:
     """Start ``model`` for ``instance`` with a :class:`Config` (hsm's ``Started``)."""
     config = config if config is not None else Config()
     if not isinstance(config, Config):
@@ -95,17 +93,17 @@ async def dispatch(
     await _machine(target).dispatch(event, data)
 
 
-def ID(target: HSM | Instance) -> str:  # noqa: N802 - hsm's name
+def ID(target: HSM | Instance) -> str:
     """The machine's id (``Config(id=...)``, else its session id)."""
     return _machine(target).session.session_id
 
 
-def QualifiedName(target: HSM | Instance) -> str:  # noqa: N802 - hsm's name
+def QualifiedName(target: HSM | Instance) -> str:
     """The machine's path, ``/<name>``."""
     return "/" + _machine(target).model.id
 
 
-def Name(target: HSM | Instance) -> str:  # noqa: N802 - hsm's name
+def Name(target: HSM | Instance) -> str:
     """The machine's name (the name given to ``define``)."""
     return _machine(target).model.id
 
@@ -117,7 +115,7 @@ class EventInfo:
     name: str
 
     @property
-    def Name(self) -> str:  # noqa: N802 - hsm's spelling
+    def Name(self) -> str:
         """The event name."""
         return self.name
 
@@ -134,32 +132,32 @@ class HsmSnapshot:
     events: tuple[EventInfo, ...] = field(default_factory=tuple)
 
     @property
-    def ID(self) -> str:  # noqa: N802 - hsm's spelling
+    def ID(self) -> str:
         """The machine id."""
         return self.id
 
     @property
-    def QualifiedName(self) -> str:  # noqa: N802 - hsm's spelling
+    def QualifiedName(self) -> str:
         """The machine path."""
         return self.qualified_name
 
     @property
-    def State(self) -> str:  # noqa: N802 - hsm's spelling
+    def State(self) -> str:
         """The current (deepest) state's path."""
         return self.state
 
     @property
-    def QueueLen(self) -> int:  # noqa: N802 - hsm's spelling
+    def QueueLen(self) -> int:
         """Events waiting (always 0: ``dispatch`` runs each event to completion)."""
         return self.queue_len
 
     @property
-    def Events(self) -> tuple[EventInfo, ...]:  # noqa: N802 - hsm's spelling
+    def Events(self) -> tuple[EventInfo, ...]:
         """The events the machine would take now."""
         return self.events
 
 
-def TakeSnapshot(ctx: Context, target: HSM | Instance) -> HsmSnapshot:  # noqa: N802
+def TakeSnapshot(ctx: Context, target: HSM | Instance) -> HsmSnapshot:
     """A :class:`HsmSnapshot` of the machine (hsm's ``TakeSnapshot``)."""
     sm = _machine(target)
     events = tuple(EventInfo(n) for n in sm.session.enabled_events() if not n.startswith("$"))
