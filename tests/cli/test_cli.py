@@ -84,7 +84,7 @@ def test_diagram_mermaid_and_dot_with_snapshot(
         == 0
     )
     dot = out_file.read_text()
-    assert 'label="order.paying", fillcolor="#ffd966"' in dot
+    assert 'label="paying", fillcolor="#ffd966"' in dot
 
 
 def test_diagram_bad_snapshot(

@@ -52,7 +52,7 @@ def test_dot_draws_clusters_finals_history_and_active_states() -> None:
     text = to_dot(c, s.snapshot())
     assert "subgraph cluster_s_work_2 {" in text
     assert 'label="p (parallel)"' in text
-    assert 's_b_7 [label="b", shape=doublecircle];' in text
+    assert 's_b_7 [label="b", peripheries=2];' in text  # final: a double border
     assert 's_h_3 [shape=circle, label="H*"];' in text
     assert 's_idle_1 [label="idle", fillcolor="#ffd966"];' in text
     assert "lhead=cluster_s_work_2" in text

@@ -1,4 +1,4 @@
-"""``statefleet diagram FILE [--format mermaid|dot|svg] [--snapshot SNAP]``."""
+"""``statefleet diagram FILE [--format mermaid|dot|svg] [--snapshot SNAP | --db DB --actor ID]``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from statefleet.cli._common import fail, load_chart, load_snapshot
-from statefleet.core import StatefleetError
+from statefleet.cli._inspect import InspectError, stored_snapshot
+from statefleet.core import Chart, Snapshot, SnapshotError, StatefleetError
 from statefleet.formats._diagram import to_dot, to_mermaid, to_svg
 
 
@@ -19,18 +20,23 @@ def add_parser(sub: Any) -> None:
         help="draw a chart (Mermaid, Graphviz DOT or SVG)",
         description=(
             "Draw a chart: compound, parallel, history and final states as such; with"
-            " --snapshot, the active configuration is highlighted."
+            " --snapshot, or --db and --actor (an actor stored in a SQLite database, read"
+            " read-only), the active configuration is highlighted."
         ),
         epilog=(
             "examples:\n"
             "  statefleet diagram order.json > order.mmd\n"
-            "  statefleet diagram order.json --format svg --snapshot order-42.json -o o.svg"
+            "  statefleet diagram order.json --format svg --snapshot order-42.json -o o.svg\n"
+            "  statefleet diagram order.json --db demo.db --actor o00042 --format svg -o o.svg"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("file", metavar="FILE", help="a chart file or module:Class")
     p.add_argument("--format", choices=("mermaid", "dot", "svg"), default="mermaid")
-    p.add_argument("--snapshot", metavar="SNAP", help="a snapshot file (.json or msgpack)")
+    live = p.add_mutually_exclusive_group()
+    live.add_argument("--snapshot", metavar="SNAP", help="a snapshot file (.json or msgpack)")
+    live.add_argument("--actor", metavar="ID", help="the actor of --db whose state to show")
+    p.add_argument("--db", metavar="DB", help="a statefleet SQLite database (with --actor)")
     p.add_argument("-o", "--output", metavar="OUT", help="write here instead of stdout")
     p.add_argument(
         "--check-bindings",
@@ -43,12 +49,32 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(run=run)
 
 
+def _snapshot(args: argparse.Namespace, chart: Chart) -> Snapshot | None:
+    if args.snapshot:
+        return load_snapshot(args.snapshot)
+    if args.actor is None:
+        if args.db:
+            raise SnapshotError("--db needs --actor: which actor's state to show")
+        return None
+    if not args.db:
+        raise SnapshotError("--actor needs --db: the database the actor is stored in")
+    try:
+        chart_id, snapshot = stored_snapshot(args.db, args.actor)
+    except InspectError as exc:
+        raise SnapshotError(str(exc)) from exc
+    if chart_id != chart.id:
+        raise SnapshotError(
+            f"actor {args.actor!r} runs chart {chart_id!r}, not {chart.id!r} ({args.file})"
+        )
+    return snapshot
+
+
 def run(args: argparse.Namespace) -> int:
-    """Exit 0 on success, 1 for a bad chart or snapshot or an output that cannot be
-    written, 2 when Graphviz is missing."""
+    """Exit 0 on success, 1 for a bad chart, snapshot, database or actor or an output that
+    cannot be written, 2 when Graphviz is missing."""
     try:
         chart = load_chart(args.file, resolve=args.check_bindings)
-        snapshot = load_snapshot(args.snapshot) if args.snapshot else None
+        snapshot = _snapshot(args, chart)
         if args.format == "svg":
             try:
                 text = to_svg(chart, snapshot)

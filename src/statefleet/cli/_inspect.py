@@ -19,7 +19,7 @@ from rich.text import Text
 
 from statefleet.cli._common import fail
 from statefleet.cli._history import show_history
-from statefleet.core import SnapshotError, decode_snapshot
+from statefleet.core import Snapshot, SnapshotError, decode_snapshot
 from statefleet.persistence import SCHEMA_VERSION
 
 
@@ -92,6 +92,27 @@ def _connect(path: str) -> sqlite3.Connection:
     return con
 
 
+def stored_snapshot(path: str, actor: str) -> tuple[str, Snapshot]:
+    """The chart id and the snapshot stored for ``actor`` in the statefleet SQLite file
+    ``path``, opened read-only. Raises :class:`InspectError` naming what is wrong."""
+    con = _connect(path)
+    try:
+        row = con.execute("SELECT chart_id, snapshot FROM actors WHERE id = ?", (actor,)).fetchone()
+    except sqlite3.Error as exc:  # a damaged or tampered database
+        raise InspectError(f"{path}: cannot read the database ({exc})") from exc
+    finally:
+        con.close()
+    if row is None:
+        raise InspectError(f"no actor {actor!r} in {path}")
+    chart_id, blob = row
+    if not isinstance(blob, bytes):
+        raise InspectError(f"actor {actor!r}: the stored snapshot is not bytes")
+    try:
+        return str(chart_id), decode_snapshot(blob)
+    except SnapshotError as exc:
+        raise InspectError(f"actor {actor!r}: {exc}") from exc
+
+
 def _due(value: Any) -> str:
     return f"{value:.3f}" if isinstance(value, int | float) else str(value)
 
@@ -106,7 +127,8 @@ def _state(blob: Any) -> tuple[list[str], str | None]:
     return list(snap.configuration), None
 
 
-def _list(con: sqlite3.Connection, args: argparse.Namespace) -> list[dict[str, Any]]:
+def _list(con: sqlite3.Connection, args: argparse.Namespace) -> tuple[list[dict[str, Any]], int]:
+    """The rows to show (at most ``--limit``) and how many actors match the filters."""
     where: list[str] = []
     params: list[Any] = []
     if args.status:
@@ -125,10 +147,16 @@ def _list(con: sqlite3.Connection, args: argparse.Namespace) -> list[dict[str, A
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY a.id"
     rows: list[dict[str, Any]] = []
+    matched = 0
     for aid, chart, cv, version, status, blob, ntimers, next_due in con.execute(sql, params):
         config, problem = _state(blob)
         if args.state and args.state not in config:
             continue
+        matched += 1
+        if args.limit and len(rows) >= args.limit:
+            if not args.state:  # the count is SQL's: no need to decode every snapshot
+                break
+            continue  # counted, not shown
         rows.append(
             {
                 "id": aid,
@@ -142,9 +170,10 @@ def _list(con: sqlite3.Connection, args: argparse.Namespace) -> list[dict[str, A
                 **({"problem": problem} if problem else {}),
             }
         )
-        if args.limit and len(rows) >= args.limit:
-            break
-    return rows
+    if not args.state:
+        count = "SELECT COUNT(*) FROM actors a" + (" WHERE " + " AND ".join(where) if where else "")
+        matched = int(con.execute(count, params).fetchone()[0])
+    return rows, matched
 
 
 def _detail(con: sqlite3.Connection, actor: str) -> dict[str, Any]:
@@ -227,12 +256,15 @@ def _show(out: Console, con: sqlite3.Connection, args: argparse.Namespace) -> in
         else:
             _print_detail(out, detail)
         return 0
-    rows = _list(con, args)
+    rows, matched = _list(con, args)
     total = con.execute("SELECT COUNT(*) FROM actors").fetchone()[0]
     if args.json:
-        print(json.dumps({"actors": rows, "total": total}, default=str))
+        print(json.dumps({"actors": rows, "matched": matched, "total": total}, default=str))
         return 0
-    table = Table(title=f"{args.db}: {total:,} actors (showing {len(rows):,})")
+    filtered = args.status or args.chart or args.state
+    of = f" of {total:,}" if filtered else ""
+    title = f"{args.db}: {matched:,}{of} actors (showing {len(rows):,})"
+    table = Table(title=title)
     for col in ("id", "chart", "state", "version", "status", "timers", "next due"):
         table.add_column(col, justify="right" if col in ("version", "timers") else "left")
     for r in rows:
