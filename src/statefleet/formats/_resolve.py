@@ -29,6 +29,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from statefleet.core import ChartDefinitionError
+from statefleet.formats._input import shown
 
 __all__ = [
     "MISSING",
@@ -103,23 +104,29 @@ _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 def parse_duration(value: Any, default_unit: str = "s") -> float:
     """Seconds in ``value``: a number (in ``default_unit``) or a string like ``"5s"``,
     ``"500ms"``, ``"2m"``, ``"1h"``, ``"1d"``. Raises ValueError for anything else
-    (negative, not finite, a boolean, another type or unit)."""
+    (negative, endless, a boolean, another type or unit)."""
     if isinstance(value, bool):
         raise ValueError(f"invalid duration {value!r}")
+    number: str | float
     if isinstance(value, int | float):
         if value < 0:
             raise ValueError(f"invalid duration {value!r}: it cannot be negative")
-        seconds = float(value) * _UNITS[default_unit]
-        if not math.isfinite(seconds):
-            raise ValueError(f"invalid duration {value!r}: it must be finite")
-        return seconds
-    if isinstance(value, str):
-        m = _DURATION_RE.match(value)
-        if m:
-            return float(m.group(1)) * _UNITS[m.group(2) or default_unit]
-    raise ValueError(
-        f"invalid duration {value!r}: expected a number or a string like '5s', '500ms', '2m'"
-    )
+        number, unit = value, default_unit
+    else:
+        m = _DURATION_RE.match(value) if isinstance(value, str) else None
+        if m is None:
+            raise ValueError(
+                f"invalid duration {shown(value)}: expected a number or a string like"
+                " '5s', '500ms', '2m'"
+            )
+        number, unit = m.group(1), m.group(2) or default_unit
+    try:
+        seconds = float(number) * _UNITS[unit]
+    except OverflowError:  # an integer too large for a float
+        seconds = math.inf
+    if not math.isfinite(seconds):
+        raise ValueError(f"invalid duration {shown(value)}: it must be finite")
+    return seconds
 
 
 # -- the signature adapter -----------------------------------------------------------------
