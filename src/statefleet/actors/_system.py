@@ -238,6 +238,18 @@ class ActorSystem:
         for chart in charts:
             durable.register(chart)
 
+    @property
+    def charts(self) -> dict[str, Chart]:
+        """The registered charts new entities start on, by chart id (a copy; empty without a
+        durable store)."""
+        durable = self._rt.durable
+        return dict(durable.charts.newest) if durable is not None else {}
+
+    @property
+    def store(self) -> ActorStore | None:
+        """The store given to the system (``None``: it keeps nothing)."""
+        return self._rt.store
+
     def register_migration(
         self,
         chart_id: str,
