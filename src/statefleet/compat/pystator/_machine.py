@@ -41,6 +41,7 @@ from typing import Any, Self, TypeVar, overload
 import anyio
 import msgspec
 
+from statefleet.compat.pystator._model import Event, State, Transition, model_config
 from statefleet.core import (
     CancelEffect,
     Chart,
@@ -54,7 +55,8 @@ from statefleet.core import (
     VirtualClock,
     descriptor_matches,
 )
-from statefleet.core._chart import Node, Transition
+from statefleet.core._chart import Node
+from statefleet.core._chart import Transition as ChartTransition
 from statefleet.formats._input import shown
 from statefleet.formats._yaml import (
     NAME_RE,
@@ -254,6 +256,28 @@ class TransitionResult:
     active_states: tuple[str, ...] = ()
     scheduled: tuple[ScheduledTransition, ...] = ()
     cancelled: tuple[str, ...] = ()
+
+    @classmethod
+    def success_result(
+        cls,
+        source_state: str | None,
+        target_state: str | None,
+        trigger: str,
+        actions_to_run: Sequence[ActionCall] = (),
+        **metadata: Any,
+    ) -> TransitionResult:
+        """A successful result (pystator's constructor, for code that builds results itself,
+        such as a test double or a custom store)."""
+        return cls(True, source_state, target_state, trigger, tuple(actions_to_run), None, metadata)
+
+    @classmethod
+    def failure_result(
+        cls, source_state: str | None, trigger: str, error: FSMError
+    ) -> TransitionResult:
+        """A failed result carrying ``error`` (``metadata`` explains it, as ``process`` does)."""
+        if not isinstance(error, FSMError):
+            raise TypeError(f"failure_result needs an FSMError, got {type(error).__name__}")
+        return cls(False, source_state, None, trigger, (), error, error.to_metadata())
 
     @property
     def action_names(self) -> list[str]:
@@ -715,9 +739,36 @@ class StateMachine:
     decorators); the chart itself never changes.
     """
 
-    def __init__(self, chart: Chart) -> None:
+    def __init__(
+        self,
+        states: Chart | Mapping[str, State] | Sequence[State],
+        transitions: Sequence[Transition] | None = None,
+        meta: Mapping[str, Any] | None = None,
+        error_policy: Any = None,
+        *,
+        events: Sequence[Event] = (),
+        guards: Mapping[str, Callable[..., Any]] | None = None,
+        actions: Mapping[str, Callable[..., Any]] | None = None,
+    ) -> None:
+        """``StateMachine(chart)`` wraps a chart read by a reader; ``StateMachine(states,
+        transitions, meta=...)`` builds one from the model classes (see ``_model``)."""
+        chart = states
         if not isinstance(chart, Chart):
-            raise TypeError(f"expected a Chart, got {type(chart).__name__}")
+            if transitions is None:
+                raise TypeError(
+                    "StateMachine expected a Chart, or states and transitions built with the "
+                    f"model classes (State, Transition, ...); got {type(chart).__name__}"
+                )
+            if error_policy is not None:
+                raise ChartDefinitionError(
+                    "error_policy is not supported: a failing action raises ActionFailedError "
+                    "(see docs/migrate-pystator.md)",
+                    path="error_policy",
+                )
+            config = model_config(chart, transitions, meta, events)
+            chart = from_yaml(config, guards=guards, actions=actions)
+        elif transitions is not None or meta is not None or events:
+            raise TypeError("StateMachine(chart) takes no transitions, meta or events")
         self.chart = chart
         self.model: PystatorModel = model_of(chart)
         b = self.model.bindings
@@ -983,8 +1034,8 @@ class StateMachine:
         return snap
 
     # -- processing ------------------------------------------------------------------------
-    def _candidates(self, configuration: Sequence[str], event: str) -> list[list[Transition]]:
-        out: list[list[Transition]] = []
+    def _candidates(self, configuration: Sequence[str], event: str) -> list[list[ChartTransition]]:
+        out: list[list[ChartTransition]] = []
         for atom in self._leaves(configuration):
             lst = [
                 t

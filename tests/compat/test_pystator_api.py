@@ -1,0 +1,179 @@
+"""pystator's programmatic model and result helpers, used the way pystator's docs show:
+``from pystator import ...`` becomes ``from statefleet.compat.pystator import ...``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from statefleet import ChartDefinitionError
+from statefleet.compat.pystator import (
+    ActionSpec,
+    Event,
+    FSMError,
+    GuardRejectedError,
+    GuardSpec,
+    Region,
+    State,
+    StateMachine,
+    StateType,
+    Timeout,
+    Transition,
+    TransitionResult,
+)
+from statefleet.formats import pystator as old_path
+
+ORDER_YAML = """
+meta: {machine_name: order_management, version: "1.0.0"}
+states:
+  - {name: pending, type: initial}
+  - {name: open, type: stable, timeout: {seconds: 30, destination: expired}}
+  - {name: filled, type: terminal}
+  - {name: expired, type: terminal}
+transitions:
+  - trigger: exchange_ack
+    source: pending
+    dest: open
+    actions: [{name: notify, params: {channel: ops}}]
+  - trigger: fill
+    source: open
+    dest: filled
+    guards: [{expr: "fill_qty >= order_qty"}]
+"""
+
+
+def order_in_code() -> StateMachine:
+    return StateMachine(
+        states={
+            "pending": State("pending", type=StateType.INITIAL),
+            "open": State("open", timeout=Timeout(30, "expired")),
+            "filled": State("filled", type=StateType.TERMINAL),
+            "expired": State("expired", type=StateType.TERMINAL),
+        },
+        transitions=[
+            Transition(
+                "exchange_ack",
+                "pending",
+                "open",
+                actions=[ActionSpec("notify", {"channel": "ops"})],
+            ),
+            Transition("fill", "open", "filled", guards=[GuardSpec(expr="fill_qty >= order_qty")]),
+        ],
+        meta={"machine_name": "order_management", "version": "1.0.0"},
+        events=[Event("fill", "the exchange filled the order")],
+    )
+
+
+def test_a_machine_built_in_code_behaves_like_the_same_yaml() -> None:
+    coded, written = order_in_code(), StateMachine.from_yaml(ORDER_YAML)
+    assert coded.name == written.name == "order_management"
+    assert coded.states == written.states
+    assert coded.triggers == written.triggers
+    for m in (coded, written):
+        r = m.process("pending", "exchange_ack", {})
+        assert r.success and r.target_state == "open"
+        assert [(a.name, a.params) for a in r.actions_to_run] == [("notify", {"channel": "ops"})]
+        assert m.process("open", "fill", {"fill_qty": 5, "order_qty": 10}).success is False
+        assert m.process("open", "fill", {"fill_qty": 10, "order_qty": 10}).target_state == "filled"
+        assert [s.event for s in m.process("pending", "exchange_ack", {}).scheduled]
+
+
+def test_named_guards_hierarchy_and_entity_sessions() -> None:
+    machine = StateMachine(
+        [
+            State("idle", type="initial", on_exit=["log_exit"]),
+            State("working", parent=None, initial_child="loading"),
+            State("loading", parent="working"),
+            State("ready", parent="working"),
+            State("done", type=StateType.TERMINAL),
+        ],
+        [
+            Transition(
+                "start", "idle", "working", guards=["has_job", GuardSpec(name="not_paused")]
+            ),
+            Transition("loaded", "loading", "ready"),
+            Transition("finish", ["loading", "ready"], "done"),
+        ],
+    )
+    calls: list[str] = []
+    machine.bind_guards(
+        {"has_job": lambda ctx: bool(ctx.get("job")), "not_paused": lambda ctx: True}
+    )
+
+    @machine.action("log_exit")
+    def log_exit(ctx: dict[str, Any]) -> None:
+        calls.append("exit idle")
+
+    assert isinstance(machine.process("idle", "start", {}).error, GuardRejectedError)
+    entity = machine.create(context={"job": 1})
+    entity.send("start")
+    assert entity.current_state == "loading"
+    entity.send("loaded")
+    entity.send("finish")
+    assert entity.current_state == "done"
+    assert calls == ["exit idle"]
+
+
+def test_parallel_regions_in_code() -> None:
+    machine = StateMachine(
+        {
+            "setup": State("setup", type=StateType.INITIAL),
+            "running": State(
+                "running",
+                type=StateType.PARALLEL,
+                regions=[
+                    Region("upload", "uploading", ["uploading", "uploaded"]),
+                    Region("check", "checking", ["checking", "checked"]),
+                ],
+            ),
+            "uploading": State("uploading"),
+            "uploaded": State("uploaded"),
+            "checking": State("checking"),
+            "checked": State("checked"),
+        },
+        [
+            Transition("go", "setup", "running"),
+            Transition("upload_done", "uploading", "uploaded", region="upload"),
+            Transition("check_done", "checking", "checked", region="check"),
+        ],
+    )
+    entity = machine.create()
+    entity.send("go")
+    entity.send("upload_done")
+    assert set(entity.active_states) == {"uploaded", "checking"}
+
+
+def test_model_mistakes_are_definition_errors_with_paths() -> None:
+    with pytest.raises(ChartDefinitionError) as wrong_key:
+        StateMachine({"a": State("b", type="initial")}, [])
+    assert wrong_key.value.path == "states.a"
+    with pytest.raises(ChartDefinitionError) as not_a_transition:
+        StateMachine([State("a", type="initial")], [{"trigger": "x"}])  # type: ignore[list-item]
+    assert not_a_transition.value.path == "transitions[0]"
+    with pytest.raises(ChartDefinitionError, match="exactly one of name= or expr="):
+        StateMachine(
+            [State("a", type="initial"), State("b")],
+            [Transition("go", "a", "b", guards=[GuardSpec()])],
+        )
+    with pytest.raises(ChartDefinitionError, match="not a state of this machine"):
+        StateMachine([State("a", type="initial")], [Transition("go", "a", "nowhere")])
+    with pytest.raises(ChartDefinitionError, match="error_policy is not supported"):
+        StateMachine([State("a", type="initial")], [], error_policy={"fallback_state": "a"})
+    with pytest.raises(TypeError, match="model classes"):
+        StateMachine([State("a", type="initial")])
+
+
+def test_success_and_failure_results() -> None:
+    ok = TransitionResult.success_result("pending", "open", "exchange_ack", reason="ack")
+    assert ok.success and ok.target_state == "open" and ok.metadata == {"reason": "ack"}
+    assert ok.raise_for_error() is ok
+    err = GuardRejectedError("no", guard_name="has_job", current_state="idle", trigger="start")
+    bad = TransitionResult.failure_result("idle", "start", err)
+    assert not bad.success and bad.metadata["reason"] == "guard_rejected"
+    with pytest.raises(FSMError):
+        bad.raise_for_error()
+
+
+def test_the_old_import_path_has_the_model_too() -> None:
+    assert old_path.State is State and old_path.StateMachine is StateMachine
