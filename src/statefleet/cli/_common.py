@@ -3,6 +3,7 @@ reading a snapshot file, and the one-line error every failure ends in."""
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import inspect
 import os
@@ -18,7 +19,7 @@ from statefleet.core import (
     StatefleetError,
     decode_snapshot,
 )
-from statefleet.formats._input import read_file
+from statefleet.formats._input import clip, read_file
 
 
 def fail(command: str, message: object) -> None:
@@ -34,11 +35,39 @@ def crash_message(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def load_chart(ref: str, *, resolve: bool = True) -> Chart:
+def add_base_dir(parser: argparse.ArgumentParser) -> None:
+    """Add ``--base-dir DIR``: the folder an SCXML document may read ``src`` files from."""
+    parser.add_argument(
+        "--base-dir",
+        metavar="DIR",
+        type=_folder,
+        help=(
+            "let SCXML documents read the files their src attributes name (<data>, <content>,"
+            " <invoke>, <script>) from this folder: relative paths inside it only (safe mode"
+            " reads no file otherwise)"
+        ),
+    )
+
+
+def _folder(text: str) -> Path:
+    """``--base-dir``: an existing folder (argparse reports anything else as bad usage)."""
+    path = Path(text)
+    try:
+        ok = path.is_dir()
+    except (OSError, ValueError):
+        ok = False
+    if not ok:
+        raise argparse.ArgumentTypeError(f"not a folder: {clip(text)!r}")
+    return path
+
+
+def load_chart(ref: str, *, resolve: bool = True, base_dir: Path | None = None) -> Chart:
     """Load a chart from a file (JSON, YAML, SCXML by suffix) or a ``module:attribute``
     naming a compiled ``Chart``, a class-DSL ``StateChart`` subclass, or a chart factory
     (see :func:`is_chart_factory`). ``resolve=False``: a file's action, guard, service and
-    delay names need no implementation (see :func:`statefleet.formats.load`).
+    delay names need no implementation (see :func:`statefleet.formats.load`). ``base_dir``:
+    the folder an SCXML document's ``src`` references may read (``from_scxml(base_dir=)``);
+    other formats read no such files and ignore it.
 
     Raises :class:`ChartDefinitionError` for anything that is not a valid chart, whatever the
     reader or the module raised.
@@ -47,9 +76,13 @@ def load_chart(ref: str, *, resolve: bool = True) -> Chart:
     if ":" in ref and not _exists(path) and not (len(ref) > 1 and ref[1] == ":"):
         return _load_object(ref)
     from statefleet.formats import load
+    from statefleet.formats._load import SUFFIXES
 
+    grants: dict[str, Any] = {}
+    if base_dir is not None and SUFFIXES.get(path.suffix.lower()) == "from_scxml":
+        grants["base_dir"] = base_dir
     try:
-        return load(path, resolve=resolve)
+        return load(path, resolve=resolve, **grants)
     except StatefleetError:
         raise
     except Exception as exc:  # a reader's bug must not become a traceback

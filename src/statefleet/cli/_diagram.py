@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from statefleet.cli._common import fail, load_chart, load_snapshot
+from statefleet.cli._common import add_base_dir, fail, load_chart, load_snapshot
 from statefleet.cli._inspect import InspectError, stored_snapshot
 from statefleet.core import Chart, Snapshot, SnapshotError, StatefleetError
 from statefleet.formats._diagram import to_dot, to_mermaid, to_svg
@@ -46,6 +46,7 @@ def add_parser(sub: Any) -> None:
             " (by default they are shown, not resolved: the implementations live in Python)"
         ),
     )
+    add_base_dir(p)
     p.set_defaults(run=run)
 
 
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     """Exit 0 on success, 1 for a bad chart, snapshot, database or actor or an output that
     cannot be written, 2 when Graphviz is missing."""
     try:
-        chart = load_chart(args.file, resolve=args.check_bindings)
+        chart = load_chart(args.file, resolve=args.check_bindings, base_dir=args.base_dir)
         snapshot = _snapshot(args, chart)
         if args.format == "svg":
             try:

@@ -12,7 +12,7 @@ from typing import Any
 
 from rich.console import Console
 
-from statefleet.cli._common import crash_message, fail, load_chart
+from statefleet.cli._common import add_base_dir, crash_message, fail, load_chart
 from statefleet.core import (
     ActorSpawned,
     InfiniteLoopError,
@@ -61,6 +61,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--event", action=_Steps, metavar="NAME[:json]", help="send an event")
     p.add_argument("--advance", action=_Steps, metavar="SECONDS", help="move the clock")
     p.add_argument("--context", metavar="JSON", help="initial context (a JSON object)")
+    add_base_dir(p)
     p.set_defaults(run=run, steps=None)
 
 
@@ -188,7 +189,7 @@ def run(args: argparse.Namespace) -> int:
     out = Console(highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
-        chart = load_chart(args.file)
+        chart = load_chart(args.file, base_dir=args.base_dir)
     except StatefleetError as exc:
         fail("simulate", exc)
         return 1

@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.console import Console
 
-from statefleet.cli._common import load_chart
+from statefleet.cli._common import add_base_dir, load_chart
 from statefleet.core import ChartDefinitionError
 
 #: problems printed per chart (a generated file can have a million)
@@ -36,6 +36,7 @@ def add_parser(sub: Any) -> None:
             " (by default they are shown, not resolved: the implementations live in Python)"
         ),
     )
+    add_base_dir(p)
     p.set_defaults(run=run)
 
 
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     bad = 0
     for ref in args.files:
         try:
-            chart = load_chart(ref, resolve=args.check_bindings)
+            chart = load_chart(ref, resolve=args.check_bindings, base_dir=args.base_dir)
         except ChartDefinitionError as exc:
             bad += 1
             out.print(f"[red]invalid[/] {_esc(ref)}: {len(exc.errors)} problem(s)")
