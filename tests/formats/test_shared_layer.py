@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from statefleet import ChartDefinitionError, from_yaml
+from statefleet import ChartDefinitionError, from_dict, from_yaml
 
 
 @pytest.mark.parametrize("after", [".inf", "1" + "0" * 400, "1" + "0" * 400 + "s"])
@@ -17,3 +17,10 @@ def test_an_endless_delay_is_a_definition_error_not_a_timer_due_at_infinity(afte
             f"transitions: [{{source: a, dest: b, after: {after}}}]\n"
         )
     assert info.value.path == "transitions[0].after"
+
+
+def test_an_xstate_delay_too_large_for_a_float_is_a_definition_error() -> None:
+    # it used to escape as OverflowError
+    config = {"id": "m", "initial": "a", "states": {"a": {"after": {10**400: "b"}}, "b": {}}}
+    with pytest.raises(ChartDefinitionError, match="expected milliseconds >= 0"):
+        from_dict(config)

@@ -41,7 +41,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import math
 import posixpath
 import weakref
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -67,7 +66,7 @@ from statefleet.core import (
     compile_chart,
 )
 from statefleet.formats._input import MAX_NESTING, shown
-from statefleet.formats._resolve import did_you_mean
+from statefleet.formats._resolve import did_you_mean, parse_duration
 
 __all__ = [
     "DRIVERS",
@@ -343,12 +342,10 @@ def _seconds(value: Any, repeat: bool) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     try:
-        seconds = float(value)
-    except OverflowError:  # an int too large for a float
+        seconds = parse_duration(value)
+    except ValueError:
         return None
-    if not math.isfinite(seconds) or seconds < 0 or (repeat and seconds == 0):
-        return None
-    return seconds
+    return None if repeat and seconds == 0 else seconds
 
 
 def _duration_rule(repeat: bool) -> str:

@@ -55,11 +55,11 @@ transition's content and its ``exit`` when the machine finishes.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import copy
 import datetime
 import inspect
 import json
-import math
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -87,6 +87,7 @@ from statefleet.formats._resolve import (
     Resolver,
     adapt_positional,
     did_you_mean,
+    parse_duration,
     positional_arity,
 )
 
@@ -392,9 +393,10 @@ _DATA_FORMS: tuple[tuple[Callable[[ActionContext], Any], ...], ...] = (
 def _to_seconds(ms: Any) -> float:
     if isinstance(ms, datetime.timedelta):
         return ms.total_seconds()
-    if isinstance(ms, bool) or not isinstance(ms, int | float) or not ms >= 0 or ms == math.inf:
-        raise ValueError(f"a delay must be milliseconds >= 0, got {ms!r}")
-    return float(ms) / 1000.0
+    if isinstance(ms, int | float) and not isinstance(ms, bool):
+        with contextlib.suppress(ValueError):
+            return parse_duration(ms, "ms")
+    raise ValueError(f"a delay must be milliseconds >= 0, got {shown(ms)}")
 
 
 def _adapt_delay(fn: Callable[..., Any]) -> Callable[[ActionContext], float]:
@@ -971,16 +973,12 @@ class _Reader:
         if isinstance(raw, bool):
             self.errors.add(path, f"invalid delay {raw!r}: expected milliseconds or a delay name")
             return None
-        if isinstance(raw, int | float):
-            if not math.isfinite(raw) or raw < 0:
-                self.errors.add(path, f"invalid delay {raw!r}: expected milliseconds >= 0")
+        if isinstance(raw, int | float) or (isinstance(raw, str) and _NUMBER.match(raw)):
+            try:
+                return _to_seconds(float(raw) if isinstance(raw, str) else raw)
+            except ValueError:
+                self.errors.add(path, f"invalid delay {shown(raw)}: expected milliseconds >= 0")
                 return None
-            return float(raw) / 1000.0
-        if isinstance(raw, str) and _NUMBER.match(raw):
-            if not math.isfinite(float(raw)) or float(raw) < 0:
-                self.errors.add(path, f"invalid delay {raw!r}: expected milliseconds >= 0")
-                return None
-            return float(raw) / 1000.0
         if not isinstance(raw, str) or not raw:
             self.errors.add(
                 path, f"invalid delay {_type_name(raw)}: expected milliseconds or a delay name"
