@@ -48,10 +48,11 @@ def create_app(
 
     ``fleet`` is a running :class:`~statefleet.actors.ActorSystem` on a durable store (the
     app then serves it while it runs), or a :class:`Fleet` (the app's lifespan starts and
-    stops it). ``token``: every ``/api`` request needs ``Authorization: Bearer <token>``.
-    ``read_only``: every route that changes something answers ``403``. ``max_body``: larger
-    requests get ``413``. ``cors_origins``: the origins allowed cross-origin (none by
-    default: CORS is off).
+    stops it, or the app it is mounted in does: ``FastAPI(lifespan=fleet)``). ``token``:
+    every ``/api`` request needs ``Authorization: Bearer <token>``. ``read_only``: every
+    route that changes something answers ``403``. ``max_body``: larger requests get
+    ``413``. ``cors_origins``: the origins allowed cross-origin (none by default: CORS is
+    off).
     """
     if token is not None and (not isinstance(token, str) or len(token) < 8):
         raise ActorError("the API token must be a string of at least 8 characters")
@@ -70,15 +71,15 @@ def create_app(
 
     lifespan: list[Any] = []
     if isinstance(fleet, Fleet):
+        own = fleet
 
         @contextlib.asynccontextmanager
         async def run(app: Litestar) -> AsyncIterator[None]:
-            async with fleet.run() as system:
-                attach(system)
-                try:
-                    yield
-                finally:
-                    state.statefleet = None
+            if own.running:  # started by the app this one is mounted in
+                yield
+                return
+            async with own.run():
+                yield
 
         lifespan.append(run)
     elif isinstance(fleet, ActorSystem):
@@ -86,16 +87,28 @@ def create_app(
     else:
         raise ActorError(f"create_app needs an ActorSystem or a Fleet, not {fleet!r}")
 
+    def current() -> Api | None:
+        """The API of the running system (a fleet may be started by another app's lifespan
+        when this one is mounted inside it)."""
+        api: Api | None = state.statefleet
+        if isinstance(fleet, Fleet):
+            if not fleet.running:
+                return None
+            if api is None or api.system is not fleet.system:
+                attach(fleet.system)
+                api = state.statefleet
+        return api
+
     expected = f"Bearer {token}".encode() if token is not None else None
 
     async def before(request: Request[Any, Any, Any]) -> None:
-        if not request.url.path.startswith("/api/"):
-            return
+        if not any(p.startswith("/api/") for p in request.route_handler.paths):
+            return  # the OpenAPI docs (also when the app is mounted under a prefix)
         if expected is not None:
             given = request.headers.get("authorization", "").encode("utf-8", "replace")
             if not hmac.compare_digest(given, expected):
                 raise ApiError(401, "Unauthorized", "a valid bearer token is needed")
-        if state.statefleet is None:
+        if current() is None:
             raise ApiError(503, "NotRunning", "the actor system is not running")
 
     return Litestar(
