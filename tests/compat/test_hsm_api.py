@@ -112,14 +112,14 @@ async def test_dispatch_to_the_machine_or_the_instance_with_a_name_and_data() ->
         await hsm.Dispatch(ctx, object(), "go")  # type: ignore[arg-type]
 
 
-async def test_config_id_names_the_machine_and_must_be_unique() -> None:
+async def test_config_id_names_the_machine() -> None:
     model = hsm.Define("Configured", hsm.Initial(hsm.Target("idle")), hsm.State("idle"))
     ctx = hsm.Context()
     sm = await hsm.Started(ctx, hsm.Instance(), model, hsm.Config(id="alpha", clock=VirtualClock()))
     assert hsm.ID(sm) == "alpha"
-    with pytest.raises(StatefleetError, match="already has the id 'alpha'"):
-        await hsm.Started(ctx, hsm.Instance(), model, hsm.Config(id="alpha"))
     await hsm.Stop(sm)
+    with pytest.raises(StatefleetError, match="non-empty string"):
+        await hsm.Started(ctx, hsm.Instance(), model, hsm.Config(id=""))
     with pytest.raises(StatefleetError, match=r"name=\.\.\.\) is not supported"):
         await hsm.Started(ctx, hsm.Instance(), model, hsm.Config(name="/Alias"))
 

@@ -69,7 +69,6 @@ from statefleet.formats._input import MAX_NESTING, shown
 from statefleet.formats._resolve import did_you_mean, parse_duration
 
 __all__ = [
-    "DRIVERS",
     "Activity",
     "Behavior",
     "Context",
@@ -241,8 +240,8 @@ class Driver:
     """What runs a model made by :func:`define` with ``ctx``/``instance`` bindings.
 
     ``statefleet.compat.hsm``'s machine is one: a session whose ``owner`` is a driver gives
-    behaviours the driver's ``ctx`` and ``instance``, and an activity under a driver registered
-    in :data:`DRIVERS` (by session id) is started by :meth:`start_activity`.
+    behaviours the driver's ``ctx`` and ``instance``, and an activity of a session that has a
+    ``driver`` attribute holding one is started by :meth:`start_activity`.
     """
 
     ctx: Context
@@ -255,10 +254,6 @@ class Driver:
     def defer(self, awaitable: Awaitable[Any]) -> None:
         """Await ``awaitable`` (an ``async def`` action's result) after the macrostep."""
         raise NotImplementedError
-
-
-#: the running drivers by session id (weak: a machine nobody holds is gone)
-DRIVERS: weakref.WeakValueDictionary[str, Driver] = weakref.WeakValueDictionary()
 
 
 # -- adapting behaviours -------------------------------------------------------------------------
@@ -389,8 +384,8 @@ class Activity:
         return f"Activity({self.__name__})"
 
     def __call__(self, invocation: Invocation) -> Any:
-        driver = DRIVERS.get(str(getattr(invocation.owner, "session_id", "")))
-        if driver is not None:
+        driver = getattr(invocation.owner, "driver", None)
+        if isinstance(driver, Driver):
             driver.start_activity(invocation.id, self.function, invocation.event)
             return None
         return self.function(

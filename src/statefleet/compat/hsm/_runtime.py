@@ -30,7 +30,6 @@ from statefleet.core import (
     VirtualClock,
 )
 from statefleet.formats._builder import (
-    DRIVERS,
     STOP_EVENT,
     Behavior,
     Context,
@@ -76,6 +75,16 @@ class Instance:
 
 _IDS = itertools.count(1)
 _PREFIX = uuid.uuid4().hex[:8]
+
+
+class _DriverSession(Session):
+    """A core Session that knows the machine driving it (its activities start there)."""
+
+    __slots__ = ("driver",)
+
+    def __init__(self, driver: HSM, chart: Chart, **kw: Any) -> None:
+        self.driver = driver
+        super().__init__(chart, **kw)
 
 
 class HSM(Driver):
@@ -128,13 +137,11 @@ class HSM(Driver):
         sid = id if id is not None else f"hsm-{_PREFIX}{next(_IDS):x}"
         if not isinstance(sid, str) or not sid:
             raise StatefleetError(f"a machine id must be a non-empty string, got {sid!r}")
-        if sid in DRIVERS:
-            raise StatefleetError(f"a running machine already has the id {sid!r}")
-        DRIVERS[sid] = self
         if isinstance(instance, Instance):
             instance._hsm = self
         try:
-            self.session = Session(
+            self.session: Session = _DriverSession(
+                self,
                 model,
                 clock=clock if clock is not None else RealClock(),
                 session_id=sid,
@@ -235,7 +242,6 @@ class HSM(Driver):
                 aw.close()
         if isinstance(self.instance, Instance) and self.instance._hsm is self:
             self.instance._hsm = None
-        DRIVERS.pop(self.session.session_id, None)
 
     # -- internals ------------------------------------------------------------------------
     def defer(self, awaitable: Awaitable[Any]) -> None:
