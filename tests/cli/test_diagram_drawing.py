@@ -222,3 +222,16 @@ def test_snapshot_and_actor_cannot_be_combined(shop: Path) -> None:
         timeout=60,
     )
     assert proc.returncode == 2 and "not allowed with argument" in proc.stderr
+
+
+def test_a_mermaid_statement_stays_on_one_line_whatever_the_names() -> None:
+    from statefleet.core import ChartSpec, StateSpec, TransitionSpec, compile_chart
+    from statefleet.formats._diagram import to_mermaid
+
+    go = TransitionSpec(event=("go",), target=("b",), cond=lambda ctx: 1, cond_label="x >\n 1")
+    chart = compile_chart(
+        ChartSpec("c", states=[StateSpec("a\n%% injected", transitions=[go]), StateSpec("b")])
+    )
+    lines = to_mermaid(chart).splitlines()
+    assert '    state "a %% injected" as s_a____injected_1' in lines
+    assert "    s_a____injected_1 --> s_b_2 : go [x > 1]" in lines

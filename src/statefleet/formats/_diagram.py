@@ -160,7 +160,7 @@ def to_mermaid(chart: Chart, snapshot: Snapshot | None = None) -> str:
                 label = "H*" if n.history_deep else "H"
                 lines.append(f'{indent}state "{label}" as {_mid(n)}')
                 continue
-            name = _name(chart, n).replace('"', "'")
+            name = _flat(_name(chart, n)).replace('"', "'")
             if n.child_states:
                 lines.append(f'{indent}state "{name}" as {_mid(n)} {{')
                 emit(n.children, n, indent + "    ")
@@ -168,11 +168,11 @@ def to_mermaid(chart: Chart, snapshot: Snapshot | None = None) -> str:
             else:
                 lines.append(f'{indent}state "{name}" as {_mid(n)}')
             for what in _invocations(n):
-                lines.append(f"{indent}{_mid(n)} : {what}")
+                lines.append(f"{indent}{_mid(n)} : {_flat(what)}")
             if n.is_final:
                 lines.append(f"{indent}{_mid(n)} --> [*]")
             for t in n.transitions:
-                label = _label(t, timers)
+                label = _flat(_label(t, timers))
                 suffix = f" : {label}" if label else ""
                 targets = t.targets or (n,)
                 for tgt in targets:
@@ -186,6 +186,11 @@ def to_mermaid(chart: Chart, snapshot: Snapshot | None = None) -> str:
             if n.id in active and not n.child_states:
                 lines.append(f"    class {_mid(n)} active")
     return "\n".join(lines) + "\n"
+
+
+def _flat(text: str) -> str:
+    """``text`` on one line: a Mermaid statement ends at a line break."""
+    return " ".join(text.split())
 
 
 def _dot_quote(text: str) -> str:
