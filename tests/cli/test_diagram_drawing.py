@@ -235,3 +235,13 @@ def test_a_mermaid_statement_stays_on_one_line_whatever_the_names() -> None:
     lines = to_mermaid(chart).splitlines()
     assert '    state "a %% injected" as s_a____injected_1' in lines
     assert "    s_a____injected_1 --> s_b_2 : go [x > 1]" in lines
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` is not installed here")
+def test_an_active_compound_state_renders_as_svg(
+    shop: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "shop.db"
+    _store_two_orders(db, shop)  # o1 is in cart.reviewing: the cart cluster is active
+    svg = _draw(capsys, str(shop), "--db", str(db), "--actor", "o1", "--format", "svg")
+    assert "<svg" in svg and 'stroke="#b45f06"' in svg

@@ -219,10 +219,10 @@ def to_dot(chart: Chart, snapshot: Snapshot | None = None) -> str:
             text = "\n".join(lines)
             if n.child_states:
                 style = "dashed" if node.is_parallel else "rounded"
-                color = ', color="#b45f06", penwidth=2' if n.id in active else ""
+                color = ' color="#b45f06"; penwidth=2;' if n.id in active else ""
                 out.append(f"{indent}subgraph cluster_{_mid(n)} {{")
                 out.append(
-                    f"{indent}  label={_dot_quote(text)}; labeljust=l; style={style}{color};"
+                    f"{indent}  label={_dot_quote(text)}; labeljust=l; style={style};{color}"
                 )
                 anchor = f"{_mid(n)}_anchor"
                 out.append(f"{indent}  {anchor} [shape=point, style=invis, width=0];")
