@@ -3,15 +3,20 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
 
 from statefleet import ChartDefinitionError
 from statefleet.compat.pystator import (
+    ActionExecutor,
+    ActionRegistry,
     ActionSpec,
     Event,
+    ExecutionMode,
     FSMError,
+    GuardRegistry,
     GuardRejectedError,
     GuardSpec,
     Region,
@@ -21,6 +26,8 @@ from statefleet.compat.pystator import (
     Timeout,
     Transition,
     TransitionResult,
+    UndefinedActionError,
+    UndefinedGuardError,
 )
 from statefleet.formats import pystator as old_path
 
@@ -177,3 +184,46 @@ def test_success_and_failure_results() -> None:
 
 def test_the_old_import_path_has_the_model_too() -> None:
     assert old_path.State is State and old_path.StateMachine is StateMachine
+
+
+def test_action_executor_options_and_helpers(caplog: pytest.LogCaptureFixture) -> None:
+    ran: list[str] = []
+    registry = ActionRegistry()
+
+    @registry.decorator()
+    def notify(ctx: dict[str, Any]) -> None:
+        ran.append("notify")
+
+    @registry.decorator("audit")
+    def write_audit(ctx: dict[str, Any]) -> None:
+        ran.append("audit")
+
+    assert registry.has("notify") and registry.has("audit") and not registry.has("write_audit")
+    machine = order_in_code()
+    result = machine.process("pending", "exchange_ack", {})
+    executor = ActionExecutor(registry, default_mode=ExecutionMode.PHASED, log_execution=True)
+    assert executor.default_mode is ExecutionMode.PHASED
+    assert executor.validate_actions_exist(result) == []
+    assert executor.validate_actions_exist(["notify", "page_oncall"]) == ["page_oncall"]
+    with caplog.at_level(logging.INFO, logger="statefleet.pystator"):
+        out = executor.execute(result, {})
+    assert [c.name for c in out.executed] == ["notify"] and "running action 'notify'" in caplog.text
+    out = executor.execute_specific(["audit", "page_oncall", "notify"], {})
+    assert ran == ["notify", "audit", "notify"]
+    assert [c.name for c, _ in out.failed] == ["page_oncall"]
+    strict = ActionExecutor(registry, strict=True, log_execution=False)
+    with pytest.raises(UndefinedActionError, match="page_oncall"):
+        strict.execute_specific(["page_oncall"])
+
+
+def test_guard_registry_evaluate_and_decorator() -> None:
+    guards = GuardRegistry()
+
+    @guards.decorator()
+    def is_big(ctx: dict[str, Any]) -> bool:
+        return ctx["qty"] > 10
+
+    assert guards.evaluate("is_big", {"qty": 11}) is True
+    assert guards.evaluate("is_big", {"qty": 1}) is False
+    with pytest.raises(UndefinedGuardError):
+        guards.evaluate("is_small", {})

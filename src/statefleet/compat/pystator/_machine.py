@@ -331,6 +331,18 @@ class _Registry(Mapping[str, Callable[..., Any]]):
         """Remove ``name`` (KeyError if it is not registered)."""
         del self._items[name]
 
+    def has(self, name: str) -> bool:
+        """Is ``name`` registered?"""
+        return name in self._items
+
+    def decorator(self, name: str | None = None) -> Callable[[F], F]:
+        """Register the decorated function under ``name`` (default: its ``__name__``)."""
+
+        def register(fn: F) -> F:
+            return self.register(name if name is not None else fn.__name__, fn)
+
+        return register
+
     def __getitem__(self, name: str) -> Callable[..., Any]:
         return self._items[name]
 
@@ -348,6 +360,13 @@ class GuardRegistry(_Registry):
     """Guards by name: pure functions ``fn(context) -> bool`` (synchronous)."""
 
     kind = "guard"
+
+    def evaluate(self, name: str, context: Mapping[str, Any]) -> bool:
+        """Run the guard ``name`` on ``context`` (:class:`UndefinedGuardError` if unknown)."""
+        fn = self._items.get(name)
+        if fn is None:
+            raise UndefinedGuardError(f"guard {name!r} is not registered", guard=name)
+        return bool(fn(context))
 
 
 class ActionRegistry(_Registry):
@@ -403,12 +422,48 @@ class ActionExecutor:
         self,
         registry: ActionRegistry | Mapping[str, Callable[..., Any]],
         *,
-        mode: ExecutionMode = ExecutionMode.SEQUENTIAL,
+        mode: ExecutionMode | None = None,
         stop_on_error: bool = False,
+        log_execution: bool = True,
+        default_mode: ExecutionMode = ExecutionMode.SEQUENTIAL,
+        strict: bool = False,
     ) -> None:
+        """``mode`` (or pystator's ``default_mode``) orders the actions; ``stop_on_error``
+        skips the rest after a failure; ``log_execution`` logs each action run (level INFO,
+        logger ``statefleet.pystator``); ``strict`` raises :class:`UndefinedActionError` for an
+        unregistered action instead of reporting it in the result."""
+        chosen = mode if mode is not None else default_mode
+        if not isinstance(chosen, ExecutionMode):
+            raise TypeError(f"mode must be an ExecutionMode, not {chosen!r}")
         self.registry = registry
-        self.mode = mode
+        self.mode = chosen
         self.stop_on_error = stop_on_error
+        self.log_execution = log_execution
+        self.strict = strict
+
+    @property
+    def default_mode(self) -> ExecutionMode:
+        """pystator's name for :attr:`mode`."""
+        return self.mode
+
+    def validate_actions_exist(
+        self, actions: TransitionResult | Iterable[ActionCall | str]
+    ) -> list[str]:
+        """The names among ``actions`` (a result, calls or names) that are not registered."""
+        items = actions.actions_to_run if isinstance(actions, TransitionResult) else actions
+        names = [a.name if isinstance(a, ActionCall) else a for a in items]
+        return [n for n in dict.fromkeys(names) if n not in self.registry]
+
+    def execute_specific(
+        self, action_names: Iterable[str], context: Mapping[str, Any] | None = None
+    ) -> ActionExecutionResult:
+        """Run the named actions (no params) in order, as :meth:`execute` runs a result's."""
+        calls = []
+        for name in action_names:
+            if not isinstance(name, str):
+                raise TypeError(f"action names are strings, got {type(name).__name__}")
+            calls.append(ActionCall(name))
+        return self.execute(calls, context)
 
     def _calls(self, result: TransitionResult | Iterable[ActionCall]) -> list[ActionCall]:
         if isinstance(result, TransitionResult):
@@ -451,6 +506,8 @@ class ActionExecutor:
             raise UndefinedActionError(
                 f"action {call.name!r} is not registered{hint}", action=call.name
             )
+        if self.log_execution:
+            log.info("running action %r (%s)", call.name, call.phase)
         return fn
 
     def execute(
@@ -477,6 +534,8 @@ class ActionExecutor:
                         action=call.name,
                     )
             except Exception as exc:
+                if self.strict and isinstance(exc, UndefinedActionError):
+                    raise
                 self._fail(out, call, exc)
                 if self.stop_on_error:
                     break
@@ -492,6 +551,8 @@ class ActionExecutor:
             if inspect.isawaitable(value):
                 await value
         except Exception as exc:
+            if self.strict and isinstance(exc, UndefinedActionError):
+                raise
             self._fail(out, call, exc)
         else:
             out.executed.append(call)
