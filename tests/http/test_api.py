@@ -11,7 +11,7 @@ import pytest
 
 from statefleet.actors import ActorSystem
 from statefleet.core import ActorError
-from statefleet.http import create_app
+from statefleet.http import _api, create_app
 from statefleet.persistence import MemoryStore
 
 from .conftest import ORDER_CONFIG
@@ -80,7 +80,9 @@ async def test_a_guard_refusal_is_a_structured_error(client: httpx.AsyncClient) 
     assert (await client.post("/api/v1/process", json=body)).json()["success"] is True
 
 
-async def test_machines_are_listed_and_registered(client: httpx.AsyncClient) -> None:
+async def test_machines_are_listed_and_registered(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     listed = (await client.get("/api/v1/machines")).json()
     assert listed["total"] == 1
     assert listed["machines"][0] == {
@@ -94,6 +96,10 @@ async def test_machines_are_listed_and_registered(client: httpx.AsyncClient) -> 
     assert r.status_code == 201 and r.json()["name"] == "refund"
     _problem(await client.post("/api/v1/machines", json={"config": new}), 409, "MachineExists")
     assert (await client.get("/api/v1/machines")).json()["total"] == 2
+    monkeypatch.setattr(_api, "MAX_MACHINES", 1)
+    other = {**ORDER_CONFIG, "meta": {"machine_name": "other", "version": "1"}}
+    r = await client.post("/api/v1/machines", json={"config": other})
+    _problem(r, 409, "TooManyMachines")
     r = await client.post(
         "/api/v1/entities/r1/events", json={"trigger": "cancel", "machine_name": "refund"}
     )

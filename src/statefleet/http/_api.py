@@ -17,6 +17,9 @@ from statefleet.persistence import ActorRecord, Store
 
 __all__ = ["Api", "builtins", "event", "leaves", "machine_info", "summary"]
 
+#: how many machines ``POST /api/v1/machines`` may register in one server process
+MAX_MACHINES = 100
+
 #: how many stored ids one listing request may look at (filters that match rarely return
 #: fewer items and a cursor to go on from)
 SCAN_FACTOR = 10
@@ -73,6 +76,13 @@ class Api:
                 "MachineExists",
                 f"machine {chart.id!r} version {chart.version!r} is already registered"
                 " (give the changed machine a new version)",
+            )
+        if len(self.machines) >= MAX_MACHINES:
+            raise ApiError(
+                409,
+                "TooManyMachines",
+                f"this server registers at most {MAX_MACHINES} machines through the API"
+                " (register the others with --charts)",
             )
         self.system.register(chart)
         self.machines[(chart.id, chart.version)] = chart
