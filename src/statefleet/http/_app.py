@@ -25,6 +25,7 @@ from statefleet.http._api import Api
 from statefleet.http._lifespan import Fleet
 from statefleet.http._problems import ApiError, problem_response
 from statefleet.http._routes import ROUTES
+from statefleet.http.inspector import INSPECTOR_ROUTES
 from statefleet.persistence import Store
 
 __all__ = ["DEFAULT_MAX_BODY", "TOKEN_ENV", "create_app", "token_from_env"]
@@ -112,7 +113,7 @@ def create_app(
             raise ApiError(503, "NotRunning", "the actor system is not running")
 
     return Litestar(
-        route_handlers=ROUTES,
+        route_handlers=[*ROUTES, *INSPECTOR_ROUTES],
         state=state,
         lifespan=lifespan,
         before_request=before,
