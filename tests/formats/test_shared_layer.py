@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from statefleet import ChartDefinitionError, from_dict, from_yaml
+from statefleet import ChartDefinitionError, from_dict, from_scxml, from_yaml
 
 
 @pytest.mark.parametrize("after", [".inf", "1" + "0" * 400, "1" + "0" * 400 + "s"])
@@ -24,3 +24,15 @@ def test_an_xstate_delay_too_large_for_a_float_is_a_definition_error() -> None:
     config = {"id": "m", "initial": "a", "states": {"a": {"after": {10**400: "b"}}, "b": {}}}
     with pytest.raises(ChartDefinitionError, match="expected milliseconds >= 0"):
         from_dict(config)
+
+
+def test_an_endless_scxml_send_delay_is_refused() -> None:
+    # it used to load and schedule the event at infinity
+    delay = "1" + "0" * 400 + "s"
+    with pytest.raises(ChartDefinitionError, match="invalid delay") as info:
+        from_scxml(
+            '<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" initial="a">'
+            f'<state id="a"><onentry><send event="t" delay="{delay}"/></onentry>'
+            '<transition event="t" target="b"/></state><final id="b"/></scxml>'
+        )
+    assert info.value.path == "scxml/state[a]/onentry/send"

@@ -97,14 +97,15 @@ class Problems:
 
 
 # -- durations -----------------------------------------------------------------------------
-_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+#: a number and a unit: pystator's ``5s``/``500ms``/``2m`` and SCXML's CSS2 times (``.5s``)
+_DURATION_RE = re.compile(r"^\s*(\d*\.?\d+)\s*(ms|s|min|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
 
 
 def parse_duration(value: Any, default_unit: str = "s") -> float:
     """Seconds in ``value``: a number (in ``default_unit``) or a string like ``"5s"``,
-    ``"500ms"``, ``"2m"``, ``"1h"``, ``"1d"``. Raises ValueError for anything else
-    (negative, endless, a boolean, another type or unit)."""
+    ``".5s"``, ``"500ms"``, ``"2m"`` (or ``"2min"``), ``"1h"``, ``"1d"``. Raises ValueError
+    for anything else (negative, endless, a boolean, another type or unit)."""
     if isinstance(value, bool):
         raise ValueError(f"invalid duration {value!r}")
     number: str | float

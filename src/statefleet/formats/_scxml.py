@@ -46,6 +46,8 @@ from statefleet.core import (
     parse_descriptors,
 )
 from statefleet.formats import basichttp as http
+from statefleet.formats._input import shown
+from statefleet.formats._resolve import parse_duration
 from statefleet.formats._scxml_expr import (
     HTTP_PROCESSOR,
     SCXML_PROCESSOR,
@@ -78,8 +80,6 @@ _HTTP_TYPES = frozenset({"basichttp", HTTP_PROCESSOR})
 _INVOKE_TYPES = frozenset(
     {"", "scxml", "http://www.w3.org/TR/scxml/", "http://www.w3.org/TR/scxml", SCXML_PROCESSOR}
 )
-_DELAY = re.compile(r"^\s*(\d*\.?\d+)\s*(ms|s|m|min|h|d)?\s*$")
-_DELAY_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
 _URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 
 # live SCXML sessions by session id, so `#_scxml_<id>` targets are checked when sent
@@ -1046,16 +1046,12 @@ def _str_or_none(value: Any) -> str | None:
 
 def _parse_delay(value: Any) -> float:
     """SCXML delays are CSS2 times (``"1s"``, ``".5s"``, ``"200ms"``); numbers are seconds."""
-    if isinstance(value, bool):
-        raise ValueError(f"invalid delay {value!r}")
-    if isinstance(value, int | float):
-        if value < 0:
-            raise ValueError(f"invalid delay {value!r}")
-        return float(value)
-    m = _DELAY.match(str(value))
-    if m is None:
-        raise ValueError(f"invalid delay {value!r}: expected a time such as '1s' or '500ms'")
-    return float(m.group(1)) * _DELAY_UNITS[m.group(2) or "s"]
+    try:
+        return parse_duration(value)
+    except ValueError:
+        raise ValueError(
+            f"invalid delay {shown(value)}: expected a time >= 0 such as '1s' or '500ms'"
+        ) from None
 
 
 def _report(ctx: ActionContext, exc: BaseException, name: str = "error.execution") -> None:
