@@ -66,7 +66,7 @@ from statefleet.core import (
     compile_chart,
 )
 from statefleet.formats._input import MAX_NESTING, shown
-from statefleet.formats._resolve import did_you_mean, parse_duration
+from statefleet.formats._resolve import Problems, did_you_mean, parse_duration
 
 __all__ = [
     "Activity",
@@ -626,12 +626,12 @@ class _Node:
 class _Definer:
     def __init__(self, name: str) -> None:
         self.name = name
-        self.errors: list[tuple[str, str]] = []
+        self.errors = Problems()
         self.root = _Node(f"/{name}", "machine", None)
         self.nodes: dict[str, _Node] = {self.root.path: self.root}
 
     def error(self, path: str, message: str) -> None:
-        self.errors.append((path, message))
+        self.errors.add(path, message)
 
     # pass 1: the tree of states
     def collect(self, node: _Node, elements: Iterable[Any]) -> None:
@@ -944,11 +944,7 @@ class _Definer:
         self.collect(self.root, elements)
         if not self.errors:
             self.link(self.root)
-        if self.errors:
-            path, message = self.errors[0]
-            if len(self.errors) > 1:
-                message += f" (and {len(self.errors) - 1} more problem(s))"
-            raise ChartDefinitionError(message, path=path, errors=list(self.errors))
+        self.errors.raise_if_any()
         root = self.root
         root.transitions.append(TransitionSpec(event=(STOP_EVENT,), target=(STOPPED_STATE,)))
         finals = tuple(c.path for c in root.children if c.kind == "final")
