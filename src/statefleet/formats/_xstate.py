@@ -88,7 +88,6 @@ from statefleet.formats._resolve import (
     adapt_positional,
     did_you_mean,
     parse_duration,
-    positional_arity,
 )
 
 __all__ = [
@@ -1162,12 +1161,7 @@ class _Reader:
     def input(self, raw: Any) -> Callable[[ActionContext], Any]:
         if callable(raw):
             return adapt_positional(raw, _DATA_FORMS)
-        value = raw
-
-        def constant(ctx: ActionContext) -> Any:
-            return _evaluate(value, ctx)
-
-        return constant
+        return _template(raw)
 
     def donedata(self, raw: Any, path: str) -> Callable[[ActionContext], Any]:
         return self.input(raw)
@@ -1339,18 +1333,19 @@ def _data(name: str, value: Any) -> DataSpec:
     return DataSpec(name, expr=fresh)
 
 
-def _evaluate(value: Any, ctx: ActionContext) -> Any:
-    """A data template: mapping values that are functions get ``(context, event)``."""
-    if isinstance(value, Mapping):
-        out: dict[str, Any] = {}
-        for k, v in value.items():
-            if callable(v):
-                n = positional_arity(v, 2)
-                out[k] = v(*(ctx.context, _xevent(ctx.event))[:n])
-            else:
-                out[k] = copy.deepcopy(v)
-        return out
-    return copy.deepcopy(value)
+def _template(value: Any) -> Callable[[ActionContext], Any]:
+    """A data template: mapping values that are functions get ``(context, event)`` (their
+    signatures read once, here); everything else is a fresh copy each time."""
+    if not isinstance(value, Mapping):
+        return lambda _ctx: copy.deepcopy(value)
+    items = [
+        (k, adapt_positional(v, _DATA_FORMS) if callable(v) else None, v) for k, v in value.items()
+    ]
+
+    def evaluate(ctx: ActionContext) -> Any:
+        return {k: call(ctx) if call is not None else copy.deepcopy(v) for k, call, v in items}
+
+    return evaluate
 
 
 # -- public readers --------------------------------------------------------------------------
