@@ -584,6 +584,16 @@ class _Reader:
             return None
         return value
 
+    def entry_name(
+        self, m: Mapping[str, Any], path: str, line: int | None, keys: tuple[str, ...], what: str
+    ) -> str | None:
+        """The name of a state or region entry (its keys checked), or None after a problem."""
+        _check_keys(self.errors, m, keys, path, f"a {what}")
+        if "name" not in m:
+            self.errors.add(path, f"a {what} needs a name", line)
+            return None
+        return self.name(m["name"], f"{path}.name", _line(m, "name"), f"{what} name")
+
     def mapping(self, value: Any, path: str, line: int | None, what: str) -> bool:
         if not isinstance(value, Mapping):
             self.errors.add(path, f"{what} must be a mapping, got {type(value).__name__}", line)
@@ -710,11 +720,7 @@ class _Reader:
             raw_name = s.get("name")
             if isinstance(raw_name, str) and NAME_RE.match(raw_name):
                 path = f"states.{raw_name}"
-            _check_keys(errors, s, _STATE_KEYS, path, "a state")
-            if "name" not in s:
-                errors.add(path, "a state needs a name", line)
-                continue
-            name = self.name(s["name"], f"{path}.name", _line(s, "name"), "state name")
+            name = self.entry_name(s, path, line, _STATE_KEYS, "state")
             if name is None:
                 continue
             if name in self.states:
@@ -782,11 +788,7 @@ class _Reader:
             if not self.mapping(r, rpath, line, "a region"):
                 continue
             rline = _line(r)
-            _check_keys(errors, r, _REGION_KEYS, rpath, "a region")
-            if "name" not in r:
-                errors.add(rpath, "a region needs a name", rline)
-                continue
-            rname = self.name(r["name"], f"{rpath}.name", _line(r, "name"), "region name")
+            rname = self.entry_name(r, rpath, rline, _REGION_KEYS, "region")
             if rname is None:
                 continue
             if rname in self.regions:
