@@ -165,7 +165,7 @@ def _wants_steps(out: list[MacrostepRecord]) -> Any:
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_sqlite_max_age_drops_old_entries(tmp_path: Path) -> None:
     path = tmp_path / "fleet.db"
-    policy = JournalPolicy(limit=50, max_age=3600)
+    policy = JournalPolicy(limit=4, max_age=3600)  # small: every commit trims
     async with (
         SQLiteStore(path, journal=policy) as store,
         ActorSystem(store=store, charts=[COUNTER]) as system,
@@ -180,5 +180,5 @@ async def test_sqlite_max_age_drops_old_entries(tmp_path: Path) -> None:
         assert await store.history("a") == []  # too old to be shown
         await system.ref(COUNTER, "a").ask("inc", i=2)
         assert [e.data for e in await store.history("a")] == ['{"i":2}']
-    with sqlite3.connect(path) as db:  # and the next commit deleted them
+    with sqlite3.connect(path) as db:  # and the actor's next commit deleted them
         assert db.execute("SELECT count(*) FROM journal").fetchone() == (1,)

@@ -72,7 +72,11 @@ class JournalEntry(msgspec.Struct, frozen=True, kw_only=True):
 
 class JournalPolicy(msgspec.Struct, frozen=True):
     """How much journal a store keeps: the last ``limit`` entries per actor (``0``: no
-    journal at all) and, when ``max_age`` is set, none older than that many seconds."""
+    journal at all) and, when ``max_age`` is set, none older than that many seconds.
+
+    ``history`` never shows more than ``limit`` entries nor any older than ``max_age``; a
+    database store deletes the rest when it trims the actor's journal (see
+    :meth:`trims_at`), so an actor that stops committing keeps its last entries stored."""
 
     limit: int = 50
     max_age: float | None = None
@@ -91,6 +95,14 @@ class JournalPolicy(msgspec.Struct, frozen=True):
     def enabled(self) -> bool:
         """Does the store keep a journal?"""
         return self.limit > 0
+
+    def trims_at(self, version: int) -> bool:
+        """Does the commit of ``version`` trim its actor's journal to ``limit`` entries?
+
+        Trimming after every commit would cost a delete per commit; a database store trims
+        every ``limit // 5`` versions instead, so an actor holds at most that many entries
+        more than ``limit`` between trims (``history`` never shows more than ``limit``)."""
+        return version % max(1, self.limit // 5) == 0
 
 
 #: what a store keeps unless told otherwise: the last 50 entries per actor
@@ -240,6 +252,7 @@ class JournalReader:
         for an unknown actor. A row that cannot be decoded raises
         :class:`~statefleet.core.PersistenceError` (nothing is changed)."""
         limit, before = check_history_args(limit, before)
+        limit = min(limit, self.journal.limit)
         max_age = self.journal.max_age
         oldest = time.time() - max_age if max_age is not None else -math.inf
         rows = await self._journal_rows(actor_id, limit, before, oldest)

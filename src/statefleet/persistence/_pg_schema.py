@@ -106,7 +106,6 @@ PG_MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
                 entry BYTEA NOT NULL
             )""",
             "CREATE INDEX journal_actor ON journal (actor_id, id)",
-            "CREATE INDEX journal_at ON journal (at)",
         ),
     ),
 )

@@ -153,11 +153,11 @@ _INSERT_JOURNAL = (
     " SELECT u.a, u.v, $4::float8, u.e FROM unnest($1::text[], $2::bigint[], $3::bytea[])"
     " AS u(a, v, e)"
 )
-# keep the newest ``limit`` rows of each actor named
+# keep the newest ``limit`` rows of each actor named, none written before a time
 _TRIM_JOURNAL = (
     "DELETE FROM journal j USING (SELECT a, (SELECT id FROM journal WHERE actor_id = a"
     " ORDER BY id DESC LIMIT 1 OFFSET $2) AS cut FROM unnest($1::text[]) AS a) t"
-    " WHERE j.actor_id = t.a AND j.id <= t.cut"
+    " WHERE j.actor_id = t.a AND (j.at < $3 OR j.id <= t.cut)"
 )
 _NOTIFY = "SELECT pg_notify(n.c, n.p) FROM unnest($1::text[], $2::text[]) AS n(c, p)"
 _INSERT_DEAD = (
@@ -820,13 +820,14 @@ class PostgresStore(JournalReader, RuntimeStore):
         self.stats["accepts"] += accepts
 
     async def _write_journal(self, db: Any, rows: list[tuple[str, int, bytes]], now: float) -> None:
-        """Append the batch's journal rows, then apply the retention policy to the actors
-        they belong to (and by age to every actor)."""
+        """Append the batch's journal rows, then trim the actors due for it (see
+        ``JournalPolicy.trims_at``) to the retention policy."""
         policy = self.journal
         await db.execute(_INSERT_JOURNAL, *_columns(rows, 3), now)
-        await db.execute(_TRIM_JOURNAL, list(dict.fromkeys(r[0] for r in rows)), policy.limit)
-        if policy.max_age is not None:
-            await db.execute("DELETE FROM journal WHERE at < $1", now - policy.max_age)
+        trim = list(dict.fromkeys(aid for aid, version, _ in rows if policy.trims_at(version)))
+        if trim:
+            oldest = now - policy.max_age if policy.max_age is not None else -math.inf
+            await db.execute(_TRIM_JOURNAL, trim, policy.limit, oldest)
 
     async def _notify(self, db: Any, rows: list[tuple[int, str, int, bytes]]) -> None:
         """One notification per shard that got inbox rows: the actor ids (JSON), or ``""``

@@ -85,7 +85,6 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
                 entry BLOB NOT NULL
             )""",
             "CREATE INDEX journal_actor ON journal (actor_id, id)",
-            "CREATE INDEX journal_at ON journal (at)",
         ),
     ),
 )

@@ -109,10 +109,10 @@ _INSERT_OUTBOX = (
 )
 _DELETE_OUTBOX = "DELETE FROM outbox WHERE seq = ?"
 _INSERT_JOURNAL = "INSERT INTO journal (actor_id, version, at, entry) VALUES (?, ?, ?, ?)"
-# keep the newest ``limit`` rows of an actor
+# keep the newest ``limit`` rows of an actor, none written before a time
 _TRIM_JOURNAL = (
-    "DELETE FROM journal WHERE actor_id = ? AND id <= (SELECT id FROM journal"
-    " WHERE actor_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)"
+    "DELETE FROM journal WHERE actor_id = ? AND (at < ? OR id <= (SELECT id FROM journal"
+    " WHERE actor_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?))"
 )
 _PATH_SEP = "\x1f"
 
@@ -544,14 +544,14 @@ class SQLiteStore(JournalReader, RuntimeStore):
     async def _write_journal(
         self, db: aiosqlite.Connection, rows: list[tuple[str, int, float, bytes]], now: float
     ) -> None:
-        """Append the batch's journal rows, then apply the retention policy to the actors
-        they belong to (and by age to every actor)."""
+        """Append the batch's journal rows, then trim the actors due for it (see
+        ``JournalPolicy.trims_at``) to the retention policy."""
         policy = self.journal
         await db.executemany(_INSERT_JOURNAL, rows)
-        ids = {aid: None for aid, _, _, _ in rows}
-        await db.executemany(_TRIM_JOURNAL, [(aid, aid, policy.limit) for aid in ids])
-        if policy.max_age is not None:
-            await db.execute("DELETE FROM journal WHERE at < ?", (now - policy.max_age,))
+        oldest = now - policy.max_age if policy.max_age is not None else -math.inf
+        trim = {aid: None for aid, version, _, _ in rows if policy.trims_at(version)}
+        if trim:
+            await db.executemany(_TRIM_JOURNAL, [(a, oldest, a, policy.limit) for a in trim])
 
     async def _write_quarantine(self, db: aiosqlite.Connection, op: WriteOp) -> None:
         actor_id, reason, payload = op.items
