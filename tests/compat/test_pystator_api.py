@@ -28,6 +28,12 @@ from statefleet.compat.pystator import (
     TransitionResult,
     UndefinedActionError,
     UndefinedGuardError,
+    all_of,
+    any_of,
+    equals,
+    greater_than,
+    in_list,
+    negate,
 )
 from statefleet.formats import pystator as old_path
 
@@ -227,3 +233,35 @@ def test_guard_registry_evaluate_and_decorator() -> None:
     assert guards.evaluate("is_big", {"qty": 1}) is False
     with pytest.raises(UndefinedGuardError):
         guards.evaluate("is_small", {})
+
+
+def test_builtin_guard_factories_gate_transitions() -> None:
+    machine = StateMachine(
+        [State("draft", type=StateType.INITIAL), State("approved"), State("rejected")],
+        [
+            Transition("review", "draft", "approved", guards=["auto_approve"]),
+            Transition("review", "draft", "rejected"),
+        ],
+    )
+    machine.bind_guards(
+        {
+            "auto_approve": all_of(
+                equals("kind", "expense"),
+                negate(greater_than("amount", 100)),
+                any_of(in_list("team", ["ops", "eng"]), equals("vip", True)),
+            )
+        }
+    )
+    small = {"kind": "expense", "amount": 50, "team": "ops"}
+    assert machine.process("draft", "review", small).target_state == "approved"
+    assert machine.process("draft", "review", {**small, "amount": 500}).target_state == "rejected"
+    assert machine.process("draft", "review", {**small, "team": "sales"}).target_state == "rejected"
+    sales_vip = {**small, "team": "sales", "vip": True}
+    assert machine.process("draft", "review", sales_vip).target_state == "approved"
+    # a missing key or an incomparable value makes a comparison false, never an error
+    assert machine.process("draft", "review", {"kind": "expense"}).target_state == "rejected"
+    assert greater_than("amount", 1)({"amount": "lots"}) is False
+    with pytest.raises(ValueError, match="at least one guard"):
+        all_of()
+    with pytest.raises(TypeError, match="callables"):
+        any_of("auto_approve")  # type: ignore[arg-type]

@@ -37,7 +37,13 @@ from statefleet.compat.pystator import (
     UndefinedActionError,
     UndefinedGuardError,
     UndefinedTriggerError,
+    all_of,
+    any_of,
+    equals,
     flatten_context_for_guards,
+    greater_than,
+    in_list,
+    negate,
     parse_duration,
 )
 
@@ -75,6 +81,12 @@ __all__ = [
     "UndefinedActionError",
     "UndefinedGuardError",
     "UndefinedTriggerError",
+    "all_of",
+    "any_of",
+    "equals",
     "flatten_context_for_guards",
+    "greater_than",
+    "in_list",
+    "negate",
     "parse_duration",
 ]

@@ -5,6 +5,14 @@ under the same names; ``statefleet.formats.pystator`` is the same API. See
 ``docs/formats-pystator.md``.
 """
 
+from statefleet.compat.pystator._guards import (
+    all_of,
+    any_of,
+    equals,
+    greater_than,
+    in_list,
+    negate,
+)
 from statefleet.compat.pystator._machine import (
     ActionCall,
     ActionExecutionResult,
@@ -79,6 +87,12 @@ __all__ = [
     "UndefinedActionError",
     "UndefinedGuardError",
     "UndefinedTriggerError",
+    "all_of",
+    "any_of",
+    "equals",
     "flatten_context_for_guards",
+    "greater_than",
+    "in_list",
+    "negate",
     "parse_duration",
 ]
