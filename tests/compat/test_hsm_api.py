@@ -157,3 +157,24 @@ async def test_at_fires_at_a_wall_clock_instant() -> None:
 def test_unsupported_elements_say_so(name: str) -> None:
     with pytest.raises(ChartDefinitionError, match=f"hsm.{name} is not supported by statefleet"):
         getattr(hsm, name)("x")
+
+
+async def test_events_read_with_both_spellings() -> None:
+    seen: list[tuple[str, Any]] = []
+
+    def record(ctx: hsm.Context, inst: Any, event: hsm.Event) -> None:
+        seen.append((event.Name, event.Data))
+
+    model = hsm.Define(
+        "E",
+        hsm.Initial(hsm.Target("a")),
+        hsm.State("a", hsm.Transition(hsm.On("go"), hsm.Effect(record))),
+    )
+    ctx, inst = hsm.Context(), hsm.Instance()
+    await hsm.Start(ctx, inst, model, clock=VirtualClock())
+    go = hsm.Event("go")
+    await hsm.Dispatch(ctx, inst, go.WithData({"n": 1}))
+    await hsm.Dispatch(ctx, inst, go.with_data(2))
+    assert seen == [("go", {"n": 1}), ("go", 2)]
+    assert go.Data is None  # events are immutable: with_data makes a copy
+    await hsm.Stop(inst)

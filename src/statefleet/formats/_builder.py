@@ -126,6 +126,22 @@ class Event:
     data: Any = None
     error: BaseException | None = None
 
+    @property
+    def Name(self) -> str:
+        """The event name (hsm's newer spelling)."""
+        return self.name
+
+    @property
+    def Data(self) -> Any:
+        """The payload (hsm's newer spelling)."""
+        return self.data
+
+    def with_data(self, data: Any) -> Event:
+        """A copy of this event carrying ``data`` (hsm's ``WithData``)."""
+        return Event(self.name, data, self.error)
+
+    WithData = with_data
+
 
 _INITIAL = Event("hsm_initial")
 
