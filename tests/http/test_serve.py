@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -144,3 +145,21 @@ def test_serve_reports_a_bad_chart_in_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert proc.stderr.startswith("statefleet serve: ")
     assert "Traceback" not in proc.stderr
+
+
+def test_serve_on_a_port_in_use_fails_cleanly(tmp_path: Path, chart: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        proc = subprocess.run(
+            [*SERVE, "--store", str(tmp_path / "x.db"), "--charts", str(chart), "--port", port],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert proc.returncode == 1
+    assert f"statefleet serve: cannot serve on 127.0.0.1:{port}" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "x.db.lock").exists()

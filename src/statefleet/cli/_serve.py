@@ -101,8 +101,12 @@ def run(args: argparse.Namespace) -> int:
         fail("serve", f"needs the http extra: pip install 'statefleet[http]' ({exc})")
         return 2
     charts: list[Chart] = [load_chart(ref) for ref in args.charts]
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args, charts))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_serve(args, charts))
+    except SystemExit:  # uvicorn could not start (it logged why); the store was closed
+        fail("serve", f"cannot serve on {args.host}:{args.port} (see the error above)")
+        return 1
     return 0
 
 
