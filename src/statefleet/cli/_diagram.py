@@ -20,14 +20,14 @@ def add_parser(sub: Any) -> None:
         help="draw a chart (Mermaid, Graphviz DOT or SVG)",
         description=(
             "Draw a chart: compound, parallel, history and final states as such; with"
-            " --snapshot, or --db and --actor (an actor stored in a SQLite database, read"
+            " --snapshot, or --db and --actor (an actor stored in a SQLite database, opened"
             " read-only), the active configuration is highlighted."
         ),
         epilog=(
             "examples:\n"
             "  statefleet diagram order.json > order.mmd\n"
             "  statefleet diagram order.json --format svg --snapshot order-42.json -o o.svg\n"
-            "  statefleet diagram order.json --db demo.db --actor o00042 --format svg -o o.svg"
+            "  statefleet diagram statefleet.demo.fleet:order_chart --db demo.db --actor o00042"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
