@@ -245,3 +245,15 @@ def test_an_active_compound_state_renders_as_svg(
     _store_two_orders(db, shop)  # o1 is in cart.reviewing: the cart cluster is active
     svg = _draw(capsys, str(shop), "--db", str(db), "--actor", "o1", "--format", "svg")
     assert "<svg" in svg and 'stroke="#b45f06"' in svg
+
+
+def test_a_database_given_as_the_chart_says_how_to_ask(
+    shop: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "shop.db"
+    _store_two_orders(db, shop)
+    assert main(["diagram", str(db), "--actor", "o1"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "is a database, not a chart: name the chart as FILE and the database with --db" in err
+    assert f"statefleet diagram CHART --db {db} --actor o1" in err

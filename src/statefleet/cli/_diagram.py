@@ -50,6 +50,15 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(run=run)
 
 
+def _is_sqlite(path: str) -> bool:
+    """Does ``path`` name a SQLite database file (by its header)?"""
+    try:
+        with open(path, "rb") as f:
+            return f.read(16) == b"SQLite format 3\x00"
+    except (OSError, ValueError):
+        return False
+
+
 def _snapshot(args: argparse.Namespace, chart: Chart) -> Snapshot | None:
     if args.snapshot:
         return load_snapshot(args.snapshot)
@@ -73,6 +82,13 @@ def _snapshot(args: argparse.Namespace, chart: Chart) -> Snapshot | None:
 def run(args: argparse.Namespace) -> int:
     """Exit 0 on success, 1 for a bad chart, snapshot, database or actor or an output that
     cannot be written, 2 when Graphviz is missing."""
+    if args.actor and not args.db and _is_sqlite(args.file):
+        fail(
+            "diagram",
+            f"{args.file} is a database, not a chart: name the chart as FILE and the database"
+            f" with --db (statefleet diagram CHART --db {args.file} --actor {args.actor})",
+        )
+        return 1
     try:
         chart = load_chart(args.file, resolve=args.check_bindings, base_dir=args.base_dir)
         snapshot = _snapshot(args, chart)
