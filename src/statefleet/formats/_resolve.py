@@ -218,7 +218,7 @@ class Resolver:
     a problem, so a chart can be checked and drawn without its implementations.
     """
 
-    __slots__ = ("cache", "logic", "maps", "resolve", "skip")
+    __slots__ = ("cache", "logic", "maps", "resolve", "skip", "unbound")
 
     def __init__(
         self,
@@ -233,12 +233,15 @@ class Resolver:
         self.skip = skip
         self.resolve = resolve
         self.cache: dict[tuple[Kind, str], Any] = {}
+        #: the names left unbound, in the order they are used: (kind, name, path)
+        self.unbound: list[tuple[str, str, str]] = []
 
     def find(self, kind: Kind, name: str, path: str) -> Any:
         """What ``name`` means as a ``kind`` (used at ``path``): :data:`MISSING` if
         nothing, or, when not resolving, a stand-in that raises if run."""
         found = self.lookup(kind, name)
         if found is MISSING and not self.resolve:
+            self.unbound.append((kind, name, path))
             return unbound(kind, name, path)
         return found
 

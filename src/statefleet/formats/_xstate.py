@@ -1204,6 +1204,8 @@ class _Reader:
                 initial = (root.children[init].id,)
         wrap = self.wrap
         meta: dict[str, Any] = {"format": "xstate"}
+        if self.logic.unbound:
+            meta["unbound"] = tuple(self.logic.unbound)
         spec = ChartSpec(id=self.machine_id, data=data, meta=meta)
         if "version" in cfg:
             spec.version = str(cfg["version"])
