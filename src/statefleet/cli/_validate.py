@@ -58,9 +58,11 @@ def run(args: argparse.Namespace) -> int:
             if len(exc.errors) > MAX_SHOWN:
                 out.print(f"  {ref}: ... and {len(exc.errors) - MAX_SHOWN} more", markup=False)
             continue
+        unbound = chart.meta.get("unbound") or ()
+        note = f", {len(unbound)} name(s) not bound (--check-bindings)" if unbound else ""
         out.print(
             f"[green]ok[/] {_esc(ref)}: chart {_esc(chart.id)!s} v{_esc(chart.version)},"
-            f" {len(chart.nodes)} states, {len(chart.transitions)} transitions"
+            f" {len(chart.nodes)} states, {len(chart.transitions)} transitions{note}"
         )
     return 1 if bad else 0
 
