@@ -820,6 +820,18 @@ class _Reader:
     def resolve_tree(self, strict: bool) -> None:
         """Work out each state's parent (a state or a region) and check the hierarchy."""
         errors = self.errors
+        self.check_region_names()
+        errors.raise_if_any()
+        self.place_region_members()
+        self.check_parents()
+        errors.raise_if_any()
+        self.check_ancestry()
+        errors.raise_if_any()
+        self.check_initial_children(strict)
+        self.check_region_initials(strict)
+
+    def check_region_names(self) -> None:
+        errors = self.errors
         for rname, region in self.regions.items():
             if rname in self.states:
                 errors.add(
@@ -827,8 +839,10 @@ class _Reader:
                     f"region {rname!r} has the name of a state ({self.states[rname].path})",
                     region.line,
                 )
-        errors.raise_if_any()
-        # region listings
+
+    def place_region_members(self) -> None:
+        """States a region lists are its children (declared there if not elsewhere)."""
+        errors = self.errors
         for rname, region in self.regions.items():
             for m in region.members:
                 info = self.states.get(m)
@@ -852,7 +866,10 @@ class _Reader:
                         f" but its parent is {info.parent!r}",
                         info.line,
                     )
-        # parents must exist and make sense
+
+    def check_parents(self) -> None:
+        """Parents must exist, and be neither terminal nor a parallel state with regions."""
+        errors = self.errors
         for name, info in self.states.items():
             p = info.parent
             if p is None or p in self.regions:
@@ -874,8 +891,10 @@ class _Reader:
                     " them, or give the region's name as its parent",
                     info.line,
                 )
-        errors.raise_if_any()
-        # cycles, and hierarchies deeper than the compiler and every driver can walk
+
+    def check_ancestry(self) -> None:
+        """No cycles, nor hierarchies deeper than the compiler and every driver can walk."""
+        errors = self.errors
         for name, info in self.states.items():
             seen = {name}
             p = self.parent_of(name)
@@ -894,8 +913,9 @@ class _Reader:
                     errors.raise_if_any()
                 seen.add(p)
                 p = self.parent_of(p)
-        errors.raise_if_any()
-        # initial children
+
+    def check_initial_children(self, strict: bool) -> None:
+        errors = self.errors
         for name, info in self.states.items():
             kids = self.order_children(name)
             if info.initial_child is not None:
@@ -922,6 +942,9 @@ class _Reader:
                 errors.add(
                     info.path, f"parallel state {name!r} needs regions (or child states)", info.line
                 )
+
+    def check_region_initials(self, strict: bool) -> None:
+        errors = self.errors
         for rname, region in self.regions.items():
             kids = self.order_children(rname)
             if not kids:
