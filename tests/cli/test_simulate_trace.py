@@ -96,3 +96,40 @@ def test_a_chart_looping_at_one_instant_is_one_error_line_not_a_hang(
     shown = captured.out.splitlines()
     assert len(shown) <= 2 + 1 + 50 + 1  # the start, the step, at most 50 lines, "... more"
     assert shown[-1].startswith("    ... and ") and shown[-1].endswith(" more")
+
+
+class Ambiguous:
+    """A value whose comparison raises, like a numpy array's."""
+
+    def __eq__(self, other: object) -> bool:
+        raise ValueError("the truth value is ambiguous")
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        return "Ambiguous()"
+
+
+def test_a_context_value_that_cannot_be_compared_is_still_shown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    module = tmp_path / "ambiguous_chart.py"
+    module.write_text(
+        "from statefleet import Chart\n"
+        "from statefleet.core import ChartSpec, StateSpec, TransitionSpec, compile_chart\n"
+        "from tests.cli.test_simulate_trace import Ambiguous\n\n\n"
+        "def put(ctx):\n"
+        "    ctx.context['value'] = Ambiguous()\n\n\n"
+        "def chart() -> Chart:\n"
+        "    go = TransitionSpec(event=('go',), actions=(put,))\n"
+        "    return compile_chart(ChartSpec('amb', states=[StateSpec('a', transitions=[go])]))\n"
+    )
+    import sys
+
+    sys.path.insert(0, str(tmp_path))
+    try:
+        assert main(["simulate", "ambiguous_chart:chart", "--event", "go", "--event", "go"]) == 0
+    finally:
+        sys.path.remove(str(tmp_path))
+    out = capsys.readouterr().out
+    assert out.count("context: value = Ambiguous()") == 2

@@ -134,7 +134,7 @@ class _Trace:
                 self.lines.append(f"context: {key} removed")
             elif key not in self.context:
                 self.lines.append(f"context: {key} = {shown(now[key])}")
-            elif now[key] != self.context[key]:
+            elif _differs(now[key], self.context[key]):
                 self.lines.append(
                     f"context: {key} = {shown(now[key])} (was {shown(self.context[key])})"
                 )
@@ -147,6 +147,13 @@ class _Trace:
         if len(self.lines) > MAX_LINES:
             out.print(f"    ... and {len(self.lines) - MAX_LINES} more", markup=False)
         self.lines = []
+
+
+def _differs(a: Any, b: Any) -> bool:
+    try:
+        return bool(a != b)
+    except Exception:  # a value whose comparison raises (or is not a bool): by identity
+        return a is not b
 
 
 def _copy(context: dict[str, Any]) -> dict[str, Any]:
