@@ -8,7 +8,7 @@ from typing import Annotated, Final
 
 from litestar import Response, get
 from litestar.datastructures import State
-from litestar.params import Parameter
+from litestar.params import PathParameter, QueryParameter
 
 from statefleet.http._api import Api
 from statefleet.http._problems import ApiError
@@ -53,7 +53,7 @@ def page() -> Response[bytes]:
 
 
 @get("/inspector/{name:str}", include_in_schema=False, sync_to_thread=False)
-def asset(name: str) -> Response[bytes]:
+def asset(name: Annotated[str, PathParameter(max_length=100)]) -> Response[bytes]:
     """One of the page's :data:`ASSETS` (404 for any other name)."""
     media = ASSETS.get(name)
     if media is None:
@@ -83,8 +83,8 @@ async def overview(state: State) -> Overview:
 @get("/api/v1/inspector/charts/{chart_id:str}", tags=["inspector"])
 async def chart_structure(
     state: State,
-    chart_id: Annotated[str, Parameter(min_length=1, max_length=200)],
-    version: Annotated[str | None, Parameter(max_length=200)] = None,
+    chart_id: Annotated[str, PathParameter(min_length=1, max_length=200)],
+    version: Annotated[str | None, QueryParameter(max_length=200)] = None,
 ) -> ChartStructure:
     """A registered chart's states (nested) and transitions, for drawing."""
     return structure(_api(state).chart(chart_id, version))

@@ -49,7 +49,8 @@ class ChartCounts(msgspec.Struct, kw_only=True):
 class Overview(msgspec.Struct, kw_only=True):
     """``GET /api/v1/inspector/overview``: the fleet per chart. ``total`` is every stored
     actor; ``scanned`` how many were counted (``complete`` false when the scan stopped at its
-    budget, the counts then cover the first ``scanned`` ids)."""
+    budget, the counts then cover the first ``scanned`` ids); ``at`` when the scan started
+    (wall seconds: later changes may be missing)."""
 
     total: int
     active: int
@@ -90,6 +91,7 @@ class ChartStructure(msgspec.Struct, kw_only=True):
 async def count_fleet(store: Store, *, budget: int = DEFAULT_BUDGET) -> Overview:
     """Count the stored actors per chart, status and active state (a scan of at most
     ``budget`` actors, a page at a time)."""
+    started = time.time()
     total = await store.count_actors()
     active = await store.count_actors("active")
     per_chart: dict[str, tuple[Counter[str], Counter[str]]] = {}
@@ -129,7 +131,7 @@ async def count_fleet(store: Store, *, budget: int = DEFAULT_BUDGET) -> Overview
         scanned=scanned,
         complete=complete,
         charts=charts,
-        at=time.time(),
+        at=started,
     )
 
 

@@ -17,6 +17,7 @@ const state = {
   oldest: null,        // the oldest history version shown
   chart: null,         // the chart structure drawn, "id@version"
   refresh: null,       // a pending debounced refresh
+  lastChange: 0,       // the newest record's time (epoch seconds) seen on the stream
 };
 
 // -- helpers -------------------------------------------------------------------------------
@@ -120,6 +121,8 @@ async function loadOverview() {
     showProblem(err);
     return;
   }
+  // the server shares one count for a few seconds: ask again when it predates a change seen
+  if (ov.at < state.lastChange) scheduleRefresh(null, 2000);
   const scope = ov.complete ? "" : ` (counts cover the first ${ov.scanned.toLocaleString()})`;
   $("totals").textContent =
     `${ov.total.toLocaleString()} actors, ${ov.active.toLocaleString()} active${scope}`;
@@ -371,21 +374,25 @@ function onRecord(type, rec) {
     $("live-state").className = "live on";
     return;
   }
+  if (rec.ts > 1e9) state.lastChange = Math.max(state.lastChange, rec.ts);
   if (type === "MacrostepRecord" || type === "ActorStopped" || type === "ActorSpawned") {
     if (state.view === "overview") addFeed(type === "MacrostepRecord" ? "step" : type, rec);
     if (type === "MacrostepRecord" || type === "ActorStopped") scheduleRefresh(rec.actor);
   }
 }
 
-function scheduleRefresh(actor) {
+function scheduleRefresh(actor, delay = 1000) {
   if (state.view === "actor" && actor !== state.actorId) return;
   if (state.refresh) return;
   // at most one refresh per second however many records arrive
   state.refresh = setTimeout(() => {
     state.refresh = null;
     if (state.view === "actor") loadActor();
-    else loadOverview();
-  }, 1000);
+    else {
+      loadOverview();
+      loadActors();
+    }
+  }, delay);
 }
 
 async function stream() {
