@@ -17,6 +17,10 @@ $(STAMP): pyproject.toml
 		|| { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
 		&& (apt-get update -qq >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null 2>&1) \
 		|| echo "note: PostgreSQL not installed (its tests skip: apt-get install postgresql)"; }
+	@# Chromium: the inspector's browser tests drive Debian's chromium with Playwright
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+		&& (apt-get update -qq >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1) \
+		|| echo "note: chromium not installed (the inspector's browser tests skip: apt-get install chromium)"; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
