@@ -34,7 +34,12 @@ def _documented() -> dict[str, str]:
 
 def test_every_reference_names_an_importable_module() -> None:
     for name, page in _documented().items():
-        module = importlib.import_module(name)
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:  # an optional extra (http) not installed here
+            if exc.name is None or exc.name.split(".")[0] == "statefleet":
+                raise
+            continue
         assert module.__doc__, f"docs/api/{page}: {name} has no module docstring"
 
 
