@@ -33,6 +33,7 @@ from statefleet.formats._input import shown
 
 __all__ = [
     "MISSING",
+    "Constant",
     "Problems",
     "Resolver",
     "UnboundNameError",
@@ -146,14 +147,25 @@ def positional_arity(fn: Callable[..., Any], maximum: int) -> int:
     return min(n, maximum)
 
 
+class Constant:
+    """An argument of a call form that is the same on every call (XState's ``action_def``);
+    only trailing arguments of a form may be constants."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
 def adapt_positional(
     fn: Callable[..., Any],
-    forms: Sequence[Sequence[Callable[[Any], Any]]],
+    forms: Sequence[Sequence[Callable[[Any], Any] | Constant]],
     name: str | None = None,
 ) -> Callable[[Any], Any]:
     """A one-argument callable ``f(x)`` calling ``fn`` with the arguments its signature asks
     for: ``forms[n]`` computes, from ``x``, the arguments of a function taking ``n``
-    positional ones (the last form serves functions taking more, or ``*args``).
+    positional ones (the last form serves functions taking more, or ``*args``); a trailing
+    :class:`Constant` is passed as is.
 
     A format documents its call forms in one table (XState's actions:
     ``()``, ``(context)``, ``(context, event)``, ``(context, event, action_def)``,
@@ -161,9 +173,25 @@ def adapt_positional(
     computed, so a ``lambda ctx: ...`` guard does not pay for an event view it never reads.
     ``name`` names the result (diagrams, traces).
     """
-    g = tuple(forms[positional_arity(fn, len(forms) - 1)])
+    form = list(forms[positional_arity(fn, len(forms) - 1)])
+    consts: list[Any] = []
+    while form and isinstance(form[-1], Constant):
+        consts.insert(0, form.pop().value)  # type: ignore[union-attr]
+    if any(isinstance(get, Constant) for get in form):
+        raise TypeError("only the trailing arguments of a call form may be constants")
+    g: tuple[Callable[[Any], Any], ...] = tuple(form)  # type: ignore[arg-type]
+    # one closure per shape, so that a call costs the getters' calls and nothing more (a
+    # star-call, even of an empty tuple, would double the cost of a small callback)
     call: Callable[[Any], Any]
-    if not g:
+    if len(consts) > 1 or len(g) > 4 or (consts and len(g) > 3):
+        tail = tuple(consts)
+
+        def call(x: Any) -> Any:
+            return fn(*[get(x) for get in g], *tail)
+
+    elif consts:
+        call = _with_constant(fn, g, consts[0])
+    elif not g:
 
         def call(x: Any) -> Any:
             return fn()
@@ -187,13 +215,30 @@ def adapt_positional(
             return fn(a(x), b(x), c(x))
 
     else:
+        a, b, c, d = g
 
         def call(x: Any) -> Any:
-            return fn(*[get(x) for get in g])
+            return fn(a(x), b(x), c(x), d(x))
 
     if name is not None:
         call.__name__ = call.__qualname__ = name
     return call
+
+
+def _with_constant(
+    fn: Callable[..., Any], g: tuple[Callable[[Any], Any], ...], t: Any
+) -> Callable[[Any], Any]:
+    """:func:`adapt_positional`'s closures for up to three getters and one constant."""
+    if not g:
+        return lambda x: fn(t)
+    if len(g) == 1:
+        (a,) = g
+        return lambda x: fn(a(x), t)
+    if len(g) == 2:
+        a, b = g
+        return lambda x: fn(a(x), b(x), t)
+    a, b, c = g
+    return lambda x: fn(a(x), b(x), c(x), t)
 
 
 # -- binding names ---------------------------------------------------------------------------

@@ -60,6 +60,7 @@ import copy
 import datetime
 import inspect
 import json
+import operator
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -82,6 +83,7 @@ from statefleet.core import (
 from statefleet.formats._input import Source, check_data, clip, nesting_error, read_source, shown
 from statefleet.formats._resolve import (
     MISSING,
+    Constant,
     Kind,
     Problems,
     Resolver,
@@ -313,24 +315,23 @@ def _resolver(
     return Resolver(found, logic, skip=_LOGIC_OWN, resolve=resolve)
 
 
-def _owner(ctx: ActionContext) -> Any:
-    return ctx.owner
-
-
-def _context(ctx: ActionContext | Invocation) -> Any:
-    return ctx.context
+# what a callback's arguments are made of (attribute reads are C-level getters: an action
+# of a hot transition pays no Python call for them)
+_owner: Callable[[Any], Any] = operator.attrgetter("owner")
+_context: Callable[[Any], Any] = operator.attrgetter("context")
 
 
 def _event(ctx: ActionContext) -> XEvent:
-    return _xevent(ctx.event)
-
-
-def _constant(value: Any) -> Callable[[Any], Any]:
-    return lambda _ctx: value
+    # _xevent's cache check inline: this runs for every callback that takes the event
+    raw = ctx.event
+    last = _last_event
+    if last[0] is raw and raw is not None:
+        return last[1]
+    return _xevent(raw)
 
 
 def _adapt_action(fn: Callable[..., Any], ad: ActionDef) -> Callable[[ActionContext], Any]:
-    d = _constant(ad)
+    d = Constant(ad)
     forms = (
         (),
         (_context,),
@@ -342,7 +343,7 @@ def _adapt_action(fn: Callable[..., Any], ad: ActionDef) -> Callable[[ActionCont
 
 
 def _adapt_guard(fn: Callable[..., Any], gd: ActionDef) -> Callable[[ActionContext], Any]:
-    forms = ((), (_context,), (_context, _event), (_context, _event, _constant(gd)))
+    forms = ((), (_context,), (_context, _event), (_context, _event, Constant(gd)))
     return adapt_positional(fn, forms, gd.type)
 
 
@@ -356,8 +357,7 @@ def _inv_event(inv: Invocation) -> XEvent:
     return XEvent(inv.event)
 
 
-def _inv_data(inv: Invocation) -> Any:
-    return inv.data
+_inv_data: Callable[[Any], Any] = operator.attrgetter("data")
 
 
 _SERVICE_FORMS = (
