@@ -9,35 +9,17 @@ completes, and the order reaches ``completed`` instead of waiting for its timeou
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
 from pathlib import Path
+
+from ._killed import kill_at, output, run
 
 PROGRAM = Path(__file__).with_name("_paying.py")
 
 
-def _run(db: Path, mode: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, str(PROGRAM), str(db), mode],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def test_an_invocation_killed_mid_flight_resumes_after_a_restart(tmp_path: Path) -> None:
     db = tmp_path / "orders.db"
-    proc = _run(db, "start")
-    assert proc.stdout is not None
-    assert proc.stdout.readline() == "invoked\n", proc.communicate()[1]
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=60)
-    assert proc.returncode == -signal.SIGKILL
-
-    proc = _run(db, "resume")
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err
+    kill_at(run(PROGRAM, db, "start"), "invoked")
+    out = output(run(PROGRAM, db, "resume"))
     lines = out.splitlines()
     assert lines[0] == "invoked"  # the payment started again, by recovery alone
     state = json.loads(lines[-1])

@@ -87,6 +87,7 @@ from statefleet.core._routing import (
 
 if TYPE_CHECKING:
     from statefleet.actors._invocations import RunningInvocation
+    from statefleet.actors._models import ChartModel
     from statefleet.actors._runtime import Runtime
 
 __all__ = ["ActorCell", "copy_context"]
@@ -216,17 +217,14 @@ class ActorCell:
         if model is None:
             m.owner = self.ref
         else:
-            m.owner = model
-            model._m = m
+            model.bind(m, self.ref)
         return m
 
-    def bind_model(self, model: Any) -> None:
-        """Drive a class-DSL instance: callbacks get it as ``self``; its ``send``/``raise_``
-        and state views go to this actor."""
+    def bind_model(self, model: ChartModel) -> None:
+        """Drive a chart class's instance (:mod:`._models`): callbacks get it as ``self``;
+        its ``send``/``raise_`` and state views go to this actor."""
+        model.bind(self.engine, self.ref)
         self.extra().model = model
-        self.engine.owner = model
-        model._m = self.engine
-        model._sf_actor = self.ref
 
     def __repr__(self) -> str:
         return f"<ActorCell {self.id!r} ({self.chart.id}) {self.status}>"

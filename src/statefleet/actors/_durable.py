@@ -36,6 +36,7 @@ import anyio
 
 from statefleet.actors._lifecycle import IDLE, STOPPED
 from statefleet.actors._mailbox import Envelope
+from statefleet.actors._models import ChartModel
 from statefleet.actors._ref import ActorCrashedError, ActorRef, Reply
 from statefleet.actors._store import ActorStore
 from statefleet.actors._versions import ChartVersions
@@ -164,7 +165,7 @@ class Durable:
         store: DurableStore,
         *,
         idle_timeout: float | None,
-        charts: tuple[Chart, ...],
+        charts: tuple[Chart | type, ...],
     ) -> None:
         if idle_timeout is not None and not (idle_timeout > 0 and math.isfinite(idle_timeout)):
             raise ActorError(f"idle_timeout must be a positive number, not {idle_timeout!r}")
@@ -294,10 +295,10 @@ class Durable:
             limit.release()
 
     # -- registry -----------------------------------------------------------------------------
-    def register(self, chart: Chart) -> None:
-        """Register ``chart`` under its id and version (versions side by side, see
-        :mod:`statefleet.actors._versions`)."""
-        self.charts.register(chart)
+    def register(self, chart: Chart | Any) -> Chart:
+        """Register ``chart`` (compiled, or a chart class) under its id and version (versions
+        side by side, see :mod:`statefleet.actors._versions`); returns the compiled chart."""
+        return self.charts.register(chart)
 
     def _migrate(self, actor_id: str, snap: Snapshot) -> Snapshot | str | None:
         """A stored snapshot moved forward by the registered migrations (the store's
@@ -384,7 +385,7 @@ class Durable:
                 raise ActorError(
                     f"no actor {actor_id!r} in the store, and no chart to create it with"
                 )
-            a = s.spawn_top(chart, actor_id, None)
+            a = self._spawn(chart, actor_id, None)
         else:
             if chart is not None and chart.id != snap.chart_id:
                 raise ActorError(
@@ -392,7 +393,7 @@ class Durable:
                 )
             stored = self.charts.get(snap.chart_id, snap.chart_version)
             assert stored is not None  # load_actor checked it
-            a = s.spawn_top(stored, actor_id, snap)
+            a = self._spawn(stored, actor_id, snap)
         loaded: set[int] = set()
         for aid, entries in inboxes.items():
             target = s.cells.get(aid)
@@ -408,6 +409,21 @@ class Durable:
                 a.enqueue(Envelope(ev, wseq))
         self._watch(a)
         return a
+
+    def _spawn(self, chart: Chart, actor_id: str, snap: Snapshot | None) -> ActorCell:
+        """The actor of an activation: a chart class's runs the instance its ``for_entity``
+        makes (restored from ``snap``, or new: started with its ``initial_context``)."""
+        cls = self.charts.class_of(chart)
+        if cls is None:
+            return self.system.spawn_top(chart, actor_id, snap)
+        model = cls.for_entity(actor_id, snap)
+        if not isinstance(model, ChartModel) or model.chart is not chart:
+            raise ActorError(
+                f"{cls!r}.for_entity({actor_id!r}) must return an instance of the chart class"
+                f" running its chart, not {model!r}"
+            )
+        context = getattr(model, "initial_context", None) if snap is None else None
+        return self.system.spawn_top(chart, actor_id, snap, model=model, context=context)
 
     async def _activate_for_delivery(self, actor_id: str) -> None:
         """Activate an actor that has inbox events; a stored actor that does not exist gets

@@ -38,6 +38,7 @@ from statefleet.actors._lifecycle import (
     contained,
     copy_context,
 )
+from statefleet.actors._models import ChartModel
 from statefleet.actors._ref import ActorRef
 from statefleet.actors._store import ActorStore
 from statefleet.actors._supervision import Supervision
@@ -53,7 +54,6 @@ from statefleet.core import (
     MacrostepRecord,
     RealClock,
     Record,
-    Session,
     Snapshot,
     VirtualClock,
     as_listeners,
@@ -104,7 +104,7 @@ class Runtime:
         autojump: bool | float,
         seed: int | None,
         idle_timeout: float | None,
-        charts: tuple[Chart, ...],
+        charts: tuple[Chart | type, ...],
     ) -> None:
         #: the public face
         self.system = system
@@ -238,12 +238,22 @@ class Runtime:
             a = self.sys_ids.get(key)
         return a
 
-    def spawn_top(self, chart: Chart, id: str, snapshot: Snapshot | None) -> ActorCell:
-        """Spawn a top-level actor with the system's defaults (a durable activation)."""
+    def spawn_top(
+        self,
+        chart: Chart,
+        id: str,
+        snapshot: Snapshot | None,
+        *,
+        model: ChartModel | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> ActorCell:
+        """Spawn a top-level actor with the system's defaults (a durable activation; a chart
+        class's runs ``model``)."""
         return self.spawn_cell(
             chart,
             id=id,
-            context=None,
+            context=context,
+            model=model,
             parent=None,
             invokeid=None,
             system_id=None,
@@ -265,7 +275,7 @@ class Runtime:
         supervision: Supervision,
         mailbox_size: int,
         handle: RunningInvocation | None = None,
-        model: Session | None = None,
+        model: ChartModel | None = None,
         stored: bool = True,
     ) -> ActorCell:
         """Make, register and start an actor cell. ``stored``: ``snapshot`` is the actor's

@@ -15,6 +15,7 @@ import msgspec
 
 from statefleet.actors._durable import VirtualRef
 from statefleet.actors._inspect import Inspection
+from statefleet.actors._models import ChartModel
 from statefleet.actors._ref import ActorRef
 from statefleet.actors._runtime import Runtime
 from statefleet.actors._store import ActorStore
@@ -26,7 +27,6 @@ from statefleet.core import (
     Listener,
     RealClock,
     Record,
-    Session,
     Snapshot,
     VirtualClock,
 )
@@ -84,7 +84,7 @@ class ActorSystem:
         autojump: bool | float = True,
         seed: int | None = None,
         idle_timeout: float | None = None,
-        charts: Iterable[Chart] = (),
+        charts: Iterable[Chart | type] = (),
     ) -> None:
         if clock is not None and not isinstance(clock, VirtualClock | RealClock):
             raise ActorError(f"clock must be a VirtualClock or RealClock, not {clock!r}")
@@ -144,7 +144,7 @@ class ActorSystem:
     # -- spawning and lookup ----------------------------------------------------------------
     def spawn(
         self,
-        chart: Chart | Session,
+        chart: Chart | ChartModel,
         *,
         id: str | None = None,
         context: Mapping[str, Any] | None = None,
@@ -168,7 +168,9 @@ class ActorSystem:
 
         ``chart`` may also be a class-DSL ``StateChart`` instance: the actor takes it over at
         its current state, its callbacks run with the instance as ``self``, and the
-        instance's ``send`` / ``raise_`` go to the actor.
+        instance's ``send`` / ``raise_`` go to the actor. With a durable store its class is
+        registered: after a restart ``system.ref(MyChart, id)`` (or recovery) runs the
+        actor on a fresh instance restored from the store.
 
         Raises :class:`~statefleet.ActorError` for a duplicate id or system id, a system that
         is not running, or a chart that fails to start (its entry looping forever);
@@ -179,14 +181,14 @@ class ActorSystem:
             raise ActorError(
                 "the ActorSystem is not running: spawn inside `async with ActorSystem() as s:`"
             )
-        model: Session | None = None
-        if isinstance(chart, Session):
+        model: ChartModel | None = None
+        if isinstance(chart, ChartModel) and not isinstance(chart, Chart):
             model = chart
-            if getattr(model, "_sf_actor", None) is not None:
-                raise ActorError(f"{model!r} is already driven by an actor")
             if snapshot is None:
                 snapshot = model.snapshot()
             chart = model.chart
+            if rt.durable is not None:
+                rt.durable.register(type(model))  # restored as the class after a restart
         if not isinstance(chart, Chart):
             raise ActorError(f"spawn needs a compiled Chart, not {type(chart).__name__}")
         parent_cell = rt.cell_of(parent) if parent is not None else None
@@ -228,10 +230,11 @@ class ActorSystem:
             stored=False,
         ).ref
 
-    def register(self, *charts: Chart) -> None:
+    def register(self, *charts: Chart | type) -> None:
         """Register charts by id and version (a durable store restores stored actors onto
         the version that stored them; several versions may be registered side by side,
-        new entities start on the last one registered)."""
+        new entities start on the last one registered). A chart class (a ``StateChart``
+        subclass) registers its chart: its actors run an instance of it."""
         durable = self._rt.durable
         if durable is None:
             raise ActorError("register needs a durable store (statefleet.persistence)")
@@ -267,16 +270,19 @@ class ActorSystem:
             raise ActorError("register_migration needs a durable store (statefleet.persistence)")
         durable.charts.add_migration(chart_id, from_version, to_version, migration)
 
-    def ref(self, chart: Chart, entity_id: str) -> VirtualRef:
+    def ref(self, chart: Chart | type, entity_id: str) -> VirtualRef:
         """The entity ``entity_id`` running ``chart``, whether or not it is in memory: its
-        first message activates it from the store (or creates it at its initial state)."""
+        first message activates it from the store (or creates it at its initial state).
+
+        ``chart`` may be a chart class (a ``StateChart`` subclass): the actor runs the
+        instance ``chart.for_entity(entity_id, stored_snapshot)`` makes, as its callbacks'
+        ``self``; its fields are in every commit and come back when it is restored."""
         durable = self._rt.durable
         if durable is None:
             raise ActorError("ref needs a durable store (statefleet.persistence)")
         if type(entity_id) is not str or not entity_id:
             raise ActorError(f"an entity id is a non-empty string, not {entity_id!r}")
-        durable.register(chart)
-        return VirtualRef(durable, chart, entity_id)
+        return VirtualRef(durable, durable.register(chart), entity_id)
 
     async def exists(self, entity_id: str) -> bool:
         """Is the entity ``entity_id`` in memory or in the store? Nothing is created or

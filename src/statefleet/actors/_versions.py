@@ -19,9 +19,11 @@ until the actor commits its next step.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import msgspec
 
+from statefleet.actors._models import ChartClass, chart_and_class
 from statefleet.core import ActorError, Chart, Snapshot
 
 __all__ = ["ChartVersions", "Migration"]
@@ -57,17 +59,30 @@ class ChartVersions:
         #: every registered version of each id
         self.versions: dict[str, dict[str, Chart]] = {}
         self._migrations: dict[tuple[str, str], tuple[str, Migration]] = {}
+        #: the chart classes (``StateChart`` subclasses) of the versions written as classes
+        self._classes: dict[tuple[str, str], ChartClass] = {}
 
-    def register(self, chart: Chart) -> None:
-        """Register ``chart`` (a new version of its id becomes the newest)."""
-        if not isinstance(chart, Chart):
-            raise ActorError(f"register needs a compiled Chart, not {type(chart).__name__}")
+    def register(self, chart: Chart | Any) -> Chart:
+        """Register ``chart``, a compiled chart or a chart class (a new version of its id
+        becomes the newest); returns the compiled chart."""
+        chart, cls = chart_and_class(chart, "register")
+        key = (chart.id, chart.version)
+        if cls is not None:
+            self._classes[key] = cls
+        elif self.versions.get(chart.id, {}).get(chart.version) is not chart:
+            self._classes.pop(key, None)  # another chart object: actors run it plainly
         known = self.versions.setdefault(chart.id, {})
         newest = self.newest.get(chart.id)
         old = known.get(chart.version)
         known[chart.version] = chart
         if old is None or newest is None or newest.version == chart.version:
             self.newest[chart.id] = chart  # a new version (or a new object for the newest)
+        return chart
+
+    def class_of(self, chart: Chart) -> ChartClass | None:
+        """The chart class registered for ``chart`` (its actors run an instance of it)."""
+        cls = self._classes.get((chart.id, chart.version))
+        return cls if cls is not None and cls.chart is chart else None
 
     def get(self, chart_id: str, version: str) -> Chart | None:
         """The registered chart ``chart_id`` at ``version``."""

@@ -13,7 +13,7 @@ import inspect
 import uuid
 import warnings
 from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar, Self, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Self, cast
 
 import sniffio
 
@@ -27,6 +27,7 @@ from statefleet.compat.psm.exceptions import (
     TransitionNotAllowed,
 )
 from statefleet.core import (
+    ActorError,
     Chart,
     ChartDefinitionError,
     EventData,
@@ -36,6 +37,8 @@ from statefleet.core import (
     VirtualClock,
 )
 
+if TYPE_CHECKING:
+    from statefleet.core._algorithm import Interpreter
 # -- the chart class ---------------------------------------------------------------------------
 
 
@@ -372,6 +375,21 @@ class StateChart(Session):
         kwargs.setdefault("session_id", entity_id)
         inst.__init__(**kwargs)  # type: ignore[misc]
         return inst
+
+    def bind(self, interpreter: Interpreter, actor: Any) -> None:
+        """Be driven by ``actor`` (an actor runtime's handle) through ``interpreter``, its
+        engine: callbacks run with this instance as ``self``, fields read and write the
+        engine's datamodel, :meth:`send` / :meth:`raise_` go to the actor. Called by the
+        runtime (again with a new engine after a restart); an instance is driven by one actor.
+
+        Raises :class:`~statefleet.ActorError` if another actor already drives it.
+        """
+        current = self.__dict__.get("_sf_actor")
+        if current is not None and current is not actor:
+            raise ActorError(f"{self!r} is already driven by an actor ({current!r})")
+        interpreter.owner = self
+        self._m = interpreter
+        self._sf_actor = actor
 
     @property
     def initial_context(self) -> dict[str, Any]:
