@@ -55,13 +55,21 @@ conformance: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_core.py
 
-# Peers live in their own venv so they never leak into ours.
-PEERS := .venv-peers
+# Peers live in their own venv (one per Python) so they never leak into ours:
+#   make bench-peers                        (Python 3.11)
+#   make bench-peers PYTHON=python3.13      (with pyenv: PYENV_VERSION=3.13.0)
+#   make bench-peers ARGS=--markdown        (ARGS=--quick: a short smoke run)
+# A peer that does not install on that Python is reported; its rows say "not installed".
+PEERS     ?= .venv-peers/$(notdir $(PYTHON))
+PEER_PKGS := python-statemachine transitions sismic xstate-statemachine miros pystator \
+             stateforward-hsm pykka thespian xoscar eventsourcing dbos opentelemetry-sdk
 bench-peers:
 	@test -x $(PEERS)/bin/python || $(PYTHON) -m venv $(PEERS)
-	$(PEERS)/bin/pip install -q python-statemachine transitions sismic xstate-statemachine
-	$(PEERS)/bin/pip install -q -e .
+	@for p in $(PEER_PKGS); do $(PEERS)/bin/python -m pip install -q $$p >/dev/null 2>&1 \
+		|| echo "note: peer $$p did not install on $(PYTHON)"; done
+	$(PEERS)/bin/python -m pip install -q -e .
 	$(PEERS)/bin/python benchmarks/bench_peers.py $(ARGS)
+	$(PEERS)/bin/python benchmarks/bench_peers_runtime.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) $(PEERS) build *.egg-info

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import gc
 import importlib.metadata
 import io
@@ -105,9 +106,13 @@ def statefleet_cases() -> dict[str, Entry]:
 
 
 # -- python-statemachine ----------------------------------------------------------------------
-def psm_cases() -> dict[str, Entry]:
-    """python-statemachine 3: the ``StateChart`` class DSL; events called as methods."""
-    from statemachine import State, StateChart
+def psm_cases(module: str = "statemachine") -> dict[str, Entry]:
+    """python-statemachine 3: the ``StateChart`` class DSL; events called as methods.
+
+    ``module="statefleet"`` runs the very same classes on statefleet's class DSL (its
+    ``State``/``StateChart`` are python-statemachine's API): the chart as users write it."""
+    mod = importlib.import_module(module)
+    State, StateChart = mod.State, mod.StateChart
 
     class Toggle(StateChart):  # type: ignore[misc]
         a = State(initial=True)
@@ -461,9 +466,12 @@ def sismic_cases() -> dict[str, Entry]:
 
 
 # -- xstate-statemachine ----------------------------------------------------------------------
-def xstate_cases() -> dict[str, Entry]:
-    """xstate-statemachine: XState JSON configs, ``MachineLogic``, ``SyncInterpreter``."""
-    from xstate_statemachine import MachineLogic, SyncInterpreter, create_machine
+def xstate_cases(statefleet: bool = False) -> dict[str, Entry]:
+    """xstate-statemachine: XState JSON configs, ``MachineLogic``, ``SyncInterpreter``.
+
+    ``statefleet=True`` loads the very same dicts, with the same guard and action functions,
+    through ``statefleet.from_dict`` and runs them on a ``Session``: the chart as users
+    write it."""
 
     def below(ctx: Any, event: Any) -> bool:
         return bool(ctx["n"] < W2_LIMIT)
@@ -528,27 +536,44 @@ def xstate_cases() -> dict[str, Entry]:
             },
         },
     }
-    logic = MachineLogic(
-        actions={"increment": increment, "entry": entry, "exit": exit_},
-        guards={"below": below},
-    )
-    machines = {w: create_machine(c, logic=logic) for w, c in configs.items()}
+    actions = {"increment": increment, "entry": entry, "exit": exit_}
+    guards = {"below": below}
+    if statefleet:
+        from statefleet import from_dict
 
-    def make(w: str) -> Callable[[], Any]:
-        return lambda: SyncInterpreter(machines[w]).start()
+        charts = {w: from_dict(c, actions=actions, guards=guards) for w, c in configs.items()}
+
+        def make(w: str) -> Callable[[], Any]:
+            return charts[w].start
+
+        def active(it: Any) -> set[str]:
+            return {s for s in it.configuration if s.count(".") == max_depth[s.split(".")[0]]}
+
+        max_depth = {"w1": 1, "w2": 1, "w3": 3, "w4": 3}
+    else:
+        from xstate_statemachine import MachineLogic, SyncInterpreter, create_machine
+
+        logic = MachineLogic(actions=actions, guards=guards)
+        machines = {w: create_machine(c, logic=logic) for w, c in configs.items()}
+
+        def make(w: str) -> Callable[[], Any]:
+            return lambda: SyncInterpreter(machines[w]).start()
+
+        def active(it: Any) -> set[str]:
+            return set(it.active_state_ids)
 
     def c1(it: Any, n: int) -> None:
-        assert set(it.active_state_ids) == {"w1.a"}
+        assert active(it) == {"w1.a"}
 
     def c2(it: Any, n: int) -> None:
         assert it.context["n"] == n
 
     def c3(it: Any, n: int) -> None:
-        assert set(it.active_state_ids) == {"w3.A.A1.A11"}
+        assert active(it) == {"w3.A.A1.A11"}
         assert (it.context["entries"], it.context["exits"]) == (3 + 3 * n, 3 * n)
 
     def c4(it: Any, n: int) -> None:
-        assert set(it.active_state_ids) == {f"w4.P.R{i}.x{i}" for i in range(1, 5)}
+        assert active(it) == {f"w4.P.R{i}.x{i}" for i in range(1, 5)}
 
     checks = {"W1": c1, "W2": c2, "W3": c3, "W4": c4}
     return {w: Case(make(w), lambda it, _event: it.send, checks[w]) for w in WORKLOADS}
@@ -563,8 +588,12 @@ class Library:
     cases: Callable[[], dict[str, Entry]]
 
 
+SF_DSL = "statefleet class DSL"
+SF_DICT = "statefleet XState dict"
 LIBRARIES = (
     Library("statefleet", "statefleet", statefleet_cases),
+    Library(SF_DSL, "statefleet", functools.partial(psm_cases, "statefleet")),
+    Library(SF_DICT, "statefleet", functools.partial(xstate_cases, statefleet=True)),
     Library("python-statemachine", "python-statemachine", psm_cases),
     Library("transitions", "transitions", transitions_cases),
     Library("sismic", "sismic", sismic_cases),
@@ -591,44 +620,118 @@ def _run(case: Case, event: str, n: int) -> float:
     return dt
 
 
-def measure(case: Case, event: str, *, repeats: int, budget: float, fixed: int | None) -> Cell:
-    """Best-of-``repeats`` events/s, each run checked; ``fixed`` events or a calibrated count."""
-    if fixed is not None:
-        n = fixed
-    else:
-        probe = 200
-        rate = probe / max(_run(case, event, probe), 1e-9)
-        n = int(min(200_000, max(2_000, rate * budget)))
-        n -= n % 2
-    best = min(_run(case, event, n) for _ in range(repeats))
-    return Cell(n / best, n)
+def calibrate(case: Case, event: str, budget: float) -> int:
+    """An even number of events taking about ``budget`` seconds (2,000 to 200,000)."""
+    probe = 200
+    rate = probe / max(_run(case, event, probe), 1e-9)
+    n = int(min(200_000, max(2_000, rate * budget)))
+    return n - n % 2
 
 
 def run(
     libraries: Sequence[Library], *, repeats: int, budget: float, sf_events: int
 ) -> dict[str, dict[str, Cell]]:
-    """``results[library][workload]``."""
-    out: dict[str, dict[str, Cell]] = {}
+    """``results[library][workload]``: per workload, the libraries' runs interleaved (one
+    run of each library per round, ``repeats`` rounds), best of the rounds, each checked."""
+    out: dict[str, dict[str, Cell]] = {lib.name: {} for lib in libraries}
+    cases: dict[str, dict[str, Entry]] = {}
     for lib in libraries:
-        row: dict[str, Cell] = {}
-        out[lib.name] = row
         try:
-            cases = lib.cases()
+            cases[lib.name] = lib.cases()
         except ImportError as exc:
             for w in WORKLOADS:
-                row[w] = Cell(note=f"not installed ({exc.name})")
-            continue
-        for w in WORKLOADS:
-            entry = cases[w]
+                out[lib.name][w] = Cell(note=f"not installed ({exc.name})")
+    for w in WORKLOADS:
+        event = EVENTS[w]
+        todo: dict[str, tuple[Case, int]] = {}
+        for name, entries in cases.items():
+            entry = entries[w]
             if isinstance(entry, NotApplicable):
-                row[w] = Cell(note=f"n/a: {entry.reason}")
+                out[name][w] = Cell(note=f"n/a: {entry.reason}")
                 continue
-            fixed = sf_events if lib.name == "statefleet" else None
             try:
-                row[w] = measure(entry, EVENTS[w], repeats=repeats, budget=budget, fixed=fixed)
+                n = sf_events if name == "statefleet" else calibrate(entry, event, budget)
             except AssertionError as exc:
-                row[w] = Cell(note=f"wrong result: {exc}")
+                out[name][w] = Cell(note=f"wrong result: {exc}")
+                continue
+            todo[name] = (entry, n)
+        best: dict[str, float] = {}
+        for _ in range(repeats):
+            for name, (entry, n) in list(todo.items()):
+                try:
+                    dt = _run(entry, event, n)
+                except AssertionError as exc:
+                    out[name][w] = Cell(note=f"wrong result: {exc}")
+                    del todo[name]
+                    continue
+                best[name] = min(best.get(name, dt), dt)
+        for name, (_entry, n) in todo.items():
+            out[name][w] = Cell(n / best[name], n)
     return out
+
+
+def fastest_peer(results: dict[str, dict[str, Cell]], w: str) -> tuple[str, float] | None:
+    """The fastest library other than statefleet on workload ``w`` (name, events/s)."""
+    rates = [
+        (row[w].rate, name)
+        for name, row in results.items()
+        if not name.startswith("statefleet") and row[w].rate
+    ]
+    if not rates:
+        return None
+    rate, name = max(rates)
+    return name, rate
+
+
+#: issue 16's targets for the charts as users write them (statefleet / peer)
+TARGETS = {"W1": 10.0, "W2": 8.0, "W3": 10.0, "W4": 10.0}
+
+
+def format_targets(results: dict[str, dict[str, Cell]], *, markdown: bool = False) -> str:
+    """Issue 16's rows: each user form against the fastest peer (W2: against transitions)."""
+    head = ["workload", "form", "statefleet ev/s", "peer", "peer ev/s", "ratio", "target"]
+    body: list[list[str]] = []
+    for w in WORKLOADS:
+        if w == "W2":
+            rate = results.get("transitions", {}).get(w, Cell()).rate
+            peer = ("transitions", rate) if rate else None
+        else:
+            peer = fastest_peer(results, w)
+        for form in (SF_DSL, SF_DICT):
+            cell = results[form][w]
+            if cell.rate is None or peer is None:
+                body.append([w, form, cell.note or "-", "-", "-", "-", "-"])
+                continue
+            ratio = cell.rate / peer[1]
+            ok = "ok" if ratio >= TARGETS[w] else "MISS"
+            body.append(
+                [
+                    w,
+                    form.removeprefix("statefleet "),
+                    f"{cell.rate:,.0f}",
+                    peer[0],
+                    f"{peer[1]:,.0f}",
+                    f"{ratio:.1f}x",
+                    f">= {TARGETS[w]:g}x {ok}",
+                ]
+            )
+    return _grid(head, body, markdown)
+
+
+def _grid(header: list[str], body: list[list[str]], markdown: bool) -> str:
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
+        lines += ["| " + " | ".join(r) + " |" for r in body]
+        return "\n".join(lines)
+    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+
+    def fmt(r: list[str]) -> str:
+        cells = [r[0].ljust(widths[0])] + [
+            c.rjust(wd) for c, wd in zip(r[1:], widths[1:], strict=True)
+        ]
+        return "  ".join(cells).rstrip()
+
+    return "\n".join([fmt(header), "  ".join("-" * wd for wd in widths), *[fmt(r) for r in body]])
 
 
 def version(dist: str) -> str:
@@ -661,19 +764,7 @@ def format_table(
             else:
                 row.append(f"{cell.rate:,.0f} ({sf / cell.rate:,.0f}x)")
         body.append(row)
-    if markdown:
-        lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
-        lines += ["| " + " | ".join(r) + " |" for r in body]
-        return "\n".join(lines)
-    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
-
-    def fmt(r: list[str]) -> str:
-        cells = [r[0].ljust(widths[0])] + [
-            c.rjust(wd) for c, wd in zip(r[1:], widths[1:], strict=True)
-        ]
-        return "  ".join(cells).rstrip()
-
-    return "\n".join([fmt(header), "  ".join("-" * wd for wd in widths), *[fmt(r) for r in body]])
+    return _grid(header, body, markdown)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -683,7 +774,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="shorter runs")
     args = parser.parse_args(argv)
     s = core.QUICK if args.quick else core.FULL
-    repeats = 2 if args.quick else 3
+    repeats = 2 if args.quick else 5
     budget = 0.05 if args.quick else 0.25
     # peers log at INFO/DEBUG in places; keep the table readable
     logging.disable(logging.WARNING)
@@ -693,6 +784,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"events/s, best of {repeats} ({core.environment()}); (Nx) = statefleet / peer")
     print()
     print(format_table(results, LIBRARIES, markdown=args.markdown))
+    print()
+    print("issue 16: the charts as users write them against the fastest peer (W2: transitions)")
+    print()
+    print(format_targets(results, markdown=args.markdown))
     print()
     counts = ", ".join(
         f"{name} {min(c.events for c in row.values() if c.events):,}"
