@@ -151,9 +151,7 @@ async def test_at_fires_at_a_wall_clock_instant() -> None:
         hsm.At("tomorrow")  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(
-    "name", ["Defer", "When", "Attribute", "Get", "Set", "OnSet", "ShallowHistory", "DeepHistory"]
-)
+@pytest.mark.parametrize("name", ["Defer", "When", "Attribute", "Get", "Set", "OnSet"])
 def test_unsupported_elements_say_so(name: str) -> None:
     with pytest.raises(ChartDefinitionError, match=f"hsm.{name} is not supported by statefleet"):
         getattr(hsm, name)("x")
@@ -178,3 +176,71 @@ async def test_events_read_with_both_spellings() -> None:
     assert seen == [("go", {"n": 1}), ("go", 2)]
     assert go.Data is None  # events are immutable: with_data makes a copy
     await hsm.Stop(inst)
+
+
+async def test_shallow_and_deep_history() -> None:
+    model = hsm.Define(
+        "Player",
+        hsm.Initial(hsm.Target("stopped")),
+        hsm.State("stopped", hsm.Transition(hsm.On("play"), hsm.Target("../playing/resume"))),
+        hsm.State(
+            "playing",
+            hsm.ShallowHistory("resume", hsm.Transition(hsm.Target("../track1"))),
+            hsm.DeepHistory("deep"),
+            hsm.State("track1", hsm.Transition(hsm.On("next"), hsm.Target("../track2"))),
+            hsm.State(
+                "track2",
+                hsm.Initial(hsm.Target("intro")),
+                hsm.State("intro", hsm.Transition(hsm.On("skip"), hsm.Target("../chorus"))),
+                hsm.State("chorus"),
+            ),
+            hsm.Transition(hsm.On("stop"), hsm.Target("../stopped")),
+            hsm.Transition(hsm.On("pause"), hsm.Target("../paused")),
+        ),
+        hsm.State("paused", hsm.Transition(hsm.On("resume"), hsm.Target("../playing/deep"))),
+    )
+    ctx, inst = hsm.Context(), hsm.Instance()
+    await hsm.Start(ctx, inst, model, clock=VirtualClock())
+    await hsm.Dispatch(ctx, inst, "play")  # no history yet: the default transition
+    assert inst.state() == "/Player/playing/track1"
+    for name in ("next", "skip", "stop", "play"):
+        await hsm.Dispatch(ctx, inst, name)
+    # shallow: track2 again, but entered by its initial state
+    assert inst.state() == "/Player/playing/track2/intro"
+    for name in ("skip", "pause", "resume"):
+        await hsm.Dispatch(ctx, inst, name)
+    # deep: every level restored
+    assert inst.state() == "/Player/playing/track2/chorus"
+    await hsm.Stop(inst)
+
+
+@pytest.mark.parametrize(
+    ("elements", "message"),
+    [
+        ((hsm.shallow_history("h"),), "not the machine"),
+        (
+            (hsm.state("a", hsm.shallow_history("h", hsm.on("x"))),),
+            "one default transition",
+        ),
+        (
+            (
+                hsm.state(
+                    "a",
+                    hsm.deep_history("h", hsm.transition(hsm.on("x"), hsm.target("../b"))),
+                    hsm.state("b"),
+                ),
+            ),
+            "taken at once",
+        ),
+        (
+            (
+                hsm.state("a", hsm.deep_history("h", hsm.transition(hsm.target("../../c")))),
+                hsm.state("c"),
+            ),
+            "targets a state of its parent",
+        ),
+    ],
+)
+def test_bad_history_is_a_definition_error(elements: tuple[Any, ...], message: str) -> None:
+    with pytest.raises(ChartDefinitionError, match=message):
+        hsm.define("M", hsm.initial(hsm.target(elements[0].name)), *elements)

@@ -80,6 +80,7 @@ __all__ = [
     "activity",
     "after",
     "choice",
+    "deep_history",
     "define",
     "effect",
     "entry",
@@ -89,6 +90,7 @@ __all__ = [
     "guard",
     "initial",
     "on",
+    "shallow_history",
     "source",
     "state",
     "target",
@@ -422,7 +424,7 @@ class Element:
 
 @dataclass(frozen=True, slots=True)
 class _Vertex(Element):
-    kind: Literal["state", "final", "choice"]
+    kind: Literal["state", "final", "choice", "shallow", "deep"]
     name: Any
     children: tuple[Any, ...]
 
@@ -505,6 +507,20 @@ def choice(name: str, *transitions: Element) -> Element:
     enabled branch (checked by :func:`define`).
     """
     return _Vertex("choice", name, transitions)
+
+
+def shallow_history(name: str, *default: Element) -> Element:
+    """A shallow history pseudostate: a transition targeting it re-enters the direct child
+    of its parent that was active when the parent was last left. ``default`` is at most one
+    ``transition(target(...))`` (no trigger, no guard) taken when there is no history yet;
+    without it the parent's initial state is entered."""
+    return _Vertex("shallow", name, default)
+
+
+def deep_history(name: str, *default: Element) -> Element:
+    """A deep history pseudostate: like :func:`shallow_history`, but it restores every
+    descendant state that was active, at any depth."""
+    return _Vertex("deep", name, default)
 
 
 def initial(*parts: Element | Behavior) -> Element:
@@ -614,7 +630,10 @@ class _Node:
     )
 
     def __init__(
-        self, path: str, kind: Literal["machine", "state", "final", "choice"], parent: _Node | None
+        self,
+        path: str,
+        kind: Literal["machine", "state", "final", "choice", "shallow", "deep"],
+        parent: _Node | None,
     ) -> None:
         self.path = path
         self.kind = kind
@@ -702,6 +721,16 @@ class _Definer:
         self.nodes[path] = node
         if el.kind == "state":
             self.collect(node, el.children)
+        elif el.kind in ("shallow", "deep"):
+            if parent is self.root:
+                self.error(path, "a history pseudostate belongs inside a state(), not the machine")
+            for c in el.children:
+                if isinstance(c, _Transition):
+                    node.declared.append(c)
+                else:
+                    self.error(path, f"a history takes one default transition(), got {_what(c)}")
+            if len(node.declared) > 1:
+                self.error(path, "a history takes at most one default transition()")
         elif el.kind == "choice":
             for c in el.children:
                 if isinstance(c, _Transition):
@@ -852,9 +881,10 @@ class _Definer:
                     "transition() takes on(), after(), every(), source(), target(), guard()"
                     f" and effect(), got {_what(p)}",
                 )
+        pseudo = decl.kind in ("choice", "shallow", "deep")
         src = decl
         if raw_source is not None:
-            if decl.kind == "choice":
+            if pseudo:
                 self.error(path, "a choice branch cannot have a source()")
                 return
             found = self.resolve(raw_source, decl, fallback=True)
@@ -871,7 +901,18 @@ class _Definer:
             if tgt is None:
                 self.unknown(src.path, "target", raw_target, src)
                 return
-        if decl.kind == "choice":
+        if decl.kind in ("shallow", "deep"):
+            if events or timers or has_guard:
+                self.error(
+                    path,
+                    "a history's default transition() is taken at once: it has no on(), after(),"
+                    " every() or guard()",
+                )
+                return
+            if tgt is None or decl.parent is None or not tgt.is_descendant_of(decl.parent):
+                self.error(path, "a history's default transition() targets a state of its parent")
+                return
+        elif decl.kind == "choice":
             if events or timers:
                 self.error(
                     path, "a choice branch is taken at once: it has no on(), after() or every()"
@@ -894,7 +935,7 @@ class _Definer:
         kind: Literal["internal", "external"] = (
             "internal" if tgt is not None and tgt.is_descendant_of(src) else "external"
         )
-        if events or decl.kind == "choice":
+        if events or pseudo:
             src.transitions.append(
                 TransitionSpec(
                     event=tuple(events),
@@ -941,6 +982,15 @@ class _Definer:
 
     # pass 3: core specs
     def spec(self, node: _Node) -> StateSpec:
+        if node.kind in ("shallow", "deep"):
+            return StateSpec(
+                id=node.path,
+                kind="history",
+                history="deep" if node.kind == "deep" else "shallow",
+                transitions=node.transitions,
+                path=node.path,
+                meta={"hsm": "history"},
+            )
         return StateSpec(
             id=node.path,
             kind="final" if node.kind == "final" else "state",

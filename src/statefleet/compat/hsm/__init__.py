@@ -32,6 +32,7 @@ from statefleet.formats._builder import (
     activity,
     after,
     choice,
+    deep_history,
     define,
     effect,
     entry,
@@ -41,6 +42,7 @@ from statefleet.formats._builder import (
     guard,
     initial,
     on,
+    shallow_history,
     source,
     state,
     target,
@@ -86,8 +88,8 @@ Attribute = attribute = unsupported("Attribute")
 Get = get = unsupported("Get")
 Set = set = unsupported("Set")
 OnSet = on_set = onset = unsupported("OnSet")
-ShallowHistory = shallow_history = unsupported("ShallowHistory")
-DeepHistory = deep_history = unsupported("DeepHistory")
+ShallowHistory = shallow_history
+DeepHistory = deep_history
 
 __all__ = [
     "HSM",

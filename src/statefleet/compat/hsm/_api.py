@@ -4,7 +4,7 @@
 ``hsm.QualifiedName``, ``hsm.TakeSnapshot``).
 
 The elements hsm offers that statefleet's builder does not model (``Defer``, ``When``,
-``Attribute``/``Get``/``Set``/``OnSet``, ``ShallowHistory``/``DeepHistory``) raise a
+``Attribute``/``Get``/``Set``/``OnSet``) raise a
 :class:`~statefleet.ChartDefinitionError` that says so, instead of an ``AttributeError``.
 """
 
@@ -192,10 +192,6 @@ _WHY = {
     "Get": "attributes are not modelled; read the instance's fields",
     "Set": "attributes are not modelled; set the field and dispatch an event",
     "OnSet": "attributes are not modelled; dispatch an event where the value changes",
-    "ShallowHistory": "the builder has no history vertex yet; use the YAML or XState reader "
-    "(both support history)",
-    "DeepHistory": "the builder has no history vertex yet; use the YAML or XState reader "
-    "(both support history)",
 }
 
 
