@@ -23,6 +23,7 @@ from statefleet.compat.xstate import (
     LogicLoader,
     MachineLogic,
     PluginBase,
+    StateNotFoundError,
     SyncInterpreter,
     XStateMachineError,
     create_machine,
@@ -277,3 +278,18 @@ def test_a_failing_plugin_does_not_break_the_machine(caplog: pytest.LogCaptureFi
     assert "plugin bug" in caplog.text
     with pytest.raises(TypeError, match="PluginBase"):
         interp.use(object())  # type: ignore[arg-type]
+
+
+@pytest.mark.anyio
+async def test_get_state_by_id_and_state_not_found() -> None:
+    machine = create_machine(ORDER, logic_providers=[OrderLogic()])
+    interp = SyncInterpreter(machine).start()
+    node = interp.get_state_by_id("order.paid")
+    assert node.id == "order.paid" and node.is_final
+    with pytest.raises(StateNotFoundError, match=r"did you mean 'order\.paid'"):
+        interp.get_state_by_id("order.payd")
+    service = await Interpreter(machine).start()
+    assert service.get_state_by_id("order.cart").id == "order.cart"
+    with pytest.raises(XStateMachineError):
+        service.get_state_by_id("nope")
+    await service.stop()

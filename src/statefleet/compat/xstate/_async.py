@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from statefleet.actors import ActorRef, ActorSystem
-from statefleet.compat.xstate._interpreter import StateIds, event_parts
+from statefleet.compat.xstate._interpreter import StateIds, event_parts, state_by_id
 from statefleet.compat.xstate._plugins import PluginBase, check_plugin, notify, report_step
 from statefleet.core import (
     ActorStoppedError,
@@ -125,6 +125,10 @@ class Interpreter:
         if self._own is not None:
             own, self._own = self._own, None
             await own.__aexit__(None, None, None)
+
+    def get_state_by_id(self, state_id: str) -> Any:
+        """The state node ``state_id`` (:class:`StateNotFoundError` if there is none)."""
+        return state_by_id(self.machine, state_id)
 
     @property
     def current_state_ids(self) -> StateIds:

@@ -6,10 +6,12 @@ It drives a chart read by :func:`statefleet.formats.from_dict` through a core
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Any
 
+from statefleet.compat.xstate._errors import StateNotFoundError
 from statefleet.compat.xstate._plugins import PluginBase, check_plugin, notify, report_step
 from statefleet.core import (
     Chart,
@@ -24,7 +26,18 @@ from statefleet.core import (
 )
 from statefleet.formats._xstate import XEvent, sets_done
 
-__all__ = ["StateIds", "XStateSession", "event_parts"]
+__all__ = ["StateIds", "XStateSession", "event_parts", "state_by_id"]
+
+
+def state_by_id(chart: Chart, state_id: str) -> Any:
+    """The chart's state node ``state_id`` (``"checkout.cart"``), or
+    :class:`StateNotFoundError` naming the closest id."""
+    node = chart.nodes_by_id.get(state_id) if isinstance(state_id, str) else None
+    if node is None:
+        close = difflib.get_close_matches(str(state_id), list(chart.nodes_by_id), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise StateNotFoundError(f"machine {chart.id!r} has no state {state_id!r}{hint}")
+    return node
 
 
 def event_parts(
@@ -209,6 +222,10 @@ class XStateSession:
     def active_state_ids(self) -> StateIds:
         """Ids of the active leaf states (a set that prints in document order)."""
         return StateIds(self.session.active_leaves)
+
+    def get_state_by_id(self, state_id: str) -> Any:
+        """The state node ``state_id`` (:class:`StateNotFoundError` if there is none)."""
+        return state_by_id(self.chart, state_id)
 
     @property
     def current_state_ids(self) -> StateIds:
