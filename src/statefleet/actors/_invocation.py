@@ -74,8 +74,11 @@ class ActorInvocation(Invocation):
         event: EventData | None,
         send: Callable[..., None],
         owner: ActorRef,
+        cancelled: Callable[[], bool] | None = None,
     ) -> None:
-        super().__init__(id, data, context, event, send, owner)
+        super().__init__(
+            id, data, context, event, send, owner, parent=owner.id, cancelled=cancelled
+        )
         self._inbox: _Inbox | None = None
 
     @property

@@ -60,6 +60,14 @@ class RunningInvocation(Latch):
         self.scope: anyio.CancelScope | None = None
         self.cancelled = False
 
+    def is_cancelled(self) -> bool:
+        """Was it cancelled, or is its owner gone (``inv.cancelled``)?"""
+        owner = self.owner
+        if self.cancelled or owner.stopped:
+            return True
+        x = owner.x
+        return x is None or x.invs is None or x.invs.get(self.id) is not self
+
     @property
     def over(self) -> bool:
         """Has it finished (its child actor stopped, its task returned)?"""
@@ -71,13 +79,8 @@ class RunningInvocation(Latch):
 
     def from_invoked(self, ev: EventData) -> None:
         """Queue ``ev`` at the owner, unless the invocation was cancelled meanwhile."""
-        owner = self.owner
-        if self.cancelled or owner.stopped:
-            return
-        x = owner.x
-        if x is None or x.invs is None or x.invs.get(self.id) is not self:
-            return
-        owner.enqueue(ev)
+        if not self.is_cancelled():
+            self.owner.enqueue(ev)
 
     def deliver(self, item: Item) -> bool:
         """An event the owner sends to ``#_<invokeid>``; False if nobody takes it."""
@@ -137,7 +140,9 @@ def start(cell: ActorCell, e: InvokeEffect, child_snapshot: Snapshot | None = No
     if callable(src):
         h.scope = anyio.CancelScope()
         m = cell.engine
-        h.inv = ActorInvocation(e.invokeid, e.data, m.context, m.event, h.send, cell.ref)
+        h.inv = ActorInvocation(
+            e.invokeid, e.data, m.context, m.event, h.send, cell.ref, h.is_cancelled
+        )
         s.tg_start(_run, h, src)
         return
     del x.invs[e.invokeid]

@@ -249,11 +249,15 @@ class RealClock:
 
 
 class Invocation:
-    """What a callable invoked service receives (sync Session and actors alike).
+    """What a callable invoked service receives: the same object in every driver (a sync
+    :class:`Session`, ``statefleet simulate``, an ``ActorSystem``).
 
     ``id`` is the invoke id, ``data`` the evaluated params, ``context`` the parent's
-    datamodel, ``event`` the event whose macrostep entered the invoking state.
-    ``send(name, **data)`` sends an event to the parent.
+    datamodel (read it, do not mutate it), ``event`` the event whose macrostep entered the
+    invoking state, ``parent`` the id of the invoking session or actor, ``cancelled`` whether
+    the invoking state was left (events sent then are dropped). ``send(name, **data)`` sends
+    an event to the parent. ``owner`` is the driver's own object (the :class:`Session`, or
+    the ``ActorRef``): code that uses it runs under that driver only.
     """
 
     def __init__(
@@ -264,6 +268,9 @@ class Invocation:
         event: EventData | None,
         send: Callable[..., None],
         owner: Any = None,
+        *,
+        parent: str = "",
+        cancelled: Callable[[], bool] | None = None,
     ) -> None:
         self.id = id
         self.data = data
@@ -271,9 +278,17 @@ class Invocation:
         self.event = event
         self._send = send
         self.owner = owner
+        #: the id of the invoking session or actor
+        self.parent = parent
+        self._cancelled = cancelled
+
+    @property
+    def cancelled(self) -> bool:
+        """Was the invocation cancelled (its state left, its parent stopped)?"""
+        return self._cancelled is not None and self._cancelled()
 
     def send(self, name: str, /, **data: Any) -> None:
-        """Send an event to the invoking session."""
+        """Send an event to the invoking session or actor (dropped once cancelled)."""
         self._send(name, data or None)
 
 
@@ -786,7 +801,16 @@ class Session:
                 if invokeid in self._children:
                     self._enqueue(EventData(name, data, invokeid=invokeid))
 
-            inv = Invocation(invokeid, e.data, self._m.context, self._m.event, to_parent, self)
+            inv = Invocation(
+                invokeid,
+                e.data,
+                self._m.context,
+                self._m.event,
+                to_parent,
+                self,
+                parent=self._m.session_id,
+                cancelled=lambda: invokeid not in self._children,
+            )
             try:
                 result = src(inv)
                 if inspect.isawaitable(result):
