@@ -26,7 +26,10 @@ from statefleet.compat.xstate import (
     StateNotFoundError,
     SyncInterpreter,
     XStateMachineError,
+    assign,
     create_machine,
+    log,
+    raise_,
 )
 
 LIGHT = {
@@ -293,3 +296,67 @@ async def test_get_state_by_id_and_state_not_found() -> None:
     with pytest.raises(XStateMachineError):
         service.get_state_by_id("nope")
     await service.stop()
+
+
+def test_builtin_assign_raise_and_log_actions(caplog: pytest.LogCaptureFixture) -> None:
+    config = {
+        "id": "counter",
+        "initial": "idle",
+        "context": {"count": 0, "last": None},
+        "states": {
+            "idle": {
+                "on": {
+                    "INC": {
+                        "actions": [
+                            assign({"count": lambda ctx, e: ctx["count"] + e.data.get("by", 1)}),
+                            assign(lambda ctx, e: {"last": "INC"}),
+                            log(lambda ctx, e: f"count is {ctx['count']}", label="counter"),
+                        ]
+                    },
+                    "CHECK": {"actions": [raise_({"type": "LIMIT", "at": 3})]},
+                    "LIMIT": {"target": "full", "guard": "atLimit"},
+                },
+            },
+            "full": {"entry": [{"type": "xstate.assign", "params": {"assignment": {"count": 0}}}]},
+        },
+    }
+    logic = MachineLogic(guards={"atLimit": lambda ctx, e: ctx["count"] >= e.data["at"]})
+    interp = SyncInterpreter(create_machine(config, logic=logic)).start()
+    with caplog.at_level(logging.INFO, logger="statefleet.xstate"):
+        interp.send("INC", by=2)
+    assert interp.context == {"count": 2, "last": "INC"}
+    assert "counter: count is 2" in caplog.text
+    interp.send("CHECK")
+    assert interp.current_state_ids == {"counter.idle"}
+    interp.send("INC")
+    interp.send("CHECK")
+    assert interp.current_state_ids == {"counter.full"}
+    assert interp.context["count"] == 0
+
+
+def test_a_user_action_named_like_a_builtin_wins() -> None:
+    seen: list[Any] = []
+    config = {
+        "id": "m",
+        "initial": "a",
+        "states": {"a": {"on": {"GO": {"actions": [assign({"x": 1})]}}}},
+    }
+    logic = MachineLogic(actions={"xstate.assign": lambda i, ctx, e, a: seen.append(a.params)})
+    interp = SyncInterpreter(create_machine(config, logic=logic)).start()
+    interp.send("GO")
+    assert seen == [{"assignment": {"x": 1}}] and "x" not in interp.context
+
+
+def test_a_bad_assign_is_an_error_event_not_a_crash() -> None:
+    config = {
+        "id": "m",
+        "initial": "a",
+        "context": {"n": 0},
+        "states": {
+            "a": {"on": {"GO": {"actions": [assign(lambda ctx, e: 5)]}, "error.*": "failed"}},
+            "failed": {},
+        },
+    }
+    interp = SyncInterpreter(create_machine(config)).start()
+    interp.send("GO")
+    assert interp.current_state_ids == {"m.failed"} and interp.context == {"n": 0}

@@ -22,9 +22,12 @@ from statefleet.compat.xstate import (
     XEvent,
     XStateMachineError,
     XStateSession,
+    assign,
     create_machine,
     from_dict,
     from_json,
+    log,
+    raise_,
 )
 
 __all__ = [
@@ -46,7 +49,10 @@ __all__ = [
     "XEvent",
     "XStateMachineError",
     "XStateSession",
+    "assign",
     "create_machine",
     "from_dict",
     "from_json",
+    "log",
+    "raise_",
 ]

@@ -10,6 +10,7 @@ readers. ``statefleet.formats.xstate`` is the same API. See ``docs/formats-xstat
 """
 
 from statefleet.compat.xstate._async import Interpreter
+from statefleet.compat.xstate._builtins import assign, log, raise_
 from statefleet.compat.xstate._errors import (
     ActorSpawningError,
     ImplementationMissingError,
@@ -47,7 +48,10 @@ __all__ = [
     "XEvent",
     "XStateMachineError",
     "XStateSession",
+    "assign",
     "create_machine",
     "from_dict",
     "from_json",
+    "log",
+    "raise_",
 ]

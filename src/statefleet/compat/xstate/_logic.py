@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from types import ModuleType
 from typing import Any
 
+from statefleet.compat.xstate._builtins import BUILTIN_ACTIONS
 from statefleet.compat.xstate._errors import ImplementationMissingError, InvalidConfigError
 from statefleet.core import Chart, ChartDefinitionError
 from statefleet.formats._xstate import MachineLogic, from_dict
@@ -113,6 +114,20 @@ class _Chained:
         return sorted({*dir(self._first), *dir(self._then)} - {"_first", "_then"})
 
 
+def _with_builtins(logic: Any, actions: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``actions`` plus the built-in ``xstate.*`` actions the logic does not define itself."""
+    out = dict(actions or {})
+    for name, fn in BUILTIN_ACTIONS.items():
+        if name in out:
+            continue
+        if isinstance(logic, MachineLogic) and name in logic.actions:
+            continue
+        if isinstance(logic, Mapping) and name in logic:
+            continue
+        out[name] = fn
+    return out
+
+
 def create_machine(
     config: Mapping[str, Any],
     logic: Any = None,
@@ -128,7 +143,9 @@ def create_machine(
 
     ``logic`` (a :class:`MachineLogic`, an object or a mapping) is looked in first, then
     ``logic_providers`` (objects), then ``logic_modules`` (modules or dotted names): an action
-    ``sendEmail`` is found as ``sendEmail`` or ``send_email``. A bad config raises
+    ``sendEmail`` is found as ``sendEmail`` or ``send_email``. The built-in actions
+    ``xstate.assign``, ``xstate.raise`` and ``xstate.log`` are bound unless the logic defines
+    them (see :mod:`statefleet.compat.xstate._builtins`). A bad config raises
     :class:`InvalidConfigError`, a name nothing implements
     :class:`ImplementationMissingError` (both are also
     :class:`~statefleet.ChartDefinitionError`).
@@ -158,6 +175,7 @@ def create_machine(
             )
         else:
             logic = _Chained(logic, loader)
+    actions = _with_builtins(logic, actions)
     try:
         return from_dict(
             config, logic, actions=actions, guards=guards, services=services, delays=delays
