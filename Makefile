@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck fmt bench bench-peers conformance docs clean
+.PHONY: test demo demo-inspect lint typecheck fmt bench bench-peers conformance docs clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or run: make PYTHON=python3)"; exit 1; }
@@ -34,6 +34,11 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) -m statefleet.demo
+	@echo "live web inspector of a running fleet: make demo-inspect (then open http://127.0.0.1:8000/)"
+
+# the demo fleet kept running behind the HTTP API and the live inspector, until Ctrl-C
+demo-inspect: $(STAMP)
+	$(PY) -m statefleet.demo.live $(ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests examples benchmarks
