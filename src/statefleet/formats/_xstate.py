@@ -28,8 +28,12 @@ one region's ``done.state.*`` event.
 
 Names of actions, guards, services and delays are resolved once, at load time, through the
 ``actions``/``guards``/``services``/``delays`` mappings, then the ``logic`` object (attributes
-named exactly, or their snake_case form: ``logCompletion`` finds ``log_completion``). Each
-function is adapted to the core's one-argument callables by its signature, inspected once:
+named exactly, or their snake_case form: ``logCompletion`` finds ``log_completion``) by the
+readers' shared :class:`~statefleet.formats._resolve.Resolver`; ``resolve=False`` leaves a
+name found nowhere unbound (listed in ``chart.meta["unbound"]``, raising
+:class:`~statefleet.formats.UnboundNameError` if run) so a chart can be checked and drawn
+without its code. Each function is adapted to the core's one-argument callables by its
+signature, inspected once (the shared adapter, with the call forms below):
 
 ======== ================================================ ==================================
 kind     full form (seed 001's ``MachineLogic``)           shorter forms drop from the left
