@@ -26,6 +26,7 @@ stored with, or moved forward by a registered migration.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import weakref
@@ -37,7 +38,8 @@ import anyio
 from statefleet.actors._lifecycle import IDLE, STOPPED
 from statefleet.actors._mailbox import Envelope
 from statefleet.actors._models import ChartModel
-from statefleet.actors._ref import ActorCrashedError, ActorRef, Reply
+from statefleet.actors._node import Node
+from statefleet.actors._ref import ActorCrashedError, ActorRef, Reply, make_event
 from statefleet.actors._store import ActorStore
 from statefleet.actors._versions import ChartVersions
 from statefleet.actors._waiters import Latch
@@ -184,6 +186,8 @@ class Durable:
         self._wake_due: float | None = None
         self._opened = False
         self._sweeping = False
+        #: the cluster node runtime, on a store that is a cluster node (``store.cluster``)
+        self.node: Node | None = None
 
     async def commit_steps(
         self,
@@ -246,11 +250,33 @@ class Durable:
         self.store.attach(self)
 
     async def start(self) -> None:
-        """Recover: activate actors with unconsumed events, arm the durable timers."""
+        """Recover: activate actors with unconsumed events, arm the durable timers. On a
+        cluster node store, run the node instead: it recovers the shards it acquires."""
+        cluster = getattr(self.store, "cluster", None)
+        if cluster is not None:
+            cluster.scope = frozenset()
+            self.node = Node(self, cluster)
+            self.system.tg_start(self.node.run)
+            return
         self.system.tg_start(self._recover)
 
+    async def recover(self) -> None:
+        """Recover what the store's recovery reads return (a node: its shards)."""
+        await self._recover()
+
+    def wake(self, actor_id: str) -> None:
+        """Activate ``actor_id`` (not in memory) for the events in its durable inbox."""
+        s = self.system
+        if actor_id in s.cells or actor_id in self._activating or not s.running or s.closing:
+            return
+        s.begin_work()
+        s.tg_start(self._delivery, actor_id)
+
     async def close(self) -> None:
-        """Detach; close the store if :meth:`open` opened it."""
+        """Detach (a node hands its shards over); close the store if :meth:`open` opened
+        it."""
+        if self.node is not None:
+            await self.node.close()
         self.store.attach(None)
         if self._opened:
             self._opened = False
@@ -432,6 +458,11 @@ class Durable:
             await self.activate(actor_id)
         except ActorError as exc:
             if "no actor" in str(exc) and "in the store" in str(exc):
+                chart = None if self.node is None else await self.node.chart_for(actor_id)
+                if chart is not None:  # created by an event sent from another node
+                    with contextlib.suppress(StatefleetError):
+                        await self.activate(actor_id, chart)
+                        return
                 n = await self.store.reject_inbox(actor_id, f"no such actor: {exc}")
                 log.warning("statefleet: %d event(s) to unknown actor %r dead", n, actor_id)
             else:
@@ -494,6 +525,8 @@ class Durable:
             return True
         if seq is None:
             return False
+        if self.node is not None and not self.node.owns(aid):
+            return True  # durable in its inbox: its owner is notified
         s = self.system
         if not s.running or s.closing:
             return True  # durable: processed at the next start
@@ -737,6 +770,10 @@ class VirtualRef:
 
     async def send(self, event: str | EventData, /, **data: Any) -> None:
         """Send ``event``; returns once it is durably accepted."""
+        node = self._durable.node
+        if node is not None and not node.owns(self.id):
+            await node.send_remote(self.id, self.chart, self._event(event, data))
+            return
         a = self._durable.system.cells.get(self.id)
         if a is not None and a.state < STOPPED:
             try:
@@ -749,8 +786,16 @@ class VirtualRef:
 
     async def ask(self, event: str | EventData, /, **data: Any) -> Snapshot:
         """Send ``event`` and return the snapshot once its macrostep is committed."""
+        node = self._durable.node
+        if node is not None and not node.owns(self.id):
+            return await node.ask_remote(self.id, self.chart, self._event(event, data))
         result: Snapshot = await self._live(lambda a: a.ask(event, **data))
         return result
+
+    def _event(self, event: str | EventData, data: dict[str, Any]) -> EventData:
+        """The event a send to an entity owned elsewhere puts in its inbox (with the
+        caller's trace context)."""
+        return self._durable.system.from_caller(make_event(event, data))
 
     async def try_ask(self, event: str | EventData, /, **data: Any) -> Reply:
         """:meth:`ActorRef.try_ask` on the live actor: the snapshot and whether a transition

@@ -155,6 +155,10 @@ class Cluster:
         self._clock = clock
         #: the shards this node holds, with the epoch it acquired each at
         self.held: dict[int, int] = {}
+        #: the shards whose actors the node's actor system runs (set by its node runtime):
+        #: the store's recovery reads (``pending_actors``, ``due_actors``, ``next_due``)
+        #: without ``shards=`` read these only; ``None`` (no node runtime): every shard
+        self.scope: frozenset[int] | None = None
 
     def __repr__(self) -> str:
         return f"<Cluster node={self.node!r} holds {len(self.held)}/{self.shards} shards>"

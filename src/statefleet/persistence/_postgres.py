@@ -1081,6 +1081,7 @@ class PostgresStore(JournalReader, RuntimeStore):
 
     async def pending_actors(self, *, shards: Iterable[int] | None = None) -> list[str]:
         """Ids of actors with unconsumed inbox events (of ``shards`` only, if given)."""
+        shards = self._scoped(shards)
         if shards is None:
             rows = await self._fetch("SELECT DISTINCT actor_id FROM inbox ORDER BY actor_id")
         else:
@@ -1090,6 +1091,12 @@ class PostgresStore(JournalReader, RuntimeStore):
                 sorted(set(shards)),
             )
         return [r[0] for r in rows]
+
+    def _scoped(self, shards: Iterable[int] | None) -> Iterable[int] | None:
+        """``shards``, or the shards a node runtime serves (``Cluster.scope``) when none."""
+        if shards is None and self.cluster is not None:
+            return self.cluster.scope
+        return shards
 
     async def due_timers(
         self, until: float, limit: int = 1000, *, shards: Iterable[int] | None = None
@@ -1116,7 +1123,7 @@ class PostgresStore(JournalReader, RuntimeStore):
     ) -> float | None:
         """The earliest due time of any durable timer (later than ``after``, if given; of
         ``shards`` only, if given)."""
-        where, args = _timer_filter(after, shards)
+        where, args = _timer_filter(after, self._scoped(shards))
         rows = await self._fetch(f"SELECT min(due) FROM timers{where}", *args)
         return None if not rows or rows[0][0] is None else float(rows[0][0])
 
@@ -1125,6 +1132,7 @@ class PostgresStore(JournalReader, RuntimeStore):
     ) -> list[str]:
         """Ids of the actors with a durable timer due at or before ``until`` (of
         ``shards`` only, if given)."""
+        shards = self._scoped(shards)
         sql = "SELECT actor_id, min(due) AS d FROM timers WHERE due <= $1"
         args: list[Any] = [float(until), int(limit)]
         if shards is not None:
