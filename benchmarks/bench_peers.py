@@ -579,6 +579,122 @@ def xstate_cases(statefleet: bool = False) -> dict[str, Entry]:
     return {w: Case(make(w), lambda it, _event: it.send, checks[w]) for w in WORKLOADS}
 
 
+# -- miros ----------------------------------------------------------------------------------
+def miros_cases() -> dict[str, Entry]:
+    """miros: state handler functions on an ``HsmWithQueues(instrumented=False)``,
+    ``dispatch(Event(signal=...))`` (its synchronous path; ``ActiveObject`` adds a thread)."""
+    from miros import Event, HsmWithQueues, return_status, signals
+
+    entry, exit_, init = signals.ENTRY_SIGNAL, signals.EXIT_SIGNAL, signals.INIT_SIGNAL
+    handled, super_ = return_status.HANDLED, return_status.SUPER
+
+    def state(
+        parent: Callable[..., Any] | None,
+        *,
+        on: dict[Any, list[Callable[..., Any]]] | None = None,
+        child: list[Callable[..., Any]] | None = None,
+        guarded: bool = False,
+        counted: bool = False,
+    ) -> Callable[..., Any]:
+        """A handler: transitions ``on`` (signal -> [target], filled in later), an initial
+        ``child``, entry/exit counters, or W2's guarded increment."""
+
+        def handler(chart: Any, e: Any) -> Any:
+            sig = e.signal
+            if on is not None and sig in on:
+                return chart.trans(on[sig][0])
+            if guarded and sig == signals.inc:
+                if chart.n < W2_LIMIT:
+                    chart.n += 1
+                return handled
+            if counted and sig == entry:
+                chart.entries += 1
+                return handled
+            if counted and sig == exit_:
+                chart.exits += 1
+                return handled
+            if child is not None and sig == init:
+                return chart.trans(child[0])
+            chart.temp.fun = parent if parent is not None else chart.top
+            return super_
+
+        return handler
+
+    def w1() -> tuple[Any, Any]:
+        to_a: list[Any] = []
+        to_b: list[Any] = []
+        a = state(None, on={signals.e: to_b})
+        b = state(None, on={signals.e: to_a})
+        to_a.append(a)
+        to_b.append(b)
+        return a, {"a": a}
+
+    def w2() -> tuple[Any, Any]:
+        s = state(None, guarded=True)
+        return s, {"s": s}
+
+    def w3() -> tuple[Any, Any]:
+        a1c: list[Any] = []
+        b1c: list[Any] = []
+        to_a11: list[Any] = []
+        to_b11: list[Any] = []
+        a_child: list[Any] = []
+        b_child: list[Any] = []
+        a = state(None, child=a_child, counted=True)
+        a1 = state(a, child=a1c, counted=True)
+        a11 = state(a1, on={signals.go: to_b11}, counted=True)
+        b = state(None, child=b_child, counted=True)
+        b1 = state(b, child=b1c, counted=True)
+        b11 = state(b1, on={signals.go: to_a11}, counted=True)
+        a_child.append(a1)
+        a1c.append(a11)
+        b_child.append(b1)
+        b1c.append(b11)
+        to_a11.append(a11)
+        to_b11.append(b11)
+        return a, {"A11": a11}
+
+    def make(build: Callable[[], tuple[Any, Any]]) -> Callable[[], Any]:
+        top, names = build()
+
+        def start() -> Any:
+            h = HsmWithQueues(instrumented=False)
+            h.n = h.entries = h.exits = 0
+            h.bench_names = names
+            h.start_at(top)
+            return h
+
+        return start
+
+    def events(h: Any, event: str) -> Callable[[str], Any]:
+        dispatch, ev = h.dispatch, Event(signal=getattr(signals, event))
+
+        def send(_event: str) -> Any:
+            return dispatch(ev)
+
+        return send
+
+    def at(h: Any, name: str) -> None:
+        assert h.state.fun is h.bench_names[name], h.state.fun
+
+    def c1(h: Any, n: int) -> None:
+        at(h, "a")
+
+    def c2(h: Any, n: int) -> None:
+        assert h.n == n
+
+    def c3(h: Any, n: int) -> None:
+        at(h, "A11")
+        assert (h.entries, h.exits) == (3 + 3 * n, 3 * n)
+
+    return {
+        "W1": Case(make(w1), events, c1),
+        "W2": Case(make(w2), events, c2),
+        "W3": Case(make(w3), events, c3),
+        "W4": NotApplicable("no parallel regions (miros composes separate HSMs for that)"),
+    }
+
+
 @dataclass(frozen=True)
 class Library:
     """A library in the table: its column name, distribution name and cases."""
@@ -598,6 +714,7 @@ LIBRARIES = (
     Library("transitions", "transitions", transitions_cases),
     Library("sismic", "sismic", sismic_cases),
     Library("xstate-statemachine", "xstate-statemachine", xstate_cases),
+    Library("miros", "miros", miros_cases),
 )
 
 
