@@ -56,6 +56,38 @@ SHIPMENT = """\
 """
 
 
+#: the visible text (outside the drawing) whose contrast with its background is below WCAG
+#: AA's 4.5:1
+LOW_CONTRAST = """() => {
+  const parse = (c) => {
+    const m = c.match(/rgba?\\(([^)]+)\\)/);
+    if (!m) return null;
+    const p = m[1].split(/[ ,\\/]+/).filter(Boolean).map(Number);
+    return { r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1 };
+  };
+  const lum = ({ r, g, b }) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const bg = (el) => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = parse(getComputedStyle(e).backgroundColor);
+      if (c && c.a > 0.5) return c;
+    }
+    return { r: 255, g: 255, b: 255, a: 1 };
+  };
+  const bad = [];
+  for (const el of document.querySelectorAll("body *")) {
+    if (el.closest("svg") || !el.checkVisibility()) continue;
+    if (![...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())) continue;
+    const [hi, lo] = [lum(parse(getComputedStyle(el).color)), lum(bg(el))].sort((x, y) => y - x);
+    const ratio = (hi + 0.05) / (lo + 0.05);
+    if (ratio < 4.5) bad.push(`${el.tagName} ${el.textContent.trim().slice(0, 30)}: ${ratio}`);
+  }
+  return bad;
+}"""
+
+
 class Served:
     """A ``statefleet serve`` subprocess and an HTTP client for it."""
 
@@ -149,6 +181,7 @@ def test_overview_to_actor_to_timeline_with_a_live_update(browser: Browser, serv
     expect(card.get_by_role("row", name="picking 12")).to_be_visible()
     expect(card.get_by_role("row", name="ordered 1")).to_be_visible()
     _shot(page, "1-overview")
+    assert page.evaluate(LOW_CONTRAST) == []
 
     # a state's count filters the actor list (server-side: chart and state in the query)
     card.get_by_role("button", name="cancelled").click()
@@ -182,6 +215,7 @@ def test_overview_to_actor_to_timeline_with_a_live_update(browser: Browser, serv
     expect(timeline.first).to_contain_text("pay")
     expect(timeline.first).to_contain_text("ordered → fulfilment, packing, picking")
     _shot(page, "2-actor")
+    assert page.evaluate(LOW_CONTRAST) == []
 
     # a live update: an event sent by someone else shows up without a reload
     served.send("ship-003", "picked")
