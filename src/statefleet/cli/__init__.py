@@ -7,6 +7,7 @@ Subcommands register themselves in :data:`COMMANDS` (a module with ``add_parser`
 - ``statefleet diagram FILE``: draw a chart (Mermaid, DOT, SVG).
 - ``statefleet simulate FILE``: run a chart on a virtual clock.
 - ``statefleet inspect DB``: stored actors, timers, dead letters (read-only).
+- ``statefleet migrate DB --chart ID --to VERSION``: move stored actors to a chart version.
 - ``statefleet serve --store DB --charts mod:attr``: the HTTP API over a stored fleet.
 - ``statefleet w3c DIR [--json] [--trusted]``: run the W3C SCXML conformance tests of DIR.
 """
@@ -17,14 +18,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from statefleet.cli import _diagram, _inspect, _serve, _simulate, _validate, _w3c
+from statefleet.cli import _diagram, _inspect, _migrate, _serve, _simulate, _validate, _w3c
 from statefleet.cli._common import crash_message, fail
 from statefleet.core import StatefleetError
 
 __all__ = ["INTERNAL_ERROR", "build_parser", "main"]
 
 #: the subcommand modules, in help order
-COMMANDS = (_validate, _diagram, _simulate, _inspect, _serve, _w3c)
+COMMANDS = (_validate, _diagram, _simulate, _inspect, _migrate, _serve, _w3c)
 
 
 def build_parser() -> argparse.ArgumentParser:

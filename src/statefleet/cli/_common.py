@@ -123,7 +123,9 @@ def is_chart_factory(obj: Any) -> bool:
     return returns_chart and not required
 
 
-def _load_object(ref: str) -> Chart:
+def import_attribute(ref: str) -> Any:
+    """The object ``module:attribute`` names (the module imported from the current folder
+    too); a :class:`ChartDefinitionError` naming ``ref`` when it cannot be imported."""
     module_name, _, attr = ref.partition(":")
     if "" not in sys.path and "." not in sys.path:
         sys.path.insert(0, "")
@@ -142,6 +144,11 @@ def _load_object(ref: str) -> Chart:
             raise ChartDefinitionError(
                 f"{module_name!r} has no attribute {attr!r}", path=ref
             ) from None
+    return obj
+
+
+def _load_object(ref: str) -> Chart:
+    obj = import_attribute(ref)
     if isinstance(obj, Chart):
         return obj
     if isinstance(obj, type):

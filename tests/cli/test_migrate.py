@@ -1,0 +1,137 @@
+"""``statefleet migrate``: stored actors moved to a new chart version, or a dry run saying
+what would move and what would fail, on a real SQLite file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+import pytest
+
+from statefleet.actors import ActorSystem
+from statefleet.cli import main
+from statefleet.persistence import SQLiteStore
+
+from ._migrate_charts import order_v1, order_v2
+
+CHARTS = "tests.cli._migrate_charts"
+
+
+def _fleet(db: Path) -> None:
+    """a-1 pending, a-2 shipped, a-3 legacy (which version 2 does not have), on version 1."""
+
+    async def make() -> None:
+        v1 = order_v1()
+        async with ActorSystem(store=SQLiteStore(db), charts=[v1]) as system:
+            await system.ref(v1, "a-1").ask("back")  # stays pending (no transition)
+            await system.ref(v1, "a-2").ask("ship")
+            await system.ref(v1, "a-3").ask("old")
+
+    anyio.run(make)
+
+
+def _stored(db: Path) -> dict[str, tuple[str, tuple[str, ...]]]:
+    async def read() -> dict[str, tuple[str, tuple[str, ...]]]:
+        async with SQLiteStore(db) as store:
+            ids = await store.actor_ids()
+            out = {}
+            for aid, loaded in (await store.load_many(ids)).items():
+                snap = loaded.record.snapshot  # type: ignore[union-attr]
+                out[aid] = (snap.chart_version, snap.configuration)
+            return out
+
+    return anyio.run(read)
+
+
+def _migrate(db: Path, *extra: str) -> int:
+    return main(
+        [
+            "migrate",
+            str(db),
+            "--chart",
+            "order",
+            "--to",
+            "2",
+            "--charts",
+            f"{CHARTS}:order_v1",
+            "--charts",
+            f"{CHARTS}:order_v2",
+            *extra,
+        ]
+    )
+
+
+def test_dry_run_reports_what_would_move_and_fail_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "orders.db"
+    _fleet(db)
+    before = _stored(db)
+    assert _migrate(db, "--migration", f"{CHARTS}:RENAME", "--dry-run") == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "a-1: 1 -> 2 would move (order.awaiting)"
+    assert out[1] == "a-2: 1 -> 2 would move (order.shipped)"
+    assert out[2].startswith("a-3: 1 -> 2 would fail: migrating chart 'order' from version")
+    assert "legacy" in out[2]
+    assert out[3] == (
+        "3 actor(s) of chart 'order' not on version '2': 2 would move, 1 would fail"
+        " (dry run: nothing written)"
+    )
+    assert _stored(db) == before
+
+
+def test_migrate_moves_the_actors_that_fit_and_leaves_the_others(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "orders.db"
+    _fleet(db)
+    assert _migrate(db, "--migration", f"{CHARTS}:RENAME") == 1
+    assert "2 moved, 1 failed" in capsys.readouterr().out
+    stored = _stored(db)
+    assert stored["a-1"] == ("2", ("order.awaiting",))
+    assert stored["a-2"] == ("2", ("order.shipped",))
+    assert stored["a-3"] == ("1", ("order.legacy",))
+
+    async def use_v2() -> tuple[str, ...]:
+        # a system with only version 2 runs the moved actors (no migration registered)
+        v2 = order_v2()
+        async with ActorSystem(store=SQLiteStore(db), charts=[v2]) as system:
+            return (await system.ref(v2, "a-1").ask("ship")).configuration
+
+    assert anyio.run(use_v2) == ("order.shipped",)
+    # nothing left to move but the one that does not fit
+    assert _migrate(db, "--migration", f"{CHARTS}:RENAME", "--dry-run") == 1
+    assert "1 actor(s) of chart 'order' not on version '2': 0 would move, 1 would fail" in (
+        capsys.readouterr().out
+    )
+
+
+def test_migrate_refuses_a_target_version_it_was_not_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "orders.db"
+    _fleet(db)
+    assert (
+        main(
+            [
+                "migrate",
+                str(db),
+                "--chart",
+                "order",
+                "--to",
+                "3",
+                "--charts",
+                f"{CHARTS}:order_v1",
+                "--charts",
+                f"{CHARTS}:order_v2",
+            ]
+        )
+        == 1
+    )
+    assert "--charts has no chart 'order' at version '3' (it has '1', '2')" in (
+        capsys.readouterr().err
+    )
+    assert _migrate(db, "--migration", f"{CHARTS}:NOT_A_MIGRATION") == 1
+    assert "a migration is a function from snapshot to snapshot or a state map, not a int" in (
+        capsys.readouterr().err
+    )
