@@ -28,6 +28,7 @@ from statefleet.compat.xstate import (
     XStateMachineError,
     assign,
     create_machine,
+    emit,
     log,
     raise_,
 )
@@ -360,3 +361,37 @@ def test_a_bad_assign_is_an_error_event_not_a_crash() -> None:
     interp = SyncInterpreter(create_machine(config)).start()
     interp.send("GO")
     assert interp.current_state_ids == {"m.failed"} and interp.context == {"n": 0}
+
+
+def test_emit_publishes_to_on_subscribers_not_to_the_machine() -> None:
+    config = {
+        "id": "job",
+        "initial": "running",
+        "states": {
+            "running": {
+                "on": {
+                    "FINISH": {
+                        "target": "done",
+                        "actions": [emit({"type": "job.finished", "ok": True}), emit("tick")],
+                    },
+                    "job.finished": "wrong",  # emitted events are not sent to the machine
+                }
+            },
+            "done": {},
+            "wrong": {},
+        },
+    }
+    interp = SyncInterpreter(create_machine(config)).start()
+    got: list[tuple[str, Any]] = []
+    everything: list[str] = []
+    stop = interp.on("job.finished", lambda e: got.append((e.type, e.data)))
+    interp.on("*", lambda e: everything.append(e.type))
+    interp.send("FINISH")
+    assert interp.current_state_ids == {"job.done"}
+    assert got == [("job.finished", {"ok": True})]
+    assert everything == ["job.finished", "tick"]
+    stop()
+    interp.publish("job.finished")
+    assert len(got) == 1
+    with pytest.raises(TypeError):
+        interp.on("x", "not callable")  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ readers. ``statefleet.formats.xstate`` is the same API. See ``docs/formats-xstat
 """
 
 from statefleet.compat.xstate._async import Interpreter
-from statefleet.compat.xstate._builtins import assign, log, raise_
+from statefleet.compat.xstate._builtins import assign, emit, log, raise_
 from statefleet.compat.xstate._errors import (
     ActorSpawningError,
     ImplementationMissingError,
@@ -50,6 +50,7 @@ __all__ = [
     "XStateSession",
     "assign",
     "create_machine",
+    "emit",
     "from_dict",
     "from_json",
     "log",

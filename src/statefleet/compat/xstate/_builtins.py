@@ -1,7 +1,9 @@
-"""xstate-statemachine's built-in actions ``assign``, ``raise``, ``log`` (and their creators).
+"""xstate-statemachine's built-in actions ``assign``, ``raise``, ``log``, ``emit`` (and their
+creators).
 
 A config names them as action objects, ``{"type": "xstate.assign", "params": {...}}``;
-the creators :func:`assign`, :func:`raise_` and :func:`log` build those objects.
+the creators :func:`assign`, :func:`raise_`, :func:`log` and :func:`emit` build those
+objects.
 :func:`create_machine` binds an implementation to each ``xstate.*`` type unless the caller's
 logic provides one, so a user's own action wins. They run in SCXML order, inline with the
 other actions (``assign`` is not moved first).
@@ -15,13 +17,14 @@ from typing import Any
 
 from statefleet.core import StatefleetError
 
-__all__ = ["BUILTIN_ACTIONS", "assign", "log", "raise_"]
+__all__ = ["BUILTIN_ACTIONS", "assign", "emit", "log", "raise_"]
 
 log_ = logging.getLogger("statefleet.xstate")
 
 ASSIGN = "xstate.assign"
 RAISE = "xstate.raise"
 LOG = "xstate.log"
+EMIT = "xstate.emit"
 
 
 def assign(assignment: Mapping[str, Any] | Callable[..., Any]) -> dict[str, Any]:
@@ -40,6 +43,24 @@ def log(expr: str | Callable[..., Any] = "", *, label: str | None = None) -> dic
     """A ``log`` action: a message, or a callable ``(context, event)`` returning one, logged
     at INFO on ``statefleet.xstate``."""
     return {"type": LOG, "params": {"expr": expr, "label": label}}
+
+
+def emit(event: str | Mapping[str, Any]) -> dict[str, Any]:
+    """An ``emit`` action: publish an event (a name or ``{"type": ..., ...}``) to the
+    interpreter's ``on(type, handler)`` subscribers; the machine itself does not receive it."""
+    return {"type": EMIT, "params": {"event": event}}
+
+
+def _event_object(ev: Any, what: str) -> tuple[str, dict[str, Any]]:
+    if isinstance(ev, Mapping):
+        data = dict(ev)
+        name = data.pop("type", None)
+        if not isinstance(name, str):
+            raise StatefleetError(f"{what}: an event object needs a string 'type', got {ev!r}")
+        return name, data
+    if isinstance(ev, str):
+        return ev, {}
+    raise StatefleetError(f"{what} takes an event name or object, not {ev!r}")
 
 
 def _params(action: Any, key: str) -> Any:
@@ -66,20 +87,19 @@ def _assign(interpreter: Any, context: dict[str, Any], event: Any, action: Any) 
 
 
 def _raise(interpreter: Any, context: dict[str, Any], event: Any, action: Any) -> None:
-    ev = _params(action, "event")
+    name, data = _event_object(_params(action, "event"), "xstate.raise")
     raise_event = getattr(interpreter, "raise_", None)
     if raise_event is None:
         raise StatefleetError("xstate.raise needs an interpreter with raise_()")
-    if isinstance(ev, Mapping):
-        data = dict(ev)
-        name = data.pop("type", None)
-        if not isinstance(name, str):
-            raise StatefleetError(f"a raised event object needs a string 'type', got {ev!r}")
-        raise_event(name, **data)
-    elif isinstance(ev, str):
-        raise_event(ev)
-    else:
-        raise StatefleetError(f"xstate.raise takes an event name or object, not {ev!r}")
+    raise_event(name, **data)
+
+
+def _emit(interpreter: Any, context: dict[str, Any], event: Any, action: Any) -> None:
+    name, data = _event_object(_params(action, "event"), "xstate.emit")
+    publish = getattr(interpreter, "publish", None)
+    if publish is None:
+        raise StatefleetError("xstate.emit needs an interpreter with on() subscribers")
+    publish(name, data)
 
 
 def _log(interpreter: Any, context: dict[str, Any], event: Any, action: Any) -> None:
@@ -95,4 +115,5 @@ BUILTIN_ACTIONS: dict[str, Callable[[Any, dict[str, Any], Any, Any], None]] = {
     ASSIGN: _assign,
     RAISE: _raise,
     LOG: _log,
+    EMIT: _emit,
 }

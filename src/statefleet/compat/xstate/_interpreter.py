@@ -123,6 +123,29 @@ class XStateSession:
         self._done_sets: tuple[tuple[str, ...], ...] = tuple(meta.get("done_sets", ()))
         self._wrapper: str | None = meta.get("wrapper")
         self._plugins: list[PluginBase] = []
+        self._subscribers: dict[str, list[Callable[[XEvent], Any]]] = {}
+
+    def on(self, event_type: str, handler: Callable[[XEvent], Any]) -> Callable[[], None]:
+        """Call ``handler(event)`` for every event the machine emits (``xstate.emit``) of type
+        ``event_type`` (``"*"``: all). Returns a function that unsubscribes it."""
+        if not isinstance(event_type, str) or not callable(handler):
+            raise TypeError("on() takes an event type and a callable")
+        handlers = self._subscribers.setdefault(event_type, [])
+        handlers.append(handler)
+
+        def unsubscribe() -> None:
+            if handler in handlers:
+                handlers.remove(handler)
+
+        return unsubscribe
+
+    def publish(self, name: str, data: Mapping[str, Any] | None = None) -> None:
+        """Deliver an emitted event to the :meth:`on` subscribers of its type and of ``"*"``
+        (what the ``xstate.emit`` action calls)."""
+        event = XEvent(EventData(name, dict(data) if data else None))
+        for key in (name, "*"):
+            for handler in list(self._subscribers.get(key, ())):
+                handler(event)
 
     def use(self, plugin: PluginBase) -> XStateSession:
         """Register a :class:`PluginBase` (xstate-statemachine's ``use``); returns ``self``."""
