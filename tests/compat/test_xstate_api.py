@@ -395,3 +395,30 @@ def test_emit_publishes_to_on_subscribers_not_to_the_machine() -> None:
     assert len(got) == 1
     with pytest.raises(TypeError):
         interp.on("x", "not callable")  # type: ignore[arg-type]
+
+
+@pytest.mark.anyio
+async def test_a_parallel_machine_is_done_when_every_region_is_under_both_interpreters() -> None:
+    region = {"initial": "x", "states": {"x": {"on": {"GO": "y"}}, "y": {"type": "final"}}}
+    config = {
+        "id": "p",
+        "type": "parallel",
+        "states": {
+            "a": region,
+            "b": {**region, "states": {"x": {"on": {"GO2": "y"}}, "y": {"type": "final"}}},
+        },
+    }
+    machine = create_machine(config)
+    rec = Recorder()
+    service = await Interpreter(machine).use(rec).start()
+    await service.send("GO")
+    assert service.status == "active" and not service.done
+    await service.send("GO2")
+    assert service.done and service.status == "done"
+    assert ("done",) in rec.calls
+    await service.send("GO")  # ignored once done
+    await service.stop()
+    sync = SyncInterpreter(machine).start()
+    sync.send("GO")
+    sync.send("GO2")
+    assert sync.done and sync.current_state_ids == {"p.a.y", "p.b.y"}

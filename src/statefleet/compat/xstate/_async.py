@@ -25,7 +25,7 @@ from statefleet.core import (
     StatefleetError,
     VirtualClock,
 )
-from statefleet.formats._xstate import XEvent
+from statefleet.formats._xstate import XEvent, sets_done
 
 __all__ = ["Interpreter"]
 
@@ -62,7 +62,7 @@ class Interpreter:
         self._stopped = False
         self._plugins: list[PluginBase] = []
         meta = machine.meta if isinstance(machine.meta, Mapping) else {}
-        self._wrapper: str | None = meta.get("wrapper")
+        self._done_sets: tuple[tuple[str, ...], ...] = tuple(meta.get("done_sets", ()))
 
     def use(self, plugin: PluginBase) -> Interpreter:
         """Register a :class:`PluginBase`; returns ``self``."""
@@ -100,7 +100,7 @@ class Interpreter:
         """Process one event (a name and payload, or ``{"type": name, ...}``) and return once
         its macrostep ran. Ignored once stopped or done."""
         ref = self.ref
-        if self._stopped or ref.done:
+        if self._stopped or self.done:
             return
         name, data = event_parts(event, payload)
         notify(self._plugins, "on_event_received", self, XEvent(EventData(name, data or None)))
@@ -110,7 +110,7 @@ class Interpreter:
         except ActorStoppedError:
             return
         report_step(self._plugins, self, self.machine.nodes_by_id, name, before, ref.configuration)
-        if ref.done:
+        if self.done:
             notify(self._plugins, "on_done", self, ref.done_data)
 
     async def stop(self) -> None:
@@ -148,11 +148,18 @@ class Interpreter:
         return self.ref.context
 
     @property
+    def done(self) -> bool:
+        """True once the machine reached its top-level final state (every region of a
+        parallel machine in a final state)."""
+        ref = self.ref
+        return ref.done or sets_done(self._done_sets, ref.configuration.__contains__)
+
+    @property
     def status(self) -> str:
         """``"active"``, ``"done"`` or ``"stopped"``."""
         if self._stopped:
             return "stopped"
-        return "done" if self.ref.done else self.ref.status
+        return "done" if self.done else self.ref.status
 
     def __repr__(self) -> str:
         ids = self.current_state_ids if self._ref is not None else "not started"
