@@ -128,9 +128,15 @@ class DurableStore(ActorStore, Protocol):
         """:meth:`load` for many actors; each outcome independently."""
 
     async def actor_ids(
-        self, *, status: str | None = None, after: str = "", limit: int = 1000
+        self,
+        *,
+        status: str | None = None,
+        after: str = "",
+        limit: int = 1000,
+        chart: str | None = None,
     ) -> list[str]:
-        """Stored actor ids greater than ``after`` in id order, by status (indexed)."""
+        """Stored actor ids greater than ``after`` in id order, by status and chart id
+        (indexed)."""
 
     async def reject_event(self, actor_id: str, seq: int, reason: str) -> int:
         """Move inbox event ``seq`` of ``actor_id`` to the dead letters (a poison
@@ -577,12 +583,14 @@ class Durable:
     ) -> list[Snapshot]:
         """Stored actors (as their snapshots, the live one for an actor in memory) in id
         order after ``after``: with chart id ``chart``, state ``state`` active and stored
-        status ``status``. The store's status index pages the ids; chart and state are
-        checked on the snapshots."""
+        status ``status``. The store's indexes page the ids by chart and status; the state
+        is checked on the snapshots."""
         out: list[Snapshot] = []
         cursor = after
         while len(out) < limit:
-            ids = await self.store.actor_ids(status=status, after=cursor, limit=max(limit, 100))
+            ids = await self.store.actor_ids(
+                status=status, chart=chart, after=cursor, limit=max(limit, 100)
+            )
             if not ids:
                 break
             cursor = ids[-1]

@@ -376,14 +376,21 @@ class MemoryStore(JournalReader, RuntimeStore):
         return [aid for due, aid in sorted(firsts) if due <= until][:limit]
 
     async def actor_ids(
-        self, *, status: str | None = None, after: str = "", limit: int = 1000
+        self,
+        *,
+        status: str | None = None,
+        after: str = "",
+        limit: int = 1000,
+        chart: str | None = None,
     ) -> list[str]:
-        """Stored actor ids after ``after``, in id order."""
+        """Stored actor ids after ``after``, in id order (by status, by chart id)."""
         await self._enter()
         ids = sorted(
             k
             for k, r in self._actors.items()
-            if k > after and (status is None or r.status == status)
+            if k > after
+            and (status is None or r.status == status)
+            and (chart is None or r.chart_id == chart)
         )
         return ids[:limit]
 

@@ -108,6 +108,13 @@ PG_MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX journal_actor ON journal (actor_id, id)",
         ),
     ),
+    (
+        3,
+        (
+            # ``system.query(chart=...)`` and ``actor_ids(chart=...)``: by chart (and status)
+            "CREATE INDEX actors_chart ON actors (chart_id, id)",
+        ),
+    ),
 )
 
 PG_SCHEMA_VERSION = PG_MIGRATIONS[-1][0]

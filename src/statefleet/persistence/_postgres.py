@@ -81,7 +81,13 @@ from statefleet.persistence._journal import (
 )
 from statefleet.persistence._pg_errors import ConnectionLostError, FencedError
 from statefleet.persistence._pg_schema import PG_MIGRATIONS, PG_SCHEMA_VERSION
-from statefleet.persistence._rows import LoadBatcher, check_status, raw, record_from_row
+from statefleet.persistence._rows import (
+    LoadBatcher,
+    actor_filter,
+    check_status,
+    raw,
+    record_from_row,
+)
 from statefleet.persistence._runtime import RuntimeStore
 from statefleet.persistence._types import (
     ActorRecord,
@@ -1142,22 +1148,26 @@ class PostgresStore(JournalReader, RuntimeStore):
         return [r[0] for r in rows]
 
     async def actor_ids(
-        self, *, status: str | None = None, after: str = "", limit: int = 1000
+        self,
+        *,
+        status: str | None = None,
+        after: str = "",
+        limit: int = 1000,
+        chart: str | None = None,
     ) -> list[str]:
-        """Stored actor ids greater than ``after``, in id order (byte order)."""
-        if status is None:
-            rows = await self._fetch(
-                "SELECT id FROM actors WHERE id > $1 ORDER BY id LIMIT $2",
-                _text("after", after),
-                int(limit),
-            )
-        else:
-            rows = await self._fetch(
-                "SELECT id FROM actors WHERE status = $1 AND id > $2 ORDER BY id LIMIT $3",
-                _text("status", status),
-                _text("after", after),
-                int(limit),
-            )
+        """Stored actor ids greater than ``after``, in id order (byte order; by status, by
+        chart id: indexed)."""
+        where, params = actor_filter(
+            None if status is None else _text("status", status),
+            None if chart is None else _text("chart", chart),
+            _text("after", after),
+            "$",
+        )
+        rows = await self._fetch(
+            f"SELECT id FROM actors WHERE {where} ORDER BY id LIMIT ${len(params) + 1}",
+            *params,
+            int(limit),
+        )
         return [r[0] for r in rows]
 
     async def count_actors(self, status: str | None = None) -> int:

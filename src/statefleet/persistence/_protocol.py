@@ -99,9 +99,15 @@ class Store(Protocol):
         """Ids of the actors with a durable timer due at or before ``until``."""
 
     async def actor_ids(
-        self, *, status: str | None = None, after: str = "", limit: int = 1000
+        self,
+        *,
+        status: str | None = None,
+        after: str = "",
+        limit: int = 1000,
+        chart: str | None = None,
     ) -> list[str]:
-        """Stored actor ids greater than ``after`` in id order (paging), by status."""
+        """Stored actor ids greater than ``after`` in id order (paging), by status and by
+        chart id (both indexed)."""
 
     async def count_actors(self, status: str | None = None) -> int:
         """How many actors are stored (with that status)."""

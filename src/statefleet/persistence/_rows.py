@@ -26,10 +26,27 @@ from statefleet.persistence._errors import CorruptRecordError, StoreClosedError
 from statefleet.persistence._types import ActorRecord, LoadedActor
 from statefleet.persistence._writes import copy_error
 
-__all__ = ["LoadBatcher", "check_status", "raw", "record_from_row"]
+__all__ = ["LoadBatcher", "actor_filter", "check_status", "raw", "record_from_row"]
 
 #: reads the given actors: each one's outcome
 LoadRows = Callable[[list[str]], Awaitable[dict[str, LoadedActor | PersistenceError]]]
+
+
+def actor_filter(
+    status: str | None, chart: str | None, after: str, style: str
+) -> tuple[str, tuple[str, ...]]:
+    """The ``WHERE`` of a page of actor ids (``actor_ids``): by chart id and status when
+    given, after ``after``; its parameters in order. ``style`` is the placeholder: ``"?"``
+    (SQLite) or ``"$"`` (PostgreSQL, numbered). Values are always parameters."""
+    conds: list[str] = []
+    params: list[str] = []
+    for column, value in (("chart_id", chart), ("status", status), ("id", after)):
+        if value is None:
+            continue
+        params.append(value)
+        mark = "?" if style == "?" else f"${len(params)}"
+        conds.append(f"{column} {'>' if column == 'id' else '='} {mark}")
+    return " AND ".join(conds), tuple(params)
 
 
 def check_status(actor_id: str, status: Any, fmt: Any) -> None:

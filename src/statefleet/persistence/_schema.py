@@ -87,6 +87,13 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX journal_actor ON journal (actor_id, id)",
         ),
     ),
+    (
+        4,
+        (
+            # ``system.query(chart=...)`` and ``actor_ids(chart=...)``: by chart (and status)
+            "CREATE INDEX actors_chart ON actors (chart_id, id)",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -64,7 +64,13 @@ from statefleet.persistence._journal import (
     journal_policy,
 )
 from statefleet.persistence._lock import WriterLock
-from statefleet.persistence._rows import LoadBatcher, check_status, raw, record_from_row
+from statefleet.persistence._rows import (
+    LoadBatcher,
+    actor_filter,
+    check_status,
+    raw,
+    record_from_row,
+)
 from statefleet.persistence._runtime import RuntimeStore
 from statefleet.persistence._schema import MIGRATIONS, SCHEMA_VERSION
 from statefleet.persistence._types import (
@@ -867,18 +873,19 @@ class SQLiteStore(JournalReader, RuntimeStore):
         return [r[0] for r in rows]
 
     async def actor_ids(
-        self, *, status: str | None = None, after: str = "", limit: int = 1000
+        self,
+        *,
+        status: str | None = None,
+        after: str = "",
+        limit: int = 1000,
+        chart: str | None = None,
     ) -> list[str]:
-        """Stored actor ids greater than ``after``, in id order."""
-        if status is None:
-            rows = await self._fetch(
-                "SELECT id FROM actors WHERE id > ? ORDER BY id LIMIT ?", (after, int(limit))
-            )
-        else:
-            rows = await self._fetch(
-                "SELECT id FROM actors WHERE status = ? AND id > ? ORDER BY id LIMIT ?",
-                (status, after, int(limit)),
-            )
+        """Stored actor ids greater than ``after``, in id order (by status, by chart id:
+        indexed)."""
+        where, params = actor_filter(status, chart, after, "?")
+        rows = await self._fetch(
+            f"SELECT id FROM actors WHERE {where} ORDER BY id LIMIT ?", (*params, int(limit))
+        )
         return [r[0] for r in rows]
 
     async def count_actors(self, status: str | None = None) -> int:
