@@ -91,10 +91,11 @@ LOW_CONTRAST = """() => {
 class Served:
     """A ``statefleet serve`` subprocess and an HTTP client for it."""
 
-    def __init__(self, proc: subprocess.Popen[str], url: str) -> None:
+    def __init__(self, proc: subprocess.Popen[str], url: str, token: str | None) -> None:
         self.proc = proc
         self.url = url
-        self.http = httpx.Client(base_url=url, timeout=30)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.http = httpx.Client(base_url=url, timeout=30, headers=headers)
 
     def send(self, actor: str, event: str) -> None:
         r = self.http.post(
@@ -104,7 +105,12 @@ class Served:
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
+def serve_token() -> str | None:
+    return None
+
+
+@pytest.fixture
+def served(tmp_path: Path, serve_token: str | None) -> Iterator[Served]:
     chart = tmp_path / "shipment.scxml"
     chart.write_text(SHIPMENT)
     proc = subprocess.Popen(
@@ -112,13 +118,14 @@ def served(tmp_path: Path) -> Iterator[Served]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env={**os.environ, "STATEFLEET_TOKEN": serve_token or ""},
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()  # printed once the server listens
     if not line.startswith("statefleet serve: http://127.0.0.1:"):
         proc.kill()
         raise AssertionError(f"serve did not start: {line!r} {proc.communicate()[1]!r}")
-    s = Served(proc, line.split()[2])
+    s = Served(proc, line.split()[2], serve_token)
     # the fleet: 12 shipments paid (picking + invoicing, a reminder timer each), 3 cancelled,
     # one still ordered
     for i in range(12):
@@ -155,7 +162,7 @@ def _shot(page: Page, name: str) -> None:
     page.screenshot(path=str(out / f"{name}.png"), full_page=True)
 
 
-def _page(browser: Browser, served: Served, errors: list[str]) -> Page:
+def _page(browser: Browser, served: Served, errors: list[str], *, live: bool = True) -> Page:
     """A laptop-sized page on the inspector, live; uncaught errors and console errors go
     to ``errors``."""
     from playwright.sync_api import expect
@@ -166,7 +173,8 @@ def _page(browser: Browser, served: Served, errors: list[str]) -> Page:
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.goto(served.url + "/")
-    expect(page.locator("#live-state")).to_have_text("live")
+    if live:
+        expect(page.locator("#live-state")).to_have_text("live")
     return page
 
 
@@ -269,3 +277,26 @@ def test_the_keyboard_path(browser: Browser, served: Served) -> None:
     page.locator("#goto-id").fill("no-such-actor")
     page.keyboard.press("Enter")
     expect(page.get_by_role("alert")).to_contain_text("no actor 'no-such-actor'")
+
+
+@pytest.mark.parametrize("serve_token", ["browser-token-1"])
+def test_a_server_with_a_token_asks_for_it_once(browser: Browser, served: Served) -> None:
+    from playwright.sync_api import expect
+
+    errors: list[str] = []
+    page = _page(browser, served, errors, live=False)
+    form = page.locator("#auth")
+    expect(form).to_be_visible()
+    expect(page.get_by_role("alert")).to_contain_text("bearer token")
+    page.get_by_label("This server needs a bearer token").fill("browser-token-1")
+    page.keyboard.press("Enter")
+    expect(form).to_be_hidden()
+    expect(page.locator("#totals")).to_have_text("16 actors, 13 active")
+    # the stream, read with fetch, carries the token too
+    expect(page.locator("#live-state")).to_have_text("live")
+    served.send("ship-005", "ship")
+    expect(page.locator("#feed li").first).to_contain_text("ship-005")
+    page.reload()  # kept for the tab
+    expect(page.locator("#live-state")).to_have_text("live")
+    expect(form).to_be_hidden()
+    _shot(page, "6-token")
