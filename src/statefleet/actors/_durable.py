@@ -779,9 +779,11 @@ class VirtualRef:
     async def send(self, event: str | EventData, /, **data: Any) -> None:
         """Send ``event``; returns once it is durably accepted."""
         node = self._durable.node
-        if node is not None and not node.owns(self.id):
-            await node.send_remote(self.id, self.chart, self._event(event, data))
-            return
+        if node is not None:  # the event names the chart, wherever it is applied
+            event, data = node.tagged(self.chart, self._event(event, data)), {}
+            if not node.owns(self.id):
+                await node.send_remote(self.id, event)
+                return
         a = self._durable.system.cells.get(self.id)
         if a is not None and a.state < STOPPED:
             try:
@@ -795,14 +797,16 @@ class VirtualRef:
     async def ask(self, event: str | EventData, /, **data: Any) -> Snapshot:
         """Send ``event`` and return the snapshot once its macrostep is committed."""
         node = self._durable.node
-        if node is not None and not node.owns(self.id):
-            return await node.ask_remote(self.id, self.chart, self._event(event, data))
+        if node is not None:
+            event, data = node.tagged(self.chart, self._event(event, data)), {}
+            if not node.owns(self.id):
+                return await node.ask_remote(self.id, event)
         result: Snapshot = await self._live(lambda a: a.ask(event, **data))
         return result
 
     def _event(self, event: str | EventData, data: dict[str, Any]) -> EventData:
-        """The event a send to an entity owned elsewhere puts in its inbox (with the
-        caller's trace context)."""
+        """The event a send on a cluster node puts in the inbox (with the caller's trace
+        context)."""
         return self._durable.system.from_caller(make_event(event, data))
 
     async def try_ask(self, event: str | EventData, /, **data: Any) -> Reply:

@@ -119,6 +119,12 @@ class Node:
         await self.poll()
 
     async def _gain(self, shards: set[int]) -> None:
+        # actors of these shards still in memory from an earlier ownership are stale (the
+        # shard's other owners committed since): drop them, the recovery loads them again
+        for a in list(self.durable.system.cells.values()):
+            stale = a.parent is None and self.cluster.shard_of(a.id) in shards
+            if stale and not self.durable.passivate(a):
+                log.warning("statefleet node %s: stale actor %r is busy", self.cluster.node, a.id)
         self.serving |= shards
         self.cluster.scope = frozenset(self.serving)
         await self.store.listen_inbox(shards, self._notified)
@@ -163,19 +169,17 @@ class Node:
             return
         a = self.durable.system.cells.get(actor_id.split("/", 1)[0])
         if a is not None and not self.durable.passivate(a):
-            self._kick.set()
-            return
+            return  # busy: the next poll looks again
         self.durable.wake(actor_id.split("/", 1)[0])
 
     async def poll(self) -> None:
-        """The fallback to notifications: wake the actors of this node's shards with inbox
-        events that are not in memory."""
+        """The fallback to notifications (and to a busy actor's missed wake-up): wake the
+        actors of this node's shards with inbox events (one in memory and idle has events
+        it has not read)."""
         if not self.serving:
             return
         for aid in await self.store.pending_actors(shards=self.serving):
-            top = aid.split("/", 1)[0]
-            if top not in self.durable.system.cells:
-                self.wake(top)
+            self.wake(aid)
 
     async def close(self) -> None:
         """A clean stop: hand every shard over at once and leave the members."""
@@ -188,13 +192,19 @@ class Node:
                 log.warning("statefleet node %s: leaving failed", self.cluster.node, exc_info=True)
 
     # -- entities owned elsewhere -----------------------------------------------------------------
-    async def send_remote(self, actor_id: str, chart: Chart, ev: EventData) -> int:
+    @staticmethod
+    def tagged(chart: Chart, ev: EventData) -> EventData:
+        """``ev`` naming ``chart`` (a header beside its trace context): whichever node
+        applies it, after whatever crash, creates the entity on that chart if it does not
+        exist yet."""
+        if ev.trace is not None and ev.trace.get(CHART_HEADER) == chart.id:
+            return ev
+        return msgspec.structs.replace(ev, trace={**(ev.trace or {}), CHART_HEADER: chart.id})
+
+    async def send_remote(self, actor_id: str, ev: EventData) -> int:
         """Put ``ev`` in the durable inbox of ``actor_id`` (owned by another node, or by
-        none yet); its owner is notified when it commits. The event names ``chart`` (a
-        header beside the trace context), so the owner creates the entity on it if it does
-        not exist yet. Returns the inbox seq."""
-        trace = {**(ev.trace or {}), CHART_HEADER: chart.id}
-        seq: int = await self.store.accept(actor_id, msgspec.structs.replace(ev, trace=trace))
+        none yet); its owner is notified when it commits. Returns the inbox seq."""
+        seq: int = await self.store.accept(actor_id, ev)
         return seq
 
     async def chart_for(self, actor_id: str) -> Chart | None:
@@ -207,10 +217,10 @@ class Node:
                 return chart
         return None
 
-    async def ask_remote(self, actor_id: str, chart: Chart, ev: EventData) -> Snapshot:
+    async def ask_remote(self, actor_id: str, ev: EventData) -> Snapshot:
         """Send ``ev`` to ``actor_id`` owned elsewhere and return the entity's stored
         snapshot once the owner has consumed it (committed its macrostep)."""
-        seq = await self.send_remote(actor_id, chart, ev)
+        seq = await self.send_remote(actor_id, ev)
         delay = 0.002
         while True:
             pending = await self.store.inbox(actor_id)

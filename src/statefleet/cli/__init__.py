@@ -9,6 +9,7 @@ Subcommands register themselves in :data:`COMMANDS` (a module with ``add_parser`
 - ``statefleet inspect DB``: stored actors, timers, dead letters (read-only).
 - ``statefleet migrate DB --chart ID --to VERSION``: move stored actors to a chart version.
 - ``statefleet serve --store DB --charts mod:attr``: the HTTP API over a stored fleet.
+- ``statefleet node --store postgresql://... --charts mod:attr``: run a cluster node.
 - ``statefleet w3c DIR [--json] [--trusted]``: run the W3C SCXML conformance tests of DIR.
 """
 
@@ -18,14 +19,23 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from statefleet.cli import _diagram, _inspect, _migrate, _serve, _simulate, _validate, _w3c
+from statefleet.cli import (
+    _diagram,
+    _inspect,
+    _migrate,
+    _node,
+    _serve,
+    _simulate,
+    _validate,
+    _w3c,
+)
 from statefleet.cli._common import crash_message, fail
 from statefleet.core import StatefleetError
 
 __all__ = ["INTERNAL_ERROR", "build_parser", "main"]
 
 #: the subcommand modules, in help order
-COMMANDS = (_validate, _diagram, _simulate, _inspect, _migrate, _serve, _w3c)
+COMMANDS = (_validate, _diagram, _simulate, _inspect, _migrate, _serve, _node, _w3c)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from statefleet.cli._cluster import is_postgres, show_cluster
 from statefleet.cli._common import fail
 from statefleet.cli._history import show_history
 from statefleet.core import Snapshot, SnapshotError, decode_snapshot
@@ -54,6 +55,11 @@ def add_parser(sub: Any) -> None:
         help="with --actor: its journal of committed macrosteps (the last --limit)",
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    p.add_argument(
+        "--schema",
+        default="statefleet",
+        help="with a postgresql:// DB: its schema; shows nodes, shard owners and lease ages",
+    )
     p.set_defaults(run=run)
 
 
@@ -227,6 +233,8 @@ def run(args: argparse.Namespace) -> int:
     """Exit 0 on success, 1 for an unknown actor, 2 for a database that cannot be read."""
     # no markup: ids, states and reasons come from the database and may hold '[...]'
     out = Console(highlight=False, soft_wrap=True, markup=False)
+    if is_postgres(args.db):
+        return show_cluster(out, args)
     try:
         con = _connect(args.db)
     except InspectError as exc:

@@ -1,0 +1,62 @@
+"""A cluster node process for the tests: ``python _node_proc.py DSN SCHEMA NODE ENTITIES
+[arm]``. It runs the ledger chart as node NODE and, as a sender, adds keys ``NODE.PID.i`` to
+entities ``e0..e{ENTITIES-1}`` in turn, printing ``ack KEY`` once each send is acknowledged
+(durable). With ``arm`` it first arms the timers of ``t0..t9`` (``armed``). A line ``quiet``
+on stdin stops the sending (``quiet``); end of stdin stops the node cleanly."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import anyio
+
+from statefleet.actors import ActorSystem
+from statefleet.persistence import PostgresStore
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+from tests.cluster._ledger import LEDGER, SHARDS
+
+LEASE = 1.0
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
+async def main(dsn: str, schema: str, node: str, entities: int, arm: bool) -> None:
+    store = PostgresStore(dsn, schema=schema, node=node, shards=SHARDS, lease_time=LEASE)
+    async with ActorSystem(store=store, charts=[LEDGER]) as system:
+        say("ready")
+        if arm:
+            for t in range(10):
+                await system.ref(LEDGER, f"t{t}").send("arm")
+            say("armed")
+        async with anyio.create_task_group() as tg:
+
+            async def send() -> None:
+                i = 0
+                while True:
+                    key = f"{node}.{os.getpid()}.{i}"
+                    await system.ref(LEDGER, f"e{i % entities}").send("add", k=key)
+                    say(f"ack {key}")
+                    i += 1
+
+            tg.start_soon(send)
+            while True:
+                line = await anyio.to_thread.run_sync(sys.stdin.readline)
+                if line.strip() == "quiet" or not line:
+                    tg.cancel_scope.cancel()
+                    say("quiet")
+                    if not line:
+                        return
+                    break
+        while await anyio.to_thread.run_sync(sys.stdin.readline):
+            pass
+
+
+if __name__ == "__main__":
+    anyio.run(
+        main, sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5:] == ["arm"]
+    )
