@@ -12,6 +12,7 @@ import sys
 import anyio
 
 from statefleet.actors import ActorSystem
+from statefleet.core import StatefleetError
 from statefleet.persistence import PostgresStore
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -39,8 +40,12 @@ async def main(dsn: str, schema: str, node: str, entities: int, arm: bool) -> No
                 i = 0
                 while True:
                     key = f"{node}.{os.getpid()}.{i}"
-                    await system.ref(LEDGER, f"e{i % entities}").send("add", k=key)
-                    say(f"ack {key}")
+                    try:
+                        await system.ref(LEDGER, f"e{i % entities}").send("add", k=key)
+                    except StatefleetError as exc:  # not acknowledged: may or may not apply
+                        say(f"error {key} {type(exc).__name__}")
+                    else:
+                        say(f"ack {key}")
                     i += 1
 
             tg.start_soon(send)

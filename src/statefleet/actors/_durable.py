@@ -26,7 +26,6 @@ stored with, or moved forward by a registered migration.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import weakref
@@ -465,10 +464,12 @@ class Durable:
         except ActorError as exc:
             if "no actor" in str(exc) and "in the store" in str(exc):
                 chart = None if self.node is None else await self.node.chart_for(actor_id)
-                if chart is not None:  # created by an event sent from another node
-                    with contextlib.suppress(StatefleetError):
+                if chart is not None:  # created by an event sent from a node
+                    try:
                         await self.activate(actor_id, chart)
-                        return
+                    except StatefleetError as exc2:  # kept in the inbox: tried again later
+                        log.warning("statefleet: cannot create %r: %s", actor_id, exc2)
+                    return
                 n = await self.store.reject_inbox(actor_id, f"no such actor: {exc}")
                 log.warning("statefleet: %d event(s) to unknown actor %r dead", n, actor_id)
             else:

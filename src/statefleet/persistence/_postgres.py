@@ -405,7 +405,14 @@ class PostgresStore(JournalReader, RuntimeStore):
                 await self._close_connections()
 
     def _settings(self) -> dict[str, str]:
-        return {"search_path": self.schema, "application_name": "statefleet"}
+        settings = {"search_path": self.schema, "application_name": "statefleet"}
+        if self.node is not None:
+            # a node paused in the middle of a transaction (GC, SIGSTOP, a partition) holds
+            # row locks, the lease rows' among them: the server ends such a transaction
+            # after a lease time, so the node taking its shards over is not blocked by it
+            ms = max(1, round(self.lease_time * 1000))
+            settings["idle_in_transaction_session_timeout"] = str(ms)
+        return settings
 
     async def _connect(self) -> Any:
         try:
