@@ -8,7 +8,16 @@ import pytest
 
 from statefleet.actors import ActorSystem
 from statefleet.cli import main
-from statefleet.core import Session, VirtualClock
+from statefleet.core import (
+    ChartSpec,
+    Invocation,
+    InvokeSpec,
+    Session,
+    StateSpec,
+    TransitionSpec,
+    VirtualClock,
+    compile_chart,
+)
 
 from . import _service_chart
 from ._service_chart import SEEN, order_chart
@@ -46,3 +55,40 @@ async def test_an_actor_hands_the_service_the_shared_invocation() -> None:
         await ref.send("checkout")
         await ref.wait_for(lambda s: s.status == "done")
     assert SEEN == [(True, "payment", "order-1", EXPECTED_DATA, False)]
+
+
+@pytest.mark.anyio
+async def test_a_service_sees_cancelled_once_its_state_is_left() -> None:
+    seen: list[bool] = []
+
+    async def wait_for_ever(inv: Invocation) -> None:
+        seen.append(inv.cancelled)
+        try:
+            await inv.receive()
+        finally:
+            seen.append(inv.cancelled)
+            inv.send("late")  # dropped: the invocation is over
+
+    chart = compile_chart(
+        ChartSpec(
+            id="waiting",
+            states=[
+                StateSpec(
+                    id="busy",
+                    invokes=[InvokeSpec(id="w", src=wait_for_ever)],
+                    transitions=[TransitionSpec(event=("stop",), target=("idle",))],
+                ),
+                StateSpec(
+                    id="idle",
+                    transitions=[TransitionSpec(event=("late",), target=("busy",))],
+                ),
+            ],
+        )
+    )
+    async with ActorSystem(clock=VirtualClock()) as system:
+        ref = system.spawn(chart, id="w-1")
+        await system.wait_idle()
+        await ref.send("stop")
+        await system.wait_idle()
+        assert ref.snapshot().configuration == ("idle",)
+    assert seen == [False, True]
