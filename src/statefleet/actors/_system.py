@@ -182,7 +182,7 @@ class ActorSystem:
                 "the ActorSystem is not running: spawn inside `async with ActorSystem() as s:`"
             )
         model: ChartModel | None = None
-        if isinstance(chart, ChartModel) and not isinstance(chart, Chart):
+        if not isinstance(chart, Chart) and isinstance(chart, ChartModel):
             model = chart
             if snapshot is None:
                 snapshot = model.snapshot()
