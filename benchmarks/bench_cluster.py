@@ -16,8 +16,13 @@ Workloads (issue 14, "Speed"), on a throwaway PostgreSQL server this script star
 - C2 the LISTEN/NOTIFY wake-up: one store accepts an event, another one (the shard owner)
   is notified; latency p50/p99 over sequential round trips.
 
-Not measured yet: cross-node ``send``/``ask`` latency and failover time need the node
-runtime (``ActorSystem(node=...)``), which is not built (docs/cluster.md).
+- C5 cross-node ``send`` and ``ask``: two node actor systems (``PostgresStore(node=...)``)
+  split the shards; the sender's ``send`` to an entity the other node owns returns once the
+  event is durable in its inbox, its ``ask`` once the owner consumed it; p50/p99 (``main``
+  only, not in ``run``).
+
+Not measured yet: failover time after SIGKILL (tests/cluster/test_kill_nodes.py waits for
+it in every other round, with 1 s leases, but does not time it).
 
 **The floor** is the raw asyncpg insert rate measured in the same run on the same server:
 ``executemany`` of rows shaped like the actor rows (an id, a version and a msgpack snapshot
@@ -57,7 +62,7 @@ from statefleet.core import EventData, encode_snapshot
 from statefleet.persistence import PostgresStore, make_commit, shard_of
 from statefleet.persistence._pgserver import TempPostgres
 
-__all__ = ["c1", "c2", "c3", "c4", "main", "raw_insert_rate", "run", "table"]
+__all__ = ["c1", "c2", "c3", "c4", "c5", "main", "raw_insert_rate", "run", "table"]
 
 
 async def raw_insert_rate(dsn: str, rows: int, table: str) -> float:
@@ -297,6 +302,46 @@ async def run(
     return results
 
 
+async def c5(dsn: str, rounds: int, schema: str) -> list[Result]:
+    """Cross-node send and ask latency (ms, p50 and p99): node ``a`` sends to entities
+    node ``b`` owns."""
+    from statefleet.core import ChartSpec, StateSpec, TransitionSpec, compile_chart
+
+    chart = compile_chart(
+        ChartSpec(
+            id="ping",
+            version="1",
+            states=[StateSpec(id="on", transitions=[TransitionSpec(event=("ping",))])],
+        )
+    )
+    a_store = PostgresStore(dsn, schema=schema, node="a", shards=64, lease_time=2.0)
+    b_store = PostgresStore(dsn, schema=schema, node="b", shards=64, lease_time=2.0)
+    async with (
+        ActorSystem(store=a_store, charts=[chart]) as a,
+        ActorSystem(store=b_store, charts=[chart]) as b,
+    ):
+        ca, cb = a_store.cluster, b_store.cluster
+        assert ca is not None and cb is not None
+        with anyio.fail_after(60):
+            while not (ca.held and cb.held and len(ca.held) + len(cb.held) == 64):
+                await anyio.sleep(0.05)
+        ids = [i for i in (f"p{n}" for n in range(10 * rounds)) if shard_of(i, 64) in cb.held]
+        ids = ids[:rounds]
+        for i in ids:  # created on b first
+            await b.ref(chart, i).ask("ping")
+        out: list[Result] = []
+        for what in ("send", "ask"):
+            lat: list[float] = []
+            for i in ids:
+                t0 = time.perf_counter()
+                await getattr(a.ref(chart, i), what)("ping")
+                lat.append((time.perf_counter() - t0) * 1000)
+            q = statistics.quantiles(lat, n=100)
+            out.append(Result(f"C5 cross-node {what} p50", "ms", q[49], None, None))
+            out.append(Result(f"C5 cross-node {what} p99", "ms", q[98], None, None))
+    return out
+
+
 def table(results: Sequence[Result], markdown: bool) -> str:
     """The table of ``bench_persistence`` with this run's floor named."""
     return _table(results, markdown).replace("raw SQLite rows/s", "raw asyncpg rows/s")
@@ -315,8 +360,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     s = QUICK if args.quick else FULL
     rounds = 200 if args.quick else 1000
     print(f"python {platform.python_version()} on {platform.machine()}, {platform.system()}")
-    with tempfile.TemporaryDirectory(prefix="sf-bench-") as d:
-        results = asyncio.run(run(s, rounds, Path(d)))
+    with tempfile.TemporaryDirectory(prefix="sf-bench-") as d, TempPostgres(fsync=True) as pg:
+        results = asyncio.run(run(s, rounds, Path(d), pg.dsn))
+        results += asyncio.run(c5(pg.dsn, min(rounds, 300), "bench_c5"))
     print(table(results, args.markdown))
     return 0
 
