@@ -53,6 +53,10 @@ def _watch(
         if "summary" in msg:
             proc.wait()
             return msg["summary"], placed
+        if "waiting" in msg and kill_at is None:
+            progress.update(
+                task, description="run 2: all placed, waiting for hung payments' timeouts"
+            )
         if "placed" in msg:
             placed = msg["placed"]
             progress.update(task, completed=msg["ended"], placed=placed)
@@ -87,9 +91,11 @@ def main(argv: list[str] | None = None) -> int:
             f"[bold]statefleet demo[/]: {args.orders:,} order actors on [cyan]{db}[/]\n"
             "each order invokes a payment service that sometimes declines or hangs;\n"
             "an [italic]after[/] timer gives up on a hung payment, the order retries (3 tries),\n"
-            "and ends [green]paid[/], [yellow]cancelled[/] or [blue]refunded[/]. Every macrostep"
-            " is committed to SQLite\nbefore its effects run. Part-way through, the fleet"
-            " process is killed with SIGKILL.",
+            "and ends [green]paid[/], [yellow]cancelled[/] or [blue]refunded[/]."
+            " Every macrostep is committed\nto SQLite before its effects run."
+            " Part-way through, the fleet process is\nkilled with SIGKILL and started again."
+            "\nSome orders hit a runtime bug injected on purpose (a transient crash)\nfor the"
+            " supervisor to restart; hung payments end only when their timeout\nfires.",
             border_style="cyan",
         )
     )
@@ -107,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         _watch(proc, progress, task, int(args.orders * args.kill_at))
         acked_before = len(ack.read_text().split()) if ack.exists() else 0
         progress.update(task, description="run 1 [red]killed (SIGKILL)[/]")
+        progress.stop_task(task)  # its clock stops with the process
         task2 = progress.add_task("run 2 (recovering)", total=args.orders, placed=acked_before)
         proc = _fleet(db, ack, args.orders, args.seed)
         summary, _ = _watch(proc, progress, task2, None)

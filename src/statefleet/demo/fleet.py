@@ -189,10 +189,14 @@ async def run(db: str, ack_path: str, orders: int, seed: int) -> dict[str, Any]:
     ) as system:
         print(json.dumps({"ready": True, "resumed": len(already)}), flush=True)
         placed = len(already)
+        # orders a previous run already reported ended count here too: the progress goes on
+        # from where that run stopped instead of restarting at 0
+        ended_before = _acked(ack_path + ".ended")
 
         async def report() -> None:
             while True:
-                print(json.dumps({"placed": placed, "ended": len(tally.ended)}), flush=True)
+                ended = len(ended_before | tally.ended.keys())
+                print(json.dumps({"placed": placed, "ended": ended}), flush=True)
                 await anyio.sleep(0.2)
 
         async def place(chunk: list[str]) -> None:
@@ -208,6 +212,8 @@ async def run(db: str, ack_path: str, orders: int, seed: int) -> dict[str, Any]:
             async with anyio.create_task_group() as senders:
                 for k in range(16):
                     senders.start_soon(place, todo[k::16])
+            # what is left are payments that hang until their `after` timeout gives up on them
+            print(json.dumps({"waiting": True}), flush=True)
             # every acknowledged order must reach a final state
             ledger = sorted(already | set(todo))
             for oid in ledger:
