@@ -4,6 +4,7 @@ and a clean stop hands the shards over."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -98,3 +99,35 @@ async def test_a_clean_stop_hands_the_shards_over_at_once(
             return (await b.ref(LEDGER, mine[0]).read()).context["fired"] == 1
 
         await until(fired, "the timer armed on a fires on b")
+
+
+def test_the_owner_is_woken_by_the_notification_not_the_poll(
+    pg_server: TempPostgres, pg_schema: str
+) -> None:
+    # under plain asyncio.run (as 'statefleet node' runs), not a test runner's loop
+    asyncio.run(_woken_by_notification(pg_server, pg_schema))
+
+
+async def _woken_by_notification(pg_server: TempPostgres, pg_schema: str) -> None:
+    # leases of 60 s: a node polls its inboxes every 20 s, far longer than this test waits
+    slow = {"shards": SHARDS, "lease_time": 60.0}
+    b_store = PostgresStore(pg_server.dsn, schema=pg_schema, node="b", **slow)  # type: ignore[arg-type]
+    a_store = PostgresStore(pg_server.dsn, schema=pg_schema, node="a", **slow)  # type: ignore[arg-type]
+    async with ActorSystem(store=b_store, charts=[LEDGER]) as b:
+        assert b_store.cluster is not None
+        cb = b_store.cluster
+
+        async def all_b() -> bool:
+            return len(cb.held) == SHARDS
+
+        await until(all_b, "b holds every shard")
+        async with ActorSystem(store=a_store, charts=[LEDGER]) as a:
+            assert a_store.cluster is not None
+            assert not a_store.cluster.held  # b's leases are not expired: a waits
+            with anyio.fail_after(10):
+                await a.ref(LEDGER, "n1").send("add", k="one")  # created on b
+                snap = await a.ref(LEDGER, "n1").ask("add", k="two")
+                assert snap.context["keys"] == ["one", "two"]
+                snap = await a.ref(LEDGER, "n1").ask("add", k="three")  # b has it in memory
+            assert snap.context["keys"] == ["one", "two", "three"]
+            assert b.get("n1") is not None and a.get("n1") is None

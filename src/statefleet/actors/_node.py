@@ -74,6 +74,9 @@ class Node:
         self.serving: set[int] = set()
         self.period = cluster.lease_time / 3
         self._kick = anyio.Event()
+        #: ids notified and not woken yet (the notification callback runs outside any task)
+        self._notified_ids: set[str] = set()
+        self._notify = anyio.Event()
 
     def __repr__(self) -> str:
         return f"<Node {self.cluster.node!r} serving {len(self.serving)} shards>"
@@ -86,6 +89,21 @@ class Node:
     async def run(self) -> None:
         """Join, then keep the leases and the assignment up to date until cancelled."""
         await self.cluster.join(f"statefleet node {self.cluster.node}")
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._waker)
+            await self._rounds()
+
+    async def _waker(self) -> None:
+        """Wake the actors notified (in a task: the notification callback may not start
+        tasks itself)."""
+        while True:
+            await self._notify.wait()
+            self._notify = anyio.Event()
+            ids, self._notified_ids = self._notified_ids, set()
+            for aid in sorted(ids):
+                self.wake(aid)
+
+    async def _rounds(self) -> None:
         while True:
             try:
                 await self.step()
@@ -158,8 +176,8 @@ class Node:
         if ids is None:
             self._kick.set()  # look at the shard's inbox (the poll)
             return
-        for aid in ids:
-            self.wake(aid)
+        self._notified_ids.update(ids)
+        self._notify.set()
 
     def wake(self, actor_id: str) -> None:
         """An inbox event for ``actor_id`` came from elsewhere: activate the actor (one in
