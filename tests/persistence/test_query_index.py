@@ -14,7 +14,9 @@ import pytest
 from statefleet.actors import ActorSystem
 from statefleet.core import ChartSpec, StateSpec, TransitionSpec, compile_chart
 from statefleet.persistence import SQLiteStore
-from statefleet.persistence._schema import MIGRATIONS, SCHEMA_VERSION
+from statefleet.persistence._schema import MIGRATIONS
+
+CHART_INDEX = 4  # the migration that adds the chart index
 
 
 def _chart(chart_id: str) -> Any:
@@ -61,11 +63,11 @@ def test_an_older_sqlite_database_gets_the_chart_index(tmp_path: Path) -> None:
     conn = sqlite3.connect(db)
     conn.execute("CREATE TABLE statefleet_meta (key TEXT PRIMARY KEY, value TEXT)")
     for version, statements in MIGRATIONS:
-        if version < SCHEMA_VERSION:
+        if version < CHART_INDEX:
             for stmt in statements:
                 conn.execute(stmt)
     conn.execute(
-        "INSERT INTO statefleet_meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION - 1),)
+        "INSERT INTO statefleet_meta VALUES ('schema_version', ?)", (str(CHART_INDEX - 1),)
     )
     conn.commit()
     conn.close()

@@ -133,9 +133,10 @@ class DurableStore(ActorStore, Protocol):
         after: str = "",
         limit: int = 1000,
         chart: str | None = None,
+        state: str | None = None,
     ) -> list[str]:
-        """Stored actor ids greater than ``after`` in id order, by status and chart id
-        (indexed)."""
+        """Stored actor ids greater than ``after`` in id order, by status, chart id and an
+        active state of the stored snapshot (indexed)."""
 
     async def reject_event(self, actor_id: str, seq: int, reason: str) -> int:
         """Move inbox event ``seq`` of ``actor_id`` to the dead letters (a poison
@@ -584,13 +585,14 @@ class Durable:
     ) -> list[Snapshot]:
         """Stored actors (as their snapshots, the live one for an actor in memory) in id
         order after ``after``: with chart id ``chart``, state ``state`` active and stored
-        status ``status``. The store's indexes page the ids by chart and status; the state
-        is checked on the snapshots."""
+        status ``status``. The store's indexes page the ids by chart, stored state and
+        status; an actor in memory is checked again on its live snapshot (it may have moved
+        on since its last commit)."""
         out: list[Snapshot] = []
         cursor = after
         while len(out) < limit:
             ids = await self.store.actor_ids(
-                status=status, chart=chart, after=cursor, limit=max(limit, 100)
+                status=status, chart=chart, state=state, after=cursor, limit=max(limit, 100)
             )
             if not ids:
                 break

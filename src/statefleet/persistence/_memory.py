@@ -76,6 +76,9 @@ class MemoryStore(JournalReader, RuntimeStore):
         self._journal: dict[str, deque[tuple[int, float, bytes]]] = {}
         self._open = False
         self._actors: dict[str, _Row] = {}
+        #: the state index: each state id's actors, and each actor's active states
+        self._by_state: dict[str, set[str]] = {}
+        self._states: dict[str, tuple[str, ...]] = {}
         self._inbox: dict[int, tuple[str, bytes, float]] = {}
         self._inbox_by_actor: dict[str, dict[int, None]] = {}
         self._timers: dict[str, dict[str, Timer]] = {}
@@ -172,6 +175,7 @@ class MemoryStore(JournalReader, RuntimeStore):
                 now if row is None else row.created_at,
                 now,
             )
+            self._index_states(c.actor_id, snap.configuration)
             for seq in c.consumed:
                 self._drop_inbox(seq)
             if c.journal is not None and self.journal.enabled:
@@ -264,8 +268,16 @@ class MemoryStore(JournalReader, RuntimeStore):
         await self._enter()
         self._delete(actor_id)
 
+    def _index_states(self, actor_id: str, configuration: tuple[str, ...]) -> None:
+        for state in self._states.pop(actor_id, ()):
+            self._by_state[state].discard(actor_id)
+        self._states[actor_id] = configuration
+        for state in configuration:
+            self._by_state.setdefault(state, set()).add(actor_id)
+
     def _delete(self, actor_id: str) -> None:
         self._actors.pop(actor_id, None)
+        self._index_states(actor_id, ())
         self._journal.pop(actor_id, None)
         self._timers.pop(actor_id, None)
         for seq in list(self._inbox_by_actor.get(actor_id, ())):
@@ -382,12 +394,16 @@ class MemoryStore(JournalReader, RuntimeStore):
         after: str = "",
         limit: int = 1000,
         chart: str | None = None,
+        state: str | None = None,
     ) -> list[str]:
-        """Stored actor ids after ``after``, in id order (by status, by chart id)."""
+        """Stored actor ids after ``after``, in id order (by status, by chart id, by an
+        active state of the stored snapshot)."""
         await self._enter()
+        among = self._actors if state is None else self._by_state.get(state, ())
+        rows = ((k, self._actors[k]) for k in among)
         ids = sorted(
             k
-            for k, r in self._actors.items()
+            for k, r in rows
             if k > after
             and (status is None or r.status == status)
             and (chart is None or r.chart_id == chart)

@@ -17,7 +17,7 @@ Append migrations, never edit a released one.
 
 from __future__ import annotations
 
-__all__ = ["PG_MIGRATIONS", "PG_SCHEMA_VERSION"]
+__all__ = ["PG_MIGRATIONS", "PG_SCHEMA_VERSION", "PG_STATES_MIGRATION"]
 
 #: (version, statements): applying ``statements`` moves a schema from ``version - 1``
 PG_MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
@@ -115,6 +115,22 @@ PG_MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX actors_chart ON actors (chart_id, id)",
         ),
     ),
+    (
+        4,
+        (
+            # ``system.query(state=...)`` and ``actor_ids(state=...)``: every active state of
+            # each stored snapshot, written with it (the store backfills existing rows)
+            """CREATE TABLE actor_states (
+                state_id TEXT NOT NULL,
+                actor_id TEXT COLLATE "C" NOT NULL,
+                PRIMARY KEY (state_id, actor_id)
+            )""",
+            "CREATE INDEX actor_states_actor ON actor_states (actor_id)",
+        ),
+    ),
 )
+
+#: the migration that adds ``actor_states``: the store fills it from the stored snapshots
+PG_STATES_MIGRATION = 4
 
 PG_SCHEMA_VERSION = PG_MIGRATIONS[-1][0]

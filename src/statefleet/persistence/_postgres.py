@@ -80,13 +80,18 @@ from statefleet.persistence._journal import (
     journal_policy,
 )
 from statefleet.persistence._pg_errors import ConnectionLostError, FencedError
-from statefleet.persistence._pg_schema import PG_MIGRATIONS, PG_SCHEMA_VERSION
+from statefleet.persistence._pg_schema import (
+    PG_MIGRATIONS,
+    PG_SCHEMA_VERSION,
+    PG_STATES_MIGRATION,
+)
 from statefleet.persistence._rows import (
     LoadBatcher,
-    actor_filter,
+    actor_ids_query,
     check_status,
     raw,
     record_from_row,
+    state_rows,
 )
 from statefleet.persistence._runtime import RuntimeStore
 from statefleet.persistence._types import (
@@ -121,6 +126,7 @@ _DEFAULT_SHARDS = 256
 _MAX_REPLANS = 20  # a batch planned again this often fails (a livelock, not a race)
 _NOTIFY_MAX = 7000  # bytes of actor ids in a notification (PostgreSQL allows 8000)
 _PATH_SEP = "\x1f"
+_BACKFILL = 500  # rows read at a time by a migration's backfill
 
 _ACTOR_COLUMNS = "id, chart_id, chart_version, version, status, format, snapshot"
 _INSERT_ACTORS = (
@@ -134,6 +140,11 @@ _UPDATE_ACTORS = (
     " format = $7::int, snapshot = u.b, updated_at = $8::float8"
     " FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bytea[])"
     " AS u(id, c, cv, v, s, b) WHERE a.id = u.id"
+)
+_DELETE_STATES = "DELETE FROM actor_states WHERE actor_id = ANY($1::text[])"
+_INSERT_STATES = (
+    "INSERT INTO actor_states (state_id, actor_id) SELECT * FROM unnest($1::text[], $2::text[])"
+    " ON CONFLICT DO NOTHING"
 )
 _INSERT_INBOX = (
     "INSERT INTO inbox (seq, actor_id, shard, event, accepted_at)"
@@ -458,6 +469,8 @@ class PostgresStore(JournalReader, RuntimeStore):
                         continue
                     for stmt in statements:
                         await db.execute(stmt)
+                    if target == PG_STATES_MIGRATION:
+                        await _backfill_states(db)
                     await db.execute(
                         "INSERT INTO statefleet_meta (key, value) VALUES ('schema_version', $1)"
                         " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -724,6 +737,7 @@ class PostgresStore(JournalReader, RuntimeStore):
         inbox_del: list[int] = []
         creates: dict[str, tuple[Any, ...]] = {}
         updates: dict[str, tuple[Any, ...]] = {}
+        states: dict[str, tuple[str, ...]] = {}
         timer_ops: dict[tuple[str, str], tuple[Any, ...] | None] = {}
         outbox_new: list[tuple[int, str, str, bytes]] = []
         outbox_del: list[int] = []
@@ -782,6 +796,7 @@ class PostgresStore(JournalReader, RuntimeStore):
                             SNAPSHOT_FORMAT,
                             p.blob,
                         )
+                    states[aid] = snap.configuration
                     for seq in c.consumed:
                         if inbox_new.pop(seq, None) is None:
                             inbox_del.append(seq)
@@ -810,6 +825,10 @@ class PostgresStore(JournalReader, RuntimeStore):
         if updates:
             rows = list(updates.values())
             await db.execute(_UPDATE_ACTORS, *_columns(rows, 6), SNAPSHOT_FORMAT, now)
+        if states:
+            await db.execute(_DELETE_STATES, list(states))
+            rows = [(s, aid) for aid, conf in states.items() for s in conf]
+            await db.execute(_INSERT_STATES, *_columns(rows, 2))
         if inbox_del:
             await db.execute("DELETE FROM inbox WHERE seq = ANY($1::bigint[])", inbox_del)
         if inbox_new:
@@ -890,6 +909,7 @@ class PostgresStore(JournalReader, RuntimeStore):
         actor_id = op.items
         for stmt in (
             "DELETE FROM actors WHERE id = $1",
+            "DELETE FROM actor_states WHERE actor_id = $1",
             "DELETE FROM timers WHERE actor_id = $1",
             "DELETE FROM inbox WHERE actor_id = $1",
             "DELETE FROM journal WHERE actor_id = $1",
@@ -1161,20 +1181,18 @@ class PostgresStore(JournalReader, RuntimeStore):
         after: str = "",
         limit: int = 1000,
         chart: str | None = None,
+        state: str | None = None,
     ) -> list[str]:
         """Stored actor ids greater than ``after``, in id order (byte order; by status, by
-        chart id: indexed)."""
-        where, params = actor_filter(
+        chart id, by an active state: indexed)."""
+        sql, params = actor_ids_query(
             None if status is None else _text("status", status),
             None if chart is None else _text("chart", chart),
+            None if state is None else _text("state", state),
             _text("after", after),
             "$",
         )
-        rows = await self._fetch(
-            f"SELECT id FROM actors WHERE {where} ORDER BY id LIMIT ${len(params) + 1}",
-            *params,
-            int(limit),
-        )
+        rows = await self._fetch(f"{sql} LIMIT ${len(params) + 1}", *params, int(limit))
         return [r[0] for r in rows]
 
     async def count_actors(self, status: str | None = None) -> int:
@@ -1341,6 +1359,14 @@ def _timer_filter(after: float | None, shards: Iterable[int] | None) -> tuple[st
         args.append(sorted(set(shards)))
         conds.append(f"shard = ANY(${len(args)}::int[])")
     return (" WHERE " + " AND ".join(conds) if conds else ""), args
+
+
+async def _backfill_states(db: Any) -> None:
+    """Fill ``actor_states`` from the stored snapshots (the migration that adds it)."""
+    async for aid, blob in db.cursor("SELECT id, snapshot FROM actors", prefetch=_BACKFILL):
+        rows = state_rows(aid, blob)
+        if rows:
+            await db.execute(_INSERT_STATES, *_columns(rows, 2))
 
 
 def _columns(rows: Sequence[Sequence[Any]], n: int) -> list[list[Any]]:

@@ -105,9 +105,11 @@ class Store(Protocol):
         after: str = "",
         limit: int = 1000,
         chart: str | None = None,
+        state: str | None = None,
     ) -> list[str]:
-        """Stored actor ids greater than ``after`` in id order (paging), by status and by
-        chart id (both indexed)."""
+        """Stored actor ids greater than ``after`` in id order (paging), by status, by
+        chart id and by ``state`` active in the stored snapshot (any state of its
+        configuration, compound ancestors included): all indexed."""
 
     async def count_actors(self, status: str | None = None) -> int:
         """How many actors are stored (with that status)."""

@@ -26,27 +26,69 @@ from statefleet.persistence._errors import CorruptRecordError, StoreClosedError
 from statefleet.persistence._types import ActorRecord, LoadedActor
 from statefleet.persistence._writes import copy_error
 
-__all__ = ["LoadBatcher", "actor_filter", "check_status", "raw", "record_from_row"]
+__all__ = [
+    "LoadBatcher",
+    "actor_filter",
+    "actor_ids_query",
+    "check_status",
+    "raw",
+    "record_from_row",
+    "state_rows",
+]
 
 #: reads the given actors: each one's outcome
 LoadRows = Callable[[list[str]], Awaitable[dict[str, LoadedActor | PersistenceError]]]
 
 
 def actor_filter(
-    status: str | None, chart: str | None, after: str, style: str
+    status: str | None, chart: str | None, after: str | None, style: str
 ) -> tuple[str, tuple[str, ...]]:
     """The ``WHERE`` of a page of actor ids (``actor_ids``): by chart id and status when
-    given, after ``after``; its parameters in order. ``style`` is the placeholder: ``"?"``
-    (SQLite) or ``"$"`` (PostgreSQL, numbered). Values are always parameters."""
+    given, after ``after`` (when given); its parameters in order. ``style`` is the
+    placeholder: ``"?"`` (SQLite), ``"$"`` (PostgreSQL, numbered) or ``"$+N"`` (numbered
+    after ``N`` parameters before it). Values are always parameters."""
     conds: list[str] = []
     params: list[str] = []
+    skip = int(style[2:]) if style.startswith("$+") else 0
     for column, value in (("chart_id", chart), ("status", status), ("id", after)):
         if value is None:
             continue
         params.append(value)
-        mark = "?" if style == "?" else f"${len(params)}"
+        mark = "?" if style == "?" else f"${len(params) + skip}"
         conds.append(f"{column} {'>' if column == 'id' else '='} {mark}")
     return " AND ".join(conds), tuple(params)
+
+
+def actor_ids_query(
+    status: str | None, chart: str | None, state: str | None, after: str, style: str
+) -> tuple[str, tuple[str, ...]]:
+    """The ``SELECT`` of a page of actor ids in id order (``actor_ids``, without its
+    ``LIMIT``) and its parameters: :func:`actor_filter`, and with ``state`` the ids come
+    from the ``actor_states`` index (``state_id, actor_id``) joined to their rows."""
+    if state is None:
+        where, params = actor_filter(status, chart, after, style)
+        return f"SELECT id FROM actors WHERE {where} ORDER BY id", params
+    marks = ("?", "?") if style == "?" else ("$1", "$2")
+    where, params = actor_filter(status, chart, None, style if style == "?" else "$+2")
+    conds = [f"s.state_id = {marks[0]}", f"s.actor_id > {marks[1]}", *([where] if where else [])]
+    return (
+        "SELECT s.actor_id FROM actor_states s JOIN actors a ON a.id = s.actor_id"
+        f" WHERE {' AND '.join(conds)} ORDER BY s.actor_id",
+        (state, after, *params),
+    )
+
+
+def state_rows(actor_id: str, blob: Any) -> list[tuple[str, str]]:
+    """The ``actor_states`` rows (state id, actor id) of a stored snapshot, for a schema
+    migration's backfill: every active state. A snapshot that cannot be decoded gives none
+    (loading the actor quarantines it)."""
+    if not isinstance(blob, bytes):
+        return []
+    try:
+        snap = decode_snapshot(blob)
+    except SnapshotError:
+        return []
+    return [(state, actor_id) for state in snap.configuration]
 
 
 def check_status(actor_id: str, status: Any, fmt: Any) -> None:

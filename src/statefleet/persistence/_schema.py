@@ -12,7 +12,7 @@ Append migrations, never edit a released one.
 
 from __future__ import annotations
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "STATES_MIGRATION"]
 
 #: (version, statements): applying ``statements`` moves a database from ``version - 1``
 MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
@@ -94,6 +94,22 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX actors_chart ON actors (chart_id, id)",
         ),
     ),
+    (
+        5,
+        (
+            # ``system.query(state=...)`` and ``actor_ids(state=...)``: every active state of
+            # each stored snapshot, written with it (the store backfills existing rows)
+            """CREATE TABLE actor_states (
+                state_id TEXT NOT NULL,
+                actor_id TEXT NOT NULL,
+                PRIMARY KEY (state_id, actor_id)
+            ) WITHOUT ROWID""",
+            "CREATE INDEX actor_states_actor ON actor_states (actor_id)",
+        ),
+    ),
 )
+
+#: the migration that adds ``actor_states``: the store fills it from the stored snapshots
+STATES_MIGRATION = 5
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

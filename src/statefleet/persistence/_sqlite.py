@@ -66,13 +66,14 @@ from statefleet.persistence._journal import (
 from statefleet.persistence._lock import WriterLock
 from statefleet.persistence._rows import (
     LoadBatcher,
-    actor_filter,
+    actor_ids_query,
     check_status,
     raw,
     record_from_row,
+    state_rows,
 )
 from statefleet.persistence._runtime import RuntimeStore
-from statefleet.persistence._schema import MIGRATIONS, SCHEMA_VERSION
+from statefleet.persistence._schema import MIGRATIONS, SCHEMA_VERSION, STATES_MIGRATION
 from statefleet.persistence._types import (
     ActorRecord,
     Commit,
@@ -103,6 +104,8 @@ _UPSERT_ACTOR = (
     " status = excluded.status, format = excluded.format, snapshot = excluded.snapshot,"
     " updated_at = excluded.updated_at"
 )
+_DELETE_STATES = "DELETE FROM actor_states WHERE actor_id = ?"
+_INSERT_STATE = "INSERT OR IGNORE INTO actor_states (state_id, actor_id) VALUES (?, ?)"
 _INSERT_INBOX = "INSERT INTO inbox (seq, actor_id, event, accepted_at) VALUES (?, ?, ?, ?)"
 _DELETE_INBOX = "DELETE FROM inbox WHERE seq = ?"
 _UPSERT_TIMER = (
@@ -334,6 +337,8 @@ class SQLiteStore(JournalReader, RuntimeStore):
                         )
                     for stmt in statements:
                         await db.execute(stmt)
+                    if target == STATES_MIGRATION:
+                        await self._backfill_states(db)
                     await db.execute(
                         "INSERT OR REPLACE INTO statefleet_meta (key, value)"
                         " VALUES ('schema_version', ?)",
@@ -345,6 +350,13 @@ class SQLiteStore(JournalReader, RuntimeStore):
                     raise
         except sqlite3.Error as exc:
             raise PersistenceError(f"{self.path}: cannot prepare the schema: {exc}") from exc
+
+    async def _backfill_states(self, db: aiosqlite.Connection) -> None:
+        """Fill ``actor_states`` from the stored snapshots (the migration that adds it)."""
+        cur = await db.execute("SELECT id, snapshot FROM actors")
+        while batch := await cur.fetchmany(_CHUNK):
+            rows = [r for aid, blob in batch for r in state_rows(aid, blob)]
+            await db.executemany(_INSERT_STATE, rows)
 
     async def _schema_version(self, db: aiosqlite.Connection) -> int:
         cur = await db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -457,6 +469,7 @@ class SQLiteStore(JournalReader, RuntimeStore):
         inbox_new: dict[int, tuple[int, str, bytes, float]] = {}
         inbox_del: list[tuple[int]] = []
         actor_rows: dict[str, tuple[Any, ...]] = {}
+        actor_states: dict[str, tuple[str, ...]] = {}
         timer_ops: dict[tuple[str, str], tuple[Any, ...] | None] = {}
         outbox_new: dict[int, tuple[int, str, str, bytes, float]] = {}
         outbox_del: list[tuple[int]] = []
@@ -489,6 +502,7 @@ class SQLiteStore(JournalReader, RuntimeStore):
                     snap = c.snapshot
                     versions[aid] = snap.version
                     statuses[aid] = snap.status
+                    actor_states[aid] = snap.configuration
                     actor_rows[aid] = (
                         aid,
                         snap.chart_id,
@@ -530,6 +544,11 @@ class SQLiteStore(JournalReader, RuntimeStore):
             await db.executemany(_DELETE_INBOX, inbox_del)
         if actor_rows:
             await db.executemany(_UPSERT_ACTOR, list(actor_rows.values()))
+            await db.executemany(_DELETE_STATES, [(aid,) for aid in actor_rows])
+            await db.executemany(
+                _INSERT_STATE,
+                [(s, aid) for aid, conf in actor_states.items() for s in conf],
+            )
         if timer_ops:
             dels = [k for k, v in timer_ops.items() if v is None]
             puts = [v for v in timer_ops.values() if v is not None]
@@ -601,6 +620,7 @@ class SQLiteStore(JournalReader, RuntimeStore):
         actor_id = op.items
         for stmt in (
             "DELETE FROM actors WHERE id = ?",
+            _DELETE_STATES,
             "DELETE FROM timers WHERE actor_id = ?",
             "DELETE FROM inbox WHERE actor_id = ?",
             "DELETE FROM journal WHERE actor_id = ?",
@@ -879,13 +899,12 @@ class SQLiteStore(JournalReader, RuntimeStore):
         after: str = "",
         limit: int = 1000,
         chart: str | None = None,
+        state: str | None = None,
     ) -> list[str]:
-        """Stored actor ids greater than ``after``, in id order (by status, by chart id:
-        indexed)."""
-        where, params = actor_filter(status, chart, after, "?")
-        rows = await self._fetch(
-            f"SELECT id FROM actors WHERE {where} ORDER BY id LIMIT ?", (*params, int(limit))
-        )
+        """Stored actor ids greater than ``after``, in id order (by status, by chart id, by
+        an active state: indexed)."""
+        sql, params = actor_ids_query(status, chart, state, after, "?")
+        rows = await self._fetch(f"{sql} LIMIT ?", (*params, int(limit)))
         return [r[0] for r in rows]
 
     async def count_actors(self, status: str | None = None) -> int:
