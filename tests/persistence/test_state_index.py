@@ -6,6 +6,7 @@ opened, a row that cannot be decoded skipped (loading it quarantines it)."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import asyncpg
 import pytest
 
 from statefleet.actors import ActorSystem
+from statefleet.cli import main
 from statefleet.core import ChartSpec, StateSpec, TransitionSpec, compile_chart
 from statefleet.persistence import CorruptRecordError, PostgresStore, SQLiteStore
 from statefleet.persistence._pgserver import TempPostgres
@@ -183,3 +185,29 @@ async def test_an_older_postgres_schema_is_backfilled_from_its_snapshots(
         assert await store.actor_ids(state="off") == ["f1", "l0", "l3"]
         with pytest.raises(CorruptRecordError):
             await store.load("l9")
+
+
+def test_inspect_filters_by_state_on_the_index_and_on_an_older_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "lamps.db"
+
+    async def fill() -> None:
+        async with ActorSystem(store=SQLiteStore(db), charts=[LAMP, FAN]) as system:
+            await _lamps(system)
+
+    anyio.run(fill)
+
+    def listing() -> tuple[list[str], int]:
+        assert main(["inspect", str(db), "--state", "on", "--limit", "2", "--json"]) == 0
+        out = json.loads(capsys.readouterr().out)
+        return [r["id"] for r in out["actors"]], out["matched"]
+
+    assert listing() == (["f0", "l1"], 4)
+    # a schema-4 file (inspect opens it read-only: not migrated) is filtered by decoding
+    conn = sqlite3.connect(db)
+    conn.execute("DROP TABLE actor_states")
+    conn.execute("UPDATE statefleet_meta SET value = '4' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    assert listing() == (["f0", "l1"], 4)

@@ -143,6 +143,14 @@ def _list(con: sqlite3.Connection, args: argparse.Namespace) -> tuple[list[dict[
     if args.chart:
         where.append("a.chart_id = ?")
         params.append(args.chart)
+    # the state index (schema 5); an older file, opened read-only, is filtered by decoding
+    indexed = con.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'actor_states'"
+    ).fetchone()
+    decode_filter = bool(args.state) and indexed is None
+    if args.state and not decode_filter:
+        where.append("a.id IN (SELECT actor_id FROM actor_states WHERE state_id = ?)")
+        params.append(args.state)
     sql = (
         "SELECT a.id, a.chart_id, a.chart_version, a.version, a.status, a.snapshot,"
         " (SELECT COUNT(*) FROM timers t WHERE t.actor_id = a.id),"
@@ -156,11 +164,11 @@ def _list(con: sqlite3.Connection, args: argparse.Namespace) -> tuple[list[dict[
     matched = 0
     for aid, chart, cv, version, status, blob, ntimers, next_due in con.execute(sql, params):
         config, problem = _state(blob)
-        if args.state and args.state not in config:
+        if decode_filter and args.state not in config:
             continue
         matched += 1
         if args.limit and len(rows) >= args.limit:
-            if not args.state:  # the count is SQL's: no need to decode every snapshot
+            if not decode_filter:  # the count is SQL's: no need to decode every snapshot
                 break
             continue  # counted, not shown
         rows.append(
@@ -176,7 +184,7 @@ def _list(con: sqlite3.Connection, args: argparse.Namespace) -> tuple[list[dict[
                 **({"problem": problem} if problem else {}),
             }
         )
-    if not args.state:
+    if not decode_filter:
         count = "SELECT COUNT(*) FROM actors a" + (" WHERE " + " AND ".join(where) if where else "")
         matched = int(con.execute(count, params).fetchone()[0])
     return rows, matched
