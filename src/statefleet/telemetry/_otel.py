@@ -38,6 +38,22 @@ _VERSION = "0.1.0"
 _PROPAGATOR = TraceContextTextMapPropagator()
 
 
+#: the records :meth:`OpenTelemetry.on_record` handles (its ``record_types``)
+_HANDLED: tuple[type, ...] = (
+    MacrostepRecord,
+    ActorSpawned,
+    ActorStopped,
+    ActorRestarted,
+    ActorEscalated,
+    ActionFailed,
+    InvocationStarted,
+    InvocationDone,
+    InvocationFailed,
+    InvocationCancelled,
+    SnapshotCommitted,
+)
+
+
 def _is_noop(provided: Any) -> bool:
     """A no-op tracer or meter, directly or behind the API's proxy with no SDK installed."""
     if isinstance(provided, trace.NoOpTracer | metrics.NoOpMeter):
@@ -116,11 +132,12 @@ class OpenTelemetry:
         #: the chart of each running actor (the active gauge goes down with its labels)
         self._charts: dict[str, str] = {}
         self._invocations: dict[tuple[str, str], Span] = {}
-        #: the records this listener wants. With a no-op tracer and meter (no SDK configured
-        #: when the listener is created) it wants none, so drivers build no macrostep records
-        #: for it and telemetry costs nothing.
+        #: the records this listener wants: those :meth:`on_record` turns into spans and
+        #: metrics (drivers build no ``EventReceived`` for it). With a no-op tracer and meter
+        #: (no SDK configured when the listener is created) it wants none, so drivers build
+        #: no records for it and telemetry costs nothing.
         self.record_types: tuple[type, ...] | None = (
-            () if _is_noop(self._tracer) and _is_noop(meter) else None
+            () if _is_noop(self._tracer) and _is_noop(meter) else _HANDLED
         )
 
     def observe(self, system: Any) -> None:
