@@ -21,8 +21,9 @@ Workloads (issue 14, "Speed"), on a throwaway PostgreSQL server this script star
   event is durable in its inbox, its ``ask`` once the owner consumed it; p50/p99 (``main``
   only, not in ``run``).
 
-Not measured yet: failover time after SIGKILL (tests/cluster/test_kill_nodes.py waits for
-it in every other round, with 1 s leases, but does not time it).
+- C6 failover: a ``statefleet node`` process holding every shard is SIGKILLed; the time
+  until a second node (in this process) holds every shard, with 2 s leases (target: within
+  two lease times; ``main`` only).
 
 **The floor** is the raw asyncpg insert rate measured in the same run on the same server:
 ``executemany`` of rows shaped like the actor rows (an id, a version and a msgpack snapshot
@@ -62,7 +63,7 @@ from statefleet.core import EventData, encode_snapshot
 from statefleet.persistence import PostgresStore, make_commit, shard_of
 from statefleet.persistence._pgserver import TempPostgres
 
-__all__ = ["c1", "c2", "c3", "c4", "c5", "main", "raw_insert_rate", "run", "table"]
+__all__ = ["c1", "c2", "c3", "c4", "c5", "c6", "main", "raw_insert_rate", "run", "table"]
 
 
 async def raw_insert_rate(dsn: str, rows: int, table: str) -> float:
@@ -342,6 +343,45 @@ async def c5(dsn: str, rounds: int, schema: str) -> list[Result]:
     return out
 
 
+async def c6(dsn: str, schema: str, lease: float = 2.0) -> Result:
+    """Failover time (s) after SIGKILL of a node process holding every shard."""
+    import os
+    import signal
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent)}
+    cmd = [sys.executable, "-m", "statefleet.cli", "node", "--store", dsn, "--schema", schema]
+    cmd += ["--charts", "bench_persistence:ORDER", "--node", "x", "--lease-time", str(lease)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        async with PostgresStore(dsn, schema=schema) as plain:
+            with anyio.fail_after(60):
+                while True:
+                    leases = await plain.leases()
+                    if len(leases) == 256 and all(le.owner == "x" for le in leases):
+                        break
+                    await anyio.sleep(0.05)
+            store = PostgresStore(dsn, schema=schema, node="y", lease_time=lease)
+            async with ActorSystem(store=store, charts=[ORDER]):
+                cy = store.cluster
+                assert cy is not None
+                with anyio.fail_after(60):  # x releases y's share, then y holds it
+                    while len(cy.held) < 100:
+                        await anyio.sleep(0.01)
+                proc.send_signal(signal.SIGKILL)
+                t0 = time.perf_counter()
+                with anyio.fail_after(60):
+                    while len(cy.held) < 256:
+                        await anyio.sleep(0.01)
+                took = time.perf_counter() - t0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+    r = Result(f"C6 failover after SIGKILL ({lease:g} s leases)", "s", took, None, None)
+    r.notes.append(f"target: within {2 * lease:g} s (two lease times)")
+    return r
+
+
 def table(results: Sequence[Result], markdown: bool) -> str:
     """The table of ``bench_persistence`` with this run's floor named."""
     return _table(results, markdown).replace("raw SQLite rows/s", "raw asyncpg rows/s")
@@ -363,6 +403,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="sf-bench-") as d, TempPostgres(fsync=True) as pg:
         results = asyncio.run(run(s, rounds, Path(d), pg.dsn))
         results += asyncio.run(c5(pg.dsn, min(rounds, 300), "bench_c5"))
+        results.append(asyncio.run(c6(pg.dsn, "bench_c6")))
     print(table(results, args.markdown))
     return 0
 
