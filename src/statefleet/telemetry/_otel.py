@@ -12,7 +12,7 @@ from typing import Any
 from opentelemetry import metrics, trace
 from opentelemetry.context import Context
 from opentelemetry.metrics import Observation
-from opentelemetry.trace import Link, NonRecordingSpan, Span, SpanContext, Status, StatusCode
+from opentelemetry.trace import Link, Span, SpanContext, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from statefleet.core import (
@@ -166,22 +166,14 @@ class OpenTelemetry:
     def trace_headers(self, actor: str) -> dict[str, str] | None:
         """W3C trace headers of ``actor``'s last macrostep span (for events it sends)."""
         sc = self._last.get(actor)
-        if sc is None or not sc.is_valid:
-            return None
-        carrier: dict[str, str] = {}
-        _PROPAGATOR.inject(carrier, context=trace.set_span_in_context(NonRecordingSpan(sc)))
-        return carrier or None
+        return _headers(sc) if sc is not None else None
 
     def caller_trace(self) -> dict[str, str] | None:
         """The W3C trace headers of the caller's current span (``send``, ``ask`` and
         ``send_nowait`` called inside an application span): the runtime stamps them on the
         event, which carries them through the mailbox and the durable inbox, so the
         macrostep it causes is a child of the caller's span."""
-        if not trace.get_current_span().get_span_context().is_valid:
-            return None
-        carrier: dict[str, str] = {}
-        _PROPAGATOR.inject(carrier)
-        return carrier or None
+        return _headers(trace.get_current_span().get_span_context())
 
     def begin_macrostep(self, actor: str, event: EventData | None) -> dict[str, str] | None:
         """A macrostep of ``actor`` begins: start its span (a child of the trace context the
