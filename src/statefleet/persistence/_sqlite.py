@@ -212,6 +212,10 @@ class SQLiteStore(JournalReader, RuntimeStore):
         # so they are what the database holds (version checks without a query)
         self._known: dict[str, tuple[int, str]] = {}
         self._committing: dict[str, tuple[int, str]] = {}
+        # (version, configuration) whose states ``actor_states`` holds, for recently
+        # committed actors: a commit that leaves the configuration as it is skips the index
+        self._indexed: dict[str, tuple[int, tuple[str, ...]]] = {}
+        self._indexing: dict[str, tuple[int, tuple[str, ...]]] = {}
         #: counters: transactions written, items in them, failed transactions
         self.stats = {"batches": 0, "items": 0, "commits": 0, "accepts": 0, "failures": 0}
 
@@ -415,6 +419,7 @@ class SQLiteStore(JournalReader, RuntimeStore):
             await db.execute("COMMIT")
         except Exception as exc:
             self._committing = {}
+            self._indexing = {}
             self.stats["failures"] += 1
             if db.in_transaction:
                 with contextlib.suppress(sqlite3.Error):
@@ -431,12 +436,21 @@ class SQLiteStore(JournalReader, RuntimeStore):
                 known.pop(aid, None)
                 known[aid] = v
             self._committing = {}
+            indexed = self._indexed
+            for aid, iv in self._indexing.items():
+                indexed.pop(aid, None)
+                indexed[aid] = iv
+            self._indexing = {}
             if len(known) > _KNOWN:
                 # keep the newest half (dropping the oldest one by one is quadratic: a dict
                 # iterated from its start walks past every slot deleted before)
                 self._known = dict(list(known.items())[-(_KNOWN // 2) :])
+            if len(indexed) > _KNOWN:
+                self._indexed = dict(list(indexed.items())[-(_KNOWN // 2) :])
         else:
-            known.pop(ops[0].items if kind == "delete" else ops[0].items[0], None)
+            aid = ops[0].items if kind == "delete" else ops[0].items[0]
+            known.pop(aid, None)
+            self._indexed.pop(aid, None)
 
     async def _write_bulk(self, db: aiosqlite.Connection, ops: list[WriteOp]) -> None:
         now = time.time()
@@ -469,7 +483,8 @@ class SQLiteStore(JournalReader, RuntimeStore):
         inbox_new: dict[int, tuple[int, str, bytes, float]] = {}
         inbox_del: list[tuple[int]] = []
         actor_rows: dict[str, tuple[Any, ...]] = {}
-        actor_states: dict[str, tuple[str, ...]] = {}
+        actor_states: dict[str, tuple[str, ...]] = {}  # whose index rows are written
+        indexing: dict[str, tuple[int, tuple[str, ...]]] = {}
         timer_ops: dict[tuple[str, str], tuple[Any, ...] | None] = {}
         outbox_new: dict[int, tuple[int, str, str, bytes, float]] = {}
         outbox_del: list[tuple[int]] = []
@@ -502,7 +517,10 @@ class SQLiteStore(JournalReader, RuntimeStore):
                     snap = c.snapshot
                     versions[aid] = snap.version
                     statuses[aid] = snap.status
-                    actor_states[aid] = snap.configuration
+                    before = indexing.get(aid) or self._indexed.get(aid)
+                    indexing[aid] = (snap.version, snap.configuration)
+                    if before != (actual, snap.configuration):
+                        actor_states[aid] = snap.configuration
                     actor_rows[aid] = (
                         aid,
                         snap.chart_id,
@@ -544,7 +562,8 @@ class SQLiteStore(JournalReader, RuntimeStore):
             await db.executemany(_DELETE_INBOX, inbox_del)
         if actor_rows:
             await db.executemany(_UPSERT_ACTOR, list(actor_rows.values()))
-            await db.executemany(_DELETE_STATES, [(aid,) for aid in actor_rows])
+        if actor_states:
+            await db.executemany(_DELETE_STATES, [(aid,) for aid in actor_states])
             await db.executemany(
                 _INSERT_STATE,
                 [(s, aid) for aid, conf in actor_states.items() for s in conf],
@@ -565,6 +584,7 @@ class SQLiteStore(JournalReader, RuntimeStore):
         self.stats["commits"] += commits
         self.stats["accepts"] += accepts
         self._committing = {aid: (int(versions[aid] or 0), statuses[aid]) for aid in actor_rows}
+        self._indexing = indexing
 
     async def _write_journal(
         self, db: aiosqlite.Connection, rows: list[tuple[str, int, float, bytes]], now: float
