@@ -109,6 +109,10 @@ async def test_actors_are_found_by_atomic_and_compound_state_as_committed(
         await store.delete("l4")
         assert await store.actor_ids(state="low") == ["l0"]
         assert await store.actor_ids(state="on", chart="lamp") == ["l0", "l1"]
+        # made again under the same id: indexed from its new snapshot only
+        await system.ref(LAMP, "l4").ask("noop")
+        assert await store.actor_ids(state="off", chart="lamp") == ["l2", "l3", "l4"]
+        assert await store.actor_ids(state="low") == ["l0"]
 
 
 def _sqlite_plan(db: Path, state: str) -> str:
