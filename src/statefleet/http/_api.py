@@ -159,8 +159,14 @@ class Api:
         items: list[ActorSummary] = []
         budget = limit * SCAN_FACTOR
         while len(items) < limit and budget > 0:
+            # chart, state and status are indexed in every store: the page is read from the
+            # index; the checks below only guard against a row that changed meanwhile
             ids = await self.store.actor_ids(
-                status=status, after=cursor, limit=min(budget, max(limit, 100))
+                status=status,
+                chart=chart,
+                state=state,
+                after=cursor,
+                limit=min(budget, max(limit, 100)),
             )
             if not ids:
                 return items, None
@@ -179,7 +185,9 @@ class Api:
                 items.append(summary(aid, got.record))
                 if len(items) == limit:
                     break
-        more = await self.store.actor_ids(status=status, after=cursor, limit=1)
+        more = await self.store.actor_ids(
+            status=status, chart=chart, state=state, after=cursor, limit=1
+        )
         return items, cursor if more else None
 
     async def detail(self, actor_id: str) -> ActorDetail:
