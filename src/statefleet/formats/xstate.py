@@ -3,58 +3,8 @@
 The same names as :mod:`statefleet.compat.xstate`, where the front-end lives.
 """
 
-from statefleet.compat.xstate import (
-    ActionDef,
-    ActionDefinition,
-    ActorSpawningError,
-    ImplementationMissingError,
-    Interpreter,
-    InvalidConfigError,
-    LoggingInspector,
-    LogicLoader,
-    MachineLogic,
-    NotSupportedError,
-    PluginBase,
-    StateIds,
-    StateNotFoundError,
-    SyncInterpreter,
-    TransitionInfo,
-    XEvent,
-    XStateMachineError,
-    XStateSession,
-    assign,
-    create_machine,
-    emit,
-    from_dict,
-    from_json,
-    log,
-    raise_,
-)
+# One list of names, kept where the front-end lives: this path re-exports it whole.
+from statefleet.compat import xstate as _front
+from statefleet.compat.xstate import *  # noqa: F403
 
-__all__ = [
-    "ActionDef",
-    "ActionDefinition",
-    "ActorSpawningError",
-    "ImplementationMissingError",
-    "Interpreter",
-    "InvalidConfigError",
-    "LoggingInspector",
-    "LogicLoader",
-    "MachineLogic",
-    "NotSupportedError",
-    "PluginBase",
-    "StateIds",
-    "StateNotFoundError",
-    "SyncInterpreter",
-    "TransitionInfo",
-    "XEvent",
-    "XStateMachineError",
-    "XStateSession",
-    "assign",
-    "create_machine",
-    "emit",
-    "from_dict",
-    "from_json",
-    "log",
-    "raise_",
-]
+__all__ = _front.__all__
