@@ -1,8 +1,10 @@
 """``statefleet migrate``: stored actors moved to a new chart version, or a dry run saying
-what would move and what would fail, on a real SQLite file."""
+what would move and what would fail, on a real SQLite file and on a real PostgreSQL schema
+(the session's throwaway server)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
@@ -10,19 +12,47 @@ import pytest
 
 from statefleet.actors import ActorSystem
 from statefleet.cli import main
-from statefleet.persistence import SQLiteStore
+from statefleet.persistence import PostgresStore, SQLiteStore, Store
+from tests.persistence._pg import pg_schema, pg_server
 
 from ._migrate_charts import order_v1, order_v2
+
+__all__ = ["pg_schema", "pg_server"]  # fixtures
 
 CHARTS = "tests.cli._migrate_charts"
 
 
-def _fleet(db: Path) -> None:
+@dataclass
+class Fleet:
+    """Where the fleet is stored: the command's DB arguments and a way to open the store."""
+
+    args: list[str]
+    dsn: str = ""
+    schema: str = ""
+    path: Path | None = None
+
+    def open(self) -> Store:
+        if self.path is not None:
+            return SQLiteStore(self.path)
+        return PostgresStore(self.dsn, schema=self.schema)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Fleet:
+    if request.param == "sqlite":
+        path = tmp_path / "orders.db"
+        return Fleet([str(path)], path=path)
+    server = request.getfixturevalue("pg_server")
+    schema = request.getfixturevalue("pg_schema")
+    return Fleet([server.dsn, "--schema", schema], dsn=server.dsn, schema=schema)
+
+
+def _fleet(db: Fleet) -> None:
     """a-1 pending, a-2 shipped, a-3 legacy (which version 2 does not have), on version 1."""
 
     async def make() -> None:
         v1 = order_v1()
-        async with ActorSystem(store=SQLiteStore(db), charts=[v1]) as system:
+        async with ActorSystem(store=db.open(), charts=[v1]) as system:
             await system.ref(v1, "a-1").ask("back")  # stays pending (no transition)
             await system.ref(v1, "a-2").ask("ship")
             await system.ref(v1, "a-3").ask("old")
@@ -30,9 +60,9 @@ def _fleet(db: Path) -> None:
     anyio.run(make)
 
 
-def _stored(db: Path) -> dict[str, tuple[str, tuple[str, ...]]]:
+def _stored(db: Fleet) -> dict[str, tuple[str, tuple[str, ...]]]:
     async def read() -> dict[str, tuple[str, tuple[str, ...]]]:
-        async with SQLiteStore(db) as store:
+        async with db.open() as store:
             ids = await store.actor_ids()
             out = {}
             for aid, loaded in (await store.load_many(ids)).items():
@@ -43,11 +73,11 @@ def _stored(db: Path) -> dict[str, tuple[str, tuple[str, ...]]]:
     return anyio.run(read)
 
 
-def _migrate(db: Path, *extra: str) -> int:
+def _migrate(db: Fleet, *extra: str) -> int:
     return main(
         [
             "migrate",
-            str(db),
+            *db.args,
             "--chart",
             "order",
             "--to",
@@ -62,9 +92,8 @@ def _migrate(db: Path, *extra: str) -> int:
 
 
 def test_dry_run_reports_what_would_move_and_fail_and_writes_nothing(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    db: Fleet, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = tmp_path / "orders.db"
     _fleet(db)
     before = _stored(db)
     assert _migrate(db, "--migration", f"{CHARTS}:RENAME", "--dry-run") == 1
@@ -81,9 +110,8 @@ def test_dry_run_reports_what_would_move_and_fail_and_writes_nothing(
 
 
 def test_migrate_moves_the_actors_that_fit_and_leaves_the_others(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    db: Fleet, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = tmp_path / "orders.db"
     _fleet(db)
     assert _migrate(db, "--migration", f"{CHARTS}:RENAME") == 1
     assert "2 moved, 1 failed" in capsys.readouterr().out
@@ -95,7 +123,7 @@ def test_migrate_moves_the_actors_that_fit_and_leaves_the_others(
     async def use_v2() -> tuple[str, ...]:
         # a system with only version 2 runs the moved actors (no migration registered)
         v2 = order_v2()
-        async with ActorSystem(store=SQLiteStore(db), charts=[v2]) as system:
+        async with ActorSystem(store=db.open(), charts=[v2]) as system:
             return (await system.ref(v2, "a-1").ask("ship")).configuration
 
     assert anyio.run(use_v2) == ("order.shipped",)
@@ -107,15 +135,14 @@ def test_migrate_moves_the_actors_that_fit_and_leaves_the_others(
 
 
 def test_migrate_refuses_a_target_version_it_was_not_given(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    db: Fleet, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = tmp_path / "orders.db"
     _fleet(db)
     assert (
         main(
             [
                 "migrate",
-                str(db),
+                *db.args,
                 "--chart",
                 "order",
                 "--to",

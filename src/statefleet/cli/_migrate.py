@@ -9,8 +9,12 @@ target version is migrated and checked against the target chart (a legal configu
 known states) exactly as on activation. With ``--dry-run`` nothing is written: each actor is
 reported as moving or failing (and why). Without it, the actors that move are committed on
 the new version (a version-checked commit: an actor that a running system changed meanwhile
-is reported, not overwritten); those that fail stay as they are. The store's writer lock
-keeps a running system and this command apart.
+is reported, not overwritten); those that fail stay as they are. On SQLite the store's writer
+lock keeps a running system and this command apart. ``DB`` may also be a ``postgresql://``
+connection string (``--schema`` names the fleet's schema): the commits are version-checked the
+same way, so an actor a running node changed meanwhile is reported, never overwritten, and a node
+that holds a migrated actor in memory meets a version conflict on its next commit and reloads
+it; drain or stop the nodes first for a clean run.
 
 Exit status: 0 when every actor moved (or would), 1 when some failed or the store or a chart
 cannot be used.
@@ -26,6 +30,7 @@ from typing import Any
 import msgspec
 
 from statefleet.actors._versions import ChartVersions
+from statefleet.cli._cluster import is_postgres
 from statefleet.cli._common import fail, import_attribute, load_chart
 from statefleet.core import Chart, ChartDefinitionError, StatefleetError
 
@@ -50,11 +55,13 @@ def add_parser(sub: Any) -> None:
             "examples:\n"
             "  statefleet migrate orders.db --chart order --to 2 --charts app:order_v2 --dry-run\n"
             "  statefleet migrate orders.db --chart order --to 2 --charts app:order_v2"
-            " --migration app:order_1_to_2"
+            " --migration app:order_1_to_2\n"
+            "  statefleet migrate postgresql://fleet@db/app --chart order --to 2"
+            " --charts app:order_v2 --dry-run"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("db", metavar="DB", help="the SQLite database of the fleet")
+    p.add_argument("db", metavar="DB", help="the SQLite file of the fleet, or a postgresql:// DSN")
     p.add_argument("--chart", required=True, metavar="ID", help="the chart id to migrate")
     p.add_argument("--to", required=True, metavar="VERSION", help="the target version")
     p.add_argument(
@@ -69,6 +76,9 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--from", dest="from_version", metavar="VERSION", help="only this version")
     p.add_argument("--dry-run", action="store_true", help="report only, write nothing")
+    p.add_argument(
+        "--schema", default="statefleet", help="with a postgresql:// DB: the fleet's schema"
+    )
     p.set_defaults(run=run)
 
 
@@ -113,11 +123,14 @@ def run(args: argparse.Namespace) -> int:
 async def _migrate(
     args: argparse.Namespace, versions: ChartVersions, target: Chart, migration: Any
 ) -> tuple[int, int]:
-    from statefleet.persistence import SQLiteStore, make_commit
+    from statefleet.persistence import PostgresStore, SQLiteStore, Store, make_commit
 
     moved = failed = 0
     added: set[str] = set()
-    async with SQLiteStore(args.db) as store:
+    opened: Store = (
+        PostgresStore(args.db, schema=args.schema) if is_postgres(args.db) else SQLiteStore(args.db)
+    )
+    async with opened as store:
         after = ""
         while ids := await store.actor_ids(after=after, limit=PAGE):
             after = ids[-1]
