@@ -162,3 +162,36 @@ def test_migrate_refuses_a_target_version_it_was_not_given(
     assert "a migration is a function from snapshot to snapshot or a state map, not a int" in (
         capsys.readouterr().err
     )
+
+
+def test_migrate_refuses_to_write_while_a_node_holds_the_fleets_shards(
+    pg_server: object, pg_schema: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A running node keeps its actors in memory: writing under it would be overwritten by
+    its next commit, so the command refuses (a dry run still reads), and works once the node
+    has stopped (a clean stop releases its leases)."""
+    dsn = pg_server.dsn  # type: ignore[attr-defined]
+    db = Fleet([dsn, "--schema", pg_schema], dsn=dsn, schema=pg_schema)
+    _fleet(db)
+    before = _stored(db)
+
+    async def with_node_running() -> tuple[int, int]:
+        v1 = order_v1()
+        store = PostgresStore(dsn, schema=pg_schema, node="web-1", lease_time=30.0)
+        async with ActorSystem(store=store, charts=[v1]) as system:
+            await system.ref(v1, "a-9").ask("back")  # the node owns its shards now
+            args = ("--migration", f"{CHARTS}:RENAME")
+            refused = await anyio.to_thread.run_sync(lambda: _migrate(db, *args))
+            dry = await anyio.to_thread.run_sync(lambda: _migrate(db, *args, "--dry-run"))
+            return refused, dry
+
+    refused, dry = anyio.run(with_node_running)
+    out, err = capsys.readouterr()
+    assert refused == 1
+    assert "node(s) web-1 hold shards of this fleet" in err
+    assert dry == 1  # a-3 would fail; the others would move
+    assert "a-1: 1 -> 2 would move (order.awaiting)" in out
+    after = _stored(db)
+    assert {k: after[k] for k in before} == before  # nothing written while the node ran
+    assert _migrate(db, "--migration", f"{CHARTS}:RENAME") == 1  # a-3 does not fit
+    assert "3 moved, 1 failed" in capsys.readouterr().out

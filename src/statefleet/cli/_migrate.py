@@ -11,10 +11,10 @@ reported as moving or failing (and why). Without it, the actors that move are co
 the new version (a version-checked commit: an actor that a running system changed meanwhile
 is reported, not overwritten); those that fail stay as they are. On SQLite the store's writer
 lock keeps a running system and this command apart. ``DB`` may also be a ``postgresql://``
-connection string (``--schema`` names the fleet's schema): the commits are version-checked the
-same way, so an actor a running node changed meanwhile is reported, never overwritten, and a node
-that holds a migrated actor in memory meets a version conflict on its next commit and reloads
-it; drain or stop the nodes first for a clean run.
+connection string (``--schema`` names the fleet's schema). A node holds the actors of its
+shards in memory, so the command refuses to write while any node holds a shard lease (stop
+the nodes first; a running fleet migrates on activation instead: register the new version and
+the migration in the nodes' ``ActorSystem``); ``--dry-run`` reads a running fleet.
 
 Exit status: 0 when every actor moved (or would), 1 when some failed or the store or a chart
 cannot be used.
@@ -131,6 +131,15 @@ async def _migrate(
         PostgresStore(args.db, schema=args.schema) if is_postgres(args.db) else SQLiteStore(args.db)
     )
     async with opened as store:
+        if isinstance(store, PostgresStore) and not args.dry_run:
+            held = sorted({str(le.owner) for le in await store.leases() if not le.expired})
+            if held:
+                raise StatefleetError(
+                    f"node(s) {', '.join(held)} hold shards of this fleet and keep its actors in"
+                    " memory: stop them first (or register the migration in the nodes'"
+                    " ActorSystem, which migrates actors as they activate); --dry-run reads a"
+                    " running fleet"
+                )
         after = ""
         while ids := await store.actor_ids(after=after, limit=PAGE):
             after = ids[-1]
