@@ -524,6 +524,8 @@ class Session:
         """
         if type(event) is str and event:
             ev = EventData(event, data or None)
+        elif type(event) is EventData:
+            ev = event  # a front-end's own event (the class DSL builds one per send)
         else:
             ev = _event(event, data)
         if self._busy or self._queue or self._listeners:

@@ -114,8 +114,30 @@ def _data_getter(name: str, default: Any, index: int | None = None) -> Callable[
     return get
 
 
+def _method_call(method: Callable[..., Any]) -> Callable[[Any], Any]:
+    """``method(machine)``: a callback method whose only parameter is ``self`` (the usual
+    ``def is_paid(self)``). The wrappers below call ``method`` themselves (see :func:`_direct`)."""
+
+    def call(ctx: Any) -> Any:
+        return method(ctx.owner)
+
+    call._sf_method = method  # type: ignore[attr-defined]
+    return call
+
+
+def _direct(action: Callable[[Any], Any]) -> tuple[Callable[..., Any], bool]:
+    """What a wrapper calls for ``action``: ``(method, True)`` for a :func:`_method_call`
+    (the wrapper calls ``method(ctx.owner)`` itself: one Python frame less per callback,
+    ~10% of a guarded event), else ``(action, False)`` (the wrapper calls ``action(ctx)``)."""
+    method = getattr(action, "_sf_method", None)
+    if method is not None:
+        return method, True
+    return action, False
+
+
 def _negate(g: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    return lambda ctx: not g(ctx)
+    f, on_owner = _direct(g)
+    return lambda ctx: not (f(ctx.owner) if on_owner else f(ctx))
 
 
 def _only_for(
@@ -136,9 +158,11 @@ def _isolated(action: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """Each callback is its own block: its exception raises ``error.execution`` and the
     callbacks after it still run."""
 
+    f, on_owner = _direct(action)
+
     def run(ctx: Any) -> Any:
         try:
-            return action(ctx)
+            return f(ctx.owner) if on_owner else f(ctx)
         except InvalidDefinition as exc:
             raise _Propagate(exc) from exc
         except Exception as exc:
@@ -151,10 +175,11 @@ def _isolated(action: Callable[[Any], Any]) -> Callable[[Any], Any]:
 def _definition_errors_propagate(action: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """python-statemachine lets ``InvalidDefinition`` raised in a callback leave ``send``
     even when other errors become ``error.execution``."""
+    f, on_owner = _direct(action)
 
     def run(ctx: Any) -> Any:
         try:
-            return action(ctx)
+            return f(ctx.owner) if on_owner else f(ctx)
         except InvalidDefinition as exc:
             raise _Propagate(exc) from exc
 
@@ -163,10 +188,11 @@ def _definition_errors_propagate(action: Callable[[Any], Any]) -> Callable[[Any]
 
 def _propagating(action: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """The exception leaves the engine and is re-raised by ``send``."""
+    f, on_owner = _direct(action)
 
     def run(ctx: Any) -> Any:
         try:
-            return action(ctx)
+            return f(ctx.owner) if on_owner else f(ctx)
         except Exception as exc:
             raise _Propagate(exc) from exc
 
@@ -233,15 +259,17 @@ async def recording(aw: Any, awaited: dict[int, Any]) -> Any:
 def _collecting(action: Callable[[Any], Any], definitions: bool = False) -> Callable[[Any], Any]:
     """Record ``action``'s result when it runs for the event being sent (``definitions``:
     also let ``InvalidDefinition`` leave ``send``, saving a wrapper)."""
+    f, on_owner = _direct(action)
 
     def run(ctx: Any) -> Any:
+        owner = ctx.owner
         try:
-            result = action(ctx)
+            result = f(owner) if on_owner else f(ctx)
         except InvalidDefinition as exc:
             if definitions:
                 raise _Propagate(exc) from exc
             raise
-        out = getattr(ctx.owner, "_sf_outcome", None)
+        out = getattr(owner, "_sf_outcome", None)
         if out is not None and ctx.event is out.event:
             out.results.append(result)
         return result

@@ -130,6 +130,7 @@ class StateChart(Session):
         "_sf_collect",
         "_sf_deferred",
         "_sf_outcome",
+        "_sf_plain",
         "_sf_providers",
         "_sf_start_data",
         "_sf_state_field",
@@ -220,6 +221,7 @@ class StateChart(Session):
         self._sf_providers = providers
         self._sf_collect: bool = bool(chart.meta.get("psm_outcome"))
         self._sf_async: bool = bool(chart.meta.get("psm_async"))
+        self._sf_plain = self._is_plain()
         #: awaitables handed to an async caller (``await sm.send``), else ``None``
         self._sf_deferred: list[Any] | None = None
         if self._sf_async and _in_async_code():
@@ -390,6 +392,17 @@ class StateChart(Session):
         interpreter.owner = self
         self._m = interpreter
         self._sf_actor = actor
+        self._sf_plain = False
+
+    def _is_plain(self) -> bool:
+        """Can an event method skip :meth:`send`'s dispatch (see :meth:`_sf_fire`)? Not for
+        an instance an actor drives, a chart with async callbacks (``await sm.send()``) or a
+        class that overrides ``send``."""
+        return (
+            not self._sf_async
+            and self.__dict__.get("_sf_actor") is None
+            and type(self).send is StateChart.send
+        )
 
     @property
     def initial_context(self) -> dict[str, Any]:
@@ -435,12 +448,23 @@ class StateChart(Session):
         outcome = self._send_now(event, data)
         return outcome.value() if outcome is not None else None
 
+    def _sf_fire(self, event: str, data: dict[str, Any]) -> Any:
+        """An event method's call with keyword data only (``sm.pay(amount=3)``), for an
+        instance whose ``_sf_plain`` is true: what :meth:`send` does for it, without the
+        dispatch on delays, actors and async callers (one call and its argument binding
+        less: ~10% of a plain event)."""
+        outcome = self._send_now(event, data)
+        return outcome.value() if outcome is not None else None
+
     def _send_now(self, event: str | EventData, data: dict[str, Any]) -> Outcome | None:
         """Process ``event`` now; the :class:`Outcome` when the chart collects one."""
         before = self._m.cfg
         if self._busy or not self._sf_collect:
             try:
-                Session.send(self, event, **data)
+                if data:
+                    Session.send(self, event, **data)
+                else:
+                    Session.send(self, event)
             except _Propagate as p:
                 self._undo(before)
                 raise p.exc from None
@@ -457,7 +481,8 @@ class StateChart(Session):
             raise p.exc from None
         finally:
             self._sf_outcome = None
-            self._sync_model()
+            if self._sf_state_field is not None:
+                self._sync_model()
         if not outcome.taken and not type(self).allow_event_without_transition:
             name = ev.name if isinstance(ev, EventData) else str(ev)
             raise TransitionNotAllowed(self._sf_events.get(name) or Event(id=name), self._names())
@@ -627,6 +652,8 @@ class StateChart(Session):
         if chart is not type(self)._sf_chart:
             self.__dict__["_sf_ichart"] = chart
         self._sf_collect = bool(chart.meta.get("psm_outcome"))
+        self._sf_async = bool(chart.meta.get("psm_async"))
+        self._sf_plain = self._is_plain()
         Session.__init__(
             self,
             chart,

@@ -46,6 +46,7 @@ from statefleet.compat.psm._callbacks import (
     _g_stash_transition,
     _isolated,
     _mark_taken,
+    _method_call,
     _negate,
     _only_for,
     _propagating,
@@ -983,7 +984,7 @@ class _Compiler:
             n = len(pos)
             if bound:
                 if n == 0:
-                    return lambda ctx: f(ctx.owner)
+                    return _method_call(f)
                 if n == 1:
                     (g0,) = pos
                     return lambda ctx: f(ctx.owner, g0(ctx))

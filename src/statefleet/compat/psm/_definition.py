@@ -638,11 +638,12 @@ class _BoundEvent:
         """Send the event (``data`` becomes its payload, ``args`` reach the callbacks by
         position) and return what its callbacks returned (see :meth:`StateChart.send`)."""
         ev = self._event
+        machine = self._machine
         if ev.delay or ev.internal:
-            return self._machine.send(
-                ev.id, *args, delay=ev.delay or None, internal=ev.internal, **data
-            )
-        return self._machine.send(ev.id, *args, **data)
+            return machine.send(ev.id, *args, delay=ev.delay or None, internal=ev.internal, **data)
+        if args or not machine._sf_plain:
+            return machine.send(ev.id, *args, **data)
+        return machine._sf_fire(ev.id, data)
 
     def __eq__(self, other: object) -> bool:
         return self._event == other
