@@ -1,8 +1,12 @@
 """A cluster node process for the tests: ``python _node_proc.py DSN SCHEMA NODE ENTITIES
-[arm]``. It runs the ledger chart as node NODE and, as a sender, adds keys ``NODE.PID.i`` to
-entities ``e0..e{ENTITIES-1}`` in turn, printing ``ack KEY`` once each send is acknowledged
-(durable). With ``arm`` it first arms the timers of ``t0..t9`` (``armed``). A line ``quiet``
-on stdin stops the sending (``quiet``); end of stdin stops the node cleanly."""
+[arm PREFIX]``. It runs the ledger chart as node NODE and, as a sender, adds keys
+``NODE.PID.i`` to entities ``e0..e{ENTITIES-1}`` in turn, printing ``ack KEY`` once each send
+is acknowledged (durable). With ``arm PREFIX`` it first arms the timers of ``PREFIX0`` ..
+``PREFIX9`` (then prints ``armed``). A line ``quiet`` on stdin stops the sending (``quiet``);
+end of stdin stops the node cleanly.
+
+Its connections carry the setting ``sftest.proc = NODE.PID`` (a DSN parameter), so audit
+triggers in the test's database can tell which process wrote each row."""
 
 from __future__ import annotations
 
@@ -26,13 +30,24 @@ def say(line: str) -> None:
     print(line, flush=True)
 
 
-async def main(dsn: str, schema: str, node: str, entities: int, arm: bool) -> None:
+def proc_label(node: str, pid: int) -> str:
+    """The ``sftest.proc`` setting of a node process's connections."""
+    return f"{node}.{pid}"
+
+
+def node_of(label: str | None) -> str | None:
+    """The node name in a :func:`proc_label` (``None`` for a connection without one)."""
+    return None if label is None else label.rsplit(".", 1)[0]
+
+
+async def main(dsn: str, schema: str, node: str, entities: int, arm: str | None) -> None:
+    dsn += ("&" if "?" in dsn else "?") + f"sftest.proc={proc_label(node, os.getpid())}"
     store = PostgresStore(dsn, schema=schema, node=node, shards=SHARDS, lease_time=LEASE)
     async with ActorSystem(store=store, charts=[LEDGER]) as system:
         say("ready")
-        if arm:
+        if arm is not None:
             for t in range(10):
-                await system.ref(LEDGER, f"t{t}").send("arm")
+                await system.ref(LEDGER, f"{arm}{t}").send("arm")
             say("armed")
         async with anyio.create_task_group() as tg:
 
@@ -62,6 +77,5 @@ async def main(dsn: str, schema: str, node: str, entities: int, arm: bool) -> No
 
 
 if __name__ == "__main__":
-    anyio.run(
-        main, sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5:] == ["arm"]
-    )
+    arm = sys.argv[6] if sys.argv[5:6] == ["arm"] else None
+    anyio.run(main, sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), arm)
