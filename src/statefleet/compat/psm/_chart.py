@@ -395,7 +395,7 @@ class StateChart(Session):
         self._sf_plain = False
 
     def _is_plain(self) -> bool:
-        """Can an event method skip :meth:`send`'s dispatch (see :meth:`_sf_fire`)? Not for
+        """Can an event method skip :meth:`send`'s dispatch (see :meth:`_sf_send`)? Not for
         an instance an actor drives, a chart with async callbacks (``await sm.send()``) or a
         class that overrides ``send``."""
         return (
@@ -445,19 +445,15 @@ class StateChart(Session):
         if self._sf_async and not self._busy and _in_async_code():
             # python-statemachine's async engine: ``await sm.send(...)``
             return self._send_async(event, data)
-        outcome = self._send_now(event, data)
+        outcome = self._sf_send(event, data)
         return outcome.value() if outcome is not None else None
 
-    def _sf_fire(self, event: str, data: dict[str, Any]) -> Any:
-        """An event method's call with keyword data only (``sm.pay(amount=3)``), for an
-        instance whose ``_sf_plain`` is true: what :meth:`send` does for it, without the
-        dispatch on delays, actors and async callers (one call and its argument binding
-        less: ~10% of a plain event)."""
-        outcome = self._send_now(event, data)
-        return outcome.value() if outcome is not None else None
+    def _sf_send(self, event: str | EventData, data: dict[str, Any]) -> Outcome | None:
+        """Process ``event`` now; the :class:`Outcome` when the chart collects one.
 
-    def _send_now(self, event: str | EventData, data: dict[str, Any]) -> Outcome | None:
-        """Process ``event`` now; the :class:`Outcome` when the chart collects one."""
+        Event methods (``sm.pay(amount=3)``) of an instance whose ``_sf_plain`` is true call
+        it directly: :meth:`send` without its dispatch on delays, actors and async callers
+        (a call and its argument binding less: ~10% of a plain event)."""
         before = self._m.cfg
         if self._busy or not self._sf_collect:
             try:
@@ -493,7 +489,7 @@ class StateChart(Session):
         deferred: list[Any] = []
         self._sf_deferred = deferred
         try:
-            outcome = self._send_now(event, data)
+            outcome = self._sf_send(event, data)
             await self._drain(deferred, outcome)
         finally:
             self._sf_deferred = None
@@ -510,7 +506,7 @@ class StateChart(Session):
                 if not type(self).catch_errors_as_events:
                     raise
                 error = EventData("error.execution", {"error": str(exc)}, "platform", error=exc)
-                self._send_now(error, {})
+                self._sf_send(error, {})
                 continue
             if outcome is not None:
                 outcome.awaited[id(aw)] = value

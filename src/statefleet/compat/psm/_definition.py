@@ -643,7 +643,8 @@ class _BoundEvent:
             return machine.send(ev.id, *args, delay=ev.delay or None, internal=ev.internal, **data)
         if args or not machine._sf_plain:
             return machine.send(ev.id, *args, **data)
-        return machine._sf_fire(ev.id, data)
+        outcome = machine._sf_send(ev.id, data)
+        return outcome.value() if outcome is not None else None
 
     def __eq__(self, other: object) -> bool:
         return self._event == other
