@@ -171,7 +171,7 @@ def test_model_mistakes_are_definition_errors_with_paths() -> None:
         )
     with pytest.raises(ChartDefinitionError, match="not a state of this machine"):
         StateMachine([State("a", type="initial")], [Transition("go", "a", "nowhere")])
-    with pytest.raises(ChartDefinitionError, match="error_policy is not supported"):
+    with pytest.raises(ChartDefinitionError, match="unknown key 'fallback_state' in error_policy"):
         StateMachine([State("a", type="initial")], [], error_policy={"fallback_state": "a"})
     with pytest.raises(TypeError, match="model classes"):
         StateMachine([State("a", type="initial")])

@@ -1,10 +1,31 @@
 """pystator's API on statefleet: ``from statefleet.compat.pystator import StateMachine``.
 
 Everything a pystator program imports from ``pystator`` (and ``pystator.actions``) lives here
-under the same names; ``statefleet.formats.pystator`` is the same API. See
+under the same names; ``statefleet.formats.pystator`` is the same API, and
+``statefleet.compat.pystator.effects`` is ``pystator.effects``. See
 ``docs/formats-pystator.md``.
 """
 
+from statefleet.compat.pystator._errors import (
+    TRANSIENT_ERROR_TYPES,
+    ActionFailedError,
+    ErrorCode,
+    ErrorPolicy,
+    FSMError,
+    GuardRejectedError,
+    InvalidStateError,
+    InvalidTransitionError,
+    TerminalStateError,
+    UndefinedActionError,
+    UndefinedGuardError,
+    UndefinedTriggerError,
+    is_transient_error,
+)
+from statefleet.compat.pystator._executor import (
+    ActionExecutionResult,
+    ActionExecutor,
+    ExecutionMode,
+)
 from statefleet.compat.pystator._guards import (
     all_of,
     any_of,
@@ -13,34 +34,14 @@ from statefleet.compat.pystator._guards import (
     in_list,
     negate,
 )
-from statefleet.compat.pystator._machine import (
-    ActionCall,
-    ActionExecutionResult,
-    ActionExecutor,
-    ActionFailedError,
-    ActionRegistry,
-    EntitySession,
-    ErrorCode,
-    ExecutionMode,
-    FSMError,
-    GuardRegistry,
-    GuardRejectedError,
-    InvalidStateError,
-    InvalidTransitionError,
+from statefleet.compat.pystator._hooks import (
     LoggingHook,
     MetricsCollector,
-    ScheduledTransition,
-    StateMachine,
-    TerminalStateError,
     TransitionEvent,
     TransitionHook,
     TransitionObserver,
-    TransitionResult,
-    UndefinedActionError,
-    UndefinedGuardError,
-    UndefinedTriggerError,
-    flatten_context_for_guards,
 )
+from statefleet.compat.pystator._machine import StateMachine
 from statefleet.compat.pystator._model import (
     ActionSpec,
     Event,
@@ -51,9 +52,14 @@ from statefleet.compat.pystator._model import (
     Timeout,
     Transition,
 )
-from statefleet.formats._yaml import parse_duration
+from statefleet.compat.pystator._recipes import flatten_context_for_guards
+from statefleet.compat.pystator._registries import ActionRegistry, GuardRegistry
+from statefleet.compat.pystator._results import ScheduledTransition, TransitionResult
+from statefleet.compat.pystator._session import EntitySession
+from statefleet.formats._yaml import ActionCall, parse_duration
 
 __all__ = [
+    "TRANSIENT_ERROR_TYPES",
     "ActionCall",
     "ActionExecutionResult",
     "ActionExecutor",
@@ -62,6 +68,7 @@ __all__ = [
     "ActionSpec",
     "EntitySession",
     "ErrorCode",
+    "ErrorPolicy",
     "Event",
     "ExecutionMode",
     "FSMError",
@@ -93,6 +100,7 @@ __all__ = [
     "flatten_context_for_guards",
     "greater_than",
     "in_list",
+    "is_transient_error",
     "negate",
     "parse_duration",
 ]

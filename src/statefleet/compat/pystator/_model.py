@@ -122,6 +122,7 @@ class State:
     on_exit: Sequence[str | ActionSpec] = ()
     timeout: Timeout | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    group: str | None = None
 
     def to_config(self) -> dict[str, Any]:
         """The YAML form."""
@@ -129,7 +130,7 @@ class State:
             "name": self.name,
             "type": self.type.value if isinstance(self.type, StateType) else self.type,
         }
-        for key in ("description", "parent", "initial_child"):
+        for key in ("description", "parent", "initial_child", "group"):
             value = getattr(self, key)
             if value:
                 out[key] = value

@@ -1,0 +1,396 @@
+"""The pystator config keys that only the front-end reads, taken out before the YAML reader.
+
+The YAML reader (``formats._yaml``) builds the chart; these keys change nothing in it:
+
+- ``groups`` (top level: ``{name: {description: ...}}``) and a state's ``group``: metadata
+  for tooling, as in pystator. A state naming a group the ``groups`` section does not declare
+  is a definition error (pystator accepts it silently).
+- ``meta.classification`` (``entity_id_field``, ``timestamp_field``, ``source``,
+  ``default_state``, ``auto_route``): checked and kept (``machine.classification``) for
+  your own classifier; statefleet has no discovery engine.
+- ``error_policy`` (``default_fallback``, ``retry_attempts``), ``meta.reject_invalid_events``,
+  ``meta.strict_guard_registry`` and ``meta.orchestrator_default_fallback``: the
+  :class:`~statefleet.compat.pystator.ErrorPolicy`.
+- declarative effects among actions (``{set: {...}}``, ``{increment: field}``, ...): turned
+  into actions named ``_effect_<type>`` with the effect's parameters, which
+  :class:`ActionExecutor` applies (see :mod:`statefleet.compat.pystator.effects`).
+
+Everything else goes to the reader unchanged, with the line numbers YAML gave it (the
+mappings are copied, not rebuilt), so the reader's errors still point at the source.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from statefleet.compat.pystator._errors import ErrorPolicy
+from statefleet.compat.pystator.effects import (
+    EFFECT_TYPES,
+    EffectError,
+    effect_action_name,
+    effect_params,
+)
+from statefleet.formats._input import MAX_YAML_BYTES, read_source
+from statefleet.formats._resolve import Problems, did_you_mean
+
+# The reader's YAML loading (line numbers, duplicate keys, nesting limits). The hook this
+# front-end needs from the reader is a public ``load_config(source)``: the half of
+# ``from_yaml`` that turns a path or text into the mapping.
+from statefleet.formats._yaml import _load_yaml, _looks_like_yaml
+
+__all__ = ["Extras", "prepare"]
+
+_META_EXTRAS = (
+    "classification",
+    "reject_invalid_events",
+    "strict_guard_registry",
+    "orchestrator_default_fallback",
+)
+_POLICY_KEYS = ("default_fallback", "retry_attempts")
+#: keys pystator documents as ignored under ``error_policy``: accepted, with no effect
+_POLICY_IGNORED = ("strict_mode", "on_invalid_trigger")
+_CLASSIFICATION_KEYS = (
+    "entity_id_field",
+    "timestamp_field",
+    "source",
+    "default_state",
+    "auto_route",
+)
+_FALLBACK_MODES = ("off", "hint", "persist")
+
+
+@dataclass(frozen=True)
+class Extras:
+    """What the front-end keeps from the keys taken out of a config."""
+
+    error_policy: ErrorPolicy = field(default_factory=ErrorPolicy)
+    #: group name -> its description (None when it has none), in declaration order
+    groups: dict[str, str | None] = field(default_factory=dict)
+    #: state name -> the group it belongs to
+    state_groups: dict[str, str] = field(default_factory=dict)
+    #: ``meta.classification`` as given (None when absent)
+    classification: dict[str, Any] | None = None
+    #: ``meta.orchestrator_default_fallback``
+    orchestrator_default_fallback: str = "off"
+    #: the action names the config's effects became (``_effect_set``, ...)
+    effects: frozenset[str] = frozenset()
+
+
+def _line(mapping: Any, key: Any = None) -> int | None:
+    """The source line of ``mapping`` (or of its ``key``), when YAML gave one."""
+    lines = getattr(mapping, "key_lines", None)
+    if key is not None and isinstance(lines, dict) and key in lines:
+        line: int | None = lines[key]
+        return line
+    return getattr(mapping, "line", None)
+
+
+def _without(mapping: Mapping[Any, Any], keys: tuple[str, ...]) -> Mapping[Any, Any]:
+    """``mapping`` less ``keys``: a copy of the same type (keeping its line numbers)."""
+    if not any(k in mapping for k in keys):
+        return mapping
+    out = copy.copy(mapping) if isinstance(mapping, dict) else dict(mapping)
+    for k in keys:
+        out.pop(k, None)
+    return out
+
+
+def load(source: Any) -> Any:
+    """The config mapping of ``source`` (a mapping, YAML text, bytes or a path)."""
+    if isinstance(source, Mapping):
+        return source
+    src = read_source(
+        source,
+        fmt="YAML",
+        suffixes=(".yaml", ".yml"),
+        looks_like_text=_looks_like_yaml,
+        limit=MAX_YAML_BYTES,
+    )
+    if src.text.lstrip().startswith("<"):
+        return source  # the reader says what this is
+    config = _load_yaml(src.text, src.where)
+    return config if isinstance(config, Mapping) else source
+
+
+class _Preparer:
+    """One pass over a config: collects the extras and problems, rewrites effects."""
+
+    def __init__(self, config: Mapping[Any, Any]) -> None:
+        self.config = config
+        self.problems = Problems()
+        self.effects: set[str] = set()
+        self.state_names: list[str] = []
+        states = config.get("states")
+        if isinstance(states, list):
+            self.state_names = [
+                s["name"]
+                for s in states
+                if isinstance(s, Mapping) and isinstance(s.get("name"), str)
+            ]
+
+    # -- top level ---------------------------------------------------------------------------
+    def run(self) -> tuple[Mapping[Any, Any], Extras]:
+        cfg = self.config
+        meta = cfg.get("meta")
+        groups = self.groups(cfg.get("groups"), _line(cfg, "groups"))
+        meta_extra: dict[str, Any] = {}
+        if isinstance(meta, Mapping):
+            meta_extra = {k: meta[k] for k in _META_EXTRAS if k in meta}
+        policy = self.policy(cfg, meta if isinstance(meta, Mapping) else {}, meta_extra)
+        classification = self.classification(meta_extra.get("classification"), meta)
+        mode = meta_extra.get("orchestrator_default_fallback", "off")
+        if mode not in _FALLBACK_MODES:
+            self.problems.add(
+                "meta.orchestrator_default_fallback",
+                f"orchestrator_default_fallback is one of {', '.join(_FALLBACK_MODES)}, "
+                f"got {mode!r}",
+                _line(meta, "orchestrator_default_fallback"),
+            )
+        out = _without(cfg, ("error_policy",))
+        if isinstance(meta, Mapping) and meta_extra:
+            out = self.replaced(out, "meta", _without(meta, _META_EXTRAS))
+        state_groups: dict[str, str] = {}
+        states = cfg.get("states")
+        if isinstance(states, list):
+            new_states = [self.state(i, s, groups, state_groups) for i, s in enumerate(states)]
+            if any(a is not b for a, b in zip(new_states, states, strict=True)):
+                out = self.replaced(out, "states", self.same_list(states, new_states))
+        transitions = cfg.get("transitions")
+        if isinstance(transitions, list):
+            new_ts = [self.transition(i, t) for i, t in enumerate(transitions)]
+            if any(a is not b for a, b in zip(new_ts, transitions, strict=True)):
+                out = self.replaced(out, "transitions", self.same_list(transitions, new_ts))
+        self.problems.raise_if_any()
+        extras = Extras(
+            error_policy=policy,
+            groups=groups or {},
+            state_groups=state_groups,
+            classification=classification,
+            orchestrator_default_fallback=mode if mode in _FALLBACK_MODES else "off",
+            effects=frozenset(self.effects),
+        )
+        return out, extras
+
+    @staticmethod
+    def replaced(mapping: Mapping[Any, Any], key: str, value: Any) -> Mapping[Any, Any]:
+        out = copy.copy(mapping) if isinstance(mapping, dict) else dict(mapping)
+        out[key] = value
+        return out
+
+    @staticmethod
+    def same_list(old: list[Any], items: list[Any]) -> list[Any]:
+        """``items`` in a list of ``old``'s type (YAML lists carry nothing, but be exact)."""
+        out = copy.copy(old)
+        out[:] = items
+        return out
+
+    # -- groups ------------------------------------------------------------------------------
+    def groups(self, value: Any, line: int | None) -> dict[str, str | None] | None:
+        """The declared groups (None when there is no ``groups`` section)."""
+        if value is None:
+            return None
+        out: dict[str, str | None] = {}
+        if isinstance(value, list):  # a list of names, or of {name, description}
+            for i, g in enumerate(value):
+                name = g.get("name") if isinstance(g, Mapping) else g
+                desc = g.get("description") if isinstance(g, Mapping) else None
+                self.group_entry(f"groups[{i}]", name, desc, out, _line(g) or line)
+        elif isinstance(value, Mapping):
+            for name, body in value.items():
+                if body is not None and not isinstance(body, Mapping):
+                    self.problems.add(
+                        f"groups.{name}",
+                        f"a group is a mapping with an optional description, got {body!r}",
+                        _line(value, name),
+                    )
+                    continue
+                desc = body.get("description") if isinstance(body, Mapping) else None
+                self.group_entry(f"groups.{name}", name, desc, out, _line(value, name))
+        return out
+
+    def group_entry(
+        self, path: str, name: Any, desc: Any, out: dict[str, str | None], line: int | None
+    ) -> None:
+        if not isinstance(name, str) or not name:
+            self.problems.add(path, f"a group name is a non-empty string, got {name!r}", line)
+        elif desc is not None and not isinstance(desc, str):
+            self.problems.add(f"{path}.description", "a description is a string", line)
+        else:
+            out[name] = desc
+
+    # -- error policy ------------------------------------------------------------------------
+    def policy(
+        self, cfg: Mapping[Any, Any], meta: Mapping[Any, Any], extra: dict[str, Any]
+    ) -> ErrorPolicy:
+        flags: dict[str, bool | None] = {}
+        for key in ("reject_invalid_events", "strict_guard_registry"):
+            v = extra.get(key)
+            if v is not None and not isinstance(v, bool):
+                self.problems.add(f"meta.{key}", f"{key} must be true or false", _line(meta, key))
+                v = None
+            flags[key] = v
+        strict = meta.get("strict_mode", True)
+        policy = ErrorPolicy(
+            strict_mode=strict if isinstance(strict, bool) else True,
+            reject_invalid_events=flags["reject_invalid_events"],
+            strict_guard_registry=flags["strict_guard_registry"],
+        )
+        raw = cfg.get("error_policy")
+        if raw is None:
+            return policy
+        if not isinstance(raw, Mapping):
+            self.problems.add(
+                "error_policy", "error_policy must be a mapping", _line(cfg, "error_policy")
+            )
+            return policy
+        for key in raw:
+            if key not in _POLICY_KEYS and key not in _POLICY_IGNORED:
+                self.problems.add(
+                    f"error_policy.{key}",
+                    f"unknown key {key!r} in error_policy"
+                    f"{did_you_mean(key, (*_POLICY_KEYS, *_POLICY_IGNORED))}",
+                    _line(raw, key),
+                )
+        fallback = raw.get("default_fallback")
+        if fallback is not None and fallback not in self.state_names:
+            self.problems.add(
+                "error_policy.default_fallback",
+                f"default_fallback {fallback!r} is not a state"
+                f"{did_you_mean(fallback, self.state_names)}",
+                _line(raw, "default_fallback"),
+            )
+        retries = raw.get("retry_attempts", 0)
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            self.problems.add(
+                "error_policy.retry_attempts",
+                f"retry_attempts is a whole number >= 0, got {retries!r}",
+                _line(raw, "retry_attempts"),
+            )
+            retries = 0
+        policy.default_fallback = fallback if isinstance(fallback, str) else None
+        policy.retry_attempts = retries
+        return policy
+
+    # -- classification ----------------------------------------------------------------------
+    def classification(self, value: Any, meta: Any) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        if not isinstance(value, Mapping):
+            self.problems.add(
+                "meta.classification",
+                "classification must be a mapping",
+                _line(meta, "classification"),
+            )
+            return None
+        for key, v in value.items():
+            path = f"meta.classification.{key}"
+            if key not in _CLASSIFICATION_KEYS:
+                self.problems.add(
+                    path,
+                    f"unknown key {key!r} in meta.classification"
+                    f"{did_you_mean(key, _CLASSIFICATION_KEYS)}",
+                    _line(value, key),
+                )
+            elif key == "auto_route" and not isinstance(v, bool):
+                self.problems.add(path, "auto_route must be true or false", _line(value, key))
+            elif key == "default_state" and v is not None and v not in self.state_names:
+                self.problems.add(
+                    path,
+                    f"default_state {v!r} is not a state{did_you_mean(v, self.state_names)}",
+                    _line(value, key),
+                )
+            elif key != "auto_route" and v is not None and not isinstance(v, str):
+                self.problems.add(path, f"{key} must be a string", _line(value, key))
+        return dict(value)
+
+    # -- states and transitions --------------------------------------------------------------
+    def state(
+        self,
+        index: int,
+        state: Any,
+        groups: dict[str, str | None] | None,
+        state_groups: dict[str, str],
+    ) -> Any:
+        if not isinstance(state, Mapping):
+            return state
+        name = state.get("name")
+        path = f"states[{index}]" + (f"({name})" if isinstance(name, str) else "")
+        if "group" in state:
+            group = state["group"]
+            if not isinstance(group, str) or not group:
+                self.problems.add(
+                    f"{path}.group", f"group is a group name, got {group!r}", _line(state, "group")
+                )
+            elif groups is not None and group not in groups:
+                self.problems.add(
+                    f"{path}.group",
+                    f"group {group!r} is not declared in groups{did_you_mean(group, groups)}",
+                    _line(state, "group"),
+                )
+            elif isinstance(name, str):
+                state_groups[name] = group
+            state = _without(state, ("group",))
+        for key in ("on_enter", "on_exit"):
+            state = self.with_effects(state, key, f"{path}.{key}")
+        return state
+
+    def transition(self, index: int, t: Any) -> Any:
+        if not isinstance(t, Mapping):
+            return t
+        trig = t.get("trigger")
+        path = f"transitions[{index}]" + (f"({trig})" if isinstance(trig, str) else "")
+        return self.with_effects(t, "actions", f"{path}.actions")
+
+    def with_effects(self, owner: Mapping[Any, Any], key: str, path: str) -> Any:
+        """``owner`` with the effects in its action list ``key`` turned into named actions."""
+        actions = owner.get(key)
+        if not isinstance(actions, list):
+            return owner
+        new = [self.action(a, f"{path}[{i}]") for i, a in enumerate(actions)]
+        if all(a is b for a, b in zip(new, actions, strict=True)):
+            return owner
+        return self.replaced(owner, key, self.same_list(actions, new))
+
+    def action(self, action: Any, path: str) -> Any:
+        if not isinstance(action, Mapping) or "name" in action:
+            return action
+        kinds = [k for k in action if k in EFFECT_TYPES or k == "compute"]
+        if not kinds:
+            return action
+        line = _line(action)
+        if len(action) > 1:
+            others = ", ".join(repr(k) for k in action if k != kinds[0])
+            self.problems.add(path, f"an effect is one key; {kinds[0]!r} has {others} too", line)
+            return action
+        kind = kinds[0]
+        if kind == "compute":
+            self.problems.add(
+                path,
+                "the 'compute' effect is not supported (it would evaluate expressions in an "
+                "action): compute the values in a registered action",
+                line,
+            )
+            return action
+        try:
+            params = effect_params(kind, action[kind])
+        except EffectError as exc:
+            self.problems.add(path, str(exc), line)
+            return action
+        out: dict[str, Any] = {"name": effect_action_name(kind)}
+        self.effects.add(out["name"])
+        if params:
+            out["params"] = params
+        return out
+
+
+def prepare(source: Any) -> tuple[Any, Extras]:
+    """Take the front-end's keys out of ``source`` (YAML text, a path or a mapping): the
+    config for the reader and the :class:`Extras`. A source that is not a mapping once
+    loaded goes to the reader as it is (it reports what is wrong)."""
+    config = load(source)
+    if not isinstance(config, Mapping):
+        return config, Extras()
+    return _Preparer(config).run()
