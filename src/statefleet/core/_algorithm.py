@@ -435,8 +435,8 @@ class Interpreter:
         try:
             for action in block:
                 r = action(self)
-                if r is not None and inspect.isawaitable(r):
-                    self._emit(AwaitEffect(r, getattr(action, "__name__", "")))
+                if r is not None:
+                    self._returned(r, action)
         except Exception as exc:
             self.raise_error(exc, loop_prone=loop_prone)
 
@@ -448,10 +448,16 @@ class Interpreter:
             try:
                 for action in block:
                     r = action(self)
-                    if r is not None and inspect.isawaitable(r):
-                        self._emit(AwaitEffect(r, getattr(action, "__name__", "")))
+                    if r is not None:
+                        self._returned(r, action)
             except Exception as exc:
                 self.raise_error(exc)
+
+    def _returned(self, r: Any, action: Any) -> None:
+        """An action returned ``r``: an awaitable (an ``async def`` action) becomes an effect
+        the driver awaits after the macrostep; any other value is ignored."""
+        if inspect.isawaitable(r):
+            self._emit(AwaitEffect(r, getattr(action, "__name__", "")))
 
     def eval_cond(self, t: Transition) -> bool:
         """Evaluate a guard; an exception counts as false and raises ``error.execution``."""
