@@ -277,8 +277,10 @@ class StateMachine:
 
     def bind_guards(self, registry: GuardRegistry | Mapping[str, Callable[..., Any]]) -> Self:
         """Use ``registry`` for the guards named in the definition (later registrations in
-        it are seen too). Returns the machine."""
+        it are seen too). Its ``strict`` is set from the machine's policy, as pystator does.
+        Returns the machine."""
         reg = registry if isinstance(registry, GuardRegistry) else GuardRegistry(registry)
+        reg.strict = self._extras.error_policy.strict_guard_registry_effective()
         self._guards = reg
         self.model.bindings.guards = reg
         return self

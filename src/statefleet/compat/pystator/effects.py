@@ -68,16 +68,16 @@ def effect_params(effect_type: str, value: Any) -> dict[str, Any]:
     """
     if effect_type in ("set", "append"):
         if not isinstance(value, Mapping):
-            raise EffectError(f"a {effect_type!r} effect takes a mapping, got {_kind(value)}")
+            raise EffectError(f"the {effect_type!r} effect takes a mapping, got {_kind(value)}")
         params = dict(value)
         if effect_type == "append" and not {"field", "value"} <= params.keys():
-            raise EffectError("an 'append' effect takes {field: ..., value: ...}")
+            raise EffectError("the 'append' effect takes {field: ..., value: ...}")
         if effect_type == "append" and not isinstance(params["field"], str):
             raise EffectError(f"an 'append' effect's field is a name, got {_kind(params['field'])}")
         return params
     if effect_type in ("timestamp", "increment", "decrement", "clear"):
         if not isinstance(value, str) or not value:
-            raise EffectError(f"a {effect_type!r} effect takes a field name, got {_kind(value)}")
+            raise EffectError(f"the {effect_type!r} effect takes a field name, got {_kind(value)}")
         return {"field": value}
     raise EffectError(f"unknown effect type {effect_type!r}: one of {sorted(EFFECT_TYPES)}")
 
