@@ -287,6 +287,28 @@ def test_a_stored_context_too_deep_to_copy_is_refused_when_restored() -> None:
         MAIN.restore(decode_snapshot(blob))
 
 
+def test_a_pure_steps_own_snapshot_changed_in_place_is_checked_again() -> None:
+    # Chart.transition skips the full check for the snapshot its last step made (no timers,
+    # invocations or children: those always get it); what can still change in such a frozen
+    # snapshot is its dicts, and those are checked again
+    plain = chart(
+        S("p", StateSpec("h", kind="history"), S("p1"), S("p2"), on=[T("out", "q")]),
+        S("q", S("q1"), S("q2"), on=[T("back", "h")]),
+        id="plain",
+    )
+    first = plain.initial().snapshot
+    assert not (first.pending or first.invocations or first.children)
+    assert plain.transition(first, "out").snapshot.configuration == ("q", "q1")
+    deep = plain.transition(first, "out").snapshot
+    deep.context["k"] = _deep(10_000)
+    with pytest.raises(SnapshotError, match="context is nested deeper"):
+        plain.transition(deep, "back")
+    bogus = plain.transition(first, "out").snapshot
+    bogus.history["h"] = ("q2",)
+    with pytest.raises(SnapshotError, match="history 'h' remembers 'q2'"):
+        plain.transition(bogus, "back")
+
+
 # -- codecs --------------------------------------------------------------------------------
 def _nested_context_msgpack(depth: int, chart_id: str = "main", state: str = "off") -> bytes:
     head = encode_snapshot(Snapshot(chart_id=chart_id, chart_version="1", configuration=(state,)))

@@ -27,6 +27,7 @@ __all__ = [
     "codec_error_reason",
     "decode_snapshot",
     "encode_snapshot",
+    "needs_no_recheck",
 ]
 
 #: bumped whenever the encoded layout changes incompatibly
@@ -208,6 +209,23 @@ def check_snapshot(chart: ChartTables, snapshot: Any) -> list[Node]:
             raise SnapshotError(f"{where}: children nested deeper than {MAX_CHILD_DEPTH} levels")
         todo.extend((c, depth + 1) for c in _check_one(child_chart, child, where)[1])
     return nodes
+
+
+def needs_no_recheck(snap: Snapshot) -> bool:
+    """May a snapshot a chart made itself (the chart knows it by identity) be loaded again
+    without :func:`check_snapshot`? Its fields cannot be reassigned (it is frozen) but its
+    dicts can be changed in place: true when nothing a restore could trip on is there (a
+    context and done data no deeper than :data:`MAX_NESTING`; no history, timers,
+    invocations or children, which always get the full check)."""
+    return (
+        type(snap.context) is dict
+        and not snap.history
+        and not snap.pending
+        and not snap.invocations
+        and not snap.children
+        and not _nested_deeper(snap.context, MAX_NESTING)
+        and (snap.done_data is None or not _nested_deeper(snap.done_data, MAX_NESTING))
+    )
 
 
 def _check_one(
