@@ -81,7 +81,8 @@ def test_a_chart_looping_at_one_instant_is_one_error_line_not_a_hang(
     assert main(["simulate", loop, "--advance", "1"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert "the chart cannot be started: chart 'loop': more than 100000 events" in err
+    # a zero-delay timer is a timer: it fires when the clock runs, not inside start()
+    assert "advance '1': chart 'loop': more than 100000 delayed events" in err
 
     later = {
         "id": "loop2",
@@ -89,12 +90,13 @@ def test_a_chart_looping_at_one_instant_is_one_error_line_not_a_hang(
         "states": {"a": {"on": {"GO": "b"}}, "b": {"after": {"0": "b"}}},
     }
     loop2 = _write(tmp_path, "loop2.json", json.dumps(later))
-    assert main(["simulate", loop2, "--event", "GO"]) == 1
+    assert main(["simulate", loop2, "--event", "GO", "--advance", "1"]) == 1
     captured = capsys.readouterr()
     assert captured.err.count("\n") == 1
-    assert captured.err.startswith("statefleet simulate: event 'GO': chart 'loop2': more than")
+    assert captured.err.startswith("statefleet simulate: advance '1': chart 'loop2': more than")
     shown = captured.out.splitlines()
-    assert len(shown) <= 2 + 1 + 50 + 1  # the start, the step, at most 50 lines, "... more"
+    # the start, the event's step and its line, the advance, at most 50 lines, "... more"
+    assert len(shown) <= 2 + 1 + 1 + 50 + 1
     assert shown[-1].startswith("    ... and ") and shown[-1].endswith(" more")
 
 

@@ -176,3 +176,31 @@ def test_a_child_after_timer_never_fires_the_parents_with_dotted_ids() -> None:
     assert s.configuration == {"p", "p.c"}
     s.advance(3.5)
     assert s.configuration == {"late"}
+
+
+def test_a_timer_names_its_event_and_tries_several_guarded_transitions_in_order() -> None:
+    seen: list[str] = []
+    timer = AfterSpec(
+        1.0,
+        event="tick(a)",
+        transitions=[
+            TransitionSpec(target=("never",), cond=lambda ctx: False),
+            TransitionSpec(target=("b",), actions=(lambda ctx: seen.append(ctx.event.name),)),
+            TransitionSpec(target=("never",)),
+        ],
+    )
+    c = chart(S("a", after=[timer]), S("b"), S("never"))
+    s = c.start()
+    assert [d.event.name for d in s.snapshot().pending] == ["tick(a)"]
+    s.advance(1.0)
+    assert (s.configuration, seen) == ({"b"}, ["tick(a)"])
+
+
+def test_a_timer_without_transitions_or_with_a_taken_event_name_is_a_definition_error() -> None:
+    from statefleet import ChartDefinitionError
+
+    with pytest.raises(ChartDefinitionError, match=r"a\.after\[0\]: a delayed transition needs"):
+        chart(S("a", after=[AfterSpec(1.0)]))
+    twice = [AfterSpec(1.0, TransitionSpec(target=("a",)), event="t") for _ in range(2)]
+    with pytest.raises(ChartDefinitionError, match="event 't' is used twice"):
+        chart(S("a", after=twice))

@@ -1545,3 +1545,23 @@ def test_unknown_outside_events_match_by_dotted_prefix() -> None:
     s = run({"id": "m", "initial": "a", "states": {"a": {"on": {"A": "b"}}, "b": {}}})
     s.send("A.B")
     assert s.value == "b"
+
+
+def test_root_level_after_stops_when_the_machine_is_done() -> None:
+    config = {
+        "id": "m",
+        "initial": "a",
+        "after": {"1000": ".timeout"},
+        "states": {"a": {"on": {"END": "end"}}, "timeout": {}, "end": {"type": "final"}},
+    }
+    s = run(config)
+    s.send("END")
+    s.advance(2)
+    assert (s.value, s.done) == ("end", True)
+
+
+def test_a_zero_delay_after_is_a_timer_that_fires_when_time_runs() -> None:
+    s = run({"id": "m", "initial": "a", "states": {"a": {"after": {"0": "b"}}, "b": {}}})
+    assert s.value == "a"  # XState's after(0) is a timeout: not inside start()
+    s.advance(0)
+    assert s.value == "b"

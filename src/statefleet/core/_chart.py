@@ -164,6 +164,8 @@ class _Builder:
         self.node_specs: dict[Node, StateSpec] = {}
         self.transitions: list[Transition] = []
         self.errors: list[tuple[str, str, int | None]] = []
+        #: the event names of every `after` timer, unique in the chart
+        self.after_names: set[str] = set()
 
     def error(self, path: str, message: str, line: int | None = None) -> None:
         self.errors.append((path, message, line))
@@ -264,21 +266,32 @@ class _Builder:
         for i, af in enumerate(spec.after):
             if node.is_final:
                 break
-            ev = f"$after.{i}.{node.id}"
+            ev = af.event or f"$after.{i}.{node.id}"
+            apath = f"{path}.after[{i}]"
+            tspecs = [af.transition] if af.transition is not None else []
+            tspecs += af.transitions
+            if not tspecs:
+                self.error(apath, "a delayed transition needs a transition", spec.line)
+                continue
+            if ev in self.after_names:
+                self.error(apath, f"delayed transition event {ev!r} is used twice", spec.line)
+                continue
+            self.after_names.add(ev)
             after_events.append(ev)
-            ts = af.transition
-            ts.event = (ev,)
-            ts.exact = True
-            ts.path = ts.path or f"{path}.after[{i}]"
             delay = af.delay
             if not callable(delay) and (
                 not isinstance(delay, int | float) or isinstance(delay, bool) or delay < 0
             ):
-                self.error(ts.path, f"invalid delay {delay!r}: expected seconds >= 0", ts.line)
+                where = tspecs[0].path or apath
+                self.error(where, f"invalid delay {delay!r}: expected seconds >= 0", tspecs[0].line)
                 continue
             entry_blocks.append((_schedule_after(ev, af),))
             exit_blocks.insert(0, (_cancel_after(ev),))
-            trans.append(self.compile_transition(ts, node))
+            for ts in tspecs:
+                ts.event = (ev,)
+                ts.exact = True
+                ts.path = ts.path or apath
+                trans.append(self.compile_transition(ts, node))
         node.after_events = tuple(after_events)
         node.transitions = tuple(trans)
         node.onentry = tuple(entry_blocks)

@@ -75,11 +75,18 @@ class AfterSpec:
     When the state is entered, an event is scheduled ``delay`` seconds later (``delay`` may be
     a callable evaluated at entry); leaving the state cancels it. ``repeat`` reschedules it
     every time it fires while the state stays active (seed 004's ``every``).
+
+    ``transition`` is what the timer does when it fires; ``transitions`` lists more of them,
+    tried after it in order (XState's guarded list on one delay: the first enabled one is
+    taken). ``event`` names the event the timer sends (default ``$after.<i>.<state id>``, the
+    i-th timer of the state); a name must be unique in the chart.
     """
 
     delay: float | Callable[[ActionContext], float]
-    transition: TransitionSpec
+    transition: TransitionSpec | None = None
     repeat: bool = False
+    event: str | None = None
+    transitions: list[TransitionSpec] = field(default_factory=list)
 
 
 @dataclass

@@ -12,8 +12,9 @@ element by its path in the config (``states.processing.onDone.actions[0]: unknow
 - ``on`` events (exact names first, then ``foo.*`` wildcards, then ``*``), the ``""`` eventless
   key and ``always`` become transitions; a guarded list is tried in order, the first enabled
   transition wins;
-- ``after`` delays (milliseconds, or names resolved through ``delays``) schedule an event
-  ``$after(<delay>)#<state id>`` on entry and cancel it on exit;
+- ``after`` delays (milliseconds, or names resolved through ``delays``) are core timers
+  (:class:`~statefleet.core.AfterSpec`) sending ``$after(<delay>)#<state id>``, scheduled on
+  entry and cancelled on exit; the transitions listed for one delay are tried in order;
 - ``onDone`` listens for ``done.state.<state id>``; ``invoke`` starts a service (a named
   function, a compiled chart) whose result arrives as ``done.invoke.<invoke id>`` and whose
   exception as ``error.invoke.<invoke id>`` (the invoke id defaults to the state id);
@@ -45,11 +46,11 @@ service  ``(interpreter, context, event)`` (``(.., input)``) ``(context, event)`
 delay    ``(context, event) -> milliseconds``             ``(context)``, ``()``
 ======== ================================================ ==================================
 
-A config root that needs a state of its own (``type: parallel``, a root ``invoke``, no child
-states) is wrapped in a top-level state whose id is the machine id, so leaf ids are unchanged;
-a root's ``on``/``always``/``after`` transitions are otherwise copied onto each top-level state
-(with the same priority: after that state's own), its ``entry`` runs as the initial
-transition's content and its ``exit`` when the machine finishes.
+A config root that needs a state of its own (``type: parallel``, a root ``invoke`` or
+``after``, no child states) is wrapped in a top-level state whose id is the machine id, so
+leaf ids are unchanged; a root's ``on``/``always`` transitions are otherwise copied onto each
+top-level state (with the same priority: after that state's own), its ``entry`` runs as the
+initial transition's content and its ``exit`` when the machine finishes.
 
 :class:`XStateSession` drives a chart the way seed 001's ``SyncInterpreter`` does:
 ``active_state_ids`` (the active leaf ids), ``send(type, **payload)`` (the payload is
@@ -73,6 +74,7 @@ from typing import Any, Literal
 
 from statefleet.core import (
     ActionContext,
+    AfterSpec,
     Chart,
     ChartDefinitionError,
     ChartSpec,
@@ -186,14 +188,15 @@ class XEvent:
         if raw is None:
             raw = _INIT_EVENT
         self.raw = raw
-        self.type = raw.name
+        self.type = name = raw.name
         self.error: Any = raw.error
-        if raw.error is not None:
-            self.data: Any = raw.error
-        elif raw.data is None and not raw.name.startswith("done."):
+        data = raw.data
+        if self.error is not None:
+            self.data: Any = self.error
+        elif data is None and not name.startswith("done."):
             self.data = {}
         else:
-            self.data = raw.data
+            self.data = data
 
     @property
     def name(self) -> str:
@@ -217,18 +220,6 @@ class XEvent:
 
 _INIT_EVENT = EventData("xstate.init", type="platform")
 _last_event: tuple[EventData | None, XEvent] = (None, XEvent(None))
-
-
-def _xevent(raw: EventData | None) -> XEvent:
-    """The :class:`XEvent` for ``raw`` (the last one is reused: every callback of a
-    microstep sees the same event)."""
-    global _last_event
-    last = _last_event
-    if last[0] is raw and raw is not None:
-        return last[1]
-    ev = XEvent(raw)
-    _last_event = (raw, ev)
-    return ev
 
 
 @dataclass(frozen=True)
@@ -326,12 +317,16 @@ _context: Callable[[Any], Any] = operator.attrgetter("context")
 
 
 def _event(ctx: ActionContext) -> XEvent:
-    # _xevent's cache check inline: this runs for every callback that takes the event
+    """The :class:`XEvent` callbacks see for the current event: built once per event (the
+    last one is kept, so every callback of a microstep gets the same one)."""
+    global _last_event
     raw = ctx.event
     last = _last_event
     if last[0] is raw and raw is not None:
         return last[1]
-    return _xevent(raw)
+    ev = XEvent(raw)
+    _last_event = (raw, ev)
+    return ev
 
 
 def _adapt_action(fn: Callable[..., Any], ad: ActionDef) -> Callable[[ActionContext], Any]:
@@ -428,21 +423,6 @@ def _exact(names: frozenset[str], user: Callable[[ActionContext], Any] | None) -
     return exact_and
 
 
-def _scheduler(name: str, delay: float | Callable[[ActionContext], float]) -> Any:
-    def schedule_after(ctx: ActionContext) -> None:
-        seconds = delay(ctx) if callable(delay) else delay
-        ctx.send(name, delay=seconds, sendid=name)
-
-    return schedule_after
-
-
-def _canceller(name: str) -> Any:
-    def cancel_after(ctx: ActionContext) -> None:
-        ctx.cancel(name)
-
-    return cancel_after
-
-
 # -- the config tree -----------------------------------------------------------------------
 class _Node:
     """One state node of the config, before it becomes a StateSpec."""
@@ -517,7 +497,9 @@ class _Reader:
         # the root's id is the machine id (a real state only when the root is wrapped)
         self.by_id[mid] = root
         self.children_of(root, ())
-        self.wrap = root.kind == "parallel" or "invoke" in cfg or not root.children
+        self.wrap = (
+            root.kind == "parallel" or "invoke" in cfg or "after" in cfg or not root.children
+        )
         if err.items:
             return None
         for node in self.nodes:
@@ -929,10 +911,9 @@ class _Reader:
             out += self.transitions(src, raw[k], _join(path, k), k or None, exact=not wildcard)
         return out
 
-    def after(
-        self, node: _Node, raw: Any, path: str
-    ) -> tuple[list[TransitionSpec], list[Any], list[Any]]:
-        """Delayed transitions: (transitions, entry schedulers, exit cancellers)."""
+    def after(self, node: _Node, raw: Any, path: str) -> list[AfterSpec]:
+        """Delayed transitions: one core timer per delay, sending ``$after(<delay>)#<id>``
+        and trying its transitions in order."""
         groups: dict[str, tuple[Any, list[tuple[Any, str]]]] = {}
         if isinstance(raw, Mapping):
             for k, v in raw.items():
@@ -956,21 +937,21 @@ class _Reader:
             self.errors.add(
                 path, f"expected an object of delays to transitions, got {_type_name(raw)}"
             )
-            return [], [], []
-        trans: list[TransitionSpec] = []
-        entry: list[Any] = []
-        exit_: list[Any] = []
+            return []
+        timers: list[AfterSpec] = []
         for key, (raw_delay, items) in groups.items():
             delay = self.delay(raw_delay, items[0][1])
             if delay is None:
                 continue
             name = f"$after({key})#{node.id}"
             self.generated.add(name)
+            trans: list[TransitionSpec] = []
             for item, p in items:
-                trans += self.transitions(node, item, p, name)
-            entry.append(_scheduler(name, delay))
-            exit_.append(_canceller(name))
-        return trans, entry, exit_
+                # the core matches a timer's event exactly: no exact-name check needed
+                trans += self.transitions(node, item, p, name, exact=False)
+            if trans:
+                timers.append(AfterSpec(delay=delay, event=name, transitions=trans))
+        return timers
 
     def delay(self, raw: Any, path: str) -> float | Callable[[ActionContext], float] | None:
         if isinstance(raw, bool):
@@ -1081,11 +1062,7 @@ class _Reader:
         if "always" in cfg:
             spec.transitions += self.transitions(node, cfg["always"], _join(path, "always"), None)
         if "after" in cfg:
-            trans, schedulers, cancellers = self.after(node, cfg["after"], _join(path, "after"))
-            spec.transitions += trans
-            if schedulers:
-                spec.onentry.append(tuple(schedulers))
-                spec.onexit.insert(0, tuple(cancellers))
+            spec.after += self.after(node, cfg["after"], _join(path, "after"))
         if "invoke" in cfg:
             raw = cfg["invoke"]
             ipath = _join(path, "invoke")
@@ -1225,7 +1202,8 @@ class _Reader:
             self.common(root, wrapper)
             done_sets = self.done_sets(root)
             # the machine is done: the root's own transitions stop too
-            for ts in wrapper.transitions:
+            timed = [ts for af in wrapper.after for ts in af.transitions]
+            for ts in (*wrapper.transitions, *timed):
                 ts.cond = _not_done(done_sets, ts.cond)
             self.generated.add(f"done.state.{self.machine_id}")
             spec.states = [wrapper]
@@ -1272,8 +1250,8 @@ class _Reader:
                     self.pending.append(_Pending(copy_, name))
         on_holder = {id(ts) for ts in holder.transitions}
         self.pending = [p for p in self.pending if id(p.spec) not in on_holder]
-        # root timers and entry run once, as the initial transition's content (timers first:
-        # a failing entry action stops its block)
+        # the root's entry runs once, as the initial transition's content (a root with timers
+        # is wrapped: they live as long as the machine)
         initial_actions: list[Any] = []
         for block in reversed(holder.onentry):
             initial_actions += block
