@@ -82,9 +82,11 @@ async def test_pascal_case_model_start_snapshot_and_stop() -> None:
     await hsm.Dispatch(ctx, instance, hsm.Event("go"))
     assert instance.state() == "/AliasMachine/done"
     await hsm.Stop(instance)
+    assert instance.state() == "/AliasMachine"  # as hsm: the machine's path once stopped
     with pytest.raises(StatefleetError, match="not running"):
-        instance.state()
+        await instance.dispatch(hsm.Event("go"))
     await hsm.Stop(instance)  # stopping a stopped instance does nothing
+    assert hsm.Instance().state() == ""  # never started
 
 
 async def test_dispatch_to_the_machine_or_the_instance_with_a_name_and_data() -> None:
@@ -120,8 +122,14 @@ async def test_config_id_names_the_machine() -> None:
     await hsm.Stop(sm)
     with pytest.raises(StatefleetError, match="non-empty string"):
         await hsm.Started(ctx, hsm.Instance(), model, hsm.Config(id=""))
-    with pytest.raises(StatefleetError, match=r"name=\.\.\.\) is not supported"):
-        await hsm.Started(ctx, hsm.Instance(), model, hsm.Config(name="/Alias"))
+    with pytest.raises(StatefleetError, match=r"data=\.\.\.\) is not supported"):
+        await hsm.Started(ctx, hsm.Instance(), model, hsm.Config(data={"boot": True}))
+    named = await hsm.Started(
+        ctx, hsm.Instance(), model, hsm.Config(ID="beta", Name="/Alias", Clock=VirtualClock())
+    )
+    assert (hsm.ID(named), hsm.QualifiedName(named), hsm.Name(named)) == ("beta", "/Alias", "Alias")
+    assert named.state() == "/Configured/idle"  # state paths still come from the model
+    await hsm.Stop(named)
 
 
 async def test_at_fires_at_a_wall_clock_instant() -> None:
@@ -148,10 +156,12 @@ async def test_at_fires_at_a_wall_clock_instant() -> None:
     assert inst.state() == "/AtMachine/done"
     await hsm.Stop(inst)
     with pytest.raises(ChartDefinitionError, match="datetime"):
-        hsm.At("tomorrow")  # type: ignore[arg-type]
+        hsm.At(42)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("name", ["Defer", "When", "Attribute", "Get", "Set", "OnSet"])
+@pytest.mark.parametrize(
+    "name", ["Operation", "OnCall", "Call", "Clock", "DispatchAll", "DispatchTo", "NewGroup"]
+)
 def test_unsupported_elements_say_so(name: str) -> None:
     with pytest.raises(ChartDefinitionError, match=f"hsm.{name} is not supported by statefleet"):
         getattr(hsm, name)("x")

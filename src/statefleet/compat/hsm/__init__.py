@@ -8,18 +8,38 @@ functional vocabulary (``state``, ``initial``, ``transition``, ``on``, ``target`
 
 from statefleet.compat.hsm._api import (
     ID,
+    AfterDispatch,
+    AfterEntry,
+    AfterExecuted,
+    AfterExit,
+    AfterProcess,
     Config,
     EventInfo,
+    Get,
     HsmSnapshot,
     Name,
     QualifiedName,
+    Restart,
+    Set,
     TakeSnapshot,
-    at,
     dispatch,
     started,
     unsupported,
 )
-from statefleet.compat.hsm._runtime import HSM, Instance, start, stop
+from statefleet.compat.hsm._attributes import AttributeChange
+from statefleet.compat.hsm._elements import (
+    after,
+    at,
+    attribute,
+    defer,
+    define,
+    every,
+    on_set,
+    state,
+    transition,
+    when,
+)
+from statefleet.compat.hsm._runtime import HSM, Instance, Pending, running, start, stop
 from statefleet.core import Chart
 from statefleet.formats._builder import (
     Activity,
@@ -30,13 +50,10 @@ from statefleet.formats._builder import (
     Event,
     ValidationError,
     activity,
-    after,
     choice,
     deep_history,
-    define,
     effect,
     entry,
-    every,
     exit,
     final,
     guard,
@@ -44,9 +61,7 @@ from statefleet.formats._builder import (
     on,
     shallow_history,
     source,
-    state,
     target,
-    transition,
 )
 
 # -- hsm's capitalised names and their snake_case forms ------------------------------------------
@@ -82,12 +97,26 @@ name = Name
 id = ID
 context = Context
 event = Event
-Defer = defer = unsupported("Defer")
-When = when = unsupported("When")
-Attribute = attribute = unsupported("Attribute")
-Get = get = unsupported("Get")
-Set = set = unsupported("Set")
-OnSet = on_set = onset = unsupported("OnSet")
+Defer = defer
+When = when
+Attribute = attribute
+get = Get
+set = Set
+OnSet = onset = on_set
+restart = Restart
+after_entry = AfterEntry
+after_exit = AfterExit
+after_process = AfterProcess
+after_dispatch = AfterDispatch
+after_executed = AfterExecuted
+attribute_change = AttributeChange
+Operation = operation = unsupported("Operation")
+OnCall = on_call = unsupported("OnCall")
+Call = call = unsupported("Call")
+Clock = clock = unsupported("Clock")
+DispatchAll = dispatch_all = unsupported("DispatchAll")
+DispatchTo = dispatch_to = unsupported("DispatchTo")
+NewGroup = MakeGroup = new_group = make_group = unsupported("NewGroup")
 ShallowHistory = shallow_history
 DeepHistory = deep_history
 
@@ -96,10 +125,18 @@ __all__ = [
     "ID",
     "Activity",
     "After",
+    "AfterDispatch",
+    "AfterEntry",
+    "AfterExecuted",
+    "AfterExit",
+    "AfterProcess",
     "At",
     "Attribute",
+    "AttributeChange",
     "Behavior",
+    "Call",
     "Choice",
+    "Clock",
     "Config",
     "Context",
     "DataInstance",
@@ -107,6 +144,8 @@ __all__ = [
     "Defer",
     "Define",
     "Dispatch",
+    "DispatchAll",
+    "DispatchTo",
     "Effect",
     "Element",
     "Entry",
@@ -120,11 +159,17 @@ __all__ = [
     "HsmSnapshot",
     "Initial",
     "Instance",
+    "MakeGroup",
     "Model",
     "Name",
+    "NewGroup",
     "On",
+    "OnCall",
     "OnSet",
+    "Operation",
+    "Pending",
     "QualifiedName",
+    "Restart",
     "Set",
     "ShallowHistory",
     "Snapshot",
@@ -140,15 +185,25 @@ __all__ = [
     "When",
     "activity",
     "after",
+    "after_dispatch",
+    "after_entry",
+    "after_executed",
+    "after_exit",
+    "after_process",
     "at",
     "attribute",
+    "attribute_change",
+    "call",
     "choice",
+    "clock",
     "config",
     "context",
     "deep_history",
     "defer",
     "define",
     "dispatch",
+    "dispatch_all",
+    "dispatch_to",
     "effect",
     "entry",
     "event",
@@ -159,12 +214,18 @@ __all__ = [
     "guard",
     "id",
     "initial",
+    "make_group",
     "model",
     "name",
+    "new_group",
     "on",
+    "on_call",
     "on_set",
     "onset",
+    "operation",
     "qualified_name",
+    "restart",
+    "running",
     "set",
     "shallow_history",
     "snapshot",

@@ -3,19 +3,21 @@
 ``hsm.started``, ...), ``hsm.At`` and the instance helpers (``hsm.ID``, ``hsm.Name``,
 ``hsm.QualifiedName``, ``hsm.TakeSnapshot``).
 
-The elements hsm offers that statefleet's builder does not model (``Defer``, ``When``,
-``Attribute``/``Get``/``Set``/``OnSet``) raise a
+``Get``/``Set`` read and write attributes, ``Restart`` starts a machine again and the
+``After*`` helpers wait for what a machine does. The names hsm offers that statefleet does
+not (operations, hsm's clocks, groups and broadcast) raise a
 :class:`~statefleet.ChartDefinitionError` that says so, instead of an ``AttributeError``.
 """
 
 from __future__ import annotations
 
-import datetime
-from collections.abc import Callable, Iterable
+import copy
+import posixpath
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from statefleet.compat.hsm._runtime import HSM, Instance, start
+from statefleet.compat.hsm._runtime import HSM, Instance, Pending, start
 from statefleet.core import (
     Chart,
     ChartDefinitionError,
@@ -25,37 +27,98 @@ from statefleet.core import (
     StatefleetError,
     VirtualClock,
 )
-from statefleet.formats._builder import Behavior, Context, Element, Event, after
+from statefleet.formats._builder import Context, Event
 
 __all__ = [
     "ID",
+    "AfterDispatch",
+    "AfterEntry",
+    "AfterExecuted",
+    "AfterExit",
+    "AfterProcess",
     "Config",
     "EventInfo",
+    "Get",
     "HsmSnapshot",
     "Name",
     "QualifiedName",
+    "Restart",
+    "Set",
     "TakeSnapshot",
-    "at",
     "dispatch",
     "started",
     "unsupported",
 ]
 
 
-@dataclass(slots=True)
 class Config:
-    """hsm's ``Config``: ``id`` (the machine's session id), ``clock`` (a statefleet
-    :class:`~statefleet.VirtualClock` or :class:`~statefleet.RealClock`), ``listeners``.
+    """hsm's ``Config``: ``id`` (the machine id), ``name`` (the machine's qualified name, as
+    ``QualifiedName`` reports it), ``clock`` (a statefleet :class:`~statefleet.VirtualClock`
+    or :class:`~statefleet.RealClock`), ``listeners``; hsm's capitalised ``ID``, ``Name``,
+    ``Data``, ``Clock`` spell the same fields.
 
-    hsm's ``name`` and ``data`` are not supported: the machine's name is the model's, and
-    the initial event carries no data (``Config(name=...)`` or ``data=...`` raise).
+    ``data`` (startup data for the initial event) is not supported and raises when started.
     """
 
-    id: str | None = None
-    clock: VirtualClock | RealClock | None = None
-    listeners: Iterable[Listener | Callable[[Record], Any]] = ()
-    name: Any = None
-    data: Any = None
+    __slots__ = ("clock", "data", "id", "listeners", "name")
+
+    def __init__(
+        self,
+        id: str | None = None,
+        name: str | None = None,
+        data: Any = None,
+        clock: VirtualClock | RealClock | None = None,
+        listeners: Iterable[Listener | Callable[[Record], Any]] = (),
+        *,
+        ID: str | None = None,
+        Name: str | None = None,
+        Data: Any = None,
+        Clock: VirtualClock | RealClock | None = None,
+    ) -> None:
+        self.id = id if id is not None else ID
+        self.name = name if name is not None else Name
+        self.data = data if data is not None else Data
+        self.clock = clock if clock is not None else Clock
+        self.listeners = listeners
+
+    def __repr__(self) -> str:
+        return f"Config(id={self.id!r}, name={self.name!r}, clock={self.clock!r})"
+
+    @property
+    def ID(self) -> str | None:
+        """The machine id."""
+        return self.id
+
+    @ID.setter
+    def ID(self, value: str | None) -> None:
+        self.id = value
+
+    @property
+    def Name(self) -> str | None:
+        """The machine's qualified name."""
+        return self.name
+
+    @Name.setter
+    def Name(self, value: str | None) -> None:
+        self.name = value
+
+    @property
+    def Data(self) -> Any:
+        """Startup data (not supported)."""
+        return self.data
+
+    @Data.setter
+    def Data(self, value: Any) -> None:
+        self.data = value
+
+    @property
+    def Clock(self) -> VirtualClock | RealClock | None:
+        """The machine's clock."""
+        return self.clock
+
+    @Clock.setter
+    def Clock(self, value: VirtualClock | RealClock | None) -> None:
+        self.clock = value
 
 
 def _machine(target: HSM | Instance) -> HSM:
@@ -74,14 +137,27 @@ async def started(ctx: Context, instance: Any, model: Chart, config: Config | No
     config = config if config is not None else Config()
     if not isinstance(config, Config):
         raise StatefleetError(f"started() takes an hsm.Config, not {type(config).__name__}")
-    for key in ("name", "data"):
-        if getattr(config, key) is not None:
-            raise StatefleetError(
-                f"hsm.Config({key}=...) is not supported by statefleet "
-                "(see docs/migrate-stateforward-hsm.md)"
-            )
+    if config.data is not None:
+        raise StatefleetError(
+            "hsm.Config(data=...) is not supported by statefleet: the initial event carries "
+            "no data (see docs/migrate-stateforward-hsm.md)"
+        )
+    if config.clock is not None and not isinstance(config.clock, VirtualClock | RealClock):
+        raise StatefleetError(
+            f"hsm.Config(clock=...) takes a statefleet VirtualClock or RealClock, not "
+            f"{type(config.clock).__name__} (see docs/migrate-stateforward-hsm.md)"
+        )
+    name = config.name
+    if name is not None and (not isinstance(name, str) or not name.startswith("/")):
+        raise StatefleetError(f"hsm.Config(name=...) must be a path such as '/Name', got {name!r}")
     return await start(
-        ctx, instance, model, clock=config.clock, listeners=config.listeners, id=config.id
+        ctx,
+        instance,
+        model,
+        clock=config.clock,
+        listeners=config.listeners,
+        id=config.id,
+        name=name,
     )
 
 
@@ -94,18 +170,68 @@ async def dispatch(
 
 
 def ID(target: HSM | Instance) -> str:
-    """The machine's id (``Config(id=...)``, else its session id)."""
-    return _machine(target).session.session_id
+    """The machine's id (``Config(id=...)``, else a generated one)."""
+    return _machine(target).id
 
 
 def QualifiedName(target: HSM | Instance) -> str:
-    """The machine's path, ``/<name>``."""
-    return "/" + _machine(target).model.id
+    """The machine's path: ``/<name>``, or ``Config(name=...)``."""
+    return _machine(target).path
 
 
 def Name(target: HSM | Instance) -> str:
-    """The machine's name (the name given to ``define``)."""
-    return _machine(target).model.id
+    """The last segment of the machine's path (the name given to ``define``)."""
+    return posixpath.basename(_machine(target).path)
+
+
+def Get(ctx: Context | None, target: HSM | Instance, name: str) -> tuple[Any, bool]:
+    """``(value, True)`` for attribute ``name`` (short or ``/<machine>/<name>``), or
+    ``(None, False)`` if the machine has no such attribute (hsm's ``Get``)."""
+    return _machine(target).get(name)
+
+
+def Set(ctx: Context | None, target: HSM | Instance, name: str, value: Any) -> Pending:
+    """Set attribute ``name``; a changed value dispatches its change event, which
+    ``OnSet(name)`` transitions take (hsm's ``Set``; await it before looking at the state)."""
+    return _machine(target).set(name, value)
+
+
+async def Restart(target: HSM | Instance, data: Any = None) -> None:
+    """Stop the machine and start it again from its initial state (hsm's ``Restart``)."""
+    await _machine(target).restart(data)
+
+
+def AfterEntry(ctx: Context | None, target: HSM | Instance, state: str) -> Awaitable[None]:
+    """An awaitable done when ``state`` (a path) is next entered (hsm's ``AfterEntry``)."""
+    return _machine(target).waiter("entry", state)
+
+
+def AfterExit(ctx: Context | None, target: HSM | Instance, state: str) -> Awaitable[None]:
+    """An awaitable done when ``state`` (a path) is next exited (hsm's ``AfterExit``)."""
+    return _machine(target).waiter("exit", state)
+
+
+def AfterProcess(
+    ctx: Context | None, target: HSM | Instance, event: Event | str | None = None
+) -> Awaitable[None]:
+    """An awaitable done when the machine next finishes processing ``event`` (any event
+    if None): hsm's ``AfterProcess``."""
+    name = event.name if isinstance(event, Event) else event
+    return _machine(target).waiter("process", name)
+
+
+def AfterDispatch(
+    ctx: Context | None, target: HSM | Instance, event: Event | str
+) -> Awaitable[None]:
+    """An awaitable done when ``event`` is next dispatched (hsm's ``AfterDispatch``)."""
+    name = event.name if isinstance(event, Event) else event
+    return _machine(target).waiter("dispatch", name)
+
+
+def AfterExecuted(ctx: Context | None, target: HSM | Instance, state: str) -> Awaitable[None]:
+    """An awaitable done when an activity of ``state`` next returns (hsm's
+    ``AfterExecuted``)."""
+    return _machine(target).waiter("executed", state)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +256,7 @@ class HsmSnapshot:
     state: str
     queue_len: int = 0
     events: tuple[EventInfo, ...] = field(default_factory=tuple)
+    attributes: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ID(self) -> str:
@@ -148,8 +275,14 @@ class HsmSnapshot:
 
     @property
     def QueueLen(self) -> int:
-        """Events waiting (always 0: ``dispatch`` runs each event to completion)."""
+        """Events waiting: those ``Defer`` holds back (``dispatch`` runs every other event
+        to completion)."""
         return self.queue_len
+
+    @property
+    def Attributes(self) -> dict[str, Any]:
+        """The attributes by qualified name (``/<machine>/<name>``), copied."""
+        return self.attributes
 
     @property
     def Events(self) -> tuple[EventInfo, ...]:
@@ -161,37 +294,19 @@ def TakeSnapshot(ctx: Context, target: HSM | Instance) -> HsmSnapshot:
     """A :class:`HsmSnapshot` of the machine (hsm's ``TakeSnapshot``)."""
     sm = _machine(target)
     events = tuple(EventInfo(n) for n in sm.session.enabled_events() if not n.startswith("$"))
-    return HsmSnapshot(ID(sm), QualifiedName(sm), sm.state(), 0, events)
-
-
-def at(when: datetime.datetime | Behavior) -> Element:
-    """A time trigger at the wall-clock instant ``when`` (a ``datetime``, or a behaviour
-    returning one), measured when the state is entered: hsm's ``At``. A past instant fires
-    at once."""
-
-    def seconds_until(ctx: Context, instance: Any, event: Event) -> float:
-        moment = when(ctx, instance, event) if callable(when) else when
-        if not isinstance(moment, datetime.datetime):
-            raise StatefleetError(f"hsm.at() needs a datetime, got {type(moment).__name__}")
-        now = datetime.datetime.now(moment.tzinfo)
-        return max(0.0, (moment - now).total_seconds())
-
-    if not callable(when) and not isinstance(when, datetime.datetime):
-        raise ChartDefinitionError(
-            f"at() takes a datetime or a behaviour returning one, not {type(when).__name__}",
-            path="at",
-        )
-    return after(seconds_until)
+    attributes = copy.deepcopy(sm.attributes())
+    return HsmSnapshot(sm.id, sm.path, sm.state(), len(sm.deferred), events, attributes)
 
 
 _WHY = {
-    "Defer": "SCXML has no deferred events; keep the event in the datamodel and re-raise it "
-    "on entry of the state that handles it",
-    "When": "change events are not modelled; dispatch an event where the value changes",
-    "Attribute": "attributes are not modelled; keep data on the instance",
-    "Get": "attributes are not modelled; read the instance's fields",
-    "Set": "attributes are not modelled; set the field and dispatch an event",
-    "OnSet": "attributes are not modelled; dispatch an event where the value changes",
+    "Operation": "operations are not modelled; call a method of the instance and dispatch an event",
+    "OnCall": "operations are not modelled; dispatch an event where the call happens",
+    "Call": "operations are not modelled; call the instance's method and dispatch an event",
+    "Clock": "clocks are statefleet's: pass a VirtualClock (moved by sm.advance) or a "
+    "RealClock as Config(clock=...)",
+    "DispatchAll": "machines are not registered anywhere; keep them in a list and dispatch to each",
+    "DispatchTo": "machines are not registered anywhere; keep them by id and dispatch to each",
+    "NewGroup": "groups are not provided; keep the machines in a list",
 }
 
 

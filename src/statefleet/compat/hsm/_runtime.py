@@ -1,28 +1,47 @@
 """stateforward hsm's runtime on statefleet: ``hsm.start`` / ``sm.dispatch`` / ``hsm.stop``.
 
-:func:`start` runs a model made by :func:`statefleet.formats.hsm.define` (a core
-:class:`~statefleet.core.Chart`) on a core :class:`~statefleet.core.Session`; see
-``docs/formats-builder.md``.
+:func:`start` runs a model made by ``hsm.define`` (a core :class:`~statefleet.core.Chart`) on
+a core :class:`~statefleet.core.Session`, the driver interface every front-end uses: the
+session steps the chart; this module only carries out what the steps leave to a driver
+(awaiting ``async def`` behaviours, running activities, firing real-clock timers).
+
+Concurrency is anyio's, so a machine runs on asyncio and on trio. Everything a machine runs
+in the background (its activities and its real-clock timer loop) lives in one task group
+owned by the machine: an activity is cancelled when its state exits, and :meth:`HSM.stop`
+closes the group, so nothing outlives the machine. hsm's ``start`` returns a running machine
+rather than entering a block, so by default that group lives in one host task the machine
+starts (an asyncio task, or a trio system task); pass ``task_group=`` to host it in a task
+group of your own, or use :func:`running` (``async with hsm.running(...) as sm:``) for plain
+structured concurrency.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import copy
 import inspect
 import itertools
 import logging
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable
+from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
+import anyio.abc
+import sniffio
+
+from statefleet.compat.hsm._attributes import AttributeChange, change_event
+from statefleet.compat.hsm._context import ActivityContext
 from statefleet.core import (
     ActorStoppedError,
     Chart,
     EventData,
     InvocationCancelled,
+    InvocationStarted,
     Listener,
+    MacrostepRecord,
     RealClock,
     Record,
     Session,
@@ -32,23 +51,27 @@ from statefleet.core import (
 from statefleet.formats._builder import (
     STOP_EVENT,
     Behavior,
-    Context,
     Driver,
     Event,
     event_data,
     event_view,
 )
+from statefleet.formats._builder import Context as _BuilderContext
 
-__all__ = ["HSM", "Instance", "start", "stop"]
+__all__ = ["HSM", "Instance", "Pending", "running", "start", "stop"]
 
 log = logging.getLogger("statefleet.hsm")
 
+#: the datamodel key holding the events deferred by ``hsm.Defer`` (see ``_elements``)
+DEFERRED_KEY = "$hsm.deferred"
+
 
 class Instance:
-    """Base class for the object behaviours receive as ``instance`` (seed 004's ``hsm.Instance``).
+    """Base class for the object behaviours receive as ``instance`` (hsm's ``hsm.Instance``).
 
-    Subclass it and keep your machine's data on ``self``. While started, ``state()`` and
-    ``dispatch()`` reach the running machine.
+    Subclass it and keep your machine's data on ``self``. While started, ``state()``,
+    ``dispatch()``, ``stop()`` and ``restart()`` reach the running machine (also spelled
+    ``State``, ``Dispatch``, ``Stop``, ``Restart``).
     """
 
     _hsm: HSM | None = None
@@ -65,12 +88,31 @@ class Instance:
         return sm
 
     def state(self) -> str:
-        """The path of the machine's current (deepest) state."""
-        return self.machine.state()
+        """The path of the machine's current (deepest) state; ``""`` before it was started,
+        the machine's path (``/<name>``) once stopped (as hsm)."""
+        sm = self._hsm
+        if sm is None:
+            return ""
+        return sm.state() or sm.path
 
-    async def dispatch(self, event: Event | str, data: Any = None) -> None:
-        """Dispatch ``event`` to the running machine (see :meth:`HSM.dispatch`)."""
-        await self.machine.dispatch(event, data)
+    def dispatch(self, *args: Any) -> Pending:
+        """Dispatch an event to the running machine: ``dispatch(event)``, ``dispatch(name,
+        data)`` or hsm's older ``dispatch(ctx, event)`` (see :meth:`HSM.dispatch`)."""
+        return self.machine.dispatch(*args)
+
+    async def stop(self, ctx: Any = None) -> None:
+        """Stop the machine (hsm's ``instance.stop()``); nothing if it is not running."""
+        if self._hsm is not None:
+            await self._hsm.stop()
+
+    async def restart(self, data: Any = None) -> None:
+        """Stop the machine and start it again from its initial state (hsm's ``Restart``)."""
+        await self.machine.restart(data)
+
+    State = state
+    Dispatch = dispatch
+    Stop = stop
+    Restart = restart
 
 
 _IDS = itertools.count(1)
@@ -87,31 +129,71 @@ class _DriverSession(Session):
         super().__init__(chart, **kw)
 
 
+class _Activity:
+    """One running (or about to run) activity: its context, cancel scope and task."""
+
+    __slots__ = ("ctx", "done", "event", "fn", "invokeid", "scope", "state", "task_id")
+
+    def __init__(
+        self, invokeid: str, fn: Behavior, event: Event, ctx: ActivityContext, state: str
+    ) -> None:
+        self.invokeid = invokeid
+        self.fn = fn
+        self.event = event
+        self.ctx = ctx
+        self.state = state
+        self.scope: anyio.CancelScope | None = None
+        self.task_id: int | None = None
+        self.done = anyio.Event()
+
+
+class Pending:
+    """What :meth:`HSM.dispatch` returns: the event is processed already; awaiting this
+    waits for its ``async def`` behaviours and for the activities it started or cancelled.
+
+    hsm lets an activity call ``instance.dispatch(event)`` without awaiting it; the
+    macrostep still happens, and what it left to await is awaited by the next dispatch.
+    """
+
+    __slots__ = ("_sm",)
+
+    def __init__(self, sm: HSM) -> None:
+        self._sm = sm
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return self._sm._flush().__await__()
+
+
+def _current_task() -> int:
+    return anyio.get_current_task().id
+
+
 class HSM(Driver):
-    """A machine started by :func:`start`: seed 004's ``sm``.
+    """A machine started by :func:`start`: hsm's ``sm``.
 
     Built on the core sync :class:`~statefleet.core.Session` (``session``): ``dispatch``
-    processes the event as one macrostep, then awaits, in order, the awaitables returned by
-    ``async def`` behaviours during it (their errors are dispatched as ``error.execution``)
-    and the activities it cancelled. Activities run as asyncio tasks. With a
-    :class:`~statefleet.RealClock` (the default) a timer task fires ``after``/``every``; with a
-    :class:`~statefleet.VirtualClock` time moves only by :meth:`advance`.
+    processes the event as one macrostep, then (when awaited) awaits, in order, the
+    awaitables returned by ``async def`` behaviours during it (their errors are dispatched as
+    ``error.execution``), the activities it cancelled and the start of those it began. With
+    a :class:`~statefleet.RealClock` (the default) a timer task fires ``after``/``every``; with
+    a :class:`~statefleet.VirtualClock` time moves only by :meth:`advance`.
     """
 
     def __init__(
         self,
-        ctx: Context,
+        ctx: _BuilderContext,
         instance: Any,
         model: Chart,
         *,
         clock: VirtualClock | RealClock | None = None,
         listeners: Iterable[Listener | Callable[[Record], Any]] = (),
         id: str | None = None,
+        name: str | None = None,
     ) -> None:
         info = model.meta.get("hsm") if isinstance(model, Chart) else None
         if not isinstance(info, dict):
             raise StatefleetError(f"start() needs a model made by hsm.define(), got {model!r}")
-        if not isinstance(ctx, Context):
+        if not isinstance(ctx, _BuilderContext):
             raise StatefleetError(f"start() needs an hsm.Context, got {type(ctx).__name__}")
         if isinstance(instance, Instance):
             running = instance._hsm
@@ -119,39 +201,56 @@ class HSM(Driver):
                 raise StatefleetError(
                     f"this {type(instance).__name__} is already running in another machine"
                 )
-        self.ctx = ctx
-        self.instance = instance
-        self.model = model
-        self._finals: frozenset[str] = frozenset(info.get("finals", ()))
-        self._pending: deque[Awaitable[Any]] = deque()
-        self._activities: dict[str, tuple[asyncio.Task[None], Context]] = {}
-        self._cancelling: set[asyncio.Task[None]] = set()
-        self._fresh = False
-        self._flusher: asyncio.Task[Any] | None = None
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._wake = asyncio.Event()
-        self._timer_task: asyncio.Task[None] | None = None
-        self._stopped = False
-        self._closing = False
         sid = id if id is not None else f"hsm-{_PREFIX}{next(_IDS):x}"
         if not isinstance(sid, str) or not sid:
             raise StatefleetError(f"a machine id must be a non-empty string, got {sid!r}")
-        if isinstance(instance, Instance):
-            instance._hsm = self
+        self.ctx = ctx
+        self.instance = instance
+        self.model = model
+        #: the machine's path: ``/<name>`` (hsm's ``Config(Name=...)`` renames it)
+        self.path: str = name if name is not None else str(info.get("machine", "/" + model.id))
+        self._id = sid
+        self._clock = clock if clock is not None else RealClock()
+        self._listeners = tuple(listeners)
+        self._finals: frozenset[str] = frozenset(info.get("finals", ()))
+        self._attributes: dict[str, Any] = dict(info.get("attributes", {}))
+        self._waiters: list[tuple[str, str | None, anyio.Event]] = []
+        self._stopped = self._closing = True
+        self.session: Session = self._open_session()
+
+    def _open_session(self) -> Session:
+        self._pending: deque[Awaitable[Any]] = deque()
+        self._starts: deque[_Activity] = deque()
+        self._activities: dict[str, _Activity] = {}
+        self._invoked: dict[str, str] = {}
+        self._cancelling: list[_Activity] = []
+        self._flusher: int | None = None
+        self._idle = anyio.Event()
+        self._idle.set()
+        self._wake = anyio.Event()
+        self._changed = anyio.Event()
+        self._tg: anyio.abc.TaskGroup | None = None
+        self._ready = anyio.Event()
+        self._closed = anyio.Event()
+        self._host_done = anyio.Event()
+        self._inside: set[int] = set()
+        self._stopped = self._closing = False
+        if isinstance(self.instance, Instance):
+            self.instance._hsm = self
         try:
-            self.session: Session = _DriverSession(
+            return _DriverSession(
                 self,
-                model,
-                clock=clock if clock is not None else RealClock(),
-                session_id=sid,
-                listeners=(self._on_record, *listeners),
+                self.model,
+                clock=self._clock,
+                session_id=self._id,
+                listeners=(self._on_record, *self._listeners),
                 owner=self,
+                context={k: _fresh(v) for k, v in self._attributes.items()} or None,
             )
         except BaseException:
             self._stopped = self._closing = True
-            if isinstance(instance, Instance):
-                instance._hsm = None
+            if isinstance(self.instance, Instance):
+                self.instance._hsm = None
             raise
 
     def __repr__(self) -> str:
@@ -164,6 +263,11 @@ class HSM(Driver):
             return ""
         leaves = self.session.active_leaves
         return leaves[0] if leaves else ""
+
+    @property
+    def id(self) -> str:
+        """The machine id (``Config(id=...)``, else a generated one)."""
+        return self._id
 
     @property
     def configuration(self) -> frozenset[str]:
@@ -188,17 +292,79 @@ class HSM(Driver):
     @property
     def activities(self) -> int:
         """How many activities are running."""
-        return sum(not task.done() for task, _ in self._activities.values())
+        return sum(a.scope is not None and not a.done.is_set() for a in self._activities.values())
+
+    @property
+    def deferred(self) -> tuple[str, ...]:
+        """Names of the events ``hsm.Defer`` holds back, oldest first."""
+        held = self.session.context.get(DEFERRED_KEY, ())
+        return tuple(str(item[0]) for item in held)
+
+    # -- attributes -----------------------------------------------------------------------
+    def attribute_name(self, name: str) -> str:
+        """The datamodel key of attribute ``name`` (short, or qualified ``/<machine>/name``)."""
+        if not isinstance(name, str) or not name:
+            raise StatefleetError(f"an attribute name must be a non-empty string, got {name!r}")
+        for prefix in (self.path + "/", "/" + self.model.id + "/"):
+            if name.startswith(prefix):
+                return name[len(prefix) :]
+        return name
+
+    def get(self, name: str) -> tuple[Any, bool]:
+        """``(value, True)`` for a set or declared attribute, ``(None, False)`` otherwise."""
+        key = self.attribute_name(name)
+        data = self.session.context
+        if key in data and key in self._attributes:
+            return data[key], True
+        return None, False
+
+    def set(self, name: str, value: Any) -> Pending:
+        """Set attribute ``name``; when its value changes, dispatch the change event that
+        ``hsm.OnSet(name)`` transitions wait for (named ``/<machine>/<name>``, its data an
+        ``AttributeChange``)."""
+        self._check_running()
+        key = self.attribute_name(name)
+        data = self.session.context
+        existed = key in self._attributes
+        old = data.get(key)
+        self._attributes.setdefault(key, None)
+        data[key] = value
+        if existed and old == value:
+            return Pending(self)
+        changed, self._changed = self._changed, anyio.Event()
+        changed.set()
+        event = change_event(self.model.id, key)
+        self.session.send(EventData(event, AttributeChange(event, value, old)))
+        return Pending(self)
+
+    async def changed(self) -> None:
+        """Wait until an attribute changes (what ``hsm.When`` conditions re-check on)."""
+        await self._changed.wait()
+
+    def attributes(self) -> dict[str, Any]:
+        """The attributes by qualified name (``/<machine>/<name>``), as hsm's snapshot."""
+        data = self.session.context
+        return {f"/{self.model.id}/{k}": data.get(k) for k in self._attributes}
 
     # -- driving --------------------------------------------------------------------------
-    async def dispatch(self, event: Event | EventData | str, data: Any = None) -> None:
-        """Process ``event`` (an :class:`Event`, or a name and ``data``) as one macrostep,
-        then await the behaviours' awaitables. Raises
-        :class:`~statefleet.ActorStoppedError` once stopped."""
+    def dispatch(self, *args: Any) -> Pending:
+        """Process an event as one macrostep: ``dispatch(event)`` (an :class:`Event`),
+        ``dispatch(name, data)``, or hsm's older ``dispatch(ctx, event)``. The step runs
+        before this returns; await the result to let its ``async def`` behaviours and
+        activities run. Raises :class:`~statefleet.ActorStoppedError` once stopped."""
+        if args and isinstance(args[0], _BuilderContext):
+            args = args[1:]
+        if not args or len(args) > 2:
+            raise StatefleetError("dispatch() takes an event, or an event name and data")
+        self._check_running()
+        ev = event_data(args[0], args[1] if len(args) > 1 else None)
+        self._notify("dispatch", ev.name)
+        self.session.send(ev)
+        return Pending(self)
+
+    def _check_running(self) -> None:
         if self._closing:
             raise ActorStoppedError(f"machine {self.model.id!r} is stopped")
-        self.session.send(event_data(event, data))
-        await self._flush()
 
     async def advance(self, seconds: float) -> None:
         """Move a virtual clock ``seconds`` forward, firing due timers one by one (each one's
@@ -221,15 +387,12 @@ class HSM(Driver):
         await self._flush()
 
     async def stop(self) -> None:
-        """Exit every state (exit behaviours run, activities and timers are cancelled) and stop
-        accepting events. Stopping twice does nothing."""
+        """Exit every state (exit behaviours run, activities and timers are cancelled), stop
+        accepting events and close the machine's task group. Stopping twice does nothing."""
         if self._closing:
             return
         self._closing = True
-        if self._timer_task is not None:  # let it finish what it is doing, then end
-            self._wake.set()
-            await self._timer_task
-            self._timer_task = None
+        self._wake.set()
         self.session.send(STOP_EVENT)
         await self._flush()
         self._stopped = True
@@ -240,8 +403,61 @@ class HSM(Driver):
             aw = self._pending.popleft()
             if inspect.iscoroutine(aw):
                 aw.close()
-        if isinstance(self.instance, Instance) and self.instance._hsm is self:
-            self.instance._hsm = None
+        self._closed.set()
+        for _, _, waiter in self._waiters:
+            waiter.set()
+        self._waiters.clear()
+        if _current_task() not in self._inside:  # a task of the group cannot wait for it
+            await self._host_done.wait()
+
+    async def restart(self, data: Any = None) -> None:
+        """Stop the machine and start it again in the same host: attributes back to their
+        defaults, history and deferred events forgotten, initial entry run again (hsm's
+        ``Restart``). Startup data is not supported (``data`` must be None)."""
+        if data is not None:
+            raise StatefleetError(
+                "hsm.Restart(instance, data) is not supported by statefleet: the initial event "
+                "carries no data (see docs/migrate-stateforward-hsm.md)"
+            )
+        group = self._group
+        await self.stop()
+        self.session = self._open_session()
+        await self._open(group)
+
+    # -- the machine's task group ---------------------------------------------------------
+    _group: anyio.abc.TaskGroup | None = None
+
+    async def _open(self, group: anyio.abc.TaskGroup | None) -> None:
+        """Start the host of the machine's task group, then finish the initial entry."""
+        self._group = group
+        if group is not None:
+            await group.start(self._host)
+        elif sniffio.current_async_library() == "trio":
+            import trio
+
+            trio.lowlevel.spawn_system_task(self._host)
+            await self._ready.wait()
+        else:
+            task = asyncio.get_running_loop().create_task(self._host(), name=f"hsm {self._id}")
+            self._keep = task  # the loop holds tasks weakly
+            await self._ready.wait()
+        await self._flush()
+
+    async def _host(
+        self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        try:
+            async with anyio.create_task_group() as tg:
+                self._tg = tg
+                if isinstance(self._clock, RealClock):
+                    tg.start_soon(self._timer_loop, name=f"hsm timers {self.model.id}")
+                self._ready.set()
+                task_status.started()
+                await self._closed.wait()
+                tg.cancel_scope.cancel()
+        finally:
+            self._tg = None
+            self._host_done.set()
 
     # -- internals ------------------------------------------------------------------------
     def defer(self, awaitable: Awaitable[Any]) -> None:
@@ -249,15 +465,16 @@ class HSM(Driver):
         self._pending.append(awaitable)
 
     async def _flush(self) -> None:
-        """Await pending awaitables, cancelled activities and the first step of new
-        activities, until there are none."""
-        me = asyncio.current_task()
+        """Await pending awaitables, cancelled activities and the start of new activities
+        (each runs up to its first suspension), until there are none."""
+        me = _current_task()
         while self._flusher is not None:
-            if self._flusher is me:
+            if self._flusher == me:
                 return  # the flush in progress further up our stack takes them
             await self._idle.wait()
         self._flusher = me
-        self._idle.clear()
+        self._idle = anyio.Event()
+        own: list[_Activity] = []
         try:
             while True:
                 if self._pending:
@@ -267,20 +484,27 @@ class HSM(Driver):
                     except Exception as exc:
                         self._send_error(exc)
                 elif self._cancelling:
-                    tasks = {t for t in self._cancelling if t is not me}
-                    self._cancelling.clear()
-                    if tasks:
-                        await asyncio.wait(tasks)
-                elif self._fresh:
-                    # let new activities run up to their first await before returning
-                    self._fresh = False
-                    await asyncio.sleep(0)
+                    batch, self._cancelling = self._cancelling, []
+                    for a in batch:
+                        if a.task_id == me:
+                            own.append(a)
+                        elif a.scope is not None:
+                            a.scope.cancel()  # left by a step its own task ran: cancel it now
+                            await a.done.wait()
+                elif self._starts:
+                    a = self._starts.popleft()
+                    if self._activities.get(a.invokeid) is a and self._tg is not None:
+                        await self._tg.start(self._run_activity, a)
                 else:
                     break
         finally:
             self._flusher = None
             self._idle.set()
             self._wake.set()
+        # an activity whose own dispatch left its state: cancelled once that dispatch is done
+        for a in own:
+            if a.scope is not None:
+                a.scope.cancel()
 
     def _send_error(self, exc: Exception) -> None:
         self.session.send(EventData("error.execution", {"error": str(exc)}, "platform", error=exc))
@@ -288,60 +512,96 @@ class HSM(Driver):
     def _on_record(self, record: Record) -> None:
         if isinstance(record, InvocationCancelled):
             self._cancel_activity(record.invokeid)
+        elif isinstance(record, InvocationStarted):
+            self._invoked[record.invokeid] = record.state
+        elif isinstance(record, MacrostepRecord) and self._waiters:
+            for micro in record.microsteps:
+                for path in micro.exited:
+                    self._notify("exit", path)
+                for path in micro.entered:
+                    self._notify("entry", path)
+            self._notify("process", record.event.name if record.event is not None else None)
+
+    def waiter(self, kind: str, expected: str | None) -> Awaitable[None]:
+        """An awaitable done at the next ``kind`` (``entry``, ``exit``, ``process``,
+        ``dispatch``, ``executed``) matching ``expected`` (hsm's ``After*`` helpers)."""
+        done = anyio.Event()
+        if self._closing:
+            done.set()
+        else:
+            self._waiters.append((kind, expected, done))
+        return _Waiter(done)
+
+    def _notify(self, kind: str, name: str | None) -> None:
+        if not self._waiters:
+            return
+        keep: list[tuple[str, str | None, anyio.Event]] = []
+        for w in self._waiters:
+            if w[0] == kind and (w[1] is None or w[1] == name):
+                w[2].set()
+            else:
+                keep.append(w)
+        self._waiters = keep
 
     def start_activity(self, invokeid: str, fn: Behavior, event: EventData | None) -> None:
-        ctx = Context(self.ctx)
-        task = asyncio.get_running_loop().create_task(
-            self._run_activity(fn, ctx, event_view(event)), name=f"hsm activity {invokeid}"
-        )
-        self._activities[invokeid] = (task, ctx)
-        self._fresh = True
+        state = self._invoked.get(invokeid, "")
+        a = _Activity(invokeid, fn, event_view(event), ActivityContext(self.ctx), state)
+        self._activities[invokeid] = a
+        self._starts.append(a)
 
-        def finished(t: asyncio.Task[None]) -> None:
-            entry = self._activities.get(invokeid)
-            if entry is not None and entry[0] is t:
-                del self._activities[invokeid]
-
-        task.add_done_callback(finished)
-
-    async def _run_activity(self, fn: Behavior, ctx: Context, event: Event) -> None:
+    async def _run_activity(
+        self, a: _Activity, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        me = a.task_id = _current_task()
+        self._inside.add(me)
         try:
-            result = fn(ctx, self.instance, event)
-            if inspect.isawaitable(result):
-                await result
-        except Exception as exc:
-            if not ctx.is_done() and not self._closing:
-                self._send_error(exc)
-                await self._flush()
+            with anyio.CancelScope() as scope:
+                a.scope = scope
+                task_status.started()
+                try:
+                    result = a.fn(a.ctx, self.instance, a.event)
+                    if inspect.isawaitable(result):
+                        await result
+                except Exception as exc:
+                    if not a.ctx.is_done() and not self._closing:
+                        self._send_error(exc)
+                        await self._flush()
+                else:
+                    self._notify("executed", a.state)
+        finally:
+            self._inside.discard(me)
+            if self._activities.get(a.invokeid) is a:
+                del self._activities[a.invokeid]
+            a.done.set()
 
     def _cancel_activity(self, invokeid: str) -> None:
-        entry = self._activities.pop(invokeid, None)
-        if entry is None:
+        a = self._activities.pop(invokeid, None)
+        if a is None:
             return
-        task, ctx = entry
-        ctx.cancel()
-        if task is not asyncio.current_task() and not task.done():
-            task.cancel()
-            self._cancelling.add(task)
-
-    def _start_timers(self) -> None:
-        if isinstance(self.session.clock, RealClock):
-            self._timer_task = asyncio.get_running_loop().create_task(
-                self._timer_loop(), name=f"hsm timers {self.model.id}"
-            )
+        if a.scope is None or a.done.is_set():
+            a.ctx.cancel()
+            return  # not started yet (the flush drops it) or already over
+        if a.task_id != _current_task():
+            # the scope first: an activity waiting for its context gets the cancellation,
+            # not a normal return from wait_done()
+            a.scope.cancel()
+        a.ctx.cancel()
+        self._cancelling.append(a)
 
     async def _timer_loop(self) -> None:
+        me = _current_task()
+        self._inside.add(me)
         session = self.session
         while not self._closing:
-            self._wake.clear()
+            self._wake = wake = anyio.Event()
             due = session.next_due
             if due is None:
-                await self._wake.wait()
+                await wake.wait()
                 continue
             wait = due - session.clock.now()
             if wait > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), wait)
+                with anyio.move_on_after(wait):
+                    await wake.wait()
                 continue
             try:
                 session.poll()
@@ -351,27 +611,75 @@ class HSM(Driver):
             await self._flush()
 
 
+class _Waiter:
+    """An awaitable for one of hsm's ``After*`` observations (awaitable more than once)."""
+
+    __slots__ = ("_done",)
+
+    def __init__(self, done: anyio.Event) -> None:
+        self._done = done
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return self._done.wait().__await__()
+
+
+def _fresh(value: Any) -> Any:
+    return copy.deepcopy(value)
+
+
 async def start(
-    ctx: Context,
+    ctx: _BuilderContext,
     instance: Any,
     model: Chart,
     *,
     clock: VirtualClock | RealClock | None = None,
     listeners: Iterable[Listener | Callable[[Record], Any]] = (),
     id: str | None = None,
+    name: str | None = None,
+    task_group: anyio.abc.TaskGroup | None = None,
 ) -> HSM:
-    """Start ``model`` (from :func:`define`) for ``instance``: seed 004's ``hsm.start``.
+    """Start ``model`` (from ``hsm.define``) for ``instance``: hsm's ``hsm.start``.
 
     Enters the initial states, awaits their ``async def`` entry behaviours and starts their
     activities. ``clock`` defaults to a :class:`~statefleet.RealClock` (timers fire on their
     own); pass a :class:`~statefleet.VirtualClock` and call :meth:`HSM.advance` to move time by
     hand. ``listeners`` receive the session's inspection records; ``id`` names the machine
-    (its session id; unique among running machines).
+    (its session id), ``name`` its path (hsm's ``Config(Name=...)``). The machine's activities
+    and timers run in a task group it owns, hosted in ``task_group`` if given (else in a host
+    task of its own); :func:`stop` closes it. Runs on asyncio and trio.
     """
-    sm = HSM(ctx, instance, model, clock=clock, listeners=listeners, id=id)
-    await sm._flush()
-    sm._start_timers()
+    sm = HSM(ctx, instance, model, clock=clock, listeners=listeners, id=id, name=name)
+    try:
+        await sm._open(task_group)
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await sm.stop()
+        raise
     return sm
+
+
+@asynccontextmanager
+async def running(
+    ctx: _BuilderContext,
+    instance: Any,
+    model: Chart,
+    *,
+    clock: VirtualClock | RealClock | None = None,
+    listeners: Iterable[Listener | Callable[[Record], Any]] = (),
+    id: str | None = None,
+) -> AsyncIterator[HSM]:
+    """``async with hsm.running(ctx, instance, model) as sm:``: the machine's task group is
+    a child of the block, and the machine is stopped when the block ends (structured
+    concurrency, on asyncio and trio)."""
+    async with anyio.create_task_group() as tg:
+        sm = await start(
+            ctx, instance, model, clock=clock, listeners=listeners, id=id, task_group=tg
+        )
+        try:
+            yield sm
+        finally:
+            with anyio.CancelScope(shield=True):
+                await sm.stop()
 
 
 async def stop(sm: HSM | Instance) -> None:
