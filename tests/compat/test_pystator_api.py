@@ -74,7 +74,7 @@ def order_in_code() -> StateMachine:
             Transition("fill", "open", "filled", guards=[GuardSpec(expr="fill_qty >= order_qty")]),
         ],
         meta={"machine_name": "order_management", "version": "1.0.0"},
-        events=[Event("fill", "the exchange filled the order")],
+        events=[Event("fill", metadata={"description": "the exchange filled the order"})],
     )
 
 

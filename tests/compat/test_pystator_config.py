@@ -328,10 +328,10 @@ def test_process_returns_effects_as_actions_and_changes_nothing() -> None:
     r = cycle().process("validation", "validation_failed", {"retry_count": 1})
     assert r.target_state == "data_collection"
     assert r.action_names == [
-        "_effect_increment",
+        "_effect.increment",
         "fetch_market_data",
-        "_effect_set",
-        "_effect_timestamp",
+        "_effect.set",
+        "_effect.timestamp",
     ]
     assert r.actions_to_run[0].params == {"field": "retry_count"}
     assert r.snapshot is not None and r.snapshot.context == {"retry_count": 1}
@@ -344,10 +344,10 @@ def test_the_executor_applies_effects_to_the_context() -> None:
     ctx: dict[str, Any] = {"retry_count": 3, "phase": "validation"}
     out = ActionExecutor(ActionRegistry()).execute(r, ctx)
     assert out.success and [c.name for c in out.executed] == [
-        "_effect_set",
-        "_effect_clear",
-        "_effect_set",
-        "_effect_append",
+        "_effect.set",
+        "_effect.clear",
+        "_effect.set",
+        "_effect.append",
     ]
     assert ctx == {
         "retry_count": 3,
@@ -358,19 +358,29 @@ def test_the_executor_applies_effects_to_the_context() -> None:
     assert ActionExecutor(ActionRegistry()).validate_actions_exist(r) == []
 
 
-def test_sessions_run_effects_with_or_without_bound_actions() -> None:
-    s = cycle().create(context={"cycle_id": "c-1", "retry_count": 0})
+def test_sessions_run_effects_when_they_run_actions() -> None:
+    # as in pystator 0.0.47, a session runs no action unless asked (execute_actions=True)...
+    idle = cycle().create(context={"cycle_id": "c-0"})
+    assert "phase" not in idle.context
+    s = cycle().create(context={"cycle_id": "c-1", "retry_count": 0}, execute_actions=True)
     assert s.context["phase"] == "data_collection"
     assert s.context["data_collection_started_at"].endswith("+00:00")
     s.optimized()
-    s.validation_failed()
+    r = s.validation_failed()
     assert (s.current_state, s.context["retry_count"], s.context["phase"]) == (
         "data_collection",
         1,
         "data_collection",
     )
+    assert r.metadata["action_results"][0] == {
+        "name": "_effect.increment",
+        "status": "ok",
+        "success": True,
+        "skipped": False,
+    }
     assert json.loads(json.dumps(s.snapshot()))["context"]["retry_count"] == 1
 
+    # ...or actions are bound (statefleet's sessions then run them after each commit)
     ran: list[str] = []
     m = cycle()
     m.bind_actions({"fetch_market_data": lambda ctx: ran.append(ctx.get("phase", "-"))})
@@ -384,7 +394,7 @@ def test_effects_with_actions_given_to_the_reader() -> None:
     registry.register("fetch_market_data", lambda ctx: None)
     m = cycle(actions=registry)
     assert registry.has("_effect_set")  # the effects used are put next to the given actions
-    s = m.create()
+    s = m.create()  # actions are bound: they run, and the effects with them
     assert s.context["phase"] == "data_collection"
     registry.register("later", lambda ctx: None)  # still the same registry, by reference
     assert m.actions is registry
@@ -392,7 +402,7 @@ def test_effects_with_actions_given_to_the_reader() -> None:
 
 def test_async_sessions_run_effects() -> None:
     async def main() -> dict[str, Any]:
-        s = cycle().create(context={"retry_count": 3})
+        s = cycle().create(context={"retry_count": 3}, execute_actions=True)
         s.optimized()
         await s.asend("validation_failed")
         return s.context
@@ -404,9 +414,9 @@ def test_async_sessions_run_effects() -> None:
 @pytest.mark.parametrize(
     ("action", "message"),
     [
-        ("{ increment: 5 }", "the 'increment' effect takes a field name, got int"),
-        ("{ set: [a] }", "the 'set' effect takes a mapping, got list"),
-        ("{ append: { field: h } }", "the 'append' effect takes {field: ..., value: ...}"),
+        ("{ increment: 5 }", "the 'increment' effect requires a field name, got int"),
+        ("{ set: [a] }", "the 'set' effect requires a mapping, got list"),
+        ("{ append: { field: h } }", "the 'append' effect requires {field: ..., value: ...}"),
         ("{ compute: { total: 'a + b' } }", "the 'compute' effect is not supported"),
         ("{ set: { a: 1 }, clear: b }", "an effect is one key"),
     ],
@@ -424,7 +434,7 @@ def test_a_failing_effect_is_reported_like_a_failing_action() -> None:
     out = ActionExecutor(ActionRegistry()).execute(r, {"retry_count": "zero"})
     assert not out.success
     call, error = out.failed[0]
-    assert call.name == "_effect_increment" and "expected a numeric value, got str" in str(error)
+    assert call.name == "_effect.increment" and "expected a numeric value, got str" in str(error)
 
 
 def test_apply_effect_as_pystator_effects_offers_it() -> None:
@@ -441,9 +451,9 @@ def test_apply_effect_as_pystator_effects_offers_it() -> None:
         with pytest.raises(EffectError) as err:
             apply_effect(bad, params, ctx)
         assert isinstance(err.value, StatefleetError | ValueError | TypeError)
-    with pytest.raises(TypeError, match="cannot append to field 'count'"):
+    with pytest.raises(TypeError, match="Cannot append to field 'count'"):
         apply_effect("append", {"field": "count", "value": 1}, ctx)
-    with pytest.raises(ValueError, match="unknown effect type"):
+    with pytest.raises(ValueError, match="Unknown effect type"):
         apply_effect("compute", {"x": "1"}, ctx)
 
 

@@ -6,18 +6,24 @@ under the same names; ``statefleet.formats.pystator`` is the same API, and
 ``docs/formats-pystator.md``.
 """
 
+from statefleet.compat.pystator._destinations import DestinationCandidate, DestinationCheckResult
 from statefleet.compat.pystator._errors import (
     TRANSIENT_ERROR_TYPES,
     ActionFailedError,
+    ActionNotFoundError,
+    ConfigurationError,
     ErrorCode,
     ErrorPolicy,
     FSMError,
+    GuardExecutionError,
+    GuardNotFoundError,
     GuardRejectedError,
     InvalidStateError,
     InvalidTransitionError,
     TerminalStateError,
     UndefinedActionError,
     UndefinedGuardError,
+    UndefinedStateError,
     UndefinedTriggerError,
     is_transient_error,
 )
@@ -53,7 +59,12 @@ from statefleet.compat.pystator._model import (
     Transition,
 )
 from statefleet.compat.pystator._recipes import flatten_context_for_guards
-from statefleet.compat.pystator._registries import ActionRegistry, GuardRegistry
+from statefleet.compat.pystator._registries import (
+    ActionRegistry,
+    ActionResult,
+    GuardRegistry,
+    GuardResult,
+)
 from statefleet.compat.pystator._results import ScheduledTransition, TransitionResult
 from statefleet.compat.pystator._session import EntitySession
 from statefleet.formats._yaml import ActionCall, parse_duration
@@ -64,16 +75,24 @@ __all__ = [
     "ActionExecutionResult",
     "ActionExecutor",
     "ActionFailedError",
+    "ActionNotFoundError",
     "ActionRegistry",
+    "ActionResult",
     "ActionSpec",
+    "ConfigurationError",
+    "DestinationCandidate",
+    "DestinationCheckResult",
     "EntitySession",
     "ErrorCode",
     "ErrorPolicy",
     "Event",
     "ExecutionMode",
     "FSMError",
+    "GuardExecutionError",
+    "GuardNotFoundError",
     "GuardRegistry",
     "GuardRejectedError",
+    "GuardResult",
     "GuardSpec",
     "InvalidStateError",
     "InvalidTransitionError",
@@ -93,6 +112,7 @@ __all__ = [
     "TransitionResult",
     "UndefinedActionError",
     "UndefinedGuardError",
+    "UndefinedStateError",
     "UndefinedTriggerError",
     "all_of",
     "any_of",

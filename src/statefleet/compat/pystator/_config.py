@@ -5,6 +5,7 @@ The YAML reader (``formats._yaml``) builds the chart; these keys change nothing 
 - ``groups`` (top level: ``{name: {description: ...}}``) and a state's ``group``: metadata
   for tooling, as in pystator. A state naming a group the ``groups`` section does not declare
   is a definition error (pystator accepts it silently).
+- ``meta.event_normalizer: lower``: triggers sent are lowercased before matching.
 - ``meta.classification`` (``entity_id_field``, ``timestamp_field``, ``source``,
   ``default_state``, ``auto_route``): checked and kept (``machine.classification``) for
   your own classifier; statefleet has no discovery engine.
@@ -44,6 +45,7 @@ from statefleet.formats._yaml import _load_yaml, _looks_like_yaml
 __all__ = ["Extras", "prepare"]
 
 _META_EXTRAS = (
+    "event_normalizer",
     "classification",
     "reject_invalid_events",
     "strict_guard_registry",
@@ -75,6 +77,8 @@ class Extras:
     classification: dict[str, Any] | None = None
     #: ``meta.orchestrator_default_fallback``
     orchestrator_default_fallback: str = "off"
+    #: ``meta.event_normalizer``: ``"lower"`` lowercases the triggers sent, or None
+    event_normalizer: str | None = None
     #: the action names the config's effects became (``_effect_set``, ...)
     effects: frozenset[str] = frozenset()
 
@@ -149,6 +153,7 @@ class _Preparer:
                 f"got {mode!r}",
                 _line(meta, "orchestrator_default_fallback"),
             )
+        normalizer = self.normalizer(meta_extra.get("event_normalizer"), meta)
         out = _without(cfg, ("error_policy",))
         if isinstance(meta, Mapping) and meta_extra:
             out = self.replaced(out, "meta", _without(meta, _META_EXTRAS))
@@ -170,6 +175,7 @@ class _Preparer:
             state_groups=state_groups,
             classification=classification,
             orchestrator_default_fallback=mode if mode in _FALLBACK_MODES else "off",
+            event_normalizer=normalizer,
             effects=frozenset(self.effects),
         )
         return out, extras
@@ -186,6 +192,17 @@ class _Preparer:
         out = copy.copy(old)
         out[:] = items
         return out
+
+    def normalizer(self, value: Any, meta: Any) -> str | None:
+        if value is None or value == "lower":
+            return "lower" if value else None
+        why = (
+            "triggers are lowercase names here, so 'upper' would match none: use 'lower'"
+            if value == "upper"
+            else f"event_normalizer is 'lower', got {value!r}"
+        )
+        self.problems.add("meta.event_normalizer", why, _line(meta, "event_normalizer"))
+        return None
 
     # -- groups ------------------------------------------------------------------------------
     def groups(self, value: Any, line: int | None) -> dict[str, str | None] | None:

@@ -8,20 +8,25 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-from statefleet.core import StatefleetError
+from statefleet.core import ChartDefinitionError, StatefleetError
 
 __all__ = [
     "TRANSIENT_ERROR_TYPES",
     "ActionFailedError",
+    "ActionNotFoundError",
+    "ConfigurationError",
     "ErrorCode",
     "ErrorPolicy",
     "FSMError",
+    "GuardExecutionError",
+    "GuardNotFoundError",
     "GuardRejectedError",
     "InvalidStateError",
     "InvalidTransitionError",
     "TerminalStateError",
     "UndefinedActionError",
     "UndefinedGuardError",
+    "UndefinedStateError",
     "UndefinedTriggerError",
     "is_transient_error",
 ]
@@ -38,6 +43,7 @@ class ErrorCode(enum.StrEnum):
     UNDEFINED_GUARD = "undefined_guard"
     UNDEFINED_ACTION = "undefined_action"
     ACTION_FAILED = "action_failed"
+    GUARD_EXECUTION_ERROR = "guard_execution_error"
 
 
 class FSMError(StatefleetError):
@@ -52,7 +58,6 @@ class FSMError(StatefleetError):
     def __init__(
         self,
         message: str,
-        *,
         current_state: str | None = None,
         trigger: str | None = None,
         **details: Any,
@@ -139,6 +144,19 @@ class ActionFailedError(FSMError):
     code = ErrorCode.ACTION_FAILED
 
 
+class GuardExecutionError(FSMError):
+    """A guard failed with a transient error (see :func:`is_transient_error`) while
+    ``GuardRegistry.can_transition`` evaluated it: worth retrying, so it is raised rather
+    than read as "no". ``original_error`` is the exception."""
+
+    code = ErrorCode.GUARD_EXECUTION_ERROR
+
+    def __init__(self, message: str, *, guard_name: str, original_error: BaseException) -> None:
+        super().__init__(message, guard_name=guard_name)
+        self.guard_name = guard_name
+        self.original_error = original_error
+
+
 #: the exception types :func:`is_transient_error` calls transient (network and I/O failures)
 TRANSIENT_ERROR_TYPES: frozenset[type[Exception]] = frozenset(
     {OSError, ConnectionError, TimeoutError}
@@ -188,3 +206,12 @@ class ErrorPolicy:
     def should_fallback(self, error: FSMError) -> bool:
         """True when a ``default_fallback`` state is configured."""
         return self.default_fallback is not None
+
+
+#: pystator's names for the same errors, for ``except`` clauses written against pystator:
+#: a definition error (statefleet raises :class:`~statefleet.ChartDefinitionError`), a state
+#: that is not in the machine, a guard or action nobody registered
+ConfigurationError = ChartDefinitionError
+UndefinedStateError = InvalidStateError
+GuardNotFoundError = UndefinedGuardError
+ActionNotFoundError = UndefinedActionError

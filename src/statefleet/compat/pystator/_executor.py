@@ -6,14 +6,18 @@ from __future__ import annotations
 import enum
 import inspect
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
 
 from statefleet.compat.pystator._errors import ActionFailedError, FSMError, UndefinedActionError
-from statefleet.compat.pystator._registries import ActionRegistry
+from statefleet.compat.pystator._registries import (
+    ActionRegistry,
+    ActionResult,
+    discard_awaitable,
+)
 from statefleet.compat.pystator._results import TransitionResult
 from statefleet.compat.pystator.effects import apply_effect, effect_of
 from statefleet.formats._resolve import did_you_mean
@@ -41,15 +45,44 @@ class ExecutionMode(enum.Enum):
 @dataclass
 class ActionExecutionResult:
     """What :class:`ActionExecutor` did: the actions ``executed`` and those that ``failed``
-    (with an :class:`UndefinedActionError` or an :class:`ActionFailedError`)."""
+    (with an :class:`UndefinedActionError` or an :class:`ActionFailedError`), and, in the
+    order they ran, one :class:`ActionResult` per action (``action_results``; iterating the
+    result goes over them, as over pystator's list)."""
 
     executed: list[ActionCall] = field(default_factory=list)
     failed: list[tuple[ActionCall, FSMError]] = field(default_factory=list)
+    action_results: list[ActionResult] = field(default_factory=list)
 
     @property
     def success(self) -> bool:
         """True when no action failed."""
         return not self.failed
+
+    @property
+    def all_succeeded(self) -> bool:
+        """pystator's name for :attr:`success`."""
+        return not self.failed
+
+    @property
+    def failed_actions(self) -> list[str]:
+        """The names of the actions that failed."""
+        return [c.name for c, _ in self.failed]
+
+    @property
+    def succeeded_actions(self) -> list[str]:
+        """The names of the actions that ran."""
+        return [c.name for c in self.executed]
+
+    @property
+    def action_count(self) -> int:
+        """How many actions were attempted."""
+        return len(self.action_results)
+
+    def __iter__(self) -> Iterator[ActionResult]:
+        return iter(self.action_results)
+
+    def __len__(self) -> int:
+        return len(self.action_results)
 
 
 _PHASES = {"exit": 0, "transition": 1, "enter": 2}
@@ -142,6 +175,7 @@ class ActionExecutor:
             err.__cause__ = exc
         log.error("action %r (%s %s) failed: %s", call.name, call.phase, call.state, err)
         out.failed.append((call, err))
+        out.action_results.append(ActionResult.fail(call.name, err))
 
     def _lookup(self, call: ActionCall) -> Callable[..., Any]:
         fn = self.registry.get(call.name)
@@ -177,10 +211,7 @@ class ActionExecutor:
         for call in self._calls(result):
             try:
                 value = self._invoke(call, ctx)
-                if inspect.isawaitable(value):
-                    close = getattr(value, "close", None)
-                    if close is not None:
-                        close()
+                if discard_awaitable(value):
                     raise ActionFailedError(
                         f"action {call.name!r} is async: run it with async_execute",
                         action=call.name,
@@ -193,6 +224,7 @@ class ActionExecutor:
                     break
             else:
                 out.executed.append(call)
+                out.action_results.append(ActionResult.ok(call.name, value))
         return out
 
     async def _run_async(
@@ -208,6 +240,7 @@ class ActionExecutor:
             self._fail(out, call, exc)
         else:
             out.executed.append(call)
+            out.action_results.append(ActionResult.ok(call.name))
 
     async def async_execute(
         self,

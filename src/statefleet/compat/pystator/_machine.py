@@ -31,6 +31,10 @@ from typing import Any, Self, TypeVar
 import msgspec
 
 from statefleet.compat.pystator._config import Extras, prepare
+from statefleet.compat.pystator._destinations import (
+    DestinationCheckResult,
+    evaluate_destination,
+)
 from statefleet.compat.pystator._errors import (
     ErrorPolicy,
     FSMError,
@@ -50,7 +54,7 @@ from statefleet.compat.pystator._session import (
     snapshot_from_dict,
     start_session,
 )
-from statefleet.compat.pystator.effects import EFFECT_ACTIONS
+from statefleet.compat.pystator.effects import EFFECT_ACTIONS, shown_calls
 from statefleet.core import (
     CancelEffect,
     Chart,
@@ -263,6 +267,91 @@ class StateMachine:
             f"<StateMachine {self.name!r} v{self.version}: {len(self.model.states)} states,"
             f" {len(self.triggers)} triggers>"
         )
+
+    # -- pystator's queries ----------------------------------------------------------------
+    @property
+    def state_names(self) -> list[str]:
+        """Every state name, in declaration order."""
+        return list(self.model.states)
+
+    @property
+    def trigger_names(self) -> list[str]:
+        """Every trigger, in declaration order."""
+        return list(self.model.triggers)
+
+    @property
+    def transitions(self) -> list[Transition]:
+        """The transitions, as :class:`Transition` objects, in declaration order."""
+        return [Transition.from_config(t) for t in self.model.config.get("transitions") or ()]
+
+    def validate_state(self, name: str) -> bool:
+        """Is ``name`` a state of this machine?"""
+        return isinstance(name, str) and name in self.model.states
+
+    def _state_config(self, name: str) -> Mapping[str, Any]:
+        if not self.validate_state(name):
+            raise InvalidStateError(
+                f"{name!r} is not a state of machine {self.name!r}"
+                f"{did_you_mean(name, self.model.states)}",
+                current_state=str(name),
+            )
+        for s in self.model.config.get("states") or ():
+            if isinstance(s, Mapping) and s.get("name") == name:
+                return s
+        return {"name": name}  # named only in a region's state list
+
+    def get_state(self, name: str) -> State:
+        """The :class:`State` named ``name`` (:class:`InvalidStateError` if there is none)."""
+        return State.from_config(self._state_config(name))
+
+    def get_initial_state(self) -> State:
+        """The state of type ``initial``."""
+        return self.get_state(self.model.initial_state)
+
+    def is_terminal(self, name: str) -> bool:
+        """Is ``name`` a ``terminal`` state?"""
+        return self.get_state(name).is_terminal
+
+    def is_initial(self, name: str) -> bool:
+        """Is ``name`` the ``initial`` state?"""
+        return self.get_state(name).is_initial
+
+    def get_available_transitions(self, state: str) -> list[Transition]:
+        """The transitions declared from ``state`` or from a state containing it."""
+        self._state_config(state)
+        node = self._nodes[state]
+        around = {state, *(a.id for a in node.ancestors)}
+        return [t for t in self.transitions if t.sources & around]
+
+    def get_available_triggers(self, state: StateInput) -> list[str]:
+        """:meth:`available_triggers` under pystator's name."""
+        return self.available_triggers(state)
+
+    def can_transition(
+        self, state: StateInput, trigger: str, context: Mapping[str, Any] | None = None
+    ) -> bool:
+        """Would ``trigger`` make a transition from ``state`` with ``context``?"""
+        result = self.process(state, trigger, context or {})
+        return result.success and not result.metadata.get("no_op", False)
+
+    def evaluate_destination(
+        self,
+        current_state: str,
+        destination_state: str,
+        context: Mapping[str, Any] | None = None,
+    ) -> DestinationCheckResult:
+        """Can ``destination_state`` be reached from ``current_state`` now? Each transition
+        declared to it is tried with :meth:`process` (see :class:`DestinationCheckResult`)."""
+        return evaluate_destination(self, current_state, destination_state, context)
+
+    def can_transition_to(
+        self,
+        current_state: str,
+        destination_state: str,
+        context: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """``evaluate_destination(...).allowed``."""
+        return self.evaluate_destination(current_state, destination_state, context).allowed
 
     # -- bindings --------------------------------------------------------------------------
     @property
@@ -550,6 +639,8 @@ class StateMachine:
         if isinstance(event, EventData):
             ev = event
         elif isinstance(event, str) and event:
+            if self._extras.event_normalizer == "lower" and event not in self.model.timers:
+                event = event.lower()
             ev = EventData(event, payload, sendid=event if event in self.model.timers else None)
         else:
             err = UndefinedTriggerError(
@@ -613,7 +704,7 @@ class StateMachine:
             source,
             self.current_state_of(new.configuration),
             label,
-            actions_to_run=tuple(calls),
+            actions_to_run=shown_calls(calls),
             metadata=metadata,
             snapshot=new,
             active_states=self.active_states_of(new.configuration),
@@ -651,7 +742,7 @@ class StateMachine:
     def process(
         self,
         state: StateInput,
-        trigger: str,
+        trigger: str | Event,
         context: Mapping[str, Any] | None = None,
         *,
         now: float = 0.0,
@@ -665,8 +756,12 @@ class StateMachine:
         ``now`` (seconds) dates the delayed transitions started. Guards see ``context``;
         actions are returned in ``result.actions_to_run``, never run. A rejected trigger
         gives ``success=False`` and a typed ``error`` (raised instead with
-        ``raise_on_error=True``).
+        ``raise_on_error=True``). ``trigger`` may be an :class:`Event`: its payload is
+        merged into ``context``.
         """
+        if isinstance(trigger, Event):
+            context = {**(context or {}), **trigger.payload}
+            trigger = trigger.trigger
         try:
             snap = self.snapshot_for(state, context)
         except InvalidStateError as exc:
@@ -693,11 +788,15 @@ class StateMachine:
         clock: VirtualClock | RealClock | None = None,
         run_actions: bool = True,
         raise_on_error: bool = False,
+        execute_actions: bool = False,
     ) -> EntitySession:
         """A new :class:`EntitySession` in the initial state, with ``context``.
 
         The initial state's ``on_enter`` actions run (after the state is set) when actions
-        are bound and ``run_actions`` is true. ``clock`` drives delayed transitions: a
+        are bound and ``run_actions`` is true; ``execute_actions=True`` (pystator's switch)
+        runs them, effects included, even with no actions bound, and each result's
+        ``metadata["action_results"]`` then says what they did. ``clock`` drives delayed
+        transitions: a
         :class:`~statefleet.VirtualClock` by default (``session.advance``).
         """
         return start_session(
@@ -707,6 +806,7 @@ class StateMachine:
             clock=clock,
             run_actions=run_actions,
             raise_on_error=raise_on_error,
+            execute_actions=execute_actions,
         )
 
 

@@ -12,10 +12,18 @@ machine written in YAML (same errors, same paths).
 from __future__ import annotations
 
 import enum
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
+from statefleet.compat.pystator.effects import (
+    EFFECT_TYPES,
+    effect_of,
+    effect_params,
+    shown_effect_name,
+)
 from statefleet.core import ChartDefinitionError
 
 __all__ = [
@@ -56,17 +64,68 @@ class GuardSpec:
             )
         return self.name if self.name is not None else {"expr": self.expr}
 
+    @classmethod
+    def from_config(cls, config: Any) -> GuardSpec:
+        """The spec of a YAML guard entry: a name, ``{"expr": ...}`` or ``"expr: ..."``."""
+        if isinstance(config, str):
+            if config.startswith("expr:"):
+                return cls(expr=config[len("expr:") :].strip())
+            return cls(name=config)
+        if isinstance(config, Mapping) and set(config) == {"expr"}:
+            return cls(expr=config["expr"])
+        if isinstance(config, Mapping) and "name" in config:
+            return cls(name=config["name"])
+        raise ChartDefinitionError(f"invalid guard entry: {config!r}", path="GuardSpec")
+
 
 @dataclass(frozen=True, slots=True)
 class ActionSpec:
-    """An action by registered ``name``, with optional ``params``."""
+    """An action by registered ``name``, with optional ``params``; or a declarative effect
+    (``effect`` is its type, ``name`` is ``"_effect.<type>"``, ``params`` its parameters:
+    see :mod:`statefleet.compat.pystator.effects`)."""
 
     name: str
     params: Mapping[str, Any] = field(default_factory=dict)
+    effect: str | None = None
+
+    @property
+    def is_effect(self) -> bool:
+        """Is this a declarative effect rather than a registered action?"""
+        return self.effect is not None
+
+    @property
+    def has_params(self) -> bool:
+        """Does this action have parameters?"""
+        return bool(self.params)
 
     def to_config(self) -> Any:
-        """The YAML form: the name, or ``{"name": ..., "params": ...}``."""
+        """The YAML form: the name, ``{"name": ..., "params": ...}`` or the effect's key."""
+        if self.effect is not None:
+            if self.effect in ("set", "append"):
+                return {self.effect: dict(self.params)}
+            return {self.effect: self.params.get("field")}
         return {"name": self.name, "params": dict(self.params)} if self.params else self.name
+
+    @classmethod
+    def from_config(cls, config: Any) -> ActionSpec:
+        """The spec of a YAML action entry: a name, ``{"name": ..., "params": ...}`` or an
+        effect (``{"set": {...}}``, ``{"increment": "field"}``, ...). Raises
+        :class:`~statefleet.compat.pystator.effects.EffectError` (a ``ValueError``) for an
+        effect of the wrong shape, :class:`~statefleet.ChartDefinitionError` otherwise."""
+        if isinstance(config, str):
+            return cls(config)
+        if isinstance(config, Mapping):
+            if "name" in config:
+                name, params = config["name"], dict(config.get("params") or {})
+                effect = effect_of(name) if isinstance(name, str) else None
+                if effect is not None:  # an effect as the YAML reader names it
+                    return cls(shown_effect_name(effect), params, effect)
+                return cls(name, params)
+            kinds = [k for k in config if k in EFFECT_TYPES]
+            if len(config) == 1 and kinds:
+                params = effect_params(kinds[0], config[kinds[0]])
+                return cls(shown_effect_name(kinds[0]), params, kinds[0])
+        raise ChartDefinitionError(f"invalid action entry: {config!r}", path="ActionSpec")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +142,11 @@ class Timeout:
         if self.description:
             out["description"] = self.description
         return out
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Timeout:
+        """The timeout of a YAML ``timeout:`` mapping."""
+        return cls(config["seconds"], config["destination"], config.get("description") or "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +166,23 @@ class Region:
         if self.description:
             out["description"] = self.description
         return out
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Region:
+        """The region of a YAML region mapping."""
+        return cls(
+            config["name"],
+            config["initial"],
+            tuple(config.get("states") or ()),
+            config.get("description") or "",
+        )
+
+
+def _listed(value: Any) -> list[Any]:
+    """A YAML value that may be one item or a list of them, as a list."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
 
 
 def _names(items: Iterable[Any]) -> list[Any]:
@@ -148,6 +229,45 @@ class State:
             out["metadata"] = dict(self.metadata)
         return out
 
+    @property
+    def is_initial(self) -> bool:
+        """Is this the machine's ``initial`` state?"""
+        return bool(self.type == StateType.INITIAL)
+
+    @property
+    def is_terminal(self) -> bool:
+        """Is this a ``terminal`` state?"""
+        return bool(self.type == StateType.TERMINAL)
+
+    @property
+    def is_parallel(self) -> bool:
+        """Is this a ``parallel`` state?"""
+        return bool(self.type == StateType.PARALLEL)
+
+    @property
+    def is_compound(self) -> bool:
+        """Does this state have children (an ``initial_child``)?"""
+        return self.initial_child is not None
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> State:
+        """The state of a YAML state mapping (effects among its actions included)."""
+        raw_type = config.get("type", "stable")
+        timeout = config.get("timeout")
+        return cls(
+            config["name"],
+            StateType(raw_type) if raw_type in set(StateType) else raw_type,
+            config.get("description") or "",
+            config.get("parent"),
+            config.get("initial_child"),
+            tuple(Region.from_config(r) for r in config.get("regions") or ()),
+            tuple(ActionSpec.from_config(a) for a in _listed(config.get("on_enter"))),
+            tuple(ActionSpec.from_config(a) for a in _listed(config.get("on_exit"))),
+            Timeout.from_config(timeout) if isinstance(timeout, Mapping) else None,
+            dict(config.get("metadata") or {}),
+            config.get("group"),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Transition:
@@ -189,19 +309,65 @@ class Transition:
             out["metadata"] = dict(self.metadata)
         return out
 
+    @property
+    def sources(self) -> frozenset[str]:
+        """The source states, as a set."""
+        return frozenset([self.source] if isinstance(self.source, str) else self.source)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Transition:
+        """The transition of a YAML transition mapping (effects among its actions included)."""
+        source = config["source"]
+        return cls(
+            config.get("trigger"),
+            source if isinstance(source, str) else tuple(source),
+            config.get("dest") or (source if isinstance(source, str) else ""),
+            tuple(GuardSpec.from_config(g) for g in _listed(config.get("guards"))),
+            tuple(ActionSpec.from_config(a) for a in _listed(config.get("actions"))),
+            config.get("after"),
+            bool(config.get("internal", False)),
+            config.get("region"),
+            config.get("description") or "",
+            dict(config.get("metadata") or {}),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """A documented event (YAML ``events:``; documentation only)."""
+    """An event, as pystator's ``Event``: ``machine.process(state, Event("fill",
+    {"qty": 5}))`` is ``process(state, "fill", {..., "qty": 5})`` (the payload merged into
+    the context). In ``StateMachine(..., events=[...])`` the events document the triggers
+    (YAML ``events:``: ``name`` is the trigger, ``metadata["description"]`` its text)."""
 
-    name: str
-    description: str = ""
+    trigger: str
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    event_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    timestamp: datetime = field(default_factory=lambda: datetime.now(UTC))
+    source: str = ""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.trigger, str) or not self.trigger:
+            raise ValueError(f"an event's trigger is a non-empty string, got {self.trigger!r}")
+        if not isinstance(self.payload, Mapping):
+            raise TypeError(f"an event's payload is a mapping, got {type(self.payload).__name__}")
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """A payload value, or ``default``."""
+        return self.payload.get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.payload[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.payload
 
     def to_config(self) -> dict[str, Any]:
-        """The YAML form."""
-        out: dict[str, Any] = {"name": self.name}
-        if self.description:
-            out["description"] = self.description
+        """The YAML ``events:`` entry documenting this event's trigger."""
+        out: dict[str, Any] = {"name": self.trigger}
+        description = self.metadata.get("description")
+        if description:
+            out["description"] = description
         return out
 
 

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from statefleet.compat.pystator._destinations import DestinationCheckResult
 from statefleet.compat.pystator._errors import InvalidStateError
 from statefleet.compat.pystator._executor import ActionExecutionResult, ActionExecutor
 from statefleet.compat.pystator._results import TransitionResult
-from statefleet.compat.pystator.effects import effect_of
+from statefleet.compat.pystator.effects import shown_calls
 from statefleet.core import RealClock, Snapshot, SnapshotError, StatefleetError, VirtualClock
 from statefleet.formats._input import shown
 from statefleet.formats._resolve import did_you_mean
@@ -77,12 +78,15 @@ class EntitySession:
         clock: VirtualClock | RealClock | None = None,
         run_actions: bool = True,
         raise_on_error: bool = False,
+        execute_actions: bool = False,
     ) -> None:
         self._machine = machine
         self._snapshot = snapshot
         self.entity_id = entity_id or snapshot.session_id or uuid.uuid4().hex
         self._clock = clock if clock is not None else VirtualClock()
         self.run_actions = run_actions
+        #: run the actions (effects included) even when the machine has none bound
+        self.execute_actions = execute_actions
         self.raise_on_error = raise_on_error
         #: the result of the last trigger (or the initial entry)
         self.last_result: TransitionResult | None = None
@@ -178,13 +182,27 @@ class EntitySession:
         self.last_result = result
 
     def _to_run(self, result: TransitionResult) -> list[ActionCall]:
-        """The calls to run after committing ``result``: all of them once actions are bound,
-        only the effects (which need no binding) before."""
+        """The calls to run after committing ``result``: all of them, when the session runs
+        actions (``run_actions``) and the machine has actions bound or ``execute_actions``
+        asks for them anyway (pystator's sessions run none unless asked)."""
         if not (result.success and self.run_actions):
             return []
-        if self._machine.actions_bound:
+        if self._machine.actions_bound or self.execute_actions:
             return list(result.actions_to_run)
-        return [c for c in result.actions_to_run if effect_of(c.name) is not None]
+        return []
+
+    @staticmethod
+    def _report(result: TransitionResult, done: ActionExecutionResult) -> None:
+        """Put what the actions did in ``result.metadata["action_results"]``, as pystator."""
+        result.metadata["action_results"] = [
+            {
+                "name": r.action_name,
+                "status": "ok" if r.success else "failed",
+                "success": r.success,
+                "skipped": False,
+            }
+            for r in done.action_results
+        ]
 
     def _act(self, result: TransitionResult) -> None:
         self.last_actions = None
@@ -193,6 +211,7 @@ class EntitySession:
             self.last_actions = ActionExecutor(self._machine.actions).execute(
                 calls, self._snapshot.context
             )
+            self._report(result, self.last_actions)
 
     def _settle(self, result: TransitionResult) -> TransitionResult:
         self._commit(result)
@@ -215,9 +234,27 @@ class EntitySession:
             self.last_actions = await ActionExecutor(self._machine.actions).async_execute(
                 calls, self._snapshot.context
             )
+            self._report(result, self.last_actions)
         if self.raise_on_error and result.error is not None:
             raise result.error
         return result
+
+    # -- destinations ----------------------------------------------------------------------
+    def evaluate_destination(
+        self, destination_state: str, *, context_overrides: Mapping[str, Any] | None = None
+    ) -> DestinationCheckResult:
+        """:meth:`StateMachine.evaluate_destination` from this entity's state, with its
+        context (``context_overrides`` merged in for the check only)."""
+        ctx = {**self.context, **(context_overrides or {})}
+        return self._machine.evaluate_destination(self.current_state, destination_state, ctx)
+
+    def can_transition_to(
+        self, destination_state: str, *, context_overrides: Mapping[str, Any] | None = None
+    ) -> bool:
+        """Can this entity reach ``destination_state`` now?"""
+        return self.evaluate_destination(
+            destination_state, context_overrides=context_overrides
+        ).allowed
 
     # -- delayed transitions ---------------------------------------------------------------
     @property
@@ -288,6 +325,7 @@ class EntitySession:
         clock: VirtualClock | RealClock | None = None,
         run_actions: bool = True,
         raise_on_error: bool = False,
+        execute_actions: bool = False,
     ) -> EntitySession:
         """Restore an entity saved with :meth:`snapshot` (or from a core snapshot). A virtual
         clock resumes at the saved time. Raises :class:`InvalidStateError` if it does not fit
@@ -314,6 +352,7 @@ class EntitySession:
             clock=clock,
             run_actions=run_actions,
             raise_on_error=raise_on_error,
+            execute_actions=execute_actions,
         )
 
     # -- generated helpers -----------------------------------------------------------------
@@ -344,6 +383,7 @@ def start_session(
     clock: VirtualClock | RealClock | None = None,
     run_actions: bool = True,
     raise_on_error: bool = False,
+    execute_actions: bool = False,
 ) -> EntitySession:
     """A new entity in ``machine``'s initial state (what :meth:`StateMachine.create`
     returns); the initial state's ``on_enter`` actions run once the state is set."""
@@ -361,13 +401,14 @@ def start_session(
         clock=clock,
         run_actions=run_actions,
         raise_on_error=raise_on_error,
+        execute_actions=execute_actions,
     )
     result = TransitionResult(
         True,
         None,
         machine.current_state_of(snap.configuration),
         "",
-        actions_to_run=tuple(calls),
+        actions_to_run=shown_calls(calls),
         metadata={"initial": True},
         snapshot=snap,
         active_states=machine.active_states_of(snap.configuration),

@@ -14,17 +14,19 @@ by sessions) in its place among the other actions, on the context it is given:
 
 ``compute`` (set keys to inline expressions) is not supported: the YAML reader refuses it by
 name. ``process`` stays pure: effects are returned in ``result.actions_to_run`` like other
-actions (named ``_effect_<type>``) and change nothing until they are run.
+actions (named ``_effect.<type>``, as pystator names them) and change nothing until run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from numbers import Number
 from typing import Any
 
 from statefleet.core import StatefleetError
+from statefleet.formats._yaml import ActionCall
 
 __all__ = [
     "EFFECT_ACTIONS",
@@ -34,13 +36,17 @@ __all__ = [
     "effect_action_name",
     "effect_of",
     "effect_params",
+    "shown_calls",
+    "shown_effect_name",
 ]
 
 #: the effect types the YAML may use, as in pystator (``compute`` excepted: see above)
 EFFECT_TYPES = frozenset({"set", "timestamp", "increment", "decrement", "append", "clear"})
 
-#: the action name an effect gets in a result: ``_effect_`` + its type
+#: the action name an effect has in the chart (``_effect_set``: the YAML reader's names are
+#: ``[a-z0-9_]+``) and the one results show, as pystator names it (``_effect.set``)
 _PREFIX = "_effect_"
+_SHOWN = "_effect."
 
 
 class EffectError(StatefleetError, ValueError, TypeError):
@@ -50,15 +56,30 @@ class EffectError(StatefleetError, ValueError, TypeError):
 
 
 def effect_action_name(effect_type: str) -> str:
-    """The action name standing for an effect of ``effect_type`` (``"_effect_set"``)."""
+    """The chart's action name for an effect of ``effect_type`` (``"_effect_set"``)."""
     return _PREFIX + effect_type
 
 
+def shown_effect_name(effect_type: str) -> str:
+    """The name results show for an effect of ``effect_type`` (``"_effect.set"``)."""
+    return _SHOWN + effect_type
+
+
 def effect_of(action_name: str) -> str | None:
-    """The effect type an action name stands for, or None for an ordinary action."""
-    if action_name.startswith(_PREFIX) and action_name[len(_PREFIX) :] in EFFECT_TYPES:
-        return action_name[len(_PREFIX) :]
+    """The effect type an action name stands for (either form), or None for an action."""
+    for prefix in (_SHOWN, _PREFIX):
+        if action_name.startswith(prefix) and action_name[len(prefix) :] in EFFECT_TYPES:
+            return action_name[len(prefix) :]
     return None
+
+
+def shown_calls(calls: Iterable[ActionCall]) -> tuple[ActionCall, ...]:
+    """``calls`` with each effect under the name results show (``_effect.set``)."""
+    out = []
+    for c in calls:
+        effect = effect_of(c.name)
+        out.append(replace(c, name=shown_effect_name(effect)) if effect is not None else c)
+    return tuple(out)
 
 
 def effect_params(effect_type: str, value: Any) -> dict[str, Any]:
@@ -68,16 +89,20 @@ def effect_params(effect_type: str, value: Any) -> dict[str, Any]:
     """
     if effect_type in ("set", "append"):
         if not isinstance(value, Mapping):
-            raise EffectError(f"the {effect_type!r} effect takes a mapping, got {_kind(value)}")
+            raise EffectError(f"the {effect_type!r} effect requires a mapping, got {_kind(value)}")
         params = dict(value)
         if effect_type == "append" and not {"field", "value"} <= params.keys():
-            raise EffectError("the 'append' effect takes {field: ..., value: ...}")
+            raise EffectError("the 'append' effect requires {field: ..., value: ...}")
         if effect_type == "append" and not isinstance(params["field"], str):
-            raise EffectError(f"an 'append' effect's field is a name, got {_kind(params['field'])}")
+            raise EffectError(
+                f"the 'append' effect's field is a name, got {_kind(params['field'])}"
+            )
         return params
     if effect_type in ("timestamp", "increment", "decrement", "clear"):
         if not isinstance(value, str) or not value:
-            raise EffectError(f"the {effect_type!r} effect takes a field name, got {_kind(value)}")
+            raise EffectError(
+                f"the {effect_type!r} effect requires a field name, got {_kind(value)}"
+            )
         return {"field": value}
     raise EffectError(f"unknown effect type {effect_type!r}: one of {sorted(EFFECT_TYPES)}")
 
@@ -90,7 +115,7 @@ def _number(effect_type: str, field: str, ctx: Mapping[str, Any]) -> Any:
     value = ctx.get(field, 0)
     if isinstance(value, bool) or not isinstance(value, Number):
         raise EffectError(
-            f"cannot {effect_type} field {field!r}: expected a numeric value, got {_kind(value)}"
+            f"Cannot {effect_type} field {field!r}: expected a numeric value, got {_kind(value)}"
         )
     return value
 
@@ -116,7 +141,7 @@ def _append(params: Mapping[str, Any], ctx: dict[str, Any]) -> None:
     current = ctx.setdefault(field, [])
     if not isinstance(current, list):
         raise EffectError(
-            f"cannot append to field {field!r}: expected a list value, got {_kind(current)}"
+            f"Cannot append to field {field!r}: expected a list value, got {_kind(current)}"
         )
     current.append(params["value"])
 
@@ -143,7 +168,7 @@ def apply_effect(effect_type: str, params: Mapping[str, Any], ctx: dict[str, Any
     """
     apply = _APPLY.get(effect_type)
     if apply is None:
-        raise EffectError(f"unknown effect type {effect_type!r}: one of {sorted(EFFECT_TYPES)}")
+        raise EffectError(f"Unknown effect type: {effect_type!r} (one of {sorted(EFFECT_TYPES)})")
     if effect_type != "set" and not isinstance(params.get("field"), str):
         raise EffectError(f"a {effect_type!r} effect needs a 'field' name in its params")
     if effect_type == "append" and "value" not in params:
