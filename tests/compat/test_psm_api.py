@@ -310,6 +310,43 @@ def test_definition_errors_propagate_from_callbacks() -> None:
         sm.go()
 
 
+def test_definition_errors_propagate_from_entry_and_exit_callbacks() -> None:
+    # entry/exit methods taking only self run unwrapped in the engine (OnOwner): the
+    # chart's escape still lets InvalidDefinition out of send, undoing the step, while other
+    # errors still become error.execution
+    class Machine(StateChart):
+        a = State(initial=True)
+        b = State()
+        go = a.to(b) | b.to(a)
+        fail_with: type[Exception] | None = None
+
+        def on_enter_b(self) -> None:
+            if self.fail_with is not None:
+                raise self.fail_with("bad")
+
+        def on_exit_a(self) -> None:
+            pass
+
+    sm = Machine()
+    sm.fail_with = InvalidDefinition
+    with pytest.raises(InvalidDefinition, match="bad"):
+        sm.go()
+    assert sm.configuration_values == {"a"}
+    errors: list[Exception] = []
+
+    class Catching(Machine):
+        error_execution = Machine.b.to(Machine.b, internal=True)
+
+        def on_error_execution(self, error: Exception) -> None:
+            errors.append(error)
+
+    sm2 = Catching()
+    sm2.fail_with = ValueError
+    sm2.go()
+    assert sm2.configuration_values == {"b"}
+    assert [str(e) for e in errors] == ["bad"]
+
+
 def test_event_objects_decorate_callbacks() -> None:
     class Machine(StateChart):
         a = State(initial=True)

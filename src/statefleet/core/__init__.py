@@ -3,7 +3,7 @@
 Nothing here does I/O or knows about anyio, sqlite or OpenTelemetry.
 """
 
-from statefleet.core._algorithm import ActionContext
+from statefleet.core._algorithm import ActionContext, OnOwner
 from statefleet.core._api import Chart, Invocation, RealClock, Session, VirtualClock, compile_chart
 from statefleet.core._effects import (
     AwaitEffect,
@@ -102,6 +102,7 @@ __all__ = [
     "MacrostepRecord",
     "MailboxFullError",
     "Microstep",
+    "OnOwner",
     "PersistenceError",
     "RealClock",
     "Record",

@@ -94,6 +94,11 @@ class Chart:
         self.max_microsteps = spec.max_microsteps
         self.scripts = tuple(spec.scripts)
         self.meta = spec.meta
+        #: ``meta["escape"]``: a front-end's ``escape(exc)`` returning the exception to raise
+        #: out of the engine instead of ``error.execution`` (or ``None`` to raise it as usual)
+        self.escape: Callable[[BaseException], BaseException | None] | None = (
+            spec.meta.get("escape") if isinstance(spec.meta, dict) else None
+        )
         self.root = root
         self.nodes: tuple[Node, ...] = tuple(nodes[1:])
         self.nodes_by_id: dict[str, Node] = by_id

@@ -186,6 +186,13 @@ def _definition_errors_propagate(action: Callable[[Any], Any]) -> Callable[[Any]
     return run
 
 
+def _escape_definitions(exc: BaseException) -> BaseException | None:
+    """A chart's ``escape`` (see ``statefleet.core.Chart.escape``): ``InvalidDefinition``
+    raised by a callback the engine calls unwrapped (an ``OnOwner`` method) leaves ``send``,
+    as :func:`_definition_errors_propagate` makes it for wrapped ones."""
+    return _Propagate(exc) if isinstance(exc, InvalidDefinition) else None
+
+
 def _propagating(action: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """The exception leaves the engine and is re-raised by ``send``."""
     f, on_owner = _direct(action)
@@ -229,14 +236,21 @@ class Outcome:
     (``StateMachine`` raises ``TransitionNotAllowed`` otherwise) and the before/on callbacks'
     results (python-statemachine's return value of ``send`` and of the event methods)."""
 
-    __slots__ = ("awaited", "event", "results", "taken")
+    __slots__ = ("_awaited", "event", "results", "taken")
 
     def __init__(self, event: Any) -> None:
         self.event = event
         self.taken = False
         self.results: list[Any] = []
-        #: what the async callbacks' awaitables gave, by ``id`` of the awaitable
-        self.awaited: dict[int, Any] = {}
+        # made by ``awaited`` when first needed: one Outcome per send, async callbacks are rare
+        self._awaited: dict[int, Any] | None = None
+
+    @property
+    def awaited(self) -> dict[int, Any]:
+        """What the async callbacks' awaitables gave, by ``id`` of the awaitable."""
+        if self._awaited is None:
+            self._awaited = {}
+        return self._awaited
 
     def value(self) -> Any:
         """``None``, the only result, or the list of them (an async callback's awaited
@@ -244,8 +258,9 @@ class Outcome:
         r = self.results
         if not r:
             return None
-        if self.awaited:
-            r = [self.awaited.get(id(x), x) for x in r]
+        awaited = self._awaited
+        if awaited:
+            r = [awaited.get(id(x), x) for x in r]
         return r[0] if len(r) == 1 else list(r)
 
 

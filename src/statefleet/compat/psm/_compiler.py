@@ -37,6 +37,8 @@ from statefleet.compat.psm._callbacks import (
     _collecting,
     _data_getter,
     _definition_errors_propagate,
+    _direct,
+    _escape_definitions,
     _g_error,
     _g_event_data,
     _g_machine,
@@ -81,6 +83,7 @@ from statefleet.core import (
     ChartDefinitionError,
     ChartSpec,
     InvokeSpec,
+    OnOwner,
     StateSpec,
     TransitionSpec,
     compile_chart,
@@ -242,7 +245,14 @@ class _Compiler:
             initial=initial,
             version=str(cls.chart_version),
             path=self.cname,
-            meta={"dsl": True, "psm_outcome": self.collects, "psm_async": self.has_async},
+            meta={
+                "dsl": True,
+                "psm_outcome": self.collects,
+                "psm_async": self.has_async,
+                # what the engine raises out of send instead of error.execution (OnOwner
+                # actions have no wrapper to do it); a StateMachine's wrappers propagate all
+                "escape": _escape_definitions if self.catch else None,
+            },
         )
         return compile_chart(spec)
 
@@ -644,7 +654,14 @@ class _Compiler:
         for _, func, convention in items:
             where = f"{path}.{group}"
             for action in self._resolve_all(func, site, where, group, convention=convention):
-                blocks.append((self._wrap(action),))
+                method, on_owner = _direct(action)
+                if on_owner and self.catch:
+                    # a method taking only ``self`` goes to the engine as is (OnOwner: no
+                    # adapter call per entry/exit; InvalidDefinition leaves send through the
+                    # chart's escape, see build)
+                    blocks.append((OnOwner(method),))
+                else:
+                    blocks.append((self._wrap(action),))
         return blocks
 
     def _transition_spec(self, t: Transition, st: State) -> TransitionSpec:
