@@ -9,16 +9,21 @@ read the actor's state.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from statefleet.actors import ActorRef, ActorSystem
-from statefleet.compat.xstate._interpreter import StateIds, event_parts, state_by_id
+from statefleet.actors import ActorCrashedError, ActorRef, ActorSystem
+from statefleet.compat.xstate._errors import RunawayChainError
+from statefleet.compat.xstate._interpreter import StateIds, event_parts, runaway, state_by_id
+from statefleet.compat.xstate._machine import MachineNode, event_checker
+from statefleet.compat.xstate._observers import Observable
 from statefleet.compat.xstate._plugins import PluginBase, check_plugin, notify, report_step
 from statefleet.core import (
     ActorStoppedError,
     Chart,
     EventData,
+    InfiniteLoopError,
     Listener,
     RealClock,
     Record,
@@ -30,13 +35,16 @@ from statefleet.formats._xstate import XEvent, sets_done
 __all__ = ["Interpreter"]
 
 
-class Interpreter:
+class Interpreter(Observable):
     """Run an XState chart as an actor, with xstate-statemachine's async ``Interpreter`` API.
 
     ``system``: the :class:`~statefleet.ActorSystem` to spawn in (its block must be open);
     without one the interpreter opens its own in :meth:`start` and closes it in
     :meth:`stop` (call both from the same task, as ``async with`` would). ``clock`` and
-    ``listeners`` go to that own system. ``id`` is the actor id.
+    ``listeners`` go to that own system. ``id`` is the actor id. ``strict`` and the
+    machine's event schemas are checked in :meth:`send`, as in ``SyncInterpreter``;
+    ``on(type, handler)`` receives what the machine emits, ``subscribe(listener)`` its state
+    changes.
     """
 
     def __init__(
@@ -48,9 +56,14 @@ class Interpreter:
         clock: VirtualClock | RealClock | None = None,
         listeners: Iterable[Listener | Callable[[Record], Any]] = (),
         id: str | None = None,
+        strict: bool | None = None,
     ) -> None:
         if not isinstance(machine, Chart):
             raise TypeError(f"Interpreter needs a compiled Chart, got {type(machine).__name__}")
+        self._check = event_checker(machine, strict)
+        self._init_observers()
+        #: children spawned by ``spawnChild``, by id
+        self.children: dict[str, ActorRef] = {}
         self.machine = machine
         self._context = dict(context) if context is not None else None
         self._system = system
@@ -79,7 +92,19 @@ class Interpreter:
             system = ActorSystem(clock=self._clock, listeners=self._listeners)
             await system.__aenter__()
             self._own = system
-        self._ref = system.spawn(self.machine, id=self._id, context=self._context)
+        machine = self.machine
+        starting = (
+            machine.spawning(self) if isinstance(machine, MachineNode) else contextlib.nullcontext()
+        )
+        try:
+            with starting:
+                self._ref = ref = system.spawn(machine, id=self._id, context=self._context)
+        except RunawayChainError:
+            raise
+        except InfiniteLoopError as exc:
+            raise runaway(self.machine, exc) from exc
+        if isinstance(self.machine, MachineNode):
+            self.machine.attach_front(ref, self)
         notify(self._plugins, "on_interpreter_start", self)
         return self
 
@@ -103,15 +128,25 @@ class Interpreter:
         if self._stopped or self.done:
             return
         name, data = event_parts(event, payload)
+        self.check_event(name, data)
         notify(self._plugins, "on_event_received", self, XEvent(EventData(name, data or None)))
         before = ref.configuration
         try:
             await ref.ask(name, **data)
         except ActorStoppedError:
             return
-        report_step(self._plugins, self, self.machine.nodes_by_id, name, before, ref.configuration)
+        except ActorCrashedError as exc:
+            # the runtime reports the crash's cause by name only (its supervisor restarts the
+            # actor from its last snapshot): the bound on one macrostep is maxIterations
+            if f"{InfiniteLoopError.__name__}:" in str(exc):
+                raise RunawayChainError(self.machine.id, self.machine.max_microsteps) from exc
+            raise
+        after = ref.configuration
+        report_step(self._plugins, self, self.machine.nodes_by_id, name, before, after)
         if self.done:
             notify(self._plugins, "on_done", self, ref.done_data)
+        if before != after:
+            self._notify_subscribers()
 
     async def stop(self) -> None:
         """Stop the actor (exit actions run, services are cancelled) and, when the
@@ -122,9 +157,25 @@ class Interpreter:
         self._stopped = True
         notify(self._plugins, "on_interpreter_stop", self)
         await self._ref.stop()
+        if isinstance(self.machine, MachineNode):
+            self.machine.detach_front(self._ref)
+        self._notify_subscribers()
         if self._own is not None:
             own, self._own = self._own, None
             await own.__aexit__(None, None, None)
+
+    # -- what the built-in actions use (they receive the ActorRef; see _builtins) -----------
+    def adopt(self, ref: ActorRef) -> None:
+        """The actor being spawned for this interpreter is ``ref`` (called by the machine
+        when the initial entry's built-ins run, before ``spawn`` returns)."""
+        if self._ref is None:
+            self._ref = ref
+
+    def check_event(self, name: str, payload: Mapping[str, Any]) -> None:
+        """Refuse ``name`` if strict mode or its event schema does (raised by the
+        ``raise`` built-in too)."""
+        if self._check is not None:
+            self._check(name, payload)
 
     def get_state_by_id(self, state_id: str) -> Any:
         """The state node ``state_id`` (:class:`StateNotFoundError` if there is none)."""

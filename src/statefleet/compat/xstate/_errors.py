@@ -6,14 +6,19 @@ program that catches statefleet's own classes (``ChartDefinitionError``) catches
 
 from __future__ import annotations
 
-from statefleet.core import ChartDefinitionError, StatefleetError
+import difflib
+
+from statefleet.core import ChartDefinitionError, InfiniteLoopError, StatefleetError
 
 __all__ = [
     "ActorSpawningError",
     "ImplementationMissingError",
     "InvalidConfigError",
+    "InvalidEventPayloadError",
     "NotSupportedError",
+    "RunawayChainError",
     "StateNotFoundError",
+    "UnknownEventError",
     "XStateMachineError",
 ]
 
@@ -40,3 +45,43 @@ class ActorSpawningError(XStateMachineError):
 
 class NotSupportedError(XStateMachineError, NotImplementedError):
     """A feature of xstate-statemachine statefleet deliberately does not offer."""
+
+
+class UnknownEventError(XStateMachineError):
+    """A strict machine was sent an event type its config never declares (a typo, or an
+    outdated producer). ``event_type``, ``machine_id`` and ``known`` (the declared names,
+    sorted) say which."""
+
+    def __init__(self, event_type: str, machine_id: str, known: list[str]) -> None:
+        self.event_type = event_type
+        self.machine_id = machine_id
+        self.known = known
+        close = difflib.get_close_matches(event_type, known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        super().__init__(
+            f"machine {machine_id!r} is strict and declares no event {event_type!r}{hint}"
+        )
+
+
+class InvalidEventPayloadError(XStateMachineError):
+    """An event's payload failed the schema registered for its type (``event_schemas=``);
+    ``cause`` is what the schema raised."""
+
+    def __init__(self, event_type: str, cause: BaseException) -> None:
+        self.event_type = event_type
+        self.cause = cause
+        super().__init__(f"payload for {event_type!r} failed validation: {cause}")
+
+
+class RunawayChainError(XStateMachineError, InfiniteLoopError):
+    """One event led the machine through more than ``maxIterations`` microsteps (eventless
+    transitions or raised events feeding each other). The machine stops (status
+    ``"error"``); ``machine_id`` and ``limit`` say which machine and bound."""
+
+    def __init__(self, machine_id: str, limit: int, detail: str = "") -> None:
+        self.machine_id = machine_id
+        self.limit = limit
+        super().__init__(
+            f"machine {machine_id!r} exceeded maxIterations={limit} microsteps in one"
+            f" macrostep: eventless transitions or raised events feed each other{detail}"
+        )

@@ -11,11 +11,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Any
 
-from statefleet.compat.xstate._errors import StateNotFoundError
+from statefleet.compat.xstate._errors import RunawayChainError, StateNotFoundError
+from statefleet.compat.xstate._machine import event_checker
+from statefleet.compat.xstate._observers import Observable
 from statefleet.compat.xstate._plugins import PluginBase, check_plugin, notify, report_step
 from statefleet.core import (
     Chart,
     EventData,
+    InfiniteLoopError,
     Listener,
     RealClock,
     Record,
@@ -26,7 +29,13 @@ from statefleet.core import (
 )
 from statefleet.formats._xstate import XEvent, sets_done
 
-__all__ = ["StateIds", "XStateSession", "event_parts", "state_by_id"]
+__all__ = ["StateIds", "XStateSession", "event_parts", "runaway", "state_by_id"]
+
+
+def runaway(chart: Chart, exc: InfiniteLoopError) -> RunawayChainError:
+    """The :class:`RunawayChainError` for the core's bound being hit while running
+    ``chart``."""
+    return RunawayChainError(chart.id, chart.max_microsteps, f" ({exc})")
 
 
 def state_by_id(chart: Chart, state_id: str) -> Any:
@@ -80,16 +89,30 @@ class StateIds(frozenset[str]):
 
 
 class _XSession(Session):
-    """A core Session that knows its XStateSession (services receive it as ``interpreter``)."""
+    """A core Session that knows its XStateSession (services receive it as ``interpreter``)
+    and lets the built-in actions schedule and cancel delayed events, as the class DSL's
+    session does (``compat.psm``)."""
 
     __slots__ = ("xstate",)
 
     def __init__(self, chart: Chart, xstate: XStateSession, **kw: Any) -> None:
         self.xstate = xstate
+        # the initial entry's actions (a spawnChild, a delayed raise) already see this session
+        xstate._session = self
         super().__init__(chart, owner=xstate, **kw)
 
+    def schedule(
+        self, name: str, data: dict[str, Any] | None, delay: float, sendid: str | None
+    ) -> None:
+        """From inside an action: send ``name`` to this session after ``delay`` seconds."""
+        self._m.send(name, data or None, delay=delay, sendid=sendid)
 
-class XStateSession:
+    def cancel_send(self, sendid: str) -> None:
+        """From inside an action: cancel the delayed send ``sendid`` (if still pending)."""
+        self._m.cancel(sendid)
+
+
+class XStateSession(Observable):
     """Run an XState chart synchronously, with seed 001's ``SyncInterpreter`` view.
 
     ``XStateSession(chart, context=...).start()`` enters the initial states (invoked services
@@ -99,6 +122,12 @@ class XStateSession:
     ``context`` the machine's context; ``stop()`` ends it (later events are ignored).
     ``advance(seconds)`` moves the virtual clock, firing ``after`` timers. Actions receive this
     object as their ``interpreter`` argument.
+
+    ``strict=True`` refuses events the machine never declares (:class:`UnknownEventError`;
+    default: the config's ``strict``); a machine's ``event_schemas`` check payloads
+    (:class:`InvalidEventPayloadError`). More than ``maxIterations`` microsteps in one
+    macrostep is a :class:`RunawayChainError`. Children spawned by the ``spawnChild``
+    built-in are in :attr:`children`.
     """
 
     def __init__(
@@ -109,43 +138,30 @@ class XStateSession:
         clock: VirtualClock | RealClock | None = None,
         session_id: str | None = None,
         listeners: Iterable[Listener | Callable[[Record], Any]] = (),
+        strict: bool | None = None,
     ) -> None:
         if not isinstance(chart, Chart):
             raise TypeError(f"XStateSession needs a compiled Chart, got {type(chart).__name__}")
+        self._check = event_checker(chart, strict)
+        self._init_observers()
+        #: children spawned by ``spawnChild``, by id
+        self.children: dict[str, XStateSession] = {}
+        #: the interpreter that spawned this one (``sendParent`` goes there)
+        self.parent: XStateSession | None = None
+        self.id: str = session_id or chart.id
+        #: other names ``sendTo`` finds this one by in its parent (``systemId``, source)
+        self.names: frozenset[str] = frozenset()
         self.chart = chart
         self._context = dict(context) if context is not None else None
         self._clock = clock
         self._session_id = session_id
         self._listeners = tuple(listeners)
-        self._session: Session | None = None
+        self._session: _XSession | None = None
         self._stopped = False
         meta = chart.meta if isinstance(chart.meta, Mapping) else {}
         self._done_sets: tuple[tuple[str, ...], ...] = tuple(meta.get("done_sets", ()))
         self._wrapper: str | None = meta.get("wrapper")
         self._plugins: list[PluginBase] = []
-        self._subscribers: dict[str, list[Callable[[XEvent], Any]]] = {}
-
-    def on(self, event_type: str, handler: Callable[[XEvent], Any]) -> Callable[[], None]:
-        """Call ``handler(event)`` for every event the machine emits (``xstate.emit``) of type
-        ``event_type`` (``"*"``: all). Returns a function that unsubscribes it."""
-        if not isinstance(event_type, str) or not callable(handler):
-            raise TypeError("on() takes an event type and a callable")
-        handlers = self._subscribers.setdefault(event_type, [])
-        handlers.append(handler)
-
-        def unsubscribe() -> None:
-            if handler in handlers:
-                handlers.remove(handler)
-
-        return unsubscribe
-
-    def publish(self, name: str, data: Mapping[str, Any] | None = None) -> None:
-        """Deliver an emitted event to the :meth:`on` subscribers of its type and of ``"*"``
-        (what the ``xstate.emit`` action calls)."""
-        event = XEvent(EventData(name, dict(data) if data else None))
-        for key in (name, "*"):
-            for handler in list(self._subscribers.get(key, ())):
-                handler(event)
 
     def use(self, plugin: PluginBase) -> XStateSession:
         """Register a :class:`PluginBase` (xstate-statemachine's ``use``); returns ``self``."""
@@ -172,14 +188,19 @@ class XStateSession:
     def start(self) -> XStateSession:
         """Enter the initial states (once; later calls do nothing) and return ``self``."""
         if self._session is None:
-            self._session = _XSession(
-                self.chart,
-                self,
-                context=self._context,
-                clock=self._clock,
-                session_id=self._session_id,
-                listeners=self._listeners,
-            )
+            try:
+                _XSession(
+                    self.chart,
+                    self,
+                    context=self._context,
+                    clock=self._clock,
+                    session_id=self._session_id,
+                    listeners=self._listeners,
+                )
+            except RunawayChainError:
+                raise
+            except InfiniteLoopError as exc:
+                raise runaway(self.chart, exc) from exc
             notify(self._plugins, "on_interpreter_start", self)
             self._report_done()
         return self
@@ -208,33 +229,122 @@ class XStateSession:
 
     def send(self, event: str | Mapping[str, Any], /, **payload: Any) -> None:
         """Process one event: a name (``payload`` becomes ``event.data``) or an XState event
-        object ``{"type": name, ...}``. Ignored once the session is stopped or done."""
+        object ``{"type": name, ...}``. Ignored once the session is stopped or done.
+
+        Raises :class:`UnknownEventError` / :class:`InvalidEventPayloadError` for an event
+        strict mode or its schema refuses (nothing is processed) and
+        :class:`RunawayChainError` when it leads to more than ``maxIterations`` microsteps.
+        """
         if self._stopped:
             return
         name, data = event_parts(event, payload)
-        if not self._plugins:
-            self.session.send(name, **data)
+        if self._check is not None:
+            self._check(name, data)
+        session = self.session
+        if not self._plugins and not self._state_listeners:
+            self._step(session, name, data)
             return
         notify(self._plugins, "on_event_received", self, XEvent(EventData(name, data or None)))
         was_done = self.done
-        before = self.session.configuration
-        self.session.send(name, **data)
-        report_step(
-            self._plugins, self, self.chart.nodes_by_id, name, before, self.session.configuration
-        )
+        before = session.configuration
+        self._step(session, name, data)
+        after = session.configuration
+        report_step(self._plugins, self, self.chart.nodes_by_id, name, before, after)
         if not was_done:
             self._report_done()
+        if before != after:
+            self._notify_subscribers()
+
+    def _step(self, session: Session, name: str, data: dict[str, Any]) -> None:
+        try:
+            session.send(name, **data)
+        except RunawayChainError:
+            raise
+        except InfiniteLoopError as exc:
+            raise runaway(self.chart, exc) from exc
 
     def raise_(self, event: str, /, **payload: Any) -> None:
         """From inside an action: raise an internal event, processed in this macrostep
-        before any event sent from outside (XState's ``raise``)."""
+        before any event sent from outside (XState's ``raise``; strict mode and event schemas
+        apply)."""
+        if self._check is not None:
+            self._check(event, payload)
         self.session.raise_(event, **payload)
 
     def stop(self) -> None:
-        """Stop the session: timers stop firing and later events are ignored."""
-        if not self._stopped and self._session is not None:
-            notify(self._plugins, "on_interpreter_stop", self)
+        """Stop the session (and the children it spawned): timers stop firing and later
+        events are ignored."""
+        if self._stopped:
+            return
+        for child in list(self.children.values()):
+            child.stop()
+        self.children.clear()
         self._stopped = True
+        if self._session is not None:
+            notify(self._plugins, "on_interpreter_stop", self)
+            self._notify_subscribers()
+
+    # -- what the built-in actions use (sendTo, spawnChild, stopChild, delays, cancel) -------
+    def schedule(self, name: str, data: dict[str, Any], delay: float, send_id: str | None) -> None:
+        """From inside an action: send ``name`` to this machine after ``delay`` seconds on
+        its clock (``send_id`` lets :meth:`cancel_send` cancel it)."""
+        if self._check is not None:
+            self._check(name, data)
+        s = self._session
+        if s is None:
+            raise StatefleetError("the session is not started: call start() first")
+        s.schedule(name, data, delay, send_id)
+
+    def cancel_send(self, send_id: str) -> None:
+        """From inside an action: cancel the delayed send ``send_id`` (nothing if it fired)."""
+        s = self._session
+        if s is not None:
+            s.cancel_send(send_id)
+
+    def actor(self, target: Any) -> XStateSession | None:
+        """The interpreter ``target`` names for ``sendTo``: this one (its id), a child spawned
+        by ``spawnChild`` (its id, ``systemId`` or source name), ``"parent"``/``"#parent"``,
+        or an interpreter given as is."""
+        if isinstance(target, XStateSession):
+            return target
+        if not isinstance(target, str):
+            return None
+        if target == self.id:
+            return self
+        if target in ("parent", "#parent", "#_parent"):
+            return self.parent
+        child = self.children.get(target)
+        if child is not None:
+            return child
+        return next((c for c in self.children.values() if target in c.names), None)
+
+    def spawn_child(
+        self, machine: Chart, child_id: str | None, system_id: str | None, input: Any
+    ) -> XStateSession:
+        """Start ``machine`` as a child interpreter (``spawnChild``): its id is ``child_id``
+        (default ``<src>:<n>``), it may send to this one with ``sendParent``, and
+        :meth:`stop` stops it. ``input`` (a mapping) is merged into its context."""
+        key = child_id or f"{machine.id}:{len(self.children)}"
+        if key in self.children:
+            raise StatefleetError(f"machine {self.chart.id!r} already has a child {key!r}")
+        context = dict(input) if isinstance(input, Mapping) else None
+        clock = self.session.clock
+        child = XStateSession(machine, context=context, clock=clock, session_id=key)
+        child.parent = self
+        child.names = frozenset(n for n in (system_id, machine.id) if n)
+        self.children[key] = child
+        child.start()
+        return child
+
+    def stop_child(self, child_id: Any) -> None:
+        """Stop the child ``child_id`` names (see :meth:`actor`); nothing if there is none."""
+        child = self.actor(child_id)
+        if child is None or child is self or child is self.parent:
+            return
+        child.stop()
+        for key, c in list(self.children.items()):
+            if c is child:
+                del self.children[key]
 
     @property
     def stopped(self) -> bool:

@@ -14,9 +14,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from types import ModuleType
 from typing import Any
 
-from statefleet.compat.xstate._builtins import BUILTIN_ACTIONS
+from statefleet.compat.xstate._builtins import BUILTIN_ACTIONS, action_types, builtin_for
 from statefleet.compat.xstate._errors import ImplementationMissingError, InvalidConfigError
-from statefleet.core import Chart, ChartDefinitionError
+from statefleet.compat.xstate._machine import MachineNode, front_end_settings, machine_node
+from statefleet.core import ChartDefinitionError
+from statefleet.formats._resolve import MISSING, Kind, Resolver
 from statefleet.formats._xstate import MachineLogic, from_dict
 
 __all__ = ["LogicLoader", "create_machine"]
@@ -114,17 +116,35 @@ class _Chained:
         return sorted({*dir(self._first), *dir(self._then)} - {"_first", "_then"})
 
 
-def _with_builtins(logic: Any, actions: Mapping[str, Any] | None) -> dict[str, Any]:
-    """``actions`` plus the built-in ``xstate.*`` actions the logic does not define itself."""
+_KINDS: tuple[Kind, ...] = ("action", "guard", "service", "delay")
+
+
+def _user_logic(logic: Any, maps: Mapping[Kind, Mapping[str, Any] | None]) -> Resolver:
+    """Where the caller's implementations are: the mappings given, a :class:`MachineLogic`'s
+    own mappings, then the logic object (as the reader looks names up)."""
+    found: dict[Kind, list[Mapping[str, Any]]] = {}
+    for kind in _KINDS:
+        sources = [m for m in (maps.get(kind),) if isinstance(m, Mapping)]
+        own = getattr(logic, f"{kind}s", None) if isinstance(logic, MachineLogic) else None
+        if isinstance(own, Mapping):
+            sources.append(own)
+        found[kind] = sources
+    skip = frozenset(dir(MachineLogic)) | {"actions", "guards", "services", "delays"}
+    return Resolver(found, logic, skip=skip)
+
+
+def _with_builtins(
+    config: Mapping[str, Any], user: Resolver, actions: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """``actions`` plus the built-in actions the config uses and the caller's logic does not
+    implement itself (a user's ``log`` or ``xstate.assign`` wins)."""
     out = dict(actions or {})
-    for name, fn in BUILTIN_ACTIONS.items():
-        if name in out:
+    for name in {*action_types(config), *BUILTIN_ACTIONS}:
+        if name in out or user.lookup("action", name) is not MISSING:
             continue
-        if isinstance(logic, MachineLogic) and name in logic.actions:
-            continue
-        if isinstance(logic, Mapping) and name in logic:
-            continue
-        out[name] = fn
+        fn = builtin_for(name)
+        if fn is not None:
+            out[name] = fn
     return out
 
 
@@ -138,7 +158,8 @@ def create_machine(
     guards: Mapping[str, Any] | None = None,
     services: Mapping[str, Any] | None = None,
     delays: Mapping[str, Any] | None = None,
-) -> Chart:
+    event_schemas: Mapping[str, Any] | None = None,
+) -> MachineNode:
     """Read an XState config into a chart, as xstate-statemachine's ``create_machine`` does.
 
     ``logic`` (a :class:`MachineLogic`, an object or a mapping) is looked in first, then
@@ -149,7 +170,14 @@ def create_machine(
     :class:`InvalidConfigError`, a name nothing implements
     :class:`ImplementationMissingError` (both are also
     :class:`~statefleet.ChartDefinitionError`).
+
+    The result is a :class:`MachineNode` (a :class:`~statefleet.Chart`) with
+    xstate-statemachine's ``states`` and ``get_state_by_id``. The config keys
+    ``maxIterations`` (the bound on one macrostep) and ``strict`` (refuse undeclared events)
+    and ``event_schemas`` (event type -> a schema with ``validate(payload)``, or a callable)
+    are enforced by the interpreters.
     """
+    config, max_iterations, strict = front_end_settings(config)
     if logic_modules is not None or logic_providers is not None:
         for what, given in (("logic_modules", logic_modules), ("logic_providers", logic_providers)):
             if given is not None and (
@@ -175,9 +203,12 @@ def create_machine(
             )
         else:
             logic = _Chained(logic, loader)
-    actions = _with_builtins(logic, actions)
+    user = _user_logic(
+        logic, {"action": actions, "guard": guards, "service": services, "delay": delays}
+    )
+    actions = _with_builtins(config, user, actions)
     try:
-        return from_dict(
+        chart = from_dict(
             config, logic, actions=actions, guards=guards, services=services, delays=delays
         )
     except ChartDefinitionError as exc:
@@ -186,3 +217,8 @@ def create_machine(
         missing = all(message.startswith(_UNKNOWN_IMPL) for _, message in exc.errors)
         cls = ImplementationMissingError if missing else InvalidConfigError
         raise cls(exc.message, path=exc.path, line=exc.line, errors=exc.errors) from exc
+    machine = machine_node(
+        chart, config, max_iterations=max_iterations, strict=strict, event_schemas=event_schemas
+    )
+    machine.bind_logic(user)
+    return machine

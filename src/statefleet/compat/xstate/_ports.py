@@ -1,0 +1,97 @@
+"""What the built-in actions do under the actor runtime, where their ``interpreter``
+argument is the :class:`~statefleet.ActorRef` running the machine.
+
+:class:`ActorPort` offers them what :class:`~statefleet.compat.xstate.XStateSession` offers
+in process: ``raise_`` (queued in the actor's mailbox: behind the events already there),
+``actor`` (whom ``sendTo`` names), ``spawn_child``/``stop_child`` (child actors), ``publish``
+(to the async ``Interpreter``'s ``on()`` handlers, when one runs the actor). Delayed sends and
+``cancel`` are :class:`NotSupportedError` (there is no public way to arm a timer on an actor
+from inside its step; a state's own ``after`` transitions are the way).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from statefleet.actors import ActorRef
+from statefleet.compat.xstate._errors import NotSupportedError
+from statefleet.core import Chart
+
+__all__ = ["ActorPort"]
+
+
+class ActorPort:
+    """The built-ins' view of the actor ``ref`` (and of ``front``, the async ``Interpreter``
+    running it, if any: its ``on()`` handlers, ``children``, strict checks)."""
+
+    __slots__ = ("front", "ref")
+
+    def __init__(self, ref: ActorRef, front: Any = None) -> None:
+        self.ref = ref
+        self.front = front
+
+    def publish(self, name: str, data: Mapping[str, Any] | None = None) -> None:
+        """``emit``: to the front's ``on()`` handlers (nobody listens without a front)."""
+        if self.front is not None:
+            self.front.publish(name, data)
+
+    def raise_(self, event: str, /, **payload: Any) -> None:
+        """``raise``: queue ``event`` for this actor."""
+        check = getattr(self.front, "check_event", None)
+        if check is not None:
+            check(event, payload)
+        self.ref.send_nowait(event, **payload)
+
+    def schedule(self, name: str, data: dict[str, Any], delay: float, send_id: str | None) -> None:
+        """Delayed sends are not supported under actors."""
+        raise NotSupportedError(
+            f"a delayed raise/sendTo of {name!r} under the actor runtime: use the state's own"
+            " 'after' transitions, or SyncInterpreter"
+        )
+
+    def cancel_send(self, send_id: str) -> None:
+        """``cancel`` is not supported under actors (there is no delayed send to cancel)."""
+        raise NotSupportedError("cancel under the actor runtime (no delayed sends)")
+
+    def _children(self) -> dict[str, ActorRef]:
+        children = getattr(self.front, "children", None)
+        return children if isinstance(children, dict) else {}
+
+    def actor(self, target: Any) -> ActorRef | None:
+        """Whom ``sendTo`` names: this actor (its id), a child spawned by ``spawnChild``,
+        ``"parent"``, or any actor of the system by id or ``system_id``."""
+        if isinstance(target, ActorRef):
+            return target
+        if not isinstance(target, str):
+            return None
+        ref = self.ref
+        if target == ref.id:
+            return ref
+        if target in ("parent", "#parent", "#_parent"):
+            return ref.parent
+        return self._children().get(target) or ref.system.get(target)
+
+    def spawn_child(
+        self, machine: Chart, child_id: str | None, system_id: str | None, input: Any
+    ) -> ActorRef:
+        """``spawnChild``: ``machine`` as a child actor of this one."""
+        children = self._children()
+        key = child_id or f"{self.ref.id}:{machine.id}:{len(children)}"
+        context = dict(input) if isinstance(input, Mapping) else None
+        child = self.ref.spawn(machine, id=key, system_id=system_id, context=context)
+        if self.front is not None:
+            children[key] = child
+        return child
+
+    def stop_child(self, child_id: Any) -> Any:
+        """``stopChild``: the awaitable the runtime awaits after the macrostep (None when
+        there is no such child)."""
+        child = self.actor(child_id)
+        if child is None or child is self.ref or child is self.ref.parent:
+            return None
+        children = self._children()
+        for key, c in list(children.items()):
+            if c is child:
+                del children[key]
+        return child.stop()
