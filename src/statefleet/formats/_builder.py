@@ -51,22 +51,18 @@ from typing import Any, ClassVar, Literal
 from statefleet.core import (
     Action,
     ActionContext,
-    AfterSpec,
     Chart,
     ChartDefinitionError,
-    ChartSpec,
     EventData,
     Guard,
     InvalidEventError,
     Invocation,
-    InvokeSpec,
     StatefleetError,
-    StateSpec,
-    TransitionSpec,
     compile_chart,
 )
+from statefleet.formats import _ir as ir
 from statefleet.formats._input import MAX_NESTING, shown
-from statefleet.formats._resolve import Problems, did_you_mean, parse_duration
+from statefleet.formats._resolve import Kind, Problems, did_you_mean, parse_duration
 
 __all__ = [
     "Activity",
@@ -336,16 +332,13 @@ def _adapt_guard(fn: Behavior) -> Guard:
     return cond
 
 
-def _not_stop(cond: Guard | None) -> Guard:
-    """Guard a wildcard transition so that it never takes :func:`stop`'s event."""
+def _not_stop(m: ActionContext) -> bool:
+    """A wildcard transition's check that it never takes :func:`stop`'s event."""
+    ev = m.event
+    return ev is None or ev.name != STOP_EVENT
 
-    def wildcard(m: ActionContext) -> bool:
-        ev = m.event
-        if ev is not None and ev.name == STOP_EVENT:
-            return False
-        return cond is None or bool(cond(m))
 
-    return wildcard
+_NOT_STOP = ir.Ref("guard", "not stop", _not_stop, core=True)
 
 
 def _seconds(value: Any, repeat: bool) -> float | None:
@@ -380,6 +373,22 @@ def _adapt_duration(fn: Behavior, repeat: bool) -> Callable[[ActionContext], flo
 
     delay.__name__ = delay.__qualname__ = _fn_name(fn)
     return delay
+
+
+def _ref(kind: Kind, fn: Behavior) -> ir.Ref:
+    """A behaviour given in place, as the readers' model refers to it."""
+    return ir.Ref(kind, _fn_name(fn), fn)
+
+
+#: the builder's behaviours are all ``(ctx, instance, event)``
+_BINDING = ir.Binding(
+    None,
+    {
+        "action": lambda fn, ref: _adapt_action(fn),
+        "guard": lambda fn, ref: _adapt_guard(fn),
+        "delay": lambda fn, ref: _adapt_duration(fn, bool(ref.params.get("repeat"))),
+    },
+)
 
 
 class Activity:
@@ -645,9 +654,9 @@ class _Node:
         self.declared: list[_Transition] = []
         self.initial_el: _Initial | None = None
         self.initial: tuple[str, ...] | None = None
-        self.initial_actions: tuple[Action, ...] = ()
-        self.transitions: list[TransitionSpec] = []
-        self.after: list[AfterSpec] = []
+        self.initial_actions: list[ir.Ref] = []
+        self.transitions: list[ir.Transition] = []
+        self.after: list[ir.Timer] = []
 
     def is_descendant_of(self, other: _Node) -> bool:
         n = self.parent
@@ -810,16 +819,16 @@ class _Definer:
 
     def link_initial(self, node: _Node, el: _Initial) -> None:
         raw: Any = None
-        actions: list[Action] = []
+        actions: list[ir.Ref] = []
         for p in el.parts:
             if isinstance(p, _Path) and p.role == "target":
                 if raw is not None:
                     self.error(node.path, "initial() takes one target()")
                 raw = p.path
             elif isinstance(p, _Behaviors) and p.role == "effect":
-                actions += [_adapt_action(f) for f in self.behaviours(node.path, p)]
+                actions += [_ref("action", f) for f in self.behaviours(node.path, p)]
             elif not isinstance(p, Element) and callable(_unwrap(p)):
-                actions.append(_adapt_action(_unwrap(p)))
+                actions.append(_ref("action", _unwrap(p)))
             else:
                 self.error(node.path, f"initial() takes a target() and effects, got {_what(p)}")
         if raw is None:
@@ -836,7 +845,7 @@ class _Definer:
             self.error(node.path, f"initial target {shown(raw)} is not a state inside {node.path}")
             return
         node.initial = (tgt.path,)
-        node.initial_actions = tuple(actions)
+        node.initial_actions = actions
 
     def link_transition(self, decl: _Node, t: _Transition) -> None:
         events: list[str] = []
@@ -927,33 +936,26 @@ class _Definer:
         elif not events and not timers:
             self.error(path, "a transition() needs a trigger: on(...), after(...) or every(...)")
             return
-        cond = _adapt_guard(guard_fn) if guard_fn is not None else None
+        guards = [_ref("guard", guard_fn)] if guard_fn is not None else []
         label = f"[{_fn_name(guard_fn)}]" if guard_fn is not None else None
-        actions = tuple(_adapt_action(f) for f in effects)
+        actions = [_ref("action", f) for f in effects]
         targets = (tgt.path,) if tgt is not None else ()
         # a target inside the source is UML's local transition: the source is not exited
         kind: Literal["internal", "external"] = (
             "internal" if tgt is not None and tgt.is_descendant_of(src) else "external"
         )
+
+        def make(events: tuple[str, ...] = ()) -> ir.Transition:
+            # a wildcard transition never takes stop()'s event
+            not_stop = [_NOT_STOP] if "*" in events else []
+            return ir.Transition(
+                events, targets, not_stop + guards, actions, kind, guard_label=label
+            )
+
         if events or pseudo:
-            src.transitions.append(
-                TransitionSpec(
-                    event=tuple(events),
-                    target=targets,
-                    cond=_not_stop(cond) if "*" in events else cond,
-                    type=kind,
-                    actions=actions,
-                    cond_label=label,
-                )
-            )
+            src.transitions.append(make(tuple(events)))
         for timer in timers:
-            delay = self.delay(path, timer)
-            if delay is None:
-                continue
-            spec = TransitionSpec(
-                target=targets, cond=cond, type=kind, actions=actions, cond_label=label
-            )
-            src.after.append(AfterSpec(delay=delay, transition=spec, repeat=timer.repeat))
+            src.after.append(self.timer(path, timer, make()))
 
     def descriptors(self, path: str, el: _On) -> list[str]:
         out: list[str] = []
@@ -967,23 +969,26 @@ class _Definer:
             out.append("error" if name == HSM_ERROR else name)
         return out
 
-    def delay(self, path: str, timer: _Timer) -> float | Callable[[ActionContext], float] | None:
+    def timer(self, path: str, timer: _Timer, t: ir.Transition) -> ir.Timer:
         duration = _unwrap(timer.duration)
         if callable(duration):
-            return _adapt_duration(duration, timer.repeat)
-        seconds = _seconds(duration, timer.repeat)
-        if seconds is None:
-            self.error(
-                path,
-                f"invalid duration {shown(duration)}: {_duration_rule(timer.repeat)}, or a function"
-                " returning one",
-            )
-        return seconds
+            ref = _ref("delay", duration)
+            ref.params = {"repeat": timer.repeat}
+            duration = ref
+        return ir.Timer(
+            duration,
+            [t],
+            repeat=timer.repeat,
+            strings=False,
+            invalid=f"invalid duration {{value}}: {_duration_rule(timer.repeat)}, or a function"
+            " returning one",
+            path=path,
+        )
 
     # pass 3: core specs
-    def spec(self, node: _Node) -> StateSpec:
+    def spec(self, node: _Node) -> ir.State:
         if node.kind in ("shallow", "deep"):
-            return StateSpec(
+            return ir.State(
                 id=node.path,
                 kind="history",
                 history="deep" if node.kind == "deep" else "shallow",
@@ -991,17 +996,17 @@ class _Definer:
                 path=node.path,
                 meta={"hsm": "history"},
             )
-        return StateSpec(
+        return ir.State(
             id=node.path,
             kind="final" if node.kind == "final" else "state",
             children=[self.spec(c) for c in node.children],
             initial=node.initial,
             initial_actions=node.initial_actions,
             transitions=node.transitions,
-            onentry=[(_adapt_action(f),) for f in node.entry],
-            onexit=[(_adapt_action(f),) for f in node.exit],
-            invokes=[InvokeSpec(src=Activity(f), kind="activity") for f in node.activities],
-            after=node.after,
+            entry=[[_ref("action", f)] for f in node.entry],
+            exit=[[_ref("action", f)] for f in node.exit],
+            invokes=[ir.Invoke(src=Activity(f), kind="activity") for f in node.activities],
+            timers=node.after,
             path=node.path,
             meta={"hsm": node.kind},
         )
@@ -1012,16 +1017,18 @@ class _Definer:
             self.link(self.root)
         self.errors.raise_if_any()
         root = self.root
-        root.transitions.append(TransitionSpec(event=(STOP_EVENT,), target=(STOPPED_STATE,)))
+        root.transitions.append(ir.Transition(events=(STOP_EVENT,), targets=(STOPPED_STATE,)))
         finals = tuple(c.path for c in root.children if c.kind == "final")
-        spec = ChartSpec(
+        model = ir.Chart(
             id=self.name,
             name=self.name,
-            states=[self.spec(root), StateSpec(id=STOPPED_STATE, kind="final")],
+            states=[self.spec(root), ir.State(id=STOPPED_STATE, kind="final")],
             initial=(root.path,),
             path=root.path,
             meta={"hsm": {"machine": root.path, "finals": finals}},
         )
+        spec = ir.lower(model, _BINDING, self.errors)
+        self.errors.raise_if_any()
         return compile_chart(spec)
 
 
