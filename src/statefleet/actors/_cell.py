@@ -94,6 +94,12 @@ __all__ = ["ActorCell", "copy_context"]
 
 log = logging.getLogger("statefleet.actors")
 
+#: a listener's trace headers for a step's sends: the headers, or a function formatting them
+#: (called only when the step sends or schedules an event)
+TraceHeaders = dict[str, str] | Callable[[], dict[str, str] | None] | None
+#: the effects that carry trace headers
+_TRACED = (SendEffect, ScheduleEffect)
+
 
 class _Extra:
     """Per-actor state most actors never need (created on first use)."""
@@ -510,10 +516,10 @@ class ActorCell:
         m.macrostep(ev)
         return self.outcome(ev, before, t0, headers)
 
-    def begin(self, ev: EventData | None) -> dict[str, str] | None:
+    def begin(self, ev: EventData | None) -> TraceHeaders:
         """Tell the listeners that propagate trace context a macrostep of ``ev`` begins;
-        the headers (of its span) for the events it sends."""
-        headers: dict[str, str] | None = None
+        the headers (of its span) for the events it sends, or a function giving them."""
+        headers: TraceHeaders = None
         for fn in self.rt.trace_fns:
             h = fn(self.id, ev)
             if h and headers is None:
@@ -525,14 +531,18 @@ class ActorCell:
         ev: EventData | None,
         before: tuple[str, ...],
         t0: float,
-        headers: dict[str, str] | None,
+        headers: TraceHeaders,
     ) -> MacrostepRecord:
         """The record of the step just taken, its sends stamped with ``headers`` (so stored
-        timers and inbox rows carry the trace context too)."""
+        timers and inbox rows carry the trace context too; formatted only for a step that
+        sends or schedules an event)."""
         m = self.engine
         duration = time.perf_counter() - t0
-        if headers and m.effects:
-            m.stamp_trace(headers)
+        if headers and m.effects and any(type(e) in _TRACED for e in m.effects):
+            if callable(headers):
+                headers = headers()
+            if headers:
+                m.stamp_trace(headers)
         rec = m.step_record(self.id, ev, before, duration)
         m.record = None
         return rec

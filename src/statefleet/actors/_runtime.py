@@ -22,7 +22,7 @@ import anyio.abc
 import anyio.lowlevel
 import msgspec
 
-from statefleet.actors._cell import ActorCell
+from statefleet.actors._cell import ActorCell, TraceHeaders
 from statefleet.actors._commit import CommitPipeline
 from statefleet.actors._durable import Durable, DurableStore
 from statefleet.actors._invocations import RunningInvocation
@@ -132,7 +132,7 @@ class Runtime:
         self.recv_fns: tuple[Callable[[Record], Any], ...] = ()
         #: per listener that propagates trace context: (actor id, event) -> headers for the
         #: events the actor's macrostep sends (``begin_macrostep``, else ``trace_headers``)
-        self.trace_fns: tuple[Callable[[str, EventData | None], dict[str, str] | None], ...] = ()
+        self.trace_fns: tuple[Callable[[str, EventData | None], TraceHeaders], ...] = ()
         #: per listener that propagates trace context: () -> headers of the caller's span
         self.caller_fns: tuple[Callable[[], dict[str, str] | None], ...] = ()
         self.update_listeners()
@@ -419,7 +419,7 @@ class Runtime:
         self.recv_fns = tuple(
             fn for fn, types in self.filters if types is None or EventReceived in types
         )
-        traces: list[Callable[[str, EventData | None], dict[str, str] | None]] = []
+        traces: list[Callable[[str, EventData | None], TraceHeaders]] = []
         # trace context matters only to listeners that see macrosteps
         for fn in self.step_fns:
             owner = getattr(fn, "__self__", None)

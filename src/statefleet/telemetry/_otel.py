@@ -7,12 +7,13 @@ library never sets a global provider: pass providers explicitly or the global on
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from opentelemetry import metrics, trace
 from opentelemetry.context import Context
 from opentelemetry.metrics import Observation
-from opentelemetry.trace import Link, Span, SpanContext, Status, StatusCode
+from opentelemetry.trace import Link, NonRecordingSpan, Span, SpanContext, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from statefleet.core import (
@@ -31,6 +32,7 @@ from statefleet.core import (
     SnapshotCommitted,
 )
 from statefleet.telemetry import attributes as A
+from statefleet.telemetry._sampling import Unsampled, parse_traceparent, shortcut_for
 
 __all__ = ["OpenTelemetry"]
 
@@ -71,6 +73,13 @@ def _headers(sc: SpanContext) -> dict[str, str] | None:
     if sc.trace_state:
         headers["tracestate"] = sc.trace_state.to_header()
     return headers
+
+
+def _span_headers(span: Span) -> dict[str, str] | None:
+    """W3C trace headers of ``span``."""
+    if type(span) is Unsampled:
+        return span.headers()
+    return _headers(span.get_span_context())
 
 
 def _ns(seconds_ago: float) -> int:
@@ -124,9 +133,12 @@ class OpenTelemetry:
         self._commit_batch = meter.create_histogram(A.METRIC_COMMIT_BATCH, unit="{snapshot}")
         self._meter = meter
         self._observed: list[Any] = []
-        self._last: dict[str, SpanContext] = {}
+        #: the span of each actor's last published macrostep (ended: its context only)
+        self._last: dict[str, Span] = {}
         #: macrostep spans begun and not yet published (their step is being committed)
         self._open: dict[str, Span] = {}
+        #: sampling decided without the SDK, where that is exact (None: always the SDK)
+        self._fast = shortcut_for(self._tracer)
         #: the span context of each running invocation, for the step taking its result
         self._invoke_links: dict[tuple[str, str], SpanContext] = {}
         #: the chart of each running actor (the active gauge goes down with its labels)
@@ -165,8 +177,8 @@ class OpenTelemetry:
     # -- propagation ------------------------------------------------------------------------
     def trace_headers(self, actor: str) -> dict[str, str] | None:
         """W3C trace headers of ``actor``'s last macrostep span (for events it sends)."""
-        sc = self._last.get(actor)
-        return _headers(sc) if sc is not None else None
+        span = self._last.get(actor)
+        return _span_headers(span) if span is not None else None
 
     def caller_trace(self) -> dict[str, str] | None:
         """The W3C trace headers of the caller's current span (``send``, ``ask`` and
@@ -175,30 +187,54 @@ class OpenTelemetry:
         macrostep it causes is a child of the caller's span."""
         return _headers(trace.get_current_span().get_span_context())
 
-    def begin_macrostep(self, actor: str, event: EventData | None) -> dict[str, str] | None:
+    def begin_macrostep(
+        self, actor: str, event: EventData | None
+    ) -> Callable[[], dict[str, str] | None]:
         """A macrostep of ``actor`` begins: start its span (a child of the trace context the
-        event carries) and return its W3C trace headers, which the runtime stamps on the
-        events the step sends and schedules, before it commits them.
+        event carries) and return a function giving its W3C trace headers, which the runtime
+        calls when the step sends or schedules events, to stamp them before it commits them.
+
+        Where the configured sampler's decision is known without the SDK (see
+        :mod:`statefleet.telemetry._sampling`), a span it drops is not started at all: the
+        step gets an unsampled context in the same trace, and nothing else is built for it.
 
         The span ends when the step's :class:`~statefleet.core.MacrostepRecord` is
         published, after the commit; a step that is never committed (a crash) never ends its
         span, so it is never exported."""
-        parent: Context | None = None
         links: list[Link] = []
+        trace_ctx: dict[str, str] | None = None
         if event is not None:
-            if event.trace:
-                ctx = _PROPAGATOR.extract(event.trace)
-                if trace.get_current_span(ctx).get_span_context().is_valid:
-                    parent = ctx
+            trace_ctx = event.trace
             iid = event.invokeid
             if iid is not None and event.name.startswith(("done.invoke.", "error.invoke.")):
                 # the step taking an invocation's result is linked to its invoke span
                 sc = self._invoke_links.pop((actor, iid), None)
                 if sc is not None:
                     links.append(Link(sc))
-        span = self._tracer.start_span(A.SPAN_MACROSTEP, context=parent, links=links)
-        self._open[actor] = span
-        return _headers(span.get_span_context())
+        span = self._open[actor] = self._start_step(trace_ctx, links, None)
+        if type(span) is Unsampled:
+            return span.headers
+        return lambda: _span_headers(span)
+
+    def _start_step(
+        self, trace_ctx: dict[str, str] | None, links: list[Link], start_time: int | None
+    ) -> Span:
+        """A macrostep span: a child of the context ``trace_ctx`` carries, else of the current
+        span (a root if none); decided without the SDK where that is exact (an
+        :class:`Unsampled` span when dropped)."""
+        fast = self._fast
+        parent: Context | None = None
+        if trace_ctx:
+            known = parse_traceparent(trace_ctx) if fast is not None else None
+            if known is not None:
+                assert fast is not None
+                dropped = fast.drops_child(True, known[0], known[1])
+                if dropped is not None:
+                    return dropped
+            ctx = _PROPAGATOR.extract(trace_ctx)
+            if trace.get_current_span(ctx).get_span_context().is_valid:
+                parent = ctx
+        return self._start(A.SPAN_MACROSTEP, parent, None, links, start_time)
 
     # -- records ----------------------------------------------------------------------------
     def on_record(self, record: Record) -> None:
@@ -208,14 +244,18 @@ class OpenTelemetry:
         elif isinstance(record, ActorSpawned):
             self._active.add(1, {A.CHART_ID: record.chart_id})
             self._charts[record.actor] = record.chart_id
-            attrs: dict[str, Any] = {
-                A.ACTOR_ID: record.actor,
-                A.CHART_ID: record.chart_id,
-                A.CHART_VERSION: record.chart_version,
-            }
-            if record.parent:
-                attrs[A.PARENT_ID] = record.parent
-            self._tracer.start_span(A.SPAN_SPAWN, attributes=attrs).end()
+
+            def spawned() -> dict[str, Any]:
+                attrs: dict[str, Any] = {
+                    A.ACTOR_ID: record.actor,
+                    A.CHART_ID: record.chart_id,
+                    A.CHART_VERSION: record.chart_version,
+                }
+                if record.parent:
+                    attrs[A.PARENT_ID] = record.parent
+                return attrs
+
+            self._start(A.SPAN_SPAWN, None, spawned).end()
         elif isinstance(record, ActorStopped):
             chart_id = self._charts.pop(record.actor, None)
             if chart_id is not None:
@@ -224,9 +264,10 @@ class OpenTelemetry:
             self._open.pop(record.actor, None)
         elif isinstance(record, ActorRestarted):
             self._restarts.add(1)
-            span = self._tracer.start_span(
+            span = self._start(
                 A.SPAN_RESTART,
-                attributes={
+                None,
+                lambda: {
                     A.ACTOR_ID: record.actor,
                     A.RESTART_ATTEMPT: record.attempt,
                     A.RESTART_DELAY: record.delay,
@@ -239,19 +280,19 @@ class OpenTelemetry:
             self._errors.add(1, {"kind": type(record).__name__})
         elif isinstance(record, InvocationStarted):
             links = []
-            sc = self._last.get(record.actor)
-            if sc is not None and sc.is_valid:
-                links.append(Link(sc))
-            inv_span = self._invocations[(record.actor, record.invokeid)] = self._tracer.start_span(
+            last = self._last.get(record.actor)
+            if last is not None and last.get_span_context().is_valid:
+                links.append(Link(last.get_span_context()))
+            inv_span = self._invocations[(record.actor, record.invokeid)] = self._start(
                 A.SPAN_INVOKE,
-                context=Context(),
-                links=links,
-                attributes={
+                Context(),
+                lambda: {
                     A.ACTOR_ID: record.actor,
                     A.INVOKE_ID: record.invokeid,
                     A.INVOKE_STATE: record.state,
                     A.INVOKE_KIND: record.kind,
                 },
+                links=links,
             )
             sc = inv_span.get_span_context()
             if sc.is_valid:
@@ -271,27 +312,57 @@ class OpenTelemetry:
             step = self._open.get(record.actor)
             # the commit of a macrostep is a child of its span (published before it ends)
             ctx = trace.set_span_in_context(step) if step is not None else None
-            span = self._tracer.start_span(
-                A.SPAN_COMMIT, context=ctx, start_time=_ns(record.latency)
-            )
+            span = self._start(A.SPAN_COMMIT, ctx, None, start_time=_ns(record.latency))
             if span.is_recording():
                 span.set_attribute(A.ACTOR_ID, record.actor)
                 span.set_attribute(A.SNAPSHOT_VERSION, record.version)
             span.end()
 
+    def _start(
+        self,
+        name: str,
+        context: Context | None,
+        attributes: Callable[[], dict[str, Any]] | None,
+        links: list[Link] | None = None,
+        start_time: int | None = None,
+    ) -> Span:
+        """A span other than a macrostep's: a child of ``context`` (None: the current one);
+        decided without the SDK where that is exact, an :class:`Unsampled` span when dropped
+        (``attributes()`` is called only for a span the SDK starts)."""
+        tracer = self._tracer
+
+        def start() -> Span:
+            return tracer.start_span(
+                name,
+                context=context,
+                links=links,
+                attributes=attributes() if attributes is not None else None,
+                start_time=start_time,
+            )
+
+        fast = self._fast
+        if fast is None:
+            return start()
+        parent = trace.get_current_span(context)
+        if type(parent) is Unsampled:
+            dropped = fast.drops_child(False, parent.trace_id, parent.flags)
+            return dropped if dropped is not None else start()
+        sc = parent.get_span_context()
+        if not sc.is_valid:
+            return fast.start_root(start) if fast.root is not None else start()
+        if not sc.trace_state:
+            dropped = fast.drops_child(sc.is_remote, sc.trace_id, sc.trace_flags)
+            if dropped is not None:
+                return dropped
+        return start()
+
     def _macrostep(self, r: MacrostepRecord) -> None:
         ev = r.event
         event_name = ev.name if ev is not None else "(start)"
-        end = time.time_ns()
         span = self._open.pop(r.actor, None)
         if span is None:  # a driver that does not begin its macrosteps (the sync Session)
-            parent: Context | None = None
-            if ev is not None and ev.trace:
-                ctx = _PROPAGATOR.extract(ev.trace)
-                if trace.get_current_span(ctx).get_span_context().is_valid:
-                    parent = ctx
-            start = end - int(r.duration * 1e9)
-            span = self._tracer.start_span(A.SPAN_MACROSTEP, context=parent, start_time=start)
+            start = time.time_ns() - int(r.duration * 1e9)
+            span = self._start_step(ev.trace if ev is not None else None, [], start)
         if span.is_recording():
             # attributes and events only for a span something records (a sampler that drops
             # it gets a non-recording span: nothing is built for it)
@@ -327,8 +398,12 @@ class OpenTelemetry:
             if r.errors:
                 span.set_status(Status(StatusCode.ERROR, str(r.errors[0])))
                 span.set_attribute(A.ERROR_COUNT, len(r.errors))
-        span.end(end_time=end)
-        self._last[r.actor] = span.get_span_context()
+            span.end()
+            # an ended span keeps its attributes: remember its context only
+            self._last[r.actor] = NonRecordingSpan(span.get_span_context())
+        else:
+            span.end()
+            self._last[r.actor] = span
         key = (r.chart_id, event_name)
         self._counts[key] = self._counts.get(key, 0) + 1
         labels = self._chart_labels.get(r.chart_id)
