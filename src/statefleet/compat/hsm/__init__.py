@@ -28,6 +28,7 @@ from statefleet.compat.hsm._api import (
 )
 from statefleet.compat.hsm._attributes import AttributeChange
 from statefleet.compat.hsm._elements import (
+    Activity,
     after,
     at,
     attribute,
@@ -42,7 +43,6 @@ from statefleet.compat.hsm._elements import (
 from statefleet.compat.hsm._runtime import HSM, Instance, Pending, running, start, stop
 from statefleet.core import Chart
 from statefleet.formats._builder import (
-    Activity,
     Behavior,
     Context,
     DataInstance,

@@ -47,6 +47,7 @@ from statefleet.formats import _builder as builder
 from statefleet.formats._builder import Behavior, Context, Element, Event
 
 __all__ = [
+    "Activity",
     "after",
     "at",
     "attribute",
@@ -114,6 +115,23 @@ class _AttributeTimer(_Extra):
     @property
     def what(self) -> str:  # type: ignore[override]
         return f"{self.kind}({self.name!r})"
+
+
+class _ActivityType(type):
+    """``hsm.Activity(fn, ...)`` is hsm's element; ``isinstance(src, hsm.Activity)`` still
+    recognises the activity source the builder puts in an ``InvokeSpec``."""
+
+    def __call__(cls, *fns: Behavior) -> Element:  # type: ignore[override]
+        return builder.activity(*fns)
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return isinstance(obj, builder.Activity)
+
+
+class Activity(metaclass=_ActivityType):
+    """hsm's ``Activity(*fns)``: behaviours run while the enclosing state is active and
+    cancelled when it exits (the builder's ``activity``). An activity source found in a
+    chart's ``InvokeSpec`` is an instance of this class."""
 
 
 def state(name: str, *children: Element) -> Element:
@@ -249,8 +267,7 @@ class _Lowering:
                 if not machine:
                     raise self.error(
                         path, "attribute() belongs to the machine: declare it in define()"
-                    )
-                self.attribute(path, el)
+                    )  # the machine's are declared first, by define()
             elif isinstance(el, _Extra):
                 raise self.error(path, f"{el.what} belongs in a transition()")
             else:

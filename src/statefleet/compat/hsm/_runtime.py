@@ -124,9 +124,15 @@ class _DriverSession(Session):
 
     __slots__ = ("driver",)
 
-    def __init__(self, driver: HSM, chart: Chart, **kw: Any) -> None:
+    def __init__(
+        self, driver: HSM, chart: Chart, *, context: dict[str, Any] | None, **kw: Any
+    ) -> None:
         self.driver = driver
-        super().__init__(chart, **kw)
+        super().__init__(chart, _start=False, **kw)
+        # the driver knows its session before the initial entry runs: behaviours of that
+        # entry (durations reading attributes, hsm.Get) reach it through the instance
+        driver.session = self
+        self._start(context)
 
 
 class _Activity:

@@ -1,0 +1,370 @@
+"""stateforward hsm's Defer, attributes (Attribute/Get/Set/OnSet), When, Restart and the
+After* waiters, and its runtime on anyio (asyncio and trio), used as hsm's README shows."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import anyio
+import pytest
+
+from statefleet import ActorSystem, ChartDefinitionError, StatefleetError, VirtualClock, hsm
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+class Log(hsm.Instance):
+    def __init__(self) -> None:
+        super().__init__()
+        self.log: list[str] = []
+
+
+def note(text: str) -> Any:
+    def behaviour(ctx: hsm.Context, inst: Log, event: hsm.Event) -> None:
+        inst.log.append(f"{text}:{event.name}")
+
+    return behaviour
+
+
+# -- Defer ---------------------------------------------------------------------------------------
+def deferring_model() -> hsm.Model:
+    return hsm.Define(
+        "Worker",
+        hsm.Initial(hsm.Target("idle")),
+        hsm.State(
+            "idle",
+            hsm.Defer("work", hsm.Event("pause")),
+            hsm.Transition(hsm.On("ready"), hsm.Target("../busy")),
+        ),
+        hsm.State(
+            "busy",
+            hsm.Transition(hsm.On("work"), hsm.Effect(note("did"))),
+            hsm.Transition(hsm.On("pause"), hsm.Target("../paused"), hsm.Effect(note("paused"))),
+        ),
+        hsm.State("paused"),
+    )
+
+
+async def test_deferred_events_are_handled_once_the_deferring_state_is_left() -> None:
+    inst = Log()
+    ctx = hsm.Context()
+    await hsm.Start(ctx, inst, deferring_model(), clock=VirtualClock())
+    await hsm.Dispatch(ctx, inst, hsm.Event("work").WithData(1))
+    await hsm.Dispatch(ctx, inst, hsm.Event("pause"))
+    await hsm.Dispatch(ctx, inst, hsm.Event("work").WithData(2))
+    assert inst.state() == "/Worker/idle" and inst.log == []
+    assert hsm.TakeSnapshot(ctx, inst).QueueLen == 3
+    assert inst.machine.deferred == ("work", "pause", "work")
+    await hsm.Dispatch(ctx, inst, hsm.Event("ready"))
+    # re-delivered in order once idle is left; the second work comes after the pause
+    assert inst.log == ["did:work", "paused:pause"]
+    assert inst.state() == "/Worker/paused"
+    assert hsm.TakeSnapshot(ctx, inst).QueueLen == 0  # paused neither defers nor takes it
+    await hsm.Stop(inst)
+
+
+async def test_a_transition_of_a_nested_state_beats_an_outer_deferral() -> None:
+    model = hsm.Define(
+        "M",
+        hsm.Initial(hsm.Target("outer")),
+        hsm.State(
+            "outer",
+            hsm.Defer("x"),
+            hsm.Initial(hsm.Target("inner")),
+            hsm.State("inner", hsm.Transition(hsm.On("x"), hsm.Effect(note("inner")))),
+            hsm.State("other"),
+            hsm.Transition(hsm.On("move"), hsm.Target("other")),
+        ),
+    )
+    inst = Log()
+    sm = await hsm.Start(hsm.Context(), inst, model, clock=VirtualClock())
+    await sm.dispatch("x")
+    assert inst.log == ["inner:x"]
+    await sm.dispatch("move")
+    await sm.dispatch("x")  # other has no transition on x: outer defers it
+    assert inst.log == ["inner:x"] and sm.deferred == ("x",)
+    await hsm.Stop(sm)
+
+
+def test_defer_outside_a_state_is_a_definition_error() -> None:
+    with pytest.raises(ChartDefinitionError, match=r"defer\(\) must be called within a state"):
+        hsm.Define("Bare", hsm.Defer("work"), hsm.State("a"))
+    with pytest.raises(ChartDefinitionError, match=r"defer\(\) does not belong in a transition"):
+        hsm.Define(
+            "Bad",
+            hsm.State("idle", hsm.Transition(hsm.On("go"), hsm.Defer("work"), hsm.Target("."))),
+        )
+    with pytest.raises(ChartDefinitionError, match="without spaces"):
+        hsm.Define("Bad", hsm.State("idle", hsm.Defer("two words")))
+
+
+async def test_deferral_lives_in_the_datamodel_under_actors() -> None:
+    async with ActorSystem(clock=VirtualClock()) as system:
+        ref = system.spawn(deferring_model(), id="w-1")
+        await ref.send("work")
+        snap = await ref.ask("pause")
+        assert snap.context["$hsm.deferred"] == [["work", None], ["pause", None]]
+        snap = await ref.ask("ready")
+        assert "/Worker/paused" in snap.configuration
+        assert "$hsm.deferred" not in snap.context
+
+
+# -- attributes ----------------------------------------------------------------------------------
+def thermostat() -> hsm.Model:
+    return hsm.Define(
+        "Thermostat",
+        hsm.Attribute("temperature", 70),
+        hsm.Initial(hsm.Target("idle")),
+        hsm.State(
+            "idle",
+            hsm.Transition(hsm.OnSet("temperature"), hsm.Target("../changed"), hsm.Effect(seen)),
+        ),
+        hsm.State("changed"),
+    )
+
+
+def seen(ctx: hsm.Context, inst: Log, event: hsm.Event) -> None:
+    change = event.data
+    assert isinstance(change, hsm.AttributeChange)
+    inst.log.append(f"{change.name}: {change.old_value} -> {change.value}")
+
+
+async def test_attributes_get_set_and_on_set() -> None:
+    ctx, inst = hsm.Context(), Log()
+    await hsm.Started(ctx, inst, thermostat(), hsm.Config(clock=VirtualClock()))
+    assert hsm.Get(ctx, inst, "temperature") == (70, True)
+    assert hsm.Get(ctx, inst, "/Thermostat/temperature") == (70, True)
+    assert hsm.Get(ctx, inst, "humidity") == (None, False)
+    assert hsm.TakeSnapshot(ctx, inst).Attributes == {"/Thermostat/temperature": 70}
+    await hsm.Set(ctx, inst, "temperature", 70)  # the same value: no change event
+    assert inst.state() == "/Thermostat/idle"
+    await hsm.Set(ctx, inst, "temperature", 72)
+    assert inst.state() == "/Thermostat/changed"
+    assert inst.log == ["/Thermostat/temperature: 70 -> 72"]
+    assert hsm.TakeSnapshot(ctx, inst).Attributes == {"/Thermostat/temperature": 72}
+    await hsm.Set(ctx, inst, "mode", "eco")  # an undeclared attribute is made on first Set
+    assert hsm.Get(ctx, inst, "mode") == ("eco", True)
+    await hsm.Stop(inst)
+    with pytest.raises(StatefleetError, match="not running"):
+        await hsm.Set(ctx, inst, "temperature", 1)
+
+
+async def test_when_waits_for_a_condition_over_attributes() -> None:
+    def warm(ctx: hsm.Context, inst: Log, event: hsm.Event) -> bool:
+        return bool(hsm.Get(ctx, inst, "temperature")[0] >= 75)
+
+    model = hsm.Define(
+        "Heater",
+        hsm.Attribute("temperature", 70),
+        hsm.Attribute("armed", False),
+        hsm.Initial(hsm.Target("heating")),
+        hsm.State(
+            "heating",
+            hsm.Transition(hsm.When(warm), hsm.Target("../idle")),
+            hsm.Transition(hsm.When("armed"), hsm.Target("../armed")),
+        ),
+        hsm.State("idle"),
+        hsm.State("armed"),
+    )
+    ctx, inst = hsm.Context(), Log()
+    await hsm.Start(ctx, inst, model, clock=VirtualClock())
+    await hsm.Set(ctx, inst, "temperature", 74)
+    assert inst.state() == "/Heater/heating"
+    entered = hsm.AfterEntry(ctx, inst, "/Heater/idle")
+    await hsm.Set(ctx, inst, "temperature", 76)
+    await entered
+    assert inst.state() == "/Heater/idle"
+    await hsm.Restart(inst)  # attributes back to their defaults
+    assert inst.state() == "/Heater/heating"
+    assert hsm.Get(ctx, inst, "temperature") == (70, True)
+    await hsm.Set(ctx, inst, "armed", True)  # When("name") is OnSet("name")
+    assert inst.state() == "/Heater/armed"
+    await hsm.Stop(inst)
+
+
+async def test_when_awaits_an_event_and_stops_waiting_when_the_state_exits() -> None:
+    gate = anyio.Event()
+    cancelled: list[str] = []
+    ended = [anyio.Event(), anyio.Event()]
+
+    async def opened(ctx: hsm.Context, inst: Log, event: hsm.Event) -> anyio.Event:
+        return gate
+
+    async def never(ctx: hsm.Context, inst: Log, event: hsm.Event) -> None:
+        try:
+            await anyio.sleep_forever()
+        finally:
+            cancelled.append(inst.state())
+            ended[len(cancelled) - 1].set()
+
+    model = hsm.Define(
+        "Door",
+        hsm.Initial(hsm.Target("closed")),
+        hsm.State(
+            "closed",
+            hsm.Transition(hsm.When(opened), hsm.Target("../open")),
+            hsm.Transition(hsm.When(never), hsm.Target("../open")),
+            hsm.Transition(hsm.On("lock"), hsm.Target("../locked")),
+        ),
+        hsm.State("open"),
+        hsm.State("locked"),
+    )
+    ctx = hsm.Context()
+    locked = await hsm.Start(ctx, Log(), model, clock=VirtualClock())
+    assert locked.activities == 2
+    await locked.dispatch("lock")  # leaving closed ends both waits
+    assert locked.activities == 0 and cancelled == ["/Door/locked"]
+    await hsm.Stop(locked)
+
+    inst = Log()
+    await hsm.Start(ctx, inst, model, clock=VirtualClock())
+    entered = hsm.AfterEntry(ctx, inst, "/Door/open")
+    gate.set()
+    with anyio.fail_after(5):
+        await entered
+        await ended[1].wait()  # taking the When transition left closed: the other wait ended
+    assert inst.state() == "/Door/open"
+    assert cancelled == ["/Door/locked", "/Door/open"]
+    await hsm.Stop(inst)
+
+
+def test_attribute_definition_errors() -> None:
+    with pytest.raises(ChartDefinitionError, match="declared twice"):
+        hsm.Define("M", hsm.Attribute("a"), hsm.Attribute("/M/a"), hsm.State("s"))
+    with pytest.raises(ChartDefinitionError, match="belongs to the machine"):
+        hsm.Define("M", hsm.State("s", hsm.Attribute("a")))
+    with pytest.raises(ChartDefinitionError, match="invalid duration 'delay'"):
+        hsm.Define("M", hsm.State("s", hsm.Transition(hsm.After("delay"), hsm.Target("."))))
+    with pytest.raises(ChartDefinitionError, match=r"on_set\(\) belongs in a transition"):
+        hsm.Define("M", hsm.State("s", hsm.OnSet("a")))
+    with pytest.raises(ChartDefinitionError, match="attribute name or a function"):
+        hsm.Define("M", hsm.State("s", hsm.Transition(hsm.When(3), hsm.Target("."))))
+
+
+async def test_timers_read_their_duration_from_an_attribute() -> None:
+    model = hsm.Define(
+        "Blink",
+        hsm.Attribute("delay", timedelta(seconds=3)),
+        hsm.Attribute("period", 2),
+        hsm.Initial(hsm.Target("off")),
+        hsm.State("off", hsm.Transition(hsm.After("delay"), hsm.Target("../on"))),
+        hsm.State("on", hsm.Transition(hsm.Every("period"), hsm.Effect(note("tick")))),
+    )
+    inst = Log()
+    sm = await hsm.Start(hsm.Context(), inst, model, clock=VirtualClock())
+    await sm.advance(2.9)
+    assert inst.state() == "/Blink/off"
+    await sm.advance(0.1)
+    assert inst.state() == "/Blink/on"
+    await sm.advance(4)
+    assert len(inst.log) == 2  # at 5 s and 7 s
+    await hsm.Stop(sm)
+
+
+# -- observation waiters -------------------------------------------------------------------------
+async def test_after_waiters_observe_entry_exit_process_and_dispatch() -> None:
+    model = hsm.Define(
+        "Obs",
+        hsm.Initial(hsm.Target("a")),
+        hsm.State("a", hsm.Transition(hsm.On("go"), hsm.Target("../b"))),
+        hsm.State("b"),
+    )
+    ctx, inst = hsm.Context(), Log()
+    await hsm.Start(ctx, inst, model, clock=VirtualClock())
+    waiters = [
+        hsm.AfterEntry(ctx, inst, "/Obs/b"),
+        hsm.AfterExit(ctx, inst, "/Obs/a"),
+        hsm.AfterProcess(ctx, inst, hsm.Event("go")),
+        hsm.AfterDispatch(ctx, inst, hsm.Event("go")),
+    ]
+    await hsm.Dispatch(ctx, inst, hsm.Event("go"))
+    for waiter in waiters:
+        with anyio.fail_after(5):
+            await waiter
+    never = hsm.AfterEntry(ctx, inst, "/Obs/a")
+    await hsm.Stop(inst)
+    await never  # a machine that stops releases its waiters
+
+
+# -- the runtime: one task group per machine -----------------------------------------------------
+async def test_activities_run_in_the_machines_task_group_and_end_with_stop() -> None:
+    states: list[str] = []
+
+    async def worker(ctx: hsm.Context, inst: Log, event: hsm.Event) -> None:
+        states.append("started")
+        try:
+            await anyio.sleep_forever()
+        except anyio.get_cancelled_exc_class():
+            states.append(f"cancelled, ctx done: {ctx.is_done()}")
+            raise
+
+    model = hsm.Define(
+        "W", hsm.Initial(hsm.Target("busy")), hsm.State("busy", hsm.Activity(worker))
+    )
+    async with anyio.create_task_group() as tg:
+        sm = await hsm.start(hsm.Context(), Log(), model, clock=VirtualClock(), task_group=tg)
+        assert states == ["started"] and sm.activities == 1
+        await hsm.Stop(sm)
+        assert states == ["started", "cancelled, ctx done: True"]
+    # the machine's own host (no task group given) ends with stop as well
+    sm = await hsm.start(hsm.Context(), Log(), model, clock=VirtualClock())
+    await hsm.Stop(sm)
+    assert states[-1] == "cancelled, ctx done: True" and sm.activities == 0
+
+
+async def test_running_stops_the_machine_when_the_block_ends() -> None:
+    ticks: list[float] = []
+    two = anyio.Event()
+
+    def tick(ctx: hsm.Context, inst: Any, event: hsm.Event) -> None:
+        ticks.append(1)
+        if len(ticks) == 2:
+            two.set()
+
+    model = hsm.Define(
+        "Ticker",
+        hsm.Initial(hsm.Target("on")),
+        hsm.State("on", hsm.Transition(hsm.Every(0.01), hsm.Effect(tick))),
+    )
+    async with hsm.running(hsm.Context(), hsm.Instance(), model) as sm:
+        with anyio.fail_after(10):
+            await two.wait()  # the real-clock timer loop fires on its own
+    assert sm.stopped and sm.state() == ""
+
+
+async def test_an_activity_that_dispatches_its_own_exit_is_cancelled() -> None:
+    done: list[str] = []
+    over = anyio.Event()
+
+    async def leave(ctx: hsm.Context, inst: Log, event: hsm.Event) -> None:
+        try:
+            await inst.dispatch("finished")  # leaves the activity's state, as in hsm
+            done.append("not reached")
+        except anyio.get_cancelled_exc_class():
+            done.append(f"cancelled, ctx done: {ctx.is_done()}")
+            over.set()
+            raise
+
+    model = hsm.Define(
+        "Job",
+        hsm.Initial(hsm.Target("running")),
+        hsm.State(
+            "running",
+            hsm.Activity(leave),
+            hsm.Transition(hsm.On("finished"), hsm.Target("../done")),
+        ),
+        hsm.State("done"),
+    )
+    inst = Log()
+    sm = await hsm.Start(hsm.Context(), inst, model, clock=VirtualClock())
+    with anyio.fail_after(5):
+        await over.wait()
+    assert inst.state() == "/Job/done"
+    assert done == ["cancelled, ctx done: True"]
+    await hsm.Stop(sm)
