@@ -121,7 +121,7 @@ class _ActivityType(type):
     """``hsm.Activity(fn, ...)`` is hsm's element; ``isinstance(src, hsm.Activity)`` still
     recognises the activity source the builder puts in an ``InvokeSpec``."""
 
-    def __call__(cls, *fns: Behavior) -> Element:  # type: ignore[override]
+    def __call__(cls, *fns: Behavior) -> Element:
         return builder.activity(*fns)
 
     def __instancecheck__(cls, obj: Any) -> bool:
