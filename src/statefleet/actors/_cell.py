@@ -90,7 +90,7 @@ if TYPE_CHECKING:
     from statefleet.actors._models import ChartModel
     from statefleet.actors._runtime import Runtime
 
-__all__ = ["ActorCell", "copy_context"]
+__all__ = ["HANDED_OVER", "ActorCell", "copy_context"]
 
 log = logging.getLogger("statefleet.actors")
 
@@ -99,6 +99,10 @@ log = logging.getLogger("statefleet.actors")
 TraceHeaders = dict[str, str] | Callable[[], dict[str, str] | None] | None
 #: the effects that carry trace headers
 _TRACED = (SendEffect, ScheduleEffect)
+
+#: why a cluster node dropped an actor of a shard it handed over or lost: it stops at once,
+#: without exit actions, effects or commits (its stored state is where its new owner resumes)
+HANDED_OVER = "handed over"
 
 
 class _Extra:
@@ -325,7 +329,8 @@ class ActorCell:
         if d is not None and env is None:
             seq = await d.accept(self, ev)  # durable before it is queued
             if self.state >= STOPPED:
-                if env is None and self.end == "passivated" and d.deliver(self.id, ev, seq):
+                gone = self.end in ("passivated", HANDED_OVER)
+                if env is None and gone and d.deliver(self.id, ev, seq):
                     return
                 raise self.stopped_error()
             env = Envelope(ev, seq)
@@ -986,15 +991,27 @@ class ActorCell:
         s = self.rt
         x = self.x
         m = self.engine
+        over = reason == HANDED_OVER
         if x is not None:
             if x.children:
                 for child in list(x.children.values())[::-1]:
-                    child.terminate("stopped", waits)
+                    child.terminate(reason if over else "stopped", waits)
             if x.invs:
                 for iid in list(x.invs)[::-1]:
-                    h = invocations.cancel(self, iid, waits)
+                    if over:
+                        h = self.drop_invocation(iid, waits)
+                    else:
+                        h = invocations.cancel(self, iid, waits)
                     if h is not None and h.scope is not None and waits is not None:
                         waits.append(h)
+        if over:
+            # the actor goes on elsewhere: nothing of it runs here any more (no exit
+            # actions, no effects of a step whose commit may still be in flight)
+            m.running = False
+            for e in m.effects:
+                if isinstance(e, AwaitEffect):
+                    close_awaitable(e.awaitable)
+            m.effects = no_effects()
         if m.running:
             m.running = False
             try:
@@ -1069,6 +1086,21 @@ class ActorCell:
             self.notify_parent(parent, reason, error, quiet)
         if x is not None and x.stopped is not None:
             x.stopped.set()
+
+    def drop_invocation(self, invokeid: str, waits: list[Latch] | None) -> RunningInvocation | None:
+        """Stop invocation ``invokeid`` here because its owner was handed over: its task is
+        cancelled and its child chart dropped like its owner (not cancelled: the state that
+        invoked it is still active, and the new owner starts it again)."""
+        x = self.x
+        h = x.invs.pop(invokeid, None) if x is not None and x.invs else None
+        if h is None:
+            return None
+        h.cancelled = True
+        if h.actor is not None:
+            h.actor.terminate(HANDED_OVER, waits)
+        if h.scope is not None:
+            h.scope.cancel()
+        return h
 
     def notify_parent(self, parent: ActorCell, reason: str, error: str, quiet: bool) -> None:
         iid = self.invokeid

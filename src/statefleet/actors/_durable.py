@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import anyio
 
+from statefleet.actors._cell import HANDED_OVER
 from statefleet.actors._lifecycle import IDLE, STOPPED
 from statefleet.actors._mailbox import Envelope
 from statefleet.actors._models import ChartModel
@@ -200,7 +201,18 @@ class Durable:
         steps: list[tuple[Any, ...]],
     ) -> list[BaseException | tuple[int | None, ...]]:
         """The store's ``commit_steps`` (see :class:`DurableStore`)."""
-        return await self.store.commit_steps(steps)
+        node = self.node
+        if node is None:
+            return await self.store.commit_steps(steps)
+        # a node tells its inbox reader which rows are being consumed (see Node)
+        seqs = [st[3] for st in steps]
+        token = node.writing(seqs)
+        outcomes = None
+        try:
+            outcomes = await self.store.commit_steps(steps)
+            return outcomes
+        finally:
+            node.written(token, seqs, outcomes)
 
     # -- the store's view of the runtime ----------------------------------------------------
     def resolve(
@@ -269,6 +281,10 @@ class Durable:
     async def recover(self) -> None:
         """Recover what the store's recovery reads return (a node: its shards)."""
         await self._recover()
+
+    def activating(self, actor_id: str) -> bool:
+        """Is ``actor_id`` being activated (its inbox is being read)?"""
+        return actor_id in self._activating
 
     def wake(self, actor_id: str) -> None:
         """Activate ``actor_id`` (not in memory) for the events in its durable inbox."""
@@ -409,6 +425,9 @@ class Durable:
             versions=self.charts.versions,
             migrate=self._migrate,
         )
+        node = self.node
+        if node is not None and node.handed_over(actor_id):
+            raise ActorError(f"actor {actor_id!r}: its shard is not this node's (handed over)")
         if snap is None:
             if chart is None:
                 vref = self.refs.get(actor_id)
@@ -433,7 +452,7 @@ class Durable:
                 continue  # a child whose invocation is over: its events stay dead
             for seq, ev in entries:
                 loaded.add(seq)
-                target.enqueue(Envelope(ev, seq))
+                target.enqueue(Envelope(ev, seq) if node is None else node.envelope(ev, seq))
         for ev, wseq in act.waiting:
             if wseq is None:
                 a.enqueue(ev)
@@ -510,9 +529,13 @@ class Durable:
         aid = a.id
         self._inflight[aid] = self._inflight.get(aid, 0) + 1
         self.system.begin_work(owned=False)
+        node = self.node
+        token = node.writing() if node is not None else 0
         try:
             return await self.store.accept_event(aid, ev)
         finally:
+            if node is not None:
+                node.written(token)
             self.system.end_work(owned=False)
             n = self._inflight[aid] - 1
             if n:
@@ -552,7 +575,8 @@ class Durable:
         """``a`` stopped: drop its registrations; an invoked child that ended (not at
         shutdown) is deleted from the store (its parent's snapshot no longer has it)."""
         s = self.system
-        delete = a.invokeid is not None and not s.closing
+        # an invoked child of an actor handed over goes on with its parent elsewhere
+        delete = a.invokeid is not None and not s.closing and reason != HANDED_OVER
         try:
             self.store.forget(a.id, delete=delete)
         except StatefleetError:
@@ -622,14 +646,20 @@ class Durable:
         if env.seq is None or not s.running:
             return
         s.begin_work()
-        s.tg_start(self._dead_letter, a.id, env.seq, reason)
+        node = self.node
+        token = node.writing((env.seq,)) if node is not None else 0
+        s.tg_start(self._dead_letter, a.id, env.seq, reason, token)
 
-    async def _dead_letter(self, actor_id: str, seq: int, reason: str) -> None:
+    async def _dead_letter(self, actor_id: str, seq: int, reason: str, token: int) -> None:
+        done: list[Any] | None = None
         try:
             await self.store.reject_event(actor_id, seq, reason)
+            done = [()]
         except StatefleetError:
             log.exception("statefleet: cannot move a poison message of %r aside", actor_id)
         finally:
+            if self.node is not None:
+                self.node.written(token, (seq,), done)
             self.system.end_work()
 
     # -- passivation ----------------------------------------------------------------------------
@@ -769,13 +799,18 @@ class VirtualRef:
         """The live actor (activated if needed)."""
         return (await self._durable.activate(self.id, self.chart)).ref
 
-    async def _live(self, op: Callable[[ActorRef], Any]) -> Any:
+    async def _live(
+        self, op: Callable[[ActorRef], Any], remote: Callable[[Node], Any] | None = None
+    ) -> Any:
+        node = self._durable.node
         for _ in range(3):
+            if remote is not None and node is not None and not node.owns(self.id):
+                return await remote(node)  # its shard is another node's
             a = await self.activate()
             try:
                 return await op(a)
             except ActorStoppedError:
-                if a.status != "passivated":
+                if a.status not in ("passivated", HANDED_OVER):
                     raise
         raise ActorError(f"entity {self.id!r} keeps being passivated")  # pragma: no cover
 
@@ -783,10 +818,9 @@ class VirtualRef:
         """Send ``event``; returns once it is durably accepted."""
         node = self._durable.node
         if node is not None:  # the event names the chart, wherever it is applied
-            event, data = node.tagged(self.chart, self._event(event, data)), {}
-            if not node.owns(self.id):
-                await node.send_remote(self.id, event)
-                return
+            ev = node.tagged(self.chart, self._event(event, data))
+            await self._live(lambda a: a.send(ev), lambda n: n.send_remote(self.id, ev))
+            return
         a = self._durable.system.cells.get(self.id)
         if a is not None and a.state < STOPPED:
             try:
@@ -799,13 +833,8 @@ class VirtualRef:
 
     async def ask(self, event: str | EventData, /, **data: Any) -> Snapshot:
         """Send ``event`` and return the snapshot once its macrostep is committed."""
-        node = self._durable.node
-        if node is not None:
-            event, data = node.tagged(self.chart, self._event(event, data)), {}
-            if not node.owns(self.id):
-                return await node.ask_remote(self.id, event)
-        result: Snapshot = await self._live(lambda a: a.ask(event, **data))
-        return result
+        reply: Reply = await self.try_ask(event, **data)
+        return reply.snapshot
 
     def _event(self, event: str | EventData, data: dict[str, Any]) -> EventData:
         """The event a send on a cluster node puts in the inbox (with the caller's trace
@@ -815,6 +844,13 @@ class VirtualRef:
     async def try_ask(self, event: str | EventData, /, **data: Any) -> Reply:
         """:meth:`ActorRef.try_ask` on the live actor: the snapshot and whether a transition
         took the event (an event nothing takes commits nothing)."""
+        node = self._durable.node
+        if node is not None:  # the event names the chart, wherever it is applied
+            ev = node.tagged(self.chart, self._event(event, data))
+            remote: Reply = await self._live(
+                lambda a: a.try_ask(ev), lambda n: n.ask_remote(self.id, ev)
+            )
+            return remote
         result: Reply = await self._live(lambda a: a.try_ask(event, **data))
         return result
 

@@ -21,29 +21,94 @@ Fencing, not this loop, keeps one owner per actor: every commit checks the lease
 transaction (:mod:`statefleet.persistence._cluster`). Events for an entity of a shard this
 node does not hold go to the entity's durable inbox; its owner is woken by the notification
 (or its poll) and applies them. A clean stop releases every shard at once.
+
+Inbox rows written by other nodes reach a live actor directly
+-------------------------------------------------------------
+An actor in memory gets the rows other nodes wrote to its inbox as envelopes in its mailbox
+(their inbox seq travels with them: the commit of the step that consumes one deletes its
+row), behind what is queued, without being passivated, so an actor with running
+invocations, children or subscribers gets them at once. The node reads the inboxes of the
+live actors it was notified about (one query for all of them) and queues every row it does
+not have in hand already. "In hand" is decided without guessing about timing:
+
+- rows in the actor's mailbox (their envelopes carry the seqs);
+- rows whose consuming commit is in flight (:meth:`Node.writing` is told the seqs of every
+  commit before it starts), and rows consumed while the read was in flight (their deletion
+  may have come after the read's snapshot);
+- rows this process wrote itself (a local ``send``, or a send in an actor's commit): they
+  are queued by the runtime right after their write returns, in the same scheduling step. A
+  row the read returns was written before the read's result came back, so once every local
+  write in flight at that moment has returned (the node waits for those), such a row is in
+  a mailbox, or in flight, or consumed.
+
+Notifications of the node's own writes are skipped (it delivered those itself); its poll
+covers the rare own row that no local path delivers.
+
+Cross-node ask
+--------------
+``ask`` to an entity owned elsewhere puts the event in the entity's inbox with a header
+naming this node and a request key. Whichever node applies it (the owner now, or the next
+one after a failover) gives the envelope a reply latch like a local ``ask``, and when the
+step and its async actions are done sends the reply (the snapshot and whether a transition
+took the event, or the error) on this node's reply channel (a notification, split in pieces
+when large). No polling: the asker waits on its latch, up to ``ask_timeout``
+(:class:`AskTimeoutError`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
+import secrets
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import msgspec
 
-from statefleet.core import ActorError, Chart, EventData, Snapshot, StatefleetError
+from statefleet.actors._cell import HANDED_OVER
+from statefleet.actors._lifecycle import STOPPED
+from statefleet.actors._mailbox import Envelope
+from statefleet.actors._ref import ActorCrashedError, Reply
+from statefleet.actors._waiters import Latch
+from statefleet.core import (
+    ActorError,
+    ActorStoppedError,
+    Chart,
+    EventData,
+    StatefleetError,
+    decode_snapshot,
+    encode_snapshot,
+)
 
 if TYPE_CHECKING:
     from statefleet.actors._durable import Durable
 
-__all__ = ["Node", "assign", "rendezvous"]
+__all__ = ["AskTimeoutError", "Node", "assign", "rendezvous"]
 
 log = logging.getLogger("statefleet.actors")
 
 #: the header (beside the trace context of an inbox event) naming the chart of the entity an
 #: event sent from another node is for
 CHART_HEADER = "statefleet-chart"
+#: the header of an event asked from another node: ``"<node> <key>"``, where the reply goes
+REPLY_HEADER = "statefleet-reply"
+
+
+class AskTimeoutError(ActorError, TimeoutError):
+    """A cross-node ``ask`` got no reply within the node's ``ask_timeout`` (the event is
+    durably in the entity's inbox: it is applied once, whenever its owner gets to it)."""
+
+
+class _Answer(msgspec.Struct, frozen=True):
+    """What the applying node sends back to the asking one."""
+
+    ok: bool
+    handled: bool = True
+    snapshot: bytes = b""
+    error: str = ""
+    crashed: bool = False
 
 
 def rendezvous(shard: int, nodes: list[str]) -> str:
@@ -72,11 +137,31 @@ class Node:
         self.store: Any = durable.store
         #: the shards whose actors this node runs now
         self.serving: set[int] = set()
+        #: the shards it handed over (or lost) and has not gained again
+        self.dropped: set[int] = set()
         self.period = cluster.lease_time / 3
+        #: how long a cross-node ask waits for its reply (a failover takes up to about two
+        #: lease times before the next owner applies the event)
+        timeout = getattr(cluster, "ask_timeout", None)
+        self.ask_timeout = timeout if timeout is not None else max(30.0, 3 * cluster.lease_time)
         self._kick = anyio.Event()
-        #: ids notified and not woken yet (the notification callback runs outside any task)
-        self._notified_ids: set[str] = set()
-        self._notify = anyio.Event()
+        #: ids notified and not looked at yet (the notification callback runs outside any
+        #: task: it queues them for the syncer task)
+        self._wanted: set[str] = set()
+        self._want = anyio.Event()
+        # local writes in flight (tokens), and a waiter for the next one to end
+        self._tokens = itertools.count(1)
+        self._writes: set[int] = set()
+        self._write_ended: anyio.Event | None = None
+        # inbox seqs whose consuming commit is in flight; consumed while a read is in flight
+        self._consuming: set[int] = set()
+        self._reading = False
+        self._gone: set[int] = set()
+        # cross-node asks of this node waiting for their reply, by key
+        self._asks: dict[str, Latch] = {}
+        self._ask_keys = itertools.count(1)
+        self._ask_prefix = secrets.token_hex(4)  # keys of an earlier run are not ours
+        self._replies_on = False
 
     def __repr__(self) -> str:
         return f"<Node {self.cluster.node!r} serving {len(self.serving)} shards>"
@@ -85,23 +170,19 @@ class Node:
         """Does this node run ``actor_id`` (it holds the lease of its shard)?"""
         return int(self.cluster.shard_of(actor_id)) in self.serving
 
+    def handed_over(self, actor_id: str) -> bool:
+        """Was the shard of ``actor_id`` handed over (or lost) by this node, and not gained
+        again? (An activation that ends then is refused: its actor runs elsewhere.)"""
+        return int(self.cluster.shard_of(actor_id)) in self.dropped
+
     # -- the loop -------------------------------------------------------------------------------
     async def run(self) -> None:
         """Join, then keep the leases and the assignment up to date until cancelled."""
         await self.cluster.join(f"statefleet node {self.cluster.node}")
+        await self._listen_replies()
         async with anyio.create_task_group() as tg:
-            tg.start_soon(self._waker)
+            tg.start_soon(self._syncer)
             await self._rounds()
-
-    async def _waker(self) -> None:
-        """Wake the actors notified (in a task: the notification callback may not start
-        tasks itself)."""
-        while True:
-            await self._notify.wait()
-            self._notify = anyio.Event()
-            ids, self._notified_ids = self._notified_ids, set()
-            for aid in sorted(ids):
-                self.wake(aid)
 
     async def _rounds(self) -> None:
         while True:
@@ -139,65 +220,187 @@ class Node:
     async def _gain(self, shards: set[int]) -> None:
         # actors of these shards still in memory from an earlier ownership are stale (the
         # shard's other owners committed since): drop them, the recovery loads them again
-        for a in list(self.durable.system.cells.values()):
-            stale = a.parent is None and self.cluster.shard_of(a.id) in shards
-            if stale and not self.durable.passivate(a):
-                log.warning("statefleet node %s: stale actor %r is busy", self.cluster.node, a.id)
+        await self._evict(shards)
         self.serving |= shards
+        self.dropped -= shards
         self.cluster.scope = frozenset(self.serving)
-        await self.store.listen_inbox(shards, self._notified)
+        await self.store.listen_inbox(shards, self._notified, others_only=True)
         await self.durable.recover()
 
     async def _drop(self, shards: set[int]) -> None:
+        """Stop serving ``shards`` at once: their actors are dropped from memory (see
+        :meth:`_evict`), so nothing of them commits after the lease is released."""
         self.serving -= shards
+        self.dropped |= shards
         self.cluster.scope = frozenset(self.serving)
         await self.store.unlisten_inbox(shards)
-        cells = self.durable.system.cells
-        for _ in range(20):
-            left = [
-                a
-                for a in list(cells.values())
-                if a.parent is None and self.cluster.shard_of(a.id) in shards
-            ]
-            left = [a for a in left if not self.durable.passivate(a)]
-            if not left:
-                return
-            await anyio.sleep(self.period / 20)
-        # still busy: their commits are refused from now on (fencing); they stay in memory
-        log.warning(
-            "statefleet node %s: %d busy actor(s) of shards handed over",
-            self.cluster.node,
-            len(left),
-        )
+        await self._evict(shards)
 
+    async def _evict(self, shards: set[int]) -> None:
+        """Drop the actors of ``shards`` from memory now, busy or not: invocations and
+        async actions are cancelled, no exit action runs, no effect is carried out and
+        nothing more is committed (a commit in flight is either done before the lease is
+        released or refused by the fence). Their stored state is where the shard's next
+        owner resumes them (it starts their invocations again); waiters get
+        :class:`~statefleet.ActorStoppedError` (an ``ask`` from another node is answered
+        by that owner)."""
+        waits: list[Latch] = []
+        n = 0
+        for a in list(self.durable.system.cells.values()):
+            if a.parent is None and self.cluster.shard_of(a.id) in shards:
+                a.terminate(HANDED_OVER, waits)
+                n += 1
+        if n:
+            log.info("statefleet node %s: dropped %d actor(s) handed over", self.cluster.node, n)
+        with anyio.move_on_after(self.period):  # their cancelled tasks end (bounded)
+            for w in waits:
+                await w.settled()
+
+    # -- inbox rows written elsewhere -------------------------------------------------------------
     def _notified(self, shard: int, ids: tuple[str, ...] | None) -> None:
         if shard not in self.serving:
             return
         if ids is None:
             self._kick.set()  # look at the shard's inbox (the poll)
             return
-        self._notified_ids.update(ids)
-        self._notify.set()
+        self._wanted.update(ids)
+        self._want.set()
 
     def wake(self, actor_id: str) -> None:
-        """An inbox event for ``actor_id`` came from elsewhere: activate the actor (one in
-        memory is passivated first and activated again, which reads its new inbox rows;
-        a busy one is looked at again by the next poll)."""
+        """An inbox event for ``actor_id`` came from elsewhere: queue it into the live actor
+        (see the module doc), or activate the actor (which reads its inbox)."""
         if not self.owns(actor_id):
             return
-        a = self.durable.system.cells.get(actor_id.split("/", 1)[0])
-        if a is not None and not self.durable.passivate(a):
-            return  # busy: the next poll looks again
-        self.durable.wake(actor_id.split("/", 1)[0])
+        self._wanted.add(actor_id)
+        self._want.set()
+
+    async def _syncer(self) -> None:
+        """Look at the inboxes of the actors notified (one read at a time, see the module
+        doc)."""
+        while True:
+            await self._want.wait()
+            self._want = anyio.Event()
+            ids, self._wanted = self._wanted, set()
+            try:
+                await self._sync(ids)
+            except StatefleetError:
+                log.warning(
+                    "statefleet node %s: reading inboxes failed", self.cluster.node, exc_info=True
+                )
+                self._kick.set()  # the poll looks again
+
+    async def _sync(self, ids: set[str]) -> None:
+        d = self.durable
+        cells = d.system.cells
+        live: list[str] = []
+        for aid in sorted(ids):
+            if not self.owns(aid):
+                continue
+            a = cells.get(aid)
+            if a is not None and a.state != STOPPED:
+                live.append(aid)
+                continue
+            top = aid.split("/", 1)[0]
+            if top == aid or top not in cells:
+                d.wake(top)  # not in memory: its activation reads its inbox
+            # else an invoked child no longer running: its events stay where they are
+        if not live:
+            return
+        self._reading = True
+        try:
+            rows = await self.store.inboxes(live)
+            # a row this process wrote is queued as soon as its write returns: wait for the
+            # writes that may have written rows this read saw
+            await self._settled(set(self._writes))
+            known = self._consuming | self._gone
+            for aid, events in rows.items():
+                a = cells.get(aid)
+                if a is None or a.state == STOPPED or d.activating(aid):
+                    continue
+                held = {i.seq for i in a.mailbox or () if type(i) is Envelope}
+                for e in events:
+                    if e.seq not in held and e.seq not in known:
+                        a.enqueue(self.envelope(e.event, e.seq))
+        finally:
+            self._reading = False
+            self._gone = set()
 
     async def poll(self) -> None:
-        """The fallback to notifications (and to a busy actor's missed wake-up): wake the
-        actors of this node's shards with inbox events (one in memory and idle has events
-        it has not read)."""
+        """The fallback to notifications: look at the actors of this node's shards with
+        inbox events."""
         if not self.serving:
             return
         for aid in await self.store.pending_actors(shards=self.serving):
             self.wake(aid)
+
+    # -- what the durable runtime tells the node ------------------------------------------------
+    def writing(self, consumes: Sequence[int | None] = ()) -> int:
+        """A local write (an accept, or a batch of commits consuming inbox rows
+        ``consumes``) starts; returns its token for :meth:`written`."""
+        token = next(self._tokens)
+        self._writes.add(token)
+        for seq in consumes:
+            if seq is not None:
+                self._consuming.add(seq)
+        return token
+
+    def written(
+        self,
+        token: int,
+        consumes: Sequence[int | None] = (),
+        outcomes: Sequence[Any] | None = None,
+    ) -> None:
+        """The write of ``token`` returned (``outcomes``: each commit's, None if it
+        failed as a whole); the rows it consumed are gone."""
+        self._writes.discard(token)
+        for i, seq in enumerate(consumes):
+            if seq is None:
+                continue
+            self._consuming.discard(seq)
+            ok = outcomes is not None and not isinstance(outcomes[i], BaseException)
+            if ok and self._reading:
+                self._gone.add(seq)
+        w = self._write_ended
+        if w is not None:
+            self._write_ended = None
+            w.set()
+
+    async def _settled(self, tokens: set[int]) -> None:
+        while tokens & self._writes:
+            if self._write_ended is None:
+                self._write_ended = anyio.Event()
+            await self._write_ended.wait()
+
+    def envelope(self, ev: EventData, seq: int) -> Envelope:
+        """The envelope of inbox row ``seq`` queued on this node: with a reply latch when
+        another node asked (its reply is sent when the latch is set)."""
+        to = ev.trace.get(REPLY_HEADER) if ev.trace is not None else None
+        if to is None:
+            return Envelope(ev, seq)
+        env = Envelope(ev, seq, None, Latch())
+        self.durable.system.tg_start(self._answer, env, to)
+        return env
+
+    async def _answer(self, env: Envelope, to: str) -> None:
+        reply = env.reply
+        assert reply is not None
+        await reply.settled()
+        err = reply.error
+        if isinstance(err, ActorStoppedError):
+            return  # not applied here: whoever applies it next answers
+        if err is None:
+            try:
+                ans = _Answer(True, env.handled, encode_snapshot(reply.value))
+            except StatefleetError as exc:
+                ans = _Answer(False, error=f"the reply cannot be encoded: {exc}")
+        else:
+            crashed = isinstance(err, ActorCrashedError)
+            ans = _Answer(False, error=str(err), crashed=crashed)
+        node, _, key = to.rpartition(" ")
+        try:
+            await self.store.send_reply(node, key, msgspec.msgpack.encode(ans))
+        except (StatefleetError, ValueError):
+            log.warning("statefleet node %s: cannot answer %r", self.cluster.node, to)
 
     async def close(self) -> None:
         """A clean stop: hand every shard over at once and leave the members."""
@@ -235,19 +438,48 @@ class Node:
                 return chart
         return None
 
-    async def ask_remote(self, actor_id: str, ev: EventData) -> Snapshot:
-        """Send ``ev`` to ``actor_id`` owned elsewhere and return the entity's stored
-        snapshot once the owner has consumed it (committed its macrostep)."""
-        seq = await self.send_remote(actor_id, ev)
-        delay = 0.002
-        while True:
-            pending = await self.store.inbox(actor_id)
-            if all(e.seq != seq for e in pending):
-                break
-            await anyio.sleep(delay)
-            delay = min(delay * 2, 0.1)
-        loaded = await self.store.load(actor_id)
-        if loaded.record is None:
-            raise ActorError(f"entity {actor_id!r} was not created by {ev.name!r}")
-        snap: Snapshot = loaded.record.snapshot
-        return snap
+    async def _listen_replies(self) -> None:
+        if not self._replies_on:
+            await self.store.listen_replies(self._replied)
+            self._replies_on = True
+
+    def _replied(self, key: str, payload: bytes | None) -> None:
+        if payload is None:
+            # the listening connection was made again: replies may have been lost; the
+            # asks left wait for their timeout
+            log.warning("statefleet node %s: replies may have been lost", self.cluster.node)
+            return
+        w = self._asks.get(key)
+        if w is not None:
+            w.set(payload)
+
+    async def ask_remote(self, actor_id: str, ev: EventData) -> Reply:
+        """Send ``ev`` to ``actor_id`` owned elsewhere and return the reply of the node
+        that applied it: the snapshot after its macrostep (and its async actions), and
+        whether a transition took it. Raises :class:`AskTimeoutError` past
+        :attr:`ask_timeout`, :class:`~statefleet.actors.ActorCrashedError` when the actor
+        crashed on it."""
+        await self._listen_replies()
+        key = f"{self._ask_prefix}.{next(self._ask_keys)}"
+        trace = {**(ev.trace or {}), REPLY_HEADER: f"{self.cluster.node} {key}"}
+        w = self._asks[key] = Latch()
+        try:
+            await self.send_remote(actor_id, msgspec.structs.replace(ev, trace=trace))
+            with anyio.move_on_after(self.ask_timeout):
+                payload: bytes = await w.wait()
+        finally:
+            del self._asks[key]
+        if not w.done:
+            raise AskTimeoutError(
+                f"ask {ev.name!r} to {actor_id!r}: no reply from its owner within"
+                f" {self.ask_timeout:g} s (the event is in its inbox and will be applied)"
+            )
+        try:
+            ans = msgspec.msgpack.decode(payload, type=_Answer)
+            if ans.ok:
+                return Reply(ans.handled, decode_snapshot(ans.snapshot))
+        except (msgspec.DecodeError, StatefleetError) as exc:
+            raise ActorError(f"ask {ev.name!r} to {actor_id!r}: a malformed reply: {exc}") from exc
+        if ans.crashed:
+            raise ActorCrashedError(ans.error)
+        raise ActorError(f"ask {ev.name!r} to {actor_id!r}: {ans.error}")

@@ -147,10 +147,14 @@ class Cluster:
         lease_time: float,
         run: Runner,
         clock: Callable[[], float] | None = None,
+        ask_timeout: float | None = None,
     ) -> None:
         self.node = node
         self.shards = shards
         self.lease_time = lease_time
+        #: how long the node runtime's cross-node ``ask`` waits for the owner's reply
+        #: (``None``: three lease times, at least 30 s; a failover takes up to about two)
+        self.ask_timeout = ask_timeout
         self._run = run
         self._clock = clock
         #: the shards this node holds, with the epoch it acquired each at

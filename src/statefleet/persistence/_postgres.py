@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import math
 import re
@@ -80,6 +81,7 @@ from statefleet.persistence._journal import (
     journal_policy,
 )
 from statefleet.persistence._pg_errors import ConnectionLostError, FencedError
+from statefleet.persistence._pg_replies import ReplyAssembler, split_reply
 from statefleet.persistence._pg_schema import (
     PG_MIGRATIONS,
     PG_SCHEMA_VERSION,
@@ -203,6 +205,13 @@ def _lost_errors() -> tuple[type[BaseException], ...]:
 _LOST = _lost_errors()
 
 
+class _Notice(msgspec.Struct):
+    """An inbox notification of a node's write: the node and the actor ids."""
+
+    n: str
+    a: list[str]
+
+
 class _Retry(Exception):
     """Plan the batch again: a create raced with another store's."""
 
@@ -237,7 +246,8 @@ class PostgresStore(JournalReader, RuntimeStore):
     :class:`FencedError` unless the node holds the lease of the actor's shard at the
     epoch it acquired (checked in the commit's transaction). Without ``node`` there is no
     fencing: version checks alone keep concurrent writers apart. ``lease_time`` is the
-    lease duration (seconds, the database's clock unless ``clock`` gives a virtual one).
+    lease duration (seconds, the database's clock unless ``clock`` gives a virtual one);
+    ``ask_timeout`` how long a node's cross-node ``ask`` waits for the owner's reply.
 
     ``max_batch`` bounds the items in one transaction, ``max_delay`` makes the writer wait
     that long for more before writing a small batch. ``reconnect_timeout`` is how long a
@@ -262,6 +272,7 @@ class PostgresStore(JournalReader, RuntimeStore):
         connect_timeout: float = 10.0,
         reconnect_timeout: float = 30.0,
         journal: JournalPolicy | int = DEFAULT_JOURNAL,
+        ask_timeout: float | None = None,
     ) -> None:
         self.journal = journal_policy(journal)
         if asyncpg is None:  # pragma: no cover
@@ -279,6 +290,11 @@ class PostgresStore(JournalReader, RuntimeStore):
             _check_text("node", node)
         if shards is not None and (not isinstance(shards, int) or not 1 <= shards <= 1 << 20):
             raise ValueError(f"shards must be an int in 1..{1 << 20}, not {shards!r}")
+        if ask_timeout is not None and not (
+            isinstance(ask_timeout, int | float) and ask_timeout > 0 and math.isfinite(ask_timeout)
+        ):
+            raise ValueError(f"ask_timeout must be a finite number > 0, not {ask_timeout!r}")
+        self.ask_timeout = ask_timeout
         for name, value in (
             ("lease_time", lease_time),
             ("connect_timeout", connect_timeout),
@@ -313,6 +329,9 @@ class PostgresStore(JournalReader, RuntimeStore):
         self._callbacks: dict[int, Callable[[int, tuple[str, ...] | None], None]] = {}
         self._listened: set[str] = set()  # channels LISTENed to on the current connection
         self._listener_lost: anyio.Event | None = None
+        self._others_only: set[int] = set()  # shards whose own-write notices are skipped
+        self._reply_channel: str | None = None  # this node's reply channel, once listened
+        self._replies = ReplyAssembler()
         self._loads = LoadBatcher(self.where, self._load_rows)
         self._tg: anyio.abc.TaskGroup | None = None
         self._open = False
@@ -373,6 +392,7 @@ class PostgresStore(JournalReader, RuntimeStore):
                 lease_time=self.lease_time,
                 run=self._read,
                 clock=self._clock,
+                ask_timeout=self.ask_timeout,
             )
         self._open = True
         self._writes.open()
@@ -446,6 +466,8 @@ class PostgresStore(JournalReader, RuntimeStore):
                     await asyncio.wait_for(conn.close(), timeout=5)
         self._callbacks = {}
         self._listened = set()
+        self._others_only = set()
+        self._reply_channel = None
         pool, self._pool = self._pool, None
         if pool is not None:
             with contextlib.suppress(Exception):
@@ -870,9 +892,13 @@ class PostgresStore(JournalReader, RuntimeStore):
         channels: list[str] = []
         payloads: list[str] = []
         for shard, aids in by_shard.items():
-            payload = msgspec.json.encode(list(aids)).decode()
+            ids = list(aids)
+            if len(msgspec.json.encode(ids)) > _NOTIFY_MAX:
+                ids = []  # too many to send: the listener looks at the shard's inbox
+            # a node's notifications name it, so it can skip its own (it delivered those)
+            body: Any = ids if self.node is None else {"n": self.node, "a": ids}
             channels.append(self.channel(shard))
-            payloads.append(payload if len(payload.encode()) <= _NOTIFY_MAX else "")
+            payloads.append(msgspec.json.encode(body).decode() if ids else "")
         await db.execute(_NOTIFY, channels, payloads)
 
     async def _write_quarantine(self, db: Any, op: WriteOp) -> None:
@@ -1112,6 +1138,22 @@ class PostgresStore(JournalReader, RuntimeStore):
         )
         return list(await self._decode_inbox(actor_id, [tuple(r) for r in rows]))
 
+    async def inboxes(self, actor_ids: Iterable[str]) -> dict[str, list[StoredEvent]]:
+        """The unconsumed inbox events of many actors (one query), each list in order;
+        actors without any are left out."""
+        ids = sorted({_actor_id(a) for a in actor_ids})
+        if not ids:
+            return {}
+        rows = await self._fetch(
+            "SELECT actor_id, seq, event, accepted_at FROM inbox"
+            " WHERE actor_id = ANY($1::text[]) ORDER BY seq",
+            ids,
+        )
+        by_id: dict[str, list[tuple[int, bytes, float]]] = {}
+        for aid, seq, blob, ts in rows:
+            by_id.setdefault(aid, []).append((seq, blob, ts))
+        return {aid: list(await self._decode_inbox(aid, got)) for aid, got in by_id.items()}
+
     async def pending_actors(self, *, shards: Iterable[int] | None = None) -> list[str]:
         """Ids of actors with unconsumed inbox events (of ``shards`` only, if given)."""
         shards = self._scoped(shards)
@@ -1256,14 +1298,19 @@ class PostgresStore(JournalReader, RuntimeStore):
         return f"sf_{self.schema}_inbox_{int(shard)}"
 
     async def listen_inbox(
-        self, shards: Iterable[int], callback: Callable[[int, tuple[str, ...] | None], None]
+        self,
+        shards: Iterable[int],
+        callback: Callable[[int, tuple[str, ...] | None], None],
+        *,
+        others_only: bool = False,
     ) -> None:
         """Call ``callback(shard, actor_ids)`` whenever a transaction that wrote inbox rows
         of one of ``shards`` commits (from any process). ``actor_ids`` is ``None`` when they
         did not fit in the notification, and after the listening connection was lost and
         made again (notifications sent meanwhile are not sent again): look at the shard's
         inbox then. Notifications are a wake-up, not a queue: keep polling slowly as a
-        fallback."""
+        fallback. ``others_only``: skip the notifications of this node's own writes (a
+        node's runtime delivers what it wrote itself)."""
         self._check_open()
         wanted = sorted(set(shards))
         assert self.shards is not None
@@ -1272,6 +1319,10 @@ class PostgresStore(JournalReader, RuntimeStore):
                 raise ValueError(f"shard {s!r} is not in 0..{self.shards - 1}")
         for s in wanted:
             self._callbacks[s] = callback
+            if others_only:
+                self._others_only.add(s)
+            else:
+                self._others_only.discard(s)
         try:
             if self._listener is None or self._listener.is_closed():
                 await self._start_listener()
@@ -1286,12 +1337,53 @@ class PostgresStore(JournalReader, RuntimeStore):
         self._check_open()
         for shard in sorted(set(shards)):
             self._callbacks.pop(shard, None)
+            self._others_only.discard(shard)
             channel = self.channel(shard)
             conn = self._listener
             if channel in self._listened and conn is not None and not conn.is_closed():
                 self._listened.discard(channel)
                 with contextlib.suppress(*_LOST, asyncpg.PostgresError):
                     await conn.remove_listener(channel, self._on_notify)
+
+    # -- replies to a node (cross-node ask) ---------------------------------------------------
+    def reply_channel(self, node: str) -> str:
+        """The notification channel of replies to ``node`` (one per schema and node)."""
+        tag = hashlib.blake2b(node.encode("utf-8", "surrogatepass"), digest_size=4).hexdigest()
+        return f"sf_{self.schema}_reply_{tag}"
+
+    async def listen_replies(self, callback: Callable[[str, bytes | None], None]) -> None:
+        """Call ``callback(key, payload)`` for every reply :meth:`send_reply` sends to this
+        node (a node store), and ``callback("", None)`` after the listening connection was
+        lost and made again (replies sent meanwhile are lost: their askers time out or
+        look again)."""
+        self._check_open()
+        if self.node is None:
+            raise PersistenceError(f"{self.where}: replies go to a node: pass node=")
+        self._replies.callback = callback
+        if self._reply_channel is not None:
+            return
+        self._reply_channel = self.reply_channel(self.node)
+        try:
+            if self._listener is None or self._listener.is_closed():
+                await self._start_listener()
+            else:
+                await self._listener.add_listener(self._reply_channel, self._on_notify)
+        except (*_LOST, asyncpg.PostgresError) as exc:
+            self._reply_channel = None
+            raise PersistenceError(f"{self.where}: cannot listen: {exc}") from exc
+
+    async def send_reply(self, node: str, key: str, payload: bytes) -> None:
+        """Send ``payload`` (any size: split into notifications PostgreSQL can carry) to
+        ``node``'s :meth:`listen_replies` callback, under ``key``. Not durable: a node not
+        listening then never gets it."""
+        _check_text("node", node)
+        chunks = split_reply(key, payload)
+        channel = self.reply_channel(node)
+
+        async def go(conn: Any) -> None:
+            await conn.execute(_NOTIFY, [channel] * len(chunks), chunks)
+
+        await self._read(go)
 
     async def _listen(self, conn: Any, shard: int) -> None:
         channel = self.channel(shard)
@@ -1306,6 +1398,8 @@ class PostgresStore(JournalReader, RuntimeStore):
         try:
             for shard in list(self._callbacks):
                 await self._listen(conn, shard)
+            if self._reply_channel is not None:
+                await conn.add_listener(self._reply_channel, self._on_notify)
         except BaseException:
             conn.terminate()
             raise
@@ -1313,6 +1407,9 @@ class PostgresStore(JournalReader, RuntimeStore):
         self._listener = conn
 
     def _on_notify(self, _conn: Any, _pid: int, channel: str, payload: str) -> None:
+        if channel == self._reply_channel:
+            self._replies.received(payload)
+            return
         shard = int(channel.rsplit("_", 1)[1])
         callback = self._callbacks.get(shard)
         if callback is None:
@@ -1320,7 +1417,12 @@ class PostgresStore(JournalReader, RuntimeStore):
         ids: tuple[str, ...] | None = None
         if payload:
             with contextlib.suppress(msgspec.DecodeError, TypeError, ValueError):
-                ids = tuple(msgspec.json.decode(payload, type=list[str]))
+                body = msgspec.json.decode(payload, type=list[str] | _Notice)
+                if isinstance(body, _Notice):
+                    if body.n == self.node and shard in self._others_only:
+                        return  # this node's own write
+                    body = body.a
+                ids = tuple(body)
         callback(shard, ids)
 
     def _on_listener_lost(self, _conn: Any) -> None:
@@ -1347,6 +1449,7 @@ class PostgresStore(JournalReader, RuntimeStore):
                     attempt += 1
             for shard, callback in list(self._callbacks.items()):
                 callback(shard, None)
+            self._replies.lost()
 
 
 def _timer_filter(after: float | None, shards: Iterable[int] | None) -> tuple[str, list[Any]]:
