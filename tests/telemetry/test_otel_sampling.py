@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from opentelemetry.context import Context
+from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
@@ -245,4 +246,21 @@ async def test_a_sampler_of_the_users_own_is_asked_for_every_step() -> None:
     # spawn, the initial step, go and three hops
     assert sampler.asked == 6
     assert exporter.get_finished_spans() == ()
+    tp.shutdown()
+
+
+async def test_no_record_is_built_for_a_dropped_step_when_nothing_measures_it() -> None:
+    ids = _Ids()
+    tp, exporter = _provider(ParentBased(TraceIdRatioBased(0.5)), ids)
+    listener = _Counting(tracer_provider=tp, meter_provider=NoOpMeterProvider())
+    async with ActorSystem(clock=VirtualClock(), listeners=[listener]) as system:
+        ref = system.spawn(_hops(0))
+        for _ in range(10):
+            ref.send_nowait("go")
+        await system.wait_idle()
+    steps = [s for s in exporter.get_finished_spans() if s.name.startswith(A.SPAN_MACROSTEP)]
+    # half the steps are sampled: each gets its record, turned into a span with attributes
+    assert len(steps) >= 5 and all(s.attributes[A.ACTOR_ID] == ref.id for s in steps)
+    # the dropped ones: no record (no meter to count them, no span to describe)
+    assert listener.seen.count(MacrostepRecord) == len(steps)
     tp.shutdown()

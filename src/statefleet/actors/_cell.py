@@ -500,6 +500,10 @@ class ActorCell:
             m.start(context)
             return None
         headers = self.begin(None)
+        if not self.wanted():
+            m.start(context)
+            self.stamp(headers)
+            return None
         m.record = []
         t0 = time.perf_counter()
         m.start(context)
@@ -515,11 +519,24 @@ class ActorCell:
             m.macrostep(ev)
             return None
         headers = self.begin(ev)
+        if not self.wanted():
+            m.macrostep(ev)
+            self.stamp(headers)
+            return None
         m.record = []
         before = m.cfg.ids
         t0 = time.perf_counter()
         m.macrostep(ev)
         return self.outcome(ev, before, t0, headers)
+
+    def wanted(self) -> bool:
+        """Does a listener want the record of the step about to be taken? A listener may
+        say, by ``wants_macrostep(actor)``, that it needs none for this one (a tracer whose
+        sampler dropped the step's span, with no meter): then none is built."""
+        rt = self.rt
+        if rt.step_always:
+            return True
+        return any(fn(self.id) for fn in rt.want_fns)
 
     def begin(self, ev: EventData | None) -> TraceHeaders:
         """Tell the listeners that propagate trace context a macrostep of ``ev`` begins;
@@ -543,14 +560,20 @@ class ActorCell:
         sends or schedules an event)."""
         m = self.engine
         duration = time.perf_counter() - t0
+        self.stamp(headers)
+        rec = m.step_record(self.id, ev, before, duration)
+        m.record = None
+        return rec
+
+    def stamp(self, headers: TraceHeaders) -> None:
+        """Stamp the trace ``headers`` on the events the step just taken sends or schedules
+        (formatted only if it does)."""
+        m = self.engine
         if headers and m.effects and any(type(e) in _TRACED for e in m.effects):
             if callable(headers):
                 headers = headers()
             if headers:
                 m.stamp_trace(headers)
-        rec = m.step_record(self.id, ev, before, duration)
-        m.record = None
-        return rec
 
     def after_step(
         self,

@@ -130,6 +130,10 @@ class Runtime:
         self.filters: tuple[tuple[Callable[[Record], Any], tuple[type, ...] | None], ...] = ()
         self.step_fns: tuple[Callable[[Record], Any], ...] = ()
         self.recv_fns: tuple[Callable[[Record], Any], ...] = ()
+        #: some step listener wants every macrostep's record; else these say, per step,
+        #: whether theirs want it (``wants_macrostep(actor)``)
+        self.step_always = True
+        self.want_fns: tuple[Callable[[str], bool], ...] = ()
         #: per listener that propagates trace context: (actor id, event) -> headers for the
         #: events the actor's macrostep sends (``begin_macrostep``, else ``trace_headers``)
         self.trace_fns: tuple[Callable[[str, EventData | None], TraceHeaders], ...] = ()
@@ -419,6 +423,11 @@ class Runtime:
         self.recv_fns = tuple(
             fn for fn, types in self.filters if types is None or EventReceived in types
         )
+        wants = [
+            getattr(getattr(fn, "__self__", None), "wants_macrostep", None) for fn in self.step_fns
+        ]
+        self.step_always = any(w is None for w in wants)
+        self.want_fns = tuple(w for w in wants if w is not None)
         traces: list[Callable[[str, EventData | None], TraceHeaders]] = []
         # trace context matters only to listeners that see macrosteps
         for fn in self.step_fns:

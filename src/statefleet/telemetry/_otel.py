@@ -151,6 +151,8 @@ class OpenTelemetry:
         self.record_types: tuple[type, ...] | None = (
             () if _is_noop(self._tracer) and _is_noop(meter) else _HANDLED
         )
+        #: metrics are taken from every macrostep's record (not with a no-op meter)
+        self._metered = not _is_noop(meter)
 
     def observe(self, system: Any) -> None:
         """Report ``system``'s mailbox depth (events waiting, summed per chart) as the
@@ -235,6 +237,18 @@ class OpenTelemetry:
             if trace.get_current_span(ctx).get_span_context().is_valid:
                 parent = ctx
         return self._start(A.SPAN_MACROSTEP, parent, None, links, start_time)
+
+    def wants_macrostep(self, actor: str) -> bool:
+        """Does this listener need the record of the macrostep ``actor`` just began? Not
+        when its span is not recorded and there is no meter: nothing would be made of it
+        (the runtime then builds none). Its span stays the parent of the step's commit."""
+        if self._metered:
+            return True
+        span = self._open.get(actor)
+        if span is None or span.is_recording():
+            return True
+        self._last[actor] = span
+        return False
 
     # -- records ----------------------------------------------------------------------------
     def on_record(self, record: Record) -> None:
