@@ -241,7 +241,9 @@ def test_plugins_observe_the_sync_interpreter() -> None:
     interp.stop()
     assert rec.calls == [
         ("start",),
+        ("transition", [], ["order.cart"]),  # the initial transition
         ("event", "ADD", {"n": 1}),
+        ("transition", ["order.cart"], ["order.cart"]),  # a targetless one is reported too
         ("event", "CHECKOUT", {}),
         ("transition", ["order.cart"], ["order.paid"]),
         ("done",),
@@ -257,7 +259,17 @@ async def test_plugins_observe_the_async_interpreter() -> None:
     await service.send("ADD")
     await service.send("CHECKOUT")
     await service.stop()
-    assert [c[0] for c in rec.calls] == ["start", "event", "event", "transition", "done", "stop"]
+    kinds = [c[0] for c in rec.calls]
+    assert kinds == [
+        "start",
+        "transition",
+        "event",
+        "transition",
+        "event",
+        "transition",
+        "done",
+        "stop",
+    ]
 
 
 def test_logging_inspector_logs_events_and_transitions(caplog: pytest.LogCaptureFixture) -> None:
@@ -412,7 +424,7 @@ async def test_a_parallel_machine_is_done_when_every_region_is_under_both_interp
     rec = Recorder()
     service = await Interpreter(machine).use(rec).start()
     await service.send("GO")
-    assert service.status == "active" and not service.done
+    assert service.status == "running" and not service.done
     await service.send("GO2")
     assert service.done and service.status == "done"
     assert ("done",) in rec.calls

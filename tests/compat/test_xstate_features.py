@@ -137,7 +137,7 @@ def test_max_iterations_bounds_a_chain_of_raised_events() -> None:
     interp = SyncInterpreter(machine).start()
     interp.send("START", n=10)
     interp.send("TICK")  # 11 microsteps: under the bound
-    assert interp.context["n"] == 0 and interp.status == "active"
+    assert interp.context["n"] == 0 and interp.status == "running"
     interp.send("START", n=50)
     with pytest.raises(RunawayChainError) as caught:
         interp.send("TICK")

@@ -106,6 +106,8 @@ class Interpreter(Observable):
         if isinstance(self.machine, MachineNode):
             self.machine.attach_front(ref, self)
         notify(self._plugins, "on_interpreter_start", self)
+        nodes = self.machine.nodes_by_id
+        report_step(self._plugins, self, nodes, "xstate.init", frozenset(), ref.configuration)
         return self
 
     async def __aenter__(self) -> Interpreter:
@@ -132,7 +134,7 @@ class Interpreter(Observable):
         notify(self._plugins, "on_event_received", self, XEvent(EventData(name, data or None)))
         before = ref.configuration
         try:
-            await ref.ask(name, **data)
+            reply = await ref.try_ask(name, **data)
         except ActorStoppedError:
             return
         except ActorCrashedError as exc:
@@ -142,7 +144,8 @@ class Interpreter(Observable):
                 raise RunawayChainError(self.machine.id, self.machine.max_microsteps) from exc
             raise
         after = ref.configuration
-        report_step(self._plugins, self, self.machine.nodes_by_id, name, before, after)
+        nodes = self.machine.nodes_by_id
+        report_step(self._plugins, self, nodes, name, before, after, reply.handled)
         if self.done:
             notify(self._plugins, "on_done", self, ref.done_data)
         if before != after:
@@ -207,10 +210,12 @@ class Interpreter(Observable):
 
     @property
     def status(self) -> str:
-        """``"active"``, ``"done"`` or ``"stopped"``."""
+        """``"uninitialized"`` (not started), ``"running"``, ``"done"`` or ``"stopped"``."""
         if self._stopped:
             return "stopped"
-        return "done" if self.done else self.ref.status
+        if self._ref is None:
+            return "uninitialized"
+        return "done" if self.done else "running"
 
     def __repr__(self) -> str:
         ids = self.current_state_ids if self._ref is not None else "not started"

@@ -7,6 +7,7 @@ It drives a chart read by :func:`statefleet.formats.from_dict` through a core
 from __future__ import annotations
 
 import difflib
+import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Any
@@ -24,8 +25,11 @@ from statefleet.core import (
     Record,
     Session,
     Snapshot,
+    SnapshotError,
     StatefleetError,
     VirtualClock,
+    decode_snapshot,
+    encode_snapshot,
 )
 from statefleet.formats._xstate import XEvent, sets_done
 
@@ -110,6 +114,11 @@ class _XSession(Session):
     def cancel_send(self, sendid: str) -> None:
         """From inside an action: cancel the delayed send ``sendid`` (if still pending)."""
         self._m.cancel(sendid)
+
+    @property
+    def handled(self) -> bool:
+        """Did a transition take the last event sent?"""
+        return bool(self._m.handled)
 
 
 class XStateSession(Observable):
@@ -202,6 +211,8 @@ class XStateSession(Observable):
             except InfiniteLoopError as exc:
                 raise runaway(self.chart, exc) from exc
             notify(self._plugins, "on_interpreter_start", self)
+            nodes = self.chart.nodes_by_id
+            report_step(self._plugins, self, nodes, "xstate.init", frozenset(), self.configuration)
             self._report_done()
         return self
 
@@ -249,7 +260,8 @@ class XStateSession(Observable):
         before = session.configuration
         self._step(session, name, data)
         after = session.configuration
-        report_step(self._plugins, self, self.chart.nodes_by_id, name, before, after)
+        taken = session.handled if isinstance(session, _XSession) else False
+        report_step(self._plugins, self, self.chart.nodes_by_id, name, before, after, taken)
         if not was_done:
             self._report_done()
         if before != after:
@@ -389,10 +401,15 @@ class XStateSession(Observable):
 
     @property
     def status(self) -> str:
-        """``"active"``, ``"done"``, ``"stopped"`` or ``"error"``."""
+        """xstate-statemachine's status: ``"uninitialized"`` (not started), ``"running"``,
+        ``"done"``, ``"stopped"`` or ``"error"`` (a runaway macrostep)."""
         if self._stopped:
             return "stopped"
-        return "done" if self.done else self.session.status
+        if self._session is None:
+            return "uninitialized"
+        if self.done:
+            return "done"
+        return "error" if self._session.status == "error" else "running"
 
     @property
     def output(self) -> Any:
@@ -439,6 +456,49 @@ class XStateSession(Observable):
         """Fire the timers due by a real clock; return how many fired."""
         return 0 if self._stopped else self.session.poll()
 
+    def get_snapshot(self) -> str:
+        """xstate-statemachine's snapshot: a JSON string with ``status``, ``context`` and
+        ``state_ids`` (the active leaves), plus statefleet's whole snapshot (timers, history,
+        children) under ``"statefleet"``; :meth:`from_snapshot` resumes it. The context must
+        be JSON data (:class:`~statefleet.SnapshotError` otherwise)."""
+        snap = self.snapshot()
+        try:
+            return json.dumps(
+                {
+                    "status": self.status,
+                    "context": snap.context,
+                    "state_ids": list(self.current_state_ids),
+                    "statefleet": json.loads(encode_snapshot(snap, format="json")),
+                }
+            )
+        except (TypeError, ValueError) as exc:
+            raise SnapshotError(
+                f"the context of {self.chart.id!r} is not JSON data: {exc}"
+            ) from exc
+
+    @classmethod
+    def from_snapshot(cls, snapshot: str | bytes, machine: Chart) -> XStateSession:
+        """A started interpreter resuming :meth:`get_snapshot`'s JSON. A snapshot written by
+        xstate-statemachine itself (``state_ids`` and ``context`` only) is adopted too: its
+        states are entered as they are, without running entry actions or timers. An unknown
+        state id is a :class:`StateNotFoundError`; anything else that does not fit the
+        machine a :class:`~statefleet.SnapshotError`."""
+        try:
+            data = json.loads(snapshot)
+        except (TypeError, ValueError) as exc:
+            raise SnapshotError(f"a snapshot is JSON text: {exc}") from exc
+        if not isinstance(data, Mapping):
+            raise SnapshotError("a snapshot is a JSON object")
+        own = data.get("statefleet")
+        if own is not None:
+            snap = decode_snapshot(json.dumps(own).encode(), format="json")
+        else:
+            snap = _adopted(machine, data)
+        self = cls.restore(machine, snap)
+        if data.get("status") == "stopped":
+            self._stopped = True
+        return self
+
     def snapshot(self) -> Snapshot:
         """An immutable snapshot (restore it with :meth:`XStateSession.restore`)."""
         return self.session.snapshot()
@@ -446,6 +506,30 @@ class XStateSession(Observable):
     def __repr__(self) -> str:
         ids = self.active_state_ids if self._session is not None else "not started"
         return f"<XStateSession {self.chart.id!r} {ids!r}>"
+
+
+def _adopted(machine: Chart, data: Mapping[str, Any]) -> Snapshot:
+    """A snapshot of ``machine`` in xstate-statemachine's own format, as ours."""
+    ids = data.get("state_ids")
+    context = data.get("context", {})
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise SnapshotError("a snapshot's state_ids is a list of state ids")
+    if not isinstance(context, dict):
+        raise SnapshotError("a snapshot's context is an object")
+    nodes = machine.nodes_by_id
+    active: set[str] = set()
+    for i in ids:
+        node = nodes.get(i)
+        if node is None:
+            raise StateNotFoundError(f"Could not find state with ID {i!r} in {machine.id!r}")
+        active.add(i)
+        active.update(a.id for a in node.ancestors if a.id in nodes)
+    return Snapshot(
+        chart_id=machine.id,
+        chart_version=machine.version,
+        configuration=tuple(i for i in nodes if i in active),
+        context=context,
+    )
 
 
 def _key(node: Any) -> str:

@@ -100,10 +100,12 @@ def report_step(
     event: str,
     before: frozenset[str],
     after: frozenset[str],
+    taken: bool = False,
 ) -> None:
     """Call ``on_transition`` when a macrostep changed the active states ``before`` ->
-    ``after`` (``nodes`` maps state ids to the chart's nodes)."""
-    if before == after:
+    ``after`` or ``taken`` a transition that left them as they were (a targetless one);
+    ``nodes`` maps state ids to the chart's nodes."""
+    if before == after and not taken:
         return
     info = TransitionInfo(event, before - after, after - before)
     notify(
