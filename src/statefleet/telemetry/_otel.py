@@ -187,7 +187,8 @@ class OpenTelemetry:
         ``send_nowait`` called inside an application span): the runtime stamps them on the
         event, which carries them through the mailbox and the durable inbox, so the
         macrostep it causes is a child of the caller's span."""
-        return _headers(trace.get_current_span().get_span_context())
+        sc = trace.get_current_span().get_span_context()
+        return _headers(sc) if sc.is_valid else None
 
     def begin_macrostep(
         self, actor: str, event: EventData | None
@@ -340,9 +341,9 @@ class OpenTelemetry:
         links: list[Link] | None = None,
         start_time: int | None = None,
     ) -> Span:
-        """A span other than a macrostep's: a child of ``context`` (None: the current one);
-        decided without the SDK where that is exact, an :class:`Unsampled` span when dropped
-        (``attributes()`` is called only for a span the SDK starts)."""
+        """A span ``name``, a child of ``context`` (None: the current one); decided without
+        the SDK where that is exact, an :class:`Unsampled` span when dropped (``attributes()``
+        is called only for a span the SDK starts)."""
         tracer = self._tracer
 
         def start() -> Span:
