@@ -64,7 +64,8 @@ class Ref:
     ``params`` are what the chart declares with it (XState's ``{"type": name, ...}`` keys);
     ``label`` is what diagrams and traces show for a guard (default: the name). With
     ``core=True``, ``fn`` is already a core callable (a reader's own check, such as XState's
-    ``in`` state guard) and is used as is.
+    ``in`` state guard) and is used as is. ``order`` is how many problems the reader had
+    found when it read the reference: a problem binding it is reported in that place.
     """
 
     kind: Kind
@@ -75,6 +76,7 @@ class Ref:
     line: int | None = None
     label: str | None = None
     core: bool = False
+    order: int | None = None
 
 
 @dataclass
@@ -115,6 +117,7 @@ class Timer:
     invalid: str = "invalid delay {value}"
     path: str = ""
     line: int | None = None
+    order: int | None = None
 
 
 @dataclass
@@ -228,12 +231,12 @@ class _Lowering:
                     if binding.unknown is not None
                     else binding.resolver.unknown(ref.kind, ref.name)
                 )
-                self.problems.add(ref.path, message, ref.line)
+                self.problems.add(ref.path, message, ref.line, before=ref.order)
                 return None
         try:
             return binding.adapters[ref.kind](fn, ref)
         except ValueError as exc:
-            self.problems.add(ref.path, str(exc), ref.line)
+            self.problems.add(ref.path, str(exc), ref.line, before=ref.order)
             return None
 
     def block(self, refs: Sequence[Ref]) -> tuple[Any, ...]:
@@ -241,6 +244,7 @@ class _Lowering:
         return tuple(a for a in out if a is not None)
 
     def transition(self, t: Transition) -> TransitionSpec:
+        actions = self.block(t.actions)  # the order readers read them in
         conds = self.block(t.guards)
         cond = None if not conds else conds[0] if len(conds) == 1 else _all_of(conds)
         label = t.guard_label
@@ -253,7 +257,7 @@ class _Lowering:
             target=t.targets,
             cond=cond,
             type=t.type,
-            actions=self.block(t.actions),
+            actions=actions,
             path=t.path,
             line=t.line,
             cond_label=label,
@@ -275,7 +279,8 @@ class _Lowering:
             except ValueError:
                 seconds = None
         if seconds is None or (timer.repeat and seconds == 0):
-            self.problems.add(timer.path, timer.invalid.format(value=shown(raw)), timer.line)
+            message = timer.invalid.format(value=shown(raw))
+            self.problems.add(timer.path, message, timer.line, before=timer.order)
             return None
         return seconds
 
@@ -304,19 +309,25 @@ class _Lowering:
         )
 
     def state(self, s: State) -> StateSpec:
+        # in the order readers read a state's parts: problems of equal rank keep it
+        initial_actions = self.block(s.initial_actions)
+        onentry = [b for b in (self.block(refs) for refs in s.entry) if b]
+        onexit = [b for b in (self.block(refs) for refs in s.exit) if b]
+        transitions = [self.transition(t) for t in s.transitions]
         timers = [self.timer(t) for t in s.timers]
         invokes = [self.invoke(i) for i in s.invokes]
+        donedata = self.bind(s.donedata) if s.donedata is not None else None
         return StateSpec(
             id=s.id,
             kind=s.kind,
             children=[self.state(c) for c in s.children],
             initial=s.initial,
-            initial_actions=self.block(s.initial_actions),
-            transitions=[self.transition(t) for t in s.transitions],
-            onentry=[b for b in (self.block(refs) for refs in s.entry) if b],
-            onexit=[b for b in (self.block(refs) for refs in s.exit) if b],
+            initial_actions=initial_actions,
+            transitions=transitions,
+            onentry=onentry,
+            onexit=onexit,
             history=s.history,
-            donedata=self.bind(s.donedata) if s.donedata is not None else None,
+            donedata=donedata,
             invokes=[i for i in invokes if i is not None],
             after=[t for t in timers if t is not None],
             path=s.path,

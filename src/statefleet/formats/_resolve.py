@@ -21,6 +21,7 @@ everywhere, so it lives here, once:
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import inspect
 import math
@@ -70,14 +71,30 @@ class Problems:
     carrying the whole list (``errors``) and a count of the others in its message.
     """
 
-    __slots__ = ("items",)
+    __slots__ = ("items", "ranks")
 
     def __init__(self) -> None:
         self.items: list[tuple[str, str, int | None]] = []
+        #: where each item stands in the source's order (kept sorted, parallel to items)
+        self.ranks: list[float] = []
 
-    def add(self, path: str, message: str, line: int | None = None) -> None:
-        """Record ``message`` about the element at ``path`` (on ``line`` of the source)."""
-        self.items.append((path, message, line))
+    def add(
+        self, path: str, message: str, line: int | None = None, *, before: int | None = None
+    ) -> None:
+        """Record ``message`` about the element at ``path`` (on ``line`` of the source).
+
+        ``before`` places it among the problems found while reading: before the one that
+        was the ``before``-th (a reference read then, found wrong when bound later), so the
+        problems stay in the source's order.
+        """
+        if before is None:
+            self.items.append((path, message, line))
+            self.ranks.append(float(len(self.ranks)))
+            return
+        rank = before - 0.5
+        at = bisect.bisect_right(self.ranks, rank)
+        self.items.insert(at, (path, message, line))
+        self.ranks.insert(at, rank)
 
     def __bool__(self) -> bool:
         return bool(self.items)

@@ -69,26 +69,20 @@ import operator
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from statefleet.core import (
     ActionContext,
-    AfterSpec,
     Chart,
     ChartDefinitionError,
-    ChartSpec,
-    DataSpec,
     EventData,
     Invocation,
-    InvokeSpec,
-    StateSpec,
-    TransitionSpec,
     compile_chart,
 )
+from statefleet.formats import _ir as ir
 from statefleet.formats._input import Source, check_data, clip, nesting_error, read_source, shown
 from statefleet.formats._resolve import (
-    MISSING,
     Constant,
     Kind,
     Problems,
@@ -406,21 +400,50 @@ def _adapt_delay(fn: Callable[..., Any]) -> Callable[[ActionContext], float]:
     return delay
 
 
-def _exact(names: frozenset[str], user: Callable[[ActionContext], Any] | None) -> Any:
-    """A guard that also checks the event name exactly (XState matching, not SCXML prefix)."""
-    if user is None:
+def _function(fn: Any, ref: ir.Ref) -> Any:
+    if not callable(fn):
+        raise ValueError(f"{ref.kind} {ref.name!r} resolves to {_type_name(fn)}, not a function")
+    return fn
 
-        def exact(ctx: ActionContext) -> bool:
-            ev = ctx.event
-            return ev is not None and ev.name in names
 
-        return exact
+def _bind_service(fn: Any, ref: ir.Ref) -> Any:
+    return fn if isinstance(fn, Chart) else _adapt_service(_function(fn, ref), ref.name)
 
-    def exact_and(ctx: ActionContext) -> Any:
-        ev = ctx.event
-        return ev is not None and ev.name in names and user(ctx)
 
-    return exact_and
+def _bind_delay(value: Any, ref: ir.Ref) -> Any:
+    if callable(value):
+        return _adapt_delay(value)
+    try:
+        return _to_seconds(value)
+    except ValueError as exc:
+        raise ValueError(f"delay {ref.name!r}: {exc}") from None
+
+
+def _binding(resolver: Resolver) -> ir.Binding:
+    """How XState names are bound: through ``resolver``, with the call forms above."""
+
+    def unknown(ref: ir.Ref) -> str:
+        if ref.kind != "delay":
+            return resolver.unknown(ref.kind, ref.name)
+        return (
+            f"unknown delay {ref.name!r}: not a number of milliseconds, and no delay of that"
+            f" name{did_you_mean(ref.name, resolver.candidates('delay'))}"
+        )
+
+    return ir.Binding(
+        resolver,
+        {
+            "action": lambda fn, ref: _adapt_action(
+                _function(fn, ref), ActionDef(ref.name, ref.params)
+            ),
+            "guard": lambda fn, ref: _adapt_guard(
+                _function(fn, ref), ActionDef(ref.name, ref.params)
+            ),
+            "service": _bind_service,
+            "delay": _bind_delay,
+        },
+        unknown,
+    )
 
 
 # -- the config tree -----------------------------------------------------------------------
@@ -437,7 +460,7 @@ class _Node:
         self.parent = parent
         self.children: dict[str, _Node] = {}
         self.kind: Literal["state", "parallel", "final", "history"] = "state"
-        self.spec: StateSpec | None = None
+        self.spec: ir.State | None = None
         self.ancestors: tuple[_Node, ...] = () if parent is None else (parent, *parent.ancestors)
 
     def state_children(self) -> list[_Node]:
@@ -455,7 +478,7 @@ class _Node:
 class _Pending:
     """A transition whose event name may need an exact-match check."""
 
-    spec: TransitionSpec
+    spec: ir.Transition
     name: str
 
 
@@ -473,7 +496,7 @@ class _Reader:
         self.wrap = False
 
     # -- pass 1: the tree ------------------------------------------------------------------
-    def read(self) -> ChartSpec | None:
+    def read(self) -> ir.Chart | None:
         cfg = self.config
         err = self.errors
         if not isinstance(cfg, Mapping):
@@ -692,18 +715,17 @@ class _Reader:
         return self.descend(first, parts[1:], path, target)
 
     # -- logic ------------------------------------------------------------------------------
-    def named(self, kind: Kind, raw: Any, path: str) -> tuple[Callable[..., Any], ActionDef] | None:
-        """Resolve an action/guard reference: a name, ``{type: name, ...}`` or a callable."""
+    def named(self, kind: Kind, raw: Any, path: str) -> ir.Ref | None:
+        """An action/guard reference: a name, ``{type: name, ...}`` or a callable."""
         if callable(raw) and not isinstance(raw, str):
-            name = getattr(raw, "__name__", kind)
-            return raw, ActionDef(str(name))
+            return ir.Ref(kind, str(getattr(raw, "__name__", kind)), raw, path=path)
         params: Mapping[str, Any] = {}
         if isinstance(raw, Mapping):
             t = raw.get("type")
             if not isinstance(t, str) or not t:
                 if callable(t):
                     rest = {k: v for k, v in raw.items() if k != "type"}
-                    return t, ActionDef(getattr(t, "__name__", kind), rest)
+                    return ir.Ref(kind, getattr(t, "__name__", kind), t, rest, path)
                 self.errors.add(path, f"an {kind} object needs a 'type' naming the {kind}")
                 return None
             rest = {k: v for k, v in raw.items() if k != "type"}
@@ -724,34 +746,18 @@ class _Reader:
                 f" got {_type_name(raw)}",
             )
             return None
-        fn = self.logic.find(kind, name, path)
-        if fn is MISSING:
-            self.errors.add(path, self.logic.unknown(kind, name))
-            return None
-        if not callable(fn):
-            self.errors.add(path, f"{kind} {name!r} resolves to {_type_name(fn)}, not a function")
-            return None
-        return fn, ActionDef(name, params)
+        return ir.Ref(kind, name, params=params, path=path, order=len(self.errors))
 
-    def actions(self, raw: Any, path: str) -> tuple[Any, ...]:
+    def actions(self, raw: Any, path: str) -> list[ir.Ref]:
         if raw is None:
-            return ()
+            return []
         items = list(raw) if isinstance(raw, list | tuple) else [raw]
-        out: list[Any] = []
+        out: list[ir.Ref] = []
         for i, item in enumerate(items):
-            found = self.named("action", item, f"{path}[{i}]")
-            if found is not None:
-                out.append(_adapt_action(*found))
-        return tuple(out)
-
-    def guard(
-        self, raw: Any, path: str
-    ) -> tuple[Callable[[ActionContext], Any] | None, str | None]:
-        found = self.named("guard", raw, path)
-        if found is None:
-            return None, None
-        fn, gd = found
-        return _adapt_guard(fn, gd), gd.type
+            ref = self.named("action", item, f"{path}[{i}]")
+            if ref is not None:
+                out.append(ref)
+        return out
 
     # -- transitions ------------------------------------------------------------------------
     def transitions(
@@ -762,10 +768,10 @@ class _Reader:
         event: str | None,
         *,
         exact: bool = True,
-    ) -> list[TransitionSpec]:
+    ) -> list[ir.Transition]:
         """``raw`` is a target, a transition object, null or a list of them."""
         if isinstance(raw, list | tuple):
-            out: list[TransitionSpec] = []
+            out: list[ir.Transition] = []
             for i, item in enumerate(raw):
                 ts = self.transition(src, item, f"{path}[{i}]", event, exact=exact)
                 if ts is not None:
@@ -783,12 +789,11 @@ class _Reader:
         *,
         exact: bool = True,
         keys: tuple[str, ...] = _TRANSITION_KEYS,
-    ) -> TransitionSpec | None:
+    ) -> ir.Transition | None:
         err = self.errors
         target: Any = None
-        cond: Callable[[ActionContext], Any] | None = None
-        label: str | None = None
-        actions: tuple[Any, ...] = ()
+        guards: list[ir.Ref] = []
+        actions: list[ir.Ref] = []
         reenter: bool | None = None
         if isinstance(raw, str):
             target = raw
@@ -798,11 +803,12 @@ class _Reader:
             actions = self.actions(raw.get("actions"), _join(path, "actions"))
             if "guard" in raw and "cond" in raw:
                 err.add(path, "give either 'guard' or 'cond', not both")
+            if "in" in raw:
+                guards += self.in_state_guard(src, raw["in"], _join(path, "in"))
             gkey = "guard" if "guard" in raw else "cond" if "cond" in raw else None
             if gkey is not None:
-                cond, label = self.guard(raw[gkey], _join(path, gkey))
-            if "in" in raw:
-                cond, label = self.in_state_guard(src, raw["in"], _join(path, "in"), cond, label)
+                ref = self.named("guard", raw[gkey], _join(path, gkey))
+                guards += [ref] if ref is not None else []
             for k in ("internal", "reenter"):
                 if k in raw and not isinstance(raw[k], bool):
                     err.add(_join(path, k), f"expected true or false, got {_type_name(raw[k])}")
@@ -841,30 +847,23 @@ class _Reader:
                 init = src.initial_child() if src.kind == "state" else None
                 nodes = [init] if init is not None else []
                 kind = "internal"
-        spec = TransitionSpec(
-            event=(event,) if event else (),
-            target=tuple(n.id for n in nodes),
-            cond=cond,
+        spec = ir.Transition(
+            events=(event,) if event else (),
+            targets=tuple(n.id for n in nodes),
+            guards=guards,
             type=kind,
             actions=actions,
             path=path,
-            cond_label=label,
         )
         if event and exact:
             self.pending.append(_Pending(spec, event))
         return spec
 
-    def in_state_guard(
-        self,
-        src: _Node,
-        raw: Any,
-        path: str,
-        cond: Callable[[ActionContext], Any] | None,
-        label: str | None,
-    ) -> tuple[Callable[[ActionContext], Any] | None, str | None]:
+    def in_state_guard(self, src: _Node, raw: Any, path: str) -> list[ir.Ref]:
+        """The check of an ``in`` key (the state must be active), if it names a state."""
         if not isinstance(raw, str):
             self.errors.add(path, f"'in' names a state, got {_type_name(raw)}")
-            return cond, label
+            return []
         if raw.startswith(("#", ".")):
             node = self.resolve_any(src, raw, path)
         elif raw in self.by_id:
@@ -873,16 +872,15 @@ class _Reader:
             assert self.root is not None
             node = self.descend(self.root, raw.split("."), path, raw)
         if node is None:
-            return cond, label
+            return []
         sid = node.id
-        user = cond
 
         def in_state(ctx: ActionContext) -> Any:
-            return ctx.in_state(sid) and (user is None or user(ctx))
+            return ctx.in_state(sid)
 
-        return in_state, f"in {sid}" + (f" and {label}" if label else "")
+        return [ir.Ref("guard", f"in {sid}", in_state, path=path, label=f"in {sid}", core=True)]
 
-    def on_transitions(self, src: _Node, raw: Any, path: str) -> list[TransitionSpec]:
+    def on_transitions(self, src: _Node, raw: Any, path: str) -> list[ir.Transition]:
         if raw is None:
             return []
         if not isinstance(raw, Mapping):
@@ -905,13 +903,13 @@ class _Reader:
             else:
                 exact_keys.append(k)
         partial.sort(key=len, reverse=True)
-        out: list[TransitionSpec] = []
+        out: list[ir.Transition] = []
         for k in (*exact_keys, *partial, *star):
             wildcard = k == "*" or k.endswith(".*")
             out += self.transitions(src, raw[k], _join(path, k), k or None, exact=not wildcard)
         return out
 
-    def after(self, node: _Node, raw: Any, path: str) -> list[AfterSpec]:
+    def after(self, node: _Node, raw: Any, path: str) -> list[ir.Timer]:
         """Delayed transitions: one core timer per delay, sending ``$after(<delay>)#<id>``
         and trying its transitions in order."""
         groups: dict[str, tuple[Any, list[tuple[Any, str]]]] = {}
@@ -938,51 +936,45 @@ class _Reader:
                 path, f"expected an object of delays to transitions, got {_type_name(raw)}"
             )
             return []
-        timers: list[AfterSpec] = []
+        timers: list[ir.Timer] = []
         for key, (raw_delay, items) in groups.items():
+            order = len(self.errors)
             delay = self.delay(raw_delay, items[0][1])
             if delay is None:
                 continue
             name = f"$after({key})#{node.id}"
             self.generated.add(name)
-            trans: list[TransitionSpec] = []
+            trans: list[ir.Transition] = []
             for item, p in items:
                 # the core matches a timer's event exactly: no exact-name check needed
                 trans += self.transitions(node, item, p, name, exact=False)
-            if trans:
-                timers.append(AfterSpec(delay=delay, event=name, transitions=trans))
+            timers.append(
+                ir.Timer(
+                    delay,
+                    trans,
+                    unit="ms",
+                    event=name,
+                    invalid="invalid delay {value}: expected milliseconds >= 0",
+                    path=items[0][1],
+                    order=order,
+                )
+            )
         return timers
 
-    def delay(self, raw: Any, path: str) -> float | Callable[[ActionContext], float] | None:
+    def delay(self, raw: Any, path: str) -> Any:
+        """A literal delay (milliseconds), a :class:`~statefleet.formats._ir.Ref` to a named
+        one, or None (a problem)."""
         if isinstance(raw, bool):
             self.errors.add(path, f"invalid delay {raw!r}: expected milliseconds or a delay name")
             return None
         if isinstance(raw, int | float) or (isinstance(raw, str) and _NUMBER.match(raw)):
-            try:
-                return _to_seconds(float(raw) if isinstance(raw, str) else raw)
-            except ValueError:
-                self.errors.add(path, f"invalid delay {shown(raw)}: expected milliseconds >= 0")
-                return None
+            return raw
         if not isinstance(raw, str) or not raw:
             self.errors.add(
                 path, f"invalid delay {_type_name(raw)}: expected milliseconds or a delay name"
             )
             return None
-        value = self.logic.find("delay", raw, path)
-        if value is MISSING:
-            self.errors.add(
-                path,
-                f"unknown delay {raw!r}: not a number of milliseconds, and no delay of that"
-                f" name{did_you_mean(raw, self.logic.candidates('delay'))}",
-            )
-            return None
-        if callable(value):
-            return _adapt_delay(value)
-        try:
-            return _to_seconds(value)
-        except ValueError as exc:
-            self.errors.add(path, f"delay {raw!r}: {exc}")
-            return None
+        return ir.Ref("delay", raw, path=path, order=len(self.errors))
 
     # -- pass 2: states ---------------------------------------------------------------------
     def build_state(self, node: _Node) -> None:
@@ -992,16 +984,16 @@ class _Reader:
         for k in ("meta", "description", "tags"):
             if k in cfg:
                 meta[k] = cfg[k]
-        spec = StateSpec(id=node.id, kind=node.kind, path=path, meta=meta)
+        spec = ir.State(id=node.id, kind=node.kind, path=path, meta=meta)
         node.spec = spec
         if node.kind == "history":
             spec.history = cfg.get("history", "shallow")
             if "target" in cfg and node.parent is not None:
                 # the default is resolved among the history state's siblings
                 ts = self.transition(node, cfg["target"], _join(path, "target"), None, exact=False)
-                if ts is not None and ts.target:
+                if ts is not None and ts.targets:
                     spec.transitions = [
-                        TransitionSpec(target=ts.target, path=_join(path, "target"))
+                        ir.Transition(targets=ts.targets, path=_join(path, "target"))
                     ]
             return
         self.common(node, spec)
@@ -1048,21 +1040,21 @@ class _Reader:
                 name = f"done.state.{node.id}"
                 spec.transitions += self.transitions(node, cfg["onDone"], dpath, name)
 
-    def common(self, node: _Node, spec: StateSpec) -> None:
+    def common(self, node: _Node, spec: ir.State) -> None:
         """entry, exit, on, always, after, invoke: shared by states and the root."""
         cfg = node.cfg
         path = node.path
         entry = self.actions(cfg.get("entry"), _join(path, "entry"))
         exit_ = self.actions(cfg.get("exit"), _join(path, "exit"))
         if entry:
-            spec.onentry.append(entry)
+            spec.entry.append(entry)
         if exit_:
-            spec.onexit.append(exit_)
+            spec.exit.append(exit_)
         spec.transitions += self.on_transitions(node, cfg.get("on"), _join(path, "on"))
         if "always" in cfg:
             spec.transitions += self.transitions(node, cfg["always"], _join(path, "always"), None)
         if "after" in cfg:
-            spec.after += self.after(node, cfg["after"], _join(path, "after"))
+            spec.timers += self.after(node, cfg["after"], _join(path, "after"))
         if "invoke" in cfg:
             raw = cfg["invoke"]
             ipath = _join(path, "invoke")
@@ -1071,7 +1063,7 @@ class _Reader:
                 p = f"{ipath}[{i}]" if isinstance(raw, list | tuple) else ipath
                 self.invoke(node, spec, inv, p, i)
 
-    def invoke(self, node: _Node, spec: StateSpec, raw: Any, path: str, index: int) -> None:
+    def invoke(self, node: _Node, spec: ir.State, raw: Any, path: str, index: int) -> None:
         err = self.errors
         if isinstance(raw, str):
             raw = {"src": raw}
@@ -1093,13 +1085,13 @@ class _Reader:
             )
             return
         src = self.service(raw["src"], _join(path, "src"))
-        params: Callable[[ActionContext], Any] | None = None
+        params: ir.Ref | None = None
         ikey = "input" if "input" in raw else "data" if "data" in raw else None
         if ikey is not None:
             params = self.input(raw[ikey])
         if src is not None:
             spec.invokes.append(
-                InvokeSpec(
+                ir.Invoke(
                     id=iid,
                     src=src,
                     params=params,
@@ -1117,43 +1109,33 @@ class _Reader:
             )
 
     def service(self, raw: Any, path: str) -> Any:
+        """A compiled chart, or a :class:`~statefleet.formats._ir.Ref` to a service."""
         if isinstance(raw, Chart):
             return raw
         if callable(raw) and not isinstance(raw, str):
-            return _adapt_service(raw, getattr(raw, "__name__", "service"))
+            return ir.Ref("service", getattr(raw, "__name__", "service"), raw, path=path)
         name = raw.get("type") if isinstance(raw, Mapping) else raw
         if not isinstance(name, str) or not name:
             self.errors.add(path, f"expected a service name, got {_type_name(raw)}")
             return None
-        fn = self.logic.find("service", name, path)
-        if fn is MISSING:
-            self.errors.add(
-                path,
-                self.logic.unknown("service", name),
-            )
-            return None
-        if isinstance(fn, Chart):
-            return fn
-        if not callable(fn):
-            self.errors.add(path, f"service {name!r} resolves to {_type_name(fn)}, not a function")
-            return None
-        return _adapt_service(fn, name)
+        return ir.Ref("service", name, path=path, order=len(self.errors))
 
-    def input(self, raw: Any) -> Callable[[ActionContext], Any]:
-        if callable(raw):
-            return adapt_positional(raw, _DATA_FORMS)
-        return _template(raw)
+    def input(self, raw: Any) -> ir.Ref:
+        """An ``input``/``output`` computed from ``(context, event)``: a function or a data
+        template."""
+        fn = adapt_positional(raw, _DATA_FORMS) if callable(raw) else _template(raw)
+        return ir.Ref("action", "input", fn, core=True)
 
-    def donedata(self, raw: Any, path: str) -> Callable[[ActionContext], Any]:
+    def donedata(self, raw: Any, path: str) -> ir.Ref:
         return self.input(raw)
 
     # -- the root ---------------------------------------------------------------------------
-    def build_root(self, root: _Node) -> ChartSpec:
+    def build_root(self, root: _Node) -> ir.Chart:
         cfg = root.cfg
         err = self.errors
         tops = list(root.children.values())
         top_specs = [n.spec for n in tops if n.spec is not None]
-        data: list[DataSpec] = []
+        data: list[ir.Data] = []
         context = cfg.get("context")
         if context is not None:
             if not isinstance(context, Mapping):
@@ -1185,13 +1167,11 @@ class _Reader:
                 initial = (root.children[init].id,)
         wrap = self.wrap
         meta: dict[str, Any] = {"format": "xstate"}
-        if self.logic.unbound:
-            meta["unbound"] = tuple(self.logic.unbound)
-        spec = ChartSpec(id=self.machine_id, data=data, meta=meta)
+        spec = ir.Chart(id=self.machine_id, data=data, meta=meta)
         if "version" in cfg:
             spec.version = str(cfg["version"])
         if wrap:
-            wrapper = StateSpec(
+            wrapper = ir.State(
                 id=self.machine_id,
                 kind="parallel" if root.kind == "parallel" else "state",
                 children=top_specs,
@@ -1202,9 +1182,10 @@ class _Reader:
             self.common(root, wrapper)
             done_sets = self.done_sets(root)
             # the machine is done: the root's own transitions stop too
-            timed = [ts for af in wrapper.after for ts in af.transitions]
+            running = _running(done_sets)
+            timed = [ts for timer in wrapper.timers for ts in timer.transitions]
             for ts in (*wrapper.transitions, *timed):
-                ts.cond = _not_done(done_sets, ts.cond)
+                ts.guards.insert(0, running)
             self.generated.add(f"done.state.{self.machine_id}")
             spec.states = [wrapper]
             meta["wrapper"] = self.machine_id
@@ -1212,7 +1193,7 @@ class _Reader:
             return spec
         spec.states = top_specs
         spec.initial = initial
-        holder = StateSpec(id=self.machine_id)
+        holder = ir.State(id=self.machine_id)
         root.spec = holder
         self.common(root, holder)
         copies = len(holder.transitions) * len(tops)
@@ -1235,16 +1216,7 @@ class _Reader:
             if s is None or n.kind in ("final", "history"):
                 continue
             for ts in holder.transitions:
-                copy_ = TransitionSpec(
-                    event=ts.event,
-                    target=ts.target,
-                    cond=ts.cond,
-                    type="external",
-                    actions=ts.actions,
-                    path=ts.path,
-                    cond_label=ts.cond_label,
-                    name=ts.name,
-                )
+                copy_ = replace(ts, type="external")
                 s.transitions.append(copy_)
                 for name in exact_names.get(id(ts), ()):
                     self.pending.append(_Pending(copy_, name))
@@ -1252,15 +1224,13 @@ class _Reader:
         self.pending = [p for p in self.pending if id(p.spec) not in on_holder]
         # the root's entry runs once, as the initial transition's content (a root with timers
         # is wrapped: they live as long as the machine)
-        initial_actions: list[Any] = []
-        for block in reversed(holder.onentry):
-            initial_actions += block
-        spec.initial_actions = tuple(initial_actions)
-        exit_blocks = [b for b in holder.onexit if b]
+        for block in holder.entry:
+            spec.initial_actions += block
+        exit_blocks = [b for b in holder.exit if b]
         if exit_blocks:
             for n in tops:
                 if n.kind == "final" and n.spec is not None:
-                    n.spec.onexit.extend(exit_blocks)
+                    n.spec.exit.extend(exit_blocks)
         return spec
 
     def done_sets(self, root: _Node) -> tuple[tuple[str, ...], ...]:
@@ -1285,18 +1255,16 @@ class _Reader:
             prefix = p.name + "."
             i = bisect.bisect_left(ordered, prefix)
             if i < len(ordered) and ordered[i].startswith(prefix):
-                p.spec.cond = _exact(frozenset((p.name,)), p.spec.cond)
+                p.spec.exact = True
 
 
-def _not_done(
-    done_sets: tuple[tuple[str, ...], ...], user: Callable[[ActionContext], Any] | None
-) -> Callable[[ActionContext], Any]:
-    def machine_running(ctx: ActionContext) -> Any:
-        if sets_done(done_sets, ctx.in_state):
-            return False
-        return user is None or user(ctx)
+def _running(done_sets: tuple[tuple[str, ...], ...]) -> ir.Ref:
+    """The check that a wrapped machine is not done yet (its own transitions stop then)."""
 
-    return machine_running
+    def machine_running(ctx: ActionContext) -> bool:
+        return not sets_done(done_sets, ctx.in_state)
+
+    return ir.Ref("guard", "machine running", machine_running, core=True)
 
 
 def sets_done(done_sets: tuple[tuple[str, ...], ...], active: Callable[[str], bool]) -> bool:
@@ -1306,15 +1274,15 @@ def sets_done(done_sets: tuple[tuple[str, ...], ...], active: Callable[[str], bo
 _IMMUTABLE = (str, int, float, bool, bytes, type(None), tuple, frozenset)
 
 
-def _data(name: str, value: Any) -> DataSpec:
+def _data(name: str, value: Any) -> ir.Data:
     if isinstance(value, _IMMUTABLE):
-        return DataSpec(name, value=value)
+        return ir.Data(name, value=value)
     snapshot = copy.deepcopy(value)
 
     def fresh(ctx: ActionContext) -> Any:
         return copy.deepcopy(snapshot)
 
-    return DataSpec(name, expr=fresh)
+    return ir.Data(name, fn=fresh)
 
 
 def _template(value: Any) -> Callable[[ActionContext], Any]:
@@ -1371,9 +1339,14 @@ def from_dict(
         resolve,
     )
     reader = _Reader(config, resolver, errors)
-    spec = reader.read()
+    model = reader.read()
+    if model is None:  # the tree itself is wrong: nothing to bind
+        errors.raise_if_any()
+    assert model is not None
+    spec = ir.lower(model, _binding(resolver), errors)
     errors.raise_if_any()
-    assert spec is not None
+    if resolver.unbound:
+        spec.meta["unbound"] = tuple(resolver.unbound)
     return compile_chart(spec)
 
 

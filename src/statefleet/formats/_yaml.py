@@ -679,7 +679,8 @@ class _Reader:
         errors.raise_if_any()
         for i, t in enumerate(transitions):
             self.read_transition(i, t)
-        errors.items += self.binding_errors
+        for item in self.binding_errors:
+            errors.add(*item)
         errors.raise_if_any()
         top = [self.specs[n] for n in self.order_children(None)]
         self.model = PystatorModel(
