@@ -482,3 +482,97 @@ def test_the_old_import_path_has_the_same_names() -> None:
 
     assert old_path.__all__ == pystator.__all__
     assert old_path.is_transient_error is is_transient_error and old_path.ErrorPolicy is ErrorPolicy
+
+
+# -- check guards and refs -----------------------------------------------------------------
+CHECKED = """\
+states:
+  - {name: open, type: initial}
+  - {name: big}
+  - {name: small}
+  - {name: flagged}
+transitions:
+  - trigger: size
+    source: open
+    dest: big
+    ref: SPEC-1
+    guards: [{check: {field: qty, op: gte, value: 100}}]
+  - trigger: size
+    source: open
+    dest: small
+    refs: [SPEC-2, JIRA-7]
+    guards: [{check: {field: qty, op: lt, value: 100}}, is_business_hours]
+  - trigger: review
+    source: open
+    dest: flagged
+    guards: [{check: {field: note, op: matches, value: "^FRAUD"}}]
+"""
+
+
+def test_check_guards_as_pystator_evaluates_them() -> None:
+    m = StateMachine.from_yaml(CHECKED)
+    m.bind_guards({"is_business_hours": lambda ctx: True})
+    assert m.process("open", "size", {"qty": 150}).target_state == "big"
+    assert m.process("open", "size", {"qty": 5}).target_state == "small"
+    missing = m.process("open", "size", {})  # a missing field is None: ordering checks fail
+    assert not missing.success and missing.error.guard_name == "_check_0"
+    assert m.process("open", "review", {"note": "FRAUD suspected"}).target_state == "flagged"
+    assert not m.process("open", "review", {"note": "fine"}).success
+    assert m.missing_bindings() == {"guards": [], "actions": []}
+    s = m.create(context={"qty": 1})
+    assert s.size().target_state == "small"
+
+
+def test_the_model_shows_checks_and_refs_as_written() -> None:
+    m = StateMachine.from_yaml(CHECKED)
+    big, small, _ = m.transitions
+    assert big.refs == ("SPEC-1",) and small.refs == ("SPEC-2", "JIRA-7")
+    (check,) = big.guards
+    assert check.is_check and (check.check.field, check.check.op, check.check.value) == (
+        "qty",
+        "gte",
+        100,
+    )
+    assert small.guards[1].name == "is_business_hours"
+
+
+@pytest.mark.parametrize(
+    ("guard", "message"),
+    [
+        ("{check: {field: qty, op: greater, value: 1}}", "unknown check operator 'greater'"),
+        ("{check: {field: qty, op: in, value: 3}}", "an 'in' check needs a list of values"),
+        ("{check: {field: qty, op: gt}}", "an 'gt' check needs a value"),
+        ("{check: {field: note, op: matches, value: '(unclosed'}}", "valid regular expression"),
+        ("{check: {op: is_set}}", "a check's field is a context key"),
+        ("{check: {field: q, op: eq, value: 1, extra: 2}}", "unknown key(s) in a check: extra"),
+    ],
+)
+def test_a_bad_check_is_a_definition_error_naming_the_guard(guard: str, message: str) -> None:
+    text = CHECKED.replace("[{check: {field: qty, op: gte, value: 100}}]", f"[{guard}]")
+    with pytest.raises(ChartDefinitionError) as err:
+        StateMachine.from_yaml(text)
+    assert message in str(err.value) and err.value.path == "transitions[0](size).guards[0]"
+
+
+def test_bad_refs_are_definition_errors() -> None:
+    with pytest.raises(ChartDefinitionError, match="ref is a string, got 7"):
+        StateMachine.from_yaml(CHECKED.replace("ref: SPEC-1", "ref: 7"))
+    with pytest.raises(ChartDefinitionError, match="refs is a list of strings"):
+        StateMachine.from_yaml(CHECKED.replace("refs: [SPEC-2, JIRA-7]", "refs: SPEC-2"))
+
+
+def test_model_objects_refuse_impossible_values_when_made() -> None:
+    from statefleet.compat.pystator import Event, ModelError, Timeout
+
+    for make, message in (
+        (lambda: State(""), "cannot be empty"),
+        (lambda: State("Bad-Name"), "lowercase letters"),
+        (lambda: Transition("", "a", "b"), "trigger cannot be empty"),
+        (lambda: Transition("go", (), "b"), "needs a source"),
+        (lambda: Timeout(0, "late"), "must be positive"),
+        (lambda: Timeout(5, ""), "destination cannot be empty"),
+        (lambda: Event.from_dict({"trigger": "go", "event_id": "not-a-uuid"}), "invalid event"),
+    ):
+        with pytest.raises(ModelError, match=message) as err:
+            make()
+        assert isinstance(err.value, ChartDefinitionError | ValueError)

@@ -2,7 +2,8 @@
 
 Ported from pystator 0.0.47 (the sdist on PyPI, https://github.com/optophi/pystator),
 ``tests/conftest.py`` (fixtures) and ``tests/unit/test_machine.py``, ``test_effects.py``,
-``test_guards.py``, ``test_actions.py``, with only the imports changed. pystator is
+``test_guards.py``, ``test_actions.py``, ``test_state.py``, ``test_transition.py``,
+``test_event.py``, ``test_declarative_config.py``, with only the imports changed. pystator is
 Copyright (c) Optophi, MIT License (the licence text is in pystator's sdist, LICENSE).
 
 Tests that fail here are marked ``xfail(strict=True)`` with the reason: a name statefleet
@@ -14,6 +15,9 @@ does not provide, or a deliberate difference listed in docs/migrate-pystator.md.
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import UUID
 
 import pytest
 
@@ -45,7 +49,7 @@ from statefleet.compat.pystator import (
     in_list,
     negate,
 )
-from statefleet.compat.pystator import ActionExecutor
+from statefleet.compat.pystator import ActionExecutor, Timeout
 from statefleet.compat.pystator.effects import EFFECT_TYPES, apply_effect
 
 # pystator names statefleet does not provide (the tests using them are xfail):
@@ -2038,3 +2042,846 @@ class TestActionExecutionSemantics:
 
         assert outcome["action_results"][0]["status"] == "skipped"
         assert outcome["action_results"][0]["skipped"] is True
+
+
+# -------------------- tests/unit/test_state.py --------------------
+class TestStateType:
+    """Tests for StateType enum."""
+
+    @pytest.mark.xfail(strict=True, reason="choice states (type: choice) are not supported")
+    def test_state_types_values(self) -> None:
+        """Test that state types have correct string values."""
+        assert StateType.INITIAL.value == "initial"
+        assert StateType.STABLE.value == "stable"
+        assert StateType.TERMINAL.value == "terminal"
+        assert StateType.ERROR.value == "error"
+        assert StateType.PARALLEL.value == "parallel"
+        assert StateType.CHOICE.value == "choice"
+
+    @pytest.mark.xfail(strict=True, reason="choice states (type: choice) are not supported")
+    def test_state_type_from_string(self) -> None:
+        """Test creating StateType from string."""
+        assert StateType("initial") == StateType.INITIAL
+        assert StateType("stable") == StateType.STABLE
+        assert StateType("terminal") == StateType.TERMINAL
+        assert StateType("error") == StateType.ERROR
+        assert StateType("parallel") == StateType.PARALLEL
+        assert StateType("choice") == StateType.CHOICE
+
+    def test_invalid_state_type(self) -> None:
+        """Test that invalid state type raises ValueError."""
+        with pytest.raises(ValueError):
+            StateType("invalid")
+
+
+class TestTimeout:
+    """Tests for Timeout dataclass."""
+
+    def test_create_timeout(self) -> None:
+        """Test creating a valid timeout."""
+        timeout = Timeout(seconds=5.0, destination="timed_out")
+        assert timeout.seconds == 5.0
+        assert timeout.destination == "timed_out"
+
+    def test_timeout_immutable(self) -> None:
+        """Test that Timeout is immutable."""
+        timeout = Timeout(seconds=5.0, destination="timed_out")
+        with pytest.raises(AttributeError):
+            timeout.seconds = 10.0  # type: ignore
+
+    def test_timeout_invalid_seconds(self) -> None:
+        """Test that zero or negative seconds raises error."""
+        with pytest.raises(ValueError, match="positive"):
+            Timeout(seconds=0, destination="timed_out")
+        with pytest.raises(ValueError, match="positive"):
+            Timeout(seconds=-1, destination="timed_out")
+
+    def test_timeout_empty_destination(self) -> None:
+        """Test that empty destination raises error."""
+        with pytest.raises(ValueError, match="empty"):
+            Timeout(seconds=5.0, destination="")
+
+
+class TestState:
+    """Tests for State dataclass."""
+
+    def test_create_minimal_state(self) -> None:
+        """Test creating a state with minimal arguments."""
+        state = State(name="pending")
+        assert state.name == "pending"
+        assert state.type == StateType.STABLE
+        assert state.description == ""
+        assert state.on_enter == ()
+        assert state.on_exit == ()
+        assert state.timeout is None
+
+    def test_create_full_state(self) -> None:
+        """Test creating a state with all arguments."""
+        timeout = Timeout(seconds=5.0, destination="timed_out")
+        state = State(
+            name="pending_new",
+            type=StateType.INITIAL,
+            description="Waiting for acknowledgment",
+            on_enter=("log_entry",),
+            on_exit=("log_exit",),
+            timeout=timeout,
+            metadata={"priority": "high"},
+        )
+        assert state.name == "pending_new"
+        assert state.type == StateType.INITIAL
+        assert state.description == "Waiting for acknowledgment"
+        assert state.on_enter == ("log_entry",)
+        assert state.on_exit == ("log_exit",)
+        assert state.timeout == timeout
+        assert state.metadata == {"priority": "high"}
+
+    def test_state_immutable(self) -> None:
+        """Test that State is immutable."""
+        state = State(name="pending")
+        with pytest.raises(AttributeError):
+            state.name = "new_name"  # type: ignore
+
+    def test_state_is_initial(self) -> None:
+        """Test is_initial property."""
+        initial = State(name="start", type=StateType.INITIAL)
+        stable = State(name="active", type=StateType.STABLE)
+        assert initial.is_initial is True
+        assert stable.is_initial is False
+
+    def test_state_is_terminal(self) -> None:
+        """Test is_terminal property."""
+        terminal = State(name="end", type=StateType.TERMINAL)
+        stable = State(name="active", type=StateType.STABLE)
+        assert terminal.is_terminal is True
+        assert stable.is_terminal is False
+
+    def test_state_is_error(self) -> None:
+        """Test is_error property."""
+        error = State(name="error", type=StateType.ERROR)
+        stable = State(name="active", type=StateType.STABLE)
+        assert error.is_error is True
+        assert stable.is_error is False
+
+    @pytest.mark.xfail(strict=True, reason="choice states (type: choice) are not supported")
+    def test_state_is_choice(self) -> None:
+        """Test is_choice property."""
+        choice = State(name="check", type=StateType.CHOICE)
+        stable = State(name="active", type=StateType.STABLE)
+        assert choice.is_choice is True
+        assert stable.is_choice is False
+
+    def test_state_has_timeout(self) -> None:
+        """Test has_timeout property."""
+        with_timeout = State(
+            name="pending",
+            timeout=Timeout(seconds=5.0, destination="timed_out"),
+        )
+        without_timeout = State(name="active")
+        assert with_timeout.has_timeout is True
+        assert without_timeout.has_timeout is False
+
+    def test_state_empty_name_raises(self) -> None:
+        """Test that empty name raises error."""
+        with pytest.raises(ValueError, match="empty"):
+            State(name="")
+
+    def test_state_invalid_name_raises(self) -> None:
+        """Test that invalid characters in name raises error."""
+        with pytest.raises(ValueError, match="letters"):
+            State(name="invalid-name")
+        with pytest.raises(ValueError, match="letters"):
+            State(name="invalid name")
+
+    def test_state_equality(self) -> None:
+        """Test state equality comparison."""
+        state1 = State(name="pending", type=StateType.INITIAL)
+        state2 = State(name="pending", type=StateType.INITIAL)
+        state3 = State(name="active", type=StateType.STABLE)
+
+        assert state1 == state2
+        assert state1 != state3
+
+
+# -------------------- tests/unit/test_transition.py --------------------
+class TestTransition:
+    """Tests for Transition dataclass."""
+
+    def test_create_minimal_transition(self) -> None:
+        """Test creating a transition with minimal arguments."""
+        trans = Transition(
+            trigger="activate",
+            source=frozenset({"PENDING"}),
+            dest="ACTIVE",
+        )
+        assert trans.trigger == "activate"
+        assert trans.source == frozenset({"PENDING"})
+        assert trans.dest == "ACTIVE"
+        assert trans.guards == ()
+        assert trans.actions == ()
+
+    def test_create_full_transition(self) -> None:
+        """Test creating a transition with all arguments."""
+        trans = Transition(
+            trigger="execute",
+            source=frozenset({"OPEN", "PARTIAL"}),
+            dest="FILLED",
+            guards=("is_full_fill", "is_valid"),
+            actions=("update_positions", "notify"),
+            description="Complete the order",
+            metadata={"priority": 1},
+        )
+        assert trans.trigger == "execute"
+        assert trans.source == frozenset({"OPEN", "PARTIAL"})
+        assert trans.dest == "FILLED"
+        assert trans.guards == ("is_full_fill", "is_valid")
+        assert trans.actions == ("update_positions", "notify")
+        assert trans.description == "Complete the order"
+        assert trans.metadata == {"priority": 1}
+
+    def test_transition_immutable(self) -> None:
+        """Test that Transition is immutable."""
+        trans = Transition(
+            trigger="activate",
+            source=frozenset({"PENDING"}),
+            dest="ACTIVE",
+        )
+        with pytest.raises(AttributeError):
+            trans.trigger = "new_trigger"  # type: ignore
+
+    def test_from_single_source(self) -> None:
+        """Test creating transition from single source."""
+        trans = Transition.from_single_source(
+            trigger="activate",
+            source="PENDING",
+            dest="ACTIVE",
+            guards=("is_ready",),
+            actions=("log",),
+        )
+        assert trans.source == frozenset({"PENDING"})
+        assert trans.trigger == "activate"
+
+    def test_matches_source(self) -> None:
+        """Test matches_source method."""
+        trans = Transition(
+            trigger="fill",
+            source=frozenset({"OPEN", "PARTIAL"}),
+            dest="FILLED",
+        )
+        assert trans.matches_source("OPEN") is True
+        assert trans.matches_source("PARTIAL") is True
+        assert trans.matches_source("PENDING") is False
+
+    def test_has_guards(self) -> None:
+        """Test has_guards method."""
+        with_guards = Transition(
+            trigger="fill",
+            source=frozenset({"OPEN"}),
+            dest="FILLED",
+            guards=("is_full",),
+        )
+        without_guards = Transition(
+            trigger="fill",
+            source=frozenset({"OPEN"}),
+            dest="FILLED",
+        )
+        assert with_guards.has_guards() is True
+        assert without_guards.has_guards() is False
+
+    def test_empty_trigger_raises(self) -> None:
+        """Test that empty trigger raises error."""
+        with pytest.raises(ValueError, match="empty"):
+            Transition(trigger="", source=frozenset({"A"}), dest="B")
+
+    def test_empty_source_raises(self) -> None:
+        """Test that empty source raises error."""
+        with pytest.raises(ValueError, match="source"):
+            Transition(trigger="test", source=frozenset(), dest="B")
+
+    def test_empty_dest_raises(self) -> None:
+        """Test that empty destination raises error."""
+        with pytest.raises(ValueError, match="empty"):
+            Transition(trigger="test", source=frozenset({"A"}), dest="")
+
+
+class TestTransitionResult:
+    """Tests for TransitionResult dataclass."""
+
+    def test_success_result(self) -> None:
+        """Test creating a successful result."""
+        result = TransitionResult.success_result(
+            source_state="PENDING",
+            target_state="ACTIVE",
+            trigger="activate",
+            actions=(ActionSpec("log"),),
+            on_exit=(ActionSpec("exit_hook"),),
+            on_enter=(ActionSpec("enter_hook"),),
+        )
+        assert result.success is True
+        assert result.source_state == "PENDING"
+        assert result.target_state == "ACTIVE"
+        assert result.trigger == "activate"
+        assert result.error is None
+
+    def test_failure_result(self) -> None:
+        """Test creating a failure result."""
+        error = InvalidTransitionError(
+            "Cannot transition",
+            current_state="PENDING",
+            trigger="invalid",
+        )
+        result = TransitionResult.failure_result(
+            source_state="PENDING",
+            trigger="invalid",
+            error=error,
+        )
+        assert result.success is False
+        assert result.source_state == "PENDING"
+        assert result.target_state is None
+        assert result.trigger == "invalid"
+        assert result.error == error
+
+    def test_all_actions_property(self) -> None:
+        """Test all_actions property returns actions in correct order."""
+        result = TransitionResult.success_result(
+            source_state="A",
+            target_state="B",
+            trigger="go",
+            actions=(ActionSpec("trans_action"),),
+            on_exit=(ActionSpec("exit_action"),),
+            on_enter=(ActionSpec("enter_action"),),
+        )
+        # Order: exit -> transition -> enter (all_actions returns names)
+        assert result.all_actions == ("exit_action", "trans_action", "enter_action")
+
+    def test_is_self_transition(self) -> None:
+        """Test is_self_transition property."""
+        self_trans = TransitionResult.success_result(
+            source_state="A",
+            target_state="A",
+            trigger="refresh",
+        )
+        normal_trans = TransitionResult.success_result(
+            source_state="A",
+            target_state="B",
+            trigger="go",
+        )
+        failed = TransitionResult.failure_result(
+            source_state="A",
+            trigger="fail",
+            error=InvalidTransitionError("fail", "A", "fail"),
+        )
+
+        assert self_trans.is_self_transition is True
+        assert normal_trans.is_self_transition is False
+        assert failed.is_self_transition is False
+
+    def test_state_changed(self) -> None:
+        """Test state_changed property."""
+        changed = TransitionResult.success_result(
+            source_state="A",
+            target_state="B",
+            trigger="go",
+        )
+        unchanged = TransitionResult.success_result(
+            source_state="A",
+            target_state="A",
+            trigger="refresh",
+        )
+        failed = TransitionResult.failure_result(
+            source_state="A",
+            trigger="fail",
+            error=InvalidTransitionError("fail", "A", "fail"),
+        )
+
+        assert changed.state_changed is True
+        assert unchanged.state_changed is False
+        assert failed.state_changed is False
+
+    def test_result_immutable(self) -> None:
+        """Test that TransitionResult is immutable."""
+        result = TransitionResult.success_result(
+            source_state="A",
+            target_state="B",
+            trigger="go",
+        )
+        with pytest.raises(AttributeError):
+            result.success = False  # type: ignore
+
+
+# -------------------- tests/unit/test_event.py --------------------
+class TestEvent:
+    """Tests for Event dataclass."""
+
+    def test_create_minimal_event(self) -> None:
+        """Test creating an event with minimal arguments."""
+        event = Event(trigger="activate")
+        assert event.trigger == "activate"
+        assert event.payload == {}
+        assert isinstance(event.event_id, UUID)
+        assert isinstance(event.timestamp, datetime)
+
+    def test_create_full_event(self) -> None:
+        """Test creating an event with all arguments."""
+        event_id = UUID("12345678-1234-5678-1234-567812345678")
+        timestamp = datetime(2024, 1, 1, 12, 0, 0, tzinfo=UTC)
+
+        event = Event(
+            trigger="execution_report",
+            payload={"fill_qty": 100, "price": 50.0},
+            event_id=event_id,
+            timestamp=timestamp,
+            source="exchange",
+            metadata={"sequence": 42},
+        )
+
+        assert event.trigger == "execution_report"
+        assert event.payload == {"fill_qty": 100, "price": 50.0}
+        assert event.event_id == event_id
+        assert event.timestamp == timestamp
+        assert event.source == "exchange"
+        assert event.metadata == {"sequence": 42}
+
+    def test_event_immutable(self) -> None:
+        """Test that Event is immutable."""
+        event = Event(trigger="test")
+        with pytest.raises(AttributeError):
+            event.trigger = "new"  # type: ignore
+
+    def test_empty_trigger_raises(self) -> None:
+        """Test that empty trigger raises error."""
+        with pytest.raises(ValueError, match="empty"):
+            Event(trigger="")
+
+    def test_event_get(self) -> None:
+        """Test get method for payload access."""
+        event = Event(trigger="test", payload={"a": 1, "b": 2})
+        assert event.get("a") == 1
+        assert event.get("c") is None
+        assert event.get("c", "default") == "default"
+
+    def test_event_getitem(self) -> None:
+        """Test dictionary-style payload access."""
+        event = Event(trigger="test", payload={"a": 1})
+        assert event["a"] == 1
+        with pytest.raises(KeyError):
+            _ = event["nonexistent"]
+
+    def test_event_contains(self) -> None:
+        """Test 'in' operator for payload."""
+        event = Event(trigger="test", payload={"a": 1})
+        assert "a" in event
+        assert "b" not in event
+
+    def test_with_payload(self) -> None:
+        """Test with_payload method."""
+        event = Event(trigger="test", payload={"a": 1})
+        new_event = event.with_payload(b=2, c=3)
+
+        assert event.payload == {"a": 1}  # Original unchanged
+        assert new_event.payload == {"a": 1, "b": 2, "c": 3}
+        assert new_event.trigger == event.trigger
+        assert new_event.event_id == event.event_id
+
+    def test_with_metadata(self) -> None:
+        """Test with_metadata method."""
+        event = Event(trigger="test", metadata={"x": 1})
+        new_event = event.with_metadata(y=2)
+
+        assert event.metadata == {"x": 1}
+        assert new_event.metadata == {"x": 1, "y": 2}
+
+    def test_simple_factory(self) -> None:
+        """Test simple factory method."""
+        event = Event.simple("execute", qty=100, price=50.0)
+        assert event.trigger == "execute"
+        assert event.payload == {"qty": 100, "price": 50.0}
+
+    def test_to_dict(self) -> None:
+        """Test serialization to dictionary."""
+        event = Event(
+            trigger="test",
+            payload={"a": 1},
+            source="system",
+        )
+        data = event.to_dict()
+
+        assert data["trigger"] == "test"
+        assert data["payload"] == {"a": 1}
+        assert data["source"] == "system"
+        assert "event_id" in data
+        assert "timestamp" in data
+
+    def test_from_dict(self) -> None:
+        """Test deserialization from dictionary."""
+        data = {
+            "trigger": "test",
+            "payload": {"a": 1},
+            "event_id": "12345678-1234-5678-1234-567812345678",
+            "timestamp": "2024-01-01T12:00:00+00:00",
+            "source": "api",
+            "metadata": {"key": "value"},
+        }
+        event = Event.from_dict(data)
+
+        assert event.trigger == "test"
+        assert event.payload == {"a": 1}
+        assert str(event.event_id) == "12345678-1234-5678-1234-567812345678"
+        assert event.source == "api"
+        assert event.metadata == {"key": "value"}
+
+    def test_from_dict_minimal(self) -> None:
+        """Test deserialization with minimal data."""
+        data = {"trigger": "test"}
+        event = Event.from_dict(data)
+
+        assert event.trigger == "test"
+        assert event.payload == {}
+        assert isinstance(event.event_id, UUID)
+
+    def test_round_trip_serialization(self) -> None:
+        """Test that to_dict/from_dict round trips correctly."""
+        original = Event(
+            trigger="execute",
+            payload={"qty": 100},
+            source="exchange",
+            metadata={"seq": 1},
+        )
+        data = original.to_dict()
+        restored = Event.from_dict(data)
+
+        assert restored.trigger == original.trigger
+        assert restored.payload == original.payload
+        assert restored.event_id == original.event_id
+        assert restored.source == original.source
+        assert restored.metadata == original.metadata
+
+
+# -------------------- tests/unit/test_declarative_config.py --------------------
+# ---------------------------------------------------------------------------
+# Minimal YAML-like config dict with all new features
+# ---------------------------------------------------------------------------
+
+DECLARATIVE_CONFIG = {
+    "meta": {
+        "machine_name": "declarative_test",
+        "version": "1.0.0",
+        "strict_mode": False,
+    },
+    "groups": {
+        "active": {"label": "Active States", "description": "Processing states"},
+        "terminal": {"label": "Terminal States"},
+    },
+    "states": [
+        {
+            "name": "idle",
+            "type": "initial",
+            "group": "active",
+            "on_enter": [
+                {"set": {"phase": "idle", "attempt_count": 0}},
+                {"timestamp": "entered_idle_at"},
+            ],
+        },
+        {
+            "name": "processing",
+            "type": "stable",
+            "group": "active",
+            "on_enter": [
+                {"set": {"phase": "processing"}},
+                {"increment": "attempt_count"},
+                {"timestamp": "processing_started_at"},
+            ],
+        },
+        {
+            "name": "done",
+            "type": "terminal",
+            "group": "terminal",
+            "on_enter": [
+                {"set": {"phase": "done"}},
+                {"timestamp": "completed_at"},
+            ],
+        },
+        {
+            "name": "failed",
+            "type": "terminal",
+            "group": "terminal",
+            "on_enter": [
+                {"set": {"phase": "failed"}},
+                {"clear": "temp_data"},
+            ],
+        },
+    ],
+    "transitions": [
+        {
+            "trigger": "start",
+            "source": "idle",
+            "dest": "processing",
+            "ref": "SPEC-1.1",
+            "guards": [
+                {"check": {"field": "ready", "op": "eq", "value": True}},
+            ],
+            "actions": [
+                {"set": {"status": "started"}},
+                {"append": {"field": "log", "value": "processing started"}},
+            ],
+        },
+        {
+            "trigger": "complete",
+            "source": "processing",
+            "dest": "done",
+            "refs": ["SPEC-1.2", "JIRA-100"],
+            "guards": [
+                {"check": {"field": "result", "op": "is_set"}},
+            ],
+        },
+        {
+            "trigger": "retry",
+            "source": "processing",
+            "dest": "processing",
+            "guards": [
+                {"check": {"field": "attempt_count", "op": "lt", "value": 3}},
+            ],
+            "actions": [
+                {"increment": "attempt_count"},
+            ],
+        },
+        {
+            "trigger": "fail",
+            "source": "processing",
+            "dest": "failed",
+            "actions": [
+                {"set": {"failure_reason": "error_occurred"}},
+            ],
+        },
+        {
+            "trigger": "start",
+            "source": "idle",
+            "dest": "failed",
+            "description": "Start rejected — not ready",
+            "guards": [
+                {"check": {"field": "ready", "op": "neq", "value": True}},
+            ],
+            "actions": [
+                {"set": {"failure_reason": "not_ready"}},
+            ],
+        },
+    ],
+}
+
+
+@pytest.fixture
+def machine():
+    return StateMachine.from_dict(DECLARATIVE_CONFIG)
+
+
+class TestDeclarativeConfigParsing:
+    """Test that configs with declarative features parse correctly."""
+
+    def test_groups_in_meta(self, machine):
+        assert "groups" in machine.meta
+        assert "active" in machine.meta["groups"]
+        assert machine.meta["groups"]["active"]["label"] == "Active States"
+
+    def test_state_group(self, machine):
+        assert machine.get_state("idle").group == "active"
+        assert machine.get_state("processing").group == "active"
+        assert machine.get_state("done").group == "terminal"
+
+    def test_transition_ref(self, machine):
+        start_trans = [
+            t for t in machine.transitions if t.trigger == "start" and t.dest == "processing"
+        ]
+        assert len(start_trans) == 1
+        assert start_trans[0].refs == ("SPEC-1.1",)
+
+    def test_transition_refs(self, machine):
+        complete_trans = [t for t in machine.transitions if t.trigger == "complete"]
+        assert len(complete_trans) == 1
+        assert complete_trans[0].refs == ("SPEC-1.2", "JIRA-100")
+
+    def test_on_enter_effects_parsed(self, machine):
+        idle = machine.get_state("idle")
+        assert len(idle.on_enter) == 2
+        assert idle.on_enter[0].is_effect
+        assert idle.on_enter[0].effect == "set"
+        assert idle.on_enter[1].is_effect
+        assert idle.on_enter[1].effect == "timestamp"
+
+    def test_transition_check_guard_parsed(self, machine):
+        start_trans = [
+            t for t in machine.transitions if t.trigger == "start" and t.dest == "processing"
+        ]
+        assert len(start_trans) == 1
+        guards = start_trans[0].guards
+        assert len(guards) == 1
+        assert guards[0].is_check
+        assert guards[0].check.field == "ready"
+        assert guards[0].check.op == "eq"
+
+    def test_transition_effect_actions_parsed(self, machine):
+        start_trans = [
+            t for t in machine.transitions if t.trigger == "start" and t.dest == "processing"
+        ]
+        actions = start_trans[0].actions
+        assert len(actions) == 2
+        assert actions[0].is_effect and actions[0].effect == "set"
+        assert actions[1].is_effect and actions[1].effect == "append"
+
+
+class TestDeclarativeExecution:
+    """Test full execution with declarative effects and checks."""
+
+    def test_check_guard_allows_transition(self, machine):
+        result = machine.process("idle", "start", {"ready": True})
+        assert result.success
+        assert result.target_state == "processing"
+
+    def test_check_guard_blocks_transition(self, machine):
+        result = machine.process("idle", "start", {"ready": False})
+        # Should go to failed via the "not ready" transition
+        assert result.success
+        assert result.target_state == "failed"
+
+    def test_set_effect_in_transition(self, machine):
+        result = machine.process("idle", "start", {"ready": True})
+        assert result.success
+        # Execute transition actions
+        ctx = {"ready": True}
+        executor = ActionExecutor(machine.action_registry, strict=False)
+        exec_result = executor.execute(result, ctx)
+        assert ctx["status"] == "started"
+
+    def test_append_effect_in_transition(self, machine):
+        result = machine.process("idle", "start", {"ready": True})
+        ctx = {"ready": True}
+        executor = ActionExecutor(machine.action_registry, strict=False)
+        executor.execute(result, ctx)
+        assert ctx["log"] == ["processing started"]
+
+    @pytest.mark.xfail(
+        strict=True,
+        reason="deliberate (SCXML): an external self-transition exits and re-enters, so on_enter's increment runs again",
+    )
+    def test_increment_effect_in_transition(self, machine):
+        result = machine.process("processing", "retry", {"attempt_count": 1})
+        ctx = {"attempt_count": 1}
+        executor = ActionExecutor(machine.action_registry, strict=False)
+        executor.execute(result, ctx)
+        assert ctx["attempt_count"] == 2
+
+    def test_timestamp_effect_in_on_enter(self, machine):
+        result = machine.process("idle", "start", {"ready": True})
+        ctx = {"ready": True}
+        executor = ActionExecutor(machine.action_registry, strict=False)
+        executor.execute(result, ctx)
+        # on_enter for processing should set processing_started_at
+        assert "processing_started_at" in ctx
+        assert isinstance(ctx["processing_started_at"], str)
+
+    def test_set_effect_in_on_enter(self, machine):
+        result = machine.process("idle", "start", {"ready": True})
+        ctx = {"ready": True}
+        executor = ActionExecutor(machine.action_registry, strict=False)
+        executor.execute(result, ctx)
+        assert ctx["phase"] == "processing"
+
+    def test_increment_effect_in_on_enter(self, machine):
+        result = machine.process("idle", "start", {"ready": True})
+        ctx = {"ready": True, "attempt_count": 0}
+        executor = ActionExecutor(machine.action_registry, strict=False)
+        executor.execute(result, ctx)
+        assert ctx["attempt_count"] == 1
+
+    def test_clear_effect_in_on_enter(self, machine):
+        result = machine.process("processing", "fail", {})
+        ctx = {"temp_data": "some_value"}
+        executor = ActionExecutor(machine.action_registry, strict=False)
+        executor.execute(result, ctx)
+        assert "temp_data" not in ctx
+
+    def test_check_lt_guard_pass(self, machine):
+        result = machine.process("processing", "retry", {"attempt_count": 1})
+        assert result.success
+        assert result.target_state == "processing"
+
+    def test_check_lt_guard_fail(self, machine):
+        result = machine.process("processing", "retry", {"attempt_count": 3})
+        assert not result.success  # No matching transition
+
+    def test_is_set_guard(self, machine):
+        result = machine.process("processing", "complete", {"result": "ok"})
+        assert result.success
+        assert result.target_state == "done"
+
+    def test_is_set_guard_blocks(self, machine):
+        result = machine.process("processing", "complete", {})
+        assert not result.success
+
+    def test_effects_compose_with_named_actions(self):
+        """Effects and named actions work together in the same action list."""
+        config = {
+            "meta": {"machine_name": "mixed", "strict_mode": False},
+            "states": [
+                {"name": "a", "type": "initial"},
+                {"name": "b", "type": "terminal"},
+            ],
+            "transitions": [
+                {
+                    "trigger": "go",
+                    "source": "a",
+                    "dest": "b",
+                    "actions": [
+                        {"set": {"x": 1}},
+                        "my_action",
+                        {"increment": "count"},
+                    ],
+                },
+            ],
+        }
+        machine = StateMachine.from_dict(config)
+
+        # Register the named action
+        call_log = []
+
+        @machine.action("my_action")
+        def my_action(ctx):
+            call_log.append("called")
+
+        result = machine.process("a", "go", {})
+        assert result.success
+
+        ctx = {}
+        executor = ActionExecutor(machine.action_registry, strict=False)
+        executor.execute(result, ctx)
+        assert ctx["x"] == 1
+        assert call_log == ["called"]
+        assert ctx["count"] == 1
+
+    @pytest.mark.xfail(
+        strict=True, reason="reads a YAML file from pystator's examples folder, not shipped here"
+    )
+    def test_aidx_v1_2_declarative_guard_smoke(self):
+        """Representative config keeps check/composite guard behavior stable."""
+        root = Path(__file__).resolve().parents[2]
+        machine = StateMachine.from_yaml(root / "examples" / "aidx_flight_lifecycle_v1_2_0.yaml")
+
+        ok = machine.process("scheduled", "initiate", {"milestone_code": "INI"})
+        blocked = machine.process("scheduled", "initiate", {"milestone_code": "NOPE"})
+
+        assert ok.success
+        assert ok.target_state == "initiated"
+        assert not blocked.success
+        assert any(
+            item["name"] == "anyOf" and item["passed"] is False
+            for item in blocked.metadata["guards"]
+        )
+
+
+class TestDeclarativeEffectsValidation:
+    """Test that validate_actions_exist skips effects."""
+
+    def test_effects_not_reported_as_missing(self, machine):
+        result = machine.process("idle", "start", {"ready": True})
+        executor = ActionExecutor(machine.action_registry, strict=False)
+        missing = executor.validate_actions_exist(result)
+        # Effects should not appear in missing list
+        assert all(not name.startswith("_effect.") for name in missing)

@@ -6,6 +6,7 @@ under the same names; ``statefleet.formats.pystator`` is the same API, and
 ``docs/formats-pystator.md``.
 """
 
+from statefleet.compat.pystator._checks import CheckSpec
 from statefleet.compat.pystator._destinations import DestinationCandidate, DestinationCheckResult
 from statefleet.compat.pystator._errors import (
     TRANSIENT_ERROR_TYPES,
@@ -52,6 +53,7 @@ from statefleet.compat.pystator._model import (
     ActionSpec,
     Event,
     GuardSpec,
+    ModelError,
     Region,
     State,
     StateType,
@@ -79,6 +81,7 @@ __all__ = [
     "ActionRegistry",
     "ActionResult",
     "ActionSpec",
+    "CheckSpec",
     "ConfigurationError",
     "DestinationCandidate",
     "DestinationCheckResult",
@@ -98,6 +101,7 @@ __all__ = [
     "InvalidTransitionError",
     "LoggingHook",
     "MetricsCollector",
+    "ModelError",
     "Region",
     "ScheduledTransition",
     "State",

@@ -12,6 +12,9 @@ The YAML reader (``formats._yaml``) builds the chart; these keys change nothing 
 - ``error_policy`` (``default_fallback``, ``retry_attempts``), ``meta.reject_invalid_events``,
   ``meta.strict_guard_registry`` and ``meta.orchestrator_default_fallback``: the
   :class:`~statefleet.compat.pystator.ErrorPolicy`.
+- ``check:`` guards (``{check: {field:, op:, value:}}``): guards named ``_check_<n>``, which
+  the machine binds to their :class:`CheckSpec`; a transition's ``ref``/``refs`` (the
+  specification items it cites): kept on the model (``machine.transitions``).
 - declarative effects among actions (``{set: {...}}``, ``{increment: field}``, ...): turned
   into actions named ``_effect_<type>`` with the effect's parameters, which
   :class:`ActionExecutor` applies (see :mod:`statefleet.compat.pystator.effects`).
@@ -27,6 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from statefleet.compat.pystator._checks import CheckSpec
 from statefleet.compat.pystator._errors import ErrorPolicy
 from statefleet.compat.pystator.effects import (
     EFFECT_TYPES,
@@ -34,6 +38,7 @@ from statefleet.compat.pystator.effects import (
     effect_action_name,
     effect_params,
 )
+from statefleet.core import ChartDefinitionError
 from statefleet.formats._input import MAX_YAML_BYTES, read_source
 from statefleet.formats._resolve import Problems, did_you_mean
 
@@ -81,6 +86,10 @@ class Extras:
     event_normalizer: str | None = None
     #: the action names the config's effects became (``_effect_set``, ...)
     effects: frozenset[str] = frozenset()
+    #: the guard names the config's ``check:`` guards became, and their checks
+    checks: dict[str, CheckSpec] = field(default_factory=dict)
+    #: the config as given (before the front-end's keys were taken out), for the model
+    source: Mapping[Any, Any] = field(default_factory=dict)
 
 
 def _line(mapping: Any, key: Any = None) -> int | None:
@@ -126,6 +135,7 @@ class _Preparer:
         self.config = config
         self.problems = Problems()
         self.effects: set[str] = set()
+        self.checks: dict[str, CheckSpec] = {}
         self.state_names: list[str] = []
         states = config.get("states")
         if isinstance(states, list):
@@ -177,6 +187,8 @@ class _Preparer:
             orchestrator_default_fallback=mode if mode in _FALLBACK_MODES else "off",
             event_normalizer=normalizer,
             effects=frozenset(self.effects),
+            checks=self.checks,
+            source=cfg,
         )
         return out, extras
 
@@ -359,7 +371,49 @@ class _Preparer:
             return t
         trig = t.get("trigger")
         path = f"transitions[{index}]" + (f"({trig})" if isinstance(trig, str) else "")
+        for key in ("ref", "refs"):
+            if key in t:
+                self.refs(t, key, f"{path}.{key}")
+        t = _without(t, ("ref", "refs"))
+        t = self.with_checks(t, f"{path}.guards")
         return self.with_effects(t, "actions", f"{path}.actions")
+
+    def refs(self, t: Mapping[Any, Any], key: str, path: str) -> None:
+        """``ref`` (one) or ``refs`` (a list): the specification items a transition cites."""
+        value = t[key]
+        ok = (
+            isinstance(value, str)
+            if key == "ref"
+            else (isinstance(value, list) and all(isinstance(v, str) for v in value))
+        )
+        if not ok:
+            what = "a string" if key == "ref" else "a list of strings"
+            self.problems.add(path, f"{key} is {what}, got {value!r}", _line(t, key))
+
+    def with_checks(self, t: Mapping[Any, Any], path: str) -> Any:
+        """``t`` with its ``check:`` guards turned into guards named ``_check_<n>``."""
+        guards = t.get("guards")
+        if not isinstance(guards, list):
+            return t
+        new = [self.check(g, f"{path}[{i}]") for i, g in enumerate(guards)]
+        if all(a is b for a, b in zip(new, guards, strict=True)):
+            return t
+        return self.replaced(t, "guards", self.same_list(guards, new))
+
+    def check(self, guard: Any, path: str) -> Any:
+        if not isinstance(guard, Mapping) or "check" not in guard:
+            return guard
+        if len(guard) > 1:
+            self.problems.add(path, "a check guard is one key, 'check'", _line(guard))
+            return guard
+        try:
+            spec = CheckSpec.from_config(guard["check"])
+        except ChartDefinitionError as exc:
+            self.problems.add(path, exc.message, _line(guard))
+            return guard
+        name = f"_check_{len(self.checks)}"
+        self.checks[name] = spec
+        return name
 
     def with_effects(self, owner: Mapping[Any, Any], key: str, path: str) -> Any:
         """``owner`` with the effects in its action list ``key`` turned into named actions."""

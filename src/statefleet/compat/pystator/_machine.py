@@ -30,6 +30,7 @@ from typing import Any, Self, TypeVar
 
 import msgspec
 
+from statefleet.compat.pystator._checks import GuardsWithChecks
 from statefleet.compat.pystator._config import Extras, prepare
 from statefleet.compat.pystator._destinations import (
     DestinationCheckResult,
@@ -127,11 +128,11 @@ class StateMachine:
         self._extras = extras
         b = self.model.bindings
         self._guards = b.guards if isinstance(b.guards, GuardRegistry) else GuardRegistry(b.guards)
-        self._guards.strict = extras.error_policy.strict_guard_registry_effective()
         self._actions = (
             b.actions if isinstance(b.actions, ActionRegistry) else ActionRegistry(b.actions)
         )
-        b.guards, b.actions = self._guards, self._actions
+        b.actions = self._actions
+        self._bind_guards(self._guards)
         self._actions_bound = len(self._actions) > 0
         self._observers: list[TransitionObserver] = []
         self._triggers = frozenset(self.model.triggers)
@@ -148,8 +149,16 @@ class StateMachine:
         chart, extras = _read(source, guards, actions)
         machine = cls(chart)
         machine._extras = extras
-        machine._guards.strict = extras.error_policy.strict_guard_registry_effective()
+        machine._bind_guards(machine._guards)
         return machine
+
+    def _bind_guards(self, registry: GuardRegistry) -> None:
+        """Look the chart's guard names up in ``registry`` (its strictness set from the
+        policy, as pystator does), after the config's ``check:`` guards."""
+        registry.strict = self._extras.error_policy.strict_guard_registry_effective()
+        self._guards = registry
+        checks = self._extras.checks
+        self.model.bindings.guards = GuardsWithChecks(checks, registry) if checks else registry
 
     @classmethod
     def from_yaml(
@@ -280,9 +289,24 @@ class StateMachine:
         return list(self.model.triggers)
 
     @property
+    def meta(self) -> dict[str, Any]:
+        """The config's ``meta``, with its ``groups`` section under ``"groups"``, as
+        pystator keeps them."""
+        source = self._config
+        out = dict(source.get("meta") or {})
+        if source.get("groups") is not None:
+            out["groups"] = source["groups"]
+        return out
+
+    @property
+    def _config(self) -> Mapping[str, Any]:
+        """The config as written (the front-end's keys included), or the chart's."""
+        return self._extras.source or self.model.config
+
+    @property
     def transitions(self) -> list[Transition]:
         """The transitions, as :class:`Transition` objects, in declaration order."""
-        return [Transition.from_config(t) for t in self.model.config.get("transitions") or ()]
+        return [Transition.from_config(t) for t in self._config.get("transitions") or ()]
 
     def validate_state(self, name: str) -> bool:
         """Is ``name`` a state of this machine?"""
@@ -295,7 +319,7 @@ class StateMachine:
                 f"{did_you_mean(name, self.model.states)}",
                 current_state=str(name),
             )
-        for s in self.model.config.get("states") or ():
+        for s in self._config.get("states") or ():
             if isinstance(s, Mapping) and s.get("name") == name:
                 return s
         return {"name": name}  # named only in a region's state list
@@ -364,14 +388,22 @@ class StateMachine:
         """The bound action registry."""
         return self._actions
 
+    @property
+    def guard_registry(self) -> GuardRegistry:
+        """pystator's name for :attr:`guards`."""
+        return self._guards
+
+    @property
+    def action_registry(self) -> ActionRegistry:
+        """pystator's name for :attr:`actions`."""
+        return self._actions
+
     def bind_guards(self, registry: GuardRegistry | Mapping[str, Callable[..., Any]]) -> Self:
         """Use ``registry`` for the guards named in the definition (later registrations in
         it are seen too). Its ``strict`` is set from the machine's policy, as pystator does.
         Returns the machine."""
         reg = registry if isinstance(registry, GuardRegistry) else GuardRegistry(registry)
-        reg.strict = self._extras.error_policy.strict_guard_registry_effective()
-        self._guards = reg
-        self.model.bindings.guards = reg
+        self._bind_guards(reg)
         return self
 
     def bind_actions(self, registry: ActionRegistry | Mapping[str, Callable[..., Any]]) -> Self:
@@ -395,7 +427,11 @@ class StateMachine:
     def missing_bindings(self) -> dict[str, list[str]]:
         """Guard and action names used by the definition with no function bound yet."""
         return {
-            "guards": sorted(n for n in self.model.guard_names if n not in self._guards),
+            "guards": sorted(
+                n
+                for n in self.model.guard_names
+                if n not in self._guards and n not in self._extras.checks
+            ),
             "actions": sorted(n for n in self.model.action_names if n not in self._actions),
         }
 

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from statefleet.compat.pystator._checks import CheckSpec
 from statefleet.compat.pystator.effects import (
     EFFECT_TYPES,
     effect_of,
@@ -25,11 +27,13 @@ from statefleet.compat.pystator.effects import (
     shown_effect_name,
 )
 from statefleet.core import ChartDefinitionError
+from statefleet.formats._yaml import NAME_RE
 
 __all__ = [
     "ActionSpec",
     "Event",
     "GuardSpec",
+    "ModelError",
     "Region",
     "State",
     "StateType",
@@ -37,6 +41,16 @@ __all__ = [
     "Transition",
     "model_config",
 ]
+
+
+class ModelError(ChartDefinitionError, ValueError):
+    """A model object that cannot be right (an empty name, a negative timeout...), raised
+    when it is made; also a ``ValueError``, what pystator raises for these."""
+
+
+def _require(ok: bool, what: str, message: str) -> None:
+    if not ok:
+        raise ModelError(message, path=what)
 
 
 class StateType(enum.StrEnum):
@@ -51,28 +65,46 @@ class StateType(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class GuardSpec:
-    """A transition guard: a registered guard by ``name``, or an inline ``expr``."""
+    """A transition guard: a registered guard by ``name``, an inline ``expr``, or a
+    declarative ``check`` (a :class:`CheckSpec`)."""
 
     name: str | None = None
     expr: str | None = None
+    check: CheckSpec | None = None
+
+    @property
+    def is_expression(self) -> bool:
+        """Is this an inline ``expr`` guard?"""
+        return self.expr is not None
+
+    @property
+    def is_check(self) -> bool:
+        """Is this a declarative ``check`` guard?"""
+        return self.check is not None
 
     def to_config(self) -> Any:
-        """The YAML form: the name, or ``{"expr": ...}``."""
-        if (self.name is None) == (self.expr is None):
+        """The YAML form: the name, ``{"expr": ...}`` or ``{"check": {...}}``."""
+        given = [x for x in (self.name, self.expr, self.check) if x is not None]
+        if len(given) != 1:
             raise ChartDefinitionError(
-                "a GuardSpec needs exactly one of name= or expr=", path="GuardSpec"
+                "a GuardSpec needs exactly one of name= or expr= (or check=)", path="GuardSpec"
             )
+        if self.check is not None:
+            return {"check": self.check.to_config()}
         return self.name if self.name is not None else {"expr": self.expr}
 
     @classmethod
     def from_config(cls, config: Any) -> GuardSpec:
-        """The spec of a YAML guard entry: a name, ``{"expr": ...}`` or ``"expr: ..."``."""
+        """The spec of a YAML guard entry: a name, ``{"expr": ...}``, ``"expr: ..."`` or
+        ``{"check": {...}}``."""
         if isinstance(config, str):
             if config.startswith("expr:"):
                 return cls(expr=config[len("expr:") :].strip())
             return cls(name=config)
         if isinstance(config, Mapping) and set(config) == {"expr"}:
             return cls(expr=config["expr"])
+        if isinstance(config, Mapping) and set(config) == {"check"}:
+            return cls(check=CheckSpec.from_config(config["check"]))
         if isinstance(config, Mapping) and "name" in config:
             return cls(name=config["name"])
         raise ChartDefinitionError(f"invalid guard entry: {config!r}", path="GuardSpec")
@@ -135,6 +167,19 @@ class Timeout:
     seconds: float | str
     destination: str
     description: str = ""
+
+    def __post_init__(self) -> None:
+        number = isinstance(self.seconds, int | float) and not isinstance(self.seconds, bool)
+        _require(
+            not number or float(self.seconds) > 0,
+            "Timeout.seconds",
+            f"timeout seconds must be positive, got {self.seconds!r}",
+        )
+        _require(
+            isinstance(self.destination, str) and bool(self.destination),
+            "Timeout.destination",
+            "a timeout's destination cannot be empty",
+        )
 
     def to_config(self) -> dict[str, Any]:
         """The YAML form."""
@@ -204,6 +249,28 @@ class State:
     timeout: Timeout | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
     group: str | None = None
+
+    def __post_init__(self) -> None:
+        _require(
+            isinstance(self.name, str) and bool(self.name),
+            "State.name",
+            "a state name cannot be empty",
+        )
+        _require(
+            bool(NAME_RE.match(self.name)),
+            "State.name",
+            f"state name {self.name!r} is invalid: use lowercase letters, digits and underscores",
+        )
+
+    @property
+    def is_error(self) -> bool:
+        """Is this an ``error`` state?"""
+        return bool(self.type == StateType.ERROR)
+
+    @property
+    def has_timeout(self) -> bool:
+        """Does this state have a ``timeout``?"""
+        return self.timeout is not None
 
     def to_config(self) -> dict[str, Any]:
         """The YAML form."""
@@ -275,7 +342,7 @@ class Transition:
     states; ``after`` is a delay such as ``"5s"`` for a delayed transition)."""
 
     trigger: str | None
-    source: str | Sequence[str]
+    source: str | Collection[str]
     dest: str
     guards: Sequence[str | GuardSpec] = ()
     actions: Sequence[str | ActionSpec] = ()
@@ -284,11 +351,50 @@ class Transition:
     region: str | None = None
     description: str = ""
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    refs: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _require(self.trigger != "", "Transition.trigger", "a trigger cannot be empty")
+        _require(
+            isinstance(self.dest, str) and bool(self.dest),
+            "Transition.dest",
+            "a transition's dest cannot be empty",
+        )
+        _require(bool(self.source), "Transition.source", "a transition needs a source state")
+
+    @classmethod
+    def from_single_source(
+        cls,
+        trigger: str | None,
+        source: str,
+        dest: str,
+        guards: Sequence[str | GuardSpec] = (),
+        actions: Sequence[str | ActionSpec] = (),
+        **more: Any,
+    ) -> Transition:
+        """A transition from the one state ``source``."""
+        return cls(trigger, frozenset({source}), dest, tuple(guards), tuple(actions), **more)
+
+    def matches_source(self, state: str) -> bool:
+        """Is ``state`` one of the source states (by name; not its ancestors)?"""
+        return state in self.sources
+
+    def has_guards(self) -> bool:
+        """Does this transition have guards?"""
+        return bool(self.guards)
+
+    def has_actions(self) -> bool:
+        """Does this transition have actions?"""
+        return bool(self.actions)
 
     def to_config(self) -> dict[str, Any]:
         """The YAML form."""
         out: dict[str, Any] = {
-            "source": self.source if isinstance(self.source, str) else list(self.source),
+            "source": self.source
+            if isinstance(self.source, str)
+            else sorted(self.source)
+            if isinstance(self.source, AbstractSet)
+            else list(self.source),
             "dest": self.dest,
         }
         if self.trigger is not None:
@@ -307,6 +413,8 @@ class Transition:
                 out[key] = value
         if self.metadata:
             out["metadata"] = dict(self.metadata)
+        if self.refs:
+            out["refs"] = list(self.refs)
         return out
 
     @property
@@ -329,6 +437,7 @@ class Transition:
             config.get("region"),
             config.get("description") or "",
             dict(config.get("metadata") or {}),
+            tuple(config.get("refs") or ([config["ref"]] if config.get("ref") else [])),
         )
 
 
@@ -347,14 +456,66 @@ class Event:
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.trigger, str) or not self.trigger:
-            raise ValueError(f"an event's trigger is a non-empty string, got {self.trigger!r}")
-        if not isinstance(self.payload, Mapping):
-            raise TypeError(f"an event's payload is a mapping, got {type(self.payload).__name__}")
+        _require(
+            isinstance(self.trigger, str) and bool(self.trigger),
+            "Event.trigger",
+            f"an event's trigger is a non-empty string, got {self.trigger!r}",
+        )
+        _require(
+            isinstance(self.payload, Mapping),
+            "Event.payload",
+            f"an event's payload is a mapping, got {type(self.payload).__name__}",
+        )
 
     def get(self, key: str, default: Any = None) -> Any:
         """A payload value, or ``default``."""
         return self.payload.get(key, default)
+
+    @classmethod
+    def simple(cls, trigger: str, **payload: Any) -> Event:
+        """``Event(trigger, payload)``."""
+        return cls(trigger, payload)
+
+    def with_payload(self, **more: Any) -> Event:
+        """This event with ``more`` added to its payload (the same id)."""
+        return replace(self, payload={**self.payload, **more})
+
+    def with_metadata(self, **more: Any) -> Event:
+        """This event with ``more`` added to its metadata (the same id)."""
+        return replace(self, metadata={**self.metadata, **more})
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (:meth:`from_dict` reads it back)."""
+        return {
+            "trigger": self.trigger,
+            "payload": dict(self.payload),
+            "event_id": str(self.event_id),
+            "timestamp": self.timestamp.isoformat(),
+            "source": self.source,
+            "metadata": dict(self.metadata),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Event:
+        """The event of a :meth:`to_dict` dict (only ``trigger`` is required); a
+        :class:`ModelError` names what is wrong."""
+        if not isinstance(data, Mapping):
+            raise ModelError(f"an event dict is a mapping, got {type(data).__name__}", path="Event")
+        extra: dict[str, Any] = {}
+        try:
+            if data.get("event_id") is not None:
+                extra["event_id"] = uuid.UUID(str(data["event_id"]))
+            if data.get("timestamp") is not None:
+                extra["timestamp"] = datetime.fromisoformat(str(data["timestamp"]))
+        except ValueError as exc:
+            raise ModelError(f"invalid event dict: {exc}", path="Event") from exc
+        return cls(
+            data.get("trigger", ""),
+            dict(data.get("payload") or {}),
+            source=str(data.get("source") or ""),
+            metadata=dict(data.get("metadata") or {}),
+            **extra,
+        )
 
     def __getitem__(self, key: str) -> Any:
         return self.payload[key]

@@ -242,7 +242,13 @@ class GuardRegistry(_Registry):
         evaluated: list[tuple[str, bool]] = []
         for spec in transition.guards:
             name = spec if isinstance(spec, str) else spec.name
-            label = name if name is not None else f"expr:{spec.expr}"  # type: ignore[union-attr]
+            check = None if isinstance(spec, str) else spec.check
+            if name is not None:
+                label = name
+            elif check is not None:
+                label = check.label
+            else:
+                label = f"expr:{spec.expr}"  # type: ignore[union-attr]
             ok = self._check_one(name, label, spec, context)
             evaluated.append((label, ok))
             if not ok:
@@ -254,6 +260,8 @@ class GuardRegistry(_Registry):
             fn = self.get(name)
             if fn is None:
                 raise self._unknown(name)
+        elif spec.check is not None:
+            fn = spec.check
         else:
             fn = ExprGuard(str(spec.expr)).check
         try:
