@@ -91,6 +91,8 @@ class Transition:
     guards: list[Ref] = field(default_factory=list)
     actions: list[Ref] = field(default_factory=list)
     type: Literal["external", "internal"] = "external"
+    #: run before the exits when taken (pystator merges the event's payload into the context)
+    before: list[Ref] = field(default_factory=list)
     exact: bool = False
     guard_label: str | None = None
     name: str | None = None
@@ -258,6 +260,7 @@ class _Lowering:
             cond=cond,
             type=t.type,
             actions=actions,
+            before=self.block(t.before),
             path=t.path,
             line=t.line,
             cond_label=label,

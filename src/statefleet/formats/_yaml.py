@@ -39,14 +39,11 @@ import yaml
 from simpleeval import EvalWithCompoundTypes
 
 from statefleet.core import (
-    AfterSpec,
     Chart,
     ChartDefinitionError,
-    ChartSpec,
-    StateSpec,
-    TransitionSpec,
     compile_chart,
 )
+from statefleet.formats import _ir as ir
 from statefleet.formats._input import (
     MAX_NESTING,
     MAX_YAML_BYTES,
@@ -426,6 +423,11 @@ def model_of(chart: Chart) -> PystatorModel:
 
 
 # -- YAML loading with line numbers --------------------------------------------------------
+_MERGE_PAYLOAD = ir.Ref("action", "merge payload", merge_payload, core=True)
+#: pystator's names are bound late (its registries), so the model holds them bound already
+_LATE = ir.Binding(None, {})
+
+
 class _LineDict(dict[Any, Any]):
     """A mapping loaded from YAML, remembering its line and the line of each key."""
 
@@ -556,10 +558,10 @@ class _Reader:
         self.states: dict[str, StateInfo] = {}
         self.regions: dict[str, RegionInfo] = {}
         self.parallel_regions: dict[str, list[str]] = {}
-        self.specs: dict[str, StateSpec] = {}
+        self.specs: dict[str, ir.State] = {}
         self.on_enter: dict[str, Any] = {}
         self.on_exit: dict[str, Any] = {}
-        self.history: dict[str, StateSpec] = {}
+        self.history: dict[str, ir.State] = {}
         self.triggers: list[str] = []
         self.timers: dict[str, tuple[str, str]] = {}
         self.after_count: dict[str, int] = {}
@@ -606,7 +608,7 @@ class _Reader:
         self.errors.add(path, f"{what} {name!r} is not a state of this machine{hint}", line)
 
     # -- top level -------------------------------------------------------------------------
-    def read(self) -> ChartSpec:
+    def read(self) -> ir.Chart:
         cfg = self.config
         if not isinstance(cfg, Mapping):
             raise ChartDefinitionError(
@@ -659,7 +661,7 @@ class _Reader:
                 _line(cfg, "states"),
             )
             errors.raise_if_any()
-            return ChartSpec(id=machine_name)  # unreachable
+            return ir.Chart(id=machine_name)  # unreachable
         transitions = cfg.get("transitions", [])
         if transitions is None:
             transitions = []
@@ -698,7 +700,7 @@ class _Reader:
             bindings=self.bindings,
             config=_plain(cfg),
         )
-        return ChartSpec(
+        return ir.Chart(
             id=machine_name,
             name=machine_name,
             version=version,
@@ -1023,11 +1025,13 @@ class _Reader:
         line: int | None,
         phase: Literal["exit", "transition", "enter"],
         state: str,
-    ) -> tuple[ActionRef, ...]:
+    ) -> list[ir.Ref]:
+        """Actions named in the YAML: each a late-bound :class:`ActionRef` (pystator binds
+        its registries after loading), as it is in the readers' model."""
         if value is None:
-            return ()
+            return []
         items = value if isinstance(value, list) else [value]
-        out: list[ActionRef] = []
+        out: list[ir.Ref] = []
         for k, a in enumerate(items):
             apath = f"{path}[{k}]" if isinstance(value, list) else path
             params: Mapping[str, Any] | None = None
@@ -1050,8 +1054,9 @@ class _Reader:
                 continue
             self.check_bound("action", name, self.given_actions, apath, line)
             self.action_names.add(name)
-            out.append(ActionRef(name, params, phase, state, self.bindings))
-        return tuple(out)
+            ref = ActionRef(name, params, phase, state, self.bindings)
+            out.append(ir.Ref("action", name, ref, path=apath, line=line, core=True))
+        return out
 
     def check_bound(
         self, kind: str, name: str, given: Mapping[str, Any] | None, path: str, line: int | None
@@ -1066,7 +1071,7 @@ class _Reader:
     def build_state_specs(self, states: list[Any]) -> None:
         # regions first (compound states named after the region)
         for rname, region in self.regions.items():
-            self.specs[rname] = StateSpec(
+            self.specs[rname] = ir.State(
                 id=rname,
                 initial=(region.initial,) if region.initial else None,
                 path=region.path,
@@ -1080,7 +1085,7 @@ class _Reader:
                 kind = "parallel"
             elif info.type == "terminal":
                 kind = "final"
-            spec = StateSpec(
+            spec = ir.State(
                 id=name,
                 kind=kind,
                 initial=(info.initial_child,) if info.initial_child else None,
@@ -1095,9 +1100,9 @@ class _Reader:
                 raw.get("on_exit"), f"{info.path}.on_exit", _line(raw, "on_exit"), "exit", name
             )
             if enter:
-                spec.onentry.append(enter)
+                spec.entry.append(enter)
             if leave:
-                spec.onexit.append(leave)
+                spec.exit.append(leave)
             self.specs[name] = spec
             if "timeout" in raw:
                 self.read_timeout(name, info, raw["timeout"], _line(raw, "timeout"))
@@ -1128,8 +1133,8 @@ class _Reader:
         if dest not in self.states and dest not in self.regions:
             self.unknown_state(dest, f"{path}.destination", _line(value, "destination"), "state")
             return
-        ts = TransitionSpec(target=(dest,), path=path, line=line, name="timeout")
-        self.add_timer(name, seconds, ts, "timeout")
+        t = ir.Transition(targets=(dest,), path=path, line=line, name="timeout")
+        self.add_timer(name, seconds, t, "timeout")
 
     # -- transitions -----------------------------------------------------------------------
     def target_of(self, dest: Any, path: str, line: int | None) -> str | None:
@@ -1157,7 +1162,7 @@ class _Reader:
             return None
         hid = f"H{'*' if deep else ''}({parent})"
         if hid not in self.history:
-            h = StateSpec(
+            h = ir.State(
                 id=hid, kind="history", history="deep" if deep else "shallow", path=path, line=line
             )
             self.history[hid] = h
@@ -1335,17 +1340,17 @@ class _Reader:
             events.append(())
         if delay is not None:
             events.append(())
+        guards = [] if cond is None else [ir.Ref("guard", cond.label, cond, core=True)]
         for k, event in enumerate(events):
-            ts = TransitionSpec(
-                event=event,
-                target=(real_target,) if real_target is not None else (),
-                cond=cond,
+            ts = ir.Transition(
+                events=event,
+                targets=(real_target,) if real_target is not None else (),
+                guards=guards,
                 type=ttype,
                 actions=actions,
-                before=(merge_payload,) if event else (),
+                before=[_MERGE_PAYLOAD] if event else [],
                 path=path,
                 line=_line(t),
-                cond_label=cond.label if cond is not None else None,
                 name=trigger,
             )
             if delay is not None and k == len(events) - 1:
@@ -1397,10 +1402,10 @@ class _Reader:
         self.errors.add(path, f"invalid guard expression {clip(expr.strip())!r}: {reason}", line)
         return None
 
-    def add_timer(self, state: str, delay: float, ts: TransitionSpec, label: str) -> None:
+    def add_timer(self, state: str, delay: float, ts: ir.Transition, label: str) -> None:
         spec = self.specs[state]
-        index = len(spec.after)
-        spec.after.append(AfterSpec(delay=delay, transition=ts))
+        index = len(spec.timers)
+        spec.timers.append(ir.Timer(delay, [ts], path=ts.path, line=ts.line))
         # the compiler names the i-th delayed transition of a state "$after.<i>.<state>"
         self.timers[f"$after.{index}.{state}"] = (label, state)
 
@@ -1478,5 +1483,7 @@ def from_yaml(
     _check_not_xstate(config)
     bindings = Bindings(guards=g if g is not None else {}, actions=a if a is not None else {})
     reader = _Reader(config, bindings, g, a)
-    spec = reader.read()
+    model = reader.read()
+    spec = ir.lower(model, _LATE, reader.errors)
+    reader.errors.raise_if_any()
     return compile_chart(spec)
