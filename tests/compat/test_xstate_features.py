@@ -550,3 +550,33 @@ async def test_delayed_builtins_are_not_supported_under_actors() -> None:
         await service.send("ARM")
         assert service.current_state_ids == {"t.failed"}
         await service.stop()
+
+
+# -- targets as xstate-statemachine resolves them ------------------------------------------------
+LENIENT = {
+    "id": "flow",
+    "initial": "work",
+    "states": {
+        "work": {
+            "initial": "step",
+            "states": {
+                "step": {"on": {"FINISH": "done", "SKIP": ".other", "BACK": ".step"}},
+                "other": {"always": {"target": "work"}},
+            },
+        },
+        "done": {"type": "final"},
+    },
+}
+
+
+def test_targets_only_xstate_statemachine_resolves_and_strict_targets() -> None:
+    machine = create_machine(LENIENT)
+    interp = SyncInterpreter(machine).start()
+    interp.send("SKIP")  # ".other" is no child of step: its sibling, as the peer reads it
+    assert interp.current_state_ids == {"flow.work.step"}  # other -> "work" (an ancestor)
+    interp.send("FINISH")  # "done" is no sibling of step: found among the ancestors' children
+    assert interp.current_state_ids == {"flow.done"} and interp.done
+    step = machine.get_state_by_id("flow.work.step")
+    assert step is not None and step.on["FINISH"][0].target_str == "done"  # as written
+    with pytest.raises(InvalidConfigError, match="unknown target 'done'"):
+        create_machine({**LENIENT, "strictTargets": True})

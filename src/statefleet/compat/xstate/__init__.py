@@ -40,7 +40,7 @@ from statefleet.compat.xstate._errors import (
     UnknownEventError,
     XStateMachineError,
 )
-from statefleet.compat.xstate._interpreter import StateIds, XStateSession
+from statefleet.compat.xstate._interpreter import Event, StateIds, XStateSession
 from statefleet.compat.xstate._logic import LogicLoader, create_machine
 from statefleet.compat.xstate._machine import MachineNode, StateNode, TransitionDefinition
 from statefleet.compat.xstate._plugins import LoggingInspector, PluginBase, TransitionInfo
@@ -56,6 +56,7 @@ __all__ = [
     "ActionDefinition",
     "ActionEnqueuer",
     "ActorSpawningError",
+    "Event",
     "ImplementationMissingError",
     "Interpreter",
     "InvalidConfigError",

@@ -15,7 +15,7 @@ from typing import Any
 
 from statefleet.actors import ActorCrashedError, ActorRef, ActorSystem
 from statefleet.compat.xstate._errors import RunawayChainError
-from statefleet.compat.xstate._interpreter import StateIds, event_parts, runaway, state_by_id
+from statefleet.compat.xstate._interpreter import Event, StateIds, event_parts, runaway, state_by_id
 from statefleet.compat.xstate._machine import MachineNode, event_checker
 from statefleet.compat.xstate._observers import Observable
 from statefleet.compat.xstate._plugins import PluginBase, check_plugin, notify, report_step
@@ -123,7 +123,7 @@ class Interpreter(Observable):
             raise StatefleetError("the interpreter is not started: await start() first")
         return self._ref
 
-    async def send(self, event: str | Mapping[str, Any], /, **payload: Any) -> None:
+    async def send(self, event: str | Event | Mapping[str, Any], /, **payload: Any) -> None:
         """Process one event (a name and payload, or ``{"type": name, ...}``) and return once
         its macrostep ran. Ignored once stopped or done."""
         ref = self.ref

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
@@ -33,7 +34,7 @@ from statefleet.core import (
 )
 from statefleet.formats._xstate import XEvent, sets_done
 
-__all__ = ["StateIds", "XStateSession", "event_parts", "runaway", "state_by_id"]
+__all__ = ["Event", "StateIds", "XStateSession", "event_parts", "runaway", "state_by_id"]
 
 
 def runaway(chart: Chart, exc: InfiniteLoopError) -> RunawayChainError:
@@ -53,11 +54,23 @@ def state_by_id(chart: Chart, state_id: str) -> Any:
     return node
 
 
+@dataclass(frozen=True)
+class Event:
+    """xstate-statemachine's event object, to send: ``send(Event("GO", payload={"n": 1}))``
+    (callbacks receive an :class:`~statefleet.compat.xstate.XEvent`)."""
+
+    type: str
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+
 def event_parts(
-    event: str | Mapping[str, Any], payload: dict[str, Any]
+    event: str | Event | Mapping[str, Any], payload: dict[str, Any]
 ) -> tuple[str, dict[str, Any]]:
-    """The name and payload of ``send(event, **payload)``: ``event`` is a name or an XState
-    event object ``{"type": name, ...}`` (its other keys join the payload)."""
+    """The name and payload of ``send(event, **payload)``: ``event`` is a name, an
+    :class:`Event` or an XState event object ``{"type": name, ...}`` (its other keys join
+    the payload)."""
+    if isinstance(event, Event):
+        return event.type, {**event.payload, **payload}
     if not isinstance(event, Mapping):
         return event, payload
     data = dict(event)
@@ -238,7 +251,7 @@ class XStateSession(Observable):
             raise StatefleetError("the session is not started: call start() first")
         return self._session
 
-    def send(self, event: str | Mapping[str, Any], /, **payload: Any) -> None:
+    def send(self, event: str | Event | Mapping[str, Any], /, **payload: Any) -> None:
         """Process one event: a name (``payload`` becomes ``event.data``) or an XState event
         object ``{"type": name, ...}``. Ignored once the session is stopped or done.
 

@@ -17,6 +17,7 @@ from typing import Any
 from statefleet.compat.xstate._builtins import BUILTIN_ACTIONS, action_types, builtin_for
 from statefleet.compat.xstate._errors import ImplementationMissingError, InvalidConfigError
 from statefleet.compat.xstate._machine import MachineNode, front_end_settings, machine_node
+from statefleet.compat.xstate._targets import lenient_targets
 from statefleet.core import ChartDefinitionError
 from statefleet.formats._resolve import MISSING, Kind, Resolver
 from statefleet.formats._xstate import MachineLogic, from_dict
@@ -175,9 +176,14 @@ def create_machine(
     xstate-statemachine's ``states`` and ``get_state_by_id``. The config keys
     ``maxIterations`` (the bound on one macrostep) and ``strict`` (refuse undeclared events)
     and ``event_schemas`` (event type -> a schema with ``validate(payload)``, or a callable)
-    are enforced by the interpreters.
+    are enforced by the interpreters. Targets only xstate-statemachine resolves (a plain
+    target found among an ancestor's children, ``".x"`` falling back to a sibling) are read
+    as it reads them unless the config sets ``"strictTargets": true`` (see
+    :mod:`statefleet.compat.xstate._targets`).
     """
+    strict_targets = isinstance(config, Mapping) and config.get("strictTargets") is True
     config, max_iterations, strict = front_end_settings(config)
+    read = config if strict_targets or not isinstance(config, Mapping) else lenient_targets(config)
     if logic_modules is not None or logic_providers is not None:
         for what, given in (("logic_modules", logic_modules), ("logic_providers", logic_providers)):
             if given is not None and (
@@ -209,7 +215,7 @@ def create_machine(
     actions = _with_builtins(config, user, actions)
     try:
         chart = from_dict(
-            config, logic, actions=actions, guards=guards, services=services, delays=delays
+            read, logic, actions=actions, guards=guards, services=services, delays=delays
         )
     except ChartDefinitionError as exc:
         if isinstance(exc, InvalidConfigError | ImplementationMissingError):

@@ -355,12 +355,13 @@ class MachineNode(Chart):
 
 
 #: config keys the front-end reads itself (the reader does not know them)
-FRONT_END_KEYS = ("maxIterations", "strict")
+FRONT_END_KEYS = ("maxIterations", "strict", "strictTargets")
 
 
 def front_end_settings(config: Mapping[str, Any]) -> tuple[dict[str, Any], int | None, bool]:
     """``config`` without the front-end's own keys, its ``maxIterations`` and ``strict``
-    (checked: :class:`InvalidConfigError` naming the key)."""
+    (checked: :class:`InvalidConfigError` naming the key; ``strictTargets`` is read by
+    :func:`create_machine`)."""
     if not isinstance(config, Mapping) or not any(k in config for k in FRONT_END_KEYS):
         return dict(config) if isinstance(config, Mapping) else config, None, False
     rest = {k: v for k, v in config.items() if k not in FRONT_END_KEYS}
@@ -369,10 +370,10 @@ def front_end_settings(config: Mapping[str, Any]) -> tuple[dict[str, Any], int |
         raise InvalidConfigError(
             f"maxIterations must be a positive integer, got {limit!r}", path="maxIterations"
         )
-    strict = config.get("strict", False)
-    if not isinstance(strict, bool):
-        raise InvalidConfigError(f"strict must be true or false, got {strict!r}", path="strict")
-    return rest, limit, strict
+    for key in ("strict", "strictTargets"):
+        if not isinstance(config.get(key, False), bool):
+            raise InvalidConfigError(f"{key} must be true or false, got {config[key]!r}", path=key)
+    return rest, limit, bool(config.get("strict", False))
 
 
 def machine_node(
