@@ -663,8 +663,8 @@ async def test_async_effects_are_awaited_by_dispatch_in_order() -> None:
     )
     sm = await hsm.start(hsm.Context(), Log(), model, clock=VirtualClock())
     await sm.dispatch("go")
-    # sync behaviours run inside the step; awaitables after it, in order
-    assert order == ["sync", "slow", "fast"]
+    # in order, as stateforward hsm: a plain behaviour after an async one waits its turn
+    assert order == ["slow", "sync", "fast"]
     await sm.stop()
 
 
@@ -817,7 +817,7 @@ async def test_stop_runs_exit_behaviours_and_refuses_events() -> None:
     sm = await hsm.start(hsm.Context(), inst, model, clock=VirtualClock())
     assert inst.machine is sm and inst.state() == "/M/workflow/step"
     await hsm.stop(sm)
-    assert inst.log == ["M.exit", "workflow.exit"]  # the async one is awaited after the step
+    assert inst.log == ["workflow.exit", "M.exit"]  # exit order, async behaviours included
     assert sm.stopped and sm.state() == "" and sm.configuration == frozenset()
     with pytest.raises(ActorStoppedError):
         await sm.dispatch("anything")

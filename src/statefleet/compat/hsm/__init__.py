@@ -29,12 +29,17 @@ from statefleet.compat.hsm._api import (
 from statefleet.compat.hsm._attributes import AttributeChange
 from statefleet.compat.hsm._elements import (
     Activity,
+    activity,
     after,
     at,
     attribute,
     defer,
     define,
+    effect,
+    entry,
     every,
+    exit,
+    initial,
     on_set,
     state,
     transition,
@@ -49,15 +54,10 @@ from statefleet.formats._builder import (
     Element,
     Event,
     ValidationError,
-    activity,
     choice,
     deep_history,
-    effect,
-    entry,
-    exit,
     final,
     guard,
-    initial,
     on,
     shallow_history,
     source,
@@ -117,6 +117,14 @@ Clock = clock = unsupported("Clock")
 DispatchAll = dispatch_all = unsupported("DispatchAll")
 DispatchTo = dispatch_to = unsupported("DispatchTo")
 NewGroup = MakeGroup = new_group = make_group = unsupported("NewGroup")
+behavior = Behavior
+data_instance = DataInstance
+element = Element
+event_info = EventInfo
+hsm_snapshot = HsmSnapshot
+instance = Instance
+pending = Pending
+validation_error = ValidationError
 ShallowHistory = shallow_history
 DeepHistory = deep_history
 
@@ -193,11 +201,13 @@ __all__ = [
     "at",
     "attribute",
     "attribute_change",
+    "behavior",
     "call",
     "choice",
     "clock",
     "config",
     "context",
+    "data_instance",
     "deep_history",
     "defer",
     "define",
@@ -205,15 +215,19 @@ __all__ = [
     "dispatch_all",
     "dispatch_to",
     "effect",
+    "element",
     "entry",
     "event",
+    "event_info",
     "every",
     "exit",
     "final",
     "get",
     "guard",
+    "hsm_snapshot",
     "id",
     "initial",
+    "instance",
     "make_group",
     "model",
     "name",
@@ -223,6 +237,7 @@ __all__ = [
     "on_set",
     "onset",
     "operation",
+    "pending",
     "qualified_name",
     "restart",
     "running",
@@ -237,5 +252,6 @@ __all__ = [
     "take_snapshot",
     "target",
     "transition",
+    "validation_error",
     "when",
 ]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import functools
 import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -32,7 +33,7 @@ from datetime import timedelta
 from typing import Any, ClassVar
 
 from statefleet.compat.hsm._attributes import attribute_value, change_event
-from statefleet.compat.hsm._runtime import DEFERRED_KEY, Instance
+from statefleet.compat.hsm._runtime import DEFERRED_KEY, Instance, stepping
 from statefleet.core import (
     ActionContext,
     Chart,
@@ -48,6 +49,7 @@ from statefleet.formats._builder import Behavior, Context, Element, Event
 
 __all__ = [
     "Activity",
+    "activity",
     "after",
     "at",
     "attribute",
@@ -132,6 +134,58 @@ class Activity(metaclass=_ActivityType):
     """hsm's ``Activity(*fns)``: behaviours run while the enclosing state is active and
     cancelled when it exits (the builder's ``activity``). An activity source found in a
     chart's ``InvokeSpec`` is an instance of this class."""
+
+
+#: ``hsm.activity`` is ``hsm.Activity``
+activity = Activity
+
+
+def _in_order(fn: Any) -> Any:
+    """``fn`` as a behaviour that keeps hsm's order under ``hsm.start``.
+
+    The step runs plain behaviours at once and leaves the awaitables of ``async def`` ones
+    to the machine, which awaits them after the step. hsm awaits each behaviour before the
+    next, so once an awaitable is waiting, a plain behaviour of the same step waits its turn
+    too: it runs, in order, after the awaitables before it.
+    """
+    fn = builder._unwrap(fn)
+    if not callable(fn):
+        return fn  # the builder reports it
+
+    @functools.wraps(fn)
+    def ordered(ctx: Context, instance: Any, event: Event) -> Any:
+        sm = stepping.get()
+        if sm is not None and sm.behind:
+            return _later(fn, ctx, instance, event)
+        return fn(ctx, instance, event)
+
+    return ordered
+
+
+async def _later(fn: Behavior, ctx: Context, instance: Any, event: Event) -> None:
+    result = fn(ctx, instance, event)
+    if inspect.isawaitable(result):
+        await result
+
+
+def entry(*fns: Behavior) -> Element:
+    """Behaviours run when the enclosing state is entered, in order (see ``_in_order``)."""
+    return builder.entry(*map(_in_order, fns))
+
+
+def exit(*fns: Behavior) -> Element:
+    """Behaviours run when the enclosing state is exited, in order (see ``_in_order``)."""
+    return builder.exit(*map(_in_order, fns))
+
+
+def effect(*fns: Behavior) -> Element:
+    """Behaviours run when the transition is taken (or by an ``initial``), in order."""
+    return builder.effect(*map(_in_order, fns))
+
+
+def initial(*parts: Element | Behavior) -> Element:
+    """The default entry of the enclosing state (see the builder's ``initial``)."""
+    return builder.initial(*(p if isinstance(p, Element) else _in_order(p) for p in parts))
 
 
 def state(name: str, *children: Element) -> Element:

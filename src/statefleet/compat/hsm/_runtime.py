@@ -26,6 +26,7 @@ import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import anyio
@@ -64,6 +65,9 @@ log = logging.getLogger("statefleet.hsm")
 
 #: the datamodel key holding the events deferred by ``hsm.Defer`` (see ``_elements``)
 DEFERRED_KEY = "$hsm.deferred"
+
+#: the machine whose session is stepping right now (behaviours ask it to keep their order)
+stepping: ContextVar[HSM | None] = ContextVar("statefleet.hsm.stepping", default=None)
 
 
 class Instance:
@@ -132,7 +136,11 @@ class _DriverSession(Session):
         # the driver knows its session before the initial entry runs: behaviours of that
         # entry (durations reading attributes, hsm.Get) reach it through the instance
         driver.session = self
-        self._start(context)
+        token = stepping.set(driver)
+        try:
+            self._start(context)
+        finally:
+            stepping.reset(token)
 
 
 class _Activity:
@@ -340,7 +348,7 @@ class HSM(Driver):
         changed, self._changed = self._changed, anyio.Event()
         changed.set()
         event = change_event(self.model.id, key)
-        self.session.send(EventData(event, AttributeChange(event, value, old)))
+        self._send(EventData(event, AttributeChange(event, value, old)))
         return Pending(self)
 
     async def changed(self) -> None:
@@ -365,8 +373,22 @@ class HSM(Driver):
         self._check_running()
         ev = event_data(args[0], args[1] if len(args) > 1 else None)
         self._notify("dispatch", ev.name)
-        self.session.send(ev)
+        self._send(ev)
         return Pending(self)
+
+    def _send(self, event: EventData | str) -> None:
+        """Run ``event``'s macrostep, this machine marked as the one stepping."""
+        token = stepping.set(self)
+        try:
+            self.session.send(event)
+        finally:
+            stepping.reset(token)
+
+    @property
+    def behind(self) -> bool:
+        """True while awaitables of ``async def`` behaviours wait to be awaited: a plain
+        behaviour of the step runs after them, to keep hsm's order."""
+        return bool(self._pending)
 
     def _check_running(self) -> None:
         if self._closing:
@@ -387,10 +409,17 @@ class HSM(Driver):
             due = self.session.next_due
             if due is None or due > until:
                 break
-            self.session.advance(max(0.0, due - clock.now()))
+            self._advance(max(0.0, due - clock.now()))
             await self._flush()
-        self.session.advance(max(0.0, until - clock.now()))
+        self._advance(max(0.0, until - clock.now()))
         await self._flush()
+
+    def _advance(self, seconds: float) -> None:
+        token = stepping.set(self)
+        try:
+            self.session.advance(seconds)
+        finally:
+            stepping.reset(token)
 
     async def stop(self) -> None:
         """Exit every state (exit behaviours run, activities and timers are cancelled), stop
@@ -399,7 +428,7 @@ class HSM(Driver):
             return
         self._closing = True
         self._wake.set()
-        self.session.send(STOP_EVENT)
+        self._send(STOP_EVENT)
         await self._flush()
         self._stopped = True
         for invokeid in list(self._activities):
@@ -513,7 +542,7 @@ class HSM(Driver):
                 a.scope.cancel()
 
     def _send_error(self, exc: Exception) -> None:
-        self.session.send(EventData("error.execution", {"error": str(exc)}, "platform", error=exc))
+        self._send(EventData("error.execution", {"error": str(exc)}, "platform", error=exc))
 
     def _on_record(self, record: Record) -> None:
         if isinstance(record, InvocationCancelled):
@@ -609,11 +638,14 @@ class HSM(Driver):
                 with anyio.move_on_after(wait):
                     await wake.wait()
                 continue
+            token = stepping.set(self)
             try:
                 session.poll()
             except Exception:  # a runaway step (InfiniteLoopError): nothing left to time
                 log.exception("statefleet.hsm: timers of %r stopped", self.model.id)
                 return
+            finally:
+                stepping.reset(token)
             await self._flush()
 
 
