@@ -21,33 +21,36 @@ The YAML reader (``formats._yaml``) builds the chart; these keys change nothing 
 
 Everything else goes to the reader unchanged, with the line numbers YAML gave it (the
 mappings are copied, not rebuilt), so the reader's errors still point at the source.
+:func:`read` does both steps: the chart and the :class:`Extras`.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from statefleet.compat.pystator._checks import CheckSpec
 from statefleet.compat.pystator._errors import ErrorPolicy
+from statefleet.compat.pystator._registries import ActionRegistry
 from statefleet.compat.pystator.effects import (
+    EFFECT_ACTIONS,
     EFFECT_TYPES,
     EffectError,
     effect_action_name,
     effect_params,
 )
-from statefleet.core import ChartDefinitionError
+from statefleet.core import Chart, ChartDefinitionError
 from statefleet.formats._input import MAX_YAML_BYTES, read_source
 from statefleet.formats._resolve import Problems, did_you_mean
 
 # The reader's YAML loading (line numbers, duplicate keys, nesting limits). The hook this
 # front-end needs from the reader is a public ``load_config(source)``: the half of
 # ``from_yaml`` that turns a path or text into the mapping.
-from statefleet.formats._yaml import _load_yaml, _looks_like_yaml
+from statefleet.formats._yaml import _load_yaml, _looks_like_yaml, from_yaml
 
-__all__ = ["Extras", "prepare"]
+__all__ = ["Extras", "meta_with", "policy_config", "prepare", "read"]
 
 _META_EXTRAS = (
     "event_normalizer",
@@ -465,3 +468,49 @@ def prepare(source: Any) -> tuple[Any, Extras]:
     if not isinstance(config, Mapping):
         return config, Extras()
     return _Preparer(config).run()
+
+
+def read(
+    source: Any,
+    guards: Mapping[str, Callable[..., Any]] | None,
+    actions: Mapping[str, Callable[..., Any]] | None,
+) -> tuple[Chart, Extras]:
+    """Read a pystator config: the front-end's keys out, the rest through the YAML reader."""
+    config, extras = prepare(source)
+    if actions is not None and extras.effects:
+        # Effects need no registration; the reader checks every action name against the
+        # ``actions`` given, so the effects used are put next to them.
+        if isinstance(actions, ActionRegistry):
+            for name in extras.effects - set(actions):
+                actions.register(name, EFFECT_ACTIONS[name])
+        else:
+            actions = {**{n: EFFECT_ACTIONS[n] for n in extras.effects}, **actions}
+    return from_yaml(config, guards=guards, actions=actions), extras
+
+
+def meta_with(
+    meta: Mapping[str, Any] | None, policy: ErrorPolicy | Mapping[str, Any] | None
+) -> Mapping[str, Any] | None:
+    """``meta`` with an :class:`ErrorPolicy`'s strictness (its ``strict_mode`` as the two
+    runtime switches it stands for; ``meta.strict_mode`` also shapes the definition)."""
+    if not isinstance(policy, ErrorPolicy):
+        return meta
+    out = dict(meta or {})
+    reject, strict_guards = policy.reject_invalid_events, policy.strict_guard_registry
+    out.setdefault("reject_invalid_events", policy.strict_mode if reject is None else reject)
+    out.setdefault(
+        "strict_guard_registry", policy.strict_mode if strict_guards is None else strict_guards
+    )
+    return out
+
+
+def policy_config(policy: ErrorPolicy | Mapping[str, Any]) -> dict[str, Any]:
+    """The config's ``error_policy`` mapping for ``policy``."""
+    if isinstance(policy, ErrorPolicy):
+        out: dict[str, Any] = {"retry_attempts": policy.retry_attempts}
+        if policy.default_fallback is not None:
+            out["default_fallback"] = policy.default_fallback
+        return out
+    if isinstance(policy, Mapping):
+        return dict(policy)
+    raise TypeError(f"error_policy is an ErrorPolicy or a mapping, got {type(policy).__name__}")

@@ -31,7 +31,9 @@ from typing import Any, Self, TypeVar
 import msgspec
 
 from statefleet.compat.pystator._checks import GuardsWithChecks
-from statefleet.compat.pystator._config import Extras, prepare
+from statefleet.compat.pystator._config import Extras, meta_with, policy_config
+from statefleet.compat.pystator._config import read as read_config
+from statefleet.compat.pystator._definition import MachineDefinition
 from statefleet.compat.pystator._destinations import (
     DestinationCheckResult,
     evaluate_destination,
@@ -55,7 +57,7 @@ from statefleet.compat.pystator._session import (
     snapshot_from_dict,
     start_session,
 )
-from statefleet.compat.pystator.effects import EFFECT_ACTIONS, shown_calls
+from statefleet.compat.pystator.effects import shown_calls
 from statefleet.core import (
     CancelEffect,
     Chart,
@@ -76,7 +78,6 @@ from statefleet.formats._yaml import (
     PystatorModel,
     UnboundNameError,
     collect_actions,
-    from_yaml,
     model_of,
 )
 
@@ -85,7 +86,7 @@ __all__ = ["StateMachine"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class StateMachine:
+class StateMachine(MachineDefinition):
     """A pystator machine: the definition (a compiled, immutable chart) plus bound guards,
     actions and observers. Stateless: one per entity *type*, shared by all entities.
 
@@ -117,10 +118,10 @@ class StateMachine:
                     "StateMachine expected a Chart, or states and transitions built with the "
                     f"model classes (State, Transition, ...); got {type(chart).__name__}"
                 )
-            config = model_config(chart, transitions, _meta_with(meta, error_policy), events)
+            config = model_config(chart, transitions, meta_with(meta, error_policy), events)
             if error_policy is not None:
-                config["error_policy"] = _policy_config(error_policy)
-            chart, extras = _read(config, guards, actions)
+                config["error_policy"] = policy_config(error_policy)
+            chart, extras = read_config(config, guards, actions)
         elif transitions is not None or meta is not None or events or error_policy is not None:
             raise TypeError("StateMachine(chart) takes no transitions, meta, events or policy")
         self.chart = chart
@@ -146,7 +147,7 @@ class StateMachine:
         guards: Mapping[str, Callable[..., Any]] | None,
         actions: Mapping[str, Callable[..., Any]] | None,
     ) -> StateMachine:
-        chart, extras = _read(source, guards, actions)
+        chart, extras = read_config(source, guards, actions)
         machine = cls(chart)
         machine._extras = extras
         machine._bind_guards(machine._guards)
@@ -190,162 +191,12 @@ class StateMachine:
     def validate_config(config: Mapping[str, Any] | str | os.PathLike[str]) -> list[str]:
         """Every problem in a config, as ``"path (line n): message"`` strings (empty: valid)."""
         try:
-            _read(config, None, None)
+            read_config(config, None, None)
         except ChartDefinitionError as exc:
             if len(exc.errors) <= 1:
                 return [str(exc)]
             return [f"{p}: {m}" if p else m for p, m in exc.errors]
         return []
-
-    # -- the config keys the chart does not hold -------------------------------------------
-    @property
-    def error_policy(self) -> ErrorPolicy:
-        """The :class:`ErrorPolicy`: ``error_policy`` and the strictness keys of ``meta``."""
-        return self._extras.error_policy
-
-    @property
-    def strict_mode(self) -> bool:
-        """``meta.strict_mode``."""
-        return self._extras.error_policy.strict_mode
-
-    @property
-    def groups(self) -> dict[str, str | None]:
-        """The ``groups`` section: each group's name and description (None if it has none)."""
-        return dict(self._extras.groups)
-
-    def group_of(self, state: str) -> str | None:
-        """The group ``state`` belongs to (its ``group`` key), or None."""
-        if state not in self._nodes:
-            raise InvalidStateError(
-                f"{state!r} is not a state of machine {self.name!r}"
-                f"{did_you_mean(state, self.model.states)}",
-                current_state=state,
-            )
-        return self._extras.state_groups.get(state)
-
-    def states_in_group(self, group: str) -> list[str]:
-        """The states whose ``group`` is ``group``, in declaration order."""
-        return [s for s in self.model.states if self._extras.state_groups.get(s) == group]
-
-    @property
-    def classification(self) -> dict[str, Any] | None:
-        """``meta.classification`` as given (checked: known keys, ``default_state`` a state),
-        or None."""
-        c = self._extras.classification
-        return dict(c) if c is not None else None
-
-    @property
-    def orchestrator_default_fallback(self) -> str:
-        """``meta.orchestrator_default_fallback``: ``"off"`` (default), ``"hint"`` or
-        ``"persist"``; for your orchestration (statefleet's machine does not act on it)."""
-        return self._extras.orchestrator_default_fallback
-
-    # -- description -----------------------------------------------------------------------
-    @property
-    def name(self) -> str:
-        """``meta.machine_name``."""
-        return self.model.machine_name
-
-    @property
-    def version(self) -> str:
-        """``meta.version``."""
-        return self.model.version
-
-    @property
-    def states(self) -> tuple[str, ...]:
-        """Every state name, in declaration order."""
-        return tuple(self.model.states)
-
-    @property
-    def triggers(self) -> tuple[str, ...]:
-        """Every trigger, in declaration order."""
-        return self.model.triggers
-
-    @property
-    def initial_state(self) -> str:
-        """The state of type ``initial``."""
-        return self.model.initial_state
-
-    @property
-    def terminal_states(self) -> tuple[str, ...]:
-        """The states of type ``terminal``."""
-        return self.model.terminal_states
-
-    def __repr__(self) -> str:
-        return (
-            f"<StateMachine {self.name!r} v{self.version}: {len(self.model.states)} states,"
-            f" {len(self.triggers)} triggers>"
-        )
-
-    # -- pystator's queries ----------------------------------------------------------------
-    @property
-    def state_names(self) -> list[str]:
-        """Every state name, in declaration order."""
-        return list(self.model.states)
-
-    @property
-    def trigger_names(self) -> list[str]:
-        """Every trigger, in declaration order."""
-        return list(self.model.triggers)
-
-    @property
-    def meta(self) -> dict[str, Any]:
-        """The config's ``meta``, with its ``groups`` section under ``"groups"``, as
-        pystator keeps them."""
-        source = self._config
-        out = dict(source.get("meta") or {})
-        if source.get("groups") is not None:
-            out["groups"] = source["groups"]
-        return out
-
-    @property
-    def _config(self) -> Mapping[str, Any]:
-        """The config as written (the front-end's keys included), or the chart's."""
-        return self._extras.source or self.model.config
-
-    @property
-    def transitions(self) -> list[Transition]:
-        """The transitions, as :class:`Transition` objects, in declaration order."""
-        return [Transition.from_config(t) for t in self._config.get("transitions") or ()]
-
-    def validate_state(self, name: str) -> bool:
-        """Is ``name`` a state of this machine?"""
-        return isinstance(name, str) and name in self.model.states
-
-    def _state_config(self, name: str) -> Mapping[str, Any]:
-        if not self.validate_state(name):
-            raise InvalidStateError(
-                f"{name!r} is not a state of machine {self.name!r}"
-                f"{did_you_mean(name, self.model.states)}",
-                current_state=str(name),
-            )
-        for s in self._config.get("states") or ():
-            if isinstance(s, Mapping) and s.get("name") == name:
-                return s
-        return {"name": name}  # named only in a region's state list
-
-    def get_state(self, name: str) -> State:
-        """The :class:`State` named ``name`` (:class:`InvalidStateError` if there is none)."""
-        return State.from_config(self._state_config(name))
-
-    def get_initial_state(self) -> State:
-        """The state of type ``initial``."""
-        return self.get_state(self.model.initial_state)
-
-    def is_terminal(self, name: str) -> bool:
-        """Is ``name`` a ``terminal`` state?"""
-        return self.get_state(name).is_terminal
-
-    def is_initial(self, name: str) -> bool:
-        """Is ``name`` the ``initial`` state?"""
-        return self.get_state(name).is_initial
-
-    def get_available_transitions(self, state: str) -> list[Transition]:
-        """The transitions declared from ``state`` or from a state containing it."""
-        self._state_config(state)
-        node = self._nodes[state]
-        around = {state, *(a.id for a in node.ancestors)}
-        return [t for t in self.transitions if t.sources & around]
 
     def get_available_triggers(self, state: StateInput) -> list[str]:
         """:meth:`available_triggers` under pystator's name."""
@@ -844,49 +695,3 @@ class StateMachine:
             raise_on_error=raise_on_error,
             execute_actions=execute_actions,
         )
-
-
-def _read(
-    source: Any,
-    guards: Mapping[str, Callable[..., Any]] | None,
-    actions: Mapping[str, Callable[..., Any]] | None,
-) -> tuple[Chart, Extras]:
-    """Read a pystator config: the front-end's keys out, the rest through the YAML reader."""
-    config, extras = prepare(source)
-    if actions is not None and extras.effects:
-        # Effects need no registration; the reader checks every action name against the
-        # ``actions`` given, so the effects used are put next to them.
-        if isinstance(actions, ActionRegistry):
-            for name in extras.effects - set(actions):
-                actions.register(name, EFFECT_ACTIONS[name])
-        else:
-            actions = {**{n: EFFECT_ACTIONS[n] for n in extras.effects}, **actions}
-    return from_yaml(config, guards=guards, actions=actions), extras
-
-
-def _meta_with(
-    meta: Mapping[str, Any] | None, policy: ErrorPolicy | Mapping[str, Any] | None
-) -> Mapping[str, Any] | None:
-    """``meta`` with an :class:`ErrorPolicy`'s strictness (its ``strict_mode`` as the two
-    runtime switches it stands for; ``meta.strict_mode`` also shapes the definition)."""
-    if not isinstance(policy, ErrorPolicy):
-        return meta
-    out = dict(meta or {})
-    reject, strict_guards = policy.reject_invalid_events, policy.strict_guard_registry
-    out.setdefault("reject_invalid_events", policy.strict_mode if reject is None else reject)
-    out.setdefault(
-        "strict_guard_registry", policy.strict_mode if strict_guards is None else strict_guards
-    )
-    return out
-
-
-def _policy_config(policy: ErrorPolicy | Mapping[str, Any]) -> dict[str, Any]:
-    """The config's ``error_policy`` mapping for ``policy``."""
-    if isinstance(policy, ErrorPolicy):
-        out: dict[str, Any] = {"retry_attempts": policy.retry_attempts}
-        if policy.default_fallback is not None:
-            out["default_fallback"] = policy.default_fallback
-        return out
-    if isinstance(policy, Mapping):
-        return dict(policy)
-    raise TypeError(f"error_policy is an ErrorPolicy or a mapping, got {type(policy).__name__}")
