@@ -11,8 +11,8 @@ from typing import Any
 import anyio
 import pytest
 
-from statefleet.actors import ActorSystem
-from statefleet.actors._node import AskTimeoutError, rendezvous
+from statefleet.actors import ActorSystem, AskTimeoutError
+from statefleet.actors._node import rendezvous
 from statefleet.core import (
     ChartSpec,
     DataSpec,

@@ -9,6 +9,7 @@ See ``docs/actors.md``.
 from statefleet.actors._durable import DurableStore, VirtualRef
 from statefleet.actors._inspect import Inspection
 from statefleet.actors._invocation import ActorInvocation
+from statefleet.actors._node import AskTimeoutError
 from statefleet.actors._observers import Subscription
 from statefleet.actors._ref import ActorCrashedError, ActorRef, Reply
 from statefleet.actors._store import ActorStore
@@ -21,6 +22,7 @@ __all__ = [
     "ActorRef",
     "ActorStore",
     "ActorSystem",
+    "AskTimeoutError",
     "DurableStore",
     "ErrorPolicy",
     "Inspection",
