@@ -122,8 +122,8 @@ async def test_config_id_names_the_machine() -> None:
     await hsm.Stop(sm)
     with pytest.raises(StatefleetError, match="non-empty string"):
         await hsm.Started(ctx, hsm.Instance(), model, hsm.Config(id=""))
-    with pytest.raises(StatefleetError, match=r"data=\.\.\.\) is not supported"):
-        await hsm.Started(ctx, hsm.Instance(), model, hsm.Config(data={"boot": True}))
+    with pytest.raises(StatefleetError, match="VirtualClock or RealClock"):
+        await hsm.Started(ctx, hsm.Instance(), model, hsm.Config(clock=object()))  # type: ignore[arg-type]
     named = await hsm.Started(
         ctx, hsm.Instance(), model, hsm.Config(ID="beta", Name="/Alias", Clock=VirtualClock())
     )

@@ -267,6 +267,30 @@ async def test_timers_read_their_duration_from_an_attribute() -> None:
     await hsm.Stop(sm)
 
 
+async def test_startup_data_reaches_the_initial_entry_and_restart_brings_new_data() -> None:
+    seen: list[Any] = []
+
+    async def boot(ctx: hsm.Context, inst: Log, event: hsm.Event) -> None:
+        seen.append((event.name, event.data))
+
+    def worker(ctx: hsm.Context, inst: Log, event: hsm.Event) -> None:
+        seen.append(("activity", event.data))
+
+    model = hsm.Define(
+        "Boot",
+        hsm.Initial(hsm.Target("idle")),
+        hsm.State("idle", hsm.Entry(boot), hsm.Activity(worker)),
+    )
+    ctx, inst = hsm.Context(), Log()
+    await hsm.Started(ctx, inst, model, hsm.Config(Data={"boot": True}, Clock=VirtualClock()))
+    assert seen == [("hsm_initial", {"boot": True}), ("activity", {"boot": True})]
+    await hsm.Restart(inst, "again")
+    assert seen[2:] == [("hsm_initial", "again"), ("activity", "again")]
+    await hsm.Restart(inst)
+    assert seen[4:] == [("hsm_initial", None), ("activity", None)]
+    await hsm.Stop(inst)
+
+
 # -- observation waiters -------------------------------------------------------------------------
 async def test_after_waiters_observe_entry_exit_process_and_dispatch() -> None:
     model = hsm.Define(

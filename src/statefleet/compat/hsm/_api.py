@@ -57,7 +57,8 @@ class Config:
     or :class:`~statefleet.RealClock`), ``listeners``; hsm's capitalised ``ID``, ``Name``,
     ``Data``, ``Clock`` spell the same fields.
 
-    ``data`` (startup data for the initial event) is not supported and raises when started.
+    ``data`` is the data of the initial event (entry behaviours of the initial states see
+    it as ``event.data``).
     """
 
     __slots__ = ("clock", "data", "id", "listeners", "name")
@@ -104,7 +105,7 @@ class Config:
 
     @property
     def Data(self) -> Any:
-        """Startup data (not supported)."""
+        """The data of the initial event."""
         return self.data
 
     @Data.setter
@@ -137,11 +138,6 @@ async def started(ctx: Context, instance: Any, model: Chart, config: Config | No
     config = config if config is not None else Config()
     if not isinstance(config, Config):
         raise StatefleetError(f"started() takes an hsm.Config, not {type(config).__name__}")
-    if config.data is not None:
-        raise StatefleetError(
-            "hsm.Config(data=...) is not supported by statefleet: the initial event carries "
-            "no data (see docs/migrate-stateforward-hsm.md)"
-        )
     if config.clock is not None and not isinstance(config.clock, VirtualClock | RealClock):
         raise StatefleetError(
             f"hsm.Config(clock=...) takes a statefleet VirtualClock or RealClock, not "
@@ -158,6 +154,7 @@ async def started(ctx: Context, instance: Any, model: Chart, config: Config | No
         listeners=config.listeners,
         id=config.id,
         name=name,
+        data=config.data,
     )
 
 
@@ -197,7 +194,8 @@ def Set(ctx: Context | None, target: HSM | Instance, name: str, value: Any) -> P
 
 
 async def Restart(target: HSM | Instance, data: Any = None) -> None:
-    """Stop the machine and start it again from its initial state (hsm's ``Restart``)."""
+    """Stop the machine and start it again from its initial state, the initial event
+    carrying ``data`` (hsm's ``Restart``)."""
     await _machine(target).restart(data)
 
 

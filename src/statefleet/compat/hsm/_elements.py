@@ -146,7 +146,8 @@ def _in_order(fn: Any) -> Any:
     The step runs plain behaviours at once and leaves the awaitables of ``async def`` ones
     to the machine, which awaits them after the step. hsm awaits each behaviour before the
     next, so once an awaitable is waiting, a plain behaviour of the same step waits its turn
-    too: it runs, in order, after the awaitables before it.
+    too: it runs, in order, after the awaitables before it. The initial event carries the
+    machine's startup data (``Config(data=...)``, ``Restart(data)``).
     """
     fn = builder._unwrap(fn)
     if not callable(fn):
@@ -155,7 +156,10 @@ def _in_order(fn: Any) -> Any:
     @functools.wraps(fn)
     def ordered(ctx: Context, instance: Any, event: Event) -> Any:
         sm = stepping.get()
-        if sm is not None and sm.behind:
+        if sm is None:
+            return fn(ctx, instance, event)
+        event = sm.view(event)
+        if sm.behind:
             return _later(fn, ctx, instance, event)
         return fn(ctx, instance, event)
 

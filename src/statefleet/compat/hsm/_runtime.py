@@ -66,6 +66,9 @@ log = logging.getLogger("statefleet.hsm")
 #: the datamodel key holding the events deferred by ``hsm.Defer`` (see ``_elements``)
 DEFERRED_KEY = "$hsm.deferred"
 
+#: the name of the event behaviours see during the initial entry
+INITIAL_EVENT = "hsm_initial"
+
 #: the machine whose session is stepping right now (behaviours ask it to keep their order)
 stepping: ContextVar[HSM | None] = ContextVar("statefleet.hsm.stepping", default=None)
 
@@ -203,6 +206,7 @@ class HSM(Driver):
         listeners: Iterable[Listener | Callable[[Record], Any]] = (),
         id: str | None = None,
         name: str | None = None,
+        data: Any = None,
     ) -> None:
         info = model.meta.get("hsm") if isinstance(model, Chart) else None
         if not isinstance(info, dict):
@@ -229,6 +233,8 @@ class HSM(Driver):
         self._finals: frozenset[str] = frozenset(info.get("finals", ()))
         self._attributes: dict[str, Any] = dict(info.get("attributes", {}))
         self._waiters: list[tuple[str, str | None, anyio.Event]] = []
+        #: the data of the initial event (hsm's ``Config(data=...)``, ``Restart(data)``)
+        self.startup: Any = data
         self._stopped = self._closing = True
         self.session: Session = self._open_session()
 
@@ -384,6 +390,12 @@ class HSM(Driver):
         finally:
             stepping.reset(token)
 
+    def view(self, event: Event) -> Event:
+        """The event a behaviour sees: the initial event carries the startup data."""
+        if event.name == INITIAL_EVENT and event.data is None and self.startup is not None:
+            return event.with_data(self.startup)
+        return event
+
     @property
     def behind(self) -> bool:
         """True while awaitables of ``async def`` behaviours wait to be awaited: a plain
@@ -448,14 +460,10 @@ class HSM(Driver):
     async def restart(self, data: Any = None) -> None:
         """Stop the machine and start it again in the same host: attributes back to their
         defaults, history and deferred events forgotten, initial entry run again (hsm's
-        ``Restart``). Startup data is not supported (``data`` must be None)."""
-        if data is not None:
-            raise StatefleetError(
-                "hsm.Restart(instance, data) is not supported by statefleet: the initial event "
-                "carries no data (see docs/migrate-stateforward-hsm.md)"
-            )
+        ``Restart``); the initial event carries ``data``."""
         group = self._group
         await self.stop()
+        self.startup = data
         self.session = self._open_session()
         await self._open(group)
 
@@ -580,7 +588,7 @@ class HSM(Driver):
 
     def start_activity(self, invokeid: str, fn: Behavior, event: EventData | None) -> None:
         state = self._invoked.get(invokeid, "")
-        a = _Activity(invokeid, fn, event_view(event), ActivityContext(self.ctx), state)
+        a = _Activity(invokeid, fn, self.view(event_view(event)), ActivityContext(self.ctx), state)
         self._activities[invokeid] = a
         self._starts.append(a)
 
@@ -674,6 +682,7 @@ async def start(
     listeners: Iterable[Listener | Callable[[Record], Any]] = (),
     id: str | None = None,
     name: str | None = None,
+    data: Any = None,
     task_group: anyio.abc.TaskGroup | None = None,
 ) -> HSM:
     """Start ``model`` (from ``hsm.define``) for ``instance``: hsm's ``hsm.start``.
@@ -682,11 +691,12 @@ async def start(
     activities. ``clock`` defaults to a :class:`~statefleet.RealClock` (timers fire on their
     own); pass a :class:`~statefleet.VirtualClock` and call :meth:`HSM.advance` to move time by
     hand. ``listeners`` receive the session's inspection records; ``id`` names the machine
-    (its session id), ``name`` its path (hsm's ``Config(Name=...)``). The machine's activities
+    (its session id), ``name`` its path (hsm's ``Config(Name=...)``), ``data`` the data of
+    the initial event (``Config(Data=...)``). The machine's activities
     and timers run in a task group it owns, hosted in ``task_group`` if given (else in a host
     task of its own); :func:`stop` closes it. Runs on asyncio and trio.
     """
-    sm = HSM(ctx, instance, model, clock=clock, listeners=listeners, id=id, name=name)
+    sm = HSM(ctx, instance, model, clock=clock, listeners=listeners, id=id, name=name, data=data)
     try:
         await sm._open(task_group)
     except BaseException:
