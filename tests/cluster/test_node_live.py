@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 import pytest
 
-from statefleet.actors import ActorSystem, AskTimeoutError
+from statefleet.actors import ActorCrashedError, ActorSystem, AskTimeoutError
 from statefleet.actors._node import rendezvous
 from statefleet.core import (
     ChartSpec,
@@ -58,6 +58,11 @@ WORKER = compile_chart(
                 invokes=[InvokeSpec(id="watch", src=_watch)],
                 transitions=[
                     TransitionSpec(event=("add",), actions=(_add,), type="internal"),
+                    TransitionSpec(
+                        event=("poison",),  # a state no snapshot can hold: its step crashes
+                        actions=(lambda c: c.context.update(blob=object()),),
+                        type="internal",
+                    ),
                     TransitionSpec(
                         event=("grow",),
                         actions=(lambda c: c.context.update(blob=c.event.data["blob"]),),
@@ -187,6 +192,9 @@ async def test_a_large_reply_crosses_nodes_and_a_missing_owner_times_out_typed(
             with anyio.fail_after(10):
                 snap = await b.ref(WORKER, "big").ask("grow", blob=blob)
             assert snap.context["blob"] == blob
+            # the owner's actor crashes on the event: the asker gets the crash, typed
+            with anyio.fail_after(10), pytest.raises(ActorCrashedError, match="poison"):
+                await b.ref(WORKER, "big").ask("poison")
     # a shard held by a node that runs no actors: the ask times out, the event stays
     async with (
         store(pg_server, pg_schema, "ghost", 60) as ghost,

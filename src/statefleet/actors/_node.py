@@ -417,10 +417,13 @@ class Node:
     def tagged(chart: Chart, ev: EventData) -> EventData:
         """``ev`` naming ``chart`` (a header beside its trace context): whichever node
         applies it, after whatever crash, creates the entity on that chart if it does not
-        exist yet."""
-        if ev.trace is not None and ev.trace.get(CHART_HEADER) == chart.id:
+        exist yet. A reply header the caller put in it is dropped: only this node's ``ask``
+        names where a reply goes."""
+        trace = ev.trace
+        if trace is not None and trace.get(CHART_HEADER) == chart.id and REPLY_HEADER not in trace:
             return ev
-        return msgspec.structs.replace(ev, trace={**(ev.trace or {}), CHART_HEADER: chart.id})
+        headers = {k: v for k, v in (trace or {}).items() if k != REPLY_HEADER}
+        return msgspec.structs.replace(ev, trace={**headers, CHART_HEADER: chart.id})
 
     async def send_remote(self, actor_id: str, ev: EventData) -> int:
         """Put ``ev`` in the durable inbox of ``actor_id`` (owned by another node, or by
