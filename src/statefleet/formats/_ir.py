@@ -57,7 +57,7 @@ __all__ = [
 Adapter = Callable[[Any, "Ref"], Any]
 
 
-@dataclass
+@dataclass(slots=True)
 class Ref:
     """A reference to user code: a ``name`` to bind or an implementation ``fn`` given in place.
 
@@ -79,7 +79,7 @@ class Ref:
     order: int | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Transition:
     """A transition: event names (empty: eventless), target state ids (empty: targetless),
     guards (all must hold, tried in order), actions; ``exact`` matches its event names
@@ -100,7 +100,7 @@ class Transition:
     line: int | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Timer:
     """A delayed transition (``after``/``every``): when its state is entered, ``event`` is
     scheduled ``delay`` later and the ``transitions`` are tried in order when it fires.
@@ -122,7 +122,7 @@ class Timer:
     order: int | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Invoke:
     """An invocation: ``src`` is a :class:`Ref` of kind ``"service"`` or a value the core runs
     as is (a compiled chart, an activity); ``params`` computes its input."""
@@ -136,7 +136,7 @@ class Invoke:
     line: int | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Data:
     """A datamodel item: a value, or a ``fn`` computing it (a core callable)."""
 
@@ -145,7 +145,7 @@ class Data:
     fn: Callable[[ActionContext], Any] | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class State:
     """One state (or history pseudo-state), its id already resolved by the reader."""
 
@@ -166,7 +166,7 @@ class State:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(slots=True)
 class Chart:
     """A whole chart in the readers' model."""
 
@@ -201,7 +201,7 @@ def _all_of(conds: tuple[Callable[[ActionContext], Any], ...]) -> Callable[[Acti
     return every
 
 
-@dataclass
+@dataclass(slots=True)
 class Binding:
     """How a format binds its references: where names are found (``resolver``; None: the
     adapters bind late themselves), the ``adapters`` of each kind, and the format's message
@@ -242,15 +242,21 @@ class _Lowering:
             return None
 
     def block(self, refs: Sequence[Ref]) -> tuple[Any, ...]:
-        out = [self.bind(r) for r in refs]
-        return tuple(a for a in out if a is not None)
+        if not refs:  # most blocks of a chart are empty
+            return ()
+        out: list[Any] = []
+        for ref in refs:
+            bound = self.bind(ref)
+            if bound is not None:
+                out.append(bound)
+        return tuple(out)
 
     def transition(self, t: Transition) -> TransitionSpec:
         actions = self.block(t.actions)  # the order readers read them in
         conds = self.block(t.guards)
         cond = None if not conds else conds[0] if len(conds) == 1 else _all_of(conds)
         label = t.guard_label
-        if label is None:
+        if label is None and t.guards:
             # a reader's own checks (core refs) show only when they carry a label
             shown_ = [g.label or g.name for g in t.guards if not g.core or g.label]
             label = " and ".join(shown_) or None
