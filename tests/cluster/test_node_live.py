@@ -14,6 +14,7 @@ import pytest
 from statefleet.actors import ActorCrashedError, ActorSystem, AskTimeoutError
 from statefleet.actors._node import rendezvous
 from statefleet.core import (
+    ActorError,
     ChartSpec,
     DataSpec,
     InvokeSpec,
@@ -139,6 +140,10 @@ async def test_a_busy_actor_gets_events_from_another_node_live_and_exactly_once(
                 reply = await b.ref(WORKER, "w1").try_ask("nothing")  # no transition takes it
             assert not reply.handled and reply.snapshot.context["keys"] == [*keys, "q"]
             assert b.get("w1") is None and a.get("w1") is live
+            # waiting on it from b is refused (it runs on its owner only), nothing runs on b
+            with pytest.raises(ActorError, match="does not hold"):
+                await b.ref(WORKER, "w1").wait_for("watching")
+            assert b.get("w1") is None
             assert (STARTED["w1"], CANCELLED["w1"]) == (1, 0)
     async with PostgresStore(pg_server.dsn, schema=pg_schema, shards=SHARDS) as plain:
         assert await plain.pending_actors() == []

@@ -796,7 +796,15 @@ class VirtualRef:
         return self.id in self._durable.system.cells
 
     async def activate(self) -> ActorRef:
-        """The live actor (activated if needed)."""
+        """The live actor (activated if needed). On a cluster node, only the owner of the
+        entity's shard runs it: elsewhere this (and :meth:`wait_for`) raises
+        :class:`~statefleet.ActorError`."""
+        node = self._durable.node
+        if node is not None and not node.owns(self.id):
+            raise ActorError(
+                f"entity {self.id!r} belongs to a shard this node does not hold: it runs on"
+                " the shard's owner (send and ask reach it from any node)"
+            )
         return (await self._durable.activate(self.id, self.chart)).ref
 
     async def _live(
