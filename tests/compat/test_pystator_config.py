@@ -21,6 +21,7 @@ from statefleet.compat.pystator import (
     ErrorPolicy,
     GuardRegistry,
     GuardRejectedError,
+    InvalidStateError,
     InvalidTransitionError,
     State,
     StateMachine,
@@ -576,3 +577,33 @@ def test_model_objects_refuse_impossible_values_when_made() -> None:
         with pytest.raises(ModelError, match=message) as err:
             make()
         assert isinstance(err.value, ChartDefinitionError | ValueError)
+
+
+# -- workflow status, initial_state, a top-level name --------------------------------------
+def test_workflow_status_and_starting_in_a_given_state() -> None:
+    from statefleet.compat.pystator.workflow_status import compute_workflow_status
+
+    m = cycle()
+    assert compute_workflow_status(m, "failed") == "complete"
+    assert compute_workflow_status(m, "nowhere") == "active"  # rows outliving a definition
+    s = m.create(context={"retry_count": 3}, initial_state="validation", execute_actions=True)
+    assert s.current_state == "validation" and "phase" not in s.context  # set, not entered
+    assert s.workflow_status == "active"
+    s.validation_failed()
+    snap = s.snapshot()
+    assert (snap["state"], snap["is_terminal"], snap["workflow_status"]) == (
+        "failed",
+        True,
+        "complete",
+    )
+    with pytest.raises(InvalidStateError, match="did you mean 'failed'"):
+        m.create(initial_state="faild")
+
+
+def test_a_top_level_name_names_the_machine() -> None:
+    cfg = {"name": "wf", "states": [{"name": "a", "type": "initial"}], "transitions": []}
+    assert StateMachine.from_dict(cfg).name == "wf"
+    cfg["meta"] = {"machine_name": "given"}
+    assert StateMachine.from_dict(cfg).name == "given"
+    with pytest.raises(ChartDefinitionError, match="name must be a non-empty string"):
+        StateMachine.from_dict({**cfg, "name": 3})

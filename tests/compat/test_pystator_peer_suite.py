@@ -3,7 +3,8 @@
 Ported from pystator 0.0.47 (the sdist on PyPI, https://github.com/optophi/pystator),
 ``tests/conftest.py`` (fixtures) and ``tests/unit/test_machine.py``, ``test_effects.py``,
 ``test_guards.py``, ``test_actions.py``, ``test_state.py``, ``test_transition.py``,
-``test_event.py``, ``test_declarative_config.py``, with only the imports changed. pystator is
+``test_event.py``, ``test_declarative_config.py``, ``test_entity_session.py``, with only
+the imports changed. pystator is
 Copyright (c) Optophi, MIT License (the licence text is in pystator's sdist, LICENSE).
 
 Tests that fail here are marked ``xfail(strict=True)`` with the reason: a name statefleet
@@ -51,6 +52,10 @@ from statefleet.compat.pystator import (
 )
 from statefleet.compat.pystator import ActionExecutor, Timeout
 from statefleet.compat.pystator.effects import EFFECT_TYPES, apply_effect
+from statefleet.compat.pystator.workflow_status import (
+    WORKFLOW_STATUS_ACTIVE,
+    WORKFLOW_STATUS_COMPLETE,
+)
 
 # pystator names statefleet does not provide (the tests using them are xfail):
 InMemoryStateStore = None
@@ -2885,3 +2890,81 @@ class TestDeclarativeEffectsValidation:
         missing = executor.validate_actions_exist(result)
         # Effects should not appear in missing list
         assert all(not name.startswith("_effect.") for name in missing)
+
+
+# -------------------- tests/unit/test_entity_session.py --------------------
+class TestEntitySessionDestination:
+    """evaluate_destination / can_transition_to delegation."""
+
+    def test_evaluate_destination_delegates(self, simple_machine: StateMachine) -> None:
+        session = simple_machine.create(context={"k": 1})
+        assert session.current_state == "pending"
+        r = session.evaluate_destination("active")
+        assert r.allowed is True
+        assert r.source_state == "pending"
+        assert session.can_transition_to("active") is True
+
+    def test_context_overrides_merge_for_guards(
+        self,
+        order_machine: StateMachine,
+        guard_registry: GuardRegistry,
+    ) -> None:
+        order_machine.bind_guards(guard_registry)
+        session = order_machine.create(
+            context={"fill_qty": 0, "order_qty": 100},
+            initial_state="open",
+        )
+        assert session.evaluate_destination("filled").allowed is False
+        assert (
+            session.evaluate_destination(
+                "filled",
+                context_overrides={"fill_qty": 100},
+            ).allowed
+            is True
+        )
+
+
+class TestEntitySessionWorkflowStatus:
+    """workflow_status property and snapshot fields (library API, no HTTP)."""
+
+    def test_workflow_status_matches_state_type(self) -> None:
+        m = StateMachine.from_dict(
+            {
+                "name": "wf_sess",
+                "states": [
+                    {"name": "start", "type": "initial"},
+                    {"name": "running", "type": "stable"},
+                    {"name": "done", "type": "terminal"},
+                ],
+                "transitions": [
+                    {"trigger": "go", "source": "start", "dest": "running"},
+                    {"trigger": "finish", "source": "running", "dest": "done"},
+                ],
+            }
+        )
+        s = m.create()
+        assert s.workflow_status == WORKFLOW_STATUS_ACTIVE
+        s.send("go")
+        assert s.workflow_status == WORKFLOW_STATUS_ACTIVE
+        s.send("finish")
+        assert s.workflow_status == WORKFLOW_STATUS_COMPLETE
+
+    def test_snapshot_includes_workflow_status(self) -> None:
+        m = StateMachine.from_dict(
+            {
+                "name": "wf_snap",
+                "states": [
+                    {"name": "a", "type": "initial"},
+                    {"name": "b", "type": "terminal"},
+                ],
+                "transitions": [{"trigger": "t", "source": "a", "dest": "b"}],
+            }
+        )
+        s = m.create()
+        snap = s.snapshot()
+        assert snap["workflow_status"] == WORKFLOW_STATUS_ACTIVE
+        assert snap["is_terminal"] is False
+        s.send("t")
+        snap2 = s.snapshot()
+        assert snap2["workflow_status"] == WORKFLOW_STATUS_COMPLETE
+        assert snap2["is_terminal"] is True

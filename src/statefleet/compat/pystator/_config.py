@@ -5,7 +5,8 @@ The YAML reader (``formats._yaml``) builds the chart; these keys change nothing 
 - ``groups`` (top level: ``{name: {description: ...}}``) and a state's ``group``: metadata
   for tooling, as in pystator. A state naming a group the ``groups`` section does not declare
   is a definition error (pystator accepts it silently).
-- ``meta.event_normalizer: lower``: triggers sent are lowercased before matching.
+- ``meta.event_normalizer: lower``: triggers sent are lowercased before matching; a
+  top-level ``name``: the machine name when ``meta.machine_name`` does not give one.
 - ``meta.classification`` (``entity_id_field``, ``timestamp_field``, ``source``,
   ``default_state``, ``auto_route``): checked and kept (``machine.classification``) for
   your own classifier; statefleet has no discovery engine.
@@ -167,9 +168,11 @@ class _Preparer:
                 _line(meta, "orchestrator_default_fallback"),
             )
         normalizer = self.normalizer(meta_extra.get("event_normalizer"), meta)
-        out = _without(cfg, ("error_policy",))
+        out = _without(cfg, ("error_policy", "name"))
         if isinstance(meta, Mapping) and meta_extra:
             out = self.replaced(out, "meta", _without(meta, _META_EXTRAS))
+        if "name" in cfg:
+            out = self.top_name(cfg, out)
         state_groups: dict[str, str] = {}
         states = cfg.get("states")
         if isinstance(states, list):
@@ -194,6 +197,20 @@ class _Preparer:
             source=cfg,
         )
         return out, extras
+
+    def top_name(self, cfg: Mapping[Any, Any], out: Mapping[Any, Any]) -> Mapping[Any, Any]:
+        """A top-level ``name`` (pystator accepts one): the machine name, unless
+        ``meta.machine_name`` gives it."""
+        name = cfg["name"]
+        if not isinstance(name, str) or not name.strip():
+            self.problems.add("name", "name must be a non-empty string", _line(cfg, "name"))
+            return out
+        meta = out.get("meta")
+        if meta is None:
+            return self.replaced(out, "meta", {"machine_name": name})
+        if isinstance(meta, Mapping) and "machine_name" not in meta:
+            return self.replaced(out, "meta", self.replaced(meta, "machine_name", name))
+        return out
 
     @staticmethod
     def replaced(mapping: Mapping[Any, Any], key: str, value: Any) -> Mapping[Any, Any]:

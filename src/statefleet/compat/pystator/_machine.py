@@ -676,14 +676,16 @@ class StateMachine(MachineDefinition):
         run_actions: bool = True,
         raise_on_error: bool = False,
         execute_actions: bool = False,
+        initial_state: str | None = None,
     ) -> EntitySession:
         """A new :class:`EntitySession` in the initial state, with ``context``.
 
         The initial state's ``on_enter`` actions run (after the state is set) when actions
         are bound and ``run_actions`` is true; ``execute_actions=True`` (pystator's switch)
         runs them, effects included, even with no actions bound, and each result's
-        ``metadata["action_results"]`` then says what they did. ``clock`` drives delayed
-        transitions: a
+        ``metadata["action_results"]`` then says what they did. ``initial_state`` starts the
+        entity in that state (set, not entered: as a stored entity is loaded). ``clock``
+        drives delayed transitions: a
         :class:`~statefleet.VirtualClock` by default (``session.advance``).
         """
         return start_session(
@@ -694,4 +696,5 @@ class StateMachine(MachineDefinition):
             run_actions=run_actions,
             raise_on_error=raise_on_error,
             execute_actions=execute_actions,
+            initial_state=initial_state,
         )

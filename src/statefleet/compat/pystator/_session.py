@@ -15,6 +15,7 @@ from statefleet.compat.pystator._errors import InvalidStateError
 from statefleet.compat.pystator._executor import ActionExecutionResult, ActionExecutor
 from statefleet.compat.pystator._results import TransitionResult
 from statefleet.compat.pystator.effects import shown_calls
+from statefleet.compat.pystator.workflow_status import compute_workflow_status
 from statefleet.core import RealClock, Snapshot, SnapshotError, StatefleetError, VirtualClock
 from statefleet.formats._input import shown
 from statefleet.formats._resolve import did_you_mean
@@ -130,6 +131,12 @@ class EntitySession:
     def context(self) -> dict[str, Any]:
         """The entity's context (yours to read; changes are kept)."""
         return self._snapshot.context
+
+    @property
+    def workflow_status(self) -> str:
+        """``"complete"``, ``"failed"`` or ``"active"``: pystator's outcome label for the
+        current state's type (see :mod:`statefleet.compat.pystator.workflow_status`)."""
+        return compute_workflow_status(self._machine, self.current_state)
 
     @property
     def is_final(self) -> bool:
@@ -310,6 +317,8 @@ class EntitySession:
             "machine": self._machine.name,
             "version": self._machine.version,
             "state": self.current_state,
+            "is_terminal": self._machine.is_terminal(self.current_state),
+            "workflow_status": self.workflow_status,
             "active_states": list(self.active_states),
             "context": context,
             "now": self._clock.now(),
@@ -384,16 +393,27 @@ def start_session(
     run_actions: bool = True,
     raise_on_error: bool = False,
     execute_actions: bool = False,
+    initial_state: str | None = None,
 ) -> EntitySession:
     """A new entity in ``machine``'s initial state (what :meth:`StateMachine.create`
-    returns); the initial state's ``on_enter`` actions run once the state is set."""
+    returns); the initial state's ``on_enter`` actions run once the state is set.
+
+    ``initial_state`` (pystator's) puts the entity in that state instead, as a stored entity
+    is loaded: the state is set, not entered (no ``on_enter`` actions, no timeout started).
+    """
     if context is not None and not isinstance(context, Mapping):
         raise TypeError(f"context must be a mapping, got {type(context).__name__}")
     clock = clock if clock is not None else VirtualClock()
     eid = entity_id if entity_id is not None else uuid.uuid4().hex
-    with collect_actions() as calls:
-        step = machine.chart.initial(context=context, now=clock.now(), session_id=eid)
-    snap = step.snapshot
+    calls: list[ActionCall] = []
+    if initial_state is not None:
+        snap = msgspec.structs.replace(
+            machine.snapshot_for(initial_state, context or {}), session_id=eid
+        )
+    else:
+        with collect_actions() as calls:
+            step = machine.chart.initial(context=context, now=clock.now(), session_id=eid)
+        snap = step.snapshot
     session = EntitySession(
         machine,
         snap,
