@@ -545,6 +545,7 @@ def test_the_model_shows_checks_and_refs_as_written() -> None:
         ("{check: {field: qty, op: gt}}", "an 'gt' check needs a value"),
         ("{check: {field: note, op: matches, value: '(unclosed'}}", "valid regular expression"),
         ("{check: {op: is_set}}", "a check's field is a context key"),
+        ("{check: {field: n, op: matches, value: " + "a" * 2001 + "}}", "at most 2000 characters"),
         ("{check: {field: q, op: eq, value: 1, extra: 2}}", "unknown key(s) in a check: extra"),
     ],
 )

@@ -46,6 +46,9 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "matches": lambda v, e: v is not None and e.search(str(v)) is not None,
 }
 
+#: the longest ``matches`` pattern, in characters (as for inline guard expressions)
+MAX_PATTERN_CHARS = 2000
+
 #: the operators a check may use
 CHECK_OPS = frozenset(_OPS)
 _LISTS = ("in", "not_in")
@@ -75,6 +78,11 @@ class CheckSpec:
                 path="check.op",
             )
         if self.op == "matches":
+            if len(str(self.value)) > MAX_PATTERN_CHARS:
+                raise ChartDefinitionError(
+                    f"a 'matches' pattern is at most {MAX_PATTERN_CHARS} characters",
+                    path="check.value",
+                )
             try:
                 object.__setattr__(self, "_pattern", re.compile(str(self.value)))
             except re.error as exc:
