@@ -1,7 +1,7 @@
 """The cost of telemetry on actor throughput (issue 7): A1 and A2 from bench_actors.py with
 no listener, with the OpenTelemetry listener on a no-op provider (API only, the default in an
-application that configured no SDK), with the SDK sampling 1% of traces, and with the SDK and
-a batch span processor recording every span.
+application that configured no SDK), with the SDK sampling 1% of traces (with and without an
+SDK meter), and with the SDK and a batch span processor recording every span.
 
 Run: python benchmarks/bench_telemetry.py [--quick] [--backend trio]
 """
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
@@ -44,12 +45,13 @@ def _listeners(kind: str) -> list[Any]:
         return []
     if kind == "noop":
         return [OpenTelemetry(tracer_provider=NoOpTracerProvider())]
-    if kind == "sdk-1%":
+    if kind.startswith("sdk-1%"):
         tp = TracerProvider(sampler=TraceIdRatioBased(0.01))
     else:
         tp = TracerProvider()
     tp.add_span_processor(BatchSpanProcessor(_Discard(), max_queue_size=1_000_000))
-    return [OpenTelemetry(tracer_provider=tp, meter_provider=MeterProvider())]
+    mp = NoOpMeterProvider() if kind == "sdk-1%-nometer" else MeterProvider()
+    return [OpenTelemetry(tracer_provider=tp, meter_provider=mp)]
 
 
 async def a1(kind: str, events: int) -> float:
@@ -98,7 +100,7 @@ def main() -> int:
     args = p.parse_args()
     scale = 10 if args.quick else 1
     rows = []
-    for kind in ("none", "noop", "sdk-1%", "sdk"):
+    for kind in ("none", "noop", "sdk-1%-nometer", "sdk-1%", "sdk"):
         best1 = best2 = 0.0
         for _ in range(args.repeat):
             gc.collect()
@@ -112,6 +114,7 @@ def main() -> int:
     names = {
         "none": "no listener",
         "noop": "OpenTelemetry, no-op provider",
+        "sdk-1%-nometer": "OpenTelemetry, SDK 1%, no meter",
         "sdk-1%": "OpenTelemetry, SDK, 1% sampled",
         "sdk": "OpenTelemetry, SDK + batch export",
     }

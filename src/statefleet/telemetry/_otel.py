@@ -151,8 +151,9 @@ class OpenTelemetry:
         self.record_types: tuple[type, ...] | None = (
             () if _is_noop(self._tracer) and _is_noop(meter) else _HANDLED
         )
-        #: metrics are taken from every macrostep's record (not with a no-op meter)
-        self._metered = not _is_noop(meter)
+        #: metrics are taken from every macrostep's record: not with a no-op meter (one
+        #: behind the API's proxy may get a real meter later: it counts as metered)
+        self._metered = not isinstance(meter, metrics.NoOpMeter)
 
     def observe(self, system: Any) -> None:
         """Report ``system``'s mailbox depth (events waiting, summed per chart) as the

@@ -44,7 +44,7 @@ def parse_traceparent(trace: dict[str, str]) -> tuple[int, int] | None:
     read it exactly as the SDK's propagator would (a version-00 ``traceparent`` with non-zero
     ids and no ``tracestate``); None otherwise (the caller uses the propagator)."""
     header = trace.get("traceparent")
-    if header is None or "tracestate" in trace:
+    if type(header) is not str or "tracestate" in trace:
         return None
     m = _TRACEPARENT.fullmatch(header)
     if m is None:
@@ -196,13 +196,17 @@ class Shortcut:
         return span
 
 
+def _never(trace_id: int) -> bool:
+    return False
+
+
 def _decider(sampler: Any, sampling: Any) -> Decide | None:
-    """A decision function for the SDK's own samplers whose decision depends on the trace id
-    alone (exact types only: a subclass may decide otherwise)."""
+    """A decision function for the SDK's own samplers that may drop a span and decide from
+    the trace id alone (exact types only: a subclass may decide otherwise); None for the
+    others, and for one that keeps every span (the SDK starts it anyway)."""
     if type(sampler) is sampling.StaticSampler:
-        if sampler.get_description() == "AlwaysOffSampler":  # only DROP describes so
-            return lambda tid: False
-        return lambda tid: True  # ALWAYS_ON (or RECORD_ONLY): the SDK starts the span
+        # only DROP describes itself so; ALWAYS_ON (or RECORD_ONLY) keeps every span
+        return _never if sampler.get_description() == "AlwaysOffSampler" else None
     if type(sampler) is sampling.TraceIdRatioBased:
         bound = int(sampler.bound)
         limit = int(sampling.TraceIdRatioBased.TRACE_ID_LIMIT)
