@@ -102,6 +102,9 @@ def test_defer_outside_a_state_is_a_definition_error() -> None:
         )
     with pytest.raises(ChartDefinitionError, match="without spaces"):
         hsm.Define("Bad", hsm.State("idle", hsm.Defer("two words")))
+    for name in ("*", "$hsm.stop"):  # would hold back the machine's own stop
+        with pytest.raises(ChartDefinitionError, match="cannot hold back"):
+            hsm.Define("Bad", hsm.State("idle", hsm.Defer(name)))
 
 
 async def test_deferral_lives_in_the_datamodel_under_actors() -> None:
@@ -150,6 +153,11 @@ async def test_attributes_get_set_and_on_set() -> None:
     assert hsm.TakeSnapshot(ctx, inst).Attributes == {"/Thermostat/temperature": 72}
     await hsm.Set(ctx, inst, "mode", "eco")  # an undeclared attribute is made on first Set
     assert hsm.Get(ctx, inst, "mode") == ("eco", True)
+    for bad in ("$hsm.deferred", "a/b", "two words", "", "/Thermostat/"):
+        # nothing internal can be overwritten through an attribute
+        with pytest.raises(StatefleetError, match=r"invalid attribute name|non-empty"):
+            await hsm.Set(ctx, inst, bad, [])
+    assert inst.machine.session.context.get("$hsm.deferred") is None
     await hsm.Stop(inst)
     with pytest.raises(StatefleetError, match="not running"):
         await hsm.Set(ctx, inst, "temperature", 1)

@@ -347,7 +347,7 @@ class _Lowering:
             )
         prefix = f"/{self.name}/"
         key = name[len(prefix) :] if name.startswith(prefix) else name
-        if not key or key.startswith("$"):
+        if not key or key.startswith("$") or "/" in key:
             raise self.error(path, f"invalid attribute name {name!r}")
         return key
 
@@ -359,6 +359,12 @@ class _Lowering:
             name = ev.name if isinstance(ev, Event) else ev
             if not isinstance(name, str) or not name or name != "".join(name.split()):
                 raise self.error(path, f"defer() expects event names without spaces, got {ev!r}")
+            if name == "*" or name.startswith("$"):
+                raise self.error(
+                    path,
+                    f"defer() cannot hold back {name!r}: name the events (a wildcard or an"
+                    " internal event would hold back the machine's own stop)",
+                )
             names.append(name)
         return names
 

@@ -325,10 +325,17 @@ class HSM(Driver):
         """The datamodel key of attribute ``name`` (short, or qualified ``/<machine>/name``)."""
         if not isinstance(name, str) or not name:
             raise StatefleetError(f"an attribute name must be a non-empty string, got {name!r}")
+        key = name
         for prefix in (self.path + "/", "/" + self.model.id + "/"):
             if name.startswith(prefix):
-                return name[len(prefix) :]
-        return name
+                key = name[len(prefix) :]
+                break
+        if not key or key.startswith("$") or "/" in key or key != "".join(key.split()):
+            raise StatefleetError(
+                f"invalid attribute name {name!r} for machine {self.path!r}: expected a name "
+                "without spaces, '/' or a leading '$' (or /<machine>/<name>)"
+            )
+        return key
 
     def get(self, name: str) -> tuple[Any, bool]:
         """``(value, True)`` for a set or declared attribute, ``(None, False)`` otherwise."""
