@@ -23,6 +23,7 @@ from opentelemetry.sdk.trace.sampling import (
     TraceIdRatioBased,
 )
 from opentelemetry.trace import Link, SpanKind
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util.types import Attributes
 
 from statefleet.actors import ActorSystem
@@ -263,4 +264,30 @@ async def test_no_record_is_built_for_a_dropped_step_when_nothing_measures_it() 
     assert len(steps) >= 5 and all(s.attributes[A.ACTOR_ID] == ref.id for s in steps)
     # the dropped ones: no record (no meter to count them, no span to describe)
     assert listener.seen.count(MacrostepRecord) == len(steps)
+    tp.shutdown()
+
+
+async def test_a_tracestate_travels_with_the_unsampled_trace() -> None:
+    tp, exporter = _provider(ParentBased(ALWAYS_OFF), RandomIdGenerator())
+    carried = _Carried()
+    listener = OpenTelemetry(tracer_provider=tp)
+    incoming = {
+        "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00",
+        "tracestate": "vendor=opaque",
+    }
+    async with ActorSystem(clock=VirtualClock(), listeners=[listener, carried]) as system:
+        ref = system.spawn(_hops(2))
+        await system.wait_idle()
+        with tp.get_tracer("app").start_as_current_span(
+            "request", context=TraceContextTextMapPropagator().extract(incoming)
+        ):
+            ref.send_nowait("go")
+        await system.wait_idle()
+    hops = [t for name, t in carried.traces if name in ("go", "hop")]
+    assert len(hops) == 3
+    for t in hops:
+        assert t is not None and t["tracestate"] == "vendor=opaque"
+        assert t["traceparent"].startswith("00-0af7651916cd43dd8448eb211c80319c-")
+        assert t["traceparent"].endswith("-00")
+    assert exporter.get_finished_spans() == ()
     tp.shutdown()
