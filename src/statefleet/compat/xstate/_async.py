@@ -15,7 +15,15 @@ from typing import Any
 
 from statefleet.actors import ActorCrashedError, ActorRef, ActorSystem
 from statefleet.compat.xstate._errors import RunawayChainError
-from statefleet.compat.xstate._interpreter import Event, StateIds, event_parts, runaway, state_by_id
+from statefleet.compat.xstate._interpreter import (
+    Event,
+    StateIds,
+    active_meta,
+    active_tags,
+    event_parts,
+    runaway,
+    state_by_id,
+)
 from statefleet.compat.xstate._machine import MachineNode, event_checker
 from statefleet.compat.xstate._observers import Observable
 from statefleet.compat.xstate._plugins import PluginBase, check_plugin, notify, report_step
@@ -183,6 +191,19 @@ class Interpreter(Observable):
     def get_state_by_id(self, state_id: str) -> Any:
         """The state node ``state_id`` (:class:`StateNotFoundError` if there is none)."""
         return state_by_id(self.machine, state_id)
+
+    @property
+    def tags(self) -> set[str]:
+        """The tags of the active states."""
+        return active_tags(self.machine, self.ref.configuration)
+
+    def has_tag(self, tag: str) -> bool:
+        """Does an active state carry ``tag``?"""
+        return tag in self.tags
+
+    def get_meta(self) -> dict[str, Any]:
+        """The ``meta`` of the active states, by state id."""
+        return active_meta(self.machine, self.ref.configuration)
 
     @property
     def current_state_ids(self) -> StateIds:

@@ -32,6 +32,7 @@ from statefleet.compat.xstate._errors import (
     ImplementationMissingError,
     NotSupportedError,
 )
+from statefleet.compat.xstate._guards import evaluate_guard
 from statefleet.compat.xstate._machine import MachineNode
 from statefleet.compat.xstate._ports import ActorPort
 from statefleet.core import Chart, StatefleetError
@@ -459,14 +460,10 @@ def _call_action(fn: Any, interpreter: Any, context: Any, event: Any, ad: Action
 def _check_guard(interpreter: Any, context: Any, event: Any, guard: Any) -> bool:
     if callable(guard):
         return bool(guard(context, event))
-    name = guard.get("type") if isinstance(guard, Mapping) else guard
     machine = _machine(interpreter)
-    found = MISSING
-    if machine is not None and isinstance(name, str):
-        found = machine.implementation("guard", name)
-    if found is MISSING:
-        raise ImplementationMissingError(f"unknown guard {name!r}", path="guard")
-    return bool(found(context, event))
+    if machine is None or machine.logic is None:
+        raise ImplementationMissingError(f"unknown guard {guard!r}", path="guard")
+    return evaluate_guard(machine.logic, guard, context, event)
 
 
 def _pure(interpreter: Any, context: dict[str, Any], event: Any, action: Any) -> None:

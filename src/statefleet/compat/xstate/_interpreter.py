@@ -34,7 +34,16 @@ from statefleet.core import (
 )
 from statefleet.formats._xstate import XEvent, sets_done
 
-__all__ = ["Event", "StateIds", "XStateSession", "event_parts", "runaway", "state_by_id"]
+__all__ = [
+    "Event",
+    "StateIds",
+    "XStateSession",
+    "active_meta",
+    "active_tags",
+    "event_parts",
+    "runaway",
+    "state_by_id",
+]
 
 
 def runaway(chart: Chart, exc: InfiniteLoopError) -> RunawayChainError:
@@ -79,6 +88,31 @@ def event_parts(
         raise StatefleetError(f"an event object needs a string 'type', got {event!r}")
     data.update(payload)
     return name, data
+
+
+def active_tags(chart: Chart, configuration: frozenset[str]) -> set[str]:
+    """The ``tags`` of the active states (a config's ``"tags": [...]`` or ``"tags": "x"``)."""
+    out: set[str] = set()
+    nodes = chart.nodes_by_id
+    for i in configuration:
+        meta = nodes[i].meta if i in nodes else None
+        tags = meta.get("tags") if isinstance(meta, Mapping) else None
+        if isinstance(tags, str):
+            out.add(tags)
+        elif isinstance(tags, list | tuple):
+            out.update(str(t) for t in tags)
+    return out
+
+
+def active_meta(chart: Chart, configuration: frozenset[str]) -> dict[str, Any]:
+    """The ``meta`` of the active states that have one, by state id."""
+    nodes = chart.nodes_by_id
+    out: dict[str, Any] = {}
+    for i in nodes:
+        meta = nodes[i].meta if i in configuration else None
+        if isinstance(meta, Mapping) and "meta" in meta:
+            out[i] = meta["meta"]
+    return out
 
 
 # -- the seed's interpreter view -------------------------------------------------------------
@@ -384,6 +418,19 @@ class XStateSession(Observable):
     def get_state_by_id(self, state_id: str) -> Any:
         """The state node ``state_id`` (:class:`StateNotFoundError` if there is none)."""
         return state_by_id(self.chart, state_id)
+
+    @property
+    def tags(self) -> set[str]:
+        """The tags of the active states."""
+        return active_tags(self.chart, self.session.configuration)
+
+    def has_tag(self, tag: str) -> bool:
+        """Does an active state carry ``tag``?"""
+        return tag in self.tags
+
+    def get_meta(self) -> dict[str, Any]:
+        """The ``meta`` of the active states, by state id."""
+        return active_meta(self.chart, self.session.configuration)
 
     @property
     def current_state_ids(self) -> StateIds:

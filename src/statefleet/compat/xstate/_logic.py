@@ -16,8 +16,9 @@ from typing import Any
 
 from statefleet.compat.xstate._builtins import BUILTIN_ACTIONS, action_types, builtin_for
 from statefleet.compat.xstate._errors import ImplementationMissingError, InvalidConfigError
+from statefleet.compat.xstate._guards import guard_overrides
 from statefleet.compat.xstate._machine import MachineNode, front_end_settings, machine_node
-from statefleet.compat.xstate._targets import lenient_targets
+from statefleet.compat.xstate._reading import lenient_targets
 from statefleet.core import ChartDefinitionError
 from statefleet.formats._resolve import MISSING, Kind, Resolver
 from statefleet.formats._xstate import MachineLogic, from_dict
@@ -179,7 +180,7 @@ def create_machine(
     are enforced by the interpreters. Targets only xstate-statemachine resolves (a plain
     target found among an ancestor's children, ``".x"`` falling back to a sibling) are read
     as it reads them unless the config sets ``"strictTargets": true`` (see
-    :mod:`statefleet.compat.xstate._targets`).
+    :mod:`statefleet.compat.xstate._reading`).
     """
     strict_targets = isinstance(config, Mapping) and config.get("strictTargets") is True
     config, max_iterations, strict = front_end_settings(config)
@@ -213,6 +214,7 @@ def create_machine(
         logic, {"action": actions, "guard": guards, "service": services, "delay": delays}
     )
     actions = _with_builtins(config, user, actions)
+    guards = guard_overrides(config, user, guards)
     try:
         chart = from_dict(
             read, logic, actions=actions, guards=guards, services=services, delays=delays

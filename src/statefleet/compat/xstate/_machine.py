@@ -216,6 +216,11 @@ class MachineNode(Chart):
         """Where :meth:`implementation` finds the user's actions, guards, services, delays."""
         self._logic = resolver
 
+    @property
+    def logic(self) -> Resolver | None:
+        """Where the caller's implementations are looked up (see :meth:`implementation`)."""
+        return self._logic
+
     def implementation(self, kind: Kind, name: str) -> Any:
         """The user's implementation of ``name`` as a ``kind`` (``"action"``, ``"guard"``,
         ``"service"``, ``"delay"``), or :data:`~statefleet.formats._resolve.MISSING`: what

@@ -1,4 +1,5 @@
-"""xstate-statemachine's lenient reading of transition targets, for ``create_machine``.
+"""How xstate-statemachine reads a config where XState's reading (statefleet's reader) is
+stricter or spelled differently, for ``create_machine``: targets, and ``stateIn`` guards.
 
 XState (and statefleet's reader) read a plain target ``"b"`` as a sibling of the source
 state and ``".b"`` as its child. xstate-statemachine accepts more: a plain target that is not
@@ -8,6 +9,9 @@ Configs written for it rely on that, so :func:`lenient_targets` rewrites exactly
 targets, the ones XState's reading would refuse and the peer's resolves, to an absolute
 ``"#<machine id>.<path>"``. Every other target is left as written (and a target neither
 reading resolves is still refused by the reader, naming where it is).
+
+A guard ``{"type": "stateIn", "params": {"state": "#m.a.b"}}`` (XState's ``stateIn``) becomes
+the transition's ``in`` key, which the reader checks against the active configuration.
 """
 
 from __future__ import annotations
@@ -68,6 +72,8 @@ class _Rewriter:
     def transitions(self, source: Path, raw: Any) -> Any:
         if isinstance(raw, list | tuple):
             return [self.transitions(source, t) for t in raw]
+        if isinstance(raw, Mapping) and "in" not in raw:
+            raw = _state_in(raw)
         if isinstance(raw, Mapping) and "target" in raw:
             t = raw["target"]
             new = [self.target(source, x) for x in t] if isinstance(t, list | tuple) else None
@@ -107,8 +113,21 @@ class _Rewriter:
         return out
 
 
+def _state_in(raw: Mapping[str, Any]) -> Mapping[str, Any]:
+    key = "guard" if "guard" in raw else "cond"
+    guard = raw.get(key)
+    if not isinstance(guard, Mapping) or guard.get("type") != "stateIn":
+        return raw
+    params = guard.get("params")
+    state = params.get("state") if isinstance(params, Mapping) else guard.get("state")
+    if not isinstance(state, str):
+        return raw
+    return {**{k: v for k, v in raw.items() if k != key}, "in": state}
+
+
 def lenient_targets(config: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of ``config`` whose targets only xstate-statemachine resolves are absolute
-    (see the module docstring); the caller's config is not changed."""
+    """A copy of ``config`` whose targets only xstate-statemachine resolves are absolute and
+    whose ``stateIn`` guards are ``in`` keys (see the module docstring); the caller's config
+    is not changed."""
     result = _Rewriter(config).state((), config)
     return result if isinstance(result, dict) else dict(config)
