@@ -11,6 +11,7 @@ become eventless transitions. These objects only record what was declared; the c
 from __future__ import annotations
 
 import enum
+import functools
 import itertools
 import re
 import sys
@@ -604,7 +605,16 @@ class Event(_CallbackHolder, str):
     def __get__(self, instance: Any, owner: type | None = None) -> Any:
         if instance is None:
             return self
-        return _BoundEvent(self, instance)
+        # the instance keeps its triggers (``sm.go()`` in a loop builds one once: building
+        # it costs as much as the step); a copied instance's are rebuilt for the copy
+        cache: dict[int, _BoundEvent] | None = instance._sf_triggers
+        bound = cache.get(id(self)) if cache is not None else None
+        if bound is None or getattr(bound.func, "__self__", None) is not instance:
+            bound = _bind(self, instance)
+            if cache is None:
+                cache = instance._sf_triggers = {}
+            cache[id(self)] = bound
+        return bound
 
     def __repr__(self) -> str:
         return f"Event({self.id!r}, delay={self.delay!r}, internal={self.internal!r})"
@@ -615,45 +625,42 @@ class Event(_CallbackHolder, str):
 _INITIAL_EVENT = Event(id="__initial__")
 
 
-class _BoundEvent:
-    """``sm.start``: calling it sends the event."""
+class _BoundEvent(functools.partial[Any]):
+    """``sm.start``: calling it sends the event.
 
-    __slots__ = ("_event", "_machine")
+    A ``functools.partial`` of the machine's event call (``StateChart._sf_trigger``, or
+    ``send`` with the event's ``delay``/``internal``): calling it costs no Python frame of
+    its own (~10% of a plain event)."""
 
-    def __init__(self, event: Event, machine: StateChart) -> None:
-        self._event = event
-        self._machine = machine
+    __slots__ = ("id", "name")
 
-    @property
-    def id(self) -> str:
-        """The event id."""
-        return self._event.id
-
-    @property
-    def name(self) -> str:
-        """The event's display name."""
-        return self._event.name
-
-    def __call__(self, *args: Any, **data: Any) -> Any:
-        """Send the event (``data`` becomes its payload, ``args`` reach the callbacks by
-        position) and return what its callbacks returned (see :meth:`StateChart.send`)."""
-        ev = self._event
-        machine = self._machine
-        if ev.delay or ev.internal:
-            return machine.send(ev.id, *args, delay=ev.delay or None, internal=ev.internal, **data)
-        if args or not machine._sf_plain:
-            return machine.send(ev.id, *args, **data)
-        outcome = machine._sf_send(ev.id, data)
-        return outcome.value() if outcome is not None else None
+    #: the event id
+    id: str
+    #: the event's display name
+    name: str
 
     def __eq__(self, other: object) -> bool:
-        return self._event == other
+        return self.id == other
 
     def __hash__(self) -> int:
-        return hash(self._event)
+        return hash(self.id)
 
     def __repr__(self) -> str:
-        return f"BoundEvent({self._event.id!r})"
+        return f"BoundEvent({self.id!r})"
+
+
+def _bind(event: Event, machine: StateChart) -> _BoundEvent:
+    """``sm.<event>``: the trigger (``data`` becomes the event's payload, ``args`` reach the
+    callbacks by position; it returns what :meth:`StateChart.send` returns)."""
+    if event.delay or event.internal:
+        bound = _BoundEvent(
+            machine.send, event.id, delay=event.delay or None, internal=event.internal
+        )
+    else:
+        bound = _BoundEvent(machine._sf_trigger, event.id)
+    bound.id = event.id
+    bound.name = event.name
+    return bound
 
 
 class States:
