@@ -1,4 +1,4 @@
-"""Deciding a macrostep span's sampling before starting it, where that is exact.
+"""Deciding a span's sampling before starting it, where that is exact.
 
 A span the sampler drops records nothing, yet the SDK's ``start_span`` still costs several
 microseconds for it (contexts, the sampler's result objects, a span context). For the
