@@ -35,6 +35,7 @@ from statefleet.core import (
 from statefleet.formats._xstate import XEvent, sets_done
 
 __all__ = [
+    "ActorSystemView",
     "Event",
     "StateIds",
     "XStateSession",
@@ -139,6 +140,33 @@ class StateIds(frozenset[str]):
         return "{" + ", ".join(repr(i) for i in self._order) + "}"
 
 
+class ActorSystemView:
+    """The ``systemId`` registry of one interpreter hierarchy: ``get(id)``, ``get_all()``,
+    ``id in system``."""
+
+    def __init__(self, root: XStateSession) -> None:
+        self._root = root
+
+    def get_all(self) -> dict[str, XStateSession]:
+        """Every actor registered under a ``systemId``, by that id."""
+        out: dict[str, XStateSession] = {}
+        stack = [self._root]
+        while stack:
+            node = stack.pop()
+            for child in node.children.values():
+                if child.system_id is not None:
+                    out.setdefault(child.system_id, child)
+                stack.append(child)
+        return out
+
+    def get(self, system_id: str) -> XStateSession | None:
+        """The actor registered as ``system_id``, or None."""
+        return self.get_all().get(system_id)
+
+    def __contains__(self, system_id: object) -> bool:
+        return system_id in self.get_all()
+
+
 class _XSession(Session):
     """A core Session that knows its XStateSession (services receive it as ``interpreter``)
     and lets the built-in actions schedule and cancel delayed events, as the class DSL's
@@ -207,6 +235,8 @@ class XStateSession(Observable):
         self.id: str = session_id or chart.id
         #: other names ``sendTo`` finds this one by in its parent (``systemId``, source)
         self.names: frozenset[str] = frozenset()
+        #: the ``systemId`` it was spawned under, if any
+        self.system_id: str | None = None
         self.chart = chart
         self._context = dict(context) if context is not None else None
         self._clock = clock
@@ -375,7 +405,8 @@ class XStateSession(Observable):
         child = self.children.get(target)
         if child is not None:
             return child
-        return next((c for c in self.children.values() if target in c.names), None)
+        found = next((c for c in self.children.values() if target in c.names), None)
+        return found if found is not None else self.system.get(target)
 
     def spawn_child(
         self, machine: Chart, child_id: str | None, system_id: str | None, input: Any
@@ -391,6 +422,7 @@ class XStateSession(Observable):
         child = XStateSession(machine, context=context, clock=clock, session_id=key)
         child.parent = self
         child.names = frozenset(n for n in (system_id, machine.id) if n)
+        child.system_id = system_id
         self.children[key] = child
         child.start()
         return child
@@ -418,6 +450,15 @@ class XStateSession(Observable):
     def get_state_by_id(self, state_id: str) -> Any:
         """The state node ``state_id`` (:class:`StateNotFoundError` if there is none)."""
         return state_by_id(self.chart, state_id)
+
+    @property
+    def system(self) -> ActorSystemView:
+        """The actors spawned with a ``systemId`` anywhere in this interpreter's hierarchy
+        (xstate-statemachine's ``interpreter.system``)."""
+        root = self
+        while root.parent is not None:
+            root = root.parent
+        return ActorSystemView(root)
 
     @property
     def tags(self) -> set[str]:

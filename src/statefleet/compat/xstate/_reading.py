@@ -11,13 +11,18 @@ targets, the ones XState's reading would refuse and the peer's resolves, to an a
 reading resolves is still refused by the reader, naming where it is).
 
 A guard ``{"type": "stateIn", "params": {"state": "#m.a.b"}}`` (XState's ``stateIn``) becomes
-the transition's ``in`` key, which the reader checks against the active configuration.
+the transition's ``in`` key, which the reader checks against the active configuration. An
+``output`` (or ``data``) function of one argument, and an invoke's one-argument ``input``
+function, are called as xstate-statemachine calls them: with ``{"context": ..., "event":
+...}``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+from statefleet.formats._resolve import positional_arity
 
 __all__ = ["lenient_targets"]
 
@@ -85,6 +90,9 @@ class _Rewriter:
         if not isinstance(cfg, Mapping):
             return cfg
         out = dict(cfg)
+        for key in ("output", "data"):
+            if key in cfg:
+                out[key] = _args_form(cfg[key])
         for key in ("on", "after"):
             raw = cfg.get(key)
             if isinstance(raw, Mapping):
@@ -101,6 +109,7 @@ class _Rewriter:
                 {
                     **i,
                     **{k: self.transitions(path, i[k]) for k in ("onDone", "onError") if k in i},
+                    **({"input": _args_form(i["input"])} if "input" in i else {}),
                 }
                 if isinstance(i, Mapping)
                 else i
@@ -111,6 +120,19 @@ class _Rewriter:
         if children:
             out["states"] = {k: self.state((*path, str(k)), v) for k, v in children.items()}
         return out
+
+
+def _args_form(value: Any) -> Any:
+    """A one-argument function as a ``(context, event)`` one that passes it
+    ``{"context": ..., "event": ...}``; anything else as it is."""
+    if not callable(value) or positional_arity(value, 2) != 1:
+        return value
+
+    def call(context: Any, event: Any) -> Any:
+        return value({"context": context, "event": event})
+
+    call.__name__ = getattr(value, "__name__", "output")
+    return call
 
 
 def _state_in(raw: Mapping[str, Any]) -> Mapping[str, Any]:
