@@ -48,6 +48,15 @@ def _add(ctx: Any) -> None:
     ctx.context["keys"] = [*ctx.context["keys"], ctx.event.data["k"]]
 
 
+#: entities whose slow async action started (it then waits until cancelled)
+SLOW: list[str] = []
+
+
+async def _slow(ctx: Any) -> None:
+    SLOW.append(ctx.session_id)
+    await anyio.sleep_forever()
+
+
 WORKER = compile_chart(
     ChartSpec(
         id="worker",
@@ -59,6 +68,7 @@ WORKER = compile_chart(
                 invokes=[InvokeSpec(id="watch", src=_watch)],
                 transitions=[
                     TransitionSpec(event=("add",), actions=(_add,), type="internal"),
+                    TransitionSpec(event=("slow",), actions=(_add, _slow), type="internal"),
                     TransitionSpec(
                         event=("poison",),  # a state no snapshot can hold: its step crashes
                         actions=(lambda c: c.context.update(blob=object()),),
@@ -181,6 +191,31 @@ async def test_a_shard_handed_over_stops_its_busy_actors_at_once(
                 snap = await a.ref(WORKER, eid).ask("add", k="2")  # from a, applied on b
             assert snap.context["keys"] == ["1", "2"]
             assert a.get(eid) is None and CANCELLED[eid] == 1
+
+
+async def test_an_ask_whose_actor_is_handed_over_after_its_commit_is_answered(
+    pg_server: TempPostgres, pg_schema: str
+) -> None:
+    a_store = store(pg_server, pg_schema, "a", 1.5)
+    b_store = store(pg_server, pg_schema, "b", 1.5, ask_timeout=8)
+    eid = next(
+        i
+        for i in (f"s{n}" for n in range(100))
+        if rendezvous(shard_of(i, SHARDS), ["a", "b"]) == "b"
+    )
+    async with ActorSystem(store=a_store, charts=[WORKER]) as a:
+        assert a_store.cluster is not None
+        ca = a_store.cluster
+        await until(lambda: len(ca.held) == SHARDS)
+        await a.ref(WORKER, eid).send("add", k="1")
+        async with ActorSystem(store=b_store, charts=[WORKER]) as b:
+            # b asks before it holds the shard: a applies the step, commits it, and awaits its
+            # async action, until the shard goes to b and a drops the actor
+            with anyio.fail_after(20):
+                snap = await b.ref(WORKER, eid).ask("slow", k="2")
+            assert [eid] == SLOW
+            assert snap.context["keys"] == ["1", "2"]  # the step's committed snapshot
+            assert a.get(eid) is None
 
 
 async def test_a_large_reply_crosses_nodes_and_a_missing_owner_times_out_typed(

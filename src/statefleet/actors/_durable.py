@@ -212,7 +212,7 @@ class Durable:
             outcomes = await self.store.commit_steps(steps)
             return outcomes
         finally:
-            node.written(token, seqs, outcomes)
+            node.written(token, seqs, outcomes, [st[1] for st in steps])
 
     # -- the store's view of the runtime ----------------------------------------------------
     def resolve(
@@ -452,7 +452,8 @@ class Durable:
                 continue  # a child whose invocation is over: its events stay dead
             for seq, ev in entries:
                 loaded.add(seq)
-                target.enqueue(Envelope(ev, seq) if node is None else node.envelope(ev, seq))
+                env = Envelope(ev, seq) if node is None else node.envelope(aid, ev, seq)
+                target.enqueue(env)
         for ev, wseq in act.waiting:
             if wseq is None:
                 a.enqueue(ev)

@@ -77,6 +77,7 @@ from statefleet.core import (
     ActorStoppedError,
     Chart,
     EventData,
+    Snapshot,
     StatefleetError,
     decode_snapshot,
     encode_snapshot,
@@ -99,6 +100,10 @@ REPLY_HEADER = "statefleet-reply"
 class AskTimeoutError(ActorError, TimeoutError):
     """A cross-node ``ask`` got no reply within the node's ``ask_timeout`` (the event is
     durably in the entity's inbox: it is applied once, whenever its owner gets to it)."""
+
+
+class _HandedOver(ActorStoppedError):
+    """An ask being applied when its actor was handed over."""
 
 
 class _Answer(msgspec.Struct, frozen=True):
@@ -157,6 +162,10 @@ class Node:
         self._consuming: set[int] = set()
         self._reading = False
         self._gone: set[int] = set()
+        # asks of other nodes this node is applying (by inbox seq), and the snapshots
+        # committed for them
+        self._answering: dict[int, tuple[str, Envelope]] = {}
+        self._committed: dict[int, Snapshot] = {}
         # cross-node asks of this node waiting for their reply, by key
         self._asks: dict[str, Latch] = {}
         self._ask_keys = itertools.count(1)
@@ -212,7 +221,11 @@ class Node:
             await c.release(give)
         want = mine - set(c.held)
         if want:
-            taken = await c.acquire(want)
+            taken: dict[int, int] = {}
+            # not cancelled half-way (a stop in the middle): a lease taken in the database
+            # is then in ``held`` too, so leaving releases it
+            with anyio.move_on_after(c.lease_time, shield=True):
+                taken = await c.acquire(want)
             if taken:
                 await self._gain(set(taken))
         await self.poll()
@@ -246,6 +259,7 @@ class Node:
         by that owner)."""
         waits: list[Latch] = []
         n = 0
+        self._handed_over(shards)  # first: a stopped actor fails them otherwise
         for a in list(self.durable.system.cells.values()):
             if a.parent is None and self.cluster.shard_of(a.id) in shards:
                 a.terminate(HANDED_OVER, waits)
@@ -315,12 +329,16 @@ class Node:
             known = self._consuming | self._gone
             for aid, events in rows.items():
                 a = cells.get(aid)
-                if a is None or a.state == STOPPED or d.activating(aid):
+                if a is None or a.state == STOPPED:
+                    if "/" not in aid and self.owns(aid):
+                        d.wake(aid)  # passivated meanwhile: its activation reads them
+                    continue
+                if d.activating(aid):
                     continue
                 held = {i.seq for i in a.mailbox or () if type(i) is Envelope}
                 for e in events:
                     if e.seq not in held and e.seq not in known:
-                        a.enqueue(self.envelope(e.event, e.seq))
+                        a.enqueue(self.envelope(aid, e.event, e.seq))
         finally:
             self._reading = False
             self._gone = set()
@@ -349,9 +367,11 @@ class Node:
         token: int,
         consumes: Sequence[int | None] = (),
         outcomes: Sequence[Any] | None = None,
+        snapshots: Sequence[Snapshot] = (),
     ) -> None:
         """The write of ``token`` returned (``outcomes``: each commit's, None if it
-        failed as a whole); the rows it consumed are gone."""
+        failed as a whole; ``snapshots``: what each committed); the rows it consumed are
+        gone."""
         self._writes.discard(token)
         for i, seq in enumerate(consumes):
             if seq is None:
@@ -360,6 +380,8 @@ class Node:
             ok = outcomes is not None and not isinstance(outcomes[i], BaseException)
             if ok and self._reading:
                 self._gone.add(seq)
+            if ok and snapshots and seq in self._answering:
+                self._committed[seq] = snapshots[i]
         w = self._write_ended
         if w is not None:
             self._write_ended = None
@@ -371,26 +393,52 @@ class Node:
                 self._write_ended = anyio.Event()
             await self._write_ended.wait()
 
-    def envelope(self, ev: EventData, seq: int) -> Envelope:
-        """The envelope of inbox row ``seq`` queued on this node: with a reply latch when
-        another node asked (its reply is sent when the latch is set)."""
+    def envelope(self, actor_id: str, ev: EventData, seq: int) -> Envelope:
+        """The envelope of inbox row ``seq`` of ``actor_id`` queued on this node: with a
+        reply latch when another node asked (its reply is sent when the latch is set)."""
         to = ev.trace.get(REPLY_HEADER) if ev.trace is not None else None
         if to is None:
             return Envelope(ev, seq)
         env = Envelope(ev, seq, None, Latch())
+        self._answering[seq] = (actor_id, env)
         self.durable.system.tg_start(self._answer, env, to)
         return env
 
+    def _handed_over(self, shards: set[int]) -> None:
+        """The actors of ``shards`` were dropped: the asks they were applying learn it
+        (one whose step was committed here is still answered from here)."""
+        for actor_id, env in list(self._answering.values()):
+            if env.reply is not None and self.cluster.shard_of(actor_id) in shards:
+                env.reply.fail(_HandedOver())
+
     async def _answer(self, env: Envelope, to: str) -> None:
         reply = env.reply
-        assert reply is not None
-        await reply.settled()
-        err = reply.error
-        if isinstance(err, ActorStoppedError):
-            return  # not applied here: whoever applies it next answers
+        seq = env.seq
+        assert reply is not None and seq is not None
+        try:
+            await reply.settled()
+            err = reply.error
+            snap: Snapshot | None = reply.value
+            if isinstance(err, _HandedOver):
+                # dropped while its step was committing, maybe: answered from here only if
+                # that commit went through (else the row is still there for the next owner)
+                while seq in self._consuming:
+                    if self._write_ended is None:
+                        self._write_ended = anyio.Event()
+                    await self._write_ended.wait()
+                snap = self._committed.get(seq)
+                if snap is None:
+                    return
+                err = None
+            elif isinstance(err, ActorStoppedError):
+                return  # not applied here: whoever applies it next answers
+        finally:
+            self._answering.pop(seq, None)
+            self._committed.pop(seq, None)
         if err is None:
+            assert snap is not None
             try:
-                ans = _Answer(True, env.handled, encode_snapshot(reply.value))
+                ans = _Answer(True, env.handled, encode_snapshot(snap))
             except StatefleetError as exc:
                 ans = _Answer(False, error=f"the reply cannot be encoded: {exc}")
         else:
@@ -475,7 +523,7 @@ class Node:
         if not w.done:
             raise AskTimeoutError(
                 f"ask {ev.name!r} to {actor_id!r}: no reply from its owner within"
-                f" {self.ask_timeout:g} s (the event is in its inbox and will be applied)"
+                f" {self.ask_timeout:g} s (the event was durably accepted: it is applied once)"
             )
         try:
             ans = msgspec.msgpack.decode(payload, type=_Answer)
