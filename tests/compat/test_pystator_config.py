@@ -608,3 +608,81 @@ def test_a_top_level_name_names_the_machine() -> None:
     assert StateMachine.from_dict(cfg).name == "given"
     with pytest.raises(ChartDefinitionError, match="name must be a non-empty string"):
         StateMachine.from_dict({**cfg, "name": 3})
+
+
+# -- entity sessions as pystator's entity-session guide shows them -------------------------
+LIFECYCLE = """\
+meta: {machine_name: order_lifecycle}
+states:
+  - {name: pending, type: initial}
+  - {name: open}
+  - {name: confirmed}
+  - {name: shipped}
+  - {name: delivered, type: terminal}
+transitions:
+  - {trigger: open, source: pending, dest: open}
+  - {trigger: confirm, source: open, dest: confirmed}
+  - {trigger: ship, source: confirmed, dest: shipped}
+  - {trigger: deliver, source: shipped, dest: delivered}
+"""
+
+
+def test_deferred_triggers_are_tried_again_after_the_next_transition() -> None:
+    from statefleet.compat.pystator import EntitySession
+
+    m = StateMachine.from_yaml(LIFECYCLE)
+    order = EntitySession(m, context={}, defer_unhandled=True)
+    assert not order.send("confirm").success  # no transition from 'pending': deferred
+    order.send("ship", carrier="ups")  # deferred too
+    assert order.deferred_events == [("confirm", {}), ("ship", {"carrier": "ups"})]
+    order.send("open")  # then 'confirm' and 'ship' are replayed, in order
+    assert order.current_state == "shipped" and order.deferred_events == []
+    assert order.context["carrier"] == "ups"
+    assert [r.trigger for r in order.history] == ["open", "confirm", "ship"]
+    order.send("nope")
+    order.clear_deferred()
+    assert order.deferred_events == [] and order.allowed_triggers == ["deliver"]
+
+
+def test_a_trigger_that_keeps_failing_is_replayed_a_bounded_number_of_times() -> None:
+    m = StateMachine.from_yaml(LIFECYCLE)
+    order = m.create(defer_unhandled=True)
+    order.send("deliver")  # never possible before 'shipped'
+    order.send("open")
+    assert order.deferred_events == [("deliver", {})]  # re-queued, not looping forever
+
+
+def test_history_is_bounded() -> None:
+    from statefleet.compat.pystator import EntitySession
+
+    m = StateMachine.from_dict(
+        {
+            "states": [{"name": "a", "type": "initial"}],
+            "transitions": [{"trigger": "tick", "source": "a", "dest": "a"}],
+        }
+    )
+    s = EntitySession(m, history_limit=3)
+    for _ in range(10):
+        s.tick()
+    assert len(s.history) == 3
+
+
+def test_recording_and_replaying_triggers() -> None:
+    from statefleet.compat.pystator import RecordedEvent
+
+    m = StateMachine.from_yaml(LIFECYCLE)
+    order = m.create(context={"order_id": "o-1"})
+    recorder = order.record()
+    for trigger in ("open", "confirm"):
+        recorder.send(trigger)
+    recorder.send("ship", tracking="TRK-001")
+    saved = json.loads(json.dumps([e.to_dict() for e in recorder.events]))
+    assert [RecordedEvent.from_dict(e).trigger for e in saved] == ["open", "confirm", "ship"]
+    fresh = recorder.replay(m)
+    assert fresh.current_state == "shipped" and fresh.context["tracking"] == "TRK-001"
+    into = m.create()
+    assert recorder.replay(into) is into and into.current_state == "shipped"
+    restored = m.create_from_snapshot(order.snapshot())
+    assert restored.current_state == "shipped" and restored.context["order_id"] == "o-1"
+    with pytest.raises(ChartDefinitionError, match="a recorded event has a trigger"):
+        RecordedEvent.from_dict({"payload": {}})

@@ -61,6 +61,7 @@ from statefleet.compat.pystator._model import (
     Transition,
 )
 from statefleet.compat.pystator._recipes import flatten_context_for_guards
+from statefleet.compat.pystator._recording import EventRecorder, RecordedEvent
 from statefleet.compat.pystator._registries import (
     ActionRegistry,
     ActionResult,
@@ -89,6 +90,7 @@ __all__ = [
     "ErrorCode",
     "ErrorPolicy",
     "Event",
+    "EventRecorder",
     "ExecutionMode",
     "FSMError",
     "GuardExecutionError",
@@ -102,6 +104,7 @@ __all__ = [
     "LoggingHook",
     "MetricsCollector",
     "ModelError",
+    "RecordedEvent",
     "Region",
     "ScheduledTransition",
     "State",

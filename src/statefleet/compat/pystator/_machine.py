@@ -52,11 +52,7 @@ from statefleet.compat.pystator._hooks import TransitionEvent, TransitionObserve
 from statefleet.compat.pystator._model import Event, State, Transition, model_config
 from statefleet.compat.pystator._registries import ActionRegistry, GuardRegistry
 from statefleet.compat.pystator._results import ScheduledTransition, StateInput, TransitionResult
-from statefleet.compat.pystator._session import (
-    EntitySession,
-    snapshot_from_dict,
-    start_session,
-)
+from statefleet.compat.pystator._session import EntitySession, snapshot_from_dict
 from statefleet.compat.pystator.effects import shown_calls
 from statefleet.core import (
     CancelEffect,
@@ -677,6 +673,7 @@ class StateMachine(MachineDefinition):
         raise_on_error: bool = False,
         execute_actions: bool = False,
         initial_state: str | None = None,
+        defer_unhandled: bool = False,
     ) -> EntitySession:
         """A new :class:`EntitySession` in the initial state, with ``context``.
 
@@ -688,13 +685,20 @@ class StateMachine(MachineDefinition):
         drives delayed transitions: a
         :class:`~statefleet.VirtualClock` by default (``session.advance``).
         """
-        return start_session(
+        return EntitySession(
             self,
-            context,
+            context=context,
             entity_id=entity_id,
             clock=clock,
             run_actions=run_actions,
             raise_on_error=raise_on_error,
             execute_actions=execute_actions,
             initial_state=initial_state,
+            defer_unhandled=defer_unhandled,
         )
+
+    def create_from_snapshot(
+        self, snapshot: Mapping[str, Any] | Snapshot, **options: Any
+    ) -> EntitySession:
+        """:meth:`EntitySession.from_snapshot` on this machine."""
+        return EntitySession.from_snapshot(self, snapshot, **options)

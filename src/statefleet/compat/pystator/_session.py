@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 import math
 import uuid
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -13,6 +14,7 @@ import msgspec
 from statefleet.compat.pystator._destinations import DestinationCheckResult
 from statefleet.compat.pystator._errors import InvalidStateError
 from statefleet.compat.pystator._executor import ActionExecutionResult, ActionExecutor
+from statefleet.compat.pystator._recording import EventRecorder
 from statefleet.compat.pystator._results import TransitionResult
 from statefleet.compat.pystator.effects import shown_calls
 from statefleet.compat.pystator.workflow_status import compute_workflow_status
@@ -24,7 +26,7 @@ from statefleet.formats._yaml import ActionCall, collect_actions
 if TYPE_CHECKING:
     from statefleet.compat.pystator._machine import StateMachine
 
-__all__ = ["EntitySession", "snapshot_from_dict", "start_session"]
+__all__ = ["EntitySession", "snapshot_from_dict"]
 
 
 def snapshot_from_dict(data: Mapping[str, Any]) -> Snapshot:
@@ -68,31 +70,84 @@ class EntitySession:
     ``is_<state>`` is true while the state is active (a parent state is active with any of
     its children), ``<trigger>(**payload)`` is ``send(trigger, **payload)``. Names of the
     session's own attributes win; use :meth:`is_in` and :meth:`send` for those.
+
+    ``EntitySession(machine, context=...)`` (what :meth:`StateMachine.create` does) starts a
+    new entity; given a core ``snapshot``, the session continues from it. With
+    ``defer_unhandled=True`` a trigger that fails is queued and tried again, in order, after
+    the next successful one (at most 50 rounds), as pystator does. ``history`` keeps the
+    successful results, the last ``history_limit`` of them.
     """
+
+    #: how many rounds of deferred triggers one successful trigger replays, at most
+    MAX_DEFERRED_REPLAY = 50
 
     def __init__(
         self,
         machine: StateMachine,
-        snapshot: Snapshot,
+        snapshot: Snapshot | None = None,
         *,
+        context: Mapping[str, Any] | None = None,
         entity_id: str | None = None,
         clock: VirtualClock | RealClock | None = None,
         run_actions: bool = True,
         raise_on_error: bool = False,
         execute_actions: bool = False,
+        initial_state: str | None = None,
+        defer_unhandled: bool = False,
+        history_limit: int = 1000,
     ) -> None:
+        if context is not None and not isinstance(context, Mapping):
+            raise TypeError(f"context must be a mapping, got {type(context).__name__}")
+        if isinstance(history_limit, bool) or not isinstance(history_limit, int):
+            raise TypeError(f"history_limit is a whole number, got {history_limit!r}")
         self._machine = machine
-        self._snapshot = snapshot
-        self.entity_id = entity_id or snapshot.session_id or uuid.uuid4().hex
         self._clock = clock if clock is not None else VirtualClock()
+        self.entity_id = entity_id or (snapshot.session_id if snapshot else "") or uuid.uuid4().hex
         self.run_actions = run_actions
         #: run the actions (effects included) even when the machine has none bound
         self.execute_actions = execute_actions
         self.raise_on_error = raise_on_error
+        self.defer_unhandled = defer_unhandled
+        self._deferred: list[tuple[str, dict[str, Any]]] = []
+        self._history: deque[TransitionResult] = deque(maxlen=max(history_limit, 0))
         #: the result of the last trigger (or the initial entry)
         self.last_result: TransitionResult | None = None
         #: what the actions of the last transition did (None if none ran)
         self.last_actions: ActionExecutionResult | None = None
+        if snapshot is not None:
+            self._snapshot = snapshot
+            return
+        self._snapshot, first = self._start(context, initial_state)
+        self._settle(first)
+
+    def _start(
+        self, context: Mapping[str, Any] | None, initial_state: str | None
+    ) -> tuple[Snapshot, TransitionResult]:
+        """The new entity's snapshot and the result of entering it. ``initial_state`` sets
+        that state instead, as a stored entity is loaded: set, not entered (no ``on_enter``
+        actions, no timeout started)."""
+        machine = self._machine
+        calls: list[ActionCall] = []
+        if initial_state is not None:
+            snap = msgspec.structs.replace(
+                machine.snapshot_for(initial_state, context or {}), session_id=self.entity_id
+            )
+        else:
+            with collect_actions() as calls:
+                step = machine.chart.initial(
+                    context=context, now=self._clock.now(), session_id=self.entity_id
+                )
+            snap = step.snapshot
+        return snap, TransitionResult(
+            True,
+            None,
+            machine.current_state_of(snap.configuration),
+            "",
+            actions_to_run=shown_calls(calls),
+            metadata={"initial": True},
+            snapshot=snap,
+            active_states=machine.active_states_of(snap.configuration),
+        )
 
     # -- state -----------------------------------------------------------------------------
     @property
@@ -187,6 +242,8 @@ class EntitySession:
         if result.snapshot is not None:
             self._snapshot = result.snapshot
         self.last_result = result
+        if result.success and result.trigger:
+            self._history.append(result)
 
     def _to_run(self, result: TransitionResult) -> list[ActionCall]:
         """The calls to run after committing ``result``: all of them, when the session runs
@@ -229,7 +286,59 @@ class EntitySession:
 
     def send(self, trigger: str, /, **payload: Any) -> TransitionResult:
         """Process ``trigger`` with ``payload`` merged into the context; commit, then act."""
-        return self._settle(self._prepare(trigger, payload))
+        result = self._prepare(trigger, payload)
+        self._commit(result)
+        self._act(result)
+        if self._defers(trigger, payload, result):
+            for queued, data in self._replayed():
+                self.send(queued, **data)
+        return self._raised(result)
+
+    def _defers(self, trigger: str, payload: Mapping[str, Any], result: TransitionResult) -> bool:
+        """Queue a failed trigger (``defer_unhandled``); say whether queued ones are due."""
+        if not self.defer_unhandled:
+            return False
+        if not result.success:
+            self._deferred.append((trigger, dict(payload)))
+            return False
+        return bool(self._deferred)
+
+    def _replayed(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The deferred triggers to send again, round after round (a trigger failing again
+        is queued again by its send), at most :attr:`MAX_DEFERRED_REPLAY` rounds."""
+        for _ in range(self.MAX_DEFERRED_REPLAY):
+            if not self._deferred:
+                return
+            queued, self._deferred = self._deferred, []
+            yield from queued
+
+    def _raised(self, result: TransitionResult) -> TransitionResult:
+        if self.raise_on_error and result.error is not None:
+            raise result.error
+        return result
+
+    @property
+    def deferred_events(self) -> list[tuple[str, dict[str, Any]]]:
+        """The triggers waiting to be tried again, as ``(trigger, payload)``, in order."""
+        return [(t, dict(p)) for t, p in self._deferred]
+
+    def clear_deferred(self) -> None:
+        """Forget the deferred triggers."""
+        self._deferred.clear()
+
+    @property
+    def history(self) -> list[TransitionResult]:
+        """The successful results, oldest first (the last ``history_limit``)."""
+        return list(self._history)
+
+    @property
+    def allowed_triggers(self) -> list[str]:
+        """The triggers with a transition from the current state (guards not checked)."""
+        return self.available_triggers()
+
+    def record(self) -> EventRecorder:
+        """An :class:`EventRecorder` sending through this session and keeping what it sent."""
+        return EventRecorder(self)
 
     async def asend(self, trigger: str, /, **payload: Any) -> TransitionResult:
         """:meth:`send`, awaiting async actions (``ActionExecutor.async_execute``)."""
@@ -242,9 +351,10 @@ class EntitySession:
                 calls, self._snapshot.context
             )
             self._report(result, self.last_actions)
-        if self.raise_on_error and result.error is not None:
-            raise result.error
-        return result
+        if self._defers(trigger, payload, result):
+            for queued, data in self._replayed():
+                await self.asend(queued, **data)
+        return self._raised(result)
 
     # -- destinations ----------------------------------------------------------------------
     def evaluate_destination(
@@ -382,56 +492,3 @@ class EntitySession:
 
     def __dir__(self) -> list[str]:
         return sorted({*super().__dir__(), *self._generated_names()})
-
-
-def start_session(
-    machine: StateMachine,
-    context: Mapping[str, Any] | None = None,
-    *,
-    entity_id: str | None = None,
-    clock: VirtualClock | RealClock | None = None,
-    run_actions: bool = True,
-    raise_on_error: bool = False,
-    execute_actions: bool = False,
-    initial_state: str | None = None,
-) -> EntitySession:
-    """A new entity in ``machine``'s initial state (what :meth:`StateMachine.create`
-    returns); the initial state's ``on_enter`` actions run once the state is set.
-
-    ``initial_state`` (pystator's) puts the entity in that state instead, as a stored entity
-    is loaded: the state is set, not entered (no ``on_enter`` actions, no timeout started).
-    """
-    if context is not None and not isinstance(context, Mapping):
-        raise TypeError(f"context must be a mapping, got {type(context).__name__}")
-    clock = clock if clock is not None else VirtualClock()
-    eid = entity_id if entity_id is not None else uuid.uuid4().hex
-    calls: list[ActionCall] = []
-    if initial_state is not None:
-        snap = msgspec.structs.replace(
-            machine.snapshot_for(initial_state, context or {}), session_id=eid
-        )
-    else:
-        with collect_actions() as calls:
-            step = machine.chart.initial(context=context, now=clock.now(), session_id=eid)
-        snap = step.snapshot
-    session = EntitySession(
-        machine,
-        snap,
-        entity_id=eid,
-        clock=clock,
-        run_actions=run_actions,
-        raise_on_error=raise_on_error,
-        execute_actions=execute_actions,
-    )
-    result = TransitionResult(
-        True,
-        None,
-        machine.current_state_of(snap.configuration),
-        "",
-        actions_to_run=shown_calls(calls),
-        metadata={"initial": True},
-        snapshot=snap,
-        active_states=machine.active_states_of(snap.configuration),
-    )
-    session._settle(result)
-    return session
