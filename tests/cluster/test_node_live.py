@@ -162,21 +162,27 @@ async def test_a_busy_actor_gets_events_from_another_node_live_and_exactly_once(
         assert len(loaded.record.snapshot.context["keys"]) == 42  # each applied once
 
 
+def goes_to_b(prefix: str) -> str:
+    """An entity whose shard node ``b`` takes over from ``a`` once it joins."""
+    ids = (f"{prefix}{n}" for n in range(100))
+    return next(i for i in ids if rendezvous(shard_of(i, SHARDS), ["a", "b"]) == "b")
+
+
+async def holds_all_then_adds(a: ActorSystem, a_store: PostgresStore, eid: str) -> None:
+    """Wait until ``a`` (alone) holds every shard, then create ``eid`` there."""
+    assert a_store.cluster is not None
+    ca = a_store.cluster
+    await until(lambda: len(ca.held) == SHARDS)
+    await a.ref(WORKER, eid).send("add", k="1")
+
+
 async def test_a_shard_handed_over_stops_its_busy_actors_at_once(
     pg_server: TempPostgres, pg_schema: str
 ) -> None:
     a_store, b_store = store(pg_server, pg_schema, "a", 1.5), store(pg_server, pg_schema, "b", 1.5)
-    # an entity whose shard goes to b once b joins
-    eid = next(
-        i
-        for i in (f"h{n}" for n in range(100))
-        if rendezvous(shard_of(i, SHARDS), ["a", "b"]) == "b"
-    )
+    eid = goes_to_b("h")
     async with ActorSystem(store=a_store, charts=[WORKER]) as a:
-        assert a_store.cluster is not None
-        ca = a_store.cluster
-        await until(lambda: len(ca.held) == SHARDS)
-        await a.ref(WORKER, eid).send("add", k="1")
+        await holds_all_then_adds(a, a_store, eid)
         await until(lambda: STARTED[eid] == 1)  # busy: its invocation runs
         async with ActorSystem(store=b_store, charts=[WORKER]) as b:
             assert b_store.cluster is not None
@@ -198,16 +204,9 @@ async def test_an_ask_whose_actor_is_handed_over_after_its_commit_is_answered(
 ) -> None:
     a_store = store(pg_server, pg_schema, "a", 1.5)
     b_store = store(pg_server, pg_schema, "b", 1.5, ask_timeout=8)
-    eid = next(
-        i
-        for i in (f"s{n}" for n in range(100))
-        if rendezvous(shard_of(i, SHARDS), ["a", "b"]) == "b"
-    )
+    eid = goes_to_b("s")
     async with ActorSystem(store=a_store, charts=[WORKER]) as a:
-        assert a_store.cluster is not None
-        ca = a_store.cluster
-        await until(lambda: len(ca.held) == SHARDS)
-        await a.ref(WORKER, eid).send("add", k="1")
+        await holds_all_then_adds(a, a_store, eid)
         async with ActorSystem(store=b_store, charts=[WORKER]) as b:
             # b asks before it holds the shard: a applies the step, commits it, and awaits its
             # async action, until the shard goes to b and a drops the actor
