@@ -338,15 +338,15 @@ def test_spawn_child_send_to_send_parent_and_stop_child() -> None:
     worker = create_machine(WORKER)
     interp = SyncInterpreter(_boss(worker)).start()
     child = interp.children["w1"]
-    assert child.context == {"jobs": 10}  # input joins the child's context
+    assert child.context == {"jobs": 0, "input": {"jobs": 10}} and child.input == {"jobs": 10}
     interp.send("WORK")  # sendTo
     interp.send("JOB")  # forwardTo
-    assert child.context["jobs"] == 12
-    assert interp.context["done"] == [11, 12]  # JOB_DONE came back through sendParent
+    assert child.context["jobs"] == 2
+    assert interp.context["done"] == [1, 2]  # JOB_DONE came back through sendParent
     interp.send("STOP")
     assert "w1" not in interp.children and child.stopped
     interp.send("WORK")  # sendTo an actor that is gone: the action fails, as an error event
-    assert interp.context["done"] == [11, 12]
+    assert interp.context["done"] == [1, 2]
     interp.send("HIRE")  # an action spawn_<service> spawns that service
     assert [c.chart.id for c in interp.children.values()] == ["worker"]
 
@@ -511,9 +511,9 @@ async def test_async_interpreter_on_subscribe_and_child_actors() -> None:
         worker = service.children["w1"]
         await service.send("WORK")  # sendTo
         await service.send("JOB")  # forwardTo
-        await worker.wait_for(lambda snap: snap.context["jobs"] == 12)
+        await worker.wait_for(lambda snap: snap.context["jobs"] == 2)
         # each JOB came back as JOB_DONE (sendParent)
-        await service.ref.wait_for(lambda snap: snap.context["done"] == [11, 12])
+        await service.ref.wait_for(lambda snap: snap.context["done"] == [1, 2])
         await service.send("STOP")
         assert worker.status == "stopped" and not service.children
         await service.stop()

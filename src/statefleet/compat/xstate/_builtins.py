@@ -48,6 +48,7 @@ __all__ = [
     "choose",
     "emit",
     "enqueue_actions",
+    "escalate",
     "forward_to",
     "log",
     "pure",
@@ -67,6 +68,7 @@ EMIT = "xstate.emit"
 SEND_TO = "xstate.sendTo"
 SEND_PARENT = "xstate.sendParent"
 FORWARD_TO = "xstate.forwardTo"
+ESCALATE = "xstate.escalate"
 CANCEL = "xstate.cancel"
 SPAWN_CHILD = "xstate.spawnChild"
 STOP_CHILD = "xstate.stopChild"
@@ -122,6 +124,12 @@ def forward_to(target: Any) -> dict[str, Any]:
     return {"type": FORWARD_TO, "params": {"to": target}}
 
 
+def escalate(error: Any) -> dict[str, Any]:
+    """An ``escalate`` action: report ``error`` to the parent as the event
+    ``xstate.error.actor.<this actor's id>`` (payload ``error`` and ``src``)."""
+    return {"type": ESCALATE, "params": {"error": error}}
+
+
 def log(expr: str | Callable[..., Any] = "", *, label: str | None = None) -> dict[str, Any]:
     """A ``log`` action: a message, or a function of ``{context, event}`` returning one,
     logged at INFO on ``statefleet.xstate``."""
@@ -143,8 +151,8 @@ def spawn_child(
     src: str, *, actor_id: str | None = None, system_id: str | None = None, input: Any = None
 ) -> dict[str, Any]:
     """A ``spawnChild`` action: start the service ``src`` (a machine, or a function
-    returning one) as a child actor, named ``actor_id`` and ``system_id`` for ``sendTo``;
-    ``input`` (a mapping) joins its context."""
+    returning one) as a child actor, named ``actor_id`` and ``system_id`` for ``sendTo``,
+    started with ``input`` (its context's ``"input"``, or its context function's argument)."""
     return {
         "type": SPAWN_CHILD,
         "params": {"src": src, "id": actor_id, "systemId": system_id, "input": input},
@@ -176,9 +184,10 @@ def enqueue_actions(fn: Callable[..., Any]) -> dict[str, Any]:
 
 
 class ActionEnqueuer:
-    """The ``enqueue`` object an :func:`enqueue_actions` callback receives."""
+    """The ``enqueue`` object an :func:`enqueue_actions` callback receives (``interpreter``
+    and ``event``, xstate-statemachine's constructor arguments, are not used)."""
 
-    def __init__(self) -> None:
+    def __init__(self, interpreter: Any = None, event: Any = None) -> None:
         self.items: list[Any] = []
 
     def __call__(self, action: str | Mapping[str, Any]) -> None:
@@ -372,6 +381,18 @@ def _forward_to(interpreter: Any, context: dict[str, Any], event: Any, action: A
     _deliver(target, event.type, dict(data))
 
 
+def _escalate(interpreter: Any, context: dict[str, Any], event: Any, action: Any) -> None:
+    port = _port(interpreter, "xstate.escalate")
+    parent = port.actor("parent")
+    if parent is None:
+        raise StatefleetError("xstate.escalate: this machine has no parent")
+    error = _required(action, "error")
+    if callable(error):
+        error = call_expr(error, context, event)
+    me = getattr(port, "id", None) or port.ref.id
+    _deliver(parent, f"xstate.error.actor.{me}", {"error": error, "src": me})
+
+
 def _emit(interpreter: Any, context: dict[str, Any], event: Any, action: Any) -> None:
     name, data = event_object(_required(action, "event"), context, event, "xstate.emit")
     _port(interpreter, "xstate.emit").publish(name, data)
@@ -507,6 +528,7 @@ BUILTIN_ACTIONS: dict[str, Builtin] = {
     SEND_TO: _send_to,
     SEND_PARENT: _send_parent,
     FORWARD_TO: _forward_to,
+    ESCALATE: _escalate,
     CANCEL: _cancel,
     SPAWN_CHILD: _spawn_child,
     STOP_CHILD: _stop_child,
@@ -528,6 +550,7 @@ ALIASES: dict[str, str] = {
     "send_parent": SEND_PARENT,
     "forwardTo": FORWARD_TO,
     "forward_to": FORWARD_TO,
+    "escalate": ESCALATE,
     "cancel": CANCEL,
     "spawnChild": SPAWN_CHILD,
     "stopChild": STOP_CHILD,

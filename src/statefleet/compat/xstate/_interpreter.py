@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import Any
 
 from statefleet.compat.xstate._errors import RunawayChainError, StateNotFoundError
-from statefleet.compat.xstate._machine import event_checker
+from statefleet.compat.xstate._machine import event_checker, initial_context
 from statefleet.compat.xstate._observers import Observable
 from statefleet.compat.xstate._plugins import PluginBase, check_plugin, notify, report_step
 from statefleet.core import (
@@ -223,9 +223,12 @@ class XStateSession(Observable):
         session_id: str | None = None,
         listeners: Iterable[Listener | Callable[[Record], Any]] = (),
         strict: bool | None = None,
+        input: Any = None,
     ) -> None:
         if not isinstance(chart, Chart):
             raise TypeError(f"XStateSession needs a compiled Chart, got {type(chart).__name__}")
+        #: what the machine was started with (xstate-statemachine's ``input``)
+        self.input = input
         self._check = event_checker(chart, strict)
         self._init_observers()
         #: children spawned by ``spawnChild``, by id
@@ -278,7 +281,7 @@ class XStateSession(Observable):
                 _XSession(
                     self.chart,
                     self,
-                    context=self._context,
+                    context=initial_context(self.chart, self._context, self.input),
                     clock=self._clock,
                     session_id=self._session_id,
                     listeners=self._listeners,
@@ -413,13 +416,12 @@ class XStateSession(Observable):
     ) -> XStateSession:
         """Start ``machine`` as a child interpreter (``spawnChild``): its id is ``child_id``
         (default ``<src>:<n>``), it may send to this one with ``sendParent``, and
-        :meth:`stop` stops it. ``input`` (a mapping) is merged into its context."""
+        :meth:`stop` stops it. ``input`` is its ``input`` (see :func:`initial_context`)."""
         key = child_id or f"{machine.id}:{len(self.children)}"
         if key in self.children:
             raise StatefleetError(f"machine {self.chart.id!r} already has a child {key!r}")
-        context = dict(input) if isinstance(input, Mapping) else None
         clock = self.session.clock
-        child = XStateSession(machine, context=context, clock=clock, session_id=key)
+        child = XStateSession(machine, clock=clock, session_id=key, input=input)
         child.parent = self
         child.names = frozenset(n for n in (system_id, machine.id) if n)
         child.system_id = system_id
@@ -532,7 +534,12 @@ class XStateSession(Observable):
         return value
 
     def matches(self, value: str) -> bool:
-        """Is the dotted key path ``value`` (``"processing.step1"``) active?"""
+        """Is ``value`` active: a dotted key path (``"processing.step1"``), or a state id
+        (``"machine.processing.step1"``, ``"#machine.processing"``)?"""
+        if value.startswith("#"):
+            value = value[1:]
+        if value in self.session.configuration:
+            return True
         node = self.chart.root
         if self._wrapper is not None:
             node = self.chart.nodes_by_id[self._wrapper]

@@ -184,6 +184,7 @@ def create_machine(
     """
     strict_targets = isinstance(config, Mapping) and config.get("strictTargets") is True
     config, max_iterations, strict = front_end_settings(config)
+    factory = config.pop("context", None) if callable(config.get("context")) else None
     read = config if strict_targets or not isinstance(config, Mapping) else lenient_targets(config)
     if logic_modules is not None or logic_providers is not None:
         for what, given in (("logic_modules", logic_modules), ("logic_providers", logic_providers)):
@@ -229,4 +230,5 @@ def create_machine(
         chart, config, max_iterations=max_iterations, strict=strict, event_schemas=event_schemas
     )
     machine.bind_logic(user)
+    machine.context_factory = factory
     return machine

@@ -29,7 +29,14 @@ from statefleet.core._chart import Node
 from statefleet.formats._resolve import MISSING, Kind, Resolver
 from statefleet.formats._xstate import ActionDef
 
-__all__ = ["MachineNode", "StateNode", "TransitionDefinition", "event_checker", "machine_node"]
+__all__ = [
+    "MachineNode",
+    "StateNode",
+    "TransitionDefinition",
+    "event_checker",
+    "initial_context",
+    "machine_node",
+]
 
 
 def _listed(raw: Any) -> list[Any]:
@@ -208,6 +215,8 @@ class MachineNode(Chart):
         self._root_view: StateNode | None = None
         self._known: frozenset[str] | None = None
         self._logic: Resolver | None = None
+        #: a config's ``context`` given as a function of ``{"input": ...}``
+        self.context_factory: Callable[[dict[str, Any]], Any] | None = None
         self._fronts: dict[int, Any] = {}
         self._starting: Any = None
 
@@ -407,6 +416,28 @@ def machine_node(
     if max_iterations is not None:
         spec = dataclasses.replace(spec, max_microsteps=max_iterations)
     return MachineNode(spec, config, strict=strict, event_schemas=schemas)
+
+
+def initial_context(
+    chart: Chart, context: Mapping[str, Any] | None, input: Any
+) -> dict[str, Any] | None:
+    """The context an interpreter starts ``chart`` with: the config's ``context`` function
+    called with ``{"input": input}`` (xstate-statemachine's factory), or ``input`` under the
+    key ``"input"``; ``context`` (the caller's) wins key by key. None: the config's own."""
+    factory = chart.context_factory if isinstance(chart, MachineNode) else None
+    if factory is None and input is None:
+        return dict(context) if context is not None else None
+    if factory is not None:
+        made = factory({"input": input})
+        if not isinstance(made, Mapping):
+            raise InvalidConfigError(
+                f"the context function returns a mapping, not {type(made).__name__}",
+                path="context",
+            )
+        base = dict(made)
+    else:
+        base = {"input": input}
+    return {**base, **(context or {})}
 
 
 def event_checker(

@@ -16,6 +16,7 @@ from typing import Any
 
 from statefleet.actors import ActorRef
 from statefleet.compat.xstate._errors import NotSupportedError
+from statefleet.compat.xstate._machine import initial_context
 from statefleet.core import Chart
 
 __all__ = ["ActorPort"]
@@ -78,7 +79,7 @@ class ActorPort:
         """``spawnChild``: ``machine`` as a child actor of this one."""
         children = self._children()
         key = child_id or f"{self.ref.id}:{machine.id}:{len(children)}"
-        context = dict(input) if isinstance(input, Mapping) else None
+        context = initial_context(machine, None, input)
         child = self.ref.spawn(machine, id=key, system_id=system_id, context=context)
         if self.front is not None:
             children[key] = child
