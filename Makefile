@@ -3,8 +3,14 @@ PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# installs Debian's PostgreSQL (as root) where initdb is missing; the tests and demo-cluster
+# start a throwaway server of their own with its initdb/pg_ctl
+NEED_POSTGRES = ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \
+	|| { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	&& (apt-get update -qq >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null 2>&1) \
+	|| echo "note: PostgreSQL not installed (its tests skip: apt-get install postgresql)"; }
 
-.PHONY: test demo demo-inspect lint typecheck fmt bench bench-peers conformance docs clean
+.PHONY: test demo demo-cluster demo-inspect lint typecheck fmt bench bench-peers conformance docs clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or run: make PYTHON=python3)"; exit 1; }
@@ -13,10 +19,7 @@ $(STAMP): pyproject.toml
 		&& (apt-get update -qq >/dev/null 2>&1; apt-get install -y -qq graphviz >/dev/null 2>&1) \
 		|| echo "note: Graphviz not installed (svg diagrams need it: apt-get install graphviz)"; }
 	@# PostgreSQL: the tests start a throwaway server with its initdb/pg_ctl (PostgresStore, cluster)
-	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \
-		|| { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
-		&& (apt-get update -qq >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null 2>&1) \
-		|| echo "note: PostgreSQL not installed (its tests skip: apt-get install postgresql)"; }
+	@$(NEED_POSTGRES)
 	@# Chromium: the inspector's browser tests drive Debian's chromium with Playwright
 	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
 		&& (apt-get update -qq >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1) \
@@ -35,6 +38,12 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m statefleet.demo
 	@echo "live web inspector of a running fleet: make demo-inspect (then open http://127.0.0.1:8000/)"
+
+# the demo's order fleet on three node processes sharing a throwaway PostgreSQL; one node is
+# SIGKILLed mid-run, its shards move, the ledger is checked (ARGS=--help: the options)
+demo-cluster: $(STAMP)
+	@$(NEED_POSTGRES)
+	$(PY) -m statefleet.demo.cluster $(ARGS)
 
 # the demo fleet kept running behind the HTTP API and the live inspector, until Ctrl-C
 demo-inspect: $(STAMP)
