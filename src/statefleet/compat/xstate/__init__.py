@@ -45,6 +45,7 @@ from statefleet.compat.xstate._interpreter import Event, StateIds, XStateSession
 from statefleet.compat.xstate._logic import LogicLoader, create_machine
 from statefleet.compat.xstate._machine import MachineNode, StateNode, TransitionDefinition
 from statefleet.compat.xstate._plugins import LoggingInspector, PluginBase, TransitionInfo
+from statefleet.compat.xstate._waiting import to_promise, wait_for, wait_for_sync
 from statefleet.formats._xstate import ActionDef, MachineLogic, XEvent, from_dict, from_json
 
 #: seed 001's name for :class:`XStateSession`
@@ -96,4 +97,7 @@ __all__ = [
     "send_to",
     "spawn_child",
     "stop_child",
+    "to_promise",
+    "wait_for",
+    "wait_for_sync",
 ]

@@ -21,6 +21,7 @@ from statefleet.compat.xstate._interpreter import (
     active_meta,
     active_tags,
     event_parts,
+    matches,
     runaway,
     state_by_id,
 )
@@ -192,6 +193,20 @@ class Interpreter(Observable):
         """The state node ``state_id`` (:class:`StateNotFoundError` if there is none)."""
         return state_by_id(self.machine, state_id)
 
+    def matches(self, value: str) -> bool:
+        """Is ``value`` active (a state id, ``"#id"``, or a key path; see SyncInterpreter)?"""
+        return matches(self.machine, self.ref.configuration, value)
+
+    def can(self, event: str) -> bool:
+        """Would ``event`` trigger a transition now (guards evaluated)?"""
+        return not self._stopped and event in self.ref.enabled_events()
+
+    @property
+    def system(self) -> ActorSystem:
+        """The :class:`~statefleet.ActorSystem` the actor runs in (``system.get(id)`` finds
+        an actor by id or ``system_id``)."""
+        return self.ref.system
+
     @property
     def tags(self) -> set[str]:
         """The tags of the active states."""
@@ -221,6 +236,11 @@ class Interpreter(Observable):
     def context(self) -> dict[str, Any]:
         """The machine's context."""
         return self.ref.context
+
+    @property
+    def output(self) -> Any:
+        """The top-level final state's ``output``, when the machine is done."""
+        return self.ref.done_data
 
     @property
     def done(self) -> bool:

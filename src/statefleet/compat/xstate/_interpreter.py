@@ -42,6 +42,7 @@ __all__ = [
     "active_meta",
     "active_tags",
     "event_parts",
+    "matches",
     "runaway",
     "state_by_id",
 ]
@@ -89,6 +90,24 @@ def event_parts(
         raise StatefleetError(f"an event object needs a string 'type', got {event!r}")
     data.update(payload)
     return name, data
+
+
+def matches(chart: Chart, configuration: frozenset[str], value: str) -> bool:
+    """Is ``value`` active in ``configuration``: a state id (``"m.a.b"``, ``"#m.a"``) or a
+    dotted key path from the machine's top-level states (``"a.b"``)?"""
+    if value.startswith("#"):
+        value = value[1:]
+    if value in configuration:
+        return True
+    meta = chart.meta if isinstance(chart.meta, Mapping) else {}
+    wrapper = meta.get("wrapper")
+    node = chart.nodes_by_id[wrapper] if wrapper is not None else chart.root
+    for part in value.split("."):
+        nxt = next((c for c in node.child_states if _key(c) == part), None)
+        if nxt is None or nxt.id not in configuration:
+            return False
+        node = nxt
+    return True
 
 
 def active_tags(chart: Chart, configuration: frozenset[str]) -> set[str]:
@@ -536,20 +555,7 @@ class XStateSession(Observable):
     def matches(self, value: str) -> bool:
         """Is ``value`` active: a dotted key path (``"processing.step1"``), or a state id
         (``"machine.processing.step1"``, ``"#machine.processing"``)?"""
-        if value.startswith("#"):
-            value = value[1:]
-        if value in self.session.configuration:
-            return True
-        node = self.chart.root
-        if self._wrapper is not None:
-            node = self.chart.nodes_by_id[self._wrapper]
-        active = self.session.configuration
-        for part in value.split("."):
-            nxt = next((c for c in node.child_states if _key(c) == part), None)
-            if nxt is None or nxt.id not in active:
-                return False
-            node = nxt
-        return True
+        return matches(self.chart, self.session.configuration, value)
 
     def can(self, event: str) -> bool:
         """Would ``event`` trigger a transition now (guards evaluated)?"""
@@ -576,6 +582,7 @@ class XStateSession(Observable):
                     "status": self.status,
                     "context": snap.context,
                     "state_ids": list(self.current_state_ids),
+                    "configuration": list(snap.configuration),
                     "statefleet": json.loads(encode_snapshot(snap, format="json")),
                 }
             )
