@@ -1,9 +1,10 @@
 """The same random chart written as XState JSON, pystator YAML and SCXML behaves identically.
 
-Random hierarchies (compound, atomic and final states) with random transitions are rendered in
-the three dialects, compiled, and driven with the same random event sequence; the active leaves
-must agree after every event (state names are unique, XState's dotted ids are compared by their
-last part).
+Random hierarchies (compound, atomic and final states) with random transitions and timers are
+rendered in the three dialects, compiled, and driven with the same random sequence of events
+and clock advances; the active leaves must agree after every step (state names are unique,
+XState's dotted ids are compared by their last part). A timer sits on an atomic state (XState
+``after``, a pystator ``after`` transition, an SCXML delayed ``<send>`` cancelled on exit).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from hypothesis import strategies as st
 from statefleet import from_dict, from_scxml, from_yaml
 
 EVENTS = ["go", "back", "jump"]
+#: a step that advances every session's virtual clock by one second
+TICK = "+1s"
 
 
 @dataclass
@@ -27,6 +30,7 @@ class Node:
     kind: str  # "atomic" | "compound" | "final"
     children: list[Node] = field(default_factory=list)
     transitions: list[tuple[str, str]] = field(default_factory=list)  # (event, target name)
+    timer: tuple[int, str] | None = None  # (seconds, target name), atomic states only
 
 
 @st.composite
@@ -51,6 +55,8 @@ def structures(draw: st.DrawFn) -> list[Node]:
         for _ in range(draw(st.integers(0, 2))):
             target = draw(st.sampled_from(every))
             node.transitions.append((draw(st.sampled_from(EVENTS)), target.name))
+        if node.kind == "atomic" and draw(st.booleans()):
+            node.timer = (draw(st.integers(1, 2)), draw(st.sampled_from(every)).name)
     return top
 
 
@@ -67,6 +73,9 @@ def to_xstate(top: list[Node]) -> dict[str, Any]:
             on.setdefault(ev, []).append({"target": f"#{target}"})
         if on:
             out["on"] = on
+        if node.timer is not None:
+            seconds, target = node.timer
+            out["after"] = {str(seconds * 1000): f"#{target}"}
         out["id"] = node.name
         return out
 
@@ -90,6 +99,9 @@ def to_pystator(top: list[Node]) -> str:
         states.append(entry)
         for ev, target in node.transitions:
             transitions.append({"trigger": ev, "source": node.name, "dest": target})
+        if node.timer is not None:
+            seconds, target = node.timer
+            transitions.append({"source": node.name, "dest": target, "after": f"{seconds}s"})
         for c in node.children:
             walk(c, node.name, False)
 
@@ -115,6 +127,14 @@ def to_scxml(top: list[Node]) -> str:
             f"<transition event={quoteattr(ev)} target={quoteattr(t)}/>"
             for ev, t in node.transitions
         )
+        if node.timer is not None:
+            seconds, target = node.timer
+            ev, sendid = f"tmr.{node.name}", f"tmr_{node.name}"
+            inner += (
+                f'<onentry><send event="{ev}" delay="{seconds}s" id="{sendid}"/></onentry>'
+                f'<onexit><cancel sendid="{sendid}"/></onexit>'
+                f"<transition event={quoteattr(ev)} target={quoteattr(target)}/>"
+            )
         inner += "".join(state(c) for c in node.children)
         return f"<{tag} {attrs}>{inner}</{tag}>"
 
@@ -130,7 +150,7 @@ def leaves(session: Any) -> set[str]:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(top=structures(), events=st.lists(st.sampled_from(EVENTS), max_size=10))
+@given(top=structures(), events=st.lists(st.sampled_from([*EVENTS, TICK]), max_size=12))
 def test_three_dialects_behave_identically(top: list[Node], events: list[str]) -> None:
     charts = {
         "xstate": from_dict(to_xstate(top)),
@@ -143,7 +163,10 @@ def test_three_dialects_behave_identically(top: list[Node], events: list[str]) -
         assert leaves(s) == expected, (name, "start")
     for i, ev in enumerate(events):
         for s in sessions.values():
-            s.send(ev)
+            if ev == TICK:
+                s.advance(1.0)
+            else:
+                s.send(ev)
         expected = leaves(sessions["scxml"])
         done = sessions["scxml"].done
         for name, s in sessions.items():

@@ -252,8 +252,9 @@ class _Lowering:
         return tuple(out)
 
     def transition(self, t: Transition) -> TransitionSpec:
-        actions = self.block(t.actions)  # the order readers read them in
-        conds = self.block(t.guards)
+        # in the order readers read them; most are empty (no call then: charts are big)
+        actions = self.block(t.actions) if t.actions else ()
+        conds = self.block(t.guards) if t.guards else ()
         cond = None if not conds else conds[0] if len(conds) == 1 else _all_of(conds)
         label = t.guard_label
         if label is None and t.guards:
@@ -266,7 +267,7 @@ class _Lowering:
             cond=cond,
             type=t.type,
             actions=actions,
-            before=self.block(t.before),
+            before=self.block(t.before) if t.before else (),
             path=t.path,
             line=t.line,
             cond_label=label,
