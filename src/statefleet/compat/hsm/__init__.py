@@ -27,6 +27,7 @@ from statefleet.compat.hsm._api import (
     unsupported,
 )
 from statefleet.compat.hsm._attributes import AttributeChange
+from statefleet.compat.hsm._clock import Clock, DefaultClock
 from statefleet.compat.hsm._elements import (
     Activity,
     activity,
@@ -113,7 +114,8 @@ attribute_change = AttributeChange
 Operation = operation = unsupported("Operation")
 OnCall = on_call = unsupported("OnCall")
 Call = call = unsupported("Call")
-Clock = clock = unsupported("Clock")
+clock = Clock
+default_clock = DefaultClock
 DispatchAll = dispatch_all = unsupported("DispatchAll")
 DispatchTo = dispatch_to = unsupported("DispatchTo")
 NewGroup = MakeGroup = new_group = make_group = unsupported("NewGroup")
@@ -149,6 +151,7 @@ __all__ = [
     "Context",
     "DataInstance",
     "DeepHistory",
+    "DefaultClock",
     "Defer",
     "Define",
     "Dispatch",
@@ -209,6 +212,7 @@ __all__ = [
     "context",
     "data_instance",
     "deep_history",
+    "default_clock",
     "defer",
     "define",
     "dispatch",

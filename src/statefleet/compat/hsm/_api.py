@@ -54,8 +54,8 @@ __all__ = [
 class Config:
     """hsm's ``Config``: ``id`` (the machine id), ``name`` (the machine's qualified name, as
     ``QualifiedName`` reports it), ``clock`` (a statefleet :class:`~statefleet.VirtualClock`
-    or :class:`~statefleet.RealClock`), ``listeners``; hsm's capitalised ``ID``, ``Name``,
-    ``Data``, ``Clock`` spell the same fields.
+    or :class:`~statefleet.RealClock`, or an ``hsm.Clock(sleep=...)``), ``listeners``; hsm's
+    capitalised ``ID``, ``Name``, ``Data``, ``Clock`` spell the same fields.
 
     ``data`` is the data of the initial event (entry behaviours of the initial states see
     it as ``event.data``).
@@ -68,13 +68,13 @@ class Config:
         id: str | None = None,
         name: str | None = None,
         data: Any = None,
-        clock: VirtualClock | RealClock | None = None,
+        clock: VirtualClock | RealClock | Any = None,
         listeners: Iterable[Listener | Callable[[Record], Any]] = (),
         *,
         ID: str | None = None,
         Name: str | None = None,
         Data: Any = None,
-        Clock: VirtualClock | RealClock | None = None,
+        Clock: VirtualClock | RealClock | Any = None,
     ) -> None:
         self.id = id if id is not None else ID
         self.name = name if name is not None else Name
@@ -113,12 +113,12 @@ class Config:
         self.data = value
 
     @property
-    def Clock(self) -> VirtualClock | RealClock | None:
+    def Clock(self) -> VirtualClock | RealClock | Any:
         """The machine's clock."""
         return self.clock
 
     @Clock.setter
-    def Clock(self, value: VirtualClock | RealClock | None) -> None:
+    def Clock(self, value: VirtualClock | RealClock | Any) -> None:
         self.clock = value
 
 
@@ -138,11 +138,6 @@ async def started(ctx: Context, instance: Any, model: Chart, config: Config | No
     config = config if config is not None else Config()
     if not isinstance(config, Config):
         raise StatefleetError(f"started() takes an hsm.Config, not {type(config).__name__}")
-    if config.clock is not None and not isinstance(config.clock, VirtualClock | RealClock):
-        raise StatefleetError(
-            f"hsm.Config(clock=...) takes a statefleet VirtualClock or RealClock, not "
-            f"{type(config.clock).__name__} (see docs/migrate-stateforward-hsm.md)"
-        )
     name = config.name
     if name is not None and (not isinstance(name, str) or not name.startswith("/")):
         raise StatefleetError(f"hsm.Config(name=...) must be a path such as '/Name', got {name!r}")
@@ -300,8 +295,6 @@ _WHY = {
     "Operation": "operations are not modelled; call a method of the instance and dispatch an event",
     "OnCall": "operations are not modelled; dispatch an event where the call happens",
     "Call": "operations are not modelled; call the instance's method and dispatch an event",
-    "Clock": "clocks are statefleet's: pass a VirtualClock (moved by sm.advance) or a "
-    "RealClock as Config(clock=...)",
     "DispatchAll": "machines are not registered anywhere; keep them in a list and dispatch to each",
     "DispatchTo": "machines are not registered anywhere; keep them by id and dispatch to each",
     "NewGroup": "groups are not provided; keep the machines in a list",

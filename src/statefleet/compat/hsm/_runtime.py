@@ -27,6 +27,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from datetime import timedelta
 from typing import Any
 
 import anyio
@@ -34,6 +35,7 @@ import anyio.abc
 import sniffio
 
 from statefleet.compat.hsm._attributes import AttributeChange, change_event
+from statefleet.compat.hsm._clock import sleep_of
 from statefleet.compat.hsm._context import ActivityContext
 from statefleet.core import (
     ActorStoppedError,
@@ -202,7 +204,7 @@ class HSM(Driver):
         instance: Any,
         model: Chart,
         *,
-        clock: VirtualClock | RealClock | None = None,
+        clock: VirtualClock | RealClock | Any = None,
         listeners: Iterable[Listener | Callable[[Record], Any]] = (),
         id: str | None = None,
         name: str | None = None,
@@ -228,7 +230,24 @@ class HSM(Driver):
         #: the machine's path: ``/<name>`` (hsm's ``Config(Name=...)`` renames it)
         self.path: str = name if name is not None else str(info.get("machine", "/" + model.id))
         self._id = sid
-        self._clock = clock if clock is not None else RealClock()
+        #: an hsm-style clock's ``sleep`` (see ``_clock``): time is then a VirtualClock's
+        self._sleep = sleep_of(clock) if not isinstance(clock, VirtualClock | RealClock) else None
+        if (
+            clock is not None
+            and not isinstance(clock, VirtualClock | RealClock)
+            and self._sleep is None
+        ):
+            raise StatefleetError(
+                f"a machine's clock is a statefleet VirtualClock or RealClock, or an hsm.Clock "
+                f"(an object with an async sleep(timedelta)), not {type(clock).__name__}"
+            )
+        self._clock: VirtualClock | RealClock = (
+            clock
+            if isinstance(clock, VirtualClock | RealClock)
+            else VirtualClock()
+            if self._sleep is not None
+            else RealClock()
+        )
         self._listeners = tuple(listeners)
         self._finals: frozenset[str] = frozenset(info.get("finals", ()))
         self._attributes: dict[str, Any] = dict(info.get("attributes", {}))
@@ -254,6 +273,7 @@ class HSM(Driver):
         self._closed = anyio.Event()
         self._host_done = anyio.Event()
         self._inside: set[int] = set()
+        self._sleeping: dict[tuple[str, float], anyio.CancelScope] = {}
         self._stopped = self._closing = False
         if isinstance(self.instance, Instance):
             self.instance._hsm = self
@@ -499,8 +519,10 @@ class HSM(Driver):
         try:
             async with anyio.create_task_group() as tg:
                 self._tg = tg
-                if isinstance(self._clock, RealClock):
-                    tg.start_soon(self._timer_loop, name=f"hsm timers {self.model.id}")
+                if self._sleep is not None:
+                    tg.start_soon(self._sleep_loop, self._sleep, name=f"hsm timers {self._id}")
+                elif isinstance(self._clock, RealClock):
+                    tg.start_soon(self._timer_loop, name=f"hsm timers {self._id}")
                 self._ready.set()
                 task_status.started()
                 await self._closed.wait()
@@ -638,6 +660,54 @@ class HSM(Driver):
         a.ctx.cancel()
         self._cancelling.append(a)
 
+    async def _sleep_loop(self, sleep: Callable[[timedelta], Awaitable[Any]]) -> None:
+        """Wait out each pending timer with an hsm-style clock's ``sleep``, as hsm does: one
+        sleep per timer, cancelled when its timer is (see ``_clock``)."""
+        self._inside.add(_current_task())
+        async with anyio.create_task_group() as tg:
+            while not self._closing:
+                self._wake = wake = anyio.Event()
+                for key in self._sleeps_to_start():
+                    tg.start_soon(self._sleep_timer, sleep, key)
+                await wake.wait()
+            tg.cancel_scope.cancel()
+
+    def _sleeps_to_start(self) -> list[tuple[str, float]]:
+        """Cancel the sleeps of timers gone; the timers no sleep waits for yet, soonest first."""
+        pending = {(d.sendid, d.due) for d in self.session.snapshot().pending}
+        for key in [k for k in self._sleeping if k not in pending]:
+            self._sleeping.pop(key).cancel()  # its timer was cancelled (or fired)
+        return sorted(pending - self._sleeping.keys(), key=lambda k: k[1])
+
+    async def _sleep_timer(
+        self, sleep: Callable[[timedelta], Awaitable[Any]], key: tuple[str, float]
+    ) -> None:
+        self._inside.add(_current_task())
+        while not self._closing:
+            self._sleeping[key] = scope = anyio.CancelScope()
+            wait = max(0.0, key[1] - self._clock.now())
+            slept = False
+            with scope:
+                if wait > 0:
+                    await sleep(timedelta(seconds=wait))
+                slept = True
+            if not slept or self._closing:
+                return
+            try:
+                self._advance(max(0.0, key[1] - self._clock.now()))  # fires what is due
+            except Exception:  # a runaway step (InfiniteLoopError): nothing left to time
+                log.exception("statefleet.hsm: timers of %r stopped", self.model.id)
+                return
+            await self._flush()
+            # re-armed timers (every, or a state entered again) sleep at once, in this task,
+            # as hsm's timer loop does: the next sleep has begun when the tick is seen
+            self._sleeping.pop(key, None)
+            todo = self._sleeps_to_start()
+            if not todo:
+                return
+            key = todo[0]
+            self._wake.set()  # the loop starts sleeps for the others
+
     async def _timer_loop(self) -> None:
         me = _current_task()
         self._inside.add(me)
@@ -685,7 +755,7 @@ async def start(
     instance: Any,
     model: Chart,
     *,
-    clock: VirtualClock | RealClock | None = None,
+    clock: VirtualClock | RealClock | Any = None,
     listeners: Iterable[Listener | Callable[[Record], Any]] = (),
     id: str | None = None,
     name: str | None = None,
@@ -697,7 +767,8 @@ async def start(
     Enters the initial states, awaits their ``async def`` entry behaviours and starts their
     activities. ``clock`` defaults to a :class:`~statefleet.RealClock` (timers fire on their
     own); pass a :class:`~statefleet.VirtualClock` and call :meth:`HSM.advance` to move time by
-    hand. ``listeners`` receive the session's inspection records; ``id`` names the machine
+    hand, or an ``hsm.Clock(sleep=...)`` whose ``sleep`` waits out each timer. ``listeners``
+    receive the session's inspection records; ``id`` names the machine
     (its session id), ``name`` its path (hsm's ``Config(Name=...)``), ``data`` the data of
     the initial event (``Config(Data=...)``). The machine's activities
     and timers run in a task group it owns, hosted in ``task_group`` if given (else in a host
