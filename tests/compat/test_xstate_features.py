@@ -531,24 +531,33 @@ async def test_async_interpreter_on_subscribe_and_child_actors() -> None:
 
 
 @pytest.mark.anyio
-async def test_delayed_builtins_are_not_supported_under_actors() -> None:
+async def test_delayed_raise_and_cancel_under_actors() -> None:
     config = {
         "id": "t",
         "initial": "a",
+        "context": {"pings": 0},
         "states": {
             "a": {
                 "on": {
-                    "ARM": {"actions": [raise_("PING", delay=100)]},
-                    "error.*": "failed",
+                    "ARM": {"actions": [raise_("PING", delay=500, send_id="p")]},
+                    "ARM_LONG": {"actions": [raise_("PING", delay=1000, send_id="q")]},
+                    "DISARM": {"actions": [cancel("p")]},
+                    "PING": {"actions": [assign({"pings": lambda a: a["context"]["pings"] + 1})]},
                 }
-            },
-            "failed": {},
+            }
         },
     }
-    async with ActorSystem(clock=VirtualClock()) as system:
+    clock = VirtualClock()
+    async with ActorSystem(clock=clock) as system:
         service = await Interpreter(create_machine(config), system=system).start()
         await service.send("ARM")
-        assert service.current_state_ids == {"t.failed"}
+        await service.ref.wait_for(lambda snap: snap.context["pings"] == 1)
+        assert clock.now() == pytest.approx(0.5)  # it waited its delay on the system clock
+        await service.send("ARM")
+        await service.send("DISARM")
+        await service.send("ARM_LONG")
+        await service.ref.wait_for(lambda snap: snap.context["pings"] == 2)
+        assert clock.now() == pytest.approx(1.5)  # the cancelled one (due at 1.0) never fired
         await service.stop()
 
 

@@ -197,8 +197,10 @@ class Interpreter(Observable):
         """Is ``value`` active (a state id, ``"#id"``, or a key path; see SyncInterpreter)?"""
         return matches(self.machine, self.ref.configuration, value)
 
-    def can(self, event: str) -> bool:
-        """Would ``event`` trigger a transition now (guards evaluated)?"""
+    def can(self, event: str | Event | Mapping[str, Any]) -> bool:
+        """Would ``event`` (a name or an event object) trigger a transition now (guards
+        evaluated, nothing changes)?"""
+        event = event_parts(event, {})[0]
         return not self._stopped and event in self.ref.enabled_events()
 
     @property

@@ -14,13 +14,37 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from statefleet.compat.xstate._errors import ImplementationMissingError
+from statefleet.compat.xstate._errors import ImplementationMissingError, InvalidConfigError
 from statefleet.core import StatefleetError
 from statefleet.formats._resolve import MISSING, Resolver, positional_arity
 
 __all__ = ["evaluate_guard", "guard_names", "guard_overrides"]
 
 COMPOSITES = ("and", "or", "not")
+#: XState's ``stateIn`` guard: read as the transition's ``in`` key when it names a state
+#: (see ``_reading``); one that names none never passes
+STATE_IN = "stateIn"
+
+
+def check_composites(config: Any) -> None:
+    """Refuse composite guards that cannot mean anything: ``and``/``or`` without children,
+    ``not`` without exactly one (:class:`InvalidConfigError`)."""
+    stack = [config]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Mapping):
+            kind = node.get("type")
+            if kind in COMPOSITES and ("children" in node or node.keys() <= {"type"}):
+                children = node.get("children")
+                n = len(children) if isinstance(children, list | tuple) else 0
+                if (kind == "not" and n != 1) or n == 0:
+                    need = "exactly one child" if kind == "not" else "children"
+                    raise InvalidConfigError(
+                        f"a {kind!r} guard needs {need}, got {children!r}", path="guard"
+                    )
+            stack.extend(v for v in node.values() if isinstance(v, Mapping | list | tuple))
+        elif isinstance(node, list | tuple):
+            stack.extend(node)
 
 
 def guard_names(config: Any) -> Iterator[str]:
@@ -101,11 +125,17 @@ def _composite(user: Resolver, kind: str) -> Callable[[Any, Any, Any], bool]:
     return guard
 
 
+def _never(context: Any, event: Any) -> bool:
+    return False
+
+
 def guard_overrides(
     config: Any, user: Resolver, guards: Mapping[str, Any] | None
 ) -> dict[str, Any] | None:
     """``guards`` plus the composites a config uses and parameter-passing wrappers of the
-    three-argument guards it names (None when nothing changes)."""
+    three-argument guards it names (None when nothing changes); a composite that cannot
+    mean anything is an :class:`InvalidConfigError`."""
+    check_composites(config)
     out = dict(guards or {})
     changed = False
     for name in set(guard_names(config)):
@@ -113,6 +143,9 @@ def guard_overrides(
         if fn is MISSING:
             if name in COMPOSITES:
                 out[name] = _composite(user, name)
+                changed = True
+            elif name == STATE_IN:
+                out[name] = _never
                 changed = True
         elif callable(fn) and positional_arity(fn, 3) >= 3:
             out[name] = _with_params(fn)

@@ -557,8 +557,10 @@ class XStateSession(Observable):
         (``"machine.processing.step1"``, ``"#machine.processing"``)?"""
         return matches(self.chart, self.session.configuration, value)
 
-    def can(self, event: str) -> bool:
-        """Would ``event`` trigger a transition now (guards evaluated)?"""
+    def can(self, event: str | Event | Mapping[str, Any]) -> bool:
+        """Would ``event`` (a name or an event object) trigger a transition now (guards
+        evaluated, nothing changes)?"""
+        event = event_parts(event, {})[0]
         return not self._stopped and event in self.session.enabled_events()
 
     def advance(self, seconds: float) -> None:

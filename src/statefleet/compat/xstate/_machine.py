@@ -117,7 +117,14 @@ class StateNode:
         initial = cfg.get("initial")
         self.initial: str | None = initial if isinstance(initial, str) else None
         if self.initial is None and self.type == "compound" and children:
-            self.initial = str(next(iter(children)))
+            self.initial = next(
+                (
+                    str(k)
+                    for k, v in children.items()
+                    if not (isinstance(v, Mapping) and v.get("type") == "history")
+                ),
+                None,
+            )
         history = cfg.get("history")
         self.history: str | None = (
             (history if isinstance(history, str) else "shallow") if self.type == "history" else None

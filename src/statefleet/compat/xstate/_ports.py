@@ -4,9 +4,13 @@ argument is the :class:`~statefleet.ActorRef` running the machine.
 :class:`ActorPort` offers them what :class:`~statefleet.compat.xstate.XStateSession` offers
 in process: ``raise_`` (queued in the actor's mailbox: behind the events already there),
 ``actor`` (whom ``sendTo`` names), ``spawn_child``/``stop_child`` (child actors), ``publish``
-(to the async ``Interpreter``'s ``on()`` handlers, when one runs the actor). Delayed sends and
-``cancel`` are :class:`NotSupportedError` (there is no public way to arm a timer on an actor
-from inside its step; a state's own ``after`` transitions are the way).
+(to the async ``Interpreter``'s ``on()`` handlers, when one runs the actor), and delayed sends
+with ``cancel``.
+
+A delayed send is armed by a small child actor of the machine's (``<id>:xstate-delays``,
+spawned on first use, stopped with its parent) whose chart sends the event back to the
+machine after the delay: a core ``send`` with a delay, so the timer is the actor system's
+own (its clock, virtual in tests), and ``cancel`` cancels it by its send id.
 """
 
 from __future__ import annotations
@@ -15,11 +19,46 @@ from collections.abc import Mapping
 from typing import Any
 
 from statefleet.actors import ActorRef
-from statefleet.compat.xstate._errors import NotSupportedError
 from statefleet.compat.xstate._machine import initial_context
-from statefleet.core import Chart
+from statefleet.core import (
+    ActionContext,
+    Chart,
+    ChartSpec,
+    StateSpec,
+    TransitionSpec,
+    compile_chart,
+)
 
-__all__ = ["ActorPort"]
+__all__ = ["DELAYER", "ActorPort"]
+
+
+def _arm(ctx: ActionContext) -> None:
+    d = ctx.event.data if ctx.event is not None else None
+    if isinstance(d, dict):
+        ctx.send(d["name"], d.get("data"), target=d["to"], delay=d["delay"], sendid=d.get("id"))
+
+
+def _disarm(ctx: ActionContext) -> None:
+    d = ctx.event.data if ctx.event is not None else None
+    if isinstance(d, dict) and isinstance(d.get("id"), str):
+        ctx.cancel(d["id"])
+
+
+#: the chart of a machine's delayed-send helper actor (see the module docstring)
+DELAYER = compile_chart(
+    ChartSpec(
+        id="xstate-delays",
+        states=[
+            StateSpec(
+                id="armed",
+                transitions=[
+                    TransitionSpec(event=("schedule",), actions=(_arm,), exact=True),
+                    TransitionSpec(event=("cancel",), actions=(_disarm,), exact=True),
+                ],
+            )
+        ],
+    )
+)
 
 
 class ActorPort:
@@ -44,16 +83,26 @@ class ActorPort:
             check(event, payload)
         self.ref.send_nowait(event, **payload)
 
+    def _delayer(self) -> ActorRef:
+        key = f"{self.ref.id}:{DELAYER.id}"
+        found = self.ref.system.get(key)
+        if found is not None and found.status != "stopped":
+            return found
+        return self.ref.spawn(DELAYER, id=key)
+
     def schedule(self, name: str, data: dict[str, Any], delay: float, send_id: str | None) -> None:
-        """Delayed sends are not supported under actors."""
-        raise NotSupportedError(
-            f"a delayed raise/sendTo of {name!r} under the actor runtime: use the state's own"
-            " 'after' transitions, or SyncInterpreter"
+        """A delayed ``raise``/``sendTo`` to this actor: ``name`` arrives after ``delay``
+        seconds of the system's clock (``send_id`` lets :meth:`cancel_send` cancel it)."""
+        check = getattr(self.front, "check_event", None)
+        if check is not None:
+            check(name, data)
+        self._delayer().send_nowait(
+            "schedule", name=name, data=data or None, delay=delay, id=send_id, to=self.ref.id
         )
 
     def cancel_send(self, send_id: str) -> None:
-        """``cancel`` is not supported under actors (there is no delayed send to cancel)."""
-        raise NotSupportedError("cancel under the actor runtime (no delayed sends)")
+        """``cancel``: drop the pending delayed send ``send_id`` (nothing if it fired)."""
+        self._delayer().send_nowait("cancel", id=send_id)
 
     def _children(self) -> dict[str, ActorRef]:
         children = getattr(self.front, "children", None)
