@@ -46,6 +46,22 @@ t=11s /TrafficLight/yellow
 t=12s /TrafficLight/red
 Cycles: 2, seconds counted by every(1): 13
 """,
+    "printer.py": """\
+asyncio:
+  /Printer/warming_up: 2 jobs deferred
+  temperature 20 -> 120
+  temperature 120 -> 185
+  printing report.pdf
+  printing photo.png
+  /Printer/ready: printed ['report.pdf', 'photo.png']
+trio:
+  /Printer/warming_up: 2 jobs deferred
+  temperature 20 -> 120
+  temperature 120 -> 185
+  printing report.pdf
+  printing photo.png
+  /Printer/ready: printed ['report.pdf', 'photo.png']
+""",
     "robust_machine.py": """\
 ValidationError: /RobustMachine/working: effect() belongs in a transition() or an initial(); \
 use entry() for behaviours run when a state is entered
