@@ -34,6 +34,8 @@ def tmp_open() -> Iterator[Path]:
 
 
 def demo(tmp: Path, *args: str) -> subprocess.Popen[str]:
+    """The demo in a process group of its own (as a terminal runs it: Ctrl-C reaches every
+    process of the group), its temporary folders in ``tmp``."""
     env = {**os.environ, "COLUMNS": "140", "TERM": "dumb", "TMPDIR": str(tmp)}
     return subprocess.Popen(
         [sys.executable, "-m", "statefleet.demo.cluster", *args],
@@ -41,6 +43,7 @@ def demo(tmp: Path, *args: str) -> subprocess.Popen[str]:
         stderr=subprocess.STDOUT,
         text=True,
         env=env,
+        start_new_session=True,
     )
 
 
@@ -95,7 +98,7 @@ def test_ctrl_c_stops_the_nodes_and_postgresql(tmp_open: Path) -> None:
         proc.wait()
         skip_without_postgres(proc.returncode, "".join(seen))
         raise AssertionError("".join(seen))
-    proc.send_signal(signal.SIGINT)
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: the demo, its nodes, its PostgreSQL
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 130, "".join(seen) + out
     assert "interrupted: stopping the nodes and PostgreSQL" in out
