@@ -151,9 +151,11 @@ class OpenTelemetry:
         self.record_types: tuple[type, ...] | None = (
             () if _is_noop(self._tracer) and _is_noop(meter) else _HANDLED
         )
-        #: metrics are taken from every macrostep's record: not with a no-op meter (one
-        #: behind the API's proxy may get a real meter later: it counts as metered)
-        self._metered = not isinstance(meter, metrics.NoOpMeter)
+        #: with a no-op meter, the runtime asks whether a step's record is wanted (one behind
+        #: the API's proxy may get a real meter later: it counts); with a meter, always
+        self.wants_macrostep: Callable[[str], bool] | None = (
+            self._wants_macrostep if isinstance(meter, metrics.NoOpMeter) else None
+        )
 
     def observe(self, system: Any) -> None:
         """Report ``system``'s mailbox depth (events waiting, summed per chart) as the
@@ -240,12 +242,10 @@ class OpenTelemetry:
                 parent = ctx
         return self._start(A.SPAN_MACROSTEP, parent, None, links, start_time)
 
-    def wants_macrostep(self, actor: str) -> bool:
-        """Does this listener need the record of the macrostep ``actor`` just began? Not
-        when its span is not recorded and there is no meter: nothing would be made of it
-        (the runtime then builds none). Its span stays the parent of the step's commit."""
-        if self._metered:
-            return True
+    def _wants_macrostep(self, actor: str) -> bool:
+        """Does this listener (with no meter) need the record of the macrostep ``actor``
+        just began? Not when its span is not recorded: nothing would be made of it (the
+        runtime then builds none). Its span stays the parent of the step's commit."""
         span = self._open.get(actor)
         if span is None or span.is_recording():
             return True
@@ -345,32 +345,41 @@ class OpenTelemetry:
         """A span ``name``, a child of ``context`` (None: the current one); decided without
         the SDK where that is exact, an :class:`Unsampled` span when dropped (``attributes()``
         is called only for a span the SDK starts)."""
-        tracer = self._tracer
-
-        def start() -> Span:
-            return tracer.start_span(
-                name,
-                context=context,
-                links=links,
-                attributes=attributes() if attributes is not None else None,
-                start_time=start_time,
-            )
-
         fast = self._fast
-        if fast is None:
-            return start()
-        parent = trace.get_current_span(context)
-        if type(parent) is Unsampled:
-            dropped = fast.drops_child(False, parent.trace_id, parent.flags)
-            return dropped if dropped is not None else start()
-        sc = parent.get_span_context()
-        if not sc.is_valid:
-            return fast.start_root(start) if fast.root is not None else start()
-        if not sc.trace_state:
-            dropped = fast.drops_child(sc.is_remote, sc.trace_id, sc.trace_flags)
-            if dropped is not None:
-                return dropped
-        return start()
+        if fast is not None:
+            parent = trace.get_current_span(context)
+            if type(parent) is Unsampled:
+                dropped = fast.drops_child(False, parent.trace_id, parent.flags)
+                if dropped is not None:
+                    return dropped
+            else:
+                sc = parent.get_span_context()
+                if not sc.is_valid:
+                    if fast.root is not None:
+                        return fast.start_root(  # type: ignore[no-any-return]
+                            self._sdk_span, name, context, attributes, links, start_time
+                        )
+                elif not sc.trace_state:
+                    dropped = fast.drops_child(sc.is_remote, sc.trace_id, sc.trace_flags)
+                    if dropped is not None:
+                        return dropped
+        return self._sdk_span(name, context, attributes, links, start_time)
+
+    def _sdk_span(
+        self,
+        name: str,
+        context: Context | None,
+        attributes: Callable[[], dict[str, Any]] | None,
+        links: list[Link] | None,
+        start_time: int | None,
+    ) -> Span:
+        return self._tracer.start_span(
+            name,
+            context=context,
+            links=links,
+            attributes=attributes() if attributes is not None else None,
+            start_time=start_time,
+        )
 
     def _macrostep(self, r: MacrostepRecord) -> None:
         ev = r.event
@@ -379,7 +388,9 @@ class OpenTelemetry:
         if span is None:  # a driver that does not begin its macrosteps (the sync Session)
             start = time.time_ns() - int(r.duration * 1e9)
             span = self._start_step(ev.trace if ev is not None else None, [], start)
-        if span.is_recording():
+        if type(span) is Unsampled:  # dropped: nothing to describe or end
+            self._last[r.actor] = span
+        elif span.is_recording():
             # attributes and events only for a span something records (a sampler that drops
             # it gets a non-recording span: nothing is built for it)
             span.update_name(f"{A.SPAN_MACROSTEP} {r.chart_id}")

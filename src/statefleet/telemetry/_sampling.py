@@ -59,14 +59,16 @@ class Unsampled(NonRecordingSpan):
     """A span the sampler drops, decided without the SDK: it records nothing, and carries a
     valid unsampled context (trace id, span id made when first needed, flags)."""
 
+    # made on first use (class defaults until then)
+    _span_id = 0
+    _sc: SpanContext | None = None
+    _headers: dict[str, str] | None = None
+
     def __init__(self, ids: Any, trace_id: int, flags: int) -> None:
         # NonRecordingSpan's context is built only when somebody asks for it
         self._ids = ids
         self._trace_id = trace_id
-        self._span_id = 0
         self._flags = flags
-        self._sc: SpanContext | None = None
-        self._headers: dict[str, str] | None = None
 
     @property
     def trace_id(self) -> int:
@@ -111,15 +113,13 @@ class _PresetIds:
     def __init__(self, inner: Any) -> None:
         self.inner = inner
         self._local = threading.local()
+        #: a new trace id from the wrapped generator (not preset)
+        self.draw: Callable[[], int] = inner.generate_trace_id
 
     def preset(self, trace_id: int | None) -> None:
         """The next ``generate_trace_id()`` in this thread returns ``trace_id`` (None: the
         wrapped generator's)."""
         self._local.next = trace_id
-
-    def draw(self) -> int:
-        """A new trace id from the wrapped generator (not preset)."""
-        return int(self.inner.generate_trace_id())
 
     def generate_trace_id(self) -> int:
         """The preset id, once; otherwise the wrapped generator's."""
@@ -178,9 +178,9 @@ class Shortcut:
         rnd = self._random
         return Unsampled(self.ids, trace_id, parent_flags & rnd if rnd is not None else 0)
 
-    def start_root(self, start: Callable[[], Any]) -> Any:
+    def start_root(self, start: Callable[..., Any], *args: Any) -> Any:
         """A root span: an :class:`Unsampled` span if the root sampler drops it, else
-        ``start()`` (the SDK), which gets the trace id the decision was made on."""
+        ``start(*args)`` (the SDK), which gets the trace id the decision was made on."""
         assert self.root is not None
         ids = self.ids
         tid = ids.draw()
@@ -188,7 +188,7 @@ class Shortcut:
             return Unsampled(ids, tid, self._root_flags)
         ids.preset(tid)
         try:
-            span = start()
+            span = start(*args)
         finally:
             ids.preset(None)
         if span.get_span_context().trace_id != tid:  # pragma: no cover - an SDK we do not know
