@@ -160,7 +160,7 @@ async def test_at_fires_at_a_wall_clock_instant() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["Operation", "OnCall", "Call", "DispatchAll", "DispatchTo", "NewGroup"]
+    "name", ["Operation", "OnCall", "Call"]
 )
 def test_unsupported_elements_say_so(name: str) -> None:
     with pytest.raises(ChartDefinitionError, match=f"hsm.{name} is not supported by statefleet"):

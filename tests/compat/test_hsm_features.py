@@ -400,3 +400,37 @@ async def test_an_activity_that_dispatches_its_own_exit_is_cancelled() -> None:
     assert inst.state() == "/Job/done"
     assert done == ["cancelled, ctx done: True"]
     await hsm.Stop(sm)
+
+
+# -- groups and broadcast ------------------------------------------------------------------------
+async def test_broadcast_reaches_the_running_machines_of_a_context() -> None:
+    model = hsm.Define(
+        "Lamp",
+        hsm.Initial(hsm.Target("off")),
+        hsm.State("off", hsm.Entry(note("off")), hsm.Transition(hsm.On("on"), hsm.Target("../on"))),
+        hsm.State("on"),
+    )
+    ctx, other = hsm.Context(), hsm.Context()
+    lamps = {name: Log() for name in ("hall-1", "hall-2", "yard-1")}
+    for name, inst in lamps.items():
+        await hsm.Started(ctx, inst, model, hsm.Config(id=name, clock=VirtualClock()))
+    elsewhere = Log()
+    await hsm.Started(other, elsewhere, model, hsm.Config(id="hall-9", clock=VirtualClock()))
+    await hsm.DispatchTo(ctx, hsm.Event("on"), "hall-*")
+    assert [inst.state() for inst in lamps.values()] == ["/Lamp/on", "/Lamp/on", "/Lamp/off"]
+    assert elsewhere.state() == "/Lamp/off"  # another context's machine
+    await hsm.Stop(lamps["yard-1"])
+    await hsm.DispatchAll(ctx, hsm.Event("on"))  # a stopped machine is not reached
+    group = hsm.NewGroup(lamps["hall-1"], hsm.MakeGroup(lamps["hall-2"], elsewhere))
+    assert group.Instances() == [lamps["hall-1"], lamps["hall-2"], elsewhere]
+    await hsm.Restart(group)
+    assert [inst.state() for inst in group.Instances()] == ["/Lamp/off"] * 3
+    await hsm.Dispatch(ctx, group, hsm.Event("on"))
+    assert hsm.TakeSnapshot(ctx, group).State == "/Lamp/on"
+    await hsm.Stop(group)
+    assert all(inst.state() == "/Lamp" for inst in group.Instances())
+    with pytest.raises(StatefleetError, match="not running"):
+        await hsm.Dispatch(ctx, group, hsm.Event("on"))
+    with pytest.raises(StatefleetError, match=r"hsm\.Instance objects"):
+        hsm.NewGroup(object())  # type: ignore[arg-type]
+    assert hsm.Match("hall-1", "yard-*", "hall-?") and not hsm.Match("hall-10", "hall-?")

@@ -2124,7 +2124,6 @@ async def test_observers_restart_and_shallow_history():
     await hsm.Stop(instance)
 
 
-@_missing("groups and broadcast (DispatchTo, DispatchAll, NewGroup)")
 @pytest.mark.anyio
 async def test_group_dispatch_all_and_dispatch_to():
     first = ParityInstance()

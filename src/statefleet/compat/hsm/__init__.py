@@ -21,6 +21,7 @@ from statefleet.compat.hsm._api import (
     QualifiedName,
     Restart,
     Set,
+    Stop,
     TakeSnapshot,
     dispatch,
     started,
@@ -46,7 +47,8 @@ from statefleet.compat.hsm._elements import (
     transition,
     when,
 )
-from statefleet.compat.hsm._runtime import HSM, Instance, Pending, running, start, stop
+from statefleet.compat.hsm._group import Group, dispatch_all, dispatch_to, match
+from statefleet.compat.hsm._runtime import HSM, Instance, Pending, running, start
 from statefleet.core import Chart
 from statefleet.formats._builder import (
     Behavior,
@@ -89,7 +91,7 @@ Every = every
 At = at
 Start = start
 Started = started
-Stop = stop
+stop = Stop
 Dispatch = dispatch
 config = Config
 take_snapshot = TakeSnapshot
@@ -116,9 +118,10 @@ OnCall = on_call = unsupported("OnCall")
 Call = call = unsupported("Call")
 clock = Clock
 default_clock = DefaultClock
-DispatchAll = dispatch_all = unsupported("DispatchAll")
-DispatchTo = dispatch_to = unsupported("DispatchTo")
-NewGroup = MakeGroup = new_group = make_group = unsupported("NewGroup")
+DispatchAll = dispatch_all
+DispatchTo = dispatch_to
+NewGroup = MakeGroup = new_group = make_group = Group
+Match = match
 behavior = Behavior
 data_instance = DataInstance
 element = Element
@@ -126,6 +129,7 @@ event_info = EventInfo
 hsm_snapshot = HsmSnapshot
 instance = Instance
 pending = Pending
+group = Group
 validation_error = ValidationError
 ShallowHistory = shallow_history
 DeepHistory = deep_history
@@ -166,11 +170,13 @@ __all__ = [
     "Exit",
     "Final",
     "Get",
+    "Group",
     "Guard",
     "HsmSnapshot",
     "Initial",
     "Instance",
     "MakeGroup",
+    "Match",
     "Model",
     "Name",
     "NewGroup",
@@ -227,12 +233,14 @@ __all__ = [
     "exit",
     "final",
     "get",
+    "group",
     "guard",
     "hsm_snapshot",
     "id",
     "initial",
     "instance",
     "make_group",
+    "match",
     "model",
     "name",
     "new_group",

@@ -17,7 +17,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from statefleet.compat.hsm._runtime import HSM, Instance, Pending, start
+from statefleet.compat.hsm._group import Group
+from statefleet.compat.hsm._runtime import HSM, Instance, Pending, start, stop
 from statefleet.core import (
     Chart,
     ChartDefinitionError,
@@ -44,6 +45,7 @@ __all__ = [
     "QualifiedName",
     "Restart",
     "Set",
+    "Stop",
     "TakeSnapshot",
     "dispatch",
     "started",
@@ -154,11 +156,24 @@ async def started(ctx: Context, instance: Any, model: Chart, config: Config | No
 
 
 async def dispatch(
-    ctx: Context, target: HSM | Instance, event: Event | str, data: Any = None
+    ctx: Context, target: HSM | Instance | Group, event: Event | str, data: Any = None
 ) -> None:
-    """Dispatch ``event`` to the machine of ``target`` (hsm's ``Dispatch(ctx, instance,
-    event)``); returns once it and its ``async def`` behaviours ran."""
-    await _machine(target).dispatch(event, data)
+    """Dispatch ``event`` to the machine of ``target``, or to every member of a group
+    (hsm's ``Dispatch(ctx, instance, event)``); returns once it and its ``async def``
+    behaviours ran."""
+    if isinstance(target, Group):
+        await target.dispatch(event, data)
+    else:
+        await _machine(target).dispatch(event, data)
+
+
+async def Stop(target: HSM | Instance | Group) -> None:
+    """Stop the machine of ``target``, or every member of a group (hsm's ``Stop``);
+    stopping an instance that is not running does nothing."""
+    if isinstance(target, Group):
+        await target.stop()
+    else:
+        await stop(target)
 
 
 def ID(target: HSM | Instance) -> str:
@@ -188,10 +203,13 @@ def Set(ctx: Context | None, target: HSM | Instance, name: str, value: Any) -> P
     return _machine(target).set(name, value)
 
 
-async def Restart(target: HSM | Instance, data: Any = None) -> None:
+async def Restart(target: HSM | Instance | Group, data: Any = None) -> None:
     """Stop the machine and start it again from its initial state, the initial event
-    carrying ``data`` (hsm's ``Restart``)."""
-    await _machine(target).restart(data)
+    carrying ``data`` (hsm's ``Restart``); a group restarts every member."""
+    if isinstance(target, Group):
+        await target.restart(data)
+    else:
+        await _machine(target).restart(data)
 
 
 def AfterEntry(ctx: Context | None, target: HSM | Instance, state: str) -> Awaitable[None]:
@@ -283,8 +301,11 @@ class HsmSnapshot:
         return self.events
 
 
-def TakeSnapshot(ctx: Context, target: HSM | Instance) -> HsmSnapshot:
-    """A :class:`HsmSnapshot` of the machine (hsm's ``TakeSnapshot``)."""
+def TakeSnapshot(ctx: Context, target: HSM | Instance | Group) -> HsmSnapshot:
+    """A :class:`HsmSnapshot` of the machine (hsm's ``TakeSnapshot``); a group's has its
+    id, no qualified name and its first member's state."""
+    if isinstance(target, Group):
+        return HsmSnapshot(target.id, "", target.state())
     sm = _machine(target)
     events = tuple(EventInfo(n) for n in sm.session.enabled_events() if not n.startswith("$"))
     attributes = copy.deepcopy(sm.attributes())
@@ -295,9 +316,6 @@ _WHY = {
     "Operation": "operations are not modelled; call a method of the instance and dispatch an event",
     "OnCall": "operations are not modelled; dispatch an event where the call happens",
     "Call": "operations are not modelled; call the instance's method and dispatch an event",
-    "DispatchAll": "machines are not registered anywhere; keep them in a list and dispatch to each",
-    "DispatchTo": "machines are not registered anywhere; keep them by id and dispatch to each",
-    "NewGroup": "groups are not provided; keep the machines in a list",
 }
 
 

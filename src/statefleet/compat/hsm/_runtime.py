@@ -499,6 +499,9 @@ class HSM(Driver):
 
     async def _open(self, group: anyio.abc.TaskGroup | None) -> None:
         """Start the host of the machine's task group, then finish the initial entry."""
+        from statefleet.compat.hsm._group import note_started
+
+        note_started(self)
         self._group = group
         if group is not None:
             await group.start(self._host)
