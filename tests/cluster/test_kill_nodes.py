@@ -254,6 +254,10 @@ class NodeProc:
     def acks(self) -> list[str]:
         return [x[4:] for x in list(self.lines) if x.startswith("ack ")]
 
+    def arms(self) -> list[str]:
+        """The timers it armed (acknowledged)."""
+        return [x[4:] for x in list(self.lines) if x.startswith("arm ")]
+
     def tell(self, line: str) -> None:
         assert self.proc.stdin is not None
         self.proc.stdin.write(line + "\n")
@@ -296,7 +300,7 @@ async def test_kill_a_node_in_each_of_ten_rounds(pg_server: TempPostgres, pg_sch
     rng = random.Random(14)
     dsn = pg_server.dsn
     acked: list[str] = []
-    timer_ids = [f"t{t}" for t in range(10)]
+    timer_ids: list[str] = []  # the timers whose arming was acknowledged
     async with PostgresStore(dsn, schema=pg_schema, shards=SHARDS) as plain:
         await install_audit(dsn, pg_schema)  # the schema exists once a store opened it
         nodes = {n: NodeProc(dsn, pg_schema, n, *(["arm", "t"] if n == "a" else [])) for n in "abc"}
@@ -311,6 +315,7 @@ async def test_kill_a_node_in_each_of_ten_rounds(pg_server: TempPostgres, pg_sch
             for p in nodes.values():
                 await anyio.to_thread.run_sync(wait, lambda p=p: "ready" in p.lines, "ready")
             await anyio.to_thread.run_sync(wait, lambda: "armed" in nodes["a"].lines, "armed")
+            timer_ids += nodes["a"].arms()
             for rnd in range(12):
                 victim = nodes[rng.choice("abc")]
                 start = len(victim.acks())
@@ -336,10 +341,10 @@ async def test_kill_a_node_in_each_of_ten_rounds(pg_server: TempPostgres, pg_sch
                     await anyio.to_thread.run_sync(wait, moved, "failover")
                 # restarted, it arms timers of its own: in flight across the next kills
                 nodes[victim.name] = node = NodeProc(dsn, pg_schema, victim.name, "arm", f"r{rnd}t")
-                timer_ids += [f"r{rnd}t{t}" for t in range(10)]
                 await anyio.to_thread.run_sync(
                     wait, lambda n=node: "armed" in n.lines, "restarted and armed"
                 )
+                timer_ids += node.arms()
             for p in nodes.values():
                 p.tell("quiet")
             for p in nodes.values():
@@ -370,7 +375,7 @@ async def test_kill_a_node_in_each_of_ten_rounds(pg_server: TempPostgres, pg_sch
             missing = set(acked) - set(applied)
             dead = [(d.actor_id, d.reason) for d in await plain.dead_letters()]
             assert not missing, f"{len(missing)} acknowledged events lost {missing} {dead[:5]}"
-            assert len(acked) > 100
+            assert len(acked) > 100 and len(timer_ids) > 50
             assert {p.stop() for p in nodes.values()} == {0}, [p.err for p in nodes.values()]
             # the database's own history of the run
             leases, steps, timers = await read_audit(dsn, pg_schema)
