@@ -589,3 +589,42 @@ def test_targets_only_xstate_statemachine_resolves_and_strict_targets() -> None:
     assert step is not None and step.on["FINISH"][0].target_str == "done"  # as written
     with pytest.raises(InvalidConfigError, match="unknown target 'done'"):
         create_machine({**LENIENT, "strictTargets": True})
+
+
+# -- bad input ----------------------------------------------------------------------------------
+def test_hostile_configs_and_snapshots_are_typed_errors() -> None:
+    deep: dict[str, Any] = {"id": "m", "initial": "s0", "states": {}}
+    node = deep
+    for i in range(2000):  # deeper than any reader walks
+        child: dict[str, Any] = {"initial": f"s{i + 1}", "states": {}}
+        node["states"][f"s{i}"] = child
+        node = child
+    with pytest.raises(InvalidConfigError, match="deeper than the limit"):
+        create_machine(deep)
+    looped: dict[str, Any] = {"id": "m", "initial": "a", "states": {"a": {}}}
+    looped["states"]["a"]["states"] = looped["states"]  # a config inside itself
+    with pytest.raises(InvalidConfigError):
+        create_machine(looped)
+    machine = create_machine({"id": "m", "initial": "a", "states": {"a": {}}})
+    from statefleet import SnapshotError
+
+    for bad in ("{", "[1]", '{"state_ids": "m.a"}', "[" * 5000 + "]" * 5000):
+        with pytest.raises(SnapshotError):
+            SyncInterpreter.from_snapshot(bad, machine)
+    too_deep = '{"state_ids": ["m.a"], "context": {"x": ' + "[" * 500 + "]" * 500 + "}}"
+    with pytest.raises(SnapshotError):
+        SyncInterpreter.from_snapshot(too_deep, machine)
+
+
+def test_an_endless_delay_is_an_error_event_not_a_timer_at_infinity() -> None:
+    config = {
+        "id": "t",
+        "initial": "a",
+        "states": {
+            "a": {"on": {"ARM": {"actions": [raise_("PING", delay=10**400)]}, "error.*": "failed"}},
+            "failed": {},
+        },
+    }
+    interp = SyncInterpreter(create_machine(config)).start()
+    interp.send("ARM")
+    assert interp.current_state_ids == {"t.failed"} and interp.session.next_due is None

@@ -23,6 +23,7 @@ What each needs from the interpreter running it (the ``interpreter`` argument): 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -302,7 +303,13 @@ def _delay_seconds(interpreter: Any, raw: Any, context: Any, event: Any) -> floa
             value = found(context, event) if callable(found) else found
     if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
         raise StatefleetError(f"a delay is a number of milliseconds >= 0, not {value!r}")
-    return float(value) / 1000.0
+    try:
+        seconds = float(value) / 1000.0
+    except OverflowError:
+        seconds = math.inf
+    if not math.isfinite(seconds):
+        raise StatefleetError(f"a delay must be finite, not {value!r}")
+    return seconds
 
 
 def _deliver(target: Any, name: str, data: dict[str, Any]) -> None:

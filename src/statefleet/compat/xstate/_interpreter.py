@@ -602,8 +602,8 @@ class XStateSession(Observable):
         machine a :class:`~statefleet.SnapshotError`."""
         try:
             data = json.loads(snapshot)
-        except (TypeError, ValueError) as exc:
-            raise SnapshotError(f"a snapshot is JSON text: {exc}") from exc
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise SnapshotError(f"a snapshot is JSON text of bounded depth: {exc}") from exc
         if not isinstance(data, Mapping):
             raise SnapshotError("a snapshot is a JSON object")
         own = data.get("statefleet")

@@ -20,6 +20,7 @@ from statefleet.compat.xstate._guards import guard_overrides
 from statefleet.compat.xstate._machine import MachineNode, front_end_settings, machine_node
 from statefleet.compat.xstate._reading import lenient_targets
 from statefleet.core import ChartDefinitionError
+from statefleet.formats._input import check_data
 from statefleet.formats._resolve import MISSING, Kind, Resolver
 from statefleet.formats._xstate import MachineLogic, from_dict
 
@@ -182,6 +183,10 @@ def create_machine(
     as it reads them unless the config sets ``"strictTargets": true`` (see
     :mod:`statefleet.compat.xstate._reading`).
     """
+    try:
+        check_data(config)  # the walks below assume bounded, acyclic data, as the reader does
+    except ChartDefinitionError as exc:
+        raise InvalidConfigError(exc.message, path=exc.path) from exc
     strict_targets = isinstance(config, Mapping) and config.get("strictTargets") is True
     config, max_iterations, strict = front_end_settings(config)
     factory = config.pop("context", None) if callable(config.get("context")) else None
