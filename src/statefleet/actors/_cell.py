@@ -533,10 +533,8 @@ class ActorCell:
         """Does a listener want the record of the step about to be taken? A listener may
         say, by ``wants_macrostep(actor)``, that it needs none for this one (a tracer whose
         sampler dropped the step's span, with no meter): then none is built."""
-        rt = self.rt
-        if rt.step_always:
-            return True
-        return any(fn(self.id) for fn in rt.want_fns)
+        wants = self.rt.wants_step
+        return wants is None or wants(self.id)
 
     def begin(self, ev: EventData | None) -> TraceHeaders:
         """Tell the listeners that propagate trace context a macrostep of ``ev`` begins;

@@ -130,10 +130,9 @@ class Runtime:
         self.filters: tuple[tuple[Callable[[Record], Any], tuple[type, ...] | None], ...] = ()
         self.step_fns: tuple[Callable[[Record], Any], ...] = ()
         self.recv_fns: tuple[Callable[[Record], Any], ...] = ()
-        #: some step listener wants every macrostep's record; else these say, per step,
-        #: whether theirs want it (``wants_macrostep(actor)``)
-        self.step_always = True
-        self.want_fns: tuple[Callable[[str], bool], ...] = ()
+        #: None: some step listener wants every macrostep's record; else whether one of
+        #: them wants the record of the step an actor just began (``wants_macrostep``)
+        self.wants_step: Callable[[str], bool] | None = None
         #: per listener that propagates trace context: (actor id, event) -> headers for the
         #: events the actor's macrostep sends (``begin_macrostep``, else ``trace_headers``)
         self.trace_fns: tuple[Callable[[str, EventData | None], TraceHeaders], ...] = ()
@@ -426,8 +425,13 @@ class Runtime:
         wants = [
             getattr(getattr(fn, "__self__", None), "wants_macrostep", None) for fn in self.step_fns
         ]
-        self.step_always = any(w is None for w in wants)
-        self.want_fns = tuple(w for w in wants if w is not None)
+        want_fns = tuple(w for w in wants if w is not None)
+        if len(want_fns) < len(wants) or not want_fns:
+            self.wants_step = None
+        elif len(want_fns) == 1:
+            self.wants_step = want_fns[0]
+        else:
+            self.wants_step = lambda actor: any(fn(actor) for fn in want_fns)
         traces: list[Callable[[str, EventData | None], TraceHeaders]] = []
         # trace context matters only to listeners that see macrosteps
         for fn in self.step_fns:

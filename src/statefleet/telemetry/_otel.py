@@ -247,7 +247,7 @@ class OpenTelemetry:
         just began? Not when its span is not recorded: nothing would be made of it (the
         runtime then builds none). Its span stays the parent of the step's commit."""
         span = self._open.get(actor)
-        if span is None or span.is_recording():
+        if span is None or (type(span) is not Unsampled and span.is_recording()):
             return True
         self._last[actor] = span
         return False
