@@ -16,12 +16,10 @@ from typing import Any
 from statefleet.actors import ActorCrashedError, ActorRef, ActorSystem
 from statefleet.compat.xstate._errors import RunawayChainError
 from statefleet.compat.xstate._interpreter import (
+    ActiveStates,
     Event,
     StateIds,
-    active_meta,
-    active_tags,
     event_parts,
-    matches,
     runaway,
     state_by_id,
 )
@@ -44,7 +42,7 @@ from statefleet.formats._xstate import XEvent, sets_done
 __all__ = ["Interpreter"]
 
 
-class Interpreter(Observable):
+class Interpreter(Observable, ActiveStates):
     """Run an XState chart as an actor, with xstate-statemachine's async ``Interpreter`` API.
 
     ``system``: the :class:`~statefleet.ActorSystem` to spawn in (its block must be open);
@@ -193,9 +191,8 @@ class Interpreter(Observable):
         """The state node ``state_id`` (:class:`StateNotFoundError` if there is none)."""
         return state_by_id(self.machine, state_id)
 
-    def matches(self, value: str) -> bool:
-        """Is ``value`` active (a state id, ``"#id"``, or a key path; see SyncInterpreter)?"""
-        return matches(self.machine, self.ref.configuration, value)
+    def _active(self) -> tuple[Chart, frozenset[str]]:
+        return self.machine, self.ref.configuration
 
     def can(self, event: str | Event | Mapping[str, Any]) -> bool:
         """Would ``event`` (a name or an event object) trigger a transition now (guards
@@ -208,19 +205,6 @@ class Interpreter(Observable):
         """The :class:`~statefleet.ActorSystem` the actor runs in (``system.get(id)`` finds
         an actor by id or ``system_id``)."""
         return self.ref.system
-
-    @property
-    def tags(self) -> set[str]:
-        """The tags of the active states."""
-        return active_tags(self.machine, self.ref.configuration)
-
-    def has_tag(self, tag: str) -> bool:
-        """Does an active state carry ``tag``?"""
-        return tag in self.tags
-
-    def get_meta(self) -> dict[str, Any]:
-        """The ``meta`` of the active states, by state id."""
-        return active_meta(self.machine, self.ref.configuration)
 
     @property
     def current_state_ids(self) -> StateIds:

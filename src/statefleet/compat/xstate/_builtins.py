@@ -36,6 +36,7 @@ from statefleet.compat.xstate._errors import (
 from statefleet.compat.xstate._guards import evaluate_guard
 from statefleet.compat.xstate._machine import MachineNode
 from statefleet.compat.xstate._ports import ActorPort
+from statefleet.compat.xstate._reading import named_in
 from statefleet.core import Chart, StatefleetError
 from statefleet.formats._resolve import MISSING, positional_arity
 from statefleet.formats._xstate import ActionDef
@@ -582,18 +583,4 @@ def builtin_for(action_type: str) -> Builtin | None:
 def action_types(config: Any) -> Iterator[str]:
     """Every action type a config names (in ``entry``, ``exit``, ``actions``), for binding
     the built-ins it uses."""
-    stack = [config]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, Mapping):
-            for key, value in node.items():
-                if key in ("entry", "exit", "actions"):
-                    for item in value if isinstance(value, list | tuple) else [value]:
-                        if isinstance(item, str):
-                            yield item
-                        elif isinstance(item, Mapping) and isinstance(item.get("type"), str):
-                            yield item["type"]
-                elif isinstance(value, Mapping | list | tuple):
-                    stack.append(value)
-        elif isinstance(node, list | tuple):
-            stack.extend(node)
+    return named_in(config, ("entry", "exit", "actions"))

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from statefleet.compat.xstate._errors import ImplementationMissingError, InvalidConfigError
+from statefleet.compat.xstate._reading import named_in
 from statefleet.core import StatefleetError
 from statefleet.formats._resolve import MISSING, Resolver, positional_arity
 
@@ -49,22 +50,7 @@ def check_composites(config: Any) -> None:
 
 def guard_names(config: Any) -> Iterator[str]:
     """Every guard name a config uses (``guard``/``cond``, composites' children)."""
-    stack = [config]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, Mapping):
-            for key, value in node.items():
-                if key in ("guard", "cond", "children"):
-                    for item in value if isinstance(value, list | tuple) else [value]:
-                        if isinstance(item, str):
-                            yield item
-                        elif isinstance(item, Mapping) and isinstance(item.get("type"), str):
-                            yield item["type"]
-                            stack.append(item)
-                elif isinstance(value, Mapping | list | tuple):
-                    stack.append(value)
-        elif isinstance(node, list | tuple):
-            stack.extend(node)
+    return named_in(config, ("guard", "cond", "children"), nested=True)
 
 
 def _params(guard_def: Any, context: Any, event: Any) -> Any:

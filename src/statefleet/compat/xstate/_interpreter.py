@@ -35,6 +35,7 @@ from statefleet.core import (
 from statefleet.formats._xstate import XEvent, sets_done
 
 __all__ = [
+    "ActiveStates",
     "ActorSystemView",
     "Event",
     "StateIds",
@@ -135,6 +136,33 @@ def active_meta(chart: Chart, configuration: frozenset[str]) -> dict[str, Any]:
     return out
 
 
+class ActiveStates:
+    """What both interpreters answer about the active states (``_active()`` gives the chart
+    and the configuration): ``tags``, ``has_tag``, ``get_meta``, ``matches``."""
+
+    def _active(self) -> tuple[Chart, frozenset[str]]:
+        raise NotImplementedError
+
+    @property
+    def tags(self) -> set[str]:
+        """The tags of the active states."""
+        return active_tags(*self._active())
+
+    def has_tag(self, tag: str) -> bool:
+        """Does an active state carry ``tag``?"""
+        return tag in self.tags
+
+    def get_meta(self) -> dict[str, Any]:
+        """The ``meta`` of the active states, by state id."""
+        return active_meta(*self._active())
+
+    def matches(self, value: str) -> bool:
+        """Is ``value`` active: a dotted key path (``"processing.step1"``), or a state id
+        (``"machine.processing.step1"``, ``"#machine.processing"``)?"""
+        chart, configuration = self._active()
+        return matches(chart, configuration, value)
+
+
 # -- the seed's interpreter view -------------------------------------------------------------
 class StateIds(frozenset[str]):
     """A frozen set of state ids that iterates and prints in document order.
@@ -215,7 +243,7 @@ class _XSession(Session):
         return bool(self._m.handled)
 
 
-class XStateSession(Observable):
+class XStateSession(Observable, ActiveStates):
     """Run an XState chart synchronously, with seed 001's ``SyncInterpreter`` view.
 
     ``XStateSession(chart, context=...).start()`` enters the initial states (invoked services
@@ -482,19 +510,6 @@ class XStateSession(Observable):
         return ActorSystemView(root)
 
     @property
-    def tags(self) -> set[str]:
-        """The tags of the active states."""
-        return active_tags(self.chart, self.session.configuration)
-
-    def has_tag(self, tag: str) -> bool:
-        """Does an active state carry ``tag``?"""
-        return tag in self.tags
-
-    def get_meta(self) -> dict[str, Any]:
-        """The ``meta`` of the active states, by state id."""
-        return active_meta(self.chart, self.session.configuration)
-
-    @property
     def current_state_ids(self) -> StateIds:
         """xstate-statemachine's name for :attr:`active_state_ids`."""
         return StateIds(self.session.active_leaves)
@@ -552,10 +567,8 @@ class XStateSession(Observable):
         value: str | dict[str, Any] = _value(top, active)
         return value
 
-    def matches(self, value: str) -> bool:
-        """Is ``value`` active: a dotted key path (``"processing.step1"``), or a state id
-        (``"machine.processing.step1"``, ``"#machine.processing"``)?"""
-        return matches(self.chart, self.session.configuration, value)
+    def _active(self) -> tuple[Chart, frozenset[str]]:
+        return self.chart, self.session.configuration
 
     def can(self, event: str | Event | Mapping[str, Any]) -> bool:
         """Would ``event`` (a name or an event object) trigger a transition now (guards

@@ -19,12 +19,12 @@ function, are called as xstate-statemachine calls them: with ``{"context": ..., 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from statefleet.formats._resolve import positional_arity
 
-__all__ = ["lenient_targets"]
+__all__ = ["lenient_targets", "named_in"]
 
 Path = tuple[str, ...]
 
@@ -145,6 +145,29 @@ def _state_in(raw: Mapping[str, Any]) -> Mapping[str, Any]:
     if not isinstance(state, str):
         return raw
     return {**{k: v for k, v in raw.items() if k != key}, "in": state}
+
+
+def named_in(config: Any, keys: tuple[str, ...], *, nested: bool = False) -> Iterator[str]:
+    """Every name a config gives under ``keys`` (anywhere in it): a string, or the ``type``
+    of an object (one of a list, or alone). ``nested``: objects named there are searched too
+    (a composite guard's children)."""
+    stack = [config]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Mapping):
+            for key, value in node.items():
+                if key in keys:
+                    for item in value if isinstance(value, list | tuple) else [value]:
+                        if isinstance(item, str):
+                            yield item
+                        elif isinstance(item, Mapping) and isinstance(item.get("type"), str):
+                            yield item["type"]
+                            if nested:
+                                stack.append(item)
+                elif isinstance(value, Mapping | list | tuple):
+                    stack.append(value)
+        elif isinstance(node, list | tuple):
+            stack.extend(node)
 
 
 def lenient_targets(config: Mapping[str, Any]) -> dict[str, Any]:
