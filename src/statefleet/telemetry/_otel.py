@@ -11,9 +11,17 @@ from collections.abc import Callable
 from typing import Any
 
 from opentelemetry import metrics, trace
-from opentelemetry.context import Context
+from opentelemetry.context import Context, get_current
 from opentelemetry.metrics import Observation
-from opentelemetry.trace import Link, NonRecordingSpan, Span, SpanContext, Status, StatusCode
+from opentelemetry.trace import (
+    INVALID_SPAN,
+    Link,
+    NonRecordingSpan,
+    Span,
+    SpanContext,
+    Status,
+    StatusCode,
+)
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from statefleet.core import (
@@ -190,7 +198,10 @@ class OpenTelemetry:
         ``send_nowait`` called inside an application span): the runtime stamps them on the
         event, which carries them through the mailbox and the durable inbox, so the
         macrostep it causes is a child of the caller's span."""
-        sc = trace.get_current_span().get_span_context()
+        current = get_current()
+        if not current:  # an empty context (the usual case outside any span): no span
+            return None
+        sc = trace.get_current_span(current).get_span_context()
         return _headers(sc) if sc.is_valid else None
 
     def begin_macrostep(
@@ -217,7 +228,11 @@ class OpenTelemetry:
                 sc = self._invoke_links.pop((actor, iid), None)
                 if sc is not None:
                     links.append(Link(sc))
-        span = self._open[actor] = self._start_step(trace_ctx, links, None)
+        span = self._open[actor] = (
+            self._start_step(trace_ctx, links, None)
+            if trace_ctx
+            else self._start(A.SPAN_MACROSTEP, None, None, links)
+        )
         if type(span) is Unsampled:
             return span.headers
         return lambda: _span_headers(span)
@@ -347,7 +362,9 @@ class OpenTelemetry:
         is called only for a span the SDK starts)."""
         fast = self._fast
         if fast is not None:
-            parent = trace.get_current_span(context)
+            if context is None:
+                context = get_current()
+            parent = trace.get_current_span(context) if context else INVALID_SPAN
             if type(parent) is Unsampled:
                 dropped = fast.drops_child(False, parent.trace_id, parent.flags)
                 if dropped is not None:
