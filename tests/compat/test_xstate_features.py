@@ -628,3 +628,32 @@ def test_an_endless_delay_is_an_error_event_not_a_timer_at_infinity() -> None:
     interp = SyncInterpreter(create_machine(config)).start()
     interp.send("ARM")
     assert interp.current_state_ids == {"t.failed"} and interp.session.next_due is None
+
+
+def test_send_is_external_and_raise_internal() -> None:
+    from statefleet.compat.xstate import send
+
+    config = {
+        "id": "m",
+        "initial": "a",
+        "context": {"seen": []},
+        "states": {
+            "a": {
+                "on": {
+                    "GO": {"actions": [send("EXTERNAL"), raise_("INTERNAL")]},
+                    "LATER": {"actions": [send({"type": "EXTERNAL"}, delay=100, id="s")]},
+                    "EXTERNAL": {"actions": "note"},
+                    "INTERNAL": {"actions": "note"},
+                    "NEXT": {"actions": "note"},
+                }
+            }
+        },
+    }
+    logic = MachineLogic(actions={"note": lambda i, c, e, a: c["seen"].append(e.type)})
+    interp = SyncInterpreter(create_machine(config, logic=logic)).start()
+    interp.send("GO")
+    assert interp.context["seen"] == ["INTERNAL", "EXTERNAL"]
+    interp.send("LATER")
+    interp.send("NEXT")
+    interp.advance(0.1)
+    assert interp.context["seen"] == ["INTERNAL", "EXTERNAL", "NEXT", "EXTERNAL"]

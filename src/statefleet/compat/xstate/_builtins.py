@@ -55,6 +55,7 @@ __all__ = [
     "log",
     "pure",
     "raise_",
+    "send",
     "send_parent",
     "send_to",
     "spawn_child",
@@ -68,6 +69,7 @@ RAISE = "xstate.raise"
 LOG = "xstate.log"
 EMIT = "xstate.emit"
 SEND_TO = "xstate.sendTo"
+SEND = "xstate.send"
 SEND_PARENT = "xstate.sendParent"
 FORWARD_TO = "xstate.forwardTo"
 ESCALATE = "xstate.escalate"
@@ -114,6 +116,19 @@ def send_to(
         "type": SEND_TO,
         "params": {"to": target, "event": event, "delay": delay, "id": send_id},
     }
+
+
+def send(
+    event: str | Mapping[str, Any] | Callable[..., Any],
+    *,
+    to: Any = None,
+    delay: Any = None,
+    id: str | None = None,
+) -> dict[str, Any]:
+    """XState v4's ``send`` action: ``event`` to the actor ``to`` (as :func:`send_to`), or,
+    without ``to``, to this machine as an external event (processed after the current one,
+    unlike :func:`raise_`); ``delay`` and ``id`` as for :func:`raise_`."""
+    return {"type": SEND, "params": {"event": event, "to": to, "delay": delay, "id": id}}
 
 
 def send_parent(event: str | Mapping[str, Any] | Callable[..., Any]) -> dict[str, Any]:
@@ -374,6 +389,20 @@ def _send_to(interpreter: Any, context: dict[str, Any], event: Any, action: Any)
         raise NotSupportedError("a delayed sendTo goes to this machine only")
 
 
+def _send(interpreter: Any, context: dict[str, Any], event: Any, action: Any) -> None:
+    params = _params(action)
+    if params.get("to") is not None:
+        _send_to(interpreter, context, event, action)
+        return
+    port = _port(interpreter, "xstate.send")
+    name, data = event_object(_required(action, "event"), context, event, "xstate.send")
+    delay = _delay_seconds(interpreter, params.get("delay"), context, event)
+    if delay is None:
+        _deliver(getattr(port, "ref", port), name, data)
+    else:
+        port.schedule(name, data, delay, params.get("id"))
+
+
 def _send_parent(interpreter: Any, context: dict[str, Any], event: Any, action: Any) -> None:
     port = _port(interpreter, "xstate.sendParent")
     parent = port.actor("parent")
@@ -534,6 +563,7 @@ BUILTIN_ACTIONS: dict[str, Builtin] = {
     LOG: _log,
     EMIT: _emit,
     SEND_TO: _send_to,
+    SEND: _send,
     SEND_PARENT: _send_parent,
     FORWARD_TO: _forward_to,
     ESCALATE: _escalate,
@@ -552,6 +582,7 @@ ALIASES: dict[str, str] = {
     "raise_": RAISE,
     "log": LOG,
     "emit": EMIT,
+    "send": SEND,
     "sendTo": SEND_TO,
     "send_to": SEND_TO,
     "sendParent": SEND_PARENT,
