@@ -159,14 +159,6 @@ async def test_at_fires_at_a_wall_clock_instant() -> None:
         hsm.At(42)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(
-    "name", ["Operation", "OnCall", "Call"]
-)
-def test_unsupported_elements_say_so(name: str) -> None:
-    with pytest.raises(ChartDefinitionError, match=f"hsm.{name} is not supported by statefleet"):
-        getattr(hsm, name)("x")
-
-
 async def test_events_read_with_both_spellings() -> None:
     seen: list[tuple[str, Any]] = []
 

@@ -434,3 +434,37 @@ async def test_broadcast_reaches_the_running_machines_of_a_context() -> None:
     with pytest.raises(StatefleetError, match=r"hsm\.Instance objects"):
         hsm.NewGroup(object())  # type: ignore[arg-type]
     assert hsm.Match("hall-1", "yard-*", "hall-?") and not hsm.Match("hall-10", "hall-?")
+
+
+# -- operations ----------------------------------------------------------------------------------
+async def test_operations_called_by_name_and_their_errors() -> None:
+    class Door(Log):
+        def lock(self, code: int) -> str:
+            self.log.append(f"lock:{code}")
+            return "locked"
+
+    model = hsm.Define(
+        "Door",
+        hsm.Operation("lock"),  # the instance's method of that name
+        hsm.Operation("open"),  # ... which this instance does not have
+        hsm.Initial(hsm.Target("closed")),
+        hsm.State("closed", hsm.Transition(hsm.OnCall("lock"), hsm.Target("../locked"))),
+        hsm.State("locked"),
+    )
+    ctx, door = hsm.Context(), Door()
+    await hsm.Start(ctx, door, model, clock=VirtualClock())
+    assert await hsm.Call(ctx, door, "lock", 1234) == "locked"
+    assert door.state() == "/Door/locked" and door.log == ["lock:1234"]
+    with pytest.raises(StatefleetError, match='missing operation "open"'):
+        await hsm.Call(ctx, door, "open")
+    with pytest.raises(ChartDefinitionError, match='missing operation "fly" for OnCall'):
+        await hsm.Call(ctx, door, "fly")
+    await hsm.Stop(door)
+    with pytest.raises(ChartDefinitionError, match="declared twice"):
+        hsm.Define("M", hsm.Operation("a"), hsm.Operation("a"), hsm.State("s"))
+    with pytest.raises(ChartDefinitionError, match="belongs to the machine"):
+        hsm.Define("M", hsm.State("s", hsm.Operation("a")))
+    with pytest.raises(ChartDefinitionError, match='missing operation "x" for OnCall'):
+        hsm.Define("M", hsm.State("s", hsm.Transition(hsm.OnCall("x"), hsm.Target("."))))
+    with pytest.raises(ChartDefinitionError, match="takes a function"):
+        hsm.Define("M", hsm.Operation("a", 42), hsm.State("s"))

@@ -1761,7 +1761,6 @@ def test_config_supports_snake_case_fields():
     assert config.Clock is None
 
 
-@_missing("hsm.operation")
 @pytest.mark.anyio
 async def test_snake_case_dsl_aliases_build_and_run_model():
     instance = ParityInstance()
@@ -2039,7 +2038,6 @@ async def test_config_clock_drives_after_transition():
     await hsm.Stop(instance)
 
 
-@_missing("operations (Operation, OnCall, Call)")
 @pytest.mark.anyio
 async def test_operation_oncall_and_call():
     instance = ParityInstance()
@@ -2070,6 +2068,197 @@ async def test_operation_oncall_and_call():
     assert result == "ok:7"
     assert instance.log == ["call:7"]
     assert instance.state() == "/CallMachine/called"
+
+    await hsm.Stop(instance)
+
+
+@pytest.mark.anyio
+async def test_snake_case_named_operation_dsl_builds_and_runs_model():
+    class NamedOperationInstance(ParityInstance):
+        async def enter_idle(self, event: hsm.Event) -> None:
+            self.log.append(f"enter_idle:{event.Name}")
+
+    instance = NamedOperationInstance()
+
+    async def allow(ctx: hsm.Context, inst: NamedOperationInstance, event: hsm.Event) -> bool:
+        assert isinstance(ctx, hsm.Context)
+        assert inst is instance
+        inst.log.append(f"guard:{event.Name}")
+        return True
+
+    async def leave_idle(ctx: hsm.Context, inst: NamedOperationInstance, event: hsm.Event) -> None:
+        inst.log.append(f"exit:{event.Name}")
+
+    async def effect(ctx: hsm.Context, inst: NamedOperationInstance, event: hsm.Event) -> None:
+        inst.log.append(f"effect:{event.Name}")
+
+    async def enter_done(ctx: hsm.Context, inst: NamedOperationInstance, event: hsm.Event) -> None:
+        inst.log.append(f"enter_done:{event.Name}")
+
+    model = hsm.define(
+        "NamedOperationDslMachine",
+        hsm.operation("enter_idle"),
+        hsm.operation("allow", allow),
+        hsm.operation("leave_idle", leave_idle),
+        hsm.operation("effect", effect),
+        hsm.operation("enter_done", enter_done),
+        hsm.initial(hsm.target("idle")),
+        hsm.state(
+            "idle",
+            hsm.entry("enter_idle"),
+            hsm.exit("leave_idle"),
+            hsm.transition(
+                hsm.on("go"),
+                hsm.guard("allow"),
+                hsm.effect("effect"),
+                hsm.target("../done"),
+            ),
+        ),
+        hsm.state("done", hsm.entry("enter_done")),
+    )
+
+    ctx = hsm.context()
+    await hsm.start(ctx, instance, model)
+    await hsm.dispatch(ctx, instance, hsm.event("go"))
+
+    assert instance.state() == "/NamedOperationDslMachine/done"
+    assert instance.log == [
+        "enter_idle:hsm_initial",
+        "guard:go",
+        "exit:go",
+        "effect:go",
+        "enter_done:go",
+    ]
+
+    await hsm.stop(instance)
+
+
+def test_named_operation_dsl_rejects_missing_operation_references():
+    with pytest.raises(
+        hsm.ValidationError, match='missing operation "missing" for behavior or guard'
+    ):
+        hsm.Define(
+            "MissingNamedOperationMachine",
+            hsm.Initial(hsm.Target("idle")),
+            hsm.State("idle", hsm.Entry("missing")),
+        )
+
+    with pytest.raises(
+        hsm.ValidationError, match='missing operation "missing" for behavior or guard'
+    ):
+        hsm.Define(
+            "MissingNamedGuardMachine",
+            hsm.Initial(hsm.Target("idle")),
+            hsm.State(
+                "idle",
+                hsm.Transition(
+                    hsm.On("go"),
+                    hsm.Guard("missing"),
+                    hsm.Target("../done"),
+                ),
+            ),
+            hsm.State("done"),
+        )
+
+
+@pytest.mark.anyio
+async def test_operation_call_signature_variants_match_dsl_runtime():
+    class SignatureInstance(ParityInstance):
+        pass
+
+    instance = SignatureInstance()
+    calls: list[str] = []
+
+    async def ctx_inst(ctx: hsm.Context, inst: SignatureInstance, value: int) -> str:
+        assert isinstance(ctx, hsm.Context)
+        assert inst is instance
+        calls.append(f"ctx_inst:{value}")
+        return f"ctx_inst:{value}"
+
+    async def context_only(context: hsm.Context, value: int) -> str:
+        assert isinstance(context, hsm.Context)
+        calls.append(f"context_only:{value}")
+        return f"context_only:{value}"
+
+    async def inst_only(inst: SignatureInstance, value: int) -> str:
+        assert inst is instance
+        calls.append(f"inst_only:{value}")
+        return f"inst_only:{value}"
+
+    async def args_only(value: int) -> str:
+        calls.append(f"args_only:{value}")
+        return f"args_only:{value}"
+
+    async def record_call(ctx: hsm.Context, inst: SignatureInstance, event: hsm.Event) -> None:
+        assert isinstance(event.Data, hsm.CallData)
+        inst.log.append(event.Data.name)
+
+    model = hsm.Define(
+        "SignatureCallMachine",
+        hsm.Operation("ctx_inst", ctx_inst),
+        hsm.Operation("context_only", context_only),
+        hsm.Operation("inst_only", inst_only),
+        hsm.Operation("args_only", args_only),
+        hsm.Initial(hsm.Target("idle")),
+        hsm.State(
+            "idle",
+            hsm.Transition(hsm.OnCall("ctx_inst"), hsm.Effect(record_call)),
+            hsm.Transition(hsm.OnCall("context_only"), hsm.Effect(record_call)),
+            hsm.Transition(hsm.OnCall("inst_only"), hsm.Effect(record_call)),
+            hsm.Transition(hsm.OnCall("args_only"), hsm.Effect(record_call)),
+        ),
+    )
+
+    ctx = hsm.Context()
+    await hsm.Start(ctx, instance, model)
+
+    assert await hsm.Call(ctx, instance, "ctx_inst", 1) == "ctx_inst:1"
+    assert await hsm.Call(ctx, instance, "context_only", 2) == "context_only:2"
+    assert await hsm.Call(ctx, instance, "inst_only", 3) == "inst_only:3"
+    assert await hsm.Call(ctx, instance, "args_only", 4) == "args_only:4"
+
+    assert calls == ["ctx_inst:1", "context_only:2", "inst_only:3", "args_only:4"]
+    assert instance.log == ["ctx_inst", "context_only", "inst_only", "args_only"]
+    assert hsm.TakeSnapshot(ctx, instance).QueueLen == 0
+
+    await hsm.Stop(instance)
+
+
+@pytest.mark.anyio
+async def test_oncall_dispatches_before_operation_exception():
+    instance = ParityInstance()
+
+    async def fail(value: int) -> None:
+        raise RuntimeError(f"boom:{value}")
+
+    async def record_call(ctx: hsm.Context, inst: ParityInstance, event: hsm.Event) -> None:
+        assert isinstance(event.Data, hsm.CallData)
+        inst.log.append(f"oncall:{event.Data.args[0]}")
+
+    model = hsm.Define(
+        "FailingCallMachine",
+        hsm.Operation("fail", fail),
+        hsm.Initial(hsm.Target("idle")),
+        hsm.State(
+            "idle",
+            hsm.Transition(
+                hsm.OnCall("fail"),
+                hsm.Target("../called"),
+                hsm.Effect(record_call),
+            ),
+        ),
+        hsm.State("called"),
+    )
+
+    ctx = hsm.Context()
+    await hsm.Start(ctx, instance, model)
+
+    with pytest.raises(RuntimeError, match="boom:7"):
+        await hsm.Call(ctx, instance, "fail", 7)
+
+    assert instance.state() == "/FailingCallMachine/called"
+    assert instance.log == ["oncall:7"]
+    assert hsm.TakeSnapshot(ctx, instance).QueueLen == 0
 
     await hsm.Stop(instance)
 
@@ -2599,12 +2788,7 @@ class TimerInstance(Instance):
     def __init__(self):
         super().__init__()
         self.log = []
-        self.data = {
-            'tick_count': 0,
-            'count': 0,
-            'delay': 0,
-            'timer_event': None
-        }
+        self.data = {"tick_count": 0, "count": 0, "delay": 0, "timer_event": None}
 
     def log_action(self, action):
         self.log.append(action)
@@ -2653,7 +2837,9 @@ class ManualClock:
                 if not future.done():
                     future.set_result(None)
                 return
-        raise AssertionError(f"expected scheduled sleep {expected}, got {[duration for duration, _ in self.sleeps]}")
+        raise AssertionError(
+            f"expected scheduled sleep {expected}, got {[duration for duration, _ in self.sleeps]}"
+        )
 
 
 async def wait_until(predicate, message: str) -> None:
@@ -2671,47 +2857,41 @@ async def test_basic_after_timer_fires_once_after_delay():
     clock = ManualClock()
 
     async def waiting_entry(ctx, inst, event):
-        inst.log_action('waiting-entry')
+        inst.log_action("waiting-entry")
 
     def timer_triggered_effect(ctx, inst, event):
-        inst.log_action('timer-triggered')
+        inst.log_action("timer-triggered")
 
     async def done_entry(ctx, inst, event):
-        inst.log_action('done-entry')
+        inst.log_action("done-entry")
 
     async def after_delay(ctx, inst, event):
         return timedelta(milliseconds=50)  # 50ms delay
 
-    model = hsm.define('BasicAfterMachine',
-        hsm.initial(hsm.target('waiting')),
-        hsm.state('waiting',
+    model = hsm.define(
+        "BasicAfterMachine",
+        hsm.initial(hsm.target("waiting")),
+        hsm.state(
+            "waiting",
             hsm.entry(waiting_entry),
             hsm.transition(
-                hsm.after(after_delay),
-                hsm.target('../done'),
-                hsm.effect(timer_triggered_effect)
-            )
+                hsm.after(after_delay), hsm.target("../done"), hsm.effect(timer_triggered_effect)
+            ),
         ),
-        hsm.state('done',
-            hsm.entry(done_entry)
-        )
+        hsm.state("done", hsm.entry(done_entry)),
     )
 
     ctx = hsm.Context()
     sm = await hsm.Started(ctx, instance, model, hsm.Config(Clock=clock))
-    assert instance.log == ['waiting-entry']
-    assert sm.state() == '/BasicAfterMachine/waiting'
+    assert instance.log == ["waiting-entry"]
+    assert sm.state() == "/BasicAfterMachine/waiting"
 
     await clock.wait_for_sleep()
     assert clock.release_next() == timedelta(milliseconds=50)
     await asyncio.wait_for(hsm.AfterEntry(ctx, instance, "/BasicAfterMachine/done"), timeout=1)
 
-    assert instance.log == [
-        'waiting-entry',
-        'timer-triggered',
-        'done-entry'
-    ]
-    assert sm.state() == '/BasicAfterMachine/done'
+    assert instance.log == ["waiting-entry", "timer-triggered", "done-entry"]
+    assert sm.state() == "/BasicAfterMachine/done"
 
     await hsm.stop(sm)
 
@@ -2723,45 +2903,41 @@ async def test_after_timer_aborted_on_state_exit():
     clock = ManualClock()
 
     def timeout_effect(ctx, inst, event):
-        inst.log_action('timeout-fired')
+        inst.log_action("timeout-fired")
 
     def cancel_effect(ctx, inst, event):
-        inst.log_action('manual-cancel')
+        inst.log_action("manual-cancel")
 
     async def long_delay(ctx, inst, event):
         return timedelta(milliseconds=100)  # Long delay
 
-    model = hsm.define('AbortedAfterMachine',
-        hsm.initial(hsm.target('timed')),
-        hsm.state('timed',
+    model = hsm.define(
+        "AbortedAfterMachine",
+        hsm.initial(hsm.target("timed")),
+        hsm.state(
+            "timed",
             hsm.transition(
-                hsm.after(long_delay),
-                hsm.target('../timeout'),
-                hsm.effect(timeout_effect)
+                hsm.after(long_delay), hsm.target("../timeout"), hsm.effect(timeout_effect)
             ),
-            hsm.transition(
-                hsm.on('cancel'),
-                hsm.target('../cancelled'),
-                hsm.effect(cancel_effect)
-            )
+            hsm.transition(hsm.on("cancel"), hsm.target("../cancelled"), hsm.effect(cancel_effect)),
         ),
-        hsm.state('timeout'),
-        hsm.state('cancelled')
+        hsm.state("timeout"),
+        hsm.state("cancelled"),
     )
 
     ctx = hsm.Context()
     sm = await hsm.Started(ctx, instance, model, hsm.Config(Clock=clock))
 
     await clock.wait_for_sleep()
-    await sm.dispatch(ctx, Event(name='cancel'))
+    await sm.dispatch(ctx, Event(name="cancel"))
 
-    assert instance.log == ['manual-cancel']
-    assert sm.state() == '/AbortedAfterMachine/cancelled'
+    assert instance.log == ["manual-cancel"]
+    assert sm.state() == "/AbortedAfterMachine/cancelled"
 
     await wait_until(lambda: clock.cancelled >= 1, "timer sleep was not cancelled")
     clock._prune_done()
     await asyncio.sleep(0)
-    assert 'timeout-fired' not in instance.log
+    assert "timeout-fired" not in instance.log
 
     await hsm.stop(sm)
 
@@ -2773,59 +2949,54 @@ async def test_basic_every_timer_fires_repeatedly_at_intervals():
     clock = ManualClock()
 
     async def counting_entry(ctx, inst, event):
-        inst.data['count'] = 0
-        inst.log_action('counting-entry')
+        inst.data["count"] = 0
+        inst.log_action("counting-entry")
 
     def tick_effect(ctx, inst, event):
-        inst.data['count'] += 1
-        inst.log_action(f'tick-{inst.data["count"]}')
+        inst.data["count"] += 1
+        inst.log_action(f"tick-{inst.data['count']}")
 
     def stop_effect(ctx, inst, event):
-        inst.log_action(f'stopped-at-{inst.data["count"]}')
+        inst.log_action(f"stopped-at-{inst.data['count']}")
 
     async def every_interval(ctx, inst, event):
         return timedelta(milliseconds=30)  # 30ms interval
 
-    model = hsm.define('BasicEveryMachine',
-        hsm.initial(hsm.target('counting')),
-        hsm.state('counting',
+    model = hsm.define(
+        "BasicEveryMachine",
+        hsm.initial(hsm.target("counting")),
+        hsm.state(
+            "counting",
             hsm.entry(counting_entry),
-            hsm.transition(
-                hsm.every(every_interval),
-                hsm.effect(tick_effect)
-            ),
-            hsm.transition(
-                hsm.on('stop'),
-                hsm.target('../stopped'),
-                hsm.effect(stop_effect)
-            )
+            hsm.transition(hsm.every(every_interval), hsm.effect(tick_effect)),
+            hsm.transition(hsm.on("stop"), hsm.target("../stopped"), hsm.effect(stop_effect)),
         ),
-        hsm.state('stopped')
+        hsm.state("stopped"),
     )
 
     ctx = hsm.Context()
     sm = await hsm.Started(ctx, instance, model, hsm.Config(Clock=clock))
-    assert instance.log == ['counting-entry']
+    assert instance.log == ["counting-entry"]
 
     await clock.wait_for_sleep()
     assert clock.release_next() == timedelta(milliseconds=30)
-    await wait_until(lambda: instance.data['count'] >= 1, "first tick did not fire")
+    await wait_until(lambda: instance.data["count"] >= 1, "first tick did not fire")
     await clock.wait_for_sleep()
     assert clock.release_next() == timedelta(milliseconds=30)
-    await wait_until(lambda: instance.data['count'] >= 2, "second tick did not fire")
+    await wait_until(lambda: instance.data["count"] >= 2, "second tick did not fire")
 
-    assert 'tick-1' in instance.log
-    assert 'tick-2' in instance.log
+    assert "tick-1" in instance.log
+    assert "tick-2" in instance.log
 
-    await sm.dispatch(ctx, Event(name='stop'))
+    await sm.dispatch(ctx, Event(name="stop"))
 
-    final_count = instance.data['count']
-    assert f'stopped-at-{final_count}' in instance.log
+    final_count = instance.data["count"]
+    assert f"stopped-at-{final_count}" in instance.log
 
     await wait_until(lambda: clock.cancelled >= 1, "repeating timer sleep was not cancelled")
     clock._prune_done()
     await asyncio.sleep(0)
-    assert instance.data['count'] == final_count
+    assert instance.data["count"] == final_count
 
     await hsm.stop(sm)
 
@@ -2837,10 +3008,10 @@ async def test_multiple_timers_in_same_state():
     clock = ManualClock()
 
     def timer1_effect(ctx, inst, event):
-        inst.log_action('timer1-fired')
+        inst.log_action("timer1-fired")
 
     def timer2_effect(ctx, inst, event):
-        inst.log_action('timer2-fired')
+        inst.log_action("timer2-fired")
 
     async def delay1(ctx, inst, event):
         return timedelta(milliseconds=40)  # 40ms
@@ -2848,22 +3019,16 @@ async def test_multiple_timers_in_same_state():
     async def delay2(ctx, inst, event):
         return timedelta(milliseconds=80)  # 80ms
 
-    model = hsm.define('MultipleTimerMachine',
-        hsm.initial(hsm.target('multi')),
-        hsm.state('multi',
-            hsm.transition(
-                hsm.after(delay1),
-                hsm.target('../path1'),
-                hsm.effect(timer1_effect)
-            ),
-            hsm.transition(
-                hsm.after(delay2),
-                hsm.target('../path2'),
-                hsm.effect(timer2_effect)
-            )
+    model = hsm.define(
+        "MultipleTimerMachine",
+        hsm.initial(hsm.target("multi")),
+        hsm.state(
+            "multi",
+            hsm.transition(hsm.after(delay1), hsm.target("../path1"), hsm.effect(timer1_effect)),
+            hsm.transition(hsm.after(delay2), hsm.target("../path2"), hsm.effect(timer2_effect)),
         ),
-        hsm.state('path1'),
-        hsm.state('path2')
+        hsm.state("path1"),
+        hsm.state("path2"),
     )
 
     ctx = hsm.Context()
@@ -2876,13 +3041,13 @@ async def test_multiple_timers_in_same_state():
     ]
     clock.release_duration(timedelta(milliseconds=40))
     await asyncio.wait_for(hsm.AfterEntry(ctx, instance, "/MultipleTimerMachine/path1"), timeout=1)
-    assert instance.log == ['timer1-fired']
-    assert sm.state() == '/MultipleTimerMachine/path1'
+    assert instance.log == ["timer1-fired"]
+    assert sm.state() == "/MultipleTimerMachine/path1"
 
     await wait_until(lambda: clock.cancelled >= 1, "second timer sleep was not cancelled")
     clock._prune_done()
     await asyncio.sleep(0)
-    assert 'timer2-fired' not in instance.log
+    assert "timer2-fired" not in instance.log
 
     await hsm.stop(sm)
 
@@ -2891,48 +3056,51 @@ async def test_multiple_timers_in_same_state():
 async def test_timer_with_dynamic_duration_based_on_instance_data():
     """Timer with dynamic duration based on instance data"""
     instance = TimerInstance()
-    instance.data['delay'] = 60
+    instance.data["delay"] = 60
     clock = ManualClock()
 
     async def waiting_entry(ctx, inst, event):
-        inst.log_action(f'waiting-with-delay-{inst.data["delay"]}')
+        inst.log_action(f"waiting-with-delay-{inst.data['delay']}")
 
     def dynamic_timer_effect(ctx, inst, event):
-        inst.log_action('dynamic-timer-fired')
+        inst.log_action("dynamic-timer-fired")
 
     async def dynamic_delay(ctx, inst, event):
-        return timedelta(milliseconds=inst.data['delay'])
+        return timedelta(milliseconds=inst.data["delay"])
 
-    model = hsm.define('DynamicTimerMachine',
-        hsm.initial(hsm.target('waiting')),
-        hsm.state('waiting',
+    model = hsm.define(
+        "DynamicTimerMachine",
+        hsm.initial(hsm.target("waiting")),
+        hsm.state(
+            "waiting",
             hsm.entry(waiting_entry),
             hsm.transition(
                 hsm.after(dynamic_delay),
-                hsm.target('../finished'),
-                hsm.effect(dynamic_timer_effect)
-            )
+                hsm.target("../finished"),
+                hsm.effect(dynamic_timer_effect),
+            ),
         ),
-        hsm.state('finished')
+        hsm.state("finished"),
     )
 
     ctx = hsm.Context()
     sm = await hsm.Started(ctx, instance, model, hsm.Config(Clock=clock))
-    assert instance.log == ['waiting-with-delay-60']
+    assert instance.log == ["waiting-with-delay-60"]
 
     await clock.wait_for_sleep()
     assert clock.release_next() == timedelta(milliseconds=60)
-    await asyncio.wait_for(hsm.AfterEntry(ctx, instance, "/DynamicTimerMachine/finished"), timeout=1)
-    assert instance.log == [
-        'waiting-with-delay-60',
-        'dynamic-timer-fired'
-    ]
-    assert sm.state() == '/DynamicTimerMachine/finished'
+    await asyncio.wait_for(
+        hsm.AfterEntry(ctx, instance, "/DynamicTimerMachine/finished"), timeout=1
+    )
+    assert instance.log == ["waiting-with-delay-60", "dynamic-timer-fired"]
+    assert sm.state() == "/DynamicTimerMachine/finished"
 
     await hsm.stop(sm)
 
 
-@_differs("the initial event is named hsm_initial (seed 004's name; this test of hsm's expects hsm/initial)")
+@_differs(
+    "the initial event is named hsm_initial (seed 004's name; this test of hsm's expects hsm/initial)"
+)
 @pytest.mark.anyio
 async def test_timer_with_event_data_access():
     """Timer with event data access"""
@@ -2940,18 +3108,14 @@ async def test_timer_with_event_data_access():
     clock = ManualClock()
 
     async def event_data_timer(ctx, inst, event):
-        inst.data['timer_event'] = event
+        inst.data["timer_event"] = event
         return timedelta(milliseconds=50)
 
-    model = hsm.define('EventDataTimerMachine',
-        hsm.initial(hsm.target('timed')),
-        hsm.state('timed',
-            hsm.transition(
-                hsm.after(event_data_timer),
-                hsm.target('../triggered')
-            )
-        ),
-        hsm.state('triggered')
+    model = hsm.define(
+        "EventDataTimerMachine",
+        hsm.initial(hsm.target("timed")),
+        hsm.state("timed", hsm.transition(hsm.after(event_data_timer), hsm.target("../triggered"))),
+        hsm.state("triggered"),
     )
 
     ctx = hsm.Context()
@@ -2959,12 +3123,14 @@ async def test_timer_with_event_data_access():
 
     await clock.wait_for_sleep()
 
-    assert instance.data['timer_event'] is not None
-    assert instance.data['timer_event'].name == 'hsm/initial'
+    assert instance.data["timer_event"] is not None
+    assert instance.data["timer_event"].name == "hsm/initial"
 
     assert clock.release_next() == timedelta(milliseconds=50)
-    await asyncio.wait_for(hsm.AfterEntry(ctx, instance, "/EventDataTimerMachine/triggered"), timeout=1)
-    assert sm.state() == '/EventDataTimerMachine/triggered'
+    await asyncio.wait_for(
+        hsm.AfterEntry(ctx, instance, "/EventDataTimerMachine/triggered"), timeout=1
+    )
+    assert sm.state() == "/EventDataTimerMachine/triggered"
 
     await hsm.stop(sm)
 
@@ -2977,21 +3143,21 @@ async def test_zero_or_negative_timer_duration():
     clock = ManualClock()
 
     def immediate_effect(ctx, inst, event):
-        inst.log_action('immediate-timer')
+        inst.log_action("immediate-timer")
 
     async def zero_delay(ctx, inst, event):
         return timedelta(milliseconds=0)  # Immediate
 
-    model = hsm.define('ZeroTimerMachine',
-        hsm.initial(hsm.target('immediate')),
-        hsm.state('immediate',
+    model = hsm.define(
+        "ZeroTimerMachine",
+        hsm.initial(hsm.target("immediate")),
+        hsm.state(
+            "immediate",
             hsm.transition(
-                hsm.after(zero_delay),
-                hsm.target('../done'),
-                hsm.effect(immediate_effect)
-            )
+                hsm.after(zero_delay), hsm.target("../done"), hsm.effect(immediate_effect)
+            ),
         ),
-        hsm.state('done')
+        hsm.state("done"),
     )
 
     ctx = hsm.Context()
@@ -2999,8 +3165,8 @@ async def test_zero_or_negative_timer_duration():
 
     await asyncio.sleep(0)
 
-    assert sm.state() == '/ZeroTimerMachine/immediate'
-    assert 'immediate-timer' not in instance.log
+    assert sm.state() == "/ZeroTimerMachine/immediate"
+    assert "immediate-timer" not in instance.log
     assert clock.sleeps == []
 
     await hsm.stop(sm)
@@ -3013,35 +3179,40 @@ async def test_timer_in_hierarchical_state():
     clock = ManualClock()
 
     def parent_timeout_effect(ctx, inst, event):
-        inst.log_action('parent-handled-timeout')
+        inst.log_action("parent-handled-timeout")
 
     async def hier_delay(ctx, inst, event):
         return timedelta(milliseconds=50)
 
-    model = hsm.define('HierarchicalTimerMachine',
-        hsm.initial(hsm.target('parent/child')),
-        hsm.state('parent',
-            hsm.state('child',
+    model = hsm.define(
+        "HierarchicalTimerMachine",
+        hsm.initial(hsm.target("parent/child")),
+        hsm.state(
+            "parent",
+            hsm.state(
+                "child",
                 hsm.transition(
                     hsm.after(hier_delay),
-                    hsm.target('../../done'),
-                    hsm.effect(parent_timeout_effect)
-                )
-            )
+                    hsm.target("../../done"),
+                    hsm.effect(parent_timeout_effect),
+                ),
+            ),
         ),
-        hsm.state('done')
+        hsm.state("done"),
     )
 
     ctx = hsm.Context()
     sm = await hsm.Started(ctx, instance, model, hsm.Config(Clock=clock))
-    assert sm.state() == '/HierarchicalTimerMachine/parent/child'
+    assert sm.state() == "/HierarchicalTimerMachine/parent/child"
 
     await clock.wait_for_sleep()
     assert clock.release_next() == timedelta(milliseconds=50)
-    await asyncio.wait_for(hsm.AfterEntry(ctx, instance, "/HierarchicalTimerMachine/done"), timeout=1)
+    await asyncio.wait_for(
+        hsm.AfterEntry(ctx, instance, "/HierarchicalTimerMachine/done"), timeout=1
+    )
 
-    assert instance.log == ['parent-handled-timeout']
-    assert sm.state() == '/HierarchicalTimerMachine/done'
+    assert instance.log == ["parent-handled-timeout"]
+    assert sm.state() == "/HierarchicalTimerMachine/done"
 
     await hsm.stop(sm)
 
@@ -3054,36 +3225,33 @@ async def test_every_timer_with_abort_signal_handling():
 
     async def active_entry(ctx, inst, event):
         # Only reset tick_count on initial entry, not on self-transitions
-        if 'tick_count' not in inst.data:
-            inst.data['tick_count'] = 0
+        if "tick_count" not in inst.data:
+            inst.data["tick_count"] = 0
 
     def every_tick_effect(ctx, inst, event):
-        inst.data['tick_count'] += 1
-        inst.log_action(f'tick-{inst.data["tick_count"]}')
+        inst.data["tick_count"] += 1
+        inst.log_action(f"tick-{inst.data['tick_count']}")
 
     async def finished_entry(ctx, inst, event):
-        inst.log_action(f'finished-at-tick-{inst.data["tick_count"]}')
+        inst.log_action(f"finished-at-tick-{inst.data['tick_count']}")
 
     async def tick_interval(ctx, inst, event):
         return timedelta(milliseconds=25)  # 25ms
 
-    model = hsm.define('EveryTimerAbortMachine',
-        hsm.initial(hsm.target('active')),
-        hsm.state('active',
+    model = hsm.define(
+        "EveryTimerAbortMachine",
+        hsm.initial(hsm.target("active")),
+        hsm.state(
+            "active",
             hsm.entry(active_entry),
             hsm.transition(
                 hsm.every(tick_interval),
-                hsm.target('.'),  # Self transition
-                hsm.effect(every_tick_effect)
+                hsm.target("."),  # Self transition
+                hsm.effect(every_tick_effect),
             ),
-            hsm.transition(
-                hsm.on('finish'),
-                hsm.target('../finished')
-            )
+            hsm.transition(hsm.on("finish"), hsm.target("../finished")),
         ),
-        hsm.state('finished',
-            hsm.entry(finished_entry)
-        )
+        hsm.state("finished", hsm.entry(finished_entry)),
     )
 
     ctx = hsm.Context()
@@ -3091,14 +3259,18 @@ async def test_every_timer_with_abort_signal_handling():
 
     await clock.wait_for_sleep()
     assert clock.release_next() == timedelta(milliseconds=25)
-    await wait_until(lambda: instance.data['tick_count'] >= 1, "first self-transition tick did not fire")
+    await wait_until(
+        lambda: instance.data["tick_count"] >= 1, "first self-transition tick did not fire"
+    )
     await clock.wait_for_sleep()
     assert clock.release_next() == timedelta(milliseconds=25)
-    await wait_until(lambda: instance.data['tick_count'] >= 2, "second self-transition tick did not fire")
+    await wait_until(
+        lambda: instance.data["tick_count"] >= 2, "second self-transition tick did not fire"
+    )
 
     cancelled_before_finish = clock.cancelled
-    await sm.dispatch(ctx, Event(name='finish'))
-    final_tick = instance.data['tick_count']
+    await sm.dispatch(ctx, Event(name="finish"))
+    final_tick = instance.data["tick_count"]
 
     await wait_until(
         lambda: clock.cancelled > cancelled_before_finish,
@@ -3106,7 +3278,7 @@ async def test_every_timer_with_abort_signal_handling():
     )
     clock._prune_done()
     await asyncio.sleep(0)
-    assert instance.data['tick_count'] == final_tick
-    assert f'finished-at-tick-{final_tick}' in instance.log
+    assert instance.data["tick_count"] == final_tick
+    assert f"finished-at-tick-{final_tick}" in instance.log
 
     await hsm.stop(sm)

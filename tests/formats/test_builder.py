@@ -987,7 +987,7 @@ def test_unknown_target_names_the_source_path() -> None:
         ((hsm.state("a", hsm.transition(hsm.on("x"), hsm.guard(3))),), "/M/a", "guard() expects"),
         ((hsm.state("a", hsm.transition(hsm.on("a b"))),), "/M/a", "without spaces"),
         ((hsm.state("a", hsm.transition(hsm.on())),), "/M/a", "at least one event"),
-        ((hsm.state("a", hsm.entry("nope")),), "/M/a", "entry() expects functions"),
+        ((hsm.state("a", hsm.entry(42)),), "/M/a", "entry() expects functions"),
         ((hsm.state("a"), hsm.state("a")), "/M/a", "duplicate state name 'a'"),
         ((hsm.state("a/b"),), "/M", "invalid state name 'a/b'"),
         ((hsm.state(".."),), "/M", "invalid state name '..'"),

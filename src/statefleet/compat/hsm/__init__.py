@@ -13,6 +13,7 @@ from statefleet.compat.hsm._api import (
     AfterExecuted,
     AfterExit,
     AfterProcess,
+    Call,
     Config,
     EventInfo,
     Get,
@@ -25,7 +26,6 @@ from statefleet.compat.hsm._api import (
     TakeSnapshot,
     dispatch,
     started,
-    unsupported,
 )
 from statefleet.compat.hsm._attributes import AttributeChange
 from statefleet.compat.hsm._clock import Clock, DefaultClock
@@ -41,13 +41,17 @@ from statefleet.compat.hsm._elements import (
     entry,
     every,
     exit,
+    guard,
     initial,
+    on_call,
     on_set,
+    operation,
     state,
     transition,
     when,
 )
 from statefleet.compat.hsm._group import Group, dispatch_all, dispatch_to, match
+from statefleet.compat.hsm._operations import CallData
 from statefleet.compat.hsm._runtime import HSM, Instance, Pending, running, start
 from statefleet.core import Chart
 from statefleet.formats._builder import (
@@ -60,7 +64,6 @@ from statefleet.formats._builder import (
     choice,
     deep_history,
     final,
-    guard,
     on,
     shallow_history,
     source,
@@ -113,9 +116,10 @@ after_process = AfterProcess
 after_dispatch = AfterDispatch
 after_executed = AfterExecuted
 attribute_change = AttributeChange
-Operation = operation = unsupported("Operation")
-OnCall = on_call = unsupported("OnCall")
-Call = call = unsupported("Call")
+Operation = operation
+OnCall = on_call
+call = Call
+call_data = CallData
 clock = Clock
 default_clock = DefaultClock
 DispatchAll = dispatch_all
@@ -149,6 +153,7 @@ __all__ = [
     "AttributeChange",
     "Behavior",
     "Call",
+    "CallData",
     "Choice",
     "Clock",
     "Config",
@@ -212,6 +217,7 @@ __all__ = [
     "attribute_change",
     "behavior",
     "call",
+    "call_data",
     "choice",
     "clock",
     "config",

@@ -12,16 +12,19 @@ not (operations, hsm's clocks, groups and broadcast) raise a
 from __future__ import annotations
 
 import copy
+import inspect
 import posixpath
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from statefleet.compat.hsm._group import Group
+from statefleet.compat.hsm._operations import CallData, call_event, invoke
 from statefleet.compat.hsm._runtime import HSM, Instance, Pending, start, stop
 from statefleet.core import (
     Chart,
     ChartDefinitionError,
+    EventData,
     Listener,
     RealClock,
     Record,
@@ -37,6 +40,7 @@ __all__ = [
     "AfterExecuted",
     "AfterExit",
     "AfterProcess",
+    "Call",
     "Config",
     "EventInfo",
     "Get",
@@ -49,7 +53,6 @@ __all__ = [
     "TakeSnapshot",
     "dispatch",
     "started",
-    "unsupported",
 ]
 
 
@@ -212,6 +215,29 @@ async def Restart(target: HSM | Instance | Group, data: Any = None) -> None:
         await _machine(target).restart(data)
 
 
+async def Call(ctx: Context | None, target: HSM | Instance, name: str, *args: Any) -> Any:
+    """Call operation ``name`` with ``args`` (hsm's ``Call``): the callback runs, the call
+    event ``OnCall(name)`` transitions take is dispatched (its data a ``CallData``), and the
+    callback's result is returned; an exception from the callback propagates after the
+    dispatch."""
+    sm = _machine(target)
+    operations = sm.model.meta.get("hsm", {}).get("operations", {})
+    if name not in operations:
+        raise ChartDefinitionError(f'missing operation "{name}" for OnCall()', path=sm.path)
+    result: Any = None
+    failure: Exception | None = None
+    try:
+        result = invoke(name, operations[name], sm.ctx, sm.instance, args)
+    except Exception as exc:
+        failure = exc
+    await sm.dispatch(EventData(call_event(sm.model.id, name), CallData(name, args)))
+    if failure is not None:
+        raise failure
+    if inspect.isawaitable(result):
+        result = await result
+    return result
+
+
 def AfterEntry(ctx: Context | None, target: HSM | Instance, state: str) -> Awaitable[None]:
     """An awaitable done when ``state`` (a path) is next entered (hsm's ``AfterEntry``)."""
     return _machine(target).waiter("entry", state)
@@ -310,23 +336,3 @@ def TakeSnapshot(ctx: Context, target: HSM | Instance | Group) -> HsmSnapshot:
     events = tuple(EventInfo(n) for n in sm.session.enabled_events() if not n.startswith("$"))
     attributes = copy.deepcopy(sm.attributes())
     return HsmSnapshot(sm.id, sm.path, sm.state(), len(sm.deferred), events, attributes)
-
-
-_WHY = {
-    "Operation": "operations are not modelled; call a method of the instance and dispatch an event",
-    "OnCall": "operations are not modelled; dispatch an event where the call happens",
-    "Call": "operations are not modelled; call the instance's method and dispatch an event",
-}
-
-
-def unsupported(name: str) -> Callable[..., Any]:
-    """An hsm name statefleet does not offer: calling it raises a
-    :class:`~statefleet.ChartDefinitionError` saying why and what to do instead."""
-    why = _WHY[name]
-
-    def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise ChartDefinitionError(f"hsm.{name} is not supported by statefleet: {why}", path=name)
-
-    refuse.__name__ = refuse.__qualname__ = name
-    refuse.__doc__ = f"Not supported: {why}."
-    return refuse

@@ -33,6 +33,7 @@ from datetime import timedelta
 from typing import Any, ClassVar
 
 from statefleet.compat.hsm._attributes import attribute_value, change_event
+from statefleet.compat.hsm._operations import call_event, named_behaviour
 from statefleet.compat.hsm._runtime import DEFERRED_KEY, Instance, stepping
 from statefleet.core import (
     ActionContext,
@@ -104,6 +105,31 @@ class _OnSet(_Extra):
 
 
 @dataclass(frozen=True, slots=True)
+class _Named(_Extra):
+    """Behaviours (or a guard) some of which are operation names, resolved by define()."""
+
+    role: str
+    items: tuple[Any, ...]
+
+    @property
+    def what(self) -> str:  # type: ignore[override]
+        return f"{self.role}()"
+
+
+@dataclass(frozen=True, slots=True)
+class _Operation(_Extra):
+    name: Any
+    callback: Any
+    what: ClassVar[str] = "operation()"
+
+
+@dataclass(frozen=True, slots=True)
+class _OnCall(_Extra):
+    name: Any
+    what: ClassVar[str] = "on_call()"
+
+
+@dataclass(frozen=True, slots=True)
 class _When(_Extra):
     condition: Any
     what: ClassVar[str] = "when()"
@@ -123,8 +149,10 @@ class _ActivityType(type):
     """``hsm.Activity(fn, ...)`` is hsm's element; ``isinstance(src, hsm.Activity)`` still
     recognises the activity source the builder puts in an ``InvokeSpec``."""
 
-    def __call__(cls, *fns: Behavior) -> Element:
-        return builder.activity(*fns)
+    def __call__(cls, *fns: Behavior | str) -> Element:
+        if any(isinstance(f, str) for f in fns):
+            return _Named("activity", fns)  # operation names: resolved by define()
+        return builder.activity(*(f for f in fns if not isinstance(f, str)))
 
     def __instancecheck__(cls, obj: Any) -> bool:
         return isinstance(obj, builder.Activity)
@@ -172,19 +200,51 @@ async def _later(fn: Behavior, ctx: Context, instance: Any, event: Event) -> Non
         await result
 
 
-def entry(*fns: Behavior) -> Element:
-    """Behaviours run when the enclosing state is entered, in order (see ``_in_order``)."""
-    return builder.entry(*map(_in_order, fns))
+_BEHAVIOURS = {"entry": builder.entry, "exit": builder.exit, "effect": builder.effect}
 
 
-def exit(*fns: Behavior) -> Element:
-    """Behaviours run when the enclosing state is exited, in order (see ``_in_order``)."""
-    return builder.exit(*map(_in_order, fns))
+def _behaviours(role: str, fns: tuple[Behavior | str, ...]) -> Element:
+    if any(isinstance(f, str) for f in fns):
+        return _Named(role, fns)  # operation names: resolved by define()
+    return _BEHAVIOURS[role](*map(_in_order, fns))
 
 
-def effect(*fns: Behavior) -> Element:
-    """Behaviours run when the transition is taken (or by an ``initial``), in order."""
-    return builder.effect(*map(_in_order, fns))
+def entry(*fns: Behavior | str) -> Element:
+    """Behaviours run when the enclosing state is entered, in order (see ``_in_order``); a
+    string names an ``operation()``."""
+    return _behaviours("entry", fns)
+
+
+def exit(*fns: Behavior | str) -> Element:
+    """Behaviours run when the enclosing state is exited, in order (see ``_in_order``); a
+    string names an ``operation()``."""
+    return _behaviours("exit", fns)
+
+
+def effect(*fns: Behavior | str) -> Element:
+    """Behaviours run when the transition is taken (or by an ``initial``), in order; a
+    string names an ``operation()``."""
+    return _behaviours("effect", fns)
+
+
+def guard(fn: Behavior | str) -> Element:
+    """The transition's guard (see the builder's ``guard``); a string names an
+    ``operation()``, called with the event."""
+    if isinstance(fn, str):
+        return _Named("guard", (fn,))
+    return builder.guard(fn)
+
+
+def operation(name: str, callback: Any = None) -> Element:
+    """Declare the machine operation ``name`` (hsm's ``Operation``): ``callback``, or the
+    instance's method of that name. ``Call`` calls it; behaviours may name it."""
+    return _Operation(name, callback)
+
+
+def on_call(name: str) -> Element:
+    """Trigger a transition when operation ``name`` is called with ``Call`` (hsm's
+    ``OnCall``)."""
+    return _OnCall(name)
 
 
 def initial(*parts: Element | Behavior) -> Element:
@@ -288,9 +348,11 @@ def define(name: str, *elements: Element) -> Chart:
     if not any(isinstance(e, _Extra) for e in elements):
         return builder.define(name, *elements)
     lowering = _Lowering(name)
-    for el in elements:  # attributes first: timers and conditions may name them
+    for el in elements:  # attributes and operations first: the rest may name them
         if isinstance(el, _Attribute):
             lowering.attribute(f"/{name}", el)
+        elif isinstance(el, _Operation):
+            lowering.operation(f"/{name}", el)
     plain = lowering.children(f"/{name}", elements, machine=True)
     return lowering.finish(builder.define(name, *plain))
 
@@ -300,6 +362,7 @@ class _Lowering:
         self.name = name
         self.attributes: dict[str, Any] = {}
         self.defers: dict[str, list[str]] = {}
+        self.operations: dict[str, Any] = {}
         self.waits = 0
 
     def error(self, path: str, message: str) -> ChartDefinitionError:
@@ -321,11 +384,13 @@ class _Lowering:
                 if machine:
                     raise self.error(path, "defer() must be called within a state()")
                 self.defers.setdefault(path, []).extend(self.event_names(path, el.events))
-            elif isinstance(el, _Attribute):
+            elif isinstance(el, _Attribute | _Operation):
                 if not machine:
                     raise self.error(
-                        path, "attribute() belongs to the machine: declare it in define()"
+                        path, f"{el.what} belongs to the machine: declare it in define()"
                     )  # the machine's are declared first, by define()
+            elif isinstance(el, _Named) and el.role in ("entry", "exit", "activity"):
+                out.append(self.named(path, el))
             elif isinstance(el, _Extra):
                 raise self.error(path, f"{el.what} belongs in a transition()")
             else:
@@ -333,6 +398,32 @@ class _Lowering:
         if waiters:
             out.append(builder.activity(*waiters))
         return out
+
+    def operation(self, path: str, el: _Operation) -> None:
+        name = el.name
+        if not isinstance(name, str) or not name or name != "".join(name.split()):
+            raise self.error(path, f"an operation name must be a name without spaces, got {name!r}")
+        if name in self.operations:
+            raise self.error(path, f"operation {name!r} declared twice")
+        callback = builder._unwrap(el.callback)
+        if callback is not None and not callable(callback):
+            raise self.error(path, f"operation {name!r} takes a function, not {callback!r}")
+        self.operations[name] = callback
+
+    def named(self, path: str, el: _Named) -> Element:
+        """The builder element of behaviours given as operation names and functions."""
+        resolved: list[Any] = []
+        for item in el.items:
+            if isinstance(item, str):
+                if item not in self.operations:
+                    raise self.error(path, f'missing operation "{item}" for behavior or guard')
+                item = named_behaviour(item, self.operations[item])
+            resolved.append(item)
+        if el.role == "guard":
+            return builder.guard(resolved[0])
+        if el.role == "activity":
+            return builder.activity(*resolved)
+        return _BEHAVIOURS[el.role](*map(_in_order, resolved))
 
     def attribute(self, path: str, el: _Attribute) -> None:
         key = self.key(path, el.name)
@@ -388,6 +479,12 @@ class _Lowering:
                     )
             elif isinstance(p, _AttributeTimer):
                 parts.append(self.timer(path, p))
+            elif isinstance(p, _Named) and p.role in ("effect", "guard"):
+                parts.append(self.named(path, p))
+            elif isinstance(p, _OnCall):
+                if p.name not in self.operations:
+                    raise self.error(path, f'missing operation "{p.name}" for OnCall()')
+                parts.append(builder.on(call_event(self.name, p.name)))
             elif isinstance(p, _Extra):
                 raise self.error(path, f"{p.what} does not belong in a transition()")
             else:
@@ -421,6 +518,7 @@ class _Lowering:
         info = dict(spec.meta.get("hsm", {}))
         info["attributes"] = dict(self.attributes)
         info["deferred"] = {path: tuple(names) for path, names in self.defers.items()}
+        info["operations"] = dict(self.operations)
         data = [*spec.data, *(DataSpec(k, expr=_default(v)) for k, v in self.attributes.items())]
         return compile_chart(
             replace(
