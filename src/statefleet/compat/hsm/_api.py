@@ -1,12 +1,8 @@
-"""stateforward hsm's newer API: the capitalised names (``hsm.Define``, ``hsm.State``,
-``hsm.Dispatch``, ``hsm.Started``, ...), their snake_case forms (``hsm.dispatch``,
-``hsm.started``, ...), ``hsm.At`` and the instance helpers (``hsm.ID``, ``hsm.Name``,
-``hsm.QualifiedName``, ``hsm.TakeSnapshot``).
-
-``Get``/``Set`` read and write attributes, ``Restart`` starts a machine again and the
-``After*`` helpers wait for what a machine does. The names hsm offers that statefleet does
-not (operations, hsm's clocks, groups and broadcast) raise a
-:class:`~statefleet.ChartDefinitionError` that says so, instead of an ``AttributeError``.
+"""stateforward hsm's runtime API beyond ``start``: ``Started`` with a :class:`Config`,
+``Dispatch``, ``Stop``, ``Restart``, the instance helpers (``ID``, ``Name``,
+``QualifiedName``, ``TakeSnapshot``), attributes (``Get``/``Set``), operations (``Call``)
+and the ``After*`` helpers that wait for what a machine does. Each takes a machine, a
+started ``hsm.Instance`` or, where hsm allows it, a group.
 """
 
 from __future__ import annotations
