@@ -291,3 +291,21 @@ async def test_a_tracestate_travels_with_the_unsampled_trace() -> None:
         assert t["traceparent"].endswith("-00")
     assert exporter.get_finished_spans() == ()
     tp.shutdown()
+
+
+def test_a_session_keeps_an_unsampled_trace_unsampled() -> None:
+    ids = _Ids()
+    tp, exporter = _provider(ParentBased(ALWAYS_OFF), ids)
+    c = chart(S("a", on=[T("go", "b", actions=(lambda ctx: ctx.send("later", delay=5),))]), S("b"))
+    s = c.start(listeners=[OpenTelemetry(tracer_provider=tp)])
+    with tp.get_tracer("app").start_as_current_span("request") as app:
+        s.send("go")
+    (pending,) = s.snapshot().pending
+    assert pending.event.trace is not None
+    _, trace_id, span_id, flags = pending.event.trace["traceparent"].split("-")
+    # the step is a dropped child of the application's span: same trace, unsampled
+    assert int(trace_id, 16) == app.get_span_context().trace_id
+    assert int(flags, 16) == app.get_span_context().trace_flags
+    assert int(span_id, 16) != app.get_span_context().span_id
+    assert exporter.get_finished_spans() == ()
+    tp.shutdown()
