@@ -4,8 +4,29 @@ Ported from pystator 0.0.47 (the sdist on PyPI, https://github.com/optophi/pysta
 ``tests/conftest.py`` (fixtures) and ``tests/unit/test_machine.py``, ``test_effects.py``,
 ``test_guards.py``, ``test_actions.py``, ``test_state.py``, ``test_transition.py``,
 ``test_event.py``, ``test_declarative_config.py``, ``test_entity_session.py``, with only
-the imports changed. pystator is
-Copyright (c) Optophi, MIT License (the licence text is in pystator's sdist, LICENSE).
+the imports changed (and ``xfail`` marks added). Its licence:
+
+    MIT License
+
+    Copyright (c) Optophi
+
+    Permission is hereby granted, free of charge, to any person obtaining a copy
+    of this software and associated documentation files (the "Software"), to deal
+    in the Software without restriction, including without limitation the rights
+    to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
+    copies of the Software, and to permit persons to whom the Software is
+    furnished to do so, subject to the following conditions:
+
+    The above copyright notice and this permission notice shall be included in all
+    copies or substantial portions of the Software.
+
+    THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+    IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+    FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+    AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+    LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+    OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+    SOFTWARE.
 
 Tests that fail here are marked ``xfail(strict=True)`` with the reason: a name statefleet
 does not provide, or a deliberate difference listed in docs/migrate-pystator.md.
