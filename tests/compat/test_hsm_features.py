@@ -468,3 +468,37 @@ async def test_operations_called_by_name_and_their_errors() -> None:
         hsm.Define("M", hsm.State("s", hsm.Transition(hsm.OnCall("x"), hsm.Target("."))))
     with pytest.raises(ChartDefinitionError, match="takes a function"):
         hsm.Define("M", hsm.Operation("a", 42), hsm.State("s"))
+
+
+async def test_a_dispatch_that_is_not_awaited_still_runs_what_its_step_left() -> None:
+    gate, entered, cancelled = anyio.Event(), anyio.Event(), anyio.Event()
+
+    async def monitor(ctx: hsm.Context, inst: Log, event: hsm.Event) -> None:
+        await gate.wait()
+        inst.dispatch(hsm.Event("threshold"))  # as hsm's reference example: no await
+        try:
+            await anyio.sleep_forever()
+        finally:
+            cancelled.set()
+
+    async def alarm(ctx: hsm.Context, inst: Log, event: hsm.Event) -> None:
+        entered.set()
+
+    model = hsm.Define(
+        "Monitor",
+        hsm.Initial(hsm.Target("watching")),
+        hsm.State(
+            "watching",
+            hsm.Activity(monitor),
+            hsm.Transition(hsm.On("threshold"), hsm.Target("../alarm")),
+        ),
+        hsm.State("alarm", hsm.Entry(alarm)),
+    )
+    inst = Log()
+    sm = await hsm.Start(hsm.Context(), inst, model, clock=VirtualClock())
+    gate.set()
+    with anyio.fail_after(5):
+        await entered.wait()  # the async entry ran with no dispatch awaited
+        await cancelled.wait()  # and the activity of the state left was cancelled
+    assert inst.state() == "/Monitor/alarm" and sm.activities == 0
+    await hsm.Stop(inst)

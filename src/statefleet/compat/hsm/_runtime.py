@@ -268,6 +268,7 @@ class HSM(Driver):
         self._idle.set()
         self._wake = anyio.Event()
         self._changed = anyio.Event()
+        self._work = anyio.Event()
         self._tg: anyio.abc.TaskGroup | None = None
         self._ready = anyio.Event()
         self._closed = anyio.Event()
@@ -416,6 +417,7 @@ class HSM(Driver):
             self.session.send(event)
         finally:
             stepping.reset(token)
+        self._work.set()  # what the step left runs even if the dispatch is not awaited
 
     def view(self, event: Event) -> Event:
         """The event a behaviour sees: the initial event carries the startup data."""
@@ -526,6 +528,7 @@ class HSM(Driver):
                     tg.start_soon(self._sleep_loop, self._sleep, name=f"hsm timers {self._id}")
                 elif isinstance(self._clock, RealClock):
                     tg.start_soon(self._timer_loop, name=f"hsm timers {self._id}")
+                tg.start_soon(self._background_flush, name=f"hsm {self._id}")
                 self._ready.set()
                 task_status.started()
                 await self._closed.wait()
@@ -533,6 +536,19 @@ class HSM(Driver):
         finally:
             self._tg = None
             self._host_done.set()
+
+    async def _background_flush(self) -> None:
+        """Carry out what a step left (awaitables, activities to start or cancel) when the
+        dispatch that made it is not awaited: hsm lets an activity call
+        ``instance.dispatch(event)`` without ``await``. An awaited dispatch flushes itself
+        first or waits for this one to finish."""
+        self._inside.add(_current_task())
+        while not self._closing:
+            self._work = work = anyio.Event()
+            if self._pending or self._starts or self._cancelling:
+                await self._flush()
+                continue
+            await work.wait()
 
     # -- internals ------------------------------------------------------------------------
     def defer(self, awaitable: Awaitable[Any]) -> None:
