@@ -164,7 +164,7 @@ def test_model_mistakes_are_definition_errors_with_paths() -> None:
     with pytest.raises(ChartDefinitionError) as not_a_transition:
         StateMachine([State("a", type="initial")], [{"trigger": "x"}])  # type: ignore[list-item]
     assert not_a_transition.value.path == "transitions[0]"
-    with pytest.raises(ChartDefinitionError, match="exactly one of name= or expr="):
+    with pytest.raises(ChartDefinitionError, match="must have one of name=, expr="):
         StateMachine(
             [State("a", type="initial"), State("b")],
             [Transition("go", "a", "b", guards=[GuardSpec()])],

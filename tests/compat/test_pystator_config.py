@@ -686,3 +686,56 @@ def test_recording_and_replaying_triggers() -> None:
     assert restored.current_state == "shipped" and restored.context["order_id"] == "o-1"
     with pytest.raises(ChartDefinitionError, match="a recorded event has a trigger"):
         RecordedEvent.from_dict({"payload": {}})
+
+
+# -- composite guards ----------------------------------------------------------------------
+COMPOSED = """\
+states:
+  - {name: review, type: initial}
+  - {name: approved}
+transitions:
+  - trigger: decide
+    source: review
+    dest: approved
+    guards:
+      - allOf:
+          - anyOf:
+              - {check: {field: amount, op: lt, value: 1000}}
+              - "expr: vip"
+          - not: is_blocked
+"""
+
+
+def test_composite_guards_in_the_yaml() -> None:
+    m = StateMachine.from_yaml(COMPOSED)
+    assert m.missing_bindings()["guards"] == ["is_blocked"]
+    r = m.process("review", "decide", {"amount": 5})
+    assert (
+        isinstance(r.error, UndefinedGuardError) and r.error.details["guard_name"] == "is_blocked"
+    )
+    blocked: dict[str, bool] = {"on": False}
+    m.bind_guards({"is_blocked": lambda ctx: blocked["on"]})
+    assert m.missing_bindings()["guards"] == []
+    assert m.process("review", "decide", {"amount": 5}).target_state == "approved"
+    assert m.process("review", "decide", {"amount": 5000, "vip": True}).success
+    assert not m.process("review", "decide", {"amount": 5000, "vip": False}).success
+    blocked["on"] = True
+    assert not m.process("review", "decide", {"amount": 5}).success
+    (spec,) = m.transitions[0].guards
+    assert spec.is_all_of and spec.names() == {"is_blocked"}
+
+
+@pytest.mark.parametrize(
+    ("guard", "message"),
+    [
+        ("{allOf: []}", "allOf needs a non-empty list of guards"),
+        ("{anyOf: [Bad-Name]}", "guard name 'Bad-Name' is invalid"),
+        ("{not: 'expr: ((('}", "invalid guard expression"),
+        ("{allOf: [a], anyOf: [b]}", "a declarative guard is one key"),
+    ],
+)
+def test_a_bad_composite_is_a_definition_error(guard: str, message: str) -> None:
+    text = COMPOSED.split("    guards:", maxsplit=1)[0] + f"    guards: [{guard}]\n"
+    with pytest.raises(ChartDefinitionError) as err:
+        StateMachine.from_yaml(text)
+    assert message in str(err.value) and err.value.path == "transitions[0](decide).guards[0]"

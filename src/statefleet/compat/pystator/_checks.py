@@ -1,8 +1,10 @@
-"""pystator's declarative guard checks: ``{check: {field: qty, op: gte, value: 10}}``, a
-condition on one context field written in the YAML instead of a registered function."""
+"""pystator's declarative guards: checks (``{check: {field: qty, op: gte, value: 10}}``, a
+condition on one context field) and composites (``allOf``, ``anyOf``, ``not``), written in
+the YAML instead of registered functions."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -10,8 +12,9 @@ from dataclasses import field as dc_field
 from typing import Any
 
 from statefleet.core import ChartDefinitionError
+from statefleet.formats._yaml import NAME_RE, ExprGuard, UnboundNameError
 
-__all__ = ["CHECK_OPS", "CheckSpec", "GuardsWithChecks"]
+__all__ = ["CHECK_OPS", "COMPOSITES", "CheckSpec", "CompositeGuard", "GuardsWithChecks"]
 
 
 def _ordered(compare: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
@@ -145,6 +148,99 @@ class CheckSpec:
         return f"check:{self.field} {self.op}"
 
 
+#: the keys of pystator's composite guards, and what each combines
+COMPOSITES = ("allOf", "anyOf", "not")
+
+
+@dataclass(frozen=True, slots=True)
+class CompositeGuard:
+    """pystator's composite guard: ``{allOf: [...]}`` (every child passes), ``{anyOf:
+    [...]}`` (one does), ``{not: child}``. A child is a guard name, an inline expression
+    (``"expr: ..."`` or ``{expr: ...}``), a ``{check: ...}`` or another composite; children
+    are evaluated in order and stop as soon as the answer is known."""
+
+    kind: str
+    children: tuple[Any, ...]
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> CompositeGuard:
+        """The composite of a YAML guard mapping with one of :data:`COMPOSITES`
+        (``ChartDefinitionError`` naming what is wrong)."""
+        if len(config) != 1 or next(iter(config)) not in COMPOSITES:
+            raise ChartDefinitionError(
+                f"a composite guard is one key of {', '.join(COMPOSITES)}", path="guard"
+            )
+        kind, value = next(iter(config.items()))
+        if kind == "not":
+            return cls(kind, (_leaf(value),))
+        if not isinstance(value, list) or not value:
+            raise ChartDefinitionError(f"{kind} needs a non-empty list of guards", path=kind)
+        return cls(kind, tuple(_leaf(v) for v in value))
+
+    def names(self) -> set[str]:
+        """The registered guards this composite names, nested ones included."""
+        out: set[str] = set()
+        for c in self.children:
+            if isinstance(c, str):
+                out.add(c)
+            elif isinstance(c, CompositeGuard):
+                out |= c.names()
+        return out
+
+    def evaluate(self, context: Mapping[str, Any], lookup: Callable[[str], Any]) -> bool:
+        """Evaluate with ``lookup(name)`` giving a registered guard's function (None: the
+        name is unbound, :class:`~statefleet.formats.UnboundNameError`)."""
+        results = (_run(c, context, lookup) for c in self.children)
+        if self.kind == "allOf":
+            return all(results)
+        if self.kind == "anyOf":
+            return any(results)
+        return not next(results)
+
+
+def _leaf(config: Any) -> Any:
+    """A composite's child: a guard name (str), an :class:`ExprGuard`, a :class:`CheckSpec`
+    or a :class:`CompositeGuard`."""
+    if isinstance(config, str):
+        if config.startswith("expr:"):
+            return _expr(config[len("expr:") :].strip())
+        if not NAME_RE.match(config):
+            raise ChartDefinitionError(
+                f"guard name {config!r} is invalid: use lowercase a-z, digits and underscores",
+                path="guard",
+            )
+        return config
+    if isinstance(config, Mapping) and set(config) == {"expr"}:
+        return _expr(config["expr"])
+    if isinstance(config, Mapping) and set(config) == {"check"}:
+        return CheckSpec.from_config(config["check"])
+    if isinstance(config, Mapping):
+        return CompositeGuard.from_config(config)
+    raise ChartDefinitionError(f"invalid guard in a composite: {config!r}", path="guard")
+
+
+def _expr(source: Any) -> ExprGuard:
+    try:
+        return ExprGuard(str(source))
+    except (SyntaxError, ValueError) as exc:
+        raise ChartDefinitionError(
+            f"invalid guard expression {source!r}: {exc}", path="expr"
+        ) from exc
+
+
+def _run(child: Any, context: Mapping[str, Any], lookup: Callable[[str], Any]) -> bool:
+    if isinstance(child, str):
+        fn = lookup(child)
+        if fn is None:
+            raise UnboundNameError("guard", child)
+        return bool(fn(context))
+    if isinstance(child, ExprGuard):
+        return child.check(context)
+    if isinstance(child, CompositeGuard):
+        return child.evaluate(context, lookup)
+    return bool(child(context))
+
+
 class GuardsWithChecks(Mapping[str, Callable[..., Any]]):
     """The guards a chart looks names up in: its ``check:`` guards (``_check_<n>``), then the
     bound registry (held by reference: later registrations are seen, and a non-strict
@@ -153,13 +249,17 @@ class GuardsWithChecks(Mapping[str, Callable[..., Any]]):
     __slots__ = ("checks", "registry")
 
     def __init__(
-        self, checks: Mapping[str, CheckSpec], registry: Mapping[str, Callable[..., Any]]
+        self,
+        checks: Mapping[str, CheckSpec | CompositeGuard],
+        registry: Mapping[str, Callable[..., Any]],
     ) -> None:
         self.checks = checks
         self.registry = registry
 
     def get(self, name: str, default: Any = None) -> Any:
         check = self.checks.get(name)
+        if isinstance(check, CompositeGuard):
+            return functools.partial(check.evaluate, lookup=self.registry.get)
         return check if check is not None else self.registry.get(name, default)
 
     def __getitem__(self, name: str) -> Callable[..., Any]:

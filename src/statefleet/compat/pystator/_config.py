@@ -13,8 +13,9 @@ The YAML reader (``formats._yaml``) builds the chart; these keys change nothing 
 - ``error_policy`` (``default_fallback``, ``retry_attempts``), ``meta.reject_invalid_events``,
   ``meta.strict_guard_registry`` and ``meta.orchestrator_default_fallback``: the
   :class:`~statefleet.compat.pystator.ErrorPolicy`.
-- ``check:`` guards (``{check: {field:, op:, value:}}``): guards named ``_check_<n>``, which
-  the machine binds to their :class:`CheckSpec`; a transition's ``ref``/``refs`` (the
+- ``check:`` guards (``{check: {field:, op:, value:}}``) and composites (``allOf``,
+  ``anyOf``, ``not``): guards named ``_check_<n>``, which the machine binds to their
+  :class:`CheckSpec` / :class:`CompositeGuard`; a transition's ``ref``/``refs`` (the
   specification items it cites): kept on the model (``machine.transitions``).
 - declarative effects among actions (``{set: {...}}``, ``{increment: field}``, ...): turned
   into actions named ``_effect_<type>`` with the effect's parameters, which
@@ -32,7 +33,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from statefleet.compat.pystator._checks import CheckSpec
+from statefleet.compat.pystator._checks import COMPOSITES, CheckSpec, CompositeGuard
 from statefleet.compat.pystator._errors import ErrorPolicy
 from statefleet.compat.pystator._registries import ActionRegistry
 from statefleet.compat.pystator.effects import (
@@ -91,7 +92,7 @@ class Extras:
     #: the action names the config's effects became (``_effect_set``, ...)
     effects: frozenset[str] = frozenset()
     #: the guard names the config's ``check:`` guards became, and their checks
-    checks: dict[str, CheckSpec] = field(default_factory=dict)
+    checks: dict[str, CheckSpec | CompositeGuard] = field(default_factory=dict)
     #: the config as given (before the front-end's keys were taken out), for the model
     source: Mapping[Any, Any] = field(default_factory=dict)
 
@@ -139,7 +140,7 @@ class _Preparer:
         self.config = config
         self.problems = Problems()
         self.effects: set[str] = set()
-        self.checks: dict[str, CheckSpec] = {}
+        self.checks: dict[str, CheckSpec | CompositeGuard] = {}
         self.state_names: list[str] = []
         states = config.get("states")
         if isinstance(states, list):
@@ -421,13 +422,21 @@ class _Preparer:
         return self.replaced(t, "guards", self.same_list(guards, new))
 
     def check(self, guard: Any, path: str) -> Any:
-        if not isinstance(guard, Mapping) or "check" not in guard:
+        """A ``check:`` or composite guard as a named guard ``_check_<n>``."""
+        if not isinstance(guard, Mapping) or not any(
+            k == "check" or k in COMPOSITES for k in guard
+        ):
             return guard
         if len(guard) > 1:
-            self.problems.add(path, "a check guard is one key, 'check'", _line(guard))
+            keys = ", ".join(repr(k) for k in guard)
+            self.problems.add(path, f"a declarative guard is one key, got {keys}", _line(guard))
             return guard
         try:
-            spec = CheckSpec.from_config(guard["check"])
+            spec: CheckSpec | CompositeGuard = (
+                CheckSpec.from_config(guard["check"])
+                if "check" in guard
+                else CompositeGuard.from_config(guard)
+            )
         except ChartDefinitionError as exc:
             self.problems.add(path, exc.message, _line(guard))
             return guard

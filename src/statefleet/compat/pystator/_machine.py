@@ -30,7 +30,7 @@ from typing import Any, Self, TypeVar
 
 import msgspec
 
-from statefleet.compat.pystator._checks import GuardsWithChecks
+from statefleet.compat.pystator._checks import CompositeGuard, GuardsWithChecks
 from statefleet.compat.pystator._config import Extras, meta_with, policy_config
 from statefleet.compat.pystator._config import read as read_config
 from statefleet.compat.pystator._definition import MachineDefinition
@@ -276,11 +276,19 @@ class StateMachine(MachineDefinition):
         return {
             "guards": sorted(
                 n
-                for n in self.model.guard_names
+                for n in {*self.model.guard_names, *self._composite_names()}
                 if n not in self._guards and n not in self._extras.checks
             ),
             "actions": sorted(n for n in self.model.action_names if n not in self._actions),
         }
+
+    def _composite_names(self) -> set[str]:
+        """The guard names used inside the config's composite guards."""
+        out: set[str] = set()
+        for spec in self._extras.checks.values():
+            if isinstance(spec, CompositeGuard):
+                out |= spec.names()
+        return out
 
     @property
     def actions_bound(self) -> bool:

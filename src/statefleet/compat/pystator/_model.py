@@ -65,12 +65,32 @@ class StateType(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class GuardSpec:
-    """A transition guard: a registered guard by ``name``, an inline ``expr``, or a
-    declarative ``check`` (a :class:`CheckSpec`)."""
+    """A transition guard: a registered guard by ``name``, an inline ``expr``, a declarative
+    ``check`` (a :class:`CheckSpec`), or a composite of guards (``all_of``, ``any_of``,
+    ``negate``: pystator's ``allOf``, ``anyOf``, ``not``)."""
 
     name: str | None = None
     expr: str | None = None
     check: CheckSpec | None = None
+    all_of: tuple[GuardSpec, ...] = ()
+    any_of: tuple[GuardSpec, ...] = ()
+    negate: GuardSpec | None = None
+
+    def __post_init__(self) -> None:
+        kinds = (self.name, self.expr, self.check, self.all_of, self.any_of, self.negate)
+        given = sum(1 for x in kinds if x is not None and x != ())
+        fields = "name=, expr=, check=, all_of=, any_of= or negate="
+        _require(given > 0, "GuardSpec", f"a GuardSpec must have one of {fields}")
+        _require(given < 2, "GuardSpec", f"a GuardSpec can only have one of {fields}")
+
+    def names(self) -> set[str]:
+        """The registered guards this spec names, inside composites too."""
+        if self.name is not None:
+            return {self.name}
+        out: set[str] = set()
+        for child in (*self.all_of, *self.any_of, *([self.negate] if self.negate else [])):
+            out |= child.names()
+        return out
 
     @property
     def is_expression(self) -> bool:
@@ -82,29 +102,60 @@ class GuardSpec:
         """Is this a declarative ``check`` guard?"""
         return self.check is not None
 
+    @property
+    def is_composite(self) -> bool:
+        """Is this an ``allOf``, ``anyOf`` or ``not`` guard?"""
+        return bool(self.all_of or self.any_of) or self.negate is not None
+
+    @property
+    def is_all_of(self) -> bool:
+        """Is this an ``allOf`` guard?"""
+        return bool(self.all_of)
+
+    @property
+    def is_any_of(self) -> bool:
+        """Is this an ``anyOf`` guard?"""
+        return bool(self.any_of)
+
+    @property
+    def is_negate(self) -> bool:
+        """Is this a ``not`` guard?"""
+        return self.negate is not None
+
     def to_config(self) -> Any:
-        """The YAML form: the name, ``{"expr": ...}`` or ``{"check": {...}}``."""
-        given = [x for x in (self.name, self.expr, self.check) if x is not None]
-        if len(given) != 1:
-            raise ChartDefinitionError(
-                "a GuardSpec needs exactly one of name= or expr= (or check=)", path="GuardSpec"
-            )
+        """The YAML form: the name, ``{"expr": ...}``, ``{"check": {...}}`` or a
+        composite (``{"allOf": [...]}``, ``{"anyOf": [...]}``, ``{"not": ...}``)."""
         if self.check is not None:
             return {"check": self.check.to_config()}
+        if self.all_of:
+            return {"allOf": [g.to_config() for g in self.all_of]}
+        if self.any_of:
+            return {"anyOf": [g.to_config() for g in self.any_of]}
+        if self.negate is not None:
+            return {"not": self.negate.to_config()}
         return self.name if self.name is not None else {"expr": self.expr}
 
     @classmethod
     def from_config(cls, config: Any) -> GuardSpec:
-        """The spec of a YAML guard entry: a name, ``{"expr": ...}``, ``"expr: ..."`` or
-        ``{"check": {...}}``."""
+        """The spec of a YAML guard entry: a name, ``{"expr": ...}``, ``"expr: ..."``,
+        ``{"check": {...}}`` or a composite."""
         if isinstance(config, str):
             if config.startswith("expr:"):
                 return cls(expr=config[len("expr:") :].strip())
             return cls(name=config)
-        if isinstance(config, Mapping) and set(config) == {"expr"}:
-            return cls(expr=config["expr"])
-        if isinstance(config, Mapping) and set(config) == {"check"}:
-            return cls(check=CheckSpec.from_config(config["check"]))
+        if isinstance(config, Mapping) and len(config) == 1:
+            ((key, value),) = config.items()
+            if key == "expr":
+                return cls(expr=value)
+            if key == "check":
+                return cls(check=CheckSpec.from_config(value))
+            if key == "not":
+                return cls(negate=cls.from_config(value))
+            if key in ("allOf", "anyOf"):
+                if not isinstance(value, list) or not value:
+                    raise ModelError(f"{key} requires a non-empty list of guards", path=key)
+                children = tuple(cls.from_config(v) for v in value)
+                return cls(all_of=children) if key == "allOf" else cls(any_of=children)
         if isinstance(config, Mapping) and "name" in config:
             return cls(name=config["name"])
         raise ChartDefinitionError(f"invalid guard entry: {config!r}", path="GuardSpec")

@@ -3,12 +3,14 @@ evaluating or running them by name reports (:class:`GuardResult`, :class:`Action
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+from statefleet.compat.pystator._checks import CompositeGuard
 from statefleet.compat.pystator._errors import (
     FSMError,
     GuardExecutionError,
@@ -211,6 +213,21 @@ class GuardRegistry(_Registry):
             raise self._unknown(name)
         return bool(fn(context))
 
+    def _strict_lookup(self, name: str) -> Callable[..., Any]:
+        """The guard ``name``, or the error for an unregistered one (in a strict registry)."""
+        fn = self.get(name)
+        if fn is None:
+            raise self._unknown(name)
+        return fn  # type: ignore[no-any-return]
+
+    def get_required_guards(self, transitions: Iterable[Transition]) -> set[str]:
+        """The guard names ``transitions`` use, inside composites too."""
+        out: set[str] = set()
+        for t in transitions:
+            for spec in t.guards:
+                out |= {spec} if isinstance(spec, str) else spec.names()
+        return out
+
     def list_guards(self) -> list[str]:
         """The registered names."""
         return list(self._items)
@@ -247,6 +264,8 @@ class GuardRegistry(_Registry):
                 label = name
             elif check is not None:
                 label = check.label
+            elif spec.is_composite:  # type: ignore[union-attr]
+                label = next(iter(spec.to_config()))  # type: ignore[union-attr]
             else:
                 label = f"expr:{spec.expr}"  # type: ignore[union-attr]
             ok = self._check_one(name, label, spec, context)
@@ -262,6 +281,9 @@ class GuardRegistry(_Registry):
                 raise self._unknown(name)
         elif spec.check is not None:
             fn = spec.check
+        elif spec.is_composite:
+            composite = CompositeGuard.from_config(spec.to_config())
+            fn = functools.partial(composite.evaluate, lookup=self._strict_lookup)
         else:
             fn = ExprGuard(str(spec.expr)).check
         try:
