@@ -502,3 +502,46 @@ async def test_a_dispatch_that_is_not_awaited_still_runs_what_its_step_left() ->
         await cancelled.wait()  # and the activity of the state left was cancelled
     assert inst.state() == "/Monitor/alarm" and sm.activities == 0
     await hsm.Stop(inst)
+
+
+# -- event kinds ---------------------------------------------------------------------------------
+async def test_behaviours_see_hsm_event_kinds() -> None:
+    kinds: list[tuple[str, int]] = []
+
+    def seen(ctx: hsm.Context, inst: Log, event: hsm.Event) -> None:
+        kinds.append((event.name, event.Kind))
+
+    def fail(ctx: hsm.Context, inst: Log, event: hsm.Event) -> None:
+        raise ValueError("boom")
+
+    model = hsm.Define(
+        "Kinds",
+        hsm.Attribute("level", 0),
+        hsm.Operation("ping", lambda: "pong"),
+        hsm.Initial(hsm.Target("s")),
+        hsm.State(
+            "s",
+            hsm.Transition(hsm.On("go"), hsm.Effect(seen, fail)),
+            hsm.Transition(hsm.OnSet("level"), hsm.Effect(seen)),
+            hsm.Transition(hsm.OnCall("ping"), hsm.Effect(seen)),
+            hsm.Transition(hsm.On("hsm_error"), hsm.Effect(seen)),
+        ),
+    )
+    ctx, inst = hsm.Context(), Log()
+    await hsm.Start(ctx, inst, model, clock=VirtualClock())
+    await hsm.Dispatch(ctx, inst, hsm.Event("go", kind=hsm.EventKind))
+    await hsm.Set(ctx, inst, "level", 1)
+    assert await hsm.Call(ctx, inst, "ping") == "pong"
+    assert kinds == [
+        ("go", hsm.EventKind),
+        ("error.execution", hsm.ErrorEventKind),
+        ("/Kinds/level", hsm.ChangeEventKind),
+        ("/Kinds/ping.call", hsm.CallEventKind),
+    ]
+    assert hsm.IsKind(hsm.ErrorEventKind, hsm.CompletionEventKind, hsm.EventKind)
+    assert not hsm.IsKind(hsm.EventKind, hsm.ChangeEventKind)
+    custom = hsm.MakeKind(hsm.ChangeEventKind)
+    assert hsm.IsKind(custom, hsm.EventKind) and not hsm.IsKind(custom, hsm.CallEventKind)
+    event = hsm.Event("go").WithDataAndID({"n": 1}, "evt-1")
+    assert (event.ID, event.Data, event.Kind) == ("evt-1", {"n": 1}, hsm.EventKind)
+    await hsm.Stop(inst)

@@ -280,7 +280,6 @@ async def test_event_dispatching_during_lifecycle():
     assert instance.state() == "/EventLifecycleMachine"  # Root state after stop
 
 
-@_missing("event kinds (hsm.EventKind, Event(kind=...))")
 @pytest.mark.anyio
 async def test_unknown_events_ignored():
     """Test unknown events should be ignored"""
@@ -312,7 +311,6 @@ async def test_unknown_events_ignored():
     await instance.stop(ctx)
 
 
-@_missing("event kinds (hsm.EventKind, event.kind)")
 @pytest.mark.anyio
 async def test_event_object_dispatching():
     """Test event object dispatching"""
@@ -1873,7 +1871,6 @@ async def test_model_paths_use_posix_semantics_for_absolute_targets():
     await hsm.Stop(instance)
 
 
-@_missing("event kinds in snapshot events (hsm.ChangeEventKind)")
 @pytest.mark.anyio
 async def test_attribute_onset_get_set_and_snapshot():
     instance = ParityInstance()
@@ -1946,7 +1943,6 @@ async def test_when_string_is_onset_attribute_trigger():
     await hsm.Stop(instance)
 
 
-@_missing("startup data (Config(data=...), Restart(data)) and Event.WithDataAndID")
 @pytest.mark.anyio
 async def test_snapshot_identity_config_and_event_data_helpers():
     instance = ParityInstance()

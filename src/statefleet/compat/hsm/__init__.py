@@ -50,6 +50,18 @@ from statefleet.compat.hsm._elements import (
     transition,
     when,
 )
+from statefleet.compat.hsm._events import (
+    CallEventKind,
+    ChangeEventKind,
+    CompletionEventKind,
+    ElementKind,
+    ErrorEventKind,
+    Event,
+    EventKind,
+    TimeEventKind,
+    is_kind,
+    make_kind,
+)
 from statefleet.compat.hsm._group import Group, dispatch_all, dispatch_to, match
 from statefleet.compat.hsm._operations import CallData
 from statefleet.compat.hsm._runtime import HSM, Instance, Pending, running, start
@@ -59,7 +71,6 @@ from statefleet.formats._builder import (
     Context,
     DataInstance,
     Element,
-    Event,
     ValidationError,
     choice,
     deep_history,
@@ -133,6 +144,15 @@ event_info = EventInfo
 hsm_snapshot = HsmSnapshot
 instance = Instance
 pending = Pending
+MakeKind = make_kind
+IsKind = is_kind
+call_event_kind = CallEventKind
+change_event_kind = ChangeEventKind
+completion_event_kind = CompletionEventKind
+element_kind = ElementKind
+error_event_kind = ErrorEventKind
+event_kind = EventKind
+time_event_kind = TimeEventKind
 group = Group
 validation_error = ValidationError
 ShallowHistory = shallow_history
@@ -154,8 +174,11 @@ __all__ = [
     "Behavior",
     "Call",
     "CallData",
+    "CallEventKind",
+    "ChangeEventKind",
     "Choice",
     "Clock",
+    "CompletionEventKind",
     "Config",
     "Context",
     "DataInstance",
@@ -168,9 +191,12 @@ __all__ = [
     "DispatchTo",
     "Effect",
     "Element",
+    "ElementKind",
     "Entry",
+    "ErrorEventKind",
     "Event",
     "EventInfo",
+    "EventKind",
     "Every",
     "Exit",
     "Final",
@@ -180,7 +206,9 @@ __all__ = [
     "HsmSnapshot",
     "Initial",
     "Instance",
+    "IsKind",
     "MakeGroup",
+    "MakeKind",
     "Match",
     "Model",
     "Name",
@@ -202,6 +230,7 @@ __all__ = [
     "Stop",
     "TakeSnapshot",
     "Target",
+    "TimeEventKind",
     "Transition",
     "ValidationError",
     "When",
@@ -218,8 +247,11 @@ __all__ = [
     "behavior",
     "call",
     "call_data",
+    "call_event_kind",
+    "change_event_kind",
     "choice",
     "clock",
+    "completion_event_kind",
     "config",
     "context",
     "data_instance",
@@ -232,9 +264,12 @@ __all__ = [
     "dispatch_to",
     "effect",
     "element",
+    "element_kind",
     "entry",
+    "error_event_kind",
     "event",
     "event_info",
+    "event_kind",
     "every",
     "exit",
     "final",
@@ -245,7 +280,9 @@ __all__ = [
     "id",
     "initial",
     "instance",
+    "is_kind",
     "make_group",
+    "make_kind",
     "match",
     "model",
     "name",
@@ -269,6 +306,7 @@ __all__ = [
     "stop",
     "take_snapshot",
     "target",
+    "time_event_kind",
     "transition",
     "validation_error",
     "when",

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from statefleet.compat.hsm._events import EventKind, kind_of
 from statefleet.compat.hsm._group import Group
 from statefleet.compat.hsm._operations import CallData, call_event, invoke
 from statefleet.compat.hsm._runtime import HSM, Instance, Pending, start, stop
@@ -269,14 +270,20 @@ def AfterExecuted(ctx: Context | None, target: HSM | Instance, state: str) -> Aw
 
 @dataclass(frozen=True, slots=True)
 class EventInfo:
-    """An event the machine would take now (hsm's snapshot entry)."""
+    """An event the machine would take now (hsm's snapshot entry): its name and kind."""
 
     name: str
+    kind: int = EventKind
 
     @property
     def Name(self) -> str:
         """The event name."""
         return self.name
+
+    @property
+    def Kind(self) -> int:
+        """The event's kind (``ChangeEventKind`` for an attribute's change event, ...)."""
+        return self.kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,6 +336,10 @@ def TakeSnapshot(ctx: Context, target: HSM | Instance | Group) -> HsmSnapshot:
     if isinstance(target, Group):
         return HsmSnapshot(target.id, "", target.state())
     sm = _machine(target)
-    events = tuple(EventInfo(n) for n in sm.session.enabled_events() if not n.startswith("$"))
+    events = tuple(
+        EventInfo(n, kind_of(n, sm.model.id))
+        for n in sm.session.enabled_events()
+        if not n.startswith("$")
+    )
     attributes = copy.deepcopy(sm.attributes())
     return HsmSnapshot(sm.id, sm.path, sm.state(), len(sm.deferred), events, attributes)

@@ -232,7 +232,22 @@ def guard(fn: Behavior | str) -> Element:
     ``operation()``, called with the event."""
     if isinstance(fn, str):
         return _Named("guard", (fn,))
-    return builder.guard(fn)
+    return builder.guard(_seeing(fn))
+
+
+def _seeing(fn: Any) -> Any:
+    """``fn`` as a guard that sees the event as behaviours do under ``hsm.start`` (with
+    its kind and the startup data)."""
+    fn = builder._unwrap(fn)
+    if not callable(fn):
+        return fn  # the builder reports it
+
+    @functools.wraps(fn)
+    def guard(ctx: Context, instance: Any, event: Event) -> Any:
+        sm = stepping.get()
+        return fn(ctx, instance, event if sm is None else sm.view(event))
+
+    return guard
 
 
 def operation(name: str, callback: Any = None) -> Element:
@@ -420,7 +435,7 @@ class _Lowering:
                 item = named_behaviour(item, self.operations[item])
             resolved.append(item)
         if el.role == "guard":
-            return builder.guard(resolved[0])
+            return builder.guard(_seeing(resolved[0]))
         if el.role == "activity":
             return builder.activity(*resolved)
         return _BEHAVIOURS[el.role](*map(_in_order, resolved))

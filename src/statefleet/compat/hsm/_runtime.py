@@ -37,6 +37,7 @@ import sniffio
 from statefleet.compat.hsm._attributes import AttributeChange, change_event
 from statefleet.compat.hsm._clock import sleep_of
 from statefleet.compat.hsm._context import ActivityContext
+from statefleet.compat.hsm._events import with_kind
 from statefleet.core import (
     ActorStoppedError,
     Chart,
@@ -420,10 +421,12 @@ class HSM(Driver):
         self._work.set()  # what the step left runs even if the dispatch is not awaited
 
     def view(self, event: Event) -> Event:
-        """The event a behaviour sees: the initial event carries the startup data."""
-        if event.name == INITIAL_EVENT and event.data is None and self.startup is not None:
-            return event.with_data(self.startup)
-        return event
+        """The event a behaviour sees: with hsm's kind; the initial event carries the
+        startup data."""
+        seen = with_kind(event, self.model.id)
+        if seen.name == INITIAL_EVENT and seen.data is None and self.startup is not None:
+            return seen.with_data(self.startup)
+        return seen
 
     @property
     def behind(self) -> bool:
