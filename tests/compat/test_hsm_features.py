@@ -521,6 +521,7 @@ async def test_behaviours_see_hsm_event_kinds() -> None:
         hsm.Initial(hsm.Target("s")),
         hsm.State(
             "s",
+            hsm.Transition(hsm.After(5), hsm.Effect(seen)),
             hsm.Transition(hsm.On("go"), hsm.Effect(seen, fail)),
             hsm.Transition(hsm.OnSet("level"), hsm.Effect(seen)),
             hsm.Transition(hsm.OnCall("ping"), hsm.Effect(seen)),
@@ -532,6 +533,8 @@ async def test_behaviours_see_hsm_event_kinds() -> None:
     await hsm.Dispatch(ctx, inst, hsm.Event("go", kind=hsm.EventKind))
     await hsm.Set(ctx, inst, "level", 1)
     assert await hsm.Call(ctx, inst, "ping") == "pong"
+    await inst.machine.advance(5)
+    assert kinds.pop()[1] == hsm.TimeEventKind
     assert kinds == [
         ("go", hsm.EventKind),
         ("error.execution", hsm.ErrorEventKind),

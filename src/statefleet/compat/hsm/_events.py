@@ -99,6 +99,8 @@ def kind_of(name: str, machine: str) -> int:
         return CallEventKind if name.endswith(".call") else ChangeEventKind
     if name.startswith("done."):
         return CompletionEventKind
+    if name.startswith("$after."):  # the core's timer events (after, every, at)
+        return TimeEventKind
     return EventKind
 
 
