@@ -1565,3 +1565,27 @@ def test_a_zero_delay_after_is_a_timer_that_fires_when_time_runs() -> None:
     assert s.value == "a"  # XState's after(0) is a timeout: not inside start()
     s.advance(0)
     assert s.value == "b"
+
+
+def test_a_restored_snapshot_with_an_xstate_timer_of_an_inactive_state_is_refused() -> None:
+    """XState timers are the core's delayed transitions under XState's event names: a
+    tampered snapshot carrying one whose state is not active is refused like a core one."""
+    import msgspec
+
+    from statefleet.core import Session, SnapshotError
+
+    chart = from_dict(
+        {
+            "id": "m",
+            "initial": "a",
+            "states": {"a": {"after": {"1000": "b"}, "on": {"GO": "b"}}, "b": {}},
+        }
+    )
+    s = Session(chart)
+    armed = s.snapshot()
+    assert [d.sendid for d in armed.pending] == ["$after(1000)#m.a"]
+    s.send("GO")
+    tampered = msgspec.structs.replace(s.snapshot(), pending=armed.pending)
+    with pytest.raises(SnapshotError, match=r"belongs to state 'm\.a', which is not active"):
+        chart.validate(tampered)
+    chart.validate(armed)  # the genuine one is fine

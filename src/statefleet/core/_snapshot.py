@@ -374,6 +374,7 @@ def _check_pending(
     pending: Any,
     fail: Callable[[str], SnapshotError],
 ) -> None:
+    owners: dict[str, Node] | None = None  # the chart's delayed-transition events, if needed
     for sendid, d in _records(pending, DelayedEvent, "sendid", "pending event", fail):
         what = f"pending event {sendid!r}"
         if not _finite(d.due):
@@ -391,9 +392,12 @@ def _check_pending(
                 raise fail(f"{what} has event {field} {value!r} (a string or None)")
         if _nested_deeper(ev.data, MAX_NESTING):
             raise fail(f"{what} has data nested deeper than {MAX_NESTING} levels")
-        if ev.name.startswith(_AFTER):
-            # a chart's own ``after`` timer: scheduled by entering its state, cancelled on exit
-            owner = _after_owner(by_id, ev.name)
+        if owners is None:
+            owners = _after_owners(by_id)
+        if ev.name.startswith(_AFTER) or ev.name in owners:
+            # a chart's own ``after`` timer (the core's ``$after.<i>.<state>`` or a name a
+            # reader gave it, e.g. XState's): scheduled by entering its state, cancelled on exit
+            owner = owners.get(ev.name)
             if owner is None or sendid != ev.name:
                 raise fail(f"{what} is a delayed transition {ev.name!r} the chart does not have")
             if owner not in members:
@@ -423,11 +427,9 @@ def _records(
         yield value, item
 
 
-def _after_owner(by_id: dict[str, Node], name: str) -> Node | None:
-    _, _, rest = name.partition(_AFTER)
-    _, _, sid = rest.partition(".")
-    node = by_id.get(sid)
-    return node if node is not None and name in node.after_events else None
+def _after_owners(by_id: dict[str, Node]) -> dict[str, Node]:
+    """The state declaring each delayed-transition event of the chart."""
+    return {ev: node for node in by_id.values() for ev in node.after_events}
 
 
 def _nested_deeper(value: Any, limit: int) -> bool:
