@@ -48,7 +48,7 @@ from rich.table import Table
 from statefleet.core import PersistenceError
 from statefleet.demo.cluster_node import TIMER_KINDS, slice_orders
 from statefleet.demo.fleet import FINAL, MAX_ATTEMPTS
-from statefleet.persistence import PostgresStore
+from statefleet.persistence import PostgresStore, shard_of
 from statefleet.persistence._pgserver import TempPostgres
 
 __all__ = ["check_order", "main"]
@@ -172,6 +172,8 @@ class Demo:
         self.pg = pg
         self.work = work
         self.nodes: dict[str, Node] = {}
+        #: orders that did not end in time: what the database said of each, nodes running
+        self.stuck: dict[str, str] = {}
         #: the nodes killed (and replaced by a restart)
         self.gone: list[Node] = []
         self.violations: list[str] = []
@@ -318,6 +320,9 @@ class Demo:
         except TimeoutError as exc:
             per_slice = {f.stem: len(f.read_text().split()) for f in self.work.glob("*.acked")}
             self.violations.append(f"{exc} (acknowledged: {dict(sorted(per_slice.items()))})")
+            # while the nodes still run: what holds the orders that did not end
+            running = self._db(lambda store: store.actor_ids(status="active", limit=50))
+            self.stuck = {oid: self.why_stuck(oid) for oid in running}
         found = sum(x for n in self.nodes.values() for x in n.said("found_accepted"))
         wall = time.monotonic() - started
         self.show_owners("shard owners at the end")
@@ -339,6 +344,26 @@ class Demo:
             "wall": wall,
             **self.check(),
         }
+
+    def why_stuck(self, oid: str) -> str:
+        """What the database says about an order that did not end: its shard's owner, its
+        inbox, its timers (overdue or not)."""
+
+        async def read(store: PostgresStore) -> tuple[list[Any], list[Any], list[Any]]:
+            leases = await store.leases()
+            timers = [t for t in await store.due_timers(float("inf"), 100_000) if t.actor_id == oid]
+            return leases, timers, await store.inbox(oid)
+
+        leases, timers, inbox = self._db(read)
+        shard = shard_of(oid, self.args.shards)
+        owner = next((le for le in leases if le.shard == shard), None)
+        who = "nobody" if owner is None or owner.expired else f"{owner.owner} (epoch {owner.epoch})"
+        now = time.time()
+        due = ", ".join(
+            f"{t.event.name} " + (f"overdue by {now - t.due:.1f} s" if now > t.due else "pending")
+            for t in timers
+        )
+        return f"; shard {shard} held by {who}; {len(inbox)} inbox events; timers: {due or 'none'}"
 
     def check(self) -> dict[str, Any]:
         """The ledger, read from the database once every node stopped."""
@@ -371,6 +396,8 @@ class Demo:
                 continue
             snap = None if rec is None else rec.snapshot
             problems = check_order(oid, snap)
+            if problems and oid in self.stuck:
+                problems[-1] += self.stuck[oid]
             self.violations += problems
             if snap is not None and not problems:
                 once += 1
