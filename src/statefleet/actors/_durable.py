@@ -815,7 +815,12 @@ class VirtualRef:
         for _ in range(3):
             if remote is not None and node is not None and not node.owns(self.id):
                 return await remote(node)  # its shard is another node's
-            a = await self.activate()
+            try:
+                a = await self.activate()
+            except ActorError:
+                if remote is not None and node is not None and not node.owns(self.id):
+                    continue  # handed over while it was being activated: send it there
+                raise
             try:
                 return await op(a)
             except ActorStoppedError:
