@@ -739,3 +739,30 @@ def test_a_bad_composite_is_a_definition_error(guard: str, message: str) -> None
     with pytest.raises(ChartDefinitionError) as err:
         StateMachine.from_yaml(text)
     assert message in str(err.value) and err.value.path == "transitions[0](decide).guards[0]"
+
+
+def test_sends_from_several_threads_are_applied_one_at_a_time() -> None:
+    import threading
+
+    m = StateMachine.from_dict(
+        {
+            "states": [{"name": "a", "type": "initial"}],
+            "transitions": [
+                {"trigger": "tick", "source": "a", "dest": "a", "actions": [{"increment": "n"}]}
+            ],
+        }
+    )
+    s = m.create(context={"n": 0}, execute_actions=True)
+    start = threading.Barrier(4)
+
+    def worker() -> None:
+        start.wait()
+        for _ in range(250):
+            s.tick()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert s.context["n"] == 1000  # no lost update between deciding and committing

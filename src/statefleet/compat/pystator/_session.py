@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 import uuid
 from collections import deque
 from collections.abc import Iterator, Mapping
@@ -110,6 +111,8 @@ class EntitySession:
         self.defer_unhandled = defer_unhandled
         self._deferred: list[tuple[str, dict[str, Any]]] = []
         self._history: deque[TransitionResult] = deque(maxlen=max(history_limit, 0))
+        # one trigger at a time from any thread (an action may send again: re-entrant)
+        self._lock = threading.RLock()
         #: the result of the last trigger (or the initial entry)
         self.last_result: TransitionResult | None = None
         #: what the actions of the last transition did (None if none ran)
@@ -285,13 +288,18 @@ class EntitySession:
         return result
 
     def send(self, trigger: str, /, **payload: Any) -> TransitionResult:
-        """Process ``trigger`` with ``payload`` merged into the context; commit, then act."""
+        """Process ``trigger`` with ``payload`` merged into the context; commit, then act.
+        Thread-safe, as in pystator: one trigger at a time per session."""
+        with self._lock:
+            return self._send(trigger, payload)
+
+    def _send(self, trigger: str, payload: Mapping[str, Any]) -> TransitionResult:
         result = self._prepare(trigger, payload)
         self._commit(result)
         self._act(result)
         if self._defers(trigger, payload, result):
             for queued, data in self._replayed():
-                self.send(queued, **data)
+                self._send(queued, data)
         return self._raised(result)
 
     def _defers(self, trigger: str, payload: Mapping[str, Any], result: TransitionResult) -> bool:
@@ -401,14 +409,16 @@ class EntitySession:
             raise StatefleetError("advance() needs a VirtualClock; use poll() with a real clock")
         if seconds < 0:
             raise ValueError("cannot advance by a negative duration")
-        until = self._clock.now() + seconds
-        results = self._fire_due(until)
-        self._clock.set(until)
-        return results
+        with self._lock:
+            until = self._clock.now() + seconds
+            results = self._fire_due(until)
+            self._clock.set(until)
+            return results
 
     def poll(self) -> list[TransitionResult]:
         """Fire the delayed transitions due at the clock's current time."""
-        return self._fire_due(self._clock.now())
+        with self._lock:
+            return self._fire_due(self._clock.now())
 
     # -- snapshots -------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
