@@ -18,12 +18,16 @@ Workloads (issue 14, "Speed"), on a throwaway PostgreSQL server this script star
 
 - C5 cross-node ``send`` and ``ask``: two node actor systems (``PostgresStore(node=...)``)
   split the shards; the sender's ``send`` to an entity the other node owns returns once the
-  event is durable in its inbox, its ``ask`` once the owner consumed it; p50/p99 (``main``
-  only, not in ``run``).
+  event is durable in its inbox, its ``ask`` once the owner's reply (its committed step)
+  came back on the reply channel; p50/p99 (``main`` only, not in ``run``).
 
 - C6 failover: a ``statefleet node`` process holding every shard is SIGKILLed; the time
   until a second node (in this process) holds every shard, with 2 s leases (target: within
   two lease times; ``main`` only).
+
+- C7 writer connections: 8 callers commit batches of 250 updates through one store or two
+  in this process (one writer connection each), interleaved three times: the most a second
+  writer connection per store could buy (``main`` only).
 
 **The floor** is the raw asyncpg insert rate measured in the same run on the same server:
 ``executemany`` of rows shaped like the actor rows (an id, a version and a msgpack snapshot
@@ -230,6 +234,41 @@ async def c3(dsn: str, s: Settings, schema: str) -> float:
     return n / elapsed
 
 
+async def c7(dsn: str, schema: str, writers: int) -> float:
+    """What a second writer connection per store could buy, at most: 8 callers committing
+    batches of 250 updates on actors of their own through ``writers`` stores in this process
+    (one writer connection each); commits per second."""
+    import contextlib
+
+    callers, batch, rounds = 8, 250, 12
+    snaps = [ORDER.initial(session_id="x").snapshot]
+    for _ in range(rounds):
+        snaps.append(ORDER.transition(snaps[-1], "inc").snapshot)
+    ids = [[f"c{c}-{i}" for i in range(batch)] for c in range(callers)]
+    async with contextlib.AsyncExitStack() as stack:
+        stores = [
+            await stack.enter_async_context(PostgresStore(dsn, schema=schema))
+            for _ in range(writers)
+        ]
+        for c in range(callers):
+            await stores[0].commit_many([make_commit(i, snaps[0], previous=None) for i in ids[c]])
+
+        async def caller(c: int) -> None:
+            st = stores[c % writers]
+            for r in range(rounds):
+                out = await st.commit_many(
+                    [make_commit(i, snaps[r + 1], previous=snaps[r]) for i in ids[c]]
+                )
+                if not all(type(x).__name__ == "CommitResult" for x in out):
+                    raise AssertionError("C7: a commit failed")
+
+        t0 = time.perf_counter()
+        async with anyio.create_task_group() as tg:
+            for c in range(callers):
+                tg.start_soon(caller, c)
+        return callers * batch * rounds / (time.perf_counter() - t0)
+
+
 async def c2(dsn: str, rounds: int, schema: str) -> tuple[float, float]:
     """LISTEN/NOTIFY wake-up latency (p50, p99 in milliseconds): accept on one store, the
     owner's callback on another."""
@@ -397,6 +436,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         results = asyncio.run(run(s, rounds, Path(d), pg.dsn))
         results += asyncio.run(c5(pg.dsn, min(rounds, 300), "bench_c5"))
         results.append(asyncio.run(c6(pg.dsn, "bench_c6")))
+        for k in range(3):  # interleaved: one writer connection, then two
+            for n in (1, 2):
+                rate = asyncio.run(c7(pg.dsn, f"bench_c7_{k}_{n}", n))
+                name = f"C7 {n} writer connection{'s' if n > 1 else ''} (run {k + 1})"
+                results.append(Result(name, "commits/s", rate, None, None))
     print(table(results, args.markdown))
     return 0
 
