@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from enum import Enum
 from typing import Any
 
@@ -345,6 +346,26 @@ def test_definition_errors_propagate_from_entry_and_exit_callbacks() -> None:
     sm2.go()
     assert sm2.configuration_values == {"b"}
     assert [str(e) for e in errors] == ["bad"]
+
+
+def test_event_methods_act_on_their_own_instance_also_after_a_deep_copy() -> None:
+    # an instance keeps its event methods (sm.go is made once): a copy gets its own
+    class Machine(StateChart):
+        a = State(initial=True)
+        b = State()
+        go = a.to(b) | b.to(a)
+
+    sm = Machine()
+    go = sm.go
+    assert sm.go is go and go == "go" and go.id == "go"
+    go()
+    twin = copy.deepcopy(sm)
+    twin.go()
+    assert sm.configuration_values == {"b"}
+    assert twin.configuration_values == {"a"}
+    other = Machine()
+    other.go()
+    assert other.go is not go and sm.configuration_values == {"b"}
 
 
 def test_event_objects_decorate_callbacks() -> None:

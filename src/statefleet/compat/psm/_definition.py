@@ -605,15 +605,13 @@ class Event(_CallbackHolder, str):
     def __get__(self, instance: Any, owner: type | None = None) -> Any:
         if instance is None:
             return self
-        # the instance keeps its triggers (``sm.go()`` in a loop builds one once: building
-        # it costs as much as the step); a copied instance's are rebuilt for the copy
-        cache: dict[int, _BoundEvent] | None = instance._sf_triggers
-        bound = cache.get(id(self)) if cache is not None else None
-        if bound is None or getattr(bound.func, "__self__", None) is not instance:
-            bound = _bind(self, instance)
-            if cache is None:
-                cache = instance._sf_triggers = {}
-            cache[id(self)] = bound
+        bound = _bind(self, instance)
+        name = self.id
+        if getattr(type(instance), name, None) is self:
+            # kept in the instance's __dict__ under its attribute name, where the next
+            # ``sm.go`` finds it without calling this (building one costs ~200 ns, as much
+            # as a plain step); a deep copy rebinds it to the copy
+            instance.__dict__[name] = bound
         return bound
 
     def __repr__(self) -> str:
