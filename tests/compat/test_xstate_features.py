@@ -16,6 +16,7 @@ from statefleet.compat.xstate import (
     InvalidEventPayloadError,
     MachineLogic,
     MachineNode,
+    PluginBase,
     RunawayChainError,
     SyncInterpreter,
     UnknownEventError,
@@ -657,3 +658,66 @@ def test_send_is_external_and_raise_internal() -> None:
     interp.send("NEXT")
     interp.advance(0.1)
     assert interp.context["seen"] == ["INTERNAL", "EXTERNAL", "NEXT", "EXTERNAL"]
+
+
+class HookRecorder(PluginBase):
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+
+    def on_action_execute(self, interpreter: Any, action: Any) -> None:
+        self.calls.append(("action", action.type))
+
+    def on_action_error(self, interpreter: Any, action: Any, error: Exception) -> None:
+        self.calls.append(("action error", action.type, str(error)))
+
+    def on_service_start(self, interpreter: Any, invocation: Any) -> None:
+        self.calls.append(("service", invocation.src))
+
+    def on_service_done(self, interpreter: Any, invocation: Any, result: Any) -> None:
+        self.calls.append(("service done", invocation.src, result))
+
+
+HOOKED = {
+    "id": "h",
+    "initial": "load",
+    "context": {},
+    "states": {
+        "load": {"invoke": {"src": "fetch", "onDone": {"target": "ready", "actions": "keep"}}},
+        "ready": {"on": {"BAD": {"actions": ["explode", assign({"after": True})]}}},
+    },
+}
+
+
+def _hooked_logic() -> MachineLogic:
+    async def fetch(interpreter: Any, context: Any, event: Any) -> int:
+        return 7
+
+    def explode(context: Any, event: Any) -> None:
+        raise ValueError("nope")
+
+    return MachineLogic(
+        services={"fetch": fetch},
+        actions={"keep": lambda i, c, e, a: c.update(got=e.data), "explode": explode},
+    )
+
+
+@pytest.mark.anyio
+async def test_action_and_service_hooks_under_the_async_interpreter() -> None:
+    rec = HookRecorder()
+    async with ActorSystem(clock=VirtualClock()) as system:
+        service = (
+            await Interpreter(create_machine(HOOKED, logic=_hooked_logic()), system=system)
+            .use(rec)
+            .start()
+        )
+        await service.ref.wait_for("h.ready")
+        await service.send("BAD")
+        assert service.context == {"got": 7}  # the failing action stopped its block
+        await service.stop()
+    assert rec.calls == [
+        ("service", "fetch"),
+        ("service done", "fetch", 7),
+        ("action", "keep"),
+        ("action", "explode"),
+        ("action error", "explode", "nope"),
+    ]

@@ -25,7 +25,7 @@ from statefleet.compat.xstate._interpreter import (
 )
 from statefleet.compat.xstate._machine import MachineNode, event_checker
 from statefleet.compat.xstate._observers import Observable
-from statefleet.compat.xstate._plugins import PluginBase, check_plugin, notify, report_step
+from statefleet.compat.xstate._plugins import Pluggable, PluginBase, notify, report_step
 from statefleet.core import (
     ActorStoppedError,
     Chart,
@@ -42,7 +42,7 @@ from statefleet.formats._xstate import XEvent, sets_done
 __all__ = ["Interpreter"]
 
 
-class Interpreter(Observable, ActiveStates):
+class Interpreter(Observable, ActiveStates, Pluggable):
     """Run an XState chart as an actor, with xstate-statemachine's async ``Interpreter`` API.
 
     ``system``: the :class:`~statefleet.ActorSystem` to spawn in (its block must be open);
@@ -83,12 +83,6 @@ class Interpreter(Observable, ActiveStates):
         self._plugins: list[PluginBase] = []
         meta = machine.meta if isinstance(machine.meta, Mapping) else {}
         self._done_sets: tuple[tuple[str, ...], ...] = tuple(meta.get("done_sets", ()))
-
-    def use(self, plugin: PluginBase) -> Interpreter:
-        """Register a :class:`PluginBase`; returns ``self``."""
-        check_plugin(plugin)
-        self._plugins.append(plugin)
-        return self
 
     async def start(self) -> Interpreter:
         """Spawn the actor (entering the initial states) and return ``self``; once only."""

@@ -16,7 +16,7 @@ from typing import Any
 from statefleet.compat.xstate._errors import RunawayChainError, StateNotFoundError
 from statefleet.compat.xstate._machine import event_checker, initial_context
 from statefleet.compat.xstate._observers import Observable
-from statefleet.compat.xstate._plugins import PluginBase, check_plugin, notify, report_step
+from statefleet.compat.xstate._plugins import Pluggable, PluginBase, notify, report_step
 from statefleet.core import (
     Chart,
     EventData,
@@ -243,7 +243,7 @@ class _XSession(Session):
         return bool(self._m.handled)
 
 
-class XStateSession(Observable, ActiveStates):
+class XStateSession(Observable, ActiveStates, Pluggable):
     """Run an XState chart synchronously, with seed 001's ``SyncInterpreter`` view.
 
     ``XStateSession(chart, context=...).start()`` enters the initial states (invoked services
@@ -298,12 +298,6 @@ class XStateSession(Observable, ActiveStates):
         self._done_sets: tuple[tuple[str, ...], ...] = tuple(meta.get("done_sets", ()))
         self._wrapper: str | None = meta.get("wrapper")
         self._plugins: list[PluginBase] = []
-
-    def use(self, plugin: PluginBase) -> XStateSession:
-        """Register a :class:`PluginBase` (xstate-statemachine's ``use``); returns ``self``."""
-        check_plugin(plugin)
-        self._plugins.append(plugin)
-        return self
 
     @classmethod
     def restore(

@@ -17,8 +17,9 @@ from typing import Any
 from statefleet.compat.xstate._builtins import BUILTIN_ACTIONS, action_types, builtin_for
 from statefleet.compat.xstate._errors import ImplementationMissingError, InvalidConfigError
 from statefleet.compat.xstate._guards import guard_overrides
+from statefleet.compat.xstate._hooks import observed
 from statefleet.compat.xstate._machine import MachineNode, front_end_settings, machine_node
-from statefleet.compat.xstate._reading import lenient_targets
+from statefleet.compat.xstate._reading import lenient_targets, named_in
 from statefleet.core import ChartDefinitionError
 from statefleet.formats._input import check_data
 from statefleet.formats._resolve import MISSING, Kind, Resolver
@@ -219,7 +220,10 @@ def create_machine(
     user = _user_logic(
         logic, {"action": actions, "guard": guards, "service": services, "delay": delays}
     )
-    actions = _with_builtins(config, user, actions)
+    actions = observed(
+        "action", set(action_types(config)), user, _with_builtins(config, user, actions)
+    )
+    services = observed("service", set(named_in(config, ("src",))), user, services)
     guards = guard_overrides(config, user, guards)
     try:
         chart = from_dict(

@@ -2,9 +2,12 @@
 
 Register one with ``interpreter.use(plugin)`` (sync :class:`XStateSession` or async
 :class:`Interpreter`). The hooks statefleet calls: ``on_interpreter_start``,
-``on_interpreter_stop``, ``on_event_received``, ``on_transition`` (after a macrostep that
-changed the active states), ``on_done``. Per-action, per-guard and per-service hooks are not
-called (see ``docs/migrate-xstate-statemachine.md``); use ``listeners=`` for those records.
+``on_interpreter_stop``, ``on_event_received``, ``on_transition`` (the initial transition,
+then each event that changed the active states or took a targetless transition),
+``on_done``, and, for the actions and service functions of a machine made by
+``create_machine``, ``on_action_execute``/``on_action_error`` and
+``on_service_start``/``on_service_done``/``on_service_error`` (see ``_hooks``). Guard hooks
+are not called (see ``docs/migrate-xstate-statemachine.md``).
 """
 
 from __future__ import annotations
@@ -12,9 +15,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
-__all__ = ["LoggingInspector", "PluginBase", "TransitionInfo"]
+__all__ = ["LoggingInspector", "Pluggable", "PluginBase", "TransitionInfo"]
 
 log = logging.getLogger("statefleet.xstate")
 
@@ -54,6 +57,21 @@ class PluginBase:
     def on_done(self, interpreter: Any, output: Any) -> None:
         """The machine reached its top-level final state."""
 
+    def on_action_execute(self, interpreter: Any, action: Any) -> None:
+        """One of your actions is about to run (``action`` is its ``ActionDefinition``)."""
+
+    def on_action_error(self, interpreter: Any, action: Any, error: Exception) -> None:
+        """One of your actions raised ``error`` (it goes on as ``error.execution``)."""
+
+    def on_service_start(self, interpreter: Any, invocation: Any) -> None:
+        """A service function of yours starts (``invocation.src`` names it)."""
+
+    def on_service_done(self, interpreter: Any, invocation: Any, result: Any) -> None:
+        """A service function of yours returned ``result``."""
+
+    def on_service_error(self, interpreter: Any, invocation: Any, error: Exception) -> None:
+        """A service function of yours raised ``error``."""
+
 
 class LoggingInspector(PluginBase):
     """Logs events and transitions to the ``statefleet.xstate`` logger (level INFO)."""
@@ -78,6 +96,32 @@ class LoggingInspector(PluginBase):
         )
 
 
+class Pluggable:
+    """Mixin of both interpreters: ``use(plugin)`` and the ``plugins`` list (assigning it
+    replaces them, as in xstate-statemachine)."""
+
+    _plugins: list[PluginBase]
+
+    def use(self, plugin: PluginBase) -> Self:
+        """Register a :class:`PluginBase` (xstate-statemachine's ``use``); returns ``self``."""
+        check_plugin(plugin)
+        self._plugins.append(plugin)
+        return self
+
+    @property
+    def plugins(self) -> list[PluginBase]:
+        """The registered plugins (a copy: assign a list to replace them)."""
+        return list(self._plugins)
+
+    @plugins.setter
+    def plugins(self, value: list[PluginBase]) -> None:
+        if not isinstance(value, list | tuple):
+            raise TypeError("plugins takes a list of PluginBase instances")
+        for plugin in value:
+            check_plugin(plugin)
+        self._plugins = list(value)
+
+
 def check_plugin(plugin: Any) -> None:
     """Raise ``TypeError`` unless ``plugin`` is a :class:`PluginBase`."""
     if not isinstance(plugin, PluginBase):
@@ -85,10 +129,14 @@ def check_plugin(plugin: Any) -> None:
 
 
 def notify(plugins: Iterable[PluginBase], hook: str, *args: Any) -> None:
-    """Call ``hook(*args)`` on every plugin; a plugin that raises is logged, not fatal."""
+    """Call ``hook(*args)`` on every plugin that has it; a plugin that raises is logged, not
+    fatal."""
     for plugin in plugins:
+        method = getattr(plugin, hook, None)
+        if method is None:
+            continue
         try:
-            getattr(plugin, hook)(*args)
+            method(*args)
         except Exception:
             log.exception("xstate plugin %r failed in %s", plugin, hook)
 
