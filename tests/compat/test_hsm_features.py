@@ -548,3 +548,26 @@ async def test_behaviours_see_hsm_event_kinds() -> None:
     event = hsm.Event("go").WithDataAndID({"n": 1}, "evt-1")
     assert (event.ID, event.Data, event.Kind) == ("evt-1", {"n": 1}, hsm.EventKind)
     await hsm.Stop(inst)
+
+
+async def test_new_then_start() -> None:
+    model = hsm.Define(
+        "Later",
+        hsm.Initial(hsm.Target("a")),
+        hsm.State("a", hsm.Transition(hsm.On("go"), hsm.Target("../b"))),
+        hsm.State("b"),
+    )
+    ctx, inst = hsm.Context(), Log()
+    sm = hsm.New(inst, model, hsm.Config(ID="alpha", Clock=VirtualClock()))
+    assert inst.state() == ""  # made, not started
+    with pytest.raises(StatefleetError, match="not started"):
+        await hsm.Dispatch(ctx, sm, hsm.Event("go"))
+    await hsm.Start(ctx, sm)
+    await hsm.Dispatch(ctx, sm, hsm.Event("go"))
+    assert (hsm.ID(sm), inst.state()) == ("alpha", "/Later/b")
+    with pytest.raises(StatefleetError, match="started already"):
+        await hsm.Start(ctx, sm)
+    await hsm.Stop(sm)
+    assert inst.state() == "/Later"
+    with pytest.raises(StatefleetError, match="needs a model"):
+        await hsm.Start(ctx, Log())

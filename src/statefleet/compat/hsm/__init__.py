@@ -19,9 +19,12 @@ from statefleet.compat.hsm._api import (
     Get,
     HsmSnapshot,
     Name,
+    New,
+    NewMachine,
     QualifiedName,
     Restart,
     Set,
+    Start,
     Stop,
     TakeSnapshot,
     dispatch,
@@ -64,7 +67,7 @@ from statefleet.compat.hsm._events import (
 )
 from statefleet.compat.hsm._group import Group, dispatch_all, dispatch_to, match
 from statefleet.compat.hsm._operations import CallData
-from statefleet.compat.hsm._runtime import HSM, Instance, Pending, running, start
+from statefleet.compat.hsm._runtime import HSM, Instance, Pending, running
 from statefleet.core import Chart
 from statefleet.formats._builder import (
     Behavior,
@@ -103,7 +106,9 @@ Exit = exit
 After = after
 Every = every
 At = at
-Start = start
+start = Start
+new = New
+new_machine = NewMachine
 Started = started
 stop = Stop
 Dispatch = dispatch
@@ -212,7 +217,9 @@ __all__ = [
     "Match",
     "Model",
     "Name",
+    "New",
     "NewGroup",
+    "NewMachine",
     "On",
     "OnCall",
     "OnSet",
@@ -286,7 +293,9 @@ __all__ = [
     "match",
     "model",
     "name",
+    "new",
     "new_group",
+    "new_machine",
     "on",
     "on_call",
     "on_set",

@@ -43,9 +43,12 @@ __all__ = [
     "Get",
     "HsmSnapshot",
     "Name",
+    "New",
+    "NewMachine",
     "QualifiedName",
     "Restart",
     "Set",
+    "Start",
     "Stop",
     "TakeSnapshot",
     "dispatch",
@@ -124,10 +127,57 @@ class Config:
         self.clock = value
 
 
-def _machine(target: HSM | Instance) -> HSM:
+class NewMachine:
+    """What hsm's ``New(instance, model, config)`` returns: a machine made but not started;
+    ``await hsm.Start(ctx, sm)`` starts it, and then every helper taking a machine takes it
+    too."""
+
+    __slots__ = ("config", "instance", "machine", "model")
+
+    def __init__(self, instance: Any, model: Chart, config: Config | None = None) -> None:
+        if not isinstance(model, Chart):
+            raise StatefleetError(f"New() needs a model made by hsm.define(), got {model!r}")
+        self.instance = instance
+        self.model = model
+        self.config = config
+        #: the running machine, once started
+        self.machine: HSM | None = None
+
+    def __repr__(self) -> str:
+        return f"<New {self.model.id!r} {'started' if self.machine else 'not started'}>"
+
+
+def New(instance: Any, model: Chart, config: Config | None = None) -> NewMachine:
+    """A machine for ``instance`` and ``model``, started later by ``Start(ctx, sm)``
+    (hsm's ``New``)."""
+    return NewMachine(instance, model, config)
+
+
+async def Start(ctx: Context, instance: Any, model: Chart | None = None, **options: Any) -> HSM:
+    """Start ``model`` for ``instance`` (see :func:`~statefleet.compat.hsm.start` for the
+    options), or start a machine made by :func:`New`: ``Start(ctx, sm)`` (hsm's ``Start``)."""
+    if isinstance(instance, NewMachine):
+        if model is not None or options:
+            raise StatefleetError("Start(ctx, sm) takes a machine from New() and nothing else")
+        if instance.machine is not None:
+            raise StatefleetError("this machine from New() was started already")
+        instance.machine = await started(ctx, instance.instance, instance.model, instance.config)
+        return instance.machine
+    if model is None:
+        raise StatefleetError("Start(ctx, instance, model) needs a model (or a machine from New())")
+    return await start(ctx, instance, model, **options)
+
+
+def _machine(target: HSM | Instance | NewMachine) -> HSM:
     if isinstance(target, HSM):
         return target
     if isinstance(target, Instance):
+        return target.machine
+    if isinstance(target, NewMachine):
+        if target.machine is None:
+            raise StatefleetError(
+                "this machine from New() is not started: await hsm.Start(ctx, sm)"
+            )
         return target.machine
     raise StatefleetError(
         f"expected a machine from hsm.start() or a started hsm.Instance, got "
@@ -172,6 +222,9 @@ async def Stop(target: HSM | Instance | Group) -> None:
     stopping an instance that is not running does nothing."""
     if isinstance(target, Group):
         await target.stop()
+    elif isinstance(target, NewMachine):
+        if target.machine is not None:
+            await target.machine.stop()
     else:
         await stop(target)
 
