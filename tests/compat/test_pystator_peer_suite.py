@@ -1794,10 +1794,6 @@ class TestActionExecutor:
         assert result.all_succeeded  # No actions to execute
         assert len(result.action_results) == 0
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="deliberate: a missing action is a failure (UndefinedActionError), not a skip",
-    )
     def test_execute_missing_action(self) -> None:
         """Test executing with missing action (skipped)."""
         registry = ActionRegistry()
@@ -1925,10 +1921,6 @@ class TestActionExecutor:
         assert result.success
         assert executed == ["e1"]
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="deliberate: a missing action is a failure (UndefinedActionError), not a skip",
-    )
     def test_dotted_action_name_is_not_auto_imported(self) -> None:
         """Python paths belong in the registry catalog, not action names."""
         executor = ActionExecutor(ActionRegistry(), log_execution=False)
@@ -1944,7 +1936,6 @@ class TestActionExecutor:
         assert result.action_results[0].is_skipped
         assert result.action_results[0].result == "not_registered"
 
-    @pytest.mark.xfail(strict=True, reason="ActionExecutionResult has no duration_ms")
     def test_execution_result_properties(self) -> None:
         """Test ExecutionResult properties."""
         registry = ActionRegistry()

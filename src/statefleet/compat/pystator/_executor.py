@@ -6,6 +6,7 @@ from __future__ import annotations
 import enum
 import inspect
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +53,8 @@ class ActionExecutionResult:
     executed: list[ActionCall] = field(default_factory=list)
     failed: list[tuple[ActionCall, FSMError]] = field(default_factory=list)
     action_results: list[ActionResult] = field(default_factory=list)
+    #: how long running the actions took, in milliseconds (None until they ran)
+    duration_ms: float | None = None
 
     @property
     def success(self) -> bool:
@@ -72,6 +75,12 @@ class ActionExecutionResult:
     def succeeded_actions(self) -> list[str]:
         """The names of the actions that ran."""
         return [c.name for c in self.executed]
+
+    @property
+    def skipped_actions(self) -> list[str]:
+        """The names of the actions skipped because nothing is registered under them (they
+        are in :attr:`failed` too)."""
+        return [r.action_name for r in self.action_results if r.is_skipped]
 
     @property
     def action_count(self) -> int:
@@ -175,7 +184,9 @@ class ActionExecutor:
             err.__cause__ = exc
         log.error("action %r (%s %s) failed: %s", call.name, call.phase, call.state, err)
         out.failed.append((call, err))
-        out.action_results.append(ActionResult.fail(call.name, err))
+        missing = isinstance(err, UndefinedActionError)
+        make = ActionResult.skipped if missing else ActionResult.fail
+        out.action_results.append(make(call.name, err))
 
     def _lookup(self, call: ActionCall) -> Callable[..., Any]:
         fn = self.registry.get(call.name)
@@ -208,6 +219,7 @@ class ActionExecutor:
         """
         ctx = self._context(context)
         out = ActionExecutionResult()
+        started = time.perf_counter()
         for call in self._calls(result):
             try:
                 value = self._invoke(call, ctx)
@@ -225,6 +237,7 @@ class ActionExecutor:
             else:
                 out.executed.append(call)
                 out.action_results.append(ActionResult.ok(call.name, value))
+        out.duration_ms = (time.perf_counter() - started) * 1000
         return out
 
     async def _run_async(
@@ -252,6 +265,7 @@ class ActionExecutor:
         get a shallow copy of the context carrying their own ``_action_params``."""
         ctx = self._context(context)
         out = ActionExecutionResult()
+        started = time.perf_counter()
         calls = self._calls(result)
         if self.mode is ExecutionMode.SEQUENTIAL:
             groups = [[c] for c in calls]
@@ -272,4 +286,5 @@ class ActionExecutor:
                         tg.start_soon(self._run_async, call, dict(ctx) if call.params else ctx, out)
             if out.failed and self.stop_on_error:
                 break
+        out.duration_ms = (time.perf_counter() - started) * 1000
         return out

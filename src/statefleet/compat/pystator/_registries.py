@@ -318,6 +318,13 @@ class ActionResult:
     action_name: str
     result: Any = None
     error: BaseException | None = None
+    #: ``"ok"``, ``"failed"``, or ``"skipped"`` (nothing registered under the name)
+    status: str = "ok"
+
+    @property
+    def is_skipped(self) -> bool:
+        """Was the action skipped because nothing is registered under its name?"""
+        return self.status == "skipped"
 
     @classmethod
     def ok(cls, action_name: str, result: Any = None) -> ActionResult:
@@ -327,7 +334,12 @@ class ActionResult:
     @classmethod
     def fail(cls, action_name: str, error: BaseException) -> ActionResult:
         """The action raised ``error``."""
-        return cls(False, action_name, None, error)
+        return cls(False, action_name, None, error, "failed")
+
+    @classmethod
+    def skipped(cls, action_name: str, error: BaseException) -> ActionResult:
+        """Nothing is registered as ``action_name`` (``result`` is ``"not_registered"``)."""
+        return cls(False, action_name, "not_registered", error, "skipped")
 
 
 class ActionRegistry(_Registry):

@@ -264,9 +264,9 @@ class EntitySession:
         result.metadata["action_results"] = [
             {
                 "name": r.action_name,
-                "status": "ok" if r.success else "failed",
+                "status": r.status,
                 "success": r.success,
-                "skipped": False,
+                "skipped": r.is_skipped,
             }
             for r in done.action_results
         ]
