@@ -4,12 +4,14 @@ An actor system on a store that is a cluster node (``PostgresStore(dsn, node="we
 whose ``store.cluster`` is set) runs a :class:`Node` instead of recovering every actor of
 the store. Every ``lease_time / 3`` the node:
 
-1. renews the leases it holds (and heartbeats); shards it lost are dropped at once;
+1. renews the leases it holds (and heartbeats); the actors of shards it lost are dropped
+   from memory at once (:meth:`Node._evict`: busy or not, no exit actions, no effects, no
+   more commits; their next owner resumes them from the store);
 2. reads the members whose heartbeat is younger than ``lease_time`` and assigns every shard
    to one of them by rendezvous hashing (highest BLAKE2b of ``shard:node``): each node
    computes the same assignment from the same table, and a join or leave moves only the
    shards of that node;
-3. releases the shards assigned to another node (after passivating their actors), and
+3. releases the shards assigned to another node (after dropping their actors), and
    acquires the shards assigned to it that are free or expired (``Cluster.acquire``; a
    shard still leased by another node waits until it is released or expires);
 4. recovers the shards it gained: the store's recovery reads are scoped to the shards held
