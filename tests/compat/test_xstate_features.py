@@ -606,6 +606,9 @@ def test_hostile_configs_and_snapshots_are_typed_errors() -> None:
     looped["states"]["a"]["states"] = looped["states"]  # a config inside itself
     with pytest.raises(InvalidConfigError):
         create_machine(looped)
+    for not_a_config in ("m.json", None, [], 5):
+        with pytest.raises(InvalidConfigError, match="a machine config is a dict"):
+            create_machine(not_a_config)  # type: ignore[arg-type]
     machine = create_machine({"id": "m", "initial": "a", "states": {"a": {}}})
     from statefleet import SnapshotError
 

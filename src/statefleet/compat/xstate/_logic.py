@@ -184,14 +184,18 @@ def create_machine(
     as it reads them unless the config sets ``"strictTargets": true`` (see
     :mod:`statefleet.compat.xstate._reading`).
     """
+    if not isinstance(config, Mapping):
+        raise InvalidConfigError(
+            f"a machine config is a dict (XState's JSON object), not {type(config).__name__}"
+        )
     try:
         check_data(config)  # the walks below assume bounded, acyclic data, as the reader does
     except ChartDefinitionError as exc:
         raise InvalidConfigError(exc.message, path=exc.path) from exc
-    strict_targets = isinstance(config, Mapping) and config.get("strictTargets") is True
+    strict_targets = config.get("strictTargets") is True
     config, max_iterations, strict = front_end_settings(config)
     factory = config.pop("context", None) if callable(config.get("context")) else None
-    read = config if strict_targets or not isinstance(config, Mapping) else lenient_targets(config)
+    read = config if strict_targets else lenient_targets(config)
     if logic_modules is not None or logic_providers is not None:
         for what, given in (("logic_modules", logic_modules), ("logic_providers", logic_providers)):
             if given is not None and (
