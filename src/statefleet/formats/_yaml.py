@@ -494,7 +494,10 @@ _Loader.add_implicit_resolver(
 )
 
 
-def _load_yaml(text: str, where: str) -> Any:
+def load_yaml_text(text: str, where: str) -> Any:
+    """Parse YAML ``text`` (from ``where``, for messages) with the safe loader; a syntax error
+    is a ``ChartDefinitionError`` naming the line. (The source-reading half of ``from_yaml``,
+    shared with the pystator front-end.)"""
     try:
         return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: safe
     except yaml.MarkedYAMLError as exc:
@@ -1419,7 +1422,8 @@ def _as_mapping(value: Any, what: str) -> Mapping[str, Any] | None:
     raise TypeError(f"{what} must be a mapping of names to functions, got {type(value).__name__}")
 
 
-def _looks_like_yaml(text: str) -> bool:
+def looks_like_yaml_text(text: str) -> bool:
+    """Is a string argument YAML/JSON text rather than a path? (a flow mapping or list)"""
     return text[:1] in ("{", "[")
 
 
@@ -1463,7 +1467,7 @@ def from_yaml(
             source,
             fmt="YAML",
             suffixes=(".yaml", ".yml"),
-            looks_like_text=_looks_like_yaml,
+            looks_like_text=looks_like_yaml_text,
             limit=MAX_YAML_BYTES,
         )
         where = src.where
@@ -1472,7 +1476,7 @@ def from_yaml(
                 "this looks like XML, not YAML: read SCXML with statefleet.from_scxml()",
                 path=where,
             )
-        config = _load_yaml(src.text, where)
+        config = load_yaml_text(src.text, where)
         if src.maybe_path and not isinstance(config, Mapping):
             raise ChartDefinitionError(
                 f"no such file: {src.text.strip()!r} (and not a YAML machine either)"

@@ -47,10 +47,8 @@ from statefleet.core import Chart, ChartDefinitionError
 from statefleet.formats._input import MAX_YAML_BYTES, read_source
 from statefleet.formats._resolve import Problems, did_you_mean
 
-# The reader's YAML loading (line numbers, duplicate keys, nesting limits). The hook this
-# front-end needs from the reader is a public ``load_config(source)``: the half of
-# ``from_yaml`` that turns a path or text into the mapping.
-from statefleet.formats._yaml import _load_yaml, _looks_like_yaml, from_yaml
+# the reader's YAML loading (line numbers, duplicate keys, nesting limits)
+from statefleet.formats._yaml import from_yaml, load_yaml_text, looks_like_yaml_text
 
 __all__ = ["Extras", "meta_with", "policy_config", "prepare", "read"]
 
@@ -124,12 +122,12 @@ def load(source: Any) -> Any:
         source,
         fmt="YAML",
         suffixes=(".yaml", ".yml"),
-        looks_like_text=_looks_like_yaml,
+        looks_like_text=looks_like_yaml_text,
         limit=MAX_YAML_BYTES,
     )
     if src.text.lstrip().startswith("<"):
         return source  # the reader says what this is
-    config = _load_yaml(src.text, src.where)
+    config = load_yaml_text(src.text, src.where)
     return config if isinstance(config, Mapping) else source
 
 
