@@ -724,3 +724,24 @@ async def test_action_and_service_hooks_under_the_async_interpreter() -> None:
         ("action", "explode"),
         ("action error", "explode", "nope"),
     ]
+
+
+@pytest.mark.anyio
+async def test_async_interpreter_snapshots_resume_under_either_interpreter() -> None:
+    import json
+
+    machine = create_machine(ORDER, logic=ORDER_LOGIC)
+    async with ActorSystem(clock=VirtualClock()) as system:
+        first = await Interpreter(machine, system=system, id="o-1").start()
+        await first.send("ADD")
+        await first.send("ADD")
+        saved = first.get_snapshot()
+        await first.stop()
+        assert json.loads(saved)["state_ids"] == ["order.cart"]
+        again = await Interpreter.from_snapshot(saved, machine, system=system, id="o-2").start()
+        assert again.context["items"] == 2
+        await again.send("CHECKOUT")
+        assert again.current_state_ids == {"order.payment.pending"}
+        await again.stop()
+    sync = SyncInterpreter.from_snapshot(saved, machine)
+    assert sync.context["items"] == 2 and sync.current_state_ids == {"order.cart"}

@@ -1149,17 +1149,15 @@ async def test_emit_in_async_engine() -> None:
     await service.stop()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AttributeError,
-    reason="the async Interpreter's snapshot is its actor's (ref.snapshot())",
-)
+@pytest.mark.xfail(strict=True, reason="snapshots hold invoked charts, not spawnChild children")
 @pytest.mark.anyio
 async def test_deep_persistence_in_async_engine() -> None:
     kid = {"id": "kid", "initial": "idle", "states": {"idle": {}}}
     service = await Interpreter(_with_kid(kid, {})).start()
     try:
-        assert "k" in service.get_snapshot()  # type: ignore[attr-defined]
+        import json
+
+        assert "k" in json.loads(service.get_snapshot())["actors"]
     finally:
         await service.stop()
 

@@ -26,6 +26,7 @@ from statefleet.compat.xstate._interpreter import (
 from statefleet.compat.xstate._machine import MachineNode, event_checker
 from statefleet.compat.xstate._observers import Observable
 from statefleet.compat.xstate._plugins import Pluggable, PluginBase, notify, report_step
+from statefleet.compat.xstate._snapshots import snapshot_from_json, snapshot_json
 from statefleet.core import (
     ActorStoppedError,
     Chart,
@@ -34,6 +35,7 @@ from statefleet.core import (
     Listener,
     RealClock,
     Record,
+    Snapshot,
     StatefleetError,
     VirtualClock,
 )
@@ -64,10 +66,12 @@ class Interpreter(Observable, ActiveStates, Pluggable):
         listeners: Iterable[Listener | Callable[[Record], Any]] = (),
         id: str | None = None,
         strict: bool | None = None,
+        snapshot: Snapshot | None = None,
     ) -> None:
         if not isinstance(machine, Chart):
             raise TypeError(f"Interpreter needs a compiled Chart, got {type(machine).__name__}")
         self._check = event_checker(machine, strict)
+        self._snapshot = snapshot
         self._init_observers()
         #: children spawned by ``spawnChild``, by id
         self.children: dict[str, ActorRef] = {}
@@ -99,7 +103,9 @@ class Interpreter(Observable, ActiveStates, Pluggable):
         )
         try:
             with starting:
-                self._ref = ref = system.spawn(machine, id=self._id, context=self._context)
+                self._ref = ref = system.spawn(
+                    machine, id=self._id, context=self._context, snapshot=self._snapshot
+                )
         except RunawayChainError:
             raise
         except InfiniteLoopError as exc:
@@ -180,6 +186,17 @@ class Interpreter(Observable, ActiveStates, Pluggable):
         ``raise`` built-in too)."""
         if self._check is not None:
             self._check(name, payload)
+
+    def get_snapshot(self) -> str:
+        """The machine's JSON snapshot, as ``SyncInterpreter.get_snapshot()`` writes it."""
+        return snapshot_json(self.machine, self.status, self.current_state_ids, self.ref.snapshot())
+
+    @classmethod
+    def from_snapshot(cls, snapshot: str | bytes, machine: Chart, **kwargs: Any) -> Interpreter:
+        """An interpreter that resumes ``snapshot`` (``get_snapshot()``'s JSON, or one the
+        peer wrote) when it is started; ``kwargs`` as for the constructor."""
+        snap, _status = snapshot_from_json(machine, snapshot)
+        return cls(machine, snapshot=snap, **kwargs)
 
     def get_state_by_id(self, state_id: str) -> Any:
         """The state node ``state_id`` (:class:`StateNotFoundError` if there is none)."""

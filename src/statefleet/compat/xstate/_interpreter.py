@@ -7,7 +7,6 @@ It drives a chart read by :func:`statefleet.formats.from_dict` through a core
 from __future__ import annotations
 
 import difflib
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -17,6 +16,7 @@ from statefleet.compat.xstate._errors import RunawayChainError, StateNotFoundErr
 from statefleet.compat.xstate._machine import event_checker, initial_context
 from statefleet.compat.xstate._observers import Observable
 from statefleet.compat.xstate._plugins import Pluggable, PluginBase, notify, report_step
+from statefleet.compat.xstate._snapshots import snapshot_from_json, snapshot_json
 from statefleet.core import (
     Chart,
     EventData,
@@ -26,11 +26,8 @@ from statefleet.core import (
     Record,
     Session,
     Snapshot,
-    SnapshotError,
     StatefleetError,
     VirtualClock,
-    decode_snapshot,
-    encode_snapshot,
 )
 from statefleet.formats._xstate import XEvent, sets_done
 
@@ -584,21 +581,7 @@ class XStateSession(Observable, ActiveStates, Pluggable):
         ``state_ids`` (the active leaves), plus statefleet's whole snapshot (timers, history,
         children) under ``"statefleet"``; :meth:`from_snapshot` resumes it. The context must
         be JSON data (:class:`~statefleet.SnapshotError` otherwise)."""
-        snap = self.snapshot()
-        try:
-            return json.dumps(
-                {
-                    "status": self.status,
-                    "context": snap.context,
-                    "state_ids": list(self.current_state_ids),
-                    "configuration": list(snap.configuration),
-                    "statefleet": json.loads(encode_snapshot(snap, format="json")),
-                }
-            )
-        except (TypeError, ValueError) as exc:
-            raise SnapshotError(
-                f"the context of {self.chart.id!r} is not JSON data: {exc}"
-            ) from exc
+        return snapshot_json(self.chart, self.status, self.current_state_ids, self.snapshot())
 
     @classmethod
     def from_snapshot(cls, snapshot: str | bytes, machine: Chart) -> XStateSession:
@@ -607,19 +590,9 @@ class XStateSession(Observable, ActiveStates, Pluggable):
         states are entered as they are, without running entry actions or timers. An unknown
         state id is a :class:`StateNotFoundError`; anything else that does not fit the
         machine a :class:`~statefleet.SnapshotError`."""
-        try:
-            data = json.loads(snapshot)
-        except (TypeError, ValueError, RecursionError) as exc:
-            raise SnapshotError(f"a snapshot is JSON text of bounded depth: {exc}") from exc
-        if not isinstance(data, Mapping):
-            raise SnapshotError("a snapshot is a JSON object")
-        own = data.get("statefleet")
-        if own is not None:
-            snap = decode_snapshot(json.dumps(own).encode(), format="json")
-        else:
-            snap = _adopted(machine, data)
+        snap, status = snapshot_from_json(machine, snapshot)
         self = cls.restore(machine, snap)
-        if data.get("status") == "stopped":
+        if status == "stopped":
             self._stopped = True
         return self
 
@@ -630,30 +603,6 @@ class XStateSession(Observable, ActiveStates, Pluggable):
     def __repr__(self) -> str:
         ids = self.active_state_ids if self._session is not None else "not started"
         return f"<XStateSession {self.chart.id!r} {ids!r}>"
-
-
-def _adopted(machine: Chart, data: Mapping[str, Any]) -> Snapshot:
-    """A snapshot of ``machine`` in xstate-statemachine's own format, as ours."""
-    ids = data.get("state_ids")
-    context = data.get("context", {})
-    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-        raise SnapshotError("a snapshot's state_ids is a list of state ids")
-    if not isinstance(context, dict):
-        raise SnapshotError("a snapshot's context is an object")
-    nodes = machine.nodes_by_id
-    active: set[str] = set()
-    for i in ids:
-        node = nodes.get(i)
-        if node is None:
-            raise StateNotFoundError(f"Could not find state with ID {i!r} in {machine.id!r}")
-        active.add(i)
-        active.update(a.id for a in node.ancestors if a.id in nodes)
-    return Snapshot(
-        chart_id=machine.id,
-        chart_version=machine.version,
-        configuration=tuple(i for i in nodes if i in active),
-        context=context,
-    )
 
 
 def _key(node: Any) -> str:
