@@ -547,6 +547,10 @@ def test_the_model_shows_checks_and_refs_as_written() -> None:
         ("{check: {op: is_set}}", "a check's field is a context key"),
         ("{check: {field: n, op: matches, value: " + "a" * 2001 + "}}", "at most 2000 characters"),
         ("{check: {field: q, op: eq, value: 1, extra: 2}}", "unknown key(s) in a check: extra"),
+        # patterns whose backtracking can explode on a crafted value (ReDoS)
+        ("{check: {field: n, op: matches, value: '^(a+)+$'}}", "a repeat inside a repeated"),
+        ("{check: {field: n, op: matches, value: '(a|ab)*c'}}", "branches can start alike"),
+        ("{check: {field: n, op: matches, value: '(x)\\1'}}", "a backreference"),
     ],
 )
 def test_a_bad_check_is_a_definition_error_naming_the_guard(guard: str, message: str) -> None:
@@ -766,3 +770,19 @@ def test_sends_from_several_threads_are_applied_one_at_a_time() -> None:
     for t in threads:
         t.join()
     assert s.context["n"] == 1000  # no lost update between deciding and committing
+
+
+def test_linear_matches_patterns_are_accepted_and_match() -> None:
+    """The ReDoS guard leaves ordinary patterns alone: star height one, repeated alternation
+    whose branches start with distinct characters."""
+    for pattern, value, expected in (
+        (r"^ORD-[0-9]{4,10}$", "ORD-12345", True),
+        (r"^(get|put)+$", "getputget", True),
+        (r"^[a-z]+@[a-z]+\.com$", "a@b.org", False),
+    ):
+        text = CHECKED.replace(
+            '[{check: {field: note, op: matches, value: "^FRAUD"}}]',
+            f"[{{check: {{field: note, op: matches, value: '{pattern}'}}}}]",
+        )
+        machine = StateMachine.from_yaml(text)
+        assert machine.process("open", "review", {"note": value}).success is expected
