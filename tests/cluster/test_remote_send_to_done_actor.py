@@ -34,7 +34,6 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.mark.xfail(strict=True, reason="bug: the event stays in the inbox (see docstring)")
 async def test_an_event_for_an_ended_entity_sent_from_another_node_is_dead_lettered(
     pg_server: TempPostgres, pg_schema: str
 ) -> None:

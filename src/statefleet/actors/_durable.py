@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import anyio
 
+from statefleet.actors import _supervisor as supervisor
 from statefleet.actors._cell import HANDED_OVER
 from statefleet.actors._lifecycle import IDLE, STOPPED
 from statefleet.actors._mailbox import Envelope
@@ -417,14 +418,21 @@ class Durable:
             act.set()
             self.system.end_work()
 
-    async def _load(self, actor_id: str, chart: Chart | None, act: _Activation) -> ActorCell:
-        s = self.system
-        snap, inboxes = await self.store.load_actor(
+    async def load_stored(
+        self, actor_id: str
+    ) -> tuple[Snapshot | None, dict[str, list[tuple[int, EventData]]]]:
+        """The stored snapshot of ``actor_id`` (``None``: not stored), moved forward by the
+        registered migrations, and the pending inboxes of it and its invoked children."""
+        return await self.store.load_actor(
             actor_id,
             self.charts.newest,
             versions=self.charts.versions,
             migrate=self._migrate,
         )
+
+    async def _load(self, actor_id: str, chart: Chart | None, act: _Activation) -> ActorCell:
+        s = self.system
+        snap, inboxes = await self.load_stored(actor_id)
         node = self.node
         if node is not None and node.handed_over(actor_id):
             raise ActorError(f"actor {actor_id!r}: its shard is not this node's (handed over)")
@@ -445,6 +453,9 @@ class Durable:
             stored = self.charts.get(snap.chart_id, snap.chart_version)
             assert stored is not None  # load_actor checked it
             a = self._spawn(stored, actor_id, snap)
+            if a.state == STOPPED:  # it has ended: what its inbox holds is never applied
+                await supervisor.refuse_ended(a, snap, inboxes.get(actor_id, ()), act.waiting)
+                return a
         loaded: set[int] = set()
         for aid, entries in inboxes.items():
             target = s.cells.get(aid)

@@ -116,6 +116,8 @@ class _Answer(msgspec.Struct, frozen=True):
     snapshot: bytes = b""
     error: str = ""
     crashed: bool = False
+    #: the entity has ended: the event was refused (dead-lettered), as a local send is
+    stopped: bool = False
 
 
 def rendezvous(shard: int, nodes: list[str]) -> str:
@@ -446,11 +448,22 @@ class Node:
         else:
             crashed = isinstance(err, ActorCrashedError)
             ans = _Answer(False, error=str(err), crashed=crashed)
+        await self._reply(to, ans)
+
+    async def _reply(self, to: str, ans: _Answer) -> None:
         node, _, key = to.rpartition(" ")
         try:
             await self.store.send_reply(node, key, msgspec.msgpack.encode(ans))
         except (StatefleetError, ValueError):
             log.warning("statefleet node %s: cannot answer %r", self.cluster.node, to)
+
+    async def refuse(self, ev: EventData, error: str) -> None:
+        """``ev``, from this node's inbox reader, went to the dead letters: its entity has
+        ended (``error`` says so). When another node asked it, that ``ask`` raises
+        :class:`~statefleet.ActorStoppedError` with ``error`` now, as a local one does."""
+        to = ev.trace.get(REPLY_HEADER) if ev.trace is not None else None
+        if to is not None:
+            await self._reply(to, _Answer(False, error=error, stopped=True))
 
     async def close(self) -> None:
         """A clean stop: hand every shard over at once and leave the members."""
@@ -511,7 +524,8 @@ class Node:
         that applied it: the snapshot after its macrostep (and its async actions), and
         whether a transition took it. Raises :class:`AskTimeoutError` past
         :attr:`ask_timeout`, :class:`~statefleet.actors.ActorCrashedError` when the actor
-        crashed on it."""
+        crashed on it, :class:`~statefleet.ActorStoppedError` when it had ended (the event
+        went to the dead letters)."""
         await self._listen_replies()
         key = f"{self._ask_prefix}.{next(self._ask_keys)}"
         trace = {**(ev.trace or {}), REPLY_HEADER: f"{self.cluster.node} {key}"}
@@ -535,4 +549,6 @@ class Node:
             raise ActorError(f"ask {ev.name!r} to {actor_id!r}: a malformed reply: {exc}") from exc
         if ans.crashed:
             raise ActorCrashedError(ans.error)
+        if ans.stopped:
+            raise ActorStoppedError(ans.error)
         raise ActorError(f"ask {ev.name!r} to {actor_id!r}: {ans.error}")

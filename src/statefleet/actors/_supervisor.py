@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from statefleet.actors import _invocations as invocations
@@ -36,6 +37,7 @@ from statefleet.core import (
     EventData,
     Snapshot,
     SnapshotError,
+    StatefleetError,
 )
 from statefleet.core._algorithm import _NO_ERRORS
 from statefleet.core._routing import error_text
@@ -49,6 +51,7 @@ __all__ = [
     "give_up",
     "on_final",
     "on_unhandled",
+    "refuse_ended",
     "restart",
     "schedule_restart",
 ]
@@ -255,6 +258,45 @@ def restart(cell: ActorCell) -> None:
         s.start_owned(cell)
     elif cell.mailbox:
         cell.schedule()
+
+
+async def refuse_ended(
+    cell: ActorCell,
+    snap: Snapshot,
+    inbox: Iterable[tuple[int, EventData]],
+    waiting: Iterable[tuple[EventData, int | None]],
+) -> None:
+    """A stored actor was activated ended (its snapshot ``snap`` is done or stopped): the
+    events of its durable inbox (``inbox``, and those delivered while it loaded,
+    ``waiting``) can never be applied, as a send to it is refused with
+    :class:`~statefleet.ActorStoppedError`. Each goes to the dead letters with that reason
+    (and an :class:`~statefleet.core.ActorEscalated`); an ``ask`` from another node is told
+    at once. Called by the activation, which holds the actor meanwhile, so each event is
+    moved once; one the store cannot move now stays in the inbox for the next activation."""
+    durable = cell.rt.durable
+    assert durable is not None
+    rows = dict(inbox)
+    for ev, seq in waiting:
+        if seq is not None:
+            rows.setdefault(seq, ev)
+    s = cell.rt
+    node = durable.node
+    for seq, ev in sorted(rows.items()):
+        reason = (
+            f"event {ev.name!r} to actor {cell.id!r}, which has ended (status"
+            f" {snap.status!r}): it cannot be applied"
+        )
+        try:
+            moved = await durable.store.reject_event(cell.id, seq, reason)
+        except StatefleetError:
+            log.warning("statefleet: cannot move %s to the dead letters", reason, exc_info=True)
+            continue
+        if not moved:
+            continue  # not in the inbox any more
+        log.warning("statefleet: actor %r: %s", cell.id, reason)
+        s.publish(ActorEscalated(actor=cell.id, ts=s.clock_now(), to=None, error=reason))
+        if node is not None:
+            await node.refuse(ev, str(cell.stopped_error()))
 
 
 def give_up(cell: ActorCell, error: str) -> None:
