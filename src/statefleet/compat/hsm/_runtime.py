@@ -172,20 +172,41 @@ class Pending:
     waits for its ``async def`` behaviours and for the activities it started or cancelled.
 
     hsm lets an activity call ``instance.dispatch(event)`` without awaiting it; the
-    macrostep still happens, and what it left to await is awaited by the next dispatch.
+    macrostep still happens, and when this object is dropped unawaited the machine's
+    flusher task carries out what the step left.
     """
 
-    __slots__ = ("_sm",)
+    __slots__ = ("_awaited", "_sm")
 
     def __init__(self, sm: HSM) -> None:
         self._sm = sm
+        self._awaited = False
 
     def __await__(self) -> Generator[Any, None, None]:
+        self._awaited = True
         return self._sm._flush().__await__()
+
+    def __del__(self) -> None:
+        if not self._awaited:
+            self._sm._work.set()
 
 
 def _current_task() -> int:
-    return anyio.get_current_task().id
+    """An id of the running task (anyio's ``get_current_task`` builds a TaskInfo: too slow
+    for every dispatch)."""
+    if sniffio.current_async_library() == "trio":
+        return _trio_task()
+    return id(asyncio.current_task())
+
+
+def _trio_task() -> int:
+    import trio
+
+    return id(trio.lowlevel.current_task())
+
+
+def _asyncio_task() -> int:
+    return id(asyncio.current_task())
 
 
 class HSM(Driver):
@@ -253,6 +274,11 @@ class HSM(Driver):
         self._finals: frozenset[str] = frozenset(info.get("finals", ()))
         self._attributes: dict[str, Any] = dict(info.get("attributes", {}))
         self._waiters: list[tuple[str, str | None, anyio.Event]] = []
+        #: a timer task runs (real clock or hsm clock): it is woken after every step
+        self._timed = self._sleep is not None or isinstance(self._clock, RealClock)
+        #: the running task's id, for the backend the machine was made on
+        self._task = _trio_task if sniffio.current_async_library() == "trio" else _asyncio_task
+
         #: the data of the initial event (hsm's ``Config(data=...)``, ``Restart(data)``)
         self.startup: Any = data
         self._stopped = self._closing = True
@@ -265,8 +291,8 @@ class HSM(Driver):
         self._invoked: dict[str, str] = {}
         self._cancelling: list[_Activity] = []
         self._flusher: int | None = None
-        self._idle = anyio.Event()
-        self._idle.set()
+        #: set when the flush in progress ends (made only when a task waits for it)
+        self._idle: anyio.Event | None = None
         self._wake = anyio.Event()
         self._changed = anyio.Event()
         self._work = anyio.Event()
@@ -276,6 +302,7 @@ class HSM(Driver):
         self._host_done = anyio.Event()
         self._inside: set[int] = set()
         self._sleeping: dict[tuple[str, float], anyio.CancelScope] = {}
+        self._view: tuple[str, Any, BaseException | None, Event] | None = None
         self._stopped = self._closing = False
         if isinstance(self.instance, Instance):
             self.instance._hsm = self
@@ -418,14 +445,24 @@ class HSM(Driver):
             self.session.send(event)
         finally:
             stepping.reset(token)
-        self._work.set()  # what the step left runs even if the dispatch is not awaited
 
     def view(self, event: Event) -> Event:
         """The event a behaviour sees: with hsm's kind; the initial event carries the
         startup data."""
+        # the behaviours of one step see the same event: its view is made once (compared by
+        # identity, holding the objects, so a new payload is never mistaken for an old one)
+        last = self._view
+        if (
+            last is not None
+            and last[0] == event.name
+            and last[1] is event.data
+            and last[2] is event.error
+        ):
+            return last[3]
         seen = with_kind(event, self.model.id)
         if seen.name == INITIAL_EVENT and seen.data is None and self.startup is not None:
-            return seen.with_data(self.startup)
+            seen = seen.with_data(self.startup)
+        self._view = (event.name, event.data, event.error, seen)
         return seen
 
     @property
@@ -542,9 +579,8 @@ class HSM(Driver):
 
     async def _background_flush(self) -> None:
         """Carry out what a step left (awaitables, activities to start or cancel) when the
-        dispatch that made it is not awaited: hsm lets an activity call
-        ``instance.dispatch(event)`` without ``await``. An awaited dispatch flushes itself
-        first or waits for this one to finish."""
+        dispatch that made it is not awaited (its :class:`Pending` is dropped): hsm lets an
+        activity call ``instance.dispatch(event)`` without ``await``."""
         self._inside.add(_current_task())
         while not self._closing:
             self._work = work = anyio.Event()
@@ -561,13 +597,18 @@ class HSM(Driver):
     async def _flush(self) -> None:
         """Await pending awaitables, cancelled activities and the start of new activities
         (each runs up to its first suspension), until there are none."""
-        me = _current_task()
+        if self._flusher is None and not (self._pending or self._starts or self._cancelling):
+            if self._timed:
+                self._wake.set()  # nothing to await: the timer task looks at the new due time
+            return
+        me = self._task()
         while self._flusher is not None:
             if self._flusher == me:
                 return  # the flush in progress further up our stack takes them
+            if self._idle is None:
+                self._idle = anyio.Event()
             await self._idle.wait()
         self._flusher = me
-        self._idle = anyio.Event()
         own: list[_Activity] = []
         try:
             while True:
@@ -593,7 +634,9 @@ class HSM(Driver):
                     break
         finally:
             self._flusher = None
-            self._idle.set()
+            if self._idle is not None:
+                self._idle.set()
+                self._idle = None
             self._wake.set()
         # an activity whose own dispatch left its state: cancelled once that dispatch is done
         for a in own:
@@ -675,7 +718,7 @@ class HSM(Driver):
         if a.scope is None or a.done.is_set():
             a.ctx.cancel()
             return  # not started yet (the flush drops it) or already over
-        if a.task_id != _current_task():
+        if a.task_id != self._task():
             # the scope first: an activity waiting for its context gets the cancellation,
             # not a normal return from wait_done()
             a.scope.cancel()
@@ -704,7 +747,16 @@ class HSM(Driver):
     async def _sleep_timer(
         self, sleep: Callable[[timedelta], Awaitable[Any]], key: tuple[str, float]
     ) -> None:
-        self._inside.add(_current_task())
+        me = _current_task()
+        self._inside.add(me)
+        try:
+            await self._sleep_timers(sleep, key)
+        finally:
+            self._inside.discard(me)  # task ids may be reused once a task is over
+
+    async def _sleep_timers(
+        self, sleep: Callable[[timedelta], Awaitable[Any]], key: tuple[str, float]
+    ) -> None:
         while not self._closing:
             self._sleeping[key] = scope = anyio.CancelScope()
             wait = max(0.0, key[1] - self._clock.now())
