@@ -48,6 +48,7 @@ from typing import Any
 import defusedxml.ElementTree as SafeET
 
 from statefleet.core import ActionContext, ChartDefinitionError, EventData
+from statefleet.formats._patterns import backtracking_risk
 from statefleet.formats._scxml_limits import (
     FORBIDDEN_ATTRS,
     GUARDED_METHODS,
@@ -289,10 +290,6 @@ class AttrDict(dict[str, Any]):
         return value
 
 
-# a group holding a quantifier, itself quantified: ``(a+)+``, ``(x*y)*``, ``(a{2,})+``
-_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)\s*[+*{]")
-
-
 class JSString(str):
     """A string with JavaScript's ``search``, ``indexOf`` and ``includes`` (``_event.raw``)."""
 
@@ -302,13 +299,18 @@ class JSString(str):
         """Index of the first match of the regular expression ``pattern``, or -1.
 
         Patterns that can backtrack exponentially (a repeated group that itself repeats, such
-        as ``(a+)+``) and patterns longer than 1,000 characters are refused: the raw message
-        comes from whoever sent it.
+        as ``(a+)+``, an ambiguous repeated alternation, a backreference: see
+        :func:`~statefleet.formats._patterns.backtracking_risk`) and patterns longer than 1,000
+        characters are refused: the raw message comes from whoever sent it.
         """
         if not isinstance(pattern, str) or len(pattern) > 1_000:
             raise ValueError("search() takes a regular expression of at most 1000 characters")
-        if _NESTED_QUANTIFIER.search(pattern):
-            raise ValueError(f"search() refuses {pattern!r}: a repeated group that repeats")
+        try:
+            risk = backtracking_risk(pattern)
+        except re.error as exc:
+            raise ValueError(f"search() takes a valid regular expression: {exc}") from exc
+        if risk is not None:
+            raise ValueError(f"search() refuses {pattern!r}: {risk}")
         m = re.search(pattern, self)
         return m.start() if m else -1
 
