@@ -18,6 +18,7 @@ structured concurrency.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import inspect
 import itertools
@@ -188,7 +189,8 @@ class Pending:
 
     def __del__(self) -> None:
         if not self._awaited:
-            self._sm._work.set()
+            with contextlib.suppress(Exception):  # e.g. its event loop is gone already
+                self._sm._work.set()
 
 
 def _current_task() -> int:
