@@ -3593,7 +3593,9 @@ async def test_choice_with_event_data_evaluation():
     await hsm.stop(sm)
 
 
-@_differs("the same definition error, worded 'the last transition() of a choice is its else branch: it cannot have a guard()'")
+@_differs(
+    "the same definition error, worded 'the last transition() of a choice is its else branch: it cannot have a guard()'"
+)
 @pytest.mark.anyio
 async def test_choice_with_no_matching_guards_should_raise_error():
     """Choice with no matching guards - should raise error"""
