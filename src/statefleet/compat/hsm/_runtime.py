@@ -529,9 +529,10 @@ class HSM(Driver):
             await self._host_done.wait()
 
     async def restart(self, data: Any = None) -> None:
-        """Stop the machine and start it again in the same host: attributes back to their
-        defaults, history and deferred events forgotten, initial entry run again (hsm's
-        ``Restart``); the initial event carries ``data``."""
+        """Stop the machine and start it again (a new session and task group, hosted where the
+        first one was): attributes back to their defaults, history and deferred events
+        forgotten, initial entry run again (hsm's ``Restart``); the initial event carries
+        ``data``."""
         group = self._group
         await self.stop()
         self.startup = data
