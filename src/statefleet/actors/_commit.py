@@ -206,6 +206,8 @@ class CommitPipeline:
         rt = self.rt
         env = st.env
         if isinstance(out, BaseException):
+            if supervisor.reload(a, out, st.ev, env):
+                return  # the stored actor moved on: loaded again, the event redelivered
             if env is not None and env.ack is not None:
                 env.ack.fail(out)  # a durable send learns why (the ask, that it crashed)
             if a.state != STOPPED:

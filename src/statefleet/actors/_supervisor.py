@@ -7,6 +7,13 @@ event no transition takes meets the actor's :class:`~statefleet.actors.Supervisi
 exception escaping its step, a commit that fails) restarts it from its last good snapshot
 (with a store: the last committed one) after a backoff, within its restart intensity, or
 escalates (:func:`crash`, :func:`schedule_restart`, :func:`restart`, :func:`give_up`).
+
+Two failures of a durable actor are not crashes. A commit refused because the stored actor
+moved on (someone else committed it) loads the actor again from the store, the truth, and
+applies the event there (:func:`reload`): restarting from its own last commit would only
+conflict again until the restart limit gave up. And the inbox events of a stored actor that
+has ended go to the dead letters when its activation finds them (:func:`refuse_ended`), as
+a send to it is refused.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from statefleet.actors._lifecycle import (
     RESTART,
     RESTARTING,
     RUNNING,
+    STOPPED,
     close_awaitable,
     contained,
     copy_context,
@@ -35,6 +43,7 @@ from statefleet.core import (
     ActorRestarted,
     AwaitEffect,
     EventData,
+    PersistenceError,
     Snapshot,
     SnapshotError,
     StatefleetError,
@@ -47,11 +56,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "POISON_ATTEMPTS",
+    "RELOADS",
     "crash",
     "give_up",
+    "moved_on",
     "on_final",
     "on_unhandled",
     "refuse_ended",
+    "reload",
     "restart",
     "schedule_restart",
 ]
@@ -60,6 +72,10 @@ __all__ = [
 #: (a :class:`~statefleet.SnapshotError`: the step's state cannot be encoded) before it goes
 #: to the dead letters
 POISON_ATTEMPTS = 3
+#: how many times in a row an event's commit may be refused because the stored actor moved
+#: on (each time the actor is loaded again from the store, :func:`reload`) before it counts
+#: as a crash
+RELOADS = 10
 
 log = logging.getLogger("statefleet.actors")
 
@@ -127,18 +143,8 @@ def crash(
         exc,
         exc_info=exc,
     )
-    m = cell.engine
-    for e in m.effects:
-        if isinstance(e, AwaitEffect):
-            close_awaitable(e.awaitable)
-    m.effects = no_effects()
-    if cell.awaits is not None:
-        for e in cell.awaits:
-            close_awaitable(e.awaitable)
-        cell.awaits = None
+    _discard_step(cell)
     x = cell.extra()
-    x.last_snap = None
-    x.await_ev = x.await_env = None
     if env is not None:
         assert ev is not None
         env.fail(
@@ -170,6 +176,32 @@ def crash(
     schedule_restart(cell, snap, error)
 
 
+def _discard_step(cell: ActorCell) -> None:
+    """Nothing of the step that failed is carried out: its effects and async actions are
+    dropped."""
+    m = cell.engine
+    for e in m.effects:
+        if isinstance(e, AwaitEffect):
+            close_awaitable(e.awaitable)
+    m.effects = no_effects()
+    if cell.awaits is not None:
+        for e in cell.awaits:
+            close_awaitable(e.awaitable)
+        cell.awaits = None
+    x = cell.extra()
+    x.last_snap = None
+    x.await_ev = x.await_env = None
+
+
+def _halt(cell: ActorCell) -> None:
+    """The instance that is replaced: its invocations and timers die with it."""
+    x = cell.extra()
+    if x.invs:
+        for iid in list(x.invs)[::-1]:
+            invocations.cancel(cell, iid)
+    x.armed = None
+
+
 def schedule_restart(cell: ActorCell, snap: Snapshot | None, error: str) -> None:
     s = cell.rt
     sup = cell.sup
@@ -185,11 +217,7 @@ def schedule_restart(cell: ActorCell, snap: Snapshot | None, error: str) -> None
     crashes.append(now)
     x.crashes = crashes
     delay = sup.delay(len(crashes), s.rng)
-    # the crashed instance's invocations and timers die with it
-    if x.invs:
-        for iid in list(x.invs)[::-1]:
-            invocations.cancel(cell, iid)
-    x.armed = None
+    _halt(cell)  # the crashed instance's invocations and timers die with it
     cell.state = RESTARTING
     x.restart = (snap, len(crashes), delay, error)
     s.arm_timer(now + delay, cell, RESTART)
@@ -258,6 +286,107 @@ def restart(cell: ActorCell) -> None:
         s.start_owned(cell)
     elif cell.mailbox:
         cell.schedule()
+
+
+def moved_on(exc: BaseException) -> bool:
+    """Was a commit refused because the stored actor is at another version than the one
+    this actor last committed (someone else committed it meanwhile)? That is the store's
+    ``VersionConflictError`` with a stored version (``actual``), known here by its shape:
+    the actor runtime does not import the persistence layer."""
+    return isinstance(exc, PersistenceError) and type(getattr(exc, "actual", None)) is int
+
+
+def reload(cell: ActorCell, exc: BaseException, ev: EventData | None, env: Envelope | None) -> bool:
+    """The commit of the step on ``ev`` was refused because the stored actor moved on
+    (:func:`moved_on`: another system committed it, or a program through the store): the
+    stored snapshot is the truth, so the actor is loaded again from the store (migrated as
+    on activation) and ``ev`` goes back to the front of its mailbox, its waiters still
+    waiting, to be applied on the stored state. Not a crash: it does not count toward the
+    restart limit (but an event refused this way :data:`RELOADS` times in a row is one).
+    False (nothing done) for any other failure, which is a crash (:func:`crash`)."""
+    s = cell.rt
+    durable = s.durable
+    if (
+        durable is None
+        or cell.parent is not None  # an invoked child's row belongs to its parent's
+        or cell.state == STOPPED
+        or not s.running
+        or s.closing
+        or not moved_on(exc)
+    ):
+        return False
+    item = env if env is not None or ev is None else Envelope(ev)
+    if item is not None:
+        if item.attempts >= RELOADS:
+            return False
+        item.attempts += 1
+    log.warning("actor %r: %s: loading it again from the store", cell.id, exc)
+    _discard_step(cell)
+    if item is not None:
+        if cell.mailbox is None:
+            cell.mailbox = deque()
+        cell.mailbox.appendleft(item)
+    _halt(cell)
+    cell.state = RESTARTING
+    s.begin_work()
+    s.tg_start(_reload, cell, f"{type(exc).__name__}: {exc}")
+    return True
+
+
+async def _reload(cell: ActorCell, error: str) -> None:
+    s = cell.rt
+    durable = s.durable
+    assert durable is not None
+    try:
+        try:
+            snap, inboxes = await durable.load_stored(cell.id)
+        except StatefleetError as exc:
+            snap, inboxes = None, {}
+            error = f"{error}; loading it again failed: {type(exc).__name__}: {exc}"
+        if cell.state != RESTARTING:
+            return  # stopped (or handed over) meanwhile
+        x = cell.extra()
+        chart = durable.charts.get(snap.chart_id, snap.chart_version) if snap else None
+        if snap is None or chart is None or (chart is not cell.chart and x.model is not None):
+            # nothing to load it from (or onto): an ordinary crash, within the restart limit
+            if x.committed is None:
+                give_up(cell, error + " (no snapshot to restart from)")
+            else:
+                schedule_restart(cell, x.committed, error)
+            return
+        cell.chart = chart  # moved to another registered version, maybe
+        x.committed = snap
+        node = durable.node
+        stored = dict(inboxes.get(cell.id, ()))
+        mb = cell.mailbox
+        if mb:
+            # rows consumed by whoever committed meanwhile were applied there
+            for item in [i for i in mb if type(i) is Envelope and i.seq is not None]:
+                if item.seq not in stored:
+                    mb.remove(item)
+                    item.fail(cell.stopped_error())
+        x.restart = (snap, 0, 0.0, f"loaded again from the store: {error}")
+        restart(cell)
+        if cell.state == STOPPED:
+            return
+        if not cell.engine.running:  # it has ended there: what it was sent is refused
+            cell.terminate("done", None)
+            if stored:
+                durable.wake(cell.id)  # its activation moves them to the dead letters
+            return
+        # events in the store's inboxes (its own, its invoked children's) not queued here
+        for aid, entries in inboxes.items():
+            target = s.cells.get(aid)
+            if target is None or target.state == STOPPED:
+                continue
+            held = {i.seq for i in target.mailbox or () if type(i) is Envelope}
+            for seq, ev in entries:
+                if seq not in held:
+                    target.enqueue(
+                        Envelope(ev, seq) if node is None else node.envelope(aid, ev, seq)
+                    )
+    finally:
+        s.end_work()
 
 
 async def refuse_ended(
