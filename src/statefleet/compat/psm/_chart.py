@@ -403,7 +403,7 @@ class StateChart(Session):
         self._sf_direct = self._sf_plain and not self._sf_collect and self._sf_state_field is None
 
     def _is_plain(self) -> bool:
-        """Can an event method skip :meth:`send`'s dispatch (see :meth:`_sf_send`)? Not for
+        """Can an event method skip :meth:`send`'s dispatch (see :meth:`_sf_trigger`)? Not for
         an instance an actor drives, a chart with async callbacks (``await sm.send()``) or a
         class that overrides ``send``."""
         return (
