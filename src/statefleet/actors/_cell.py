@@ -257,14 +257,13 @@ class ActorCell:
     def snapshot(self) -> Snapshot:
         """An immutable snapshot of the actor now (its invoked child charts included)."""
         m = self.engine
-        snap = m.to_snapshot()
-        ctx = copy_context(snap.context)
+        snap = m.to_snapshot(copy_context(m.context))
         x = self.x
         if x is not None and x.invs:
             children = {k: h.actor.snapshot() for k, h in x.invs.items() if h.actor is not None}
             if children:
-                return msgspec.structs.replace(snap, context=ctx, children=children)
-        return msgspec.structs.replace(snap, context=ctx)
+                return msgspec.structs.replace(snap, children=children)
+        return snap
 
     # -- sending ----------------------------------------------------------------------------
     @property
@@ -639,6 +638,16 @@ class ActorCell:
         ev: EventData | None = None
         env: Envelope | None = None
         rec: MacrostepRecord | None = None
+        # The fast path (untraced): an event whose whole macrostep is a cached targetless
+        # transition's content (the engine's ``actions_for``: a counter update, a reply)
+        # runs as ``run_actions`` without the macrostep's selection. ``fast_cfg``/``fast_name``
+        # say for which configuration and event name ``fast`` was looked up; it holds while
+        # the configuration is that one and no invocation runs. It saves ~40% of such a
+        # step (issue 16: fire-and-forget to a counter actor).
+        fast_cfg: object = None
+        fast_name = ""
+        fast: tuple[Any, ...] = ()
+        run_actions = m.run_actions
         try:
             while n < budget and mb:
                 item = mb.popleft()
@@ -655,9 +664,23 @@ class ActorCell:
                     rec = self.step(ev)  # type: ignore[arg-type]
                 else:
                     # the hot path: step() and after_step() inlined where they do nothing
-                    if ev.invokeid is not None:  # type: ignore[union-attr]
-                        self.inv_event(ev)  # type: ignore[arg-type]
-                    m.macrostep(ev)  # type: ignore[arg-type]
+                    if (
+                        m.cfg is fast_cfg
+                        and ev.name == fast_name  # type: ignore[union-attr]
+                        and ev.sendid is None  # type: ignore[union-attr]
+                        and ev.invokeid is None  # type: ignore[union-attr]
+                        and not m.invocations
+                    ):
+                        run_actions(ev, fast)  # type: ignore[arg-type]
+                    else:
+                        if ev.invokeid is not None:  # type: ignore[union-attr]
+                            self.inv_event(ev)  # type: ignore[arg-type]
+                        m.macrostep(ev)  # type: ignore[arg-type]
+                        blocks = m.actions_for(ev.name)  # type: ignore[union-attr]
+                        if blocks is None:
+                            fast_cfg = None
+                        else:
+                            fast_cfg, fast_name, fast = m.cfg, ev.name, blocks  # type: ignore[union-attr]
                     if not (
                         m.effects
                         or m.errors
@@ -686,8 +709,7 @@ class ActorCell:
         """The state now, safe from later mutation (what a crash restarts from)."""
         m = self.engine
         try:
-            snap = m.to_snapshot()
-            return msgspec.structs.replace(snap, context=copy_context(snap.context))
+            return m.to_snapshot(copy_context(m.context))
         except Exception:
             log.warning("actor %r: cannot copy its state for a checkpoint", self.id, exc_info=True)
             return None

@@ -1185,14 +1185,13 @@ class Interpreter:
         """The blocks whose :meth:`run_actions` is exactly the :meth:`macrostep` of an event
         called ``name`` (with no ``sendid`` or ``invokeid``) from the configuration now: the
         event enables an unguarded targetless transition whose microstep is cached, no
-        eventless transition can follow, no invocation runs (nothing to autoforward) and
-        nothing is recorded. None otherwise, or when no event of that name was planned
-        in this configuration yet. A driver may keep the answer while the configuration
-        object stays the same and no invocation runs."""
-        cfg = self.cfg
-        if self.invocations or self.record is not None or cfg.has_eventless:
+        invocation runs (nothing to autoforward) and nothing is recorded. None otherwise,
+        or when no event of that name was planned in this configuration yet. A driver may
+        keep the answer while the configuration object stays the same and no invocation
+        runs."""
+        if self.invocations or self.record is not None:
             return None
-        plan = cfg.plans.get(name)
+        plan = self.cfg.plans.get(name)
         m = plan.static if plan is not None else None
         return m.actions_only if m is not None else None
 

@@ -1,0 +1,157 @@
+"""An actor's run of many events gives exactly what the engine's macrostep gives.
+
+The dispatcher takes a shortcut for an event whose whole macrostep is a targetless
+transition's content (issue 16); random charts with targetless and moving transitions,
+guards, eventless transitions, raised internal events and failing actions, fed a batch of
+random events at once, must end where a sync :class:`~statefleet.Session` fed the same
+events ends: the same configuration, datamodel and version.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from statefleet.actors import ActorSystem
+from statefleet.core import ChartSpec, StateSpec, TransitionSpec, compile_chart
+
+EVENTS = ("a", "b", "c")
+
+
+def _inc(ctx: Any) -> None:
+    ctx.context["n"] += 1
+
+
+def _inc_raise(ctx: Any) -> None:
+    # every raised "b" follows an increment, so chains of them end
+    ctx.context["n"] += 1
+    if ctx.context["n"] % 2 == 0:
+        ctx.raise_("b")
+
+
+def _fail(ctx: Any) -> None:
+    ctx.context["n"] += 1
+    raise ValueError("boom")
+
+
+def _err(ctx: Any) -> None:
+    ctx.context["errors"] += 1
+
+
+def _even(ctx: Any) -> bool:
+    return bool(ctx.context["n"] % 2 == 0)
+
+
+def _eventless_guard(ctx: Any) -> bool:
+    # true for one value of n in seven; the transition increments n, so it never loops
+    return bool(ctx.context["n"] % 7 == 3)
+
+
+ACTIONS = (_inc, _inc_raise, _fail)
+
+
+@st.composite
+def charts(draw: st.DrawFn) -> ChartSpec:
+    ids: list[str] = []
+
+    def state(depth: int) -> StateSpec:
+        sid = f"s{len(ids) + 1}"
+        ids.append(sid)
+        spec = StateSpec(sid)
+        if depth < 2 and draw(st.integers(0, 3)) == 0:
+            spec.children = [state(depth + 1) for _ in range(2)]
+        return spec
+
+    children = [state(0) for _ in range(draw(st.integers(1, 4)))]
+
+    def add_transitions(spec: StateSpec) -> None:
+        for _ in range(draw(st.integers(1, 3))):
+            targetless = draw(st.integers(0, 4)) > 0
+            spec.transitions.append(
+                TransitionSpec(
+                    event=(draw(st.sampled_from(EVENTS)),),
+                    target=() if targetless else (draw(st.sampled_from(ids)),),
+                    cond=_even if draw(st.integers(0, 3)) == 0 else None,
+                    actions=(draw(st.sampled_from(ACTIONS)),),
+                )
+            )
+        if draw(st.integers(0, 2)) == 0:
+            spec.transitions.append(
+                TransitionSpec(
+                    event=(),
+                    target=(draw(st.sampled_from(ids)),),
+                    cond=_eventless_guard,
+                    actions=(_inc,),
+                )
+            )
+        for c in spec.children:
+            add_transitions(c)
+
+    for c in children:
+        add_transitions(c)
+    root = StateSpec(
+        "root",
+        children=children,
+        transitions=[TransitionSpec(event=("error",), actions=(_err,))],
+    )
+    return ChartSpec("fast", states=[root], max_microsteps=500)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(spec=charts(), events=st.lists(st.sampled_from(EVENTS), min_size=5, max_size=60))
+def test_a_batch_of_events_ends_where_the_engine_ends(spec: ChartSpec, events: list[str]) -> None:
+    chart = compile_chart(spec)
+    context = {"n": 0, "errors": 0}
+    session = chart.start(context=dict(context))
+    for name in events:
+        session.send(name)
+    expected = session.snapshot()
+
+    async def run() -> Any:
+        async with ActorSystem() as system:
+            ref = system.spawn(chart, context=dict(context))
+            for name in events:
+                ref.send_nowait(name)  # all queued first: one run of the dispatcher takes them
+            await system.wait_idle()
+            return ref.snapshot()
+
+    got = anyio.run(run)
+    assert got.configuration == expected.configuration
+    assert got.context == expected.context
+    assert got.version == expected.version
+    assert got.status == expected.status
+
+
+async def _run_batch(spec: ChartSpec, events: list[str]) -> Any:
+    async with ActorSystem() as system:
+        ref = system.spawn(compile_chart(spec), context={"n": 0, "errors": 0})
+        for name in events:
+            ref.send_nowait(name)
+        await system.wait_idle()
+        return ref.snapshot()
+
+
+def test_an_event_that_moves_the_actor_mid_batch_changes_what_the_next_ones_do() -> None:
+    # "a" in x only counts, but its second count raises "b", which moves to y; the events
+    # queued behind it run in y ("a" moves on to z there)
+    spec = ChartSpec(
+        "mover",
+        states=[
+            StateSpec(
+                "x",
+                transitions=[
+                    TransitionSpec(event=("a",), actions=(_inc_raise,)),
+                    TransitionSpec(event=("b",), target=("y",)),
+                ],
+            ),
+            StateSpec("y", transitions=[TransitionSpec(event=("a",), target=("z",))]),
+            StateSpec("z", transitions=[TransitionSpec(event=("a",), actions=(_inc,))]),
+        ],
+    )
+    snap = anyio.run(_run_batch, spec, ["a", "a", "a", "a", "a"])
+    assert snap.configuration == ("z",)
+    assert snap.context["n"] == 4  # two in x, none in y, two in z
+    assert snap.version == 5
