@@ -422,7 +422,7 @@ async def refuse_ended(
             continue
         if not moved:
             continue  # not in the inbox any more
-        log.warning("statefleet: actor %r: %s", cell.id, reason)
+        log.warning("statefleet: %s", reason)
         s.publish(ActorEscalated(actor=cell.id, ts=s.clock_now(), to=None, error=reason))
         if node is not None:
             await node.refuse(ev, str(cell.stopped_error()))
