@@ -308,8 +308,9 @@ def reload(cell: ActorCell, exc: BaseException, ev: EventData | None, env: Envel
     durable = s.durable
     if (
         durable is None
-        or cell.parent is not None  # an invoked child's row belongs to its parent's
+        or cell.invokeid is not None  # an invoked child is loaded with its parent
         or cell.state == STOPPED
+        or cell.extra().committed is None  # a create: someone else's actor has that id
         or not s.running
         or s.closing
         or not moved_on(exc)
