@@ -31,6 +31,23 @@ class ActorCrashedError(ActorError):
     the supervisor restarts or stops the actor)."""
 
 
+#: events without data, one per name: an :class:`EventData` is immutable and nothing matches
+#: events by identity, so a ``send_nowait("name")`` allocates no event (~70 ns of a ~280 ns
+#: send); bounded, so event names a sender makes up cannot grow it without end
+_BARE: dict[str, EventData] = {}
+_BARE_MAX = 1024
+
+
+def bare_event(name: str) -> EventData:
+    """The shared event ``name`` with no data (a fresh one once the table is full)."""
+    ev = _BARE.get(name)
+    if ev is None:
+        ev = EventData(name)
+        if len(_BARE) < _BARE_MAX:
+            _BARE[name] = ev
+    return ev
+
+
 def make_event(event: Any, data: Mapping[str, Any]) -> EventData:
     """``event`` (a name, or an :class:`EventData`) with keyword ``data``, as an event."""
     if type(event) is str:
@@ -145,7 +162,8 @@ class ActorRef:
         :class:`~statefleet.ActorStoppedError` when the actor is stopped.
         """
         if type(event) is str and event:
-            self._cell.put_nowait(EventData(event, data or None))
+            ev = _BARE.get(event) if not data else None  # bare_event(), inlined: a hot path
+            self._cell.put_nowait(ev or (EventData(event, data) if data else bare_event(event)))
         else:
             self._cell.put_nowait(make_event(event, data))
 
