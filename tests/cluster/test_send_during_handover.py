@@ -31,7 +31,9 @@ def anyio_backend() -> str:
 @pytest.mark.xfail(
     strict=False, reason="bug: a send racing a shard hand-over raises ActorError (see docstring)"
 )
-async def test_no_send_is_refused_during_a_handover(pg_server: TempPostgres, pg_schema: str) -> None:
+async def test_no_send_is_refused_during_a_handover(
+    pg_server: TempPostgres, pg_schema: str
+) -> None:
     def store(node: str) -> PostgresStore:
         return PostgresStore(
             pg_server.dsn, schema=pg_schema, node=node, shards=SHARDS, lease_time=1.0
