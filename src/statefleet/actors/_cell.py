@@ -345,7 +345,7 @@ class ActorCell:
             ev = s.from_caller(ev)
         w = Latch()
         env = Envelope(ev, None, None, w)
-        await anyio.lowlevel.checkpoint()
+        await s.checkpoint()
         if self.state == IDLE and not self.mailbox and s.store is None:
             # nothing is queued before it: run it now, in this task, without a round trip
             # through the dispatcher (same order, same macrostep, one scheduling point)
