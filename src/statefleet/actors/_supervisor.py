@@ -41,6 +41,7 @@ from statefleet.actors._ref import ActorCrashedError
 from statefleet.core import (
     ActorEscalated,
     ActorRestarted,
+    ActorStoppedError,
     AwaitEffect,
     EventData,
     PersistenceError,
@@ -338,6 +339,9 @@ async def _reload(cell: ActorCell, error: str) -> None:
     s = cell.rt
     durable = s.durable
     assert durable is not None
+    # inbox rows queued before the store is read: one the read does not return was consumed
+    # by whoever committed meanwhile (rows queued later may be newer than the read)
+    queued = {i.seq for i in cell.mailbox or () if type(i) is Envelope and i.seq is not None}
     try:
         try:
             snap, inboxes = await durable.load_stored(cell.id)
@@ -360,12 +364,16 @@ async def _reload(cell: ActorCell, error: str) -> None:
         node = durable.node
         stored = dict(inboxes.get(cell.id, ()))
         mb = cell.mailbox
-        if mb:
-            # rows consumed by whoever committed meanwhile were applied there
-            for item in [i for i in mb if type(i) is Envelope and i.seq is not None]:
-                if item.seq not in stored:
-                    mb.remove(item)
-                    item.fail(cell.stopped_error())
+        gone = queued - stored.keys()
+        if mb and gone:
+            for item in [i for i in mb if type(i) is Envelope and i.seq in gone]:
+                mb.remove(item)  # applied by whoever consumed its row
+                item.fail(
+                    ActorStoppedError(
+                        f"actor {cell.id!r}: event {item.event.name!r} was applied by another"
+                        " writer of the store"
+                    )
+                )
         x.restart = (snap, 0, 0.0, f"loaded again from the store: {error}")
         restart(cell)
         if cell.state == STOPPED:
