@@ -1,4 +1,5 @@
-"""``import statefleet`` loads the core only; every exported name still imports (issue 16)."""
+"""``import statefleet`` loads nothing but the package; every exported name loads on first use
+(issue 16)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import pytest
 
 import statefleet
 
-HEAVY = ("statefleet.actors", "statefleet.formats", "statefleet.compat", "anyio", "asyncio",
-         "yaml", "http.server")  # fmt: skip
+HEAVY = ("statefleet.core", "msgspec", "statefleet.actors", "statefleet.formats",
+         "statefleet.compat", "anyio", "asyncio", "yaml", "http.server")  # fmt: skip
 
 
 def _run(code: str) -> str:
@@ -20,11 +21,34 @@ def _run(code: str) -> str:
     return out.stdout
 
 
-def test_import_statefleet_leaves_the_runtime_and_readers_unloaded() -> None:
+def test_import_statefleet_loads_no_other_module() -> None:
+    added = _run(
+        "import sys\nbefore = set(sys.modules)\nimport statefleet\n"
+        "print(' '.join(sorted(set(sys.modules) - before)))"
+    ).split()
+    assert added == ["statefleet"]
+
+
+def test_import_statefleet_leaves_the_core_runtime_and_readers_unloaded() -> None:
     loaded = _run(
         f"import sys, statefleet\nprint(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
     ).split()
     assert loaded == []
+
+
+def test_the_core_loads_on_first_use_and_runs_a_chart() -> None:
+    out = _run(
+        "import sys, statefleet\n"
+        "chart = statefleet.compile_chart(statefleet.ChartSpec(id='t', states=[\n"
+        "    statefleet.StateSpec(id='a', transitions=[statefleet.TransitionSpec(event='go',"
+        " target=['b'])]),\n"
+        "    statefleet.StateSpec(id='b')]))\n"
+        "session = statefleet.Session(chart)\n"
+        "session.send('go')\n"
+        "print(sorted(session.configuration), 'statefleet.core' in sys.modules,"
+        " 'statefleet.actors' in sys.modules)"
+    )
+    assert out.split() == ["['b']", "True", "False"]
 
 
 def test_every_exported_name_imports_from_a_fresh_interpreter() -> None:
@@ -33,7 +57,34 @@ def test_every_exported_name_imports_from_a_fresh_interpreter() -> None:
     assert out.split() == ["ActorSystem", "statefleet.compat.hsm"]
 
 
+def test_every_exported_name_is_an_attribute_and_star_imports() -> None:
+    out = _run(
+        "import statefleet\n"
+        "missing = [n for n in statefleet.__all__ if getattr(statefleet, n, None) is None]\n"
+        "ns = {}\nexec('from statefleet import *', ns)\n"
+        "print(missing, sorted(set(statefleet.__all__) - set(ns)))"
+    )
+    assert out.split() == ["[]", "[]"]
+
+
+def test_an_exported_name_is_the_object_of_the_module_defining_it() -> None:
+    import statefleet.actors
+    import statefleet.compat.hsm
+    import statefleet.compat.psm
+    import statefleet.core
+    import statefleet.formats
+
+    homes = (statefleet.core, statefleet.actors, statefleet.compat.psm, statefleet.formats)
+    for name in statefleet.__all__:
+        value = getattr(statefleet, name)
+        if name == "hsm":
+            assert value is statefleet.compat.hsm
+        elif name != "__version__":
+            assert any(getattr(m, name, None) is value for m in homes), name
+
+
 def test_an_unknown_name_is_an_attribute_error_naming_it() -> None:
     with pytest.raises(AttributeError, match="no_such_thing"):
         _ = statefleet.no_such_thing
     assert "ActorSystem" in dir(statefleet)
+    assert "Session" in dir(statefleet)

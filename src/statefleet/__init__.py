@@ -5,77 +5,83 @@ JSON, pystator-style YAML and SCXML; an anyio actor runtime with supervision; SQ
 persistence; OpenTelemetry tracing.
 """
 
-from typing import TYPE_CHECKING, Any
-
-from statefleet.core import (
-    ActionContext,
-    ActorError,
-    ActorStoppedError,
-    Chart,
-    ChartDefinitionError,
-    ChartSpec,
-    DataSpec,
-    EventData,
-    InfiniteLoopError,
-    InvalidEventError,
-    Invocation,
-    InvokeSpec,
-    MailboxFullError,
-    Microstep,
-    PersistenceError,
-    RealClock,
-    Session,
-    Snapshot,
-    SnapshotError,
-    StatefleetError,
-    StateSpec,
-    Step,
-    TransitionSpec,
-    VirtualClock,
-    compile_chart,
-    decode_snapshot,
-    encode_snapshot,
-)
-
+# Every public name loads on first use (module ``__getattr__`` below), the core included:
+# `import statefleet` costs little more than the interpreter (issue 16: `msgspec`, which the
+# core's types are built on, alone costs more than `import transitions`), and a program pays
+# for the parts it touches. `from statefleet import X` and `statefleet.X` work as eager imports
+# would; type checkers read the imports under TYPE_CHECKING. The name is a plain False rather
+# than typing.TYPE_CHECKING so that `typing` is not imported either (mypy and pyright treat a
+# name called TYPE_CHECKING as true); deleted after use, it is no
+# attribute of the package.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from statefleet.actors import ActorCrashedError, ActorRef, ActorSystem, Supervision
     from statefleet.compat import hsm
     from statefleet.compat.psm import Event, HistoryState, State, StateChart
+    from statefleet.core import (
+        ActionContext,
+        ActorError,
+        ActorStoppedError,
+        Chart,
+        ChartDefinitionError,
+        ChartSpec,
+        DataSpec,
+        EventData,
+        InfiniteLoopError,
+        InvalidEventError,
+        Invocation,
+        InvokeSpec,
+        MailboxFullError,
+        Microstep,
+        PersistenceError,
+        RealClock,
+        Session,
+        Snapshot,
+        SnapshotError,
+        StatefleetError,
+        StateSpec,
+        Step,
+        TransitionSpec,
+        VirtualClock,
+        compile_chart,
+        decode_snapshot,
+        encode_snapshot,
+    )
     from statefleet.formats import from_dict, from_json, from_scxml, from_yaml, load
+del TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-# The actor runtime (anyio, asyncio), the readers (YAML, SCXML, http.server) and the class
-# DSLs load on first use: `import statefleet` then costs the core only (issue 16: about
-# 4.8x `import transitions` when everything loaded eagerly). `from statefleet import X`
-# works as before; type checkers see the imports above.
-_LAZY = {
-    "ActorCrashedError": "statefleet.actors",
-    "ActorRef": "statefleet.actors",
-    "ActorSystem": "statefleet.actors",
-    "Supervision": "statefleet.actors",
-    "Event": "statefleet.compat.psm",
-    "HistoryState": "statefleet.compat.psm",
-    "State": "statefleet.compat.psm",
-    "StateChart": "statefleet.compat.psm",
-    "from_dict": "statefleet.formats",
-    "from_json": "statefleet.formats",
-    "from_scxml": "statefleet.formats",
-    "from_yaml": "statefleet.formats",
-    "load": "statefleet.formats",
+#: where the exported names not from ``statefleet.core`` live: ``(module, attribute)``, an
+#: attribute of None meaning the module itself; every other name of ``__all__`` but
+#: ``__version__`` is ``statefleet.core``'s
+_ELSEWHERE: dict[str, tuple[str, str | None]] = {
+    **{
+        name: ("statefleet.actors", name)
+        for name in ("ActorCrashedError", "ActorRef", "ActorSystem", "Supervision")
+    },
+    **{
+        name: ("statefleet.compat.psm", name)
+        for name in ("Event", "HistoryState", "State", "StateChart")
+    },
+    **{
+        name: ("statefleet.formats", name)
+        for name in ("from_dict", "from_json", "from_scxml", "from_yaml", "load")
+    },
+    "hsm": ("statefleet.compat.hsm", None),
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     """Load a lazily exported name (and cache it on the package)."""
-    import importlib
-
-    if name == "hsm":
-        value: Any = importlib.import_module("statefleet.compat.hsm")
-    elif name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-    else:
+    if name not in __all__ or name == "__version__":
         raise AttributeError(f"module 'statefleet' has no attribute {name!r}")
+    module, attribute = _ELSEWHERE.get(name, ("statefleet.core", name))
+    from importlib import import_module
+
+    value: object = import_module(module)
+    if attribute is not None:
+        value = getattr(value, attribute)
     globals()[name] = value
     return value
 
