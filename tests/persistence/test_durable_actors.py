@@ -557,14 +557,14 @@ async def test_a_full_disk_fails_the_send_and_loses_nothing_acknowledged(
             acked += 1
         conn = store._db
         assert conn is not None
-        cur = await conn.execute("PRAGMA page_count")
-        (pages,) = await cur.fetchone()
-        await conn.execute(f"PRAGMA max_page_count = {pages}")
+        # the store's writer connection (a sqlite3 connection in its own thread)
+        ((pages,),) = await conn.call(_fetch, "PRAGMA page_count")
+        await conn.call(_fetch, f"PRAGMA max_page_count = {pages}")
         with pytest.raises(PersistenceError, match="disk is full"):
             for i in range(5, 200):
                 await ref.send("inc", i=i, pad="x" * 5000)
                 acked += 1
-        await conn.execute("PRAGMA max_page_count = 1073741823")
+        await conn.call(_fetch, "PRAGMA max_page_count = 1073741823")
         await system.wait_idle()
     async with ActorSystem(store=new_store(), charts=[COUNTER]) as system:
         await system.wait_idle()
@@ -593,3 +593,29 @@ async def test_many_actors_commit_in_shared_transactions(new_store: Any) -> None
         assert store.stats["batches"] < store.stats["commits"] / 5
         for r in refs[:5]:
             assert (await r.snapshot()).context["n"] == 5
+
+
+@_sqlite("one-write")
+async def test_a_client_sending_one_event_at_a_time_pays_one_write_per_event(
+    new_store: Any, db: Path
+) -> None:
+    # each send finds the actor committing its previous step at worst: the event joins its
+    # next step (one transaction) instead of an inbox row and its consuming commit (two)
+    store = new_store()
+    async with ActorSystem(store=store) as system:
+        ref = system.ref(COUNTER, "a")
+        await ref.activate()  # its initial step is still being committed
+        for i in range(20):
+            await ref.send("inc", i=i)
+        await system.wait_idle()
+        assert store.stats["accepts"] == 0
+        assert store.stats["commits"] == 21  # the initial step and one per event
+    # and each acknowledged send is on disk
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT version FROM actors WHERE id = 'a'").fetchone() == (20,)
+    assert conn.execute("SELECT count(*) FROM inbox").fetchone() == (0,)
+    conn.close()
+
+
+def _fetch(db: sqlite3.Connection, sql: str) -> list[Any]:
+    return db.execute(sql).fetchall()

@@ -309,9 +309,9 @@ async def test_a_full_disk_fails_the_batch_and_loses_nothing_acknowledged(db: Pa
         seq = await store.accept("ok0", EventData("kept"))
         conn = store._db
         assert conn is not None
-        cur = await conn.execute("PRAGMA page_count")
-        (pages,) = await cur.fetchone()  # type: ignore[misc]
-        await conn.execute(f"PRAGMA max_page_count = {pages}")
+        # the store's writer connection (a sqlite3 connection in its own thread)
+        ((pages,),) = await conn.call(_fetch, "PRAGMA page_count")
+        await conn.call(_fetch, f"PRAGMA max_page_count = {pages}")
 
         async def big(i: int) -> None:
             aid = f"big{i}"
@@ -330,7 +330,7 @@ async def test_a_full_disk_fails_the_batch_and_loses_nothing_acknowledged(db: Pa
             await store.accept("ok1", EventData("x" * 50_000))
         assert store.stats["failures"] >= 1
         # room again: the store keeps working
-        await conn.execute("PRAGMA max_page_count = 1073741823")
+        await conn.call(_fetch, "PRAGMA max_page_count = 1073741823")
         await store.commit(make_commit("after", initial(), previous=None))
         acked.append("after")
     async with SQLiteStore(db) as store:
@@ -409,3 +409,7 @@ async def test_an_accept_and_its_consuming_commit_in_one_batch(db: Path) -> None
         assert await store.inbox("b") == []
         assert await store.pending_actors() == []
     assert _integrity(db) == "ok"
+
+
+def _fetch(db: sqlite3.Connection, sql: str) -> list[Any]:
+    return db.execute(sql).fetchall()

@@ -36,7 +36,7 @@ import anyio
 
 from statefleet.actors import _supervisor as supervisor
 from statefleet.actors._cell import HANDED_OVER
-from statefleet.actors._lifecycle import IDLE, STOPPED
+from statefleet.actors._lifecycle import IDLE, OWNED, STOPPED
 from statefleet.actors._mailbox import Envelope
 from statefleet.actors._models import ChartModel
 from statefleet.actors._node import Node
@@ -49,6 +49,7 @@ from statefleet.core import (
     ActorEscalated,
     ActorStopped,
     ActorStoppedError,
+    AwaitEffect,
     Chart,
     EventData,
     Snapshot,
@@ -513,18 +514,30 @@ class Durable:
     async def send_committed(self, a: ActorCell, ev: EventData) -> bool:
         """``send`` to an idle actor: queue ``ev`` without the inbox and return (True) once
         the macrostep applying it is committed, which accepts it durably with one write
-        instead of three. False (nothing done) when the actor is not idle: ``send`` then
-        accepts the event into the inbox first, behind what is queued."""
+        instead of three. False (nothing done) when the actor is busy: ``send`` then
+        accepts the event into the inbox first, behind what is queued.
+
+        An actor whose last macrostep is only being committed (nothing queued, no async
+        actions to await after it) counts as idle: the event is its next step, one commit
+        later. Without this a client sending one event at a time falls into a lag it never
+        leaves (each send finds the previous step committing, so it pays an inbox write and
+        its consuming commit: two writes per event instead of one; issue 16)."""
         aid = a.id
         x = a.x
         if (
-            a.state != IDLE
-            or a.mailbox
+            a.mailbox
             or x is None
-            or x.committed is None
             or aid in self._inflight
             or aid in self._activating
             or not self.system.running
+        ):
+            return False
+        if a.state != IDLE and not (
+            a.state == OWNED
+            and a.awaits is None
+            and x.owned is None
+            and x.await_env is None
+            and not any(type(e) is AwaitEffect for e in a.engine.effects)
         ):
             return False
         ack = Latch(self._loop)

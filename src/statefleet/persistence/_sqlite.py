@@ -1,4 +1,4 @@
-"""SQLiteStore: the embedded durable store (aiosqlite, WAL, one writer, group commit).
+"""SQLiteStore: the embedded durable store (sqlite3, WAL, one writer thread, group commit).
 
 Theory of operation
 -------------------
@@ -23,7 +23,9 @@ its transaction has committed; if the transaction fails (disk full, I/O error) e
 in it gets a :class:`PersistenceError` and nothing of it is written.
 
 Reads go through a second connection (WAL readers never block the writer); concurrent loads
-are batched the same way. aiosqlite runs on asyncio only, and so does this store.
+are batched the same way. Each connection is a plain ``sqlite3`` connection served by a thread
+of its own (``_sqlite_thread``): a whole transaction, planning included, is one function run
+in the writer's thread, one hop each way (not one per statement). asyncio only.
 """
 
 from __future__ import annotations
@@ -39,7 +41,6 @@ from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Any, Literal, Self
 
-import aiosqlite
 import anyio
 import anyio.lowlevel
 
@@ -74,6 +75,7 @@ from statefleet.persistence._rows import (
 )
 from statefleet.persistence._runtime import RuntimeStore
 from statefleet.persistence._schema import MIGRATIONS, SCHEMA_VERSION, STATES_MIGRATION
+from statefleet.persistence._sqlite_thread import SQLiteThread
 from statefleet.persistence._types import (
     ActorRecord,
     Commit,
@@ -166,8 +168,8 @@ class SQLiteStore(JournalReader, RuntimeStore):
     written in each commit's transaction.
 
     Use it as ``async with SQLiteStore(path) as store:``. Only one store (in any process)
-    may have a file open: a second one gets :class:`StoreLockedError`. Runs on asyncio
-    (aiosqlite is asyncio-only); opening it under trio raises :class:`PersistenceError`.
+    may have a file open: a second one gets :class:`StoreLockedError`. Runs on asyncio only;
+    opening it under trio raises :class:`PersistenceError`.
     """
 
     durable = True
@@ -200,8 +202,8 @@ class SQLiteStore(JournalReader, RuntimeStore):
         self.max_batch = max_batch
         self.max_delay = max_delay
         self._lock = WriterLock(path)
-        self._db: aiosqlite.Connection | None = None
-        self._reader: aiosqlite.Connection | None = None
+        self._db: SQLiteThread | None = None
+        self._reader: SQLiteThread | None = None
         self._tg: anyio.abc.TaskGroup | None = None
         self._open = False
         self._writes = WriteQueue(path, bulk=_BULK, max_batch=max_batch, max_delay=max_delay)
@@ -236,17 +238,16 @@ class SQLiteStore(JournalReader, RuntimeStore):
             asyncio.get_running_loop()
         except RuntimeError:
             raise PersistenceError(
-                "SQLiteStore runs on asyncio only (aiosqlite is asyncio-only);"
-                " use the asyncio backend, or MemoryStore"
+                "SQLiteStore runs on asyncio only; use the asyncio backend, or MemoryStore"
             ) from None
         self._lock.acquire()
         try:
             self._db = await self._connect(self.path)
-            await self._migrate(self._db)
-            self._seq = await self._high_water(self._db, "inbox")
-            self._outbox_seq = await self._high_water(self._db, "outbox")
+            await self._db.call(self._migrate)
+            self._seq = await self._db.call(_high_water, "inbox")
+            self._outbox_seq = await self._db.call(_high_water, "outbox")
             self._reader = await self._connect(self.path)
-            await self._reader.execute("PRAGMA query_only = ON")
+            await self._reader.call(_run, "PRAGMA query_only = ON")
         except BaseException:
             await self._close_connections()
             self._lock.release()
@@ -297,26 +298,16 @@ class SQLiteStore(JournalReader, RuntimeStore):
                 with contextlib.suppress(sqlite3.Error, ValueError):
                     await conn.close()
 
-    async def _connect(self, path: str) -> aiosqlite.Connection:
+    async def _connect(self, path: str) -> SQLiteThread:
         if os.path.isdir(path):
-            # (checked first: aiosqlite's worker thread outlives a failed connect and can
-            # report to an event loop that is gone by then)
             raise PersistenceError(f"{path}: cannot open the database: it is a directory")
+        db = SQLiteThread(path, timeout=self.busy_timeout)
         try:
-            db = await aiosqlite.connect(
-                path, isolation_level=None, timeout=self.busy_timeout, cached_statements=64
-            )
+            await db.open()
         except sqlite3.Error as exc:
             raise PersistenceError(f"{path}: cannot open the database: {exc}") from exc
         try:
-            db.row_factory = None
-            await db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-            cur = await db.execute("PRAGMA journal_mode = WAL")
-            row = await cur.fetchone()
-            if row is None or str(row[0]).lower() != "wal":
-                raise PersistenceError(f"{path}: cannot switch the database to WAL mode")
-            sync = "FULL" if self.durability == "full" else "NORMAL"
-            await db.execute(f"PRAGMA synchronous = {sync}")
+            await db.call(self._setup)
         except sqlite3.DatabaseError as exc:
             await db.close()
             raise PersistenceError(f"{path}: not a usable SQLite database: {exc}") from exc
@@ -325,46 +316,56 @@ class SQLiteStore(JournalReader, RuntimeStore):
             raise
         return db
 
-    async def _migrate(self, db: aiosqlite.Connection) -> None:
+    def _setup(self, db: sqlite3.Connection) -> None:
+        """The pragmas of a connection (run in its thread)."""
+        db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+        row = db.execute("PRAGMA journal_mode = WAL").fetchone()
+        if row is None or str(row[0]).lower() != "wal":
+            raise PersistenceError(f"{self.path}: cannot switch the database to WAL mode")
+        sync = "FULL" if self.durability == "full" else "NORMAL"
+        db.execute(f"PRAGMA synchronous = {sync}")
+
+    def _migrate(self, db: sqlite3.Connection) -> None:
+        """Create or migrate the schema (run in the writer's thread)."""
         try:
-            version = await self._schema_version(db)
+            version = self._schema_version(db)
             if version > SCHEMA_VERSION:
                 raise SchemaVersionError(self.path, version, SCHEMA_VERSION)
             for target, statements in MIGRATIONS:
                 if target <= version:
                     continue
-                await db.execute("BEGIN IMMEDIATE")
+                db.execute("BEGIN IMMEDIATE")
                 try:
                     if target == 1:
-                        await db.execute(
+                        db.execute(
                             "CREATE TABLE statefleet_meta (key TEXT PRIMARY KEY, value TEXT)"
                         )
                     for stmt in statements:
-                        await db.execute(stmt)
+                        db.execute(stmt)
                     if target == STATES_MIGRATION:
-                        await self._backfill_states(db)
-                    await db.execute(
+                        self._backfill_states(db)
+                    db.execute(
                         "INSERT OR REPLACE INTO statefleet_meta (key, value)"
                         " VALUES ('schema_version', ?)",
                         (str(target),),
                     )
-                    await db.execute("COMMIT")
+                    db.execute("COMMIT")
                 except BaseException:
-                    await db.execute("ROLLBACK")
+                    db.execute("ROLLBACK")
                     raise
         except sqlite3.Error as exc:
             raise PersistenceError(f"{self.path}: cannot prepare the schema: {exc}") from exc
 
-    async def _backfill_states(self, db: aiosqlite.Connection) -> None:
+    def _backfill_states(self, db: sqlite3.Connection) -> None:
         """Fill ``actor_states`` from the stored snapshots (the migration that adds it)."""
-        cur = await db.execute("SELECT id, snapshot FROM actors")
-        while batch := await cur.fetchmany(_CHUNK):
+        cur = db.execute("SELECT id, snapshot FROM actors")
+        while batch := cur.fetchmany(_CHUNK):
             rows = [r for aid, blob in batch for r in state_rows(aid, blob)]
-            await db.executemany(_INSERT_STATE, rows)
+            db.executemany(_INSERT_STATE, rows)
 
-    async def _schema_version(self, db: aiosqlite.Connection) -> int:
-        cur = await db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-        tables = {r[0] for r in await cur.fetchall()}
+    def _schema_version(self, db: sqlite3.Connection) -> int:
+        cur = db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        tables = {r[0] for r in cur.fetchall()}
         if "statefleet_meta" not in tables:
             others = tables - {"sqlite_sequence"}
             if others:
@@ -373,8 +374,8 @@ class SQLiteStore(JournalReader, RuntimeStore):
                     " no statefleet schema; refusing to write into it"
                 )
             return 0
-        cur = await db.execute("SELECT value FROM statefleet_meta WHERE key = 'schema_version'")
-        row = await cur.fetchone()
+        cur = db.execute("SELECT value FROM statefleet_meta WHERE key = 'schema_version'")
+        row = cur.fetchone()
         value = None if row is None else row[0]
         try:
             return int(value) if value is not None else 0
@@ -382,14 +383,6 @@ class SQLiteStore(JournalReader, RuntimeStore):
             raise PersistenceError(
                 f"{self.path}: unreadable schema version {value!r} in statefleet_meta"
             ) from None
-
-    async def _high_water(self, db: aiosqlite.Connection, table: str) -> int:
-        cur = await db.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,))
-        row = await cur.fetchone()
-        hw = int(row[0]) if row is not None else 0
-        cur = await db.execute(f"SELECT max(rowid) FROM {table}")
-        row = await cur.fetchone()
-        return max(hw, int(row[0]) if row and row[0] is not None else 0)
 
     def _check_open(self) -> None:
         if not self._open:
@@ -403,27 +396,33 @@ class SQLiteStore(JournalReader, RuntimeStore):
     async def _flush(self, ops: list[WriteOp]) -> None:
         db = self._db
         assert db is not None
+        # the whole transaction, planning included, runs in the writer's thread: one hop
+        await db.call(self._write, ops)
+
+    def _write(self, db: sqlite3.Connection, ops: list[WriteOp]) -> None:
+        """Write ``ops`` in one transaction (in the writer's thread); each op's ``result``
+        or ``error`` is set."""
         try:
-            await db.execute("BEGIN IMMEDIATE")
+            db.execute("BEGIN IMMEDIATE")
             kind = ops[0].kind
             if kind in _BULK:
-                await self._write_bulk(db, ops)
+                self._write_bulk(db, ops)
             elif kind == "quarantine":
-                await self._write_quarantine(db, ops[0])
+                self._write_quarantine(db, ops[0])
             elif kind == "dead_event":
-                await self._write_dead_event(db, ops[0])
+                self._write_dead_event(db, ops[0])
             elif kind == "reject":
-                await self._write_reject(db, ops[0])
+                self._write_reject(db, ops[0])
             else:
-                await self._write_delete(db, ops[0])
-            await db.execute("COMMIT")
+                self._write_delete(db, ops[0])
+            db.execute("COMMIT")
         except Exception as exc:
             self._committing = {}
             self._indexing = {}
             self.stats["failures"] += 1
             if db.in_transaction:
                 with contextlib.suppress(sqlite3.Error):
-                    await db.execute("ROLLBACK")
+                    db.execute("ROLLBACK")
             for op in ops:
                 op.fail(exc, exc, self.path)
             return
@@ -452,7 +451,7 @@ class SQLiteStore(JournalReader, RuntimeStore):
             known.pop(aid, None)
             self._indexed.pop(aid, None)
 
-    async def _write_bulk(self, db: aiosqlite.Connection, ops: list[WriteOp]) -> None:
+    def _write_bulk(self, db: sqlite3.Connection, ops: list[WriteOp]) -> None:
         now = time.time()
         size = sum(op.size for op in ops)
         # stored versions of every actor a commit in the batch touches
@@ -473,11 +472,11 @@ class SQLiteStore(JournalReader, RuntimeStore):
                 versions[aid], statuses[aid] = k
         for chunk in _chunks(unknown, _CHUNK):
             marks = ",".join("?" * len(chunk))
-            cur = await db.execute(
+            cur = db.execute(
                 f"SELECT id, version, status FROM actors WHERE id IN ({marks})",
                 chunk,
             )
-            for aid, ver, status in await cur.fetchall():
+            for aid, ver, status in cur.fetchall():
                 versions[aid] = ver
                 statuses[aid] = status
         inbox_new: dict[int, tuple[int, str, bytes, float]] = {}
@@ -557,14 +556,14 @@ class SQLiteStore(JournalReader, RuntimeStore):
                     commits += 1
                 op.result = results
         if inbox_new:
-            await db.executemany(_INSERT_INBOX, list(inbox_new.values()))
+            db.executemany(_INSERT_INBOX, list(inbox_new.values()))
         if inbox_del:
-            await db.executemany(_DELETE_INBOX, inbox_del)
+            db.executemany(_DELETE_INBOX, inbox_del)
         if actor_rows:
-            await db.executemany(_UPSERT_ACTOR, list(actor_rows.values()))
+            db.executemany(_UPSERT_ACTOR, list(actor_rows.values()))
         if actor_states:
-            await db.executemany(_DELETE_STATES, [(aid,) for aid in actor_states])
-            await db.executemany(
+            db.executemany(_DELETE_STATES, [(aid,) for aid in actor_states])
+            db.executemany(
                 _INSERT_STATE,
                 [(s, aid) for aid, conf in actor_states.items() for s in conf],
             )
@@ -572,71 +571,71 @@ class SQLiteStore(JournalReader, RuntimeStore):
             dels = [k for k, v in timer_ops.items() if v is None]
             puts = [v for v in timer_ops.values() if v is not None]
             if dels:
-                await db.executemany(_DELETE_TIMER, dels)
+                db.executemany(_DELETE_TIMER, dels)
             if puts:
-                await db.executemany(_UPSERT_TIMER, puts)
+                db.executemany(_UPSERT_TIMER, puts)
         if outbox_new:
-            await db.executemany(_INSERT_OUTBOX, list(outbox_new.values()))
+            db.executemany(_INSERT_OUTBOX, list(outbox_new.values()))
         if outbox_del:
-            await db.executemany(_DELETE_OUTBOX, outbox_del)
+            db.executemany(_DELETE_OUTBOX, outbox_del)
         if journal_new:
-            await self._write_journal(db, journal_new, now)
+            self._write_journal(db, journal_new, now)
         self.stats["commits"] += commits
         self.stats["accepts"] += accepts
         self._committing = {aid: (int(versions[aid] or 0), statuses[aid]) for aid in actor_rows}
         self._indexing = indexing
 
-    async def _write_journal(
-        self, db: aiosqlite.Connection, rows: list[tuple[str, int, float, bytes]], now: float
+    def _write_journal(
+        self, db: sqlite3.Connection, rows: list[tuple[str, int, float, bytes]], now: float
     ) -> None:
         """Append the batch's journal rows, then trim the actors due for it (see
         ``JournalPolicy.trims_at``) to the retention policy."""
         policy = self.journal
-        await db.executemany(_INSERT_JOURNAL, rows)
+        db.executemany(_INSERT_JOURNAL, rows)
         oldest = now - policy.max_age if policy.max_age is not None else -math.inf
         trim = {aid: None for aid, version, _, _ in rows if policy.trims_at(version)}
         if trim:
-            await db.executemany(_TRIM_JOURNAL, [(a, oldest, a, policy.limit) for a in trim])
+            db.executemany(_TRIM_JOURNAL, [(a, oldest, a, policy.limit) for a in trim])
 
-    async def _write_quarantine(self, db: aiosqlite.Connection, op: WriteOp) -> None:
+    def _write_quarantine(self, db: sqlite3.Connection, op: WriteOp) -> None:
         actor_id, reason, payload = op.items
         now = time.time()
         if payload is None:
-            cur = await db.execute("SELECT snapshot FROM actors WHERE id = ?", (actor_id,))
-            row = await cur.fetchone()
+            cur = db.execute("SELECT snapshot FROM actors WHERE id = ?", (actor_id,))
+            row = cur.fetchone()
             payload = row[0] if row is not None else None
-        cur = await db.execute(
+        cur = db.execute(
             "INSERT INTO dead_letters (actor_id, kind, reason, payload, created_at)"
             " VALUES (?, 'snapshot', ?, ?, ?)",
             (actor_id, reason, payload, now),
         )
         op.result = cur.lastrowid
-        await db.execute(
+        db.execute(
             "UPDATE actors SET status = 'quarantined', updated_at = ? WHERE id = ?",
             (now, actor_id),
         )
 
-    async def _write_dead_event(self, db: aiosqlite.Connection, op: WriteOp) -> None:
+    def _write_dead_event(self, db: sqlite3.Connection, op: WriteOp) -> None:
         actor_id, seq, reason, blob = op.items
-        cur = await db.execute(
+        cur = db.execute(
             "INSERT INTO dead_letters (actor_id, kind, reason, payload, created_at)"
             " VALUES (?, 'event', ?, ?, ?)",
             (actor_id, reason, blob, time.time()),
         )
         op.result = cur.lastrowid
-        await db.execute(_DELETE_INBOX, (seq,))
+        db.execute(_DELETE_INBOX, (seq,))
 
-    async def _write_reject(self, db: aiosqlite.Connection, op: WriteOp) -> None:
+    def _write_reject(self, db: sqlite3.Connection, op: WriteOp) -> None:
         actor_id, reason = op.items
-        cur = await db.execute(
+        cur = db.execute(
             "INSERT INTO dead_letters (actor_id, kind, reason, payload, created_at)"
             " SELECT actor_id, 'event', ?, event, ? FROM inbox WHERE actor_id = ? ORDER BY seq",
             (reason, time.time(), actor_id),
         )
         op.result = cur.rowcount
-        await db.execute("DELETE FROM inbox WHERE actor_id = ?", (actor_id,))
+        db.execute("DELETE FROM inbox WHERE actor_id = ?", (actor_id,))
 
-    async def _write_delete(self, db: aiosqlite.Connection, op: WriteOp) -> None:
+    def _write_delete(self, db: sqlite3.Connection, op: WriteOp) -> None:
         actor_id = op.items
         for stmt in (
             "DELETE FROM actors WHERE id = ?",
@@ -645,7 +644,7 @@ class SQLiteStore(JournalReader, RuntimeStore):
             "DELETE FROM inbox WHERE actor_id = ?",
             "DELETE FROM journal WHERE actor_id = ?",
         ):
-            await db.execute(stmt, (actor_id,))
+            db.execute(stmt, (actor_id,))
 
     # -- writes ------------------------------------------------------------------------------
     async def accept(self, actor_id: str, event: EventData) -> int:
@@ -794,25 +793,8 @@ class SQLiteStore(JournalReader, RuntimeStore):
         db = self._reader
         if db is None:
             raise StoreClosedError(f"{self.path}: the store is closed")
-        rows: dict[str, Any] = {}
-        inbox: dict[str, list[tuple[int, bytes, float]]] = {}
         try:
-            for chunk in _chunks(ids, _CHUNK):
-                marks = ",".join("?" * len(chunk))
-                cur = await db.execute(
-                    "SELECT id, chart_id, chart_version, version, status, format, snapshot,"
-                    f" created_at, updated_at FROM actors WHERE id IN ({marks})",
-                    chunk,
-                )
-                for r in await cur.fetchall():
-                    rows[r[0]] = r
-                cur = await db.execute(
-                    "SELECT actor_id, seq, event, accepted_at FROM inbox"
-                    f" WHERE actor_id IN ({marks}) ORDER BY seq",
-                    chunk,
-                )
-                for aid, seq, blob, ts in await cur.fetchall():
-                    inbox.setdefault(aid, []).append((seq, blob, ts))
+            rows, inbox = await db.call(_read_actors, ids)
         except sqlite3.Error as exc:
             raise PersistenceError(f"{self.path}: read failed: {exc}") from exc
         out: dict[str, LoadedActor | PersistenceError] = {}
@@ -869,8 +851,7 @@ class SQLiteStore(JournalReader, RuntimeStore):
         db = self._reader
         assert db is not None
         try:
-            cur = await db.execute(sql, params)
-            return list(await cur.fetchall())
+            return await db.call(_fetchall, sql, params)
         except sqlite3.Error as exc:
             raise PersistenceError(f"{self.path}: read failed: {exc}") from exc
 
@@ -961,6 +942,45 @@ class SQLiteStore(JournalReader, RuntimeStore):
         else:
             rows = await self._fetch(sql + " WHERE actor_id = ? ORDER BY id", (actor_id,))
         return [DeadLetter(*r) for r in rows]
+
+
+def _run(db: sqlite3.Connection, sql: str) -> None:
+    db.execute(sql)
+
+
+def _fetchall(db: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[Any]:
+    return db.execute(sql, params).fetchall()
+
+
+def _high_water(db: sqlite3.Connection, table: str) -> int:
+    """The highest seq ``table`` has used (its rows, and its AUTOINCREMENT counter)."""
+    row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()
+    hw = int(row[0]) if row is not None else 0
+    row = db.execute(f"SELECT max(rowid) FROM {table}").fetchone()
+    return max(hw, int(row[0]) if row and row[0] is not None else 0)
+
+
+def _read_actors(
+    db: sqlite3.Connection, ids: list[str]
+) -> tuple[dict[str, Any], dict[str, list[tuple[int, bytes, float]]]]:
+    """The ``actors`` rows and inbox rows of ``ids`` (in the reader's thread: one hop)."""
+    rows: dict[str, Any] = {}
+    inbox: dict[str, list[tuple[int, bytes, float]]] = {}
+    for chunk in _chunks(ids, _CHUNK):
+        marks = ",".join("?" * len(chunk))
+        for r in db.execute(
+            "SELECT id, chart_id, chart_version, version, status, format, snapshot,"
+            f" created_at, updated_at FROM actors WHERE id IN ({marks})",
+            chunk,
+        ):
+            rows[r[0]] = r
+        for aid, seq, blob, ts in db.execute(
+            "SELECT actor_id, seq, event, accepted_at FROM inbox"
+            f" WHERE actor_id IN ({marks}) ORDER BY seq",
+            chunk,
+        ):
+            inbox.setdefault(aid, []).append((seq, blob, ts))
+    return rows, inbox
 
 
 def _chunks(items: list[str], n: int) -> Iterable[list[str]]:
