@@ -402,7 +402,7 @@ async def refuse_ended(
     cell: ActorCell,
     snap: Snapshot,
     inbox: Iterable[tuple[int, EventData]],
-    waiting: Iterable[tuple[EventData, int | None]],
+    waiting: list[tuple[EventData, int | None]],
 ) -> None:
     """A stored actor was activated ended (its snapshot ``snap`` is done or stopped): the
     events of its durable inbox (``inbox``, and those delivered while it loaded,
@@ -411,15 +411,26 @@ async def refuse_ended(
     (and an :class:`~statefleet.core.ActorEscalated`); an ``ask`` from another node is told
     at once. Called by the activation, which holds the actor meanwhile, so each event is
     moved once; one the store cannot move now stays in the inbox for the next activation."""
-    durable = cell.rt.durable
-    assert durable is not None
     rows = dict(inbox)
-    for ev, seq in waiting:
-        if seq is not None:
-            rows.setdefault(seq, ev)
+    seen = 0
+    while True:
+        # events delivered while this runs are in ``waiting`` too: moved in the next round
+        for ev, wseq in waiting[seen:]:
+            if wseq is not None:
+                rows.setdefault(wseq, ev)
+        seen = len(waiting)
+        if not rows:
+            return
+        batch, rows = sorted(rows.items()), {}
+        await _refuse(cell, snap, batch)
+
+
+async def _refuse(cell: ActorCell, snap: Snapshot, rows: list[tuple[int, EventData]]) -> None:
     s = cell.rt
+    durable = s.durable
+    assert durable is not None
     node = durable.node
-    for seq, ev in sorted(rows.items()):
+    for seq, ev in rows:
         reason = (
             f"event {ev.name!r} to actor {cell.id!r}, which has ended (status"
             f" {snap.status!r}): it cannot be applied"
