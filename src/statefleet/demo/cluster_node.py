@@ -124,11 +124,15 @@ async def run(
         _say({"ready": node})
 
         async def accepted(oids: list[str]) -> list[str]:
-            """The orders whose PLACE was durably accepted (stored, or in their inbox)."""
+            """The orders whose PLACE was durably accepted: waiting in their inbox, or taken
+            (an order is stored as soon as it is created, before it took its first event:
+            being stored is not enough)."""
             found = set(await store.inboxes(oids))
             for oid, got in (await store.load_many(oids)).items():
-                if isinstance(got, Exception) or got.record is not None:
-                    found.add(oid)  # stored (an undecodable row, too: it was accepted)
+                if isinstance(got, Exception):
+                    continue  # cannot tell: send it again (a second PLACE is ignored)
+                if got.record is not None and got.record.snapshot.context.get("placed", 0):
+                    found.add(oid)
             return [o for o in oids if o in found]
 
         async def place(k: int) -> None:
