@@ -8,7 +8,6 @@ resolved by name at step time.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -203,6 +202,8 @@ class _Builder:
         for tid in ids:
             node = self.by_id.get(tid)
             if node is None:
+                import difflib  # only a chart with an error needs it (issue 16: import time)
+
                 close = difflib.get_close_matches(tid, list(self.by_id), n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 self.error(path, f"unknown target {tid!r}{hint}", line)
