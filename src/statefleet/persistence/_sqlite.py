@@ -37,7 +37,7 @@ import math
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Any, Literal, Self
 
@@ -257,7 +257,7 @@ class SQLiteStore(JournalReader, RuntimeStore):
         self._loads.open()
         self._tg = anyio.create_task_group()
         await self._tg.__aenter__()
-        self._tg.start_soon(self._writes.run, self._flush)
+        self._tg.start_soon(self._writes.pump, self._start_write)
         self._tg.start_soon(self._loads.run)
         return self
 
@@ -393,11 +393,12 @@ class SQLiteStore(JournalReader, RuntimeStore):
         self._check_open()
         return await self._writes.submit(op)
 
-    async def _flush(self, ops: list[WriteOp]) -> None:
+    def _start_write(self, ops: list[WriteOp], done: Callable[[Any, Any], None]) -> None:
+        """Hand a batch to the writer's thread (``WriteQueue.pump``): the whole transaction,
+        planning included, runs there, one hop in and one back (``done``)."""
         db = self._db
         assert db is not None
-        # the whole transaction, planning included, runs in the writer's thread: one hop
-        await db.call(self._write, ops)
+        db.submit(self._write, (ops,), done)
 
     def _write(self, db: sqlite3.Connection, ops: list[WriteOp]) -> None:
         """Write ``ops`` in one transaction (in the writer's thread); each op's ``result``

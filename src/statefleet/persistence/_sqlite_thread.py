@@ -65,6 +65,15 @@ class SQLiteThread:
         self._queue.put((fn, args, loop, fut))
         return await fut
 
+    def submit(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], done: Callable[[Any, Any], None]
+    ) -> None:
+        """Run ``fn(connection, *args)`` in the thread, then ``done(result, error)`` on the
+        event loop (no task waits for it: the store's writer is driven by these callbacks)."""
+        if self._thread is None:
+            raise sqlite3.ProgrammingError("the connection is closed")
+        self._queue.put((fn, args, asyncio.get_running_loop(), done))
+
     async def close(self) -> None:
         """Close the connection and end the thread (queued calls run first)."""
         thread, self._thread = self._thread, None
@@ -94,12 +103,17 @@ class SQLiteThread:
                 finally:
                     _settle(floop, fut, None, None)
                 return
+            result: Any = None
+            error: BaseException | None = None
             try:
                 result = fn(conn, *args)
             except BaseException as exc:
-                _settle(floop, fut, None, exc)
-            else:
-                _settle(floop, fut, result, None)
+                error = exc
+            if isinstance(fut, asyncio.Future):
+                _settle(floop, fut, result, error)
+            else:  # a callback (``submit``)
+                with contextlib.suppress(RuntimeError):  # the loop is closed
+                    floop.call_soon_threadsafe(fut, result, error)
 
 
 def _settle(
