@@ -108,7 +108,8 @@ class WriteQueue:
     def _wake_writer(self) -> None:
         if self._start is not None:
             self._kick_soon()
-            self._signal()
+            if self.closing:
+                self._signal()
         elif self._wake is not None:
             self._wake.set()
 
@@ -226,7 +227,8 @@ class WriteQueue:
         for op in ops:
             op.finish()
         self._kick()
-        self._signal()
+        if self.closing or self._start is None:  # ``pump`` waits for the last batch
+            self._signal()
 
     def _take(self) -> list[WriteOp]:
         ops = self.ops
