@@ -676,7 +676,8 @@ class ActorCell:
                         if ev.invokeid is not None:  # type: ignore[union-attr]
                             self.inv_event(ev)  # type: ignore[arg-type]
                         m.macrostep(ev)  # type: ignore[arg-type]
-                        blocks = m.actions_for(ev.name)  # type: ignore[union-attr]
+                        # (looked up only when more events wait: a run of one has no use)
+                        blocks = m.actions_for(ev.name) if mb else None  # type: ignore[union-attr]
                         if blocks is None:
                             fast_cfg = None
                         else:
