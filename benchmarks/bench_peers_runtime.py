@@ -19,7 +19,9 @@ Rows (each contender's runs interleaved: one run of each per round, best of the 
 - **tracing**: the OpenTelemetry SDK sampling 1% (``ParentBased(TraceIdRatioBased(0.01))``),
   the cost per step over untraced, against the SDK's own cost for the same span calls in a
   bare loop.
-- **import**: ``python -c "import statefleet"`` against ``import transitions`` (subprocess).
+- **import**: ``python -c "import statefleet"`` against ``import transitions``, and the same
+  plus a two-state toggle defined and one event sent (class DSL; XState dict and core spec in
+  the notes) against transitions' ``Machine`` and one trigger (subprocesses).
 
 Every timed run is checked (counters, stored versions): a number is printed only for a run
 that did the work. A contender that is not installed prints ``not installed``.
@@ -38,6 +40,7 @@ import argparse
 import asyncio
 import gc
 import os
+import resource
 import shutil
 import sqlite3
 import subprocess
@@ -927,48 +930,114 @@ def tracing_rows(s: Sizes) -> list[Row]:
 #: would make every run compile the sources: that measures the compiler, not the import)
 _IMPORT_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
+#: the first thing a program does with each library, in a fresh interpreter: import it, define a
+#: two-state toggle as its README shows, run one event. statefleet's class DSL is its quick
+#: start; the XState dict and the core's own spec are in the row's notes.
+FIRST_USE = {
+    "statefleet": (
+        "from statefleet import State, StateChart\n"
+        "class T(StateChart):\n"
+        "    a = State(initial=True)\n"
+        "    b = State()\n"
+        "    go = a.to(b) | b.to(a)\n"
+        "t = T()\n"
+        "t.go()\n"
+        "assert t.b.is_active"
+    ),
+    "statefleet XState dict": (
+        "from statefleet import from_dict\n"
+        "c = from_dict({'id': 't', 'initial': 'a', 'states': {'a': {'on': {'go': 'b'}},"
+        " 'b': {'on': {'go': 'a'}}}})\n"
+        "assert c.transition(c.initial().snapshot, 'go').snapshot.configuration == ('t.b',)"
+    ),
+    "statefleet core spec": (
+        "from statefleet import ChartSpec, Session, StateSpec, TransitionSpec, compile_chart\n"
+        "go = lambda to: [TransitionSpec(event=('go',), target=(to,))]\n"
+        "s = Session(compile_chart(ChartSpec(id='t', states=[StateSpec(id='a',"
+        " transitions=go('b')), StateSpec(id='b', transitions=go('a'))])))\n"
+        "s.send('go')\n"
+        "assert s.configuration == {'b'}"
+    ),
+    "transitions": (
+        "from transitions import Machine\n"
+        "class M: pass\n"
+        "m = M()\n"
+        "Machine(m, states=['a', 'b'], transitions=[['go', 'a', 'b'], ['go', 'b', 'a']],"
+        " initial='a')\n"
+        "m.go()\n"
+        "assert m.state == 'b'"
+    ),
+}
 
-def import_time(module: str) -> Timed:
+
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def import_time(code: str) -> Timed:
+    """One fresh interpreter running ``code``: ms of wall time, or with ``--cpu-time`` the
+    child's CPU time (user + system), which the neighbours' load leaves out."""
+
     def run() -> float:
-        t0 = time.perf_counter()
+        cpu = clock is time.process_time
+        t0 = _children_cpu() if cpu else time.perf_counter()
         out = subprocess.run(
-            [sys.executable, "-c", f"import {module}"],
-            capture_output=True,
-            check=False,
-            env=_IMPORT_ENV,
+            [sys.executable, "-c", code], capture_output=True, check=False, env=_IMPORT_ENV
         )
-        dt = time.perf_counter() - t0
+        dt = (_children_cpu() if cpu else time.perf_counter()) - t0
         if out.returncode:
-            raise ImportError(module, name=module)
+            err = out.stderr.decode(errors="replace").strip().splitlines()
+            if err and err[-1].startswith(("ModuleNotFoundError", "ImportError")):
+                raise ImportError(err[-1], name=err[-1].split("'")[1] if "'" in err[-1] else None)
+            raise RuntimeError(err[-1] if err else f"exit status {out.returncode}")
         return dt * 1e3
 
     return run
 
 
 def import_rows(s: Sizes) -> list[Row]:
-    for module in ("statefleet", "transitions"):  # warm-up: write the bytecode caches
-        subprocess.run([sys.executable, "-c", f"import {module}"], env=_IMPORT_ENV, check=False)
+    """``import statefleet`` against ``import transitions``; then the same plus a toggle chart
+    defined and one event sent (the cost a program pays before its first event)."""
+    codes = {
+        "statefleet": "import statefleet",
+        "transitions": "import transitions",
+        "python": "pass",
+        "msgspec": "import msgspec",
+        **{f"use {k}": v for k, v in FIRST_USE.items()},
+    }
+    for code in codes.values():  # warm-up: write the bytecode caches
+        subprocess.run([sys.executable, "-c", code], env=_IMPORT_ENV, check=False)
     best = interleave(
-        {
-            "statefleet": import_time("statefleet"),
-            "transitions": import_time("transitions"),
-            "python": import_time("sys"),
-        },
-        max(s.imports, s.repeats),
-        higher=False,
+        {k: import_time(v) for k, v in codes.items()}, max(s.imports, s.repeats), higher=False
     )
+
+    def ms(key: str) -> str:
+        v, name = _num(best[key]), key.removeprefix("use ")
+        return f"{name} {v:.0f} ms" if v is not None else f"{name}: {best[key]}"
+
+    def row(path: str, reference: str, sf: str, peer: str, extra: list[str]) -> Row:
+        other = _num(best[peer])
+        note = "" if other else f"transitions: {best[peer]}"
+        target = "<= 1x (no slower)"
+        return Row(path, "ms", reference, _num(best[sf]), other, target, False, note, extra)
+
+    bare = [f"bare interpreter {best['python']:.0f} ms"] if _num(best["python"]) else []
     return [
-        Row(
-            'python -c "import statefleet"',
-            "ms",
-            "import transitions",
-            _num(best["statefleet"]),
-            _num(best["transitions"]),
-            "<= 1x (no slower)",
-            higher=False,
-            note="" if _num(best["transitions"]) else f"transitions: {best['transitions']}",
-            extra=[f"bare interpreter {best['python']:.0f} ms"] if _num(best["python"]) else [],
-        )
+        row(
+            'python -c "import statefleet"', "import transitions", "statefleet", "transitions", bare
+        ),
+        row(
+            "import + define a toggle (class DSL) + one event",
+            "transitions: import + Machine + one trigger",
+            "use statefleet",
+            "use transitions",
+            [
+                ms("use statefleet XState dict"),
+                ms("use statefleet core spec"),
+                f"{ms('msgspec')} (import msgspec alone: the core's types are msgspec Structs)",
+            ],
+        ),
     ]
 
 
@@ -1046,8 +1115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument(
         "--cpu-time",
         action="store_true",
-        help="time the actor, tracing and durable NORMAL rows in process CPU time (a shared"
-        " machine)",
+        help="time the actor, tracing and durable NORMAL rows in process CPU time, the import"
+        " rows in the child's CPU time (a shared machine)",
     )
     p.add_argument("--idle", help=argparse.SUPPRESS)  # the idle-bytes subprocess
     p.add_argument("--n", type=int, default=0, help=argparse.SUPPRESS)
@@ -1061,7 +1130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         clock = time.process_time
     only = [g for g in args.only.split(",") if g] or list(GROUPS)
     t0 = time.perf_counter()
-    timing = "; CPU time (actors, tracing, durable NORMAL)" if args.cpu_time else ""
+    timing = "; CPU time (actors, tracing, durable NORMAL, import)" if args.cpu_time else ""
     print(f"{environment()}; best of {s.repeats}, interleaved{timing}")
     rows: list[Row] = []
     for g in only:

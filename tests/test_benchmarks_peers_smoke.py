@@ -72,5 +72,8 @@ def test_every_runtime_row_measures_statefleet_and_its_reference() -> None:
 def test_idle_bytes_and_import_rows_run_in_subprocesses() -> None:
     idle = runtime.idle_row(runtime.QUICK)[0]
     assert idle.statefleet is not None and idle.statefleet > 0
-    imp = runtime.import_rows(runtime.QUICK)[0]
+    imp, first_use = runtime.import_rows(runtime.QUICK)
     assert imp.statefleet is not None and imp.statefleet > 0
+    # the first-use runs assert their chart reached "b": a number means it ran
+    assert first_use.statefleet is not None and first_use.statefleet > 0
+    assert not any("failed" in e for e in first_use.extra), first_use.extra
