@@ -22,6 +22,7 @@ from statefleet.core import (
     Chart,
     ChartSpec,
     DataSpec,
+    InvokeSpec,
     Snapshot,
     StateSpec,
     TransitionSpec,
@@ -59,7 +60,12 @@ def account(version: str, step: int) -> Chart:
 
 
 V1 = account("1", 1)
+
 V2 = account("2", 100)
+
+
+def _inc(ctx: Any) -> None:
+    ctx.context["n"] += 1
 
 
 async def write_behind_its_back(store: Store, actor_id: str, **changes: Any) -> Snapshot:
@@ -161,3 +167,54 @@ async def test_two_systems_on_one_database_take_turns_on_one_actor(
             assert (await r.activate()).status == "active"
         loaded = await one_store.load("acct")
         assert loaded.record is not None and loaded.record.snapshot.context == {"n": 6}
+
+
+def _tick(ctx: Any) -> None:
+    ctx.context["t"] += 1
+
+
+METER = compile_chart(
+    ChartSpec(
+        id="meter",
+        data=[DataSpec("t", 0)],
+        states=[
+            StateSpec(
+                id="on",
+                transitions=[TransitionSpec(event=("tick",), actions=(_tick,), type="internal")],
+            )
+        ],
+    )
+)
+METERED = compile_chart(
+    ChartSpec(
+        id="metered",
+        data=[DataSpec("n", 0)],
+        states=[
+            StateSpec(
+                id="open",
+                invokes=[InvokeSpec(id="meter", src=METER)],
+                transitions=[
+                    TransitionSpec(event=("inc",), actions=(_inc,), type="internal"),
+                ],
+            )
+        ],
+    )
+)
+
+
+async def test_an_invoked_child_keeps_its_stored_state_when_its_parent_is_loaded_again(
+    make_store: Any,
+) -> None:
+    store: Store = make_store()
+    async with ActorSystem(clock=VirtualClock(), store=store, charts=[METERED]) as system:
+        ref = system.ref(METERED, "acct")
+        await ref.ask("inc")
+        child = system.get("acct/meter")
+        assert child is not None
+        assert (await child.ask("tick")).context["t"] == 1
+        await write_behind_its_back(store, "acct", context={"n": 10})
+        snap = await ref.ask("inc")
+        assert snap.context["n"] == 11
+        assert snap.children["meter"].context["t"] == 1  # not started again from scratch
+        child = system.get("acct/meter")
+        assert child is not None and (await child.ask("tick")).context["t"] == 2

@@ -194,15 +194,6 @@ def _discard_step(cell: ActorCell) -> None:
     x.await_ev = x.await_env = None
 
 
-def _halt(cell: ActorCell) -> None:
-    """The instance that is replaced: its invocations and timers die with it."""
-    x = cell.extra()
-    if x.invs:
-        for iid in list(x.invs)[::-1]:
-            invocations.cancel(cell, iid)
-    x.armed = None
-
-
 def schedule_restart(cell: ActorCell, snap: Snapshot | None, error: str) -> None:
     s = cell.rt
     sup = cell.sup
@@ -218,7 +209,11 @@ def schedule_restart(cell: ActorCell, snap: Snapshot | None, error: str) -> None
     crashes.append(now)
     x.crashes = crashes
     delay = sup.delay(len(crashes), s.rng)
-    _halt(cell)  # the crashed instance's invocations and timers die with it
+    # the crashed instance's invocations and timers die with it
+    if x.invs:
+        for iid in list(x.invs)[::-1]:
+            invocations.cancel(cell, iid)
+    x.armed = None
     cell.state = RESTARTING
     x.restart = (snap, len(crashes), delay, error)
     s.arm_timer(now + delay, cell, RESTART)
@@ -328,7 +323,14 @@ def reload(cell: ActorCell, exc: BaseException, ev: EventData | None, env: Envel
         if cell.mailbox is None:
             cell.mailbox = deque()
         cell.mailbox.appendleft(item)
-    _halt(cell)
+    # the stale instance is replaced by the stored one, whose invoked states are still
+    # active there: their invocations stop here without their cancellation (no exit
+    # actions, their children's rows kept) and start again from the stored snapshot
+    x = cell.extra()
+    if x.invs:
+        for iid in list(x.invs)[::-1]:
+            cell.drop_invocation(iid, None)
+    x.armed = None
     cell.state = RESTARTING
     s.begin_work()
     s.tg_start(_reload, cell, f"{type(exc).__name__}: {exc}")
