@@ -7,11 +7,9 @@ has that test's name and checks the behaviour it checks, through the same public
 exception classes), imported from ``statefleet.compat.xstate``. The cases are written here
 rather than copied: the peer's test code is not vendored.
 
-Result: 43 of 51 pass; 8 are strict xfails, each with its reason (the deliberate
+Result: 46 of 51 pass; 5 are strict xfails, each with its reason (the deliberate
 differences are listed in docs/migrate-xstate-statemachine.md):
 
-- 3 read ``event.payload`` in a callback: statefleet's event view names it ``event.data``
-  (an alias needs a change in ``formats/_xstate.py``'s ``XEvent``);
 - 1 expects the guard plugin hook ``on_guard_evaluated`` (guards are bound into the chart
   and get no interpreter to find the plugins by);
 - 1 expects a compound state to be done when a non-final child finished (SCXML: only its own
@@ -51,7 +49,6 @@ from statefleet.compat.xstate import (
     create_machine,
 )
 
-PAYLOAD = "statefleet's event view has .data, not .payload (needs an alias in XEvent)"
 SCXML_DONE = "SCXML: a compound state is done when one of its own final children is entered"
 HOOKS = "the guard plugin hook (on_guard_evaluated) is not called"
 
@@ -97,7 +94,6 @@ def test_simple_transition() -> None:
     interp.stop()
 
 
-@pytest.mark.xfail(strict=True, reason=PAYLOAD)
 def test_context_and_actions() -> None:
     def add(i: Any, context: dict[str, Any], event: Any, a: Any) -> None:
         context["total"] += event.payload.get("by", 1)
@@ -139,7 +135,6 @@ def test_internal_transition_does_not_change_state() -> None:
     act.assert_called_once()
 
 
-@pytest.mark.xfail(strict=True, reason=PAYLOAD)
 def test_event_payload_is_passed_to_actions() -> None:
     act = MagicMock()
     interp = _run(
@@ -246,7 +241,6 @@ def test_falls_through_to_unguarded_transition() -> None:
     assert interp.current_state_ids == {"pick.high"}
 
 
-@pytest.mark.xfail(strict=True, reason=PAYLOAD)
 def test_guard_receives_context_and_event_payload_correctly() -> None:
     guard = MagicMock(return_value=True)
     interp = _run(

@@ -169,8 +169,8 @@ _PLATFORM_EVENTS = ("error.execution", "error.communication", "error.platform")
 class XEvent:
     """An event as XState-style callbacks see it.
 
-    ``type`` is the event name, ``data`` its payload: the keyword arguments given to
-    ``send`` (a dict, empty when there were none), a service's return value for
+    ``type`` is the event name, ``data`` (also ``payload``) its payload: the keyword
+    arguments given to ``send`` (a dict, empty when there were none), a service's return value for
     ``done.invoke.*``, the exception for ``error.*`` events raised by a failure. ``raw`` is the
     core :class:`~statefleet.EventData`. ``event["key"]`` and ``event.get("key")`` read the
     payload.
@@ -196,6 +196,11 @@ class XEvent:
     def name(self) -> str:
         """The event name (same as ``type``)."""
         return self.type
+
+    @property
+    def payload(self) -> Any:
+        """The payload (same as ``data``: xstate-statemachine's name for it)."""
+        return self.data
 
     def get(self, key: str, default: Any = None) -> Any:
         """A payload item, or ``default``."""
