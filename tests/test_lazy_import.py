@@ -51,6 +51,13 @@ def test_the_core_loads_on_first_use_and_runs_a_chart() -> None:
     assert out.split() == ["['b']", "True", "[]"]
 
 
+def test_a_subpackage_is_an_attribute_after_a_bare_import() -> None:
+    out = _run(
+        "import statefleet\nprint(statefleet.core.Session.__name__, statefleet.actors.__name__)"
+    )
+    assert out.split() == ["Session", "statefleet.actors"]
+
+
 def test_every_exported_name_imports_from_a_fresh_interpreter() -> None:
     names = ", ".join(statefleet.__all__)
     out = _run(f"from statefleet import {names}\nprint(ActorSystem.__name__, hsm.__name__)")
@@ -86,5 +93,6 @@ def test_an_exported_name_is_the_object_of_the_module_defining_it() -> None:
 def test_an_unknown_name_is_an_attribute_error_naming_it() -> None:
     with pytest.raises(AttributeError, match="no_such_thing"):
         _ = statefleet.no_such_thing
+    assert not hasattr(statefleet, "no_such_module") and not hasattr(statefleet, "core.x")
     assert "ActorSystem" in dir(statefleet)
     assert "Session" in dir(statefleet)

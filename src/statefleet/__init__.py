@@ -73,12 +73,19 @@ _ELSEWHERE: dict[str, tuple[str, str | None]] = {
 
 
 def __getattr__(name: str) -> object:
-    """Load a lazily exported name (and cache it on the package)."""
-    if name not in __all__ or name == "__version__":
-        raise AttributeError(f"module 'statefleet' has no attribute {name!r}")
-    module, attribute = _ELSEWHERE.get(name, ("statefleet.core", name))
+    """Load a lazily exported name or a subpackage (``statefleet.core`` after a bare
+    ``import statefleet``, as when the core loaded eagerly), and cache it on the package."""
     from importlib import import_module
 
+    if name not in __all__ or name == "__version__":
+        if name.isidentifier() and not name.startswith("_"):
+            try:
+                return import_module(f"statefleet.{name}")  # the import sets the attribute
+            except ModuleNotFoundError as exc:
+                if exc.name != f"statefleet.{name}":
+                    raise  # the subpackage exists and failed to import something
+        raise AttributeError(f"module 'statefleet' has no attribute {name!r}")
+    module, attribute = _ELSEWHERE.get(name, ("statefleet.core", name))
     value: object = import_module(module)
     if attribute is not None:
         value = getattr(value, attribute)
