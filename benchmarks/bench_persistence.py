@@ -26,7 +26,7 @@ Usage::
     python benchmarks/bench_persistence.py --only P1    # one workload
     python benchmarks/bench_persistence.py --p3 1000000 # P3 at the issue's full size
 
-SQLiteStore runs on asyncio (aiosqlite is asyncio-only); this script uses ``asyncio.run``.
+SQLiteStore is asyncio-only; this script uses ``asyncio.run``.
 """
 
 from __future__ import annotations

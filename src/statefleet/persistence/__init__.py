@@ -1,6 +1,6 @@
 """statefleet.persistence: durable homes for actors (see ``docs/persistence.md``).
 
-- :class:`SQLiteStore` (the embedded default: aiosqlite, WAL, one writer, group commit) and
+- :class:`SQLiteStore` (the embedded default: sqlite3, WAL, one writer thread, group commit) and
   :class:`MemoryStore` implement one :class:`Store` protocol.
 - A :class:`Commit` is one macrostep's durable outcome (snapshot with a version check,
   consumed inbox events, timer changes, deliveries to other actors, outbox events), written
