@@ -3,9 +3,8 @@ acknowledged (it is durably in the inbox) but can never be taken: the owner must
 into a dead letter, as a local send to that entity is refused (``ActorStoppedError``).
 
 Found by ``make demo-cluster`` (a client that sends an order's ``PLACE`` again after a
-crash, not knowing the first was taken): today the row stays in the inbox for good, neither
-applied nor dead-lettered, and every node start reports the entity as pending again.
-``strict=True``: once fixed, remove the marker."""
+crash, not knowing the first was taken): the row used to stay in the inbox for good, neither
+applied nor dead-lettered, and every node start reported the entity as pending again."""
 
 from __future__ import annotations
 
