@@ -72,7 +72,10 @@ class TempPostgres:
         cmd = [str(self.bindir / args[0]), *args[1:]]
         if os.geteuid() == 0:
             cmd = ["runuser", "-u", "postgres", "--", *cmd]
-        return subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=120)
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=120)
+        except (OSError, subprocess.TimeoutExpired) as exc:  # no runuser, not executable, hung
+            raise PersistenceError(f"cannot run {' '.join(cmd[:5])}: {exc}") from exc
 
     def start(self) -> None:
         """Create the cluster and start the server (waits until it accepts connections)."""
@@ -94,10 +97,14 @@ class TempPostgres:
                 ) from None
             for p in (self.folder, self.socket_dir):
                 os.chown(p, user.pw_uid, user.pw_gid)
-        init = self._run(
-            "initdb", "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-            "--no-sync", "--locale=C",
-        )  # fmt: skip
+        try:
+            init = self._run(
+                "initdb", "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                "--no-sync", "--locale=C",
+            )  # fmt: skip
+        except PersistenceError:
+            self._cleanup()
+            raise
         if init.returncode != 0:
             self._cleanup()
             raise PersistenceError(f"initdb failed: {init.stderr.strip() or init.stdout}")
