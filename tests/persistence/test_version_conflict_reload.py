@@ -218,3 +218,15 @@ async def test_an_invoked_child_keeps_its_stored_state_when_its_parent_is_loaded
         assert snap.children["meter"].context["t"] == 1  # not started again from scratch
         child = system.get("acct/meter")
         assert child is not None and (await child.ask("tick")).context["t"] == 2
+
+
+async def test_an_actor_loaded_again_is_migrated_as_on_activation(make_store: Any) -> None:
+    store: Store = make_store()
+    async with ActorSystem(clock=VirtualClock(), store=store, charts=[V2, V1]) as system:
+        ref = system.ref(V1, "acct")
+        assert (await ref.ask("inc")).chart_version == "1"
+        # a deploy registers a migration while the actor runs on version 1
+        system.register_migration("account", "1", "2", {})
+        await write_behind_its_back(store, "acct", context={"n": 10})  # still version 1
+        snap = await ref.ask("inc")
+        assert (snap.chart_version, snap.context["n"]) == ("2", 110)
