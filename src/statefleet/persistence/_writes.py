@@ -216,7 +216,15 @@ class WriteQueue:
             self._linger = None
         ops = self._take()
         self._busy = True
-        start(ops, partial(self._done, ops))
+        try:
+            start(ops, partial(self._done, ops))
+        except Exception as exc:  # not handed over (the connection is gone): fail them
+            self._busy = False
+            for op in ops:
+                op.fail(exc, exc, self.where)
+                op.finish()
+            self._kick_soon()  # the next batch from the loop (no recursion)
+            self._signal()
 
     def _done(self, ops: list[WriteOp], result: Any, error: BaseException | None) -> None:
         """The thread wrote a batch (or failed outside the transaction: ``error``)."""
