@@ -1,5 +1,5 @@
 """Store fixtures: every contract test runs on MemoryStore (asyncio and trio), on
-SQLiteStore (asyncio only: aiosqlite is asyncio-only) with a real file in ``tmp_path``, and
+SQLiteStore (asyncio only) with a real file in ``tmp_path``, and
 on PostgresStore (asyncio only: asyncpg) in a schema of its own on the session's throwaway
 PostgreSQL server (``_pg``)."""
 

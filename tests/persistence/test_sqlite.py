@@ -34,7 +34,7 @@ pytestmark = pytest.mark.anyio
 
 @pytest.fixture
 def anyio_backend() -> str:
-    return "asyncio"  # aiosqlite is asyncio-only
+    return "asyncio"  # SQLiteStore is asyncio-only
 
 
 @pytest.fixture

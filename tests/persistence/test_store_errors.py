@@ -28,7 +28,7 @@ pytestmark = pytest.mark.anyio
 
 @pytest.fixture
 def anyio_backend() -> str:
-    return "asyncio"  # aiosqlite is asyncio-only
+    return "asyncio"  # SQLiteStore is asyncio-only
 
 
 async def _open_fails(path: Path | str, match: str) -> None:
