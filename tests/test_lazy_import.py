@@ -51,6 +51,24 @@ def test_the_core_loads_on_first_use_and_runs_a_chart() -> None:
     assert out.split() == ["['b']", "True", "[]"]
 
 
+def test_a_reader_loads_alone_on_first_use() -> None:
+    """``from_dict`` does not pay for the SCXML reader (defusedxml, http.server) or the YAML
+    one (PyYAML); each reader loads when its name is first used."""
+    out = _run(
+        "import sys\nfrom statefleet import from_dict\n"
+        "from_dict({'id': 'm', 'initial': 'a', 'states': {'a': {}}})\n"
+        "heavy = ('statefleet.formats._scxml', 'statefleet.formats._yaml', 'yaml',"
+        " 'http.server')\n"
+        "print([m for m in heavy if m in sys.modules])\n"
+        "from statefleet.formats import from_yaml, from_scxml, UnboundNameError, load, hsm\n"
+        "print(from_yaml.__module__, from_scxml.__module__, hsm.__name__)"
+    ).splitlines()
+    assert out == [
+        "[]",
+        "statefleet.formats._yaml statefleet.formats._scxml statefleet.compat.hsm",
+    ]
+
+
 def test_a_subpackage_is_an_attribute_after_a_bare_import() -> None:
     out = _run(
         "import statefleet\nprint(statefleet.core.Session.__name__, statefleet.actors.__name__)"
