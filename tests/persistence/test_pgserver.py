@@ -20,6 +20,6 @@ def test_binaries_that_cannot_run_are_a_persistence_error_and_leave_nothing(
     bindir.mkdir()
     (bindir / "initdb").write_text("not a program")  # not executable
     before = set(glob.glob(str(Path(tempfile.gettempdir()) / "sf-pg-*")))
-    with pytest.raises(PersistenceError, match="cannot run|initdb failed"):
+    with pytest.raises(PersistenceError, match=r"cannot run|initdb failed"):
         TempPostgres(bindir=bindir).start()
     assert set(glob.glob(str(Path(tempfile.gettempdir()) / "sf-pg-*"))) <= before
