@@ -6,9 +6,8 @@ program that catches statefleet's own classes (``ChartDefinitionError``) catches
 
 from __future__ import annotations
 
-import difflib
-
 from statefleet.core import ChartDefinitionError, InfiniteLoopError, StatefleetError
+from statefleet.formats._resolve import did_you_mean
 
 __all__ = [
     "ActorSpawningError",
@@ -56,10 +55,9 @@ class UnknownEventError(XStateMachineError):
         self.event_type = event_type
         self.machine_id = machine_id
         self.known = known
-        close = difflib.get_close_matches(event_type, known, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
         super().__init__(
-            f"machine {machine_id!r} is strict and declares no event {event_type!r}{hint}"
+            f"machine {machine_id!r} is strict and declares no event {event_type!r}"
+            + did_you_mean(event_type, known)
         )
 
 

@@ -6,7 +6,6 @@ It drives a chart read by :func:`statefleet.formats.from_dict` through a core
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -29,6 +28,7 @@ from statefleet.core import (
     StatefleetError,
     VirtualClock,
 )
+from statefleet.formats._resolve import did_you_mean
 from statefleet.formats._xstate import XEvent, sets_done
 
 __all__ = [
@@ -57,9 +57,10 @@ def state_by_id(chart: Chart, state_id: str) -> Any:
     :class:`StateNotFoundError` naming the closest id."""
     node = chart.nodes_by_id.get(state_id) if isinstance(state_id, str) else None
     if node is None:
-        close = difflib.get_close_matches(str(state_id), list(chart.nodes_by_id), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise StateNotFoundError(f"machine {chart.id!r} has no state {state_id!r}{hint}")
+        raise StateNotFoundError(
+            f"machine {chart.id!r} has no state {state_id!r}"
+            + did_you_mean(state_id, chart.nodes_by_id)
+        )
     return node
 
 
