@@ -5,8 +5,8 @@ that raises is not acknowledged, so every caller would have to retry it.
 Found by ``make demo-cluster``: ``VirtualRef._live`` checks that this node owns the shard,
 then activates the actor; when the shard is handed over while the actor's row is being
 loaded, ``_load`` raises ``ActorError("... its shard is not this node's (handed over)")``
-and the send fails (it is retried only on ``ActorStoppedError``). The race does not show in
-every round, hence several rounds, and ``strict=False`` until it is fixed."""
+and the send failed (it was retried only on ``ActorStoppedError``; fixed in eacf55d). The
+race does not show in every round, hence several rounds."""
 
 from __future__ import annotations
 
@@ -28,9 +28,6 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.mark.xfail(
-    strict=False, reason="bug: a send racing a shard hand-over raises ActorError (see docstring)"
-)
 async def test_no_send_is_refused_during_a_handover(
     pg_server: TempPostgres, pg_schema: str
 ) -> None:

@@ -491,24 +491,39 @@ class Durable:
 
     async def _activate_for_delivery(self, actor_id: str) -> None:
         """Activate an actor that has inbox events; a stored actor that does not exist gets
-        its inbox moved to the dead letters."""
+        its inbox moved to the dead letters. On a node, an actor whose shard the node no
+        longer holds (handed over or lost meanwhile: its next owner delivers the events)
+        is left alone, whatever failed on the way (a write refused by the fence): nothing
+        is dead-lettered and nothing escapes the task."""
+        try:
+            await self._activate_or_reject(actor_id)
+        except StatefleetError as exc:
+            node = self.node
+            if node is not None and not await node.holds(actor_id):
+                log.info("statefleet: %r was handed over while activated: %s", actor_id, exc)
+                return
+            log.error("statefleet: cannot activate %r: %s", actor_id, exc)
+
+    async def _activate_or_reject(self, actor_id: str) -> None:
         try:
             await self.activate(actor_id)
         except ActorError as exc:
-            if "no actor" in str(exc) and "in the store" in str(exc):
-                chart = None if self.node is None else await self.node.chart_for(actor_id)
-                if chart is not None:  # created by an event sent from a node
-                    try:
-                        await self.activate(actor_id, chart)
-                    except StatefleetError as exc2:  # kept in the inbox: tried again later
-                        log.warning("statefleet: cannot create %r: %s", actor_id, exc2)
-                    return
-                n = await self.store.reject_inbox(actor_id, f"no such actor: {exc}")
-                log.warning("statefleet: %d event(s) to unknown actor %r dead", n, actor_id)
-            else:
-                log.error("statefleet: cannot activate %r: %s", actor_id, exc)
-        except StatefleetError as exc:
-            log.error("statefleet: cannot activate %r: %s", actor_id, exc)
+            if "no actor" not in str(exc) or "in the store" not in str(exc):
+                raise
+            node = self.node
+            chart = None if node is None else await node.chart_for(actor_id)
+            if chart is not None:  # created by an event sent from a node
+                try:
+                    await self.activate(actor_id, chart)
+                except StatefleetError as exc2:  # kept in the inbox: tried again later
+                    log.warning("statefleet: cannot create %r: %s", actor_id, exc2)
+                return
+            if node is not None and not await node.holds(actor_id):
+                # not stored *yet*, maybe: its new owner creates it
+                log.info("statefleet: %r was handed over while activated", actor_id)
+                return
+            n = await self.store.reject_inbox(actor_id, f"no such actor: {exc}")
+            log.warning("statefleet: %d event(s) to unknown actor %r dead", n, actor_id)
 
     # -- sending ------------------------------------------------------------------------------
     async def send_committed(self, a: ActorCell, ev: EventData) -> bool:

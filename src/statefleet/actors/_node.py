@@ -183,6 +183,28 @@ class Node:
         """Does this node run ``actor_id`` (it holds the lease of its shard)?"""
         return int(self.cluster.shard_of(actor_id)) in self.serving
 
+    async def holds(self, actor_id: str) -> bool:
+        """Does this node still hold the shard of ``actor_id``, by the database too (its
+        lease row names this node at the epoch it acquired, and has not expired)? Asked
+        when work for the actor failed (a write refused by the fence): False means its
+        next owner does that work; the next round is started at once to learn it.
+        True when the database cannot be read (the work is tried again later)."""
+        shard = int(self.cluster.shard_of(actor_id))
+        epoch = self.cluster.held.get(shard)
+        if shard in self.serving and epoch is not None:
+            try:
+                leases = await self.cluster.leases()
+            except StatefleetError:
+                return True
+            for lease in leases:
+                if lease.shard == shard:
+                    mine = lease.owner == self.cluster.node and lease.epoch == epoch
+                    if mine and not lease.expired:
+                        return True
+                    break
+        self._kick.set()
+        return False
+
     def handed_over(self, actor_id: str) -> bool:
         """Was the shard of ``actor_id`` handed over (or lost) by this node, and not gained
         again? (An activation that ends then is refused: its actor runs elsewhere.)"""
