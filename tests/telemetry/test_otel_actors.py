@@ -155,7 +155,7 @@ async def test_inspect_streams_records_and_tells_a_slow_reader_what_it_lost() ->
         assert records.dropped_total >= dropped[0].count
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # SQLiteStore hands results to an asyncio loop
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # SQLiteStore: asyncio only
 async def test_commits_are_traced_and_measured(otel: Otel, tmp_path: Any) -> None:
     from statefleet.persistence import SQLiteStore
 
