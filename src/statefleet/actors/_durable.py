@@ -74,6 +74,10 @@ __all__ = ["DurableStore", "VirtualRef"]
 log = logging.getLogger("statefleet.actors")
 
 _WAKE = object()  # timer key: durable timers of actors not in memory are due
+#: seconds before trying again to wake actors for their timers after the store failed,
+#: doubling on every failure in a row up to WAKE_RETRY_MAX
+WAKE_RETRY = 1.0
+WAKE_RETRY_MAX = 30.0
 
 
 @runtime_checkable
@@ -193,6 +197,7 @@ class Durable:
         self._inflight: dict[str, int] = {}
         self._seen: dict[str, int] = {}
         self._wake_due: float | None = None
+        self._wake_retry = WAKE_RETRY
         self._opened = False
         self._sweeping = False
         #: the cluster node runtime, on a store that is a cluster node (``store.cluster``)
@@ -781,8 +786,15 @@ class Durable:
     async def _wake(self, due: float) -> None:
         try:
             await self._rearm(due)
+            self._wake_retry = WAKE_RETRY
         except StatefleetError:
-            log.exception("statefleet: waking actors for their timers failed")
+            # the store failed (a lost connection, a locked file): without a wake-up armed
+            # again, no passivated actor's timer would fire until the next recovery, so try
+            # again after a backoff (doubling up to WAKE_RETRY_MAX)
+            retry = self._wake_retry
+            self._wake_retry = min(retry * 2, WAKE_RETRY_MAX)
+            log.exception("statefleet: waking actors for their timers failed; again in %ss", retry)
+            self._arm_wake(self.system.clock_now() + retry)
         finally:
             self.system.end_work()
 
