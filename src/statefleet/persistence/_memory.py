@@ -30,6 +30,7 @@ from statefleet.persistence._journal import (
     encode_entry,
     journal_policy,
 )
+from statefleet.persistence._rows import is_seq
 from statefleet.persistence._runtime import RuntimeStore
 from statefleet.persistence._types import (
     ActorRecord,
@@ -249,7 +250,7 @@ class MemoryStore(JournalReader, RuntimeStore):
         """Move inbox event ``seq`` of ``actor_id`` to the dead letters (a poison message the
         actor cannot process); return the dead letter's id (0: no such inbox event)."""
         await self._enter()
-        row = self._inbox.get(seq)
+        row = self._inbox.get(seq) if is_seq(seq) else None
         if row is None or row[0] != actor_id:
             return 0
         dl = DeadLetter(len(self._dead) + 1, actor_id, "event", reason, row[1], time.time())

@@ -91,6 +91,7 @@ from statefleet.persistence._rows import (
     LoadBatcher,
     actor_ids_query,
     check_status,
+    is_seq,
     raw,
     record_from_row,
     state_rows,
@@ -179,6 +180,19 @@ _TRIM_JOURNAL = (
     " WHERE j.actor_id = t.a AND (j.at < $3 OR j.id <= t.cut)"
 )
 _NOTIFY = "SELECT pg_notify(n.c, n.p) FROM unnest($1::text[], $2::text[]) AS n(c, p)"
+#: an inbox row moved to the dead letters: deleted and dead-lettered in one statement (a
+#: row another transaction deleted first is not found, so never dead-lettered twice)
+_MOVE_EVENT = (
+    "WITH gone AS (DELETE FROM inbox WHERE seq = $1 AND actor_id = $2 RETURNING event)"
+    " INSERT INTO dead_letters (actor_id, kind, reason, payload, created_at)"
+    " SELECT $2, 'event', $3, event, $4 FROM gone RETURNING id"
+)
+#: an actor's whole inbox moved to the dead letters, in order, the same way
+_MOVE_INBOX = (
+    "WITH gone AS (DELETE FROM inbox WHERE actor_id = $1 RETURNING seq, event)"
+    " INSERT INTO dead_letters (actor_id, kind, reason, payload, created_at)"
+    " SELECT $1, 'event', $2, event, $3 FROM gone ORDER BY seq"
+)
 _INSERT_DEAD = (
     "INSERT INTO dead_letters (actor_id, kind, reason, payload, created_at)"
     " VALUES ($1, $2, $3, $4, $5) RETURNING id"
@@ -914,22 +928,17 @@ class PostgresStore(JournalReader, RuntimeStore):
         )
 
     async def _write_dead_event(self, db: Any, op: WriteOp) -> None:
-        actor_id, seq, reason, blob = op.items
-        op.result = await db.fetchval(_INSERT_DEAD, actor_id, "event", reason, blob, time.time())
-        await db.execute("DELETE FROM inbox WHERE seq = $1", seq)
+        """Move inbox row ``seq`` of the actor to the dead letters in one statement: the
+        delete locks the row, so of two concurrent moves (or a move and the commit consuming
+        the row) only the first finds it; the other writes nothing (``result`` 0)."""
+        actor_id, seq, reason = op.items
+        dl = await db.fetchval(_MOVE_EVENT, seq, actor_id, reason, time.time())
+        op.result = 0 if dl is None else dl
 
     async def _write_reject(self, db: Any, op: WriteOp) -> None:
         actor_id, reason = op.items
-        status = await db.execute(
-            "INSERT INTO dead_letters (actor_id, kind, reason, payload, created_at)"
-            " SELECT actor_id, 'event', $1, event, $2 FROM inbox WHERE actor_id = $3"
-            " ORDER BY seq",
-            reason,
-            time.time(),
-            actor_id,
-        )
+        status = await db.execute(_MOVE_INBOX, actor_id, reason, time.time())
         op.result = int(status.split()[-1])
-        await db.execute("DELETE FROM inbox WHERE actor_id = $1", actor_id)
 
     async def _write_delete(self, db: Any, op: WriteOp) -> None:
         actor_id = op.items
@@ -1031,17 +1040,17 @@ class PostgresStore(JournalReader, RuntimeStore):
 
     async def reject_event(self, actor_id: str, seq: int, reason: str) -> int:
         """Move inbox event ``seq`` of ``actor_id`` to the dead letters (a poison message the
-        actor cannot process); return the dead letter's id."""
+        actor cannot process); return the dead letter's id (0: no such inbox event, e.g.
+        already consumed or moved)."""
         self._check_open()
-        for stored in await self.inbox(actor_id):
-            if stored.seq == seq:
-                blob = encode_event(stored.event)
-                # fenced on a node, unlike the dead-lettering of an undecodable event
-                result: int = await self._submit(
-                    WriteOp("reject_event", (_actor_id(actor_id), seq, str(reason), blob), 1)
-                )
-                return result
-        return 0
+        if not is_seq(seq):
+            return 0  # no inbox event has such a seq
+        # fenced on a node, unlike the dead-lettering of an undecodable event; the row is
+        # read, dead-lettered and deleted in the write's one transaction
+        result: int = await self._submit(
+            WriteOp("reject_event", (_actor_id(actor_id), seq, _text("reason", str(reason))), 1)
+        )
+        return result
 
     def delete_soon(self, actor_id: str) -> None:
         """Queue :meth:`delete` without waiting: it is written before any write queued after
@@ -1119,7 +1128,7 @@ class PostgresStore(JournalReader, RuntimeStore):
             except SnapshotError as exc:
                 # an undecodable event is moved to the dead letters; the actor carries on
                 reason = f"inbox event {seq}: {exc}"
-                await self._submit(WriteOp("dead_event", (actor_id, seq, reason, raw(blob)), 1))
+                await self._submit(WriteOp("dead_event", (actor_id, seq, reason), 1))
                 continue
             out.append(StoredEvent(seq, actor_id, ev, ts))
         return tuple(out)

@@ -128,6 +128,11 @@ def record_from_row(row: Any) -> ActorRecord:
     return ActorRecord(aid, chart_id, chart_version, version, status, snap, created, updated)
 
 
+def is_seq(value: Any) -> bool:
+    """Whether ``value`` can be a stored inbox seq (an int in a BIGINT's range; not a bool)."""
+    return type(value) is int and value.bit_length() <= 63
+
+
 def raw(value: Any) -> bytes | None:
     """A stored value as the bytes a dead letter keeps (text and numbers as UTF-8)."""
     if value is None or isinstance(value, bytes):

@@ -69,6 +69,7 @@ from statefleet.persistence._rows import (
     LoadBatcher,
     actor_ids_query,
     check_status,
+    is_seq,
     raw,
     record_from_row,
     state_rows,
@@ -617,11 +618,20 @@ class SQLiteStore(JournalReader, RuntimeStore):
         )
 
     def _write_dead_event(self, db: sqlite3.Connection, op: WriteOp) -> None:
-        actor_id, seq, reason, blob = op.items
+        """Move inbox row ``seq`` of the actor to the dead letters, read and deleted in this
+        transaction: a row already consumed or moved (by a write queued before this one, or
+        another process) is not dead-lettered again (``result`` 0)."""
+        actor_id, seq, reason = op.items
+        row = db.execute(
+            "SELECT event FROM inbox WHERE seq = ? AND actor_id = ?", (seq, actor_id)
+        ).fetchone()
+        if row is None:
+            op.result = 0
+            return
         cur = db.execute(
             "INSERT INTO dead_letters (actor_id, kind, reason, payload, created_at)"
             " VALUES (?, 'event', ?, ?, ?)",
-            (actor_id, reason, blob, time.time()),
+            (actor_id, reason, raw(row[0]), time.time()),
         )
         op.result = cur.lastrowid
         db.execute(_DELETE_INBOX, (seq,))
@@ -751,21 +761,16 @@ class SQLiteStore(JournalReader, RuntimeStore):
 
     async def reject_event(self, actor_id: str, seq: int, reason: str) -> int:
         """Move inbox event ``seq`` of ``actor_id`` to the dead letters (a poison message the
-        actor cannot process); return the dead letter's id."""
+        actor cannot process); return the dead letter's id (0: no such inbox event, e.g.
+        already consumed or moved)."""
         self._check_open()
-        blob = await self._inbox_blob(actor_id, seq)
-        if blob is None:
-            return 0
+        if not is_seq(seq):
+            return 0  # no inbox event has such a seq
+        # the row is read, dead-lettered and deleted in the writer's one transaction
         result: int = await self._submit(
-            WriteOp("dead_event", (_actor_id(actor_id), seq, str(reason), blob), 1)
+            WriteOp("dead_event", (_actor_id(actor_id), seq, str(reason)), 1)
         )
         return result
-
-    async def _inbox_blob(self, actor_id: str, seq: int) -> bytes | None:
-        for stored in await self.inbox(actor_id):
-            if stored.seq == seq:
-                return encode_event(stored.event)
-        return None
 
     def delete_soon(self, actor_id: str) -> None:
         """Queue :meth:`delete` without waiting: it is written before any write queued after
@@ -833,7 +838,7 @@ class SQLiteStore(JournalReader, RuntimeStore):
             except SnapshotError as exc:
                 # an undecodable event is moved to the dead letters; the actor carries on
                 reason = f"inbox event {seq}: {exc}"
-                await self._submit(WriteOp("dead_event", (actor_id, seq, reason, raw(blob)), 1))
+                await self._submit(WriteOp("dead_event", (actor_id, seq, reason), 1))
                 continue
             out.append(StoredEvent(seq, actor_id, ev, ts))
         return tuple(out)
