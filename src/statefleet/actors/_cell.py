@@ -70,7 +70,7 @@ from statefleet.core import (
     SendEffect,
     Snapshot,
 )
-from statefleet.core._algorithm import _NO_ERRORS, Interpreter
+from statefleet.core._algorithm import _NO_ERRORS, RawCheckpoint, Interpreter
 from statefleet.core._routing import (
     CHILD,
     NAMED,
@@ -626,12 +626,14 @@ class ActorCell:
         if not mb:
             return DRAINED
         m.now = s.clock_now()
-        ckpt: Snapshot | None = None
+        # a crash restarts from ``ckpt``: a snapshot, or a raw checkpoint (one per step:
+        # the snapshot is built only for a crash)
+        ckpt: Snapshot | RawCheckpoint | None = None
         if s.ckpt_batch:
             x = self.x
             ckpt = x.last_snap if x is not None else None
             if ckpt is None or ckpt.version != m.version:
-                ckpt = self.checkpoint()
+                ckpt = self.raw_checkpoint()
         step_ckpt = s.ckpt_step
         traced = s.step_fns
         n = 0
@@ -659,7 +661,7 @@ class ActorCell:
                     ev = item  # type: ignore[assignment]
                 n += 1
                 if step_ckpt:
-                    ckpt = self.checkpoint()
+                    ckpt = self.raw_checkpoint()
                 if traced:
                     rec = self.step(ev)  # type: ignore[arg-type]
                 else:
@@ -700,6 +702,8 @@ class ActorCell:
             err = contained(exc)
             if err is None:
                 raise
+            if isinstance(ckpt, tuple):
+                ckpt = m.snapshot_of(ckpt)
             supervisor.crash(self, err, ev, env, ckpt)
             return ENDED
         finally:
@@ -708,9 +712,15 @@ class ActorCell:
 
     def checkpoint(self) -> Snapshot | None:
         """The state now, safe from later mutation (what a crash restarts from)."""
+        ckpt = self.raw_checkpoint()
+        return None if ckpt is None else self.engine.snapshot_of(ckpt)
+
+    def raw_checkpoint(self) -> RawCheckpoint | None:
+        """:meth:`checkpoint` before its snapshot is built (the engine's ``snapshot_of``
+        builds it): what ``run`` keeps before each step, for a crash that is rare."""
         m = self.engine
         try:
-            return m.to_snapshot(copy_context(m.context))
+            return m.checkpoint(copy_context(m.context))
         except Exception:
             log.warning("actor %r: cannot copy its state for a checkpoint", self.id, exc_info=True)
             return None

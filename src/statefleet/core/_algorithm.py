@@ -260,6 +260,23 @@ _NO_INVOCATIONS: dict[str, tuple[InvocationRecord, InvokeSpec]] = {}
 NOTHING = Micro()
 NOTHING.trivial = True
 
+#: an :meth:`Interpreter.checkpoint`: a :class:`Snapshot`'s fields (configuration, context,
+#: history, status, pending, invocations, version, session id, send counter, bound, done
+#: data) before it is built
+RawCheckpoint = tuple[
+    Config,
+    dict[str, Any],
+    dict[str, tuple[str, ...]],
+    str,
+    tuple[DelayedEvent, ...],
+    tuple[InvocationRecord, ...],
+    int,
+    str,
+    int,
+    tuple[str, ...],
+    Any,
+]
+
 
 def _doc_order(n: Node) -> int:
     return n.index
@@ -1345,24 +1362,49 @@ class Interpreter:
     def to_snapshot(self, context: dict[str, Any] | None = None) -> Snapshot:
         """The current state as an immutable :class:`Snapshot`; ``context``: the datamodel
         to put in it instead of the live one (a driver's copy: one struct built, not two)."""
+        return self.snapshot_of(self.checkpoint(self.context if context is None else context))
+
+    def checkpoint(self, context: dict[str, Any]) -> RawCheckpoint:
+        """The fields a :class:`Snapshot` is made of, with ``context`` (a driver's copy) as
+        its datamodel, copied where a step mutates them in place: later steps cannot change
+        it. Cheaper than a snapshot (~half): an actor's crash checkpoint, taken before each
+        step and turned into a snapshot (:meth:`snapshot_of`) only when a crash needs it."""
         invocations = self.invocations
         pending = self.pending
+        # no copy calls and no generator for the usual empty ones (an actor's crash
+        # checkpoint and ask reply: ~25% of it)
+        return (
+            self.cfg,
+            context,
+            dict(self.history) if self.history else {},
+            self.status,
+            tuple(pending.values()) if pending else (),
+            tuple(r for r, _ in invocations.values()) if invocations else (),
+            self.version,
+            self.session_id,
+            self.send_counter,
+            tuple(sorted(self.bound)) if self.bound else (),
+            self.done_data,
+        )
+
+    def snapshot_of(self, ckpt: RawCheckpoint) -> Snapshot:
+        """The :class:`Snapshot` of a :meth:`checkpoint` of this engine."""
+        (cfg, context, history, status, pending, invocations, version, session_id, counter,
+         bound, done_data) = ckpt  # fmt: skip
         return Snapshot(
             chart_id=self.chart.id,
             chart_version=self.chart.version,
-            configuration=self.cfg.ids,
-            context=self.context if context is None else context,
-            # no copy calls and no generator for the usual empty ones (an actor's crash
-            # checkpoint and ask reply: ~25% of this method)
-            history=dict(self.history) if self.history else {},
-            status=self.status,
-            pending=tuple(pending.values()) if pending else (),
-            invocations=tuple(r for r, _ in invocations.values()) if invocations else (),
-            version=self.version,
-            session_id=self.session_id,
-            send_counter=self.send_counter,
-            bound=tuple(sorted(self.bound)) if self.bound else (),
-            done_data=self.done_data,
+            configuration=cfg.ids,
+            context=context,
+            history=history,
+            status=status,
+            pending=pending,
+            invocations=invocations,
+            version=version,
+            session_id=session_id,
+            send_counter=counter,
+            bound=bound,
+            done_data=done_data,
         )
 
     def load_snapshot(self, snap: Snapshot, nodes: Iterable[Node]) -> None:
