@@ -83,13 +83,13 @@ from statefleet.core import (
 from statefleet.formats import _ir as ir
 from statefleet.formats._input import Source, check_data, clip, nesting_error, read_source, shown
 from statefleet.formats._resolve import (
-    Constant,
     Kind,
     Problems,
     Resolver,
     adapt_positional,
     did_you_mean,
     parse_duration,
+    positional_arity,
 )
 
 __all__ = [
@@ -218,7 +218,8 @@ class XEvent:
 
 
 _INIT_EVENT = EventData("xstate.init", type="platform")
-_last_event: tuple[EventData | None, XEvent] = (None, XEvent(None))
+#: the last event callbacks saw, with its XEvent (the key is never None: see _event_of)
+_last_event: tuple[Any, XEvent] = (object(), XEvent(None))
 
 
 @dataclass(frozen=True)
@@ -309,40 +310,74 @@ def _resolver(
     return Resolver(found, logic, skip=_LOGIC_OWN, resolve=resolve)
 
 
-# what a callback's arguments are made of (attribute reads are C-level getters: an action
-# of a hot transition pays no Python call for them)
-_owner: Callable[[Any], Any] = operator.attrgetter("owner")
+# a service's context (a C-level getter: no Python call)
 _context: Callable[[Any], Any] = operator.attrgetter("context")
 
 
-def _event(ctx: ActionContext) -> XEvent:
-    """The :class:`XEvent` callbacks see for the current event: built once per event (the
-    last one is kept, so every callback of a microstep gets the same one)."""
+def _event_of(raw: EventData | None) -> XEvent:
+    """The :class:`XEvent` for ``raw``: built once per event (the last one is kept, so every
+    callback of a microstep gets the same one; the start's ``None`` gets a fresh one)."""
     global _last_event
-    raw = ctx.event
     last = _last_event
-    if last[0] is raw and raw is not None:
+    if last[0] is raw:
         return last[1]
     ev = XEvent(raw)
-    _last_event = (raw, ev)
+    if raw is not None:
+        _last_event = (raw, ev)
     return ev
 
 
-def _adapt_action(fn: Callable[..., Any], ad: ActionDef) -> Callable[[ActionContext], Any]:
-    d = Constant(ad)
-    forms = (
-        (),
-        (_context,),
-        (_context, _event),
-        (_context, _event, d),
-        (_owner, _context, _event, d),
-    )
-    return adapt_positional(fn, forms, ad.type)
+def _adapt(
+    fn: Callable[..., Any], most: int, d: ActionDef | None = None
+) -> Callable[[ActionContext], Any]:
+    """A one-argument core callable calling ``fn`` with the first arguments of XState's
+    call form ``(interpreter, context, event, action_def)`` its signature takes: ``()``,
+    ``(context)``, ``(context, event)``, ``(context, event, def)`` and, for actions
+    (``most=4``), the whole form.
 
+    Delays, ``input``/``output`` functions and data templates' values take up to
+    ``(context, event)`` (``most=2``). This is
+    :func:`~statefleet.formats._resolve.adapt_positional` with XState's forms written out:
+    the event view (the current event's cached :class:`XEvent`) is read in the closure
+    itself, so a callback costs one Python call beside the user's function, not one more
+    for its event argument (a hot transition runs them on every event).
+    """
+    n = positional_arity(fn, most)
+    call: Callable[[ActionContext], Any]
+    if n == 0:
 
-def _adapt_guard(fn: Callable[..., Any], gd: ActionDef) -> Callable[[ActionContext], Any]:
-    forms = ((), (_context,), (_context, _event), (_context, _event, Constant(gd)))
-    return adapt_positional(fn, forms, gd.type)
+        def call(x: ActionContext) -> Any:
+            return fn()
+
+    elif n == 1:
+
+        def call(x: ActionContext) -> Any:
+            return fn(x.context)
+
+    elif n == 2:
+
+        def call(x: ActionContext) -> Any:
+            raw = x.event
+            last = _last_event
+            return fn(x.context, last[1] if last[0] is raw else _event_of(raw))
+
+    elif n == 3:
+
+        def call(x: ActionContext) -> Any:
+            raw = x.event
+            last = _last_event
+            return fn(x.context, last[1] if last[0] is raw else _event_of(raw), d)
+
+    else:
+
+        def call(x: ActionContext) -> Any:
+            raw = x.event
+            last = _last_event
+            return fn(x.owner, x.context, last[1] if last[0] is raw else _event_of(raw), d)
+
+    if d is not None:
+        call.__name__ = call.__qualname__ = d.type
+    return call
 
 
 def _interpreter_of(inv: Invocation) -> Any:
@@ -379,14 +414,6 @@ def _adapt_service(fn: Callable[..., Any], name: str) -> Callable[[Invocation], 
     return async_service
 
 
-#: a delay function, an ``input``/``output`` function and a data template's value functions
-_DATA_FORMS: tuple[tuple[Callable[[ActionContext], Any], ...], ...] = (
-    (),
-    (_context,),
-    (_context, _event),
-)
-
-
 def _to_seconds(ms: Any) -> float:
     if isinstance(ms, datetime.timedelta):
         return ms.total_seconds()
@@ -397,7 +424,7 @@ def _to_seconds(ms: Any) -> float:
 
 
 def _adapt_delay(fn: Callable[..., Any]) -> Callable[[ActionContext], float]:
-    call = adapt_positional(fn, _DATA_FORMS)
+    call = _adapt(fn, 2)
 
     def delay(ctx: ActionContext) -> float:
         return _to_seconds(call(ctx))
@@ -438,12 +465,10 @@ def _binding(resolver: Resolver) -> ir.Binding:
     return ir.Binding(
         resolver,
         {
-            "action": lambda fn, ref: _adapt_action(
-                _function(fn, ref), ActionDef(ref.name, ref.params)
+            "action": lambda fn, ref: _adapt(
+                _function(fn, ref), 4, ActionDef(ref.name, ref.params)
             ),
-            "guard": lambda fn, ref: _adapt_guard(
-                _function(fn, ref), ActionDef(ref.name, ref.params)
-            ),
+            "guard": lambda fn, ref: _adapt(_function(fn, ref), 3, ActionDef(ref.name, ref.params)),
             "service": _bind_service,
             "delay": _bind_delay,
         },
@@ -1128,7 +1153,7 @@ class _Reader:
     def input(self, raw: Any) -> ir.Ref:
         """An ``input``/``output`` computed from ``(context, event)``: a function or a data
         template."""
-        fn = adapt_positional(raw, _DATA_FORMS) if callable(raw) else _template(raw)
+        fn = _adapt(raw, 2) if callable(raw) else _template(raw)
         return ir.Ref("action", "input", fn, core=True)
 
     def donedata(self, raw: Any, path: str) -> ir.Ref:
@@ -1295,9 +1320,7 @@ def _template(value: Any) -> Callable[[ActionContext], Any]:
     signatures read once, here); everything else is a fresh copy each time."""
     if not isinstance(value, Mapping):
         return lambda _ctx: copy.deepcopy(value)
-    items = [
-        (k, adapt_positional(v, _DATA_FORMS) if callable(v) else None, v) for k, v in value.items()
-    ]
+    items = [(k, _adapt(v, 2) if callable(v) else None, v) for k, v in value.items()]
 
     def evaluate(ctx: ActionContext) -> Any:
         return {k: call(ctx) if call is not None else copy.deepcopy(v) for k, call, v in items}
