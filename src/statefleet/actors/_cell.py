@@ -70,7 +70,7 @@ from statefleet.core import (
     SendEffect,
     Snapshot,
 )
-from statefleet.core._algorithm import _NO_ERRORS, RawCheckpoint, Interpreter
+from statefleet.core._algorithm import _NO_ERRORS, Interpreter, RawCheckpoint
 from statefleet.core._routing import (
     CHILD,
     NAMED,
