@@ -150,11 +150,15 @@ async def test_an_actor_moved_to_another_version_elsewhere_runs_on_that_version(
         assert (snap.chart_version, snap.context["n"]) == ("2", 101)
 
 
+# two writers on one database: a shared MemoryStore and PostgreSQL (SQLite has one writer)
+@pytest.mark.parametrize(
+    "kind",
+    [("memory", "asyncio"), ("memory", "trio"), ("postgres", "asyncio")],
+    ids=["memory-asyncio", "memory-trio", "postgres-asyncio"],
+)
 async def test_two_systems_on_one_database_take_turns_on_one_actor(
     make_store: Any, kind: tuple[str, str]
 ) -> None:
-    if kind[0] != "postgres":
-        pytest.skip("two writers on one database: PostgreSQL (SQLite has one writer)")
     one_store, two_store = make_store(), make_store()  # plain stores, not cluster nodes
     async with (
         ActorSystem(clock=VirtualClock(), store=one_store, charts=[V1]) as one,
