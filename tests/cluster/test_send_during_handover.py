@@ -33,7 +33,7 @@ async def test_no_send_is_refused_during_a_handover(
 ) -> None:
     def store(node: str) -> PostgresStore:
         return PostgresStore(
-            pg_server.dsn, schema=pg_schema, node=node, shards=SHARDS, lease_time=1.0
+            pg_server.dsn, schema=pg_schema, node=node, shards=SHARDS, lease_time=4.0
         )
 
     a_store = store("a")
