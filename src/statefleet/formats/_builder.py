@@ -271,12 +271,13 @@ class Driver:
 
 
 # -- adapting behaviours -------------------------------------------------------------------------
-def _unwrap(fn: Any) -> Any:
+def unwrap_callable(fn: Any) -> Any:
     """A ``@staticmethod`` referenced in its class body is the staticmethod object."""
     return fn.__func__ if isinstance(fn, staticmethod) else fn
 
 
-def _fn_name(fn: Any) -> str:
+def callable_name(fn: Any) -> str:
+    """A callable's name for messages (qualified name, name, or repr)."""
     return str(getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn))
 
 
@@ -287,7 +288,7 @@ def _bindings(m: ActionContext) -> tuple[Context, Any]:
     return Context(), DataInstance(m.context)
 
 
-def _resolve_now(value: Any, what: str) -> Any:
+def resolve_now(value: Any, what: str) -> Any:
     """The value of a sync result, or of an awaitable that completes without suspending."""
     if not inspect.isawaitable(value):
         return value
@@ -317,18 +318,18 @@ def _adapt_action(fn: Behavior) -> Action:
         result = fn(Context(), DataInstance(m.context), event_view(m.event))
         return result if inspect.isawaitable(result) else None
 
-    action.__name__ = action.__qualname__ = _fn_name(fn)
+    action.__name__ = action.__qualname__ = callable_name(fn)
     return action
 
 
 def _adapt_guard(fn: Behavior) -> Guard:
-    what = f"guard {_fn_name(fn)}"
+    what = f"guard {callable_name(fn)}"
 
     def cond(m: ActionContext) -> bool:
         ctx, inst = _bindings(m)
-        return bool(_resolve_now(fn(ctx, inst, event_view(m.event)), what))
+        return bool(resolve_now(fn(ctx, inst, event_view(m.event)), what))
 
-    cond.__name__ = cond.__qualname__ = _fn_name(fn)
+    cond.__name__ = cond.__qualname__ = callable_name(fn)
     return cond
 
 
@@ -361,23 +362,23 @@ def _duration_rule(repeat: bool) -> str:
 
 
 def _adapt_duration(fn: Behavior, repeat: bool) -> Callable[[ActionContext], float]:
-    what = f"duration {_fn_name(fn)}"
+    what = f"duration {callable_name(fn)}"
 
     def delay(m: ActionContext) -> float:
         ctx, inst = _bindings(m)
-        value = _resolve_now(fn(ctx, inst, event_view(m.event)), what)
+        value = resolve_now(fn(ctx, inst, event_view(m.event)), what)
         seconds = _seconds(value, repeat)
         if seconds is None:
             raise ValueError(f"{what} returned {value!r}: {_duration_rule(repeat)}")
         return seconds
 
-    delay.__name__ = delay.__qualname__ = _fn_name(fn)
+    delay.__name__ = delay.__qualname__ = callable_name(fn)
     return delay
 
 
 def _ref(kind: Kind, fn: Behavior) -> ir.Ref:
     """A behaviour given in place, as the readers' model refers to it."""
-    return ir.Ref(kind, _fn_name(fn), fn)
+    return ir.Ref(kind, callable_name(fn), fn)
 
 
 #: the builder's behaviours are all ``(ctx, instance, event)``
@@ -405,7 +406,7 @@ class Activity:
 
     def __init__(self, function: Behavior) -> None:
         self.function = function
-        self.__name__ = _fn_name(function)
+        self.__name__ = callable_name(function)
 
     def __repr__(self) -> str:
         return f"Activity({self.__name__})"
@@ -616,7 +617,7 @@ def _what(el: Any) -> str:
     if isinstance(what, str):
         return what
     if callable(el):
-        return f"function {_fn_name(el)}"
+        return f"function {callable_name(el)}"
     return f"{type(el).__name__} {shown(el)}"
 
 
@@ -750,7 +751,7 @@ class _Definer:
     def behaviours(self, path: str, el: _Behaviors) -> list[Behavior]:
         out: list[Behavior] = []
         for fn in el.fns:
-            fn = _unwrap(fn)
+            fn = unwrap_callable(fn)
             if callable(fn):
                 out.append(fn)
             else:
@@ -827,8 +828,8 @@ class _Definer:
                 raw = p.path
             elif isinstance(p, _Behaviors) and p.role == "effect":
                 actions += [_ref("action", f) for f in self.behaviours(node.path, p)]
-            elif not isinstance(p, Element) and callable(_unwrap(p)):
-                actions.append(_ref("action", _unwrap(p)))
+            elif not isinstance(p, Element) and callable(unwrap_callable(p)):
+                actions.append(_ref("action", unwrap_callable(p)))
             else:
                 self.error(node.path, f"initial() takes a target() and effects, got {_what(p)}")
         if raw is None:
@@ -872,7 +873,7 @@ class _Definer:
                     self.error(path, "a transition() takes one guard()")
                     continue
                 has_guard = True
-                fn = _unwrap(p.fn)
+                fn = unwrap_callable(p.fn)
                 if callable(fn):
                     guard_fn = fn
                 else:
@@ -937,7 +938,7 @@ class _Definer:
             self.error(path, "a transition() needs a trigger: on(...), after(...) or every(...)")
             return
         guards = [_ref("guard", guard_fn)] if guard_fn is not None else []
-        label = f"[{_fn_name(guard_fn)}]" if guard_fn is not None else None
+        label = f"[{callable_name(guard_fn)}]" if guard_fn is not None else None
         actions = [_ref("action", f) for f in effects]
         targets = (tgt.path,) if tgt is not None else ()
         # a target inside the source is UML's local transition: the source is not exited
@@ -970,7 +971,7 @@ class _Definer:
         return out
 
     def timer(self, path: str, timer: _Timer, t: ir.Transition) -> ir.Timer:
-        duration = _unwrap(timer.duration)
+        duration = unwrap_callable(timer.duration)
         if callable(duration):
             ref = _ref("delay", duration)
             ref.params = {"repeat": timer.repeat}

@@ -177,7 +177,7 @@ def _in_order(fn: Any) -> Any:
     too: it runs, in order, after the awaitables before it. The initial event carries the
     machine's startup data (``Config(data=...)``, ``Restart(data)``).
     """
-    fn = builder._unwrap(fn)
+    fn = builder.unwrap_callable(fn)
     if not callable(fn):
         return fn  # the builder reports it
 
@@ -238,7 +238,7 @@ def guard(fn: Behavior | str) -> Element:
 def _seeing(fn: Any) -> Any:
     """``fn`` as a guard that sees the event as behaviours do under ``hsm.start`` (with
     its kind and the startup data)."""
-    fn = builder._unwrap(fn)
+    fn = builder.unwrap_callable(fn)
     if not callable(fn):
         return fn  # the builder reports it
 
@@ -347,7 +347,7 @@ def _seconds_until(when: datetime.datetime | Behavior) -> Behavior:
     def seconds_until(ctx: Context, instance: Any, event: Event) -> float:
         moment = when(ctx, instance, event) if callable(when) else when
         if inspect.iscoroutine(moment):
-            moment = builder._resolve_now(moment, "at()")
+            moment = builder.resolve_now(moment, "at()")
         if not isinstance(moment, datetime.datetime):
             raise StatefleetError(f"hsm.at() needs a datetime, got {type(moment).__name__}")
         now = datetime.datetime.now(moment.tzinfo)
@@ -420,7 +420,7 @@ class _Lowering:
             raise self.error(path, f"an operation name must be a name without spaces, got {name!r}")
         if name in self.operations:
             raise self.error(path, f"operation {name!r} declared twice")
-        callback = builder._unwrap(el.callback)
+        callback = builder.unwrap_callable(el.callback)
         if callback is not None and not callable(callback):
             raise self.error(path, f"operation {name!r} takes a function, not {callback!r}")
         self.operations[name] = callback
@@ -480,7 +480,7 @@ class _Lowering:
             if isinstance(p, _OnSet):
                 parts.append(builder.on(change_event(self.name, self.key(path, p.name))))
             elif isinstance(p, _When):
-                cond = builder._unwrap(p.condition)
+                cond = builder.unwrap_callable(p.condition)
                 if isinstance(cond, str):
                     parts.append(builder.on(change_event(self.name, self.key(path, cond))))
                 elif callable(cond):
@@ -605,5 +605,5 @@ def _waiter(condition: Behavior, event: str) -> Behavior:
         if machine is not None and not ctx.is_done():
             await machine.dispatch(event)
 
-    when.__name__ = when.__qualname__ = f"when {builder._fn_name(condition)}"
+    when.__name__ = when.__qualname__ = f"when {builder.callable_name(condition)}"
     return when
