@@ -18,7 +18,7 @@ import pytest
 from statefleet.actors import ActorSystem
 from statefleet.cli import main
 from statefleet.core import ChartSpec, StateSpec, TransitionSpec, compile_chart
-from statefleet.persistence import CorruptRecordError, PostgresStore, SQLiteStore
+from statefleet.persistence import SCHEMA_VERSION, CorruptRecordError, PostgresStore, SQLiteStore
 from statefleet.persistence._pgserver import TempPostgres
 from statefleet.persistence._rows import actor_ids_query
 
@@ -153,7 +153,7 @@ def test_an_older_sqlite_database_is_backfilled_from_its_snapshots(tmp_path: Pat
     anyio.run(check)
     conn = sqlite3.connect(db)
     meta = "SELECT value FROM statefleet_meta WHERE key = 'schema_version'"
-    assert conn.execute(meta).fetchone() == ("5",)
+    assert conn.execute(meta).fetchone() == (str(SCHEMA_VERSION),)
     conn.close()
     # the ids come from the index (state, then id: the page's cursor), never a scan
     plan = _sqlite_plan(db, "on")

@@ -107,6 +107,31 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX actor_states_actor ON actor_states (actor_id)",
         ),
     ),
+    (
+        6,
+        (
+            # the journal in one b-tree keyed (actor, id) (issue 16): a commit's journal row
+            # was a table row, an index entry and an AUTOINCREMENT update of sqlite_sequence,
+            # three pages written to the WAL per commit, now one. Ids are still unique and
+            # increasing (history's order), given by the one writer, which reserves them in
+            # blocks: statefleet_meta's ``journal_reserved`` is at least every id written.
+            """CREATE TABLE journal_v6 (
+                actor_id TEXT NOT NULL,
+                id INTEGER NOT NULL,
+                version INTEGER NOT NULL,
+                at REAL NOT NULL,
+                entry BLOB NOT NULL,
+                PRIMARY KEY (actor_id, id)
+            ) WITHOUT ROWID""",
+            "INSERT INTO journal_v6 (actor_id, id, version, at, entry)"
+            " SELECT actor_id, id, version, at, entry FROM journal",
+            "INSERT OR REPLACE INTO statefleet_meta (key, value) SELECT 'journal_reserved',"
+            " CAST(max(coalesce((SELECT max(id) FROM journal), 0),"
+            " coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'journal'), 0)) AS TEXT)",
+            "DROP TABLE journal",
+            "ALTER TABLE journal_v6 RENAME TO journal",
+        ),
+    ),
 )
 
 #: the migration that adds ``actor_states``: the store fills it from the stored snapshots

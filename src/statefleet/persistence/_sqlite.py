@@ -107,6 +107,13 @@ _UPSERT_ACTOR = (
     " status = excluded.status, format = excluded.format, snapshot = excluded.snapshot,"
     " updated_at = excluded.updated_at"
 )
+# an actor row known to exist, whose status and chart id stay as stored: only the columns
+# that change. The upsert sets every column, so SQLite rewrote the row's entries in the
+# status and chart indexes too: two more pages into the WAL per commit (issue 16)
+_UPDATE_ACTOR = (
+    "UPDATE actors SET chart_version = ?, version = ?, format = ?, snapshot = ?,"
+    " updated_at = ? WHERE id = ?"
+)
 _DELETE_STATES = "DELETE FROM actor_states WHERE actor_id = ?"
 _INSERT_STATE = "INSERT OR IGNORE INTO actor_states (state_id, actor_id) VALUES (?, ?)"
 _INSERT_INBOX = "INSERT INTO inbox (seq, actor_id, event, accepted_at) VALUES (?, ?, ?, ?)"
@@ -120,7 +127,14 @@ _INSERT_OUTBOX = (
     "INSERT INTO outbox (seq, actor_id, target, event, created_at) VALUES (?, ?, ?, ?, ?)"
 )
 _DELETE_OUTBOX = "DELETE FROM outbox WHERE seq = ?"
-_INSERT_JOURNAL = "INSERT INTO journal (actor_id, version, at, entry) VALUES (?, ?, ?, ?)"
+# OR REPLACE: an id met again (a tampered reservation) costs a journal entry, never a commit
+_INSERT_JOURNAL = (
+    "INSERT OR REPLACE INTO journal (actor_id, id, version, at, entry) VALUES (?, ?, ?, ?, ?)"
+)
+_RESERVE_JOURNAL = (
+    "INSERT OR REPLACE INTO statefleet_meta (key, value) VALUES ('journal_reserved', ?)"
+)
+_JOURNAL_BLOCK = 1 << 16  # journal ids reserved at a time (see _schema, migration 6)
 # keep the newest ``limit`` rows of an actor, none written before a time
 _TRIM_JOURNAL = (
     "DELETE FROM journal WHERE actor_id = ? AND (at < ? OR id <= (SELECT id FROM journal"
@@ -211,10 +225,15 @@ class SQLiteStore(JournalReader, RuntimeStore):
         self._loads = LoadBatcher(path, self._load_rows)
         self._seq = 0
         self._outbox_seq = 0
-        # (version, status) of recently committed actors: this process is the one writer,
-        # so they are what the database holds (version checks without a query)
-        self._known: dict[str, tuple[int, str]] = {}
-        self._committing: dict[str, tuple[int, str]] = {}
+        # (version, status, chart id) of recently committed actors: this process is the one
+        # writer, so they are what the database holds (version checks without a query)
+        self._known: dict[str, tuple[int, str, str]] = {}
+        self._committing: dict[str, tuple[int, str, str]] = {}
+        # the last journal id given and the reservation stored (see _schema, migration 6);
+        # ``_journal_next`` is the pair a transaction being written moves them to
+        self._journal_seq = 0
+        self._journal_reserved = 0
+        self._journal_next: tuple[int, int] | None = None
         # (version, configuration) whose states ``actor_states`` holds, for recently
         # committed actors: a commit that leaves the configuration as it is skips the index
         self._indexed: dict[str, tuple[int, tuple[str, ...]]] = {}
@@ -247,6 +266,13 @@ class SQLiteStore(JournalReader, RuntimeStore):
             await self._db.call(self._migrate)
             self._seq = await self._db.call(_high_water, "inbox")
             self._outbox_seq = await self._db.call(_high_water, "outbox")
+            # journal ids start above the stored reservation and above the wall clock in
+            # microseconds: a reservation lowered by hand cannot make a new id meet a stored
+            # one unless the clock went back as well (the first journal row reserves anew)
+            self._journal_seq = max(
+                await self._db.call(_journal_high_water), int(time.time() * 1_000_000)
+            )
+            self._journal_reserved = self._journal_seq
             self._reader = await self._connect(self.path)
             await self._reader.call(_run, "PRAGMA query_only = ON")
         except BaseException:
@@ -421,6 +447,7 @@ class SQLiteStore(JournalReader, RuntimeStore):
         except Exception as exc:
             self._committing = {}
             self._indexing = {}
+            self._journal_next = None
             self.stats["failures"] += 1
             if db.in_transaction:
                 with contextlib.suppress(sqlite3.Error):
@@ -437,6 +464,9 @@ class SQLiteStore(JournalReader, RuntimeStore):
                 known.pop(aid, None)
                 known[aid] = v
             self._committing = {}
+            if self._journal_next is not None:
+                self._journal_seq, self._journal_reserved = self._journal_next
+                self._journal_next = None
             indexed = self._indexed
             for aid, iv in self._indexing.items():
                 indexed.pop(aid, None)
@@ -464,6 +494,7 @@ class SQLiteStore(JournalReader, RuntimeStore):
                     ids[p.commit.actor_id] = None
         versions: dict[str, int | None] = {}
         statuses: dict[str, str] = {}
+        charts: dict[str, str] = {}
         known = self._known
         unknown: list[str] = []
         for aid in ids:
@@ -471,16 +502,18 @@ class SQLiteStore(JournalReader, RuntimeStore):
             if k is None:
                 unknown.append(aid)
             else:
-                versions[aid], statuses[aid] = k
+                versions[aid], statuses[aid], charts[aid] = k
         for chunk in _chunks(unknown, _CHUNK):
             marks = ",".join("?" * len(chunk))
             cur = db.execute(
-                f"SELECT id, version, status FROM actors WHERE id IN ({marks})",
+                f"SELECT id, version, status, chart_id FROM actors WHERE id IN ({marks})",
                 chunk,
             )
-            for aid, ver, status in cur.fetchall():
+            for aid, ver, status, chart_id in cur.fetchall():
                 versions[aid] = ver
                 statuses[aid] = status
+                charts[aid] = chart_id
+        stored = dict(statuses)  # the status of each stored row before this batch
         inbox_new: dict[int, tuple[int, str, bytes, float]] = {}
         inbox_del: list[tuple[int]] = []
         actor_rows: dict[str, tuple[Any, ...]] = {}
@@ -562,7 +595,17 @@ class SQLiteStore(JournalReader, RuntimeStore):
         if inbox_del:
             db.executemany(_DELETE_INBOX, inbox_del)
         if actor_rows:
-            db.executemany(_UPSERT_ACTOR, list(actor_rows.values()))
+            updates: list[tuple[Any, ...]] = []
+            upserts: list[tuple[Any, ...]] = []
+            for aid, row in actor_rows.items():
+                if stored.get(aid) == row[4] and charts.get(aid) == row[1]:
+                    updates.append((row[2], row[3], row[5], row[6], row[8], aid))
+                else:  # a new actor, or its status or chart changes (indexed columns)
+                    upserts.append(row)
+            if updates:
+                db.executemany(_UPDATE_ACTOR, updates)
+            if upserts:
+                db.executemany(_UPSERT_ACTOR, upserts)
         if actor_states:
             db.executemany(_DELETE_STATES, [(aid,) for aid in actor_states])
             db.executemany(
@@ -584,7 +627,9 @@ class SQLiteStore(JournalReader, RuntimeStore):
             self._write_journal(db, journal_new, now)
         self.stats["commits"] += commits
         self.stats["accepts"] += accepts
-        self._committing = {aid: (int(versions[aid] or 0), statuses[aid]) for aid in actor_rows}
+        self._committing = {
+            aid: (int(versions[aid] or 0), statuses[aid], row[1]) for aid, row in actor_rows.items()
+        }
         self._indexing = indexing
 
     def _write_journal(
@@ -593,7 +638,16 @@ class SQLiteStore(JournalReader, RuntimeStore):
         """Append the batch's journal rows, then trim the actors due for it (see
         ``JournalPolicy.trims_at``) to the retention policy."""
         policy = self.journal
-        db.executemany(_INSERT_JOURNAL, rows)
+        seq = self._journal_seq
+        db.executemany(
+            _INSERT_JOURNAL, [(a, seq + i, v, at, e) for i, (a, v, at, e) in enumerate(rows, 1)]
+        )
+        seq += len(rows)
+        reserved = self._journal_reserved
+        if seq > reserved:  # the next block of ids, reserved in this transaction
+            reserved = seq + _JOURNAL_BLOCK
+            db.execute(_RESERVE_JOURNAL, (str(reserved),))
+        self._journal_next = (seq, reserved)
         oldest = now - policy.max_age if policy.max_age is not None else -math.inf
         trim = {aid: None for aid, version, _, _ in rows if policy.trims_at(version)}
         if trim:
@@ -964,6 +1018,21 @@ def _high_water(db: sqlite3.Connection, table: str) -> int:
     hw = int(row[0]) if row is not None else 0
     row = db.execute(f"SELECT max(rowid) FROM {table}").fetchone()
     return max(hw, int(row[0]) if row and row[0] is not None else 0)
+
+
+def _journal_high_water(db: sqlite3.Connection) -> int:
+    """The highest journal id that may have been written: the stored reservation (one
+    row); without a readable one (a tampered file), the largest id stored."""
+    row = db.execute("SELECT value FROM statefleet_meta WHERE key = 'journal_reserved'").fetchone()
+    try:
+        return int(row[0]) if row is not None else _max_journal_id(db)
+    except (TypeError, ValueError):
+        return _max_journal_id(db)
+
+
+def _max_journal_id(db: sqlite3.Connection) -> int:
+    row = db.execute("SELECT max(id) FROM journal").fetchone()
+    return int(row[0]) if row is not None and isinstance(row[0], int) else 0
 
 
 def _read_actors(
