@@ -20,9 +20,13 @@ the store. Every ``lease_time / 3`` the node:
 5. polls its shards' inboxes (the fallback to LISTEN/NOTIFY, which wakes it at once).
 
 Fencing, not this loop, keeps one owner per actor: every commit checks the lease in its own
-transaction (:mod:`statefleet.persistence._cluster`). Events for an entity of a shard this
-node does not hold go to the entity's durable inbox; its owner is woken by the notification
-(or its poll) and applies them. A clean stop releases every shard at once.
+transaction (:mod:`statefleet.persistence._cluster`). A node that paused past its lease
+usually learns it from such a refusal, before its next round: the refused write loses the
+shard at once (:meth:`Node.fenced`), exactly as a round that finds it lost, so its actors are
+handed over (never crashed, restarted or failed) and their events go to the new owner.
+Events for an entity of a shard this node does not hold go to the entity's durable inbox;
+its owner is woken by the notification (or its poll) and applies them. A clean stop
+releases every shard at once.
 
 Inbox rows written by other nodes reach a live actor directly
 -------------------------------------------------------------
@@ -86,6 +90,7 @@ from statefleet.core import (
 )
 
 if TYPE_CHECKING:
+    from statefleet.actors._cell import ActorCell
     from statefleet.actors._durable import Durable
 
 __all__ = ["AskTimeoutError", "Node", "assign", "rendezvous"]
@@ -259,7 +264,9 @@ class Node:
     async def _gain(self, shards: set[int]) -> None:
         # actors of these shards still in memory from an earlier ownership are stale (the
         # shard's other owners committed since): drop them, the recovery loads them again
-        await self._evict(shards)
+        waits: list[Latch] = []
+        self._evict(shards, waits)
+        await self._stopped(waits)
         self.serving |= shards
         self.dropped -= shards
         self.cluster.scope = frozenset(self.serving)
@@ -267,32 +274,67 @@ class Node:
         await self.durable.recover()
 
     async def _drop(self, shards: set[int]) -> None:
-        """Stop serving ``shards`` at once: their actors are dropped from memory (see
-        :meth:`_evict`), so nothing of them commits after the lease is released."""
+        """Stop serving ``shards`` at once (:meth:`_lose`), so nothing of their actors
+        commits after the lease is released, and stop listening to their inboxes."""
+        waits: list[Latch] = []
+        self._lose(shards, waits)
+        await self.store.unlisten_inbox(shards)
+        await self._stopped(waits)
+
+    def _lose(self, shards: set[int], waits: list[Latch] | None) -> None:
+        """Serve ``shards`` no more, now: their events go to the durable inbox (their
+        next owner applies them), an activation of one of their actors is refused, and
+        their actors are dropped from memory (:meth:`_evict`)."""
         self.serving -= shards
         self.dropped |= shards
         self.cluster.scope = frozenset(self.serving)
-        await self.store.unlisten_inbox(shards)
-        await self._evict(shards)
+        self._evict(shards, waits)
 
-    async def _evict(self, shards: set[int]) -> None:
+    def fenced(self, exc: BaseException, actor: ActorCell) -> bool:
+        """Was ``exc`` the fence refusing a write of this node for ``actor`` (a commit, a
+        dead letter: the shard's lease is another node's now, or expired)? Then the shard
+        is not this node's, whatever its own lease table says until its next round: it is
+        lost at once (:meth:`_lose`: its actors, ``actor``'s top-level actor included, are
+        handed over, not failed) and that round starts now (it learns who holds the shard
+        and stops listening to its inbox). The one place that decides what a refused write
+        means; the supervisor asks it of every failed step. A refusal of an earlier
+        ownership of a shard acquired again since (at a later epoch) loses nothing but
+        ``actor``, a leftover of that ownership."""
+        refused = self.cluster.refused(exc)
+        if refused is None:
+            return False
+        shard = int(refused.shard)
+        held = self.cluster.held.get(shard)
+        if held is None or held == refused.epoch:
+            log.warning("statefleet node %s: %s", self.cluster.node, exc)
+            self._lose({shard}, None)
+        top = actor
+        while top.parent is not None:
+            top = top.parent
+        top.terminate(HANDED_OVER, None)  # (done already, but for such a leftover)
+        self._kick.set()
+        return True
+
+    def _evict(self, shards: set[int], waits: list[Latch] | None) -> None:
         """Drop the actors of ``shards`` from memory now, busy or not: invocations and
         async actions are cancelled, no exit action runs, no effect is carried out and
         nothing more is committed (a commit in flight is either done before the lease is
         released or refused by the fence). Their stored state is where the shard's next
         owner resumes them (it starts their invocations again); waiters get
         :class:`~statefleet.ActorStoppedError` (an ``ask`` from another node is answered
-        by that owner)."""
-        waits: list[Latch] = []
+        by that owner). ``waits`` collects the cancelled tasks still ending."""
         n = 0
         self._handed_over(shards)  # first: a stopped actor fails them otherwise
         for a in list(self.durable.system.cells.values()):
-            if a.parent is None and self.cluster.shard_of(a.id) in shards:
+            if a.parent is None and a.state != STOPPED and self.cluster.shard_of(a.id) in shards:
                 a.terminate(HANDED_OVER, waits)
                 n += 1
         if n:
             log.info("statefleet node %s: dropped %d actor(s) handed over", self.cluster.node, n)
-        with anyio.move_on_after(self.period):  # their cancelled tasks end (bounded)
+
+    async def _stopped(self, waits: list[Latch]) -> None:
+        """Let the cancelled tasks of actors dropped by :meth:`_evict` end (bounded)."""
+        with anyio.move_on_after(self.period):
             for w in waits:
                 await w.settled()
 

@@ -8,12 +8,14 @@ exception escaping its step, a commit that fails) restarts it from its last good
 (with a store: the last committed one) after a backoff, within its restart intensity, or
 escalates (:func:`crash`, :func:`schedule_restart`, :func:`restart`, :func:`give_up`).
 
-Two failures of a durable actor are not crashes. A commit refused because the stored actor
-moved on (someone else committed it) loads the actor again from the store, the truth, and
-applies the event there (:func:`reload`): restarting from its own last commit would only
-conflict again until the restart limit gave up. And the inbox events of a stored actor that
-has ended go to the dead letters when its activation finds them (:func:`refuse_ended`), as
-a send to it is refused.
+Three failures of a durable actor are not crashes. A commit refused because the stored
+actor moved on (someone else committed it) loads the actor again from the store, the truth,
+and applies the event there (:func:`reload`): restarting from its own last commit would only
+conflict again until the restart limit gave up. A commit refused by a cluster node's fence
+(the actor's shard is another node's now) hands the actor over to that node
+(:func:`handed_over`): restarting would be refused again just the same. And the inbox events
+of a stored actor that has ended go to the dead letters when its activation finds them
+(:func:`refuse_ended`), as a send to it is refused.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ __all__ = [
     "RELOADS",
     "crash",
     "give_up",
+    "handed_over",
     "moved_on",
     "on_final",
     "on_unhandled",
@@ -136,7 +139,10 @@ def crash(
 ) -> None:
     """The runtime failed around this actor while it processed ``ev``: restart it from
     ``ckpt`` (with a store: its last committed snapshot) or escalate. An event from the
-    durable inbox goes back to the front of the mailbox (its row was not consumed)."""
+    durable inbox goes back to the front of the mailbox (its row was not consumed).
+    A commit refused by a cluster node's fence is no crash (:func:`handed_over`)."""
+    if handed_over(cell, exc, env):
+        return
     log.error(
         "actor %r crashed processing %r: %s",
         cell.id,
@@ -175,6 +181,27 @@ def crash(
         give_up(cell, error + " (no snapshot to restart from)")
         return
     schedule_restart(cell, snap, error)
+
+
+def handed_over(cell: ActorCell, exc: BaseException, env: Envelope | None) -> bool:
+    """Was ``exc`` a cluster node's fence refusing the actor's commit (its shard moved to
+    another node while the step was committing: :meth:`Node.fenced
+    <statefleet.actors._node.Node.fenced>` decides, and loses the shard at once)? Then
+    nothing of the step was written and the actor goes on at the shard's new owner: it
+    is stopped here as its node stops the actors of a shard handed over (no exit
+    actions, nothing more committed, invocations cancelled, no restart, no escalation),
+    and the waiters of ``env`` learn it with :class:`~statefleet.ActorStoppedError`
+    (a durable ref sends and asks again through the new owner). An inbox event stays in
+    the inbox for that owner. Restarting instead would only be refused again, until the
+    restart limit failed an actor that did not crash."""
+    durable = cell.rt.durable
+    node = durable.node if durable is not None else None
+    if node is None or not node.fenced(exc, cell):
+        return False
+    _discard_step(cell)
+    if env is not None:
+        env.fail(cell.stopped_error())
+    return True
 
 
 def _discard_step(cell: ActorCell) -> None:
@@ -299,7 +326,10 @@ def reload(cell: ActorCell, exc: BaseException, ev: EventData | None, env: Envel
     on activation) and ``ev`` goes back to the front of its mailbox, its waiters still
     waiting, to be applied on the stored state. Not a crash: it does not count toward the
     restart limit (but an event refused this way :data:`RELOADS` times in a row is one).
-    False (nothing done) for any other failure, which is a crash (:func:`crash`)."""
+    False (nothing done) for any other failure, which is a crash (:func:`crash`). A commit
+    the fence of a cluster node refused is never taken here, whatever the stored version
+    (the store checks the fence first and raises its refusal): loading the actor again on
+    a node that lost its shard would only be refused again; :func:`handed_over` takes it."""
     s = cell.rt
     durable = s.durable
     if (
@@ -439,7 +469,9 @@ async def _refuse(cell: ActorCell, snap: Snapshot, rows: list[tuple[int, EventDa
         )
         try:
             moved = await durable.store.reject_event(cell.id, seq, reason)
-        except StatefleetError:
+        except StatefleetError as exc:
+            if node is not None and node.fenced(exc, cell):
+                return  # the shard is another node's now: that one refuses them
             log.warning("statefleet: cannot move %s to the dead letters", reason, exc_info=True)
             continue
         if not moved:

@@ -314,6 +314,15 @@ class Cluster:
         )
 
     # -- the fence (inside the store's commit transaction) ----------------------------------
+    def refused(self, exc: BaseException) -> FencedError | None:
+        """``exc`` when it is this node's fence refusing one of its writes (the shard's
+        lease is another node's, or expired: see :meth:`fence`), else ``None``. What the
+        node runtime asks of a failed write: such a refusal means the shard moved on, not
+        that anything crashed."""
+        if isinstance(exc, FencedError) and exc.node == self.node:
+            return exc
+        return None
+
     async def fence(self, conn: _Connection, actors: Collection[str]) -> dict[str, FencedError]:
         """Check, in the caller's transaction, that this node holds the shard of each of
         ``actors`` at its epoch; lock those lease rows (``FOR SHARE``) until the caller's
