@@ -75,11 +75,15 @@ bench: $(STAMP)
 #   make bench-peers ARGS=--markdown        (ARGS=--quick: a short smoke run)
 # A peer that does not install on that Python is reported; its rows say "not installed".
 PEERS     ?= .venv-peers/$(notdir $(PYTHON))
-PEER_PKGS := python-statemachine transitions sismic xstate-statemachine miros pystator \
-             stateforward-hsm pykka thespian xoscar eventsourcing dbos opentelemetry-sdk
+# pystator[api]: `import pystator` (0.0.47) imports its FastAPI app, so the bare package does
+# not import; pysqlite3-binary: DBOS on Python >= 3.12 needs SQLite >= 3.42 (the bench uses it
+# only when the stdlib's is older); pytest runs tests/test_benchmarks_peers_smoke.py there
+PEER_PKGS := python-statemachine transitions sismic xstate-statemachine miros 'pystator[api]' \
+             stateforward-hsm pykka thespian xoscar eventsourcing dbos pysqlite3-binary \
+             opentelemetry-sdk pytest
 bench-peers:
 	@test -x $(PEERS)/bin/python || $(PYTHON) -m venv $(PEERS)
-	@for p in $(PEER_PKGS); do $(PEERS)/bin/python -m pip install -q $$p >/dev/null 2>&1 \
+	@for p in $(PEER_PKGS); do $(PEERS)/bin/python -m pip install -q "$$p" >/dev/null 2>&1 \
 		|| echo "note: peer $$p did not install on $(PYTHON)"; done
 	$(PEERS)/bin/python -m pip install -q -e .
 	$(PEERS)/bin/python benchmarks/bench_peers.py $(ARGS)

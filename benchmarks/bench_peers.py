@@ -26,18 +26,20 @@ repeat (statefleet runs bench_core's 200,000).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import functools
 import gc
 import importlib.metadata
 import io
+import itertools
 import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -55,12 +57,17 @@ class Case:
     ``make`` builds a fresh instance; ``sender(instance, event)`` returns the callable the
     timed loop calls with the event name (bound to the event beforehand where the library's
     idiom is a method per event); ``check(instance, n)`` raises ``AssertionError`` unless the
-    instance ended where ``n`` events (``n`` even) should have left it.
+    instance ended where ``n`` events (``n`` even) should have left it (and releases what
+    ``make`` acquired, an event loop say).
     """
 
     make: Callable[[], Any]
-    sender: Callable[[Any, str], Callable[[str], Any]]
+    sender: Callable[[Any, str], Callable[[str], Any]] | None
     check: Callable[[Any, int], None]
+    #: for a library whose events are awaited (stateforward hsm): ``timed(instance, event,
+    #: n)`` sends ``n`` events in its own event loop and returns the seconds they took
+    #: (``sender`` is then None)
+    timed: Callable[[Any, str, int], float] | None = None
 
 
 @dataclass
@@ -697,6 +704,275 @@ def miros_cases() -> dict[str, Entry]:
     }
 
 
+# -- pystator ---------------------------------------------------------------------------------
+def pystator_cases() -> dict[str, Entry]:
+    """pystator: its config as a dict (the YAML's data; names lowercase, as its schema
+    requires), guards and actions registered with ``@machine.guard``/``@machine.action``.
+    W1-W3 on an ``EntitySession`` made with ``execute_actions=True`` (without it the session
+    only plans actions), events through ``session.send``; W4 through
+    ``StateMachine.process_parallel`` on a ``ParallelStateConfig``, pystator's documented way
+    to run orthogonal regions (an ``EntitySession`` holds one leaf state)."""
+    from pystator import StateMachine
+
+    meta = {"machine_name": "bench", "version": "1"}
+
+    def flip(src: str, dst: str, event: str, **extra: Any) -> list[dict[str, Any]]:
+        return [
+            {"trigger": event, "source": src, "dest": dst, **extra},
+            {"trigger": event, "source": dst, "dest": src, **extra},
+        ]
+
+    w1 = StateMachine.from_dict(
+        {
+            "meta": meta,
+            "states": [{"name": "a", "type": "initial"}, {"name": "b"}],
+            "transitions": flip("a", "b", "e"),
+        }
+    )
+    w2 = StateMachine.from_dict(
+        {
+            "meta": meta,
+            "states": [{"name": "s", "type": "initial"}],
+            # internal: no exit, no entry (pystator's targetless transition)
+            "transitions": [
+                {
+                    "trigger": "inc",
+                    "source": "s",
+                    "dest": "s",
+                    "internal": True,
+                    "guards": ["below"],
+                    "actions": ["increment"],
+                }
+            ],
+        }
+    )
+
+    @w2.guard("below")  # type: ignore[misc]
+    def below(ctx: dict[str, Any]) -> bool:
+        return bool(ctx["n"] < W2_LIMIT)
+
+    @w2.action("increment")  # type: ignore[misc]
+    def increment(ctx: dict[str, Any]) -> None:
+        ctx["n"] += 1
+
+    def state(name: str, parent: str | None = None, child: str | None = None) -> dict[str, Any]:
+        d: dict[str, Any] = {"name": name, "on_enter": ["entry"], "on_exit": ["exit"]}
+        if parent is None:
+            d["type"] = "initial" if name == "a" else "stable"
+        else:
+            d["parent"] = parent
+        if child:
+            d["initial_child"] = child
+        return d
+
+    w3 = StateMachine.from_dict(
+        {
+            "meta": meta,
+            "states": [
+                *(state("a", child="a1"), state("a1", "a", "a11"), state("a11", "a1")),
+                *(state("b", child="b1"), state("b1", "b", "b11"), state("b11", "b1")),
+            ],
+            "transitions": flip("a11", "b11", "go"),
+        }
+    )
+
+    @w3.action("entry")  # type: ignore[misc]
+    def entry(ctx: dict[str, Any]) -> None:
+        ctx["entries"] += 1
+
+    @w3.action("exit")  # type: ignore[misc]
+    def exit_(ctx: dict[str, Any]) -> None:
+        ctx["exits"] += 1
+
+    regions = range(1, 5)
+    w4 = StateMachine.from_dict(
+        {
+            "meta": meta,
+            # pystator's validator wants a root state of type initial: the parallel state
+            # sits in one, as in an SCXML document whose root holds it
+            "states": [
+                {"name": "top", "type": "initial", "initial_child": "p"},
+                {
+                    "name": "p",
+                    "type": "parallel",
+                    "parent": "top",
+                    "regions": [
+                        {"name": f"r{i}", "initial": f"x{i}", "states": [f"x{i}", f"y{i}"]}
+                        for i in regions
+                    ],
+                },
+                *({"name": f"{c}{i}", "parent": "p"} for i in regions for c in "xy"),
+            ],
+            "transitions": [
+                t for i in regions for t in flip(f"x{i}", f"y{i}", "t", region=f"r{i}")
+            ],
+        }
+    )
+
+    def session(machine: Any, **context: int) -> Callable[[], Any]:
+        return lambda: machine.create(context=dict(context), execute_actions=True)
+
+    def events(sess: Any, _event: str) -> Callable[[str], Any]:
+        return cast(Callable[[str], Any], sess.send)
+
+    class Regions:
+        """The caller-held configuration of W4 (pystator's parallel API is stateless)."""
+
+        def __init__(self) -> None:
+            self.config = w4.enter_parallel_state("p")
+            self.context: dict[str, Any] = {}
+
+    def parallel_events(r: Regions, _event: str) -> Callable[[str], Any]:
+        process, context = w4.process_parallel, r.context
+
+        def send(event: str) -> Any:
+            r.config, results = process(r.config, event, context)
+            return results
+
+        return send
+
+    def at(r: Regions, leaf: str) -> None:
+        assert dict(r.config.region_states) == {f"r{i}": f"{leaf}{i}" for i in regions}
+
+    def c1(sess: Any, n: int) -> None:
+        assert sess.current_state == "a"
+
+    def c2(sess: Any, n: int) -> None:
+        assert sess.context["n"] == n
+
+    def c3(sess: Any, n: int) -> None:
+        # pystator runs no on_enter actions for the initial state
+        assert sess.current_state == "a11"
+        assert (sess.context["entries"], sess.context["exits"]) == (3 * n, 3 * n)
+
+    def c4(r: Regions, n: int) -> None:
+        at(r, "x")
+        parallel_events(r, "t")("t")  # and one more event moves every region
+        at(r, "y")
+
+    return {
+        "W1": Case(session(w1), events, c1),
+        "W2": Case(session(w2, n=0), events, c2),
+        "W3": Case(session(w3, entries=0, exits=0), events, c3),
+        "W4": Case(Regions, parallel_events, c4),
+    }
+
+
+# -- stateforward hsm -------------------------------------------------------------------------
+def hsm_cases() -> dict[str, Entry]:
+    """stateforward hsm (``import hsm``, Python >= 3.13): models built with ``hsm.Define``,
+    behaviours ``(ctx, instance, event)`` on an ``hsm.Instance``; asyncio only, so each event
+    is ``await hsm.Dispatch(None, instance, event)`` in a running event loop (the timed loop
+    runs in it). No orthogonal regions: W4 is n/a."""
+    try:
+        import hsm
+    except ImportError as exc:
+        raise ImportError(str(exc), name="hsm; stateforward-hsm needs Python >= 3.13") from exc
+
+    class Counters(hsm.Instance):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self.n = 0
+            self.entries = 0
+            self.exits = 0
+
+    def below(ctx: Any, inst: Counters, event: Any) -> bool:
+        return inst.n < W2_LIMIT
+
+    def increment(ctx: Any, inst: Counters, event: Any) -> None:
+        inst.n += 1
+
+    def entry(ctx: Any, inst: Counters, event: Any) -> None:
+        inst.entries += 1
+
+    def exit_(ctx: Any, inst: Counters, event: Any) -> None:
+        inst.exits += 1
+
+    def on(event: str, target: str) -> Any:
+        return hsm.Transition(hsm.On(event), hsm.Target(target))
+
+    def state(name: str, *elements: Any) -> Any:
+        return hsm.State(name, hsm.Entry(entry), hsm.Exit(exit_), *elements)
+
+    def branch(a: str, b: str) -> Any:
+        # a > a1 > a11, the leaf's ``go`` to the other branch's leaf
+        other = f"/w3/{b}/{b}1/{b}11"
+        leaf = state(f"{a}11", on("go", other))
+        return state(a, hsm.Initial(hsm.Target(f"{a}1")), state(f"{a}1", hsm.Initial(
+            hsm.Target(f"{a}11")), leaf))  # fmt: skip
+
+    models = {
+        "W1": hsm.Define(
+            "w1",
+            hsm.Initial(hsm.Target("a")),
+            hsm.State("a", on("e", "../b")),
+            hsm.State("b", on("e", "../a")),
+        ),
+        "W2": hsm.Define(
+            "w2",
+            hsm.Initial(hsm.Target("s")),
+            # no target: an internal transition (effects only, no exit/entry)
+            hsm.State("s", hsm.Transition(hsm.On("inc"), hsm.Guard(below), hsm.Effect(increment))),
+        ),
+        "W3": hsm.Define("w3", hsm.Initial(hsm.Target("A")), branch("A", "B"), branch("B", "A")),
+    }
+
+    @dataclass
+    class Running:
+        loop: asyncio.AbstractEventLoop
+        inst: Counters
+
+    def make(w: str) -> Callable[[], Running]:
+        def start() -> Running:
+            loop = asyncio.new_event_loop()
+            inst = Counters()
+            loop.run_until_complete(hsm.Started(None, inst, models[w]))
+            return Running(loop, inst)
+
+        return start
+
+    def timed(r: Running, event: str, n: int) -> float:
+        dispatch, inst, ev = hsm.Dispatch, r.inst, hsm.Event(name=event)
+
+        async def sends() -> float:
+            t0 = core.clock()
+            for _ in itertools.repeat(None, n):
+                await dispatch(None, inst, ev)
+            return core.clock() - t0
+
+        return r.loop.run_until_complete(sends())
+
+    async def stop(inst: Counters) -> None:
+        await hsm.Stop(inst)  # it needs the running loop when called, not only when awaited
+
+    def checked(check: Callable[[Counters, int], None]) -> Callable[[Running, int], None]:
+        def run(r: Running, n: int) -> None:
+            try:
+                check(r.inst, n)
+            finally:
+                r.loop.run_until_complete(stop(r.inst))
+                r.loop.close()
+
+        return run
+
+    def c1(inst: Counters, n: int) -> None:
+        assert inst.state() == "/w1/a", inst.state()
+
+    def c2(inst: Counters, n: int) -> None:
+        assert (inst.state(), inst.n) == ("/w2/s", n)
+
+    def c3(inst: Counters, n: int) -> None:
+        assert inst.state() == "/w3/A/A1/A11", inst.state()
+        assert (inst.entries, inst.exits) == (3 + 3 * n, 3 * n)
+
+    checks = {"W1": c1, "W2": c2, "W3": c3}
+    out: dict[str, Entry] = {
+        w: Case(make(w), None, checked(checks[w]), timed=timed) for w in ("W1", "W2", "W3")
+    }
+    out["W4"] = NotApplicable("no orthogonal regions (hsm has no parallel states)")
+    return out
+
+
 @dataclass(frozen=True)
 class Library:
     """A library in the table: its column name, distribution name and cases."""
@@ -717,6 +993,8 @@ LIBRARIES = (
     Library("sismic", "sismic", sismic_cases),
     Library("xstate-statemachine", "xstate-statemachine", xstate_cases),
     Library("miros", "miros", miros_cases),
+    Library("pystator", "pystator", pystator_cases),
+    Library("stateforward-hsm", "stateforward.hsm", hsm_cases),
 )
 
 
@@ -732,9 +1010,14 @@ class Cell:
 
 def _run(case: Case, event: str, n: int) -> float:
     inst = case.make()
-    send = case.sender(inst, event)
-    gc.collect()
-    dt = core.time_sends(send, event, n)
+    if case.timed is not None:
+        gc.collect()
+        dt = case.timed(inst, event, n)
+    else:
+        assert case.sender is not None
+        send = case.sender(inst, event)
+        gc.collect()
+        dt = core.time_sends(send, event, n)
     case.check(inst, n)
     return dt
 

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import gc
 import os
 import queue
@@ -52,7 +53,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -156,7 +157,8 @@ def interleave(contenders: dict[str, Timed | None], repeats: int, higher: bool) 
                 del live[name]
                 continue
             except Exception as exc:  # a peer's failure is reported, not fatal
-                best[name] = f"failed: {type(exc).__name__}: {exc}"[:120]
+                first = (str(exc).splitlines() or [""])[0]  # one line: a table cell
+                best[name] = f"failed: {type(exc).__name__}: {first}"[:120]
                 del live[name]
                 continue
             old = best.get(name)
@@ -510,12 +512,131 @@ def thespian_rows(s: Sizes) -> dict[str, Timed | None]:
     return {"fire": fire, "ask": ask, "pingpong": pingpong}
 
 
+# -- actors: xoscar (an actor pool in this process) --------------------------------------------
+def xoscar_rows(s: Sizes) -> dict[str, Timed | None]:
+    """xoscar ``Actor``s in an actor pool made with ``create_actor_pool(address,
+    n_process=0)``: the main pool only, in this process and on this event loop (no sub-pool
+    processes). Calls from this process reach it through xoscar's in-memory ``dummy://``
+    channel (its router maps the pool's address to it), so no socket is used, but every call
+    is still a message: a ref method call builds one, routes it, awaits the pool's reply.
+    ``await ref.inc.tell()`` returns once the pool has the message; ``await ref.inc()`` once
+    it ran. The pool also listens on a local TCP port, unused here."""
+    try:
+        import xoscar as xo
+    except ImportError:
+        return dict.fromkeys(("fire", "ask", "pingpong", "fanout"))
+
+    class Countdown:
+        """Set when ``left`` messages were processed (actors and caller share this process)."""
+
+        def __init__(self, left: int) -> None:
+            self.left = left
+            self.done = asyncio.Event()
+
+        def tick(self) -> None:
+            self.left -= 1
+            if self.left == 0:
+                self.done.set()
+
+    class Counter(xo.Actor):  # type: ignore[misc]
+        def __init__(self, countdown: Countdown | None = None) -> None:
+            super().__init__()
+            self.n = 0
+            self.countdown = countdown
+            self.peer: Any = None
+            self.limit = 0
+
+        def inc(self) -> int:
+            self.n += 1
+            if self.countdown is not None:
+                self.countdown.tick()
+            return self.n
+
+        def get(self) -> int:
+            return self.n
+
+        def setup(self, peer: Any, limit: int) -> None:
+            self.peer, self.limit = peer, limit
+
+        async def ball(self, hop: int) -> None:
+            self.inc()
+            if hop < self.limit:
+                await self.peer.ball.tell(hop + 1)
+
+    async def pool() -> Any:
+        return await xo.create_actor_pool("127.0.0.1", n_process=0)
+
+    def timed(body: Callable[[Any], Awaitable[float]]) -> Timed:
+        async def run() -> float:
+            async with await pool() as p:
+                return await body(p)
+
+        return lambda: asyncio.run(run())
+
+    async def fire(p: Any) -> float:
+        ref = await xo.create_actor(Counter, address=p.external_address, uid="counter")
+        tell = ref.inc.tell
+        t0 = clock()
+        for _ in range(s.fire):
+            await tell()
+        got = await ref.get()  # a later message: answered after every tell before it
+        dt = clock() - t0
+        assert got == s.fire, got
+        return s.fire / dt
+
+    async def ask(p: Any) -> float:
+        ref = await xo.create_actor(Counter, address=p.external_address, uid="counter")
+        inc = ref.inc
+        t0 = clock()
+        for _ in range(s.asks):
+            await inc()
+        dt = clock() - t0
+        assert await ref.get() == s.asks
+        return s.asks / dt
+
+    async def pingpong(p: Any) -> float:
+        countdown = Countdown(s.pingpong)
+        a, b = [
+            await xo.create_actor(Counter, countdown, address=p.external_address, uid=uid)
+            for uid in ("ping", "pong")
+        ]
+        await a.setup(b, s.pingpong)
+        await b.setup(a, s.pingpong)
+        t0 = clock()
+        await a.ball.tell(1)
+        await countdown.done.wait()
+        dt = clock() - t0
+        assert await a.get() + await b.get() == s.pingpong
+        return s.pingpong / dt
+
+    async def fanout(p: Any) -> float:
+        countdown = Countdown(s.fanout)
+        refs = [
+            await xo.create_actor(Counter, countdown, address=p.external_address, uid=f"c{i}")
+            for i in range(s.fanout)
+        ]
+        t0 = clock()
+        for ref in refs:
+            await ref.inc.tell()
+        await countdown.done.wait()
+        dt = clock() - t0
+        assert countdown.left == 0
+        return s.fanout / dt
+
+    return {
+        "fire": timed(fire),
+        "ask": timed(ask),
+        "pingpong": timed(pingpong),
+        "fanout": timed(fanout),
+    }
+
+
 def _run_async(fn: Callable[[int], Awaitable[float]], n: int) -> Timed:
     return lambda: asyncio.run(fn(n))  # type: ignore[arg-type]
 
 
 def actor_rows(s: Sizes) -> list[Row]:
-    pk, th = pykka_rows(s), thespian_rows(s)
+    pk, th, xo = pykka_rows(s), thespian_rows(s), xoscar_rows(s)
     specs = [
         ("fire", "actor fire-and-forget, one actor, until processed", s.fire,
          sf_fire, base_fire, "msgs/s"),
@@ -535,6 +656,7 @@ def actor_rows(s: Sizes) -> list[Row]:
         if key in pk:
             contenders["pykka"] = pk[key]
             contenders["thespian"] = th[key]
+        contenders["xoscar"] = xo[key]
         best = interleave(contenders, s.repeats, higher=True)
         extra = [
             f"{k} {v:,.0f}" if isinstance(v, float) else f"{k}: {v}"
@@ -813,6 +935,112 @@ def eventsourcing_durable(n: int, durability: str) -> Timed | None:
     return run
 
 
+@functools.cache
+def _dbos_counter() -> tuple[Any, Callable[[], int], dict[str, int]]:
+    """DBOS, one counter workflow (registered once per process, as DBOS's decorators are
+    global): ``inc()`` runs one step incrementing ``state["n"]`` and returns the new value."""
+    from dbos import DBOS
+
+    state = {"n": 0}
+
+    @DBOS.step()  # type: ignore[misc]
+    def bump() -> int:
+        state["n"] += 1
+        return state["n"]
+
+    @DBOS.workflow()  # type: ignore[misc]
+    def inc() -> int:
+        return cast(int, bump())
+
+    return DBOS, inc, state
+
+
+def _dbos_sqlite() -> Any:
+    """The DB-API module DBOS can run on here: the stdlib's ``sqlite3``, unless DBOS's SQLite
+    schema needs a newer SQLite than it links. DBOS 3.4 on Python >= 3.12 creates columns
+    defaulting to ``unixepoch('subsec')`` (SQLite >= 3.42); on an older SQLite they default
+    to NULL and ``DBOS.launch`` fails. Then ``pysqlite3-binary`` (a newer SQLite, installed by
+    ``make bench-peers``) is used, and the row's note names its version."""
+    if sys.version_info < (3, 12) or sqlite3.sqlite_version_info >= (3, 42):
+        return sqlite3
+    try:
+        import pysqlite3.dbapi2 as module
+    except ImportError as exc:
+        raise ImportError(
+            f"DBOS on Python >= 3.12 needs SQLite >= 3.42 (this Python links"
+            f" {sqlite3.sqlite_version}; pysqlite3-binary provides one)",
+            name="pysqlite3-binary",
+        ) from exc
+    return module
+
+
+def dbos_durable(n: int, durability: str, commits: list[float]) -> Timed | None:
+    """DBOS on its SQLite system database: one workflow per event, called synchronously (it
+    returns once DBOS recorded the workflow, its step's output and its result). The closest
+    DBOS has to one durable event: a workflow is its unit of durable work (there is no
+    actor state to update; ``DBOS.send`` to a waiting workflow would add its ``recv``).
+
+    The system database gets DBOS's own connection settings (``IMMEDIATE`` transactions,
+    ``busy_timeout``, foreign keys) through a ``system_database_engine``, plus WAL and the
+    row's ``synchronous``: DBOS sets neither (SQLite's rollback journal, FULL). Each run
+    appends the transactions committed per event to ``commits``."""
+    try:
+        import sqlalchemy as sa
+        from dbos import DBOS  # noqa: F401
+    except ImportError:
+        return None
+
+    def run() -> float:
+        dbos, inc, state = _dbos_counter()
+        d = _tmp()
+        url = f"sqlite:///{d / 'dbos.sqlite'}"
+        engine = sa.create_engine(url, module=_dbos_sqlite())
+        committed = [0]
+
+        @sa.event.listens_for(engine, "connect")  # type: ignore[misc]
+        def settings(conn: Any, _record: Any) -> None:
+            conn.isolation_level = "IMMEDIATE"
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA synchronous={durability.upper()}")
+
+        @sa.event.listens_for(engine, "commit")  # type: ignore[misc]
+        def count(_conn: Any) -> None:
+            committed[0] += 1
+
+        config = {
+            "name": "bench",
+            "system_database_url": url,
+            "system_database_engine": engine,
+            "log_level": "WARNING",
+        }
+        try:
+            dbos(config=config)
+            dbos.launch()
+            state["n"] = 0
+            timer = durable_clock(durability)
+            before = committed[0]
+            t0 = timer()
+            for _ in range(n):
+                inc()
+            dt = timer() - t0
+            commits.append((committed[0] - before) / n)
+            assert state["n"] == n, state
+            done = dbos.list_workflows(status="SUCCESS", load_input=False, load_output=False)
+            assert len(done) == n, len(done)
+            with engine.connect() as conn:
+                mode = conn.execute(sa.text("PRAGMA synchronous")).scalar()
+            assert mode == {"full": 2, "normal": 1}[durability], mode
+            return n / dt
+        finally:
+            dbos.destroy()
+            engine.dispose()
+            shutil.rmtree(d, ignore_errors=True)
+
+    return run
+
+
 def durable_rows(s: Sizes) -> list[Row]:
     rows = []
     targets = {"full": ">= 0.8x", "normal": ">= 0.3x"}
@@ -825,6 +1053,8 @@ def durable_rows(s: Sizes) -> list[Row]:
         }
         if es is not None:
             contenders["eventsourcing"] = es
+        commits: list[float] = []
+        contenders["DBOS"] = dbos_durable(s.durable, durability, commits)
         best = interleave(contenders, s.repeats, higher=True)
         extra = []
         floor, sf = _num(best["floor"]), _num(best["statefleet"])
@@ -838,7 +1068,16 @@ def durable_rows(s: Sizes) -> list[Row]:
             extra.append(f"eventsourcing {v:,.0f}/s" if _num(v) else f"eventsourcing: {v}")
         else:
             extra.append("eventsourcing: sets no synchronous pragma, FULL only")
-        extra.append("DBOS: not measured (its SQLite system database runs workflows, not sends)")
+        v = best["DBOS"]
+        if _num(v):
+            module = _dbos_sqlite()
+            lib = "" if module is sqlite3 else f"; SQLite {module.sqlite_version}, pysqlite3"
+            extra.append(
+                f"DBOS {v:,.0f}/s (one workflow with one step per event, WAL, same synchronous;"
+                f" {min(commits):.0f} transactions per event{lib})"
+            )
+        else:
+            extra.append(f"DBOS: {v}")
         rows.append(
             Row(
                 f"durable send, one client, synchronous={durability.upper()}",

@@ -6,6 +6,9 @@ import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
+
+import pytest
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 
@@ -22,6 +25,17 @@ def _load(name: str) -> ModuleType:
 
 peers = _load("bench_peers")
 runtime = _load("bench_peers_runtime")
+
+
+def _need(module: str, peer: str) -> None:
+    """Skip unless ``peer`` is installed (``make bench-peers`` installs it into .venv-peers)."""
+    pytest.importorskip(
+        module, reason=f"{peer} is not installed here (make bench-peers installs it in .venv-peers)"
+    )
+
+
+def _library(name: str) -> Any:
+    return next(lib for lib in peers.LIBRARIES if lib.name == name)
 
 
 def test_the_user_forms_run_checked_and_reach_the_targets_table() -> None:
@@ -77,3 +91,51 @@ def test_idle_bytes_and_import_rows_run_in_subprocesses() -> None:
     # the first-use runs assert their chart reached "b": a number means it ran
     assert first_use.statefleet is not None and first_use.statefleet > 0
     assert not any("failed" in e for e in first_use.extra), first_use.extra
+
+
+def test_pystator_runs_every_workload_checked() -> None:
+    _need("pystator", "pystator")
+    results = peers.run([_library("pystator")], repeats=1, budget=0.0001, sf_events=20)
+    for w in peers.WORKLOADS:  # W4 too: through its process_parallel
+        cell = results["pystator"][w]
+        assert cell.rate is not None and cell.rate > 0, (w, cell.note)
+
+
+def test_stateforward_hsm_runs_w1_to_w3_checked_and_says_why_not_w4() -> None:
+    _need("hsm", "stateforward-hsm (Python >= 3.13)")
+    results = peers.run([_library("stateforward-hsm")], repeats=1, budget=0.0001, sf_events=20)
+    for w in ("W1", "W2", "W3"):
+        cell = results["stateforward-hsm"][w]
+        assert cell.rate is not None and cell.rate > 0, (w, cell.note)
+    assert results["stateforward-hsm"]["W4"].note.startswith("n/a: no orthogonal regions")
+
+
+def test_a_peer_case_that_does_not_do_the_work_prints_no_number() -> None:
+    _need("pystator", "pystator")
+    case = peers.pystator_cases()["W3"]
+    lazy = peers.Case(case.make, lambda sess, _event: lambda _e: None, case.check)
+    out = peers.run(
+        [peers.Library("lazy", "pystator", lambda: dict.fromkeys(peers.WORKLOADS, lazy))],
+        repeats=1,
+        budget=0.0001,
+        sf_events=20,
+    )
+    assert out["lazy"]["W3"].rate is None
+    assert out["lazy"]["W3"].note.startswith("wrong result")
+
+
+def test_xoscar_runs_every_actor_row_in_process_and_checked() -> None:
+    _need("xoscar", "xoscar")
+    for key, run in runtime.xoscar_rows(runtime.QUICK).items():
+        assert run is not None
+        assert run() > 0, key
+
+
+@pytest.mark.parametrize("durability", ["full", "normal"])
+def test_dbos_runs_one_workflow_per_durable_event(durability: str) -> None:
+    _need("dbos", "DBOS")
+    commits: list[float] = []
+    run = runtime.dbos_durable(runtime.QUICK.durable, durability, commits)
+    assert run is not None
+    assert run() > 0
+    assert commits and commits[0] >= 1  # each event committed at least one transaction
