@@ -1,9 +1,11 @@
 """statefleet against its peers on the core workloads W1-W4 (run by ``make bench-peers``).
 
 Peers: python-statemachine (``StateChart``), transitions (``Machine`` and
-``HierarchicalMachine``), sismic (YAML statecharts, ``Interpreter``) and xstate-statemachine
-(XState JSON, ``SyncInterpreter``). ``make bench-peers`` installs them, with statefleet, into
-a separate venv (``.venv-peers``) so they never leak into ours.
+``HierarchicalMachine``), sismic (YAML statecharts, ``Interpreter``), xstate-statemachine
+(XState JSON, ``SyncInterpreter``), miros (``HsmWithQueues``), pystator (dict configs,
+``EntitySession``; W4 through ``process_parallel``) and stateforward hsm (``hsm.Define``,
+awaited ``hsm.Dispatch``; Python >= 3.13 only). ``make bench-peers`` installs them, with
+statefleet, into a separate venv (``.venv-peers``) so they never leak into ours.
 
 Every workload is written the way each library's documentation writes it; each uses the
 library's fastest documented way of delivering an event by name. statefleet runs the very

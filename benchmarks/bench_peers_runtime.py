@@ -4,16 +4,19 @@ against their peers and floors, side by side in one run (run by ``make bench-pee
 Rows (each contender's runs interleaved: one run of each per round, best of the rounds):
 
 - **actors** (asyncio) against a hand-written baseline, one ``asyncio.Queue`` and one task
-  per actor doing a counter increment per message, and pykka / thespian where they fit:
-  fire-and-forget to one actor until processed; ``ask`` round trips; ping-pong between two
-  actors; fan-out of one event to each of 10,000 actors (spawning is not timed).
+  per actor doing a counter increment per message, and pykka / thespian / xoscar where they
+  fit: fire-and-forget to one actor until processed; ``ask`` round trips; ping-pong between
+  two actors; fan-out of one event to each of 10,000 actors (spawning is not timed).
   statefleet's actor is a one-state chart whose targetless transition increments ``n``.
+  xoscar's actors live in an actor pool in this process (``n_process=0``), reached through
+  its in-memory channel.
 - **idle actor bytes**: RSS delta over 10,000 idle actors, each measured in a fresh
   subprocess (statefleet, the baseline, thespian).
 - **durable send**, one client, one event at a time, ``synchronous=FULL`` and ``NORMAL``
   (statefleet ``durability="full"``/``"normal"``), against raw sqlite3 (WAL, one
-  ``UPDATE`` of the actor's row per transaction, same synchronous mode) and eventsourcing
-  on SQLite (its ``SQLITE_DBNAME`` store; one aggregate event per save).
+  ``UPDATE`` of the actor's row per transaction, same synchronous mode), eventsourcing
+  on SQLite (its ``SQLITE_DBNAME`` store; one aggregate event per save) and DBOS on its
+  SQLite system database (one workflow with one step per event, WAL, same synchronous).
 - **1,000 concurrent clients** (``bench_persistence.p1`` with 1,000 actors, one client each)
   against raw sqlite3 batched 1,000 rows per transaction (``bench_persistence.raw_insert_rate``).
 - **tracing**: the OpenTelemetry SDK sampling 1% (``ParentBased(TraceIdRatioBased(0.01))``),
