@@ -74,11 +74,22 @@ class WriteQueue:
 
     ``bulk`` names the op kinds that share a transaction; any other kind is written alone,
     in queue order (so a queued delete is written before any write queued after it).
+    ``eager`` names the kinds that start a batch at once when nothing is being written
+    (pump mode, no ``max_delay``); others wait one loop iteration for company.
     """
 
-    def __init__(self, where: str, *, bulk: frozenset[str], max_batch: int, max_delay: float):
+    def __init__(
+        self,
+        where: str,
+        *,
+        bulk: frozenset[str],
+        max_batch: int,
+        max_delay: float,
+        eager: frozenset[str] = frozenset({"commit"}),
+    ):
         self.where = where
         self.bulk = bulk
+        self.eager = eager
         self.max_batch = max_batch
         self.max_delay = max_delay
         self.ops: list[WriteOp] = []
@@ -117,7 +128,16 @@ class WriteQueue:
         op.fut = fut = asyncio.get_running_loop().create_future()
         self.ops.append(op)
         self.queued += op.size
-        self._wake_writer()
+        if op.kind in self.eager and self._start is not None and not (self._busy or self.closing):
+            # pump mode with nothing being written: the batch starts now, with what is
+            # queued. The actor runtime's commit pipeline hands a whole batch of steps over
+            # as one op, so waiting a loop iteration for more requests (``_kick_soon``)
+            # would only delay it: one loop iteration more per durable send of a client
+            # sending one event at a time (issue 16). Other kinds (accepts, made one per
+            # client) still wait an iteration to share a batch.
+            self._kick()
+        else:
+            self._wake_writer()
         if self.queued >= self.max_batch and self._full is not None:
             self._full.set()
         return fut
