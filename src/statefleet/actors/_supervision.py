@@ -34,7 +34,10 @@ class Supervision(msgspec.Struct, frozen=True, kw_only=True):
     to ``jitter`` of it at random) on the system clock. More than ``max_restarts`` crashes
     within ``period`` seconds, or a crash of a ``"temporary"`` actor, escalate instead: the
     actor and its children stop and the parent gets ``error.invoke.<id>`` (invoked child) or
-    ``error.child.<id>`` (spawned child).
+    ``error.child.<id>`` (spawned child). Two refused commits of a durable actor are not
+    crashes: one that met another writer's version loads the actor again from the store,
+    and one refused by a cluster node's fence (its shard is another node's now) stops it
+    as ``"handed over"``, its events going to the shard's new owner.
 
     ``restart``: ``"transient"`` (default) restarts after a crash only; ``"permanent"`` also
     restarts an actor that reached a top-level final state (from its initial state, with an
