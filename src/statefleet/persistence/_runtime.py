@@ -18,14 +18,13 @@ import msgspec
 from statefleet.core import (
     Chart,
     EventData,
-    MacrostepRecord,
     PersistenceError,
     SendEffect,
     Snapshot,
     SnapshotError,
 )
 from statefleet.persistence._errors import ChartMismatchError
-from statefleet.persistence._journal import JournalPolicy, journal_entry
+from statefleet.persistence._journal import JournalEntry, JournalPolicy, journal_entry
 from statefleet.persistence._types import (
     Commit,
     CommitResult,
@@ -142,49 +141,54 @@ class RuntimeStore:
         the error, or the inbox seqs of the step's durable sends by effect index (None
         elsewhere)."""
         commits: list[Commit] = []
-        where: list[list[int]] = []
+        # the effect index of each durable send, per step (None: the step sends nothing)
+        where: list[list[int] | None] = []
         journaling = self.journal.enabled
+        runtime = self._runtime
         for step in steps:
             actor_id, snapshot, previous, seq, effects = step[:5]
-            ds, idx = self._deliveries(actor_id, effects)
-            commit = self._commit_for(actor_id, snapshot, previous, seq, ds)
+            ds: list[Delivery] | None = None
+            idx: list[int] | None = None
+            if effects and runtime is not None:
+                ds, idx = self._deliveries(runtime, actor_id, effects)
+            journal = None
             if journaling:
-                event: EventData | None = step[5] if len(step) > 5 else None
-                record: MacrostepRecord | None = step[6] if len(step) > 6 else None
-                commit = msgspec.structs.replace(
-                    commit,
-                    journal=journal_entry(
-                        actor_id, snapshot, previous=previous, event=event, record=record
-                    ),
+                journal = journal_entry(
+                    actor_id,
+                    snapshot,
+                    previous=previous,
+                    event=step[5] if len(step) > 5 else None,
+                    record=step[6] if len(step) > 6 else None,
                 )
-            commits.append(commit)
+            commits.append(self._commit_for(actor_id, snapshot, previous, seq, ds, journal))
             where.append(idx)
         results = await self.commit_many(commits)
         out: list[BaseException | tuple[int | None, ...]] = []
         for step, idx, r in zip(steps, where, results, strict=True):
             if isinstance(r, BaseException):
                 out.append(r)
-                continue
-            seqs: list[int | None] = [None] * len(step[4])
-            for i, dseq in zip(idx, r.deliveries, strict=True):
-                seqs[i] = dseq
-            out.append(tuple(seqs))
+            elif not idx:
+                out.append(())  # no durable send: no seqs (the common case)
+            else:
+                seqs: list[int | None] = [None] * len(step[4])
+                for i, dseq in zip(idx, r.deliveries, strict=True):
+                    seqs[i] = dseq
+                out.append(tuple(seqs))
         return out
 
+    @staticmethod
     def _deliveries(
-        self, actor_id: str, effects: tuple[Any, ...]
+        runtime: Runtime, actor_id: str, effects: tuple[Any, ...]
     ) -> tuple[list[Delivery], list[int]]:
         """The durable deliveries of a step's sends, and the effect index of each."""
         deliveries: list[Delivery] = []
         idx: list[int] = []
-        runtime = self._runtime
-        if effects and runtime is not None:
-            for i, e in enumerate(effects):
-                if type(e) is SendEffect:
-                    r = runtime.resolve(actor_id, e.target, e.event)
-                    if r is not None:
-                        deliveries.append(Delivery(r[0], r[1]))
-                        idx.append(i)
+        for i, e in enumerate(effects):
+            if type(e) is SendEffect:
+                r = runtime.resolve(actor_id, e.target, e.event)
+                if r is not None:
+                    deliveries.append(Delivery(r[0], r[1]))
+                    idx.append(i)
         return deliveries, idx
 
     def _commit_for(
@@ -193,7 +197,8 @@ class RuntimeStore:
         snapshot: Snapshot,
         previous: Snapshot | None,
         seq: int | None,
-        deliveries: list[Delivery],
+        deliveries: list[Delivery] | None,
+        journal: JournalEntry | None,
     ) -> Commit:
         runtime = self._runtime
         replace = previous is None and runtime is not None and runtime.is_invoked(actor_id)
@@ -202,8 +207,9 @@ class RuntimeStore:
             snapshot,
             previous=previous,
             consumed=() if seq is None else (seq,),
-            deliveries=deliveries,
+            deliveries=deliveries or (),
             replace=replace,
+            journal=journal,
         )
         invoking = bool(snapshot.invocations)
         was_invoking = previous is not None and bool(previous.invocations)

@@ -255,20 +255,23 @@ def make_commit(
     deliveries: Iterable[Delivery | tuple[str, EventData]] = (),
     outbox: Iterable[Delivery | tuple[str, EventData]] = (),
     replace: bool = False,
+    journal: JournalEntry | None = None,
 ) -> Commit:
     """The :class:`Commit` for going from ``previous`` (the last committed snapshot, ``None``
-    for a new actor) to ``snapshot``: the version check and timer changes are derived."""
+    for a new actor) to ``snapshot``: the version check and timer changes are derived.
+    ``journal``: the macrostep's journal entry, written with it."""
     timers, cancelled = timer_changes(previous, snapshot)
     return Commit(
         actor_id=actor_id,
         snapshot=snapshot,
         expected_version=None if previous is None else previous.version,
-        consumed=tuple(consumed),
+        consumed=consumed if type(consumed) is tuple else tuple(consumed),
         timers=timers,
         cancelled_timers=cancelled,
         deliveries=_deliveries(deliveries),
         outbox=_deliveries(outbox),
         replace=replace,
+        journal=journal,
     )
 
 
