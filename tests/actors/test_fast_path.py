@@ -12,11 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 import anyio
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from statefleet.actors import ActorSystem
-from statefleet.core import ChartSpec, StateSpec, TransitionSpec, compile_chart
+from statefleet.core import ChartSpec, EventData, StateSpec, TransitionSpec, compile_chart
 
 EVENTS = ("a", "b", "c")
 
@@ -155,3 +156,71 @@ def test_an_event_that_moves_the_actor_mid_batch_changes_what_the_next_ones_do()
     assert snap.configuration == ("z",)
     assert snap.context["n"] == 4  # two in x, none in y, two in z
     assert snap.version == 5
+
+
+def _dec(ctx: Any) -> None:
+    ctx.context["n"] -= 1
+
+
+def _counter(subs: list[Any] | None = None) -> ChartSpec:
+    """``inc``/``dec`` count; ``sub`` subscribes to the actor from inside its step."""
+
+    def subscribe(ctx: Any) -> None:
+        assert subs is not None
+        subs.append(ctx.owner.subscribe(buffer=100))
+
+    return ChartSpec(
+        "counter",
+        states=[
+            StateSpec(
+                "s",
+                transitions=[
+                    TransitionSpec(event=("inc",), actions=(_inc,)),
+                    TransitionSpec(event=("dec",), actions=(_dec,)),
+                    TransitionSpec(event=("sub",), actions=(subscribe,)),
+                ],
+            )
+        ],
+    )
+
+
+@pytest.mark.anyio
+async def test_an_event_with_a_send_id_amid_shared_events_takes_its_own_transition() -> None:
+    # "inc" sent by name is one shared event object; "dec" carrying a send id cannot be
+    # shortcut by identity, and the "inc" events after it must still increment
+    async with ActorSystem() as system:
+        ref = system.spawn(compile_chart(_counter()), context={"n": 0})
+        for item in ("inc", "inc", EventData("dec", sendid="s-1"), "inc", "inc", "inc"):
+            ref.send_nowait(item)
+        await system.wait_idle()
+        assert ref.context["n"] == 4
+        assert ref.snapshot().version == 6  # one per event
+
+
+@pytest.mark.anyio
+async def test_a_subscriber_added_while_events_are_queued_sees_every_step() -> None:
+    async with ActorSystem() as system:
+        ref = system.spawn(compile_chart(_counter()), context={"n": 0})
+        for _ in range(5):
+            ref.send_nowait("inc")
+        sub = ref.subscribe(buffer=100)  # before the dispatcher took any of them
+        await system.wait_idle()
+        assert [s.context["n"] async for s in _take(sub, 6)] == [0, 1, 2, 3, 4, 5]
+
+
+@pytest.mark.anyio
+async def test_a_subscriber_an_action_adds_mid_run_sees_every_later_step() -> None:
+    async with ActorSystem() as system:
+        subs: list[Any] = []
+        ref = system.spawn(compile_chart(_counter(subs)), context={"n": 0})
+        for name in ("inc", "inc", "sub", "inc", "inc", "inc"):
+            ref.send_nowait(name)  # one run of the dispatcher takes them all
+        await system.wait_idle()
+        (sub,) = subs
+        # the snapshot when it subscribed (inside the step), then one after every step
+        assert [s.context["n"] async for s in _take(sub, 5)] == [2, 2, 3, 4, 5]
+
+
+async def _take(sub: Any, n: int) -> Any:
+    for _ in range(n):
+        yield await sub.__anext__()

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from statefleet.core import ActorError, Chart, EventData, InvalidEventError, Snapshot
+from statefleet.actors._lifecycle import IDLE, STOPPED
+from statefleet.core import (
+    ActorError,
+    Chart,
+    EventData,
+    InvalidEventError,
+    MailboxFullError,
+    Snapshot,
+)
 
 if TYPE_CHECKING:
     from statefleet.actors._cell import ActorCell
@@ -169,11 +178,39 @@ class ActorRef:
         Raises :class:`~statefleet.MailboxFullError` when the mailbox is full and
         :class:`~statefleet.ActorStoppedError` when the actor is stopped.
         """
-        if type(event) is str and event:
-            ev = _BARE.get(event) if not data else None  # bare_event(), inlined: a hot path
-            self._cell.put_nowait(ev or (EventData(event, data) if data else bare_event(event)))
+        # The one implementation of a send that does not wait, written out here rather than
+        # calling a method of the cell: it is fire-and-forget's whole sending side, and the
+        # call and the attribute loads saved are ~50 ns of ~210 (issue 16). The cell's
+        # fields it reads are its public ones.
+        if type(event) is str and not data:
+            try:
+                ev = _BARE[event]  # bare_event(), inlined (a name sent before: the usual)
+            except KeyError:
+                ev = bare_event(event) if event else make_event(event, data)
+        elif type(event) is str and event:
+            ev = EventData(event, data)  # the keywords' dict is this call's own: no copy
         else:
-            self._cell.put_nowait(make_event(event, data))
+            ev = make_event(event, data)
+        cell = self._cell
+        st = cell.state
+        if st >= STOPPED:
+            raise cell.stopped_error()
+        rt = cell.rt
+        hooks = rt.send_hooks  # a listener wants the caller's trace context or a record
+        if hooks:
+            ev = rt.from_caller(ev)
+        mb = cell.mailbox
+        if mb is None:
+            mb = cell.mailbox = deque()
+        elif len(mb) >= cell.capacity:
+            raise MailboxFullError(
+                f"mailbox of actor {self.id!r} is full ({cell.capacity} events waiting)"
+            )
+        mb.append(ev)
+        if st == IDLE:
+            cell.schedule()
+        if hooks and rt.recv_fns:
+            rt.received(cell, ev)
 
     async def send(self, event: str | EventData, /, **data: Any) -> None:
         """Queue ``event``, waiting while the mailbox is full (with a durable store: until it

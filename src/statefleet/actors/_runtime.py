@@ -141,6 +141,7 @@ class Runtime:
         self.trace_fns: tuple[Callable[[str, EventData | None], TraceHeaders], ...] = ()
         #: per listener that propagates trace context: () -> headers of the caller's span
         self.caller_fns: tuple[Callable[[], dict[str, str] | None], ...] = ()
+        self.send_hooks = False
         self.update_listeners()
         self.cells: dict[str, ActorCell] = {}
         self.sys_ids: dict[str, ActorCell] = {}
@@ -459,6 +460,8 @@ class Runtime:
             if ct is not None:
                 callers.append(ct)
         self.caller_fns = tuple(callers)
+        #: does a send from outside need either (one check on ``send_nowait``'s hot path)
+        self.send_hooks = bool(self.caller_fns or self.recv_fns)
 
     def from_caller(self, ev: EventData) -> EventData:
         """``ev`` (sent by application code) with the trace context of the caller's span,
