@@ -143,3 +143,17 @@ async def test_trace_headers_travel_with_the_events_an_actor_sends() -> None:
         await tx.ask("go")
         await system.wait_idle()
     assert got == [("hello", None), {"traceparent": "from-tx"}]
+
+
+async def test_a_listener_added_later_hears_of_events_sent_without_waiting() -> None:
+    rec = Recorder()
+    async with ActorSystem(clock=VirtualClock()) as system:
+        a = system.spawn(light())
+        a.send_nowait("next")
+        system.add_listener(rec)
+        a.send_nowait("next")
+        a.send_nowait("fail")
+        system.remove_listener(rec)
+        a.send_nowait("next")
+        await system.wait_idle()
+    assert [r.event for r in rec.of(EventReceived)] == ["next", "fail"]
