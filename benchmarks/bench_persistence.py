@@ -37,11 +37,13 @@ import dataclasses
 import gc
 import os
 import platform
+import queue
 import resource
 import shutil
 import sqlite3
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -149,6 +151,94 @@ def raw_insert_rate(directory: Path, rows: int, durability: str) -> float:
             conn.executemany("INSERT INTO actors VALUES (?, ?, ?)", data[k : k + 1000])
             conn.execute("COMMIT")
         return rows / (clock() - t0)
+    finally:
+        conn.close()
+
+
+def raw_handoff_rate(directory: Path, clients: int, events: int, durability: str) -> float:
+    """The floor of an asyncio store under many clients: ``clients`` tasks each send
+    ``events`` events one at a time, each awaiting its row's commit; the rows queued meanwhile
+    are written as one transaction (an ``UPDATE`` of each actor's row, ``executemany``) on a
+    thread of its own, handed over and back as any asyncio store that does not block its
+    loop must (a queue put in, one ``call_soon_threadsafe`` back). Rows per second: what
+    group commit could reach with no actor runtime around it."""
+    path = directory / f"handoff-{durability}.db"
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute(f"PRAGMA synchronous = {durability.upper()}")
+    conn.execute(
+        "CREATE TABLE actors (id TEXT PRIMARY KEY, version INTEGER, snapshot BLOB) WITHOUT ROWID"
+    )
+    blob = encode_snapshot(ORDER.initial(session_id="x").snapshot)
+    ids = [f"order-{i}" for i in range(clients)]
+    conn.executemany("INSERT INTO actors VALUES (?, 0, ?)", [(i, blob) for i in ids])
+
+    def write(rows: list[tuple[int, bytes, str]]) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany("UPDATE actors SET version = ?, snapshot = ? WHERE id = ?", rows)
+        conn.execute("COMMIT")
+
+    async def run() -> float:
+        loop = asyncio.get_running_loop()
+        jobs: queue.SimpleQueue[list[tuple[int, bytes, str]] | None] = queue.SimpleQueue()
+        pending: list[tuple[int, bytes, str]] = []
+        waiters: list[asyncio.Future[None]] = []
+        busy = kicked = False
+
+        def written(futs: list[asyncio.Future[None]]) -> None:
+            nonlocal busy
+            busy = False
+            for f in futs:
+                f.set_result(None)
+            kick()
+
+        def kick() -> None:
+            nonlocal busy, kicked, pending, waiters
+            kicked = False
+            if busy or not pending:
+                return
+            busy = True
+            rows, futs = pending, waiters
+            pending, waiters = [], []
+            jobs.put(rows)
+            done.put(futs)
+
+        done: queue.SimpleQueue[list[asyncio.Future[None]]] = queue.SimpleQueue()
+
+        def worker() -> None:
+            while (rows := jobs.get()) is not None:
+                write(rows)
+                loop.call_soon_threadsafe(written, done.get())
+
+        async def client(aid: str) -> None:
+            nonlocal kicked
+            for v in range(1, events + 1):
+                fut = loop.create_future()
+                pending.append((v, blob, aid))
+                waiters.append(fut)
+                if not busy and not kicked:  # the rows queued this iteration share a batch
+                    kicked = True
+                    loop.call_soon(kick)
+                await fut
+
+        thread = threading.Thread(target=worker)
+        thread.start()
+        try:
+            t0 = clock()
+            async with anyio.create_task_group() as tg:
+                for aid in ids:
+                    tg.start_soon(client, aid)
+            return clock() - t0
+        finally:
+            jobs.put(None)
+            thread.join()
+
+    try:
+        elapsed = asyncio.run(run())
+        got = conn.execute("SELECT min(version), max(version) FROM actors").fetchone()
+        if tuple(got) != (events, events):
+            raise AssertionError(f"handoff floor: versions {got}, not all {events}")
+        return clients * events / elapsed
     finally:
         conn.close()
 
@@ -294,6 +384,14 @@ async def run(s: Settings, only: set[str], directory: Path) -> list[Result]:
         for durability, target in (("normal", 30_000.0), ("full", 10_000.0)):
             rate, stats = await p1(directory, s, durability)
             per = stats["commits"] / max(1, stats["batches"])
+            senders = min(s.p1_senders, s.p1_actors)
+            handoff = await asyncio.to_thread(
+                raw_handoff_rate,
+                directory,
+                senders,
+                s.p1_events * (s.p1_actors // senders),
+                durability,
+            )
             out.append(
                 Result(
                     f"P1 {durability}, {s.p1_actors:,} actors, durable sends",
@@ -301,7 +399,12 @@ async def run(s: Settings, only: set[str], directory: Path) -> list[Result]:
                     rate,
                     floors[durability],
                     target,
-                    [f"{stats['batches']} transactions, {per:.0f} commits each"],
+                    [
+                        f"{stats['batches']} transactions, {per:.0f} commits each",
+                        f"floor of an asyncio store ({senders:,} client tasks, rows written"
+                        f" on a thread): {handoff:,.0f} rows/s, statefleet"
+                        f" {rate / handoff:.2f}x of it",
+                    ],
                 )
             )
     if not only or "P2" in only:

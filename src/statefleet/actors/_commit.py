@@ -55,7 +55,7 @@ log = logging.getLogger("statefleet.actors")
 class _Step:
     """One macrostep on its way through the pipeline."""
 
-    __slots__ = ("cell", "effects", "env", "ev", "previous", "rec", "snap")
+    __slots__ = ("cell", "effects", "env", "ev", "previous", "rec", "seq", "snap")
 
     def __init__(
         self,
@@ -73,11 +73,8 @@ class _Step:
         self.snap = snap
         self.previous = previous
         self.effects = tuple(cell.engine.effects)
-
-    @property
-    def seq(self) -> int | None:
-        env = self.env
-        return env.seq if env is not None else None
+        #: the inbox row of its event (None: not from the durable inbox)
+        self.seq = env.seq if env is not None else None
 
 
 class CommitPipeline:
@@ -142,8 +139,9 @@ class CommitPipeline:
         try:
             self._batching = False
             cells, self._queue = self._queue, []
+            now = rt.clock_now()  # the batch's steps are taken at one instant
             for a in cells:
-                st = self._step(a)
+                st = self._step(a, now)
                 if st is not None:
                     steps.append(st)
             if not steps:
@@ -162,8 +160,8 @@ class CommitPipeline:
                     st.cell.state = 0  # IDLE
             rt.end_work()
 
-    def _step(self, a: ActorCell) -> _Step | None:
-        """Take ``a``'s next step (None when there is nothing to commit now)."""
+    def _step(self, a: ActorCell, now: float) -> _Step | None:
+        """Take ``a``'s next step at ``now`` (None when there is nothing to commit now)."""
         if a.state != OWNED:
             return None
         x = a.extra()
@@ -190,7 +188,7 @@ class CommitPipeline:
             else:
                 ev = item  # type: ignore[assignment]
             m = a.engine
-            m.now = self.rt.clock_now()
+            m.now = now
             try:
                 rec = a.step(ev)  # type: ignore[arg-type]
             except BaseException as exc:
