@@ -7,6 +7,8 @@ import contextlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+import msgspec
+
 from statefleet.compat.psm.exceptions import InvalidDefinition
 
 if TYPE_CHECKING:
@@ -231,19 +233,19 @@ class Provider(NamedTuple):
         return cls(type(obj), frozenset(names))
 
 
-class Outcome:
+class Outcome(msgspec.Struct):
     """What one ``send`` collects while its event is processed: whether a transition took it
     (``StateMachine`` raises ``TransitionNotAllowed`` otherwise) and the before/on callbacks'
-    results (python-statemachine's return value of ``send`` and of the event methods)."""
+    results (python-statemachine's return value of ``send`` and of the event methods).
 
-    __slots__ = ("_awaited", "event", "results", "taken")
+    A Struct: one is made per collecting send, and msgspec's constructor is half the cost
+    of a Python ``__init__`` (~80 ns of a guarded counter event)."""
 
-    def __init__(self, event: Any) -> None:
-        self.event = event
-        self.taken = False
-        self.results: list[Any] = []
-        # made by ``awaited`` when first needed: one Outcome per send, async callbacks are rare
-        self._awaited: dict[int, Any] | None = None
+    event: Any
+    taken: bool = False
+    results: list[Any] = msgspec.field(default_factory=list)
+    # made by ``awaited`` when first needed: one Outcome per send, async callbacks are rare
+    _awaited: dict[int, Any] | None = None
 
     @property
     def awaited(self) -> dict[int, Any]:

@@ -742,6 +742,12 @@ class _Compiler:
         for _, func, expected in items:
             g = self._resolve(func, site, f"{tpath}.cond", "cond", guard=True)
             assert g is not None
+            method, on_owner = _direct(g)
+            if on_owner and self.catch and expected and len(items) == 1 and not t._validators:
+                # a guard method taking only ``self`` goes to the engine as is (OnOwner: the
+                # specialised step calls ``method(owner)``, no adapter per event);
+                # InvalidDefinition leaves send through the chart's escape, see build
+                return OnOwner(method)
             checks.append((self._wrap(g), expected))
         validators = []
         for _, func in sorted(t._validators, key=lambda x: x[0]):

@@ -1,0 +1,73 @@
+"""Guarded targetless events of python-statemachine classes (issue 16's W2 shape).
+
+Such an event runs by the engine's specialised step from its second occurrence in a
+configuration on, and a guard method taking only ``self`` reaches the engine unwrapped: what
+a user sees must not change. ``sm.inc()`` returns the ``on`` callbacks' results, a false
+guard leaves the event untaken, a failing guard is ``error.execution``, and
+``InvalidDefinition`` raised by a guard leaves the event method, every time.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from statefleet.compat.psm import InvalidDefinition, State, StateChart
+
+
+class Counter(StateChart):
+    s = State(initial=True)
+    inc = s.to.itself(internal=True, cond="below", on="increment")
+    error_execution = s.to.itself(internal=True, on="record_error")
+
+    def __init__(self, limit: int = 3) -> None:
+        self.n = 0
+        self.limit = limit
+        self.fail_with: type[Exception] | None = None
+        self.errors: list[str] = []
+        super().__init__()
+
+    def below(self) -> bool:
+        if self.fail_with is not None:
+            raise self.fail_with("guard failed")
+        return self.n < self.limit
+
+    def increment(self) -> int:
+        self.n += 1
+        return self.n
+
+    def record_error(self, error: Exception) -> None:
+        self.errors.append(str(error))
+
+
+def test_each_event_returns_its_on_callback_result_until_the_guard_turns_false() -> None:
+    sm = Counter(limit=3)
+    assert [sm.inc() for _ in range(5)] == [1, 2, 3, None, None]
+    assert sm.n == 3
+    assert sm.configuration_values == {"s"}
+
+
+def test_a_failing_guard_is_error_execution_and_the_event_is_not_taken() -> None:
+    sm = Counter(limit=10)
+    sm.inc()
+    sm.inc()
+    sm.fail_with = ValueError
+    assert sm.inc() is None
+    assert sm.inc() is None
+    assert sm.errors == ["guard failed", "guard failed"]
+    assert sm.n == 2
+    sm.fail_with = None
+    assert sm.inc() == 3
+
+
+@pytest.mark.parametrize("warm", [0, 1, 3])
+def test_invalid_definition_from_a_guard_leaves_the_event_method(warm: int) -> None:
+    sm = Counter(limit=10)
+    for _ in range(warm):  # the first event plans; the later ones take the specialised step
+        sm.inc()
+    sm.fail_with = InvalidDefinition
+    with pytest.raises(InvalidDefinition, match="guard failed"):
+        sm.inc()
+    assert sm.n == warm
+    assert sm.errors == []
+    sm.fail_with = None
+    assert sm.inc() == warm + 1
