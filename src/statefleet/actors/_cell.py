@@ -336,7 +336,7 @@ class ActorCell:
             s.run_one(self)
         else:
             await self.put(ev, env)
-        snap: Snapshot = await w.wait()
+        snap: Snapshot = w.result() if w.done else await w.wait()
         return snap, env.handled
 
     async def wait_for(
@@ -636,9 +636,12 @@ class ActorCell:
         fast_ev: object = None
         run_actions = m.run_actions
         try:
-            while n < budget and mb:
+            # the events queued when the run starts, up to the budget (a loop over a range
+            # is ~15 ns an event cheaper than re-testing the budget and the deque; events
+            # queued meanwhile wait for the next run, in order; nothing else takes events
+            # out of a mailbox while its actor runs)
+            for n in range(1, min(budget, len(mb)) + 1):  # noqa: B007
                 item = mb.popleft()
-                n += 1
                 if item is fast_ev and m.cfg is fast_cfg:
                     ev = item  # type: ignore[assignment]
                     env = None

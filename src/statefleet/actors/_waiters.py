@@ -88,6 +88,11 @@ class Latch:
         """Wait until it is set and return its value (or raise its error)."""
         if not self.done:
             await self.settled()
+        return self.result()
+
+    def result(self) -> Any:
+        """Its value (or raise its error), once it is set: what :meth:`wait` returns,
+        without a coroutine for a latch set already (an ``ask`` run inline)."""
         if self.error is not None:
             raise self.error
         return self.value
