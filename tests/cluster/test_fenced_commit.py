@@ -180,3 +180,30 @@ async def test_a_fenced_commit_on_an_actor_the_new_owner_moved_on_is_no_version_
                 snap = await a.ref(LEDGER, entity).ask("add", k="q")
             assert snap.context["keys"] == ["a0", "b0", "b1", "q"]
             assert await b_store.dead_letters() == []
+
+
+async def test_a_node_whose_lease_expired_unowned_takes_its_shard_back_and_applies_the_events(
+    store: Stores, leases: VirtualClock
+) -> None:
+    """No other node took the shard: the lease only expired (a node starved of CPU renews
+    late). The refused commit hands the actor over and starts the node's round at once,
+    which acquires the shard again and recovers the actor from the store: the events are
+    applied once, in order, on this node, with no crash."""
+    # an entity of a's share even if the writer below counts as a member
+    a_shards = assign(SHARDS, ["a", "c"], "a")
+    entity = next(f"e{i}" for i in range(1000) if shard_of(f"e{i}", SHARDS) in a_shards)
+    shard = shard_of(entity, SHARDS)
+    a_store = store("a")
+    async with node_a(a_store, entity) as (a, ref, ca, records):
+        epoch = ca.held[shard]
+        leases.set(PAUSED)  # every lease of a has expired; nobody takes them
+        async with store("c") as c_store:  # another process writing to the inbox
+            for k in ("c0", "c1"):
+                await c_store.accept(entity, EventData("add", data={"k": k}))
+        await handed_over(ref, records)
+        snap = await a.ref(LEDGER, entity).ask("add", k="q")
+        assert snap.context["keys"] == ["a0", "c0", "c1", "q"]
+        assert ca.held[shard] > epoch  # acquired again, at a later epoch
+        assert await a_store.dead_letters() == []
+    mine = [r for r in records if r.actor == entity]
+    assert [r for r in mine if isinstance(r, ActorRestarted | ActorEscalated)] == []

@@ -305,8 +305,8 @@ class Node:
             return False
         shard = int(refused.shard)
         held = self.cluster.held.get(shard)
-        if held is None or held == refused.epoch:
-            log.warning("statefleet node %s: %s", self.cluster.node, exc)
+        if shard in self.serving and (held is None or held == refused.epoch):
+            log.warning("statefleet node %s: lost shard %d: %s", self.cluster.node, shard, exc)
             self._lose({shard}, None)
         top = actor
         while top.parent is not None:
