@@ -33,6 +33,7 @@ from statefleet.persistence import Cluster, PostgresStore, shard_of
 from statefleet.persistence._pgserver import TempPostgres
 
 from ._ledger import LEDGER, SHARDS
+from .test_remote_send_to_done_actor import ONCE
 
 pytestmark = pytest.mark.anyio
 
@@ -80,7 +81,7 @@ async def node_a(
     takes no time: the old code went through its restart limit at once."""
     records: list[Record] = []
     async with ActorSystem(
-        store=store, charts=[LEDGER], clock=VirtualClock(), listeners=[records.append]
+        store=store, charts=[LEDGER, ONCE], clock=VirtualClock(), listeners=[records.append]
     ) as a:
         ca = store.cluster
         assert ca is not None
@@ -207,3 +208,31 @@ async def test_a_node_whose_lease_expired_unowned_takes_its_shard_back_and_appli
         assert await a_store.dead_letters() == []
     mine = [r for r in records if r.actor == entity]
     assert [r for r in mine if isinstance(r, ActorRestarted | ActorEscalated)] == []
+
+
+async def test_a_fenced_dead_lettering_hands_the_shard_over_at_once(
+    store: Stores, leases: VirtualClock
+) -> None:
+    """The other write an activation makes: the inbox events of an entity that has ended
+    go to the dead letters. Refused by the fence, the events stay for the new owner (which
+    refuses them in turn) and the node loses the shard at once, as for a commit."""
+    entity = "ended-1"
+    shard = shard_of(entity, SHARDS)
+    a_store = store("a")
+    async with node_a(a_store, "other-1") as (a, _, ca, records):
+        await a.ref(ONCE, entity).send("GO")  # it ends (and leaves memory)
+        with pytest.raises(ActorStoppedError):
+            await a.ref(ONCE, entity).send("GO")
+        leases.set(PAUSED)
+        async with store("b") as b_store:
+            cb = b_store.cluster
+            assert cb is not None
+            assert shard in await cb.acquire([shard])
+            # a is notified, activates the ended entity, and its dead-lettering is fenced
+            await b_store.accept(entity, EventData("GO"))
+            with anyio.fail_after(20):
+                while shard in (ca.scope or ()):
+                    await anyio.sleep(0.02)
+            assert [e.event.name for e in await b_store.inbox(entity)] == ["GO"]
+            assert await b_store.dead_letters() == []
+    assert [r for r in records if isinstance(r, ActorRestarted | ActorEscalated)] == []
