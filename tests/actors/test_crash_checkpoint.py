@@ -90,3 +90,22 @@ async def test_a_send_crashing_mid_batch_restarts_from_the_step_before_it(policy
         expected = 3 if policy == "step" else 1
         assert a.context["items"] == list(range(expected))
         assert a.context["totals"] == {"sum": expected}
+
+
+async def test_an_actor_asked_once_then_sent_to_restarts_from_its_latest_state() -> None:
+    # the ask keeps its reply as the checkpoint while the actor's version holds; events sent
+    # after it move the actor on without touching that snapshot, so the next batch's
+    # checkpoint is taken afresh, and a crash restarts from there, not from the ask
+    async with ActorSystem(clock=VirtualClock(), supervision=NO_JITTER) as system:
+        a = system.spawn(crashy(), context={"items": [], "totals": {"sum": 0}})
+        await a.ask("add")
+        for _ in range(3):
+            a.send_nowait("add")
+        await system.wait_idle()
+        with pytest.raises(ActorCrashedError, match="InfiniteLoopError"):
+            await a.ask("boom")
+        await system.sleep(1)  # the restart is due after 0.1 s
+        assert a.status == "active"
+        assert a.context["n"] == 4
+        assert a.context["items"] == [0, 1, 2, 3]
+        assert a.snapshot().version == 4

@@ -221,6 +221,22 @@ async def test_a_subscriber_an_action_adds_mid_run_sees_every_later_step() -> No
         assert [s.context["n"] async for s in _take(sub, 5)] == [2, 2, 3, 4, 5]
 
 
+@pytest.mark.anyio
+async def test_after_an_ask_a_subscriber_an_action_adds_sees_every_later_step() -> None:
+    # the ask leaves the actor its extras (its reply kept as a checkpoint): the run loop
+    # still hands every step after the subscription to it
+    async with ActorSystem() as system:
+        subs: list[Any] = []
+        ref = system.spawn(compile_chart(_counter(subs)), context={"n": 0})
+        await ref.ask("inc")
+        for name in ("inc", "inc", "sub", "inc", "inc"):
+            ref.send_nowait(name)
+        await system.wait_idle()
+        (sub,) = subs
+        assert [s.context["n"] async for s in _take(sub, 4)] == [3, 3, 4, 5]
+        assert ref.context["n"] == 5
+
+
 async def _take(sub: Any, n: int) -> Any:
     for _ in range(n):
         yield await sub.__anext__()

@@ -636,12 +636,9 @@ class ActorCell:
         fast_ev: object = None
         run_actions = m.run_actions
         try:
-            # the events queued when the run starts, up to the budget (a loop over a range
-            # is ~15 ns an event cheaper than re-testing the budget and the deque; events
-            # queued meanwhile wait for the next run, in order; nothing else takes events
-            # out of a mailbox while its actor runs)
-            for n in range(1, min(budget, len(mb)) + 1):  # noqa: B007
+            while n < budget and mb:
                 item = mb.popleft()
+                n += 1
                 if item is fast_ev and m.cfg is fast_cfg:
                     ev = item  # type: ignore[assignment]
                     env = None
@@ -679,11 +676,14 @@ class ActorCell:
                             plain = ev.sendid is None and ev.invokeid is None and not step_ckpt
                             fast_ev = ev if plain else None
                 # after_step() does nothing in the common case: nothing to carry out, no
-                # error, nobody waiting or watching, still running
+                # error, nobody waiting or watching, still running (an actor that was
+                # asked once keeps its extras: only watchers and subscribers matter here;
+                # the snapshot its last ask kept is a checkpoint only while its version
+                # holds)
                 if not (
                     m.effects
                     or m.errors
-                    or self.x is not None
+                    or ((x := self.x) is not None and (x.watchers or x.subs))
                     or m.unhandled is not None
                     or not m.running
                     or env is not None

@@ -11,12 +11,11 @@ published and its effects run. A cell gets a task of its own only while it await
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import logging
 import random
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping
+from types import coroutine
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -71,6 +70,14 @@ log = logging.getLogger("statefleet.actors")
 
 #: the name of the tasks the system starts (naming them saves anyio a lookup per task)
 _TASK_NAME = "statefleet.actors"
+
+
+@coroutine
+def _asyncio_checkpoint() -> Generator[None, None, None]:
+    """A checkpoint on asyncio: what ``asyncio.sleep(0)`` does (a bare yield: the task runs
+    again on the loop's next turn, or is cancelled there), without the coroutine and the
+    ``functools.partial`` around it (~10% of an inline ``ask``'s own work)."""
+    yield
 
 
 def _record_types(fn: Callable[[Record], Any]) -> tuple[type, ...] | None:
@@ -184,7 +191,7 @@ class Runtime:
             raise ActorError("an ActorSystem can be entered only once")
         if sniffio.current_async_library() == "asyncio":
             # what anyio's asyncio backend does for a checkpoint, without its lookup
-            self.checkpoint = functools.partial(asyncio.sleep, 0)
+            self.checkpoint = _asyncio_checkpoint
         if self.durable is not None:
             await self.durable.open()
         tg = anyio.create_task_group()
