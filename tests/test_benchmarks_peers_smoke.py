@@ -78,6 +78,9 @@ def test_every_runtime_row_measures_statefleet_and_its_reference() -> None:
     for row in rows:
         assert row.statefleet is not None and row.statefleet > 0, (row.path, row.note)
         assert row.other is not None and row.other > 0, (row.path, row.note)
+    for row in rows:  # every durable row, one client or many, against its asyncio floor
+        if row.path.startswith("durable"):
+            assert any(e.startswith("floor (raw sqlite3 on a thread") for e in row.extra), row
     table = runtime.format_rows(rows, markdown=True)
     assert table.count("\n") == len(rows) + 1
     assert "ping-pong" in table and "synchronous=FULL" in table
