@@ -51,25 +51,27 @@ def test_one_client_commits_without_the_loop_waiting_and_the_wal_stays_checkpoin
     tmp_path: Path,
 ) -> None:
     db = tmp_path / "fleet.db"
-    n = 2000
+    wal = db.with_name(db.name + "-wal")
+    n = 3000
 
-    async def main() -> tuple[int, int]:
+    async def main() -> tuple[int, int, int]:
         async with SQLiteStore(db, durability="normal") as store:
             await _commits(store, "warm", 1)
             waits = _CountingSelector.waits
             version = await _commits(store, "a", n)
             waits = _CountingSelector.waits - waits
+            size = wal.stat().st_size  # while open: closing checkpoints and removes it
             loaded = await store.load("a")
             assert loaded.record is not None and loaded.record.version == version
-        return waits, version
+        return waits, version, size
 
-    waits, version = _run(main)
-    # each commit handed to a thread made the loop sleep until the thread was done: n waits
+    waits, version, size = _run(main)
+    # each commit handed to a thread made the loop sleep until the thread was done: n waits;
+    # now only the commits that come after a checkpoint (every few hundred) do
     assert waits < n / 10, waits
-    # nothing of it was lost (closed and reopened), and the WAL was checkpointed as it grew:
-    # ~3 pages per commit would be ~25 MB without checkpoints
-    wal = db.with_name(db.name + "-wal")
-    assert not wal.exists() or wal.stat().st_size < 8 * 1024 * 1024, wal.stat().st_size
+    # the WAL is checkpointed and started again as it grows: ~3 pages a commit would be
+    # ~40 MB without (the checkpoints ran beside the loop's writes once, and never caught up)
+    assert size < 12 * 1024 * 1024, size
 
     async def check() -> None:
         async with SQLiteStore(db, durability="normal") as store:

@@ -42,7 +42,7 @@ import math
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import Any, Literal, Self
 
@@ -106,7 +106,7 @@ _CHUNK = 500  # ids per IN (...) query
 # itself (see ``_start_write``), a bigger one in the writer's thread
 _INLINE_ITEMS = 32
 # items written on the loop between two checkpoints of the WAL (in the writer's thread)
-_CHECKPOINT_ITEMS = 400
+_CHECKPOINT_ITEMS = 400  # ~1,300 WAL pages at ~3 per commit (SQLite's own default: 1,000)
 _KNOWN = 200_000  # actor versions remembered for version checks
 
 _UPSERT_ACTOR = (
@@ -225,8 +225,7 @@ class SQLiteStore(JournalReader, RuntimeStore):
         # durability="normal": the connection small batches are written on, in the event
         # loop's thread (see ``_start_write``); ``None`` with "full"
         self._inline: sqlite3.Connection | None = None
-        self._unchecked = 0  # items written on it since the last checkpoint was started
-        self._checkpointing = False
+        self._unchecked = 0  # items written on it since the last checkpoint
         self._tg: anyio.abc.TaskGroup | None = None
         self._open = False
         self._writes = WriteQueue(path, bulk=_BULK, max_batch=max_batch, max_delay=max_delay)
@@ -456,39 +455,35 @@ class SQLiteStore(JournalReader, RuntimeStore):
         connection never checkpoints, ``_checkpoint_soon`` runs one in the thread), big
         batches (over ``_INLINE_ITEMS`` items), one-off writes, and a database locked by
         someone else (this connection does not wait: the batch goes to the thread)."""
+        db = self._db
+        assert db is not None
         inline = self._inline
         if inline is not None and ops[0].kind in _BULK:
+            if self._unchecked >= _CHECKPOINT_ITEMS:
+                self._unchecked = 0
+                db.submit(self._checkpoint_and_write, (ops,), done)
+                return
             size = sum(op.size for op in ops)
             if size <= _INLINE_ITEMS and _begin(inline):
                 self._write(inline, ops, begun=True)
                 self._unchecked += size
-                if self._unchecked >= _CHECKPOINT_ITEMS:
-                    self._checkpoint_soon()
                 # ``done`` from the loop, not from here: a queue of batches must not become
                 # a recursion (``done`` starts the next batch)
                 asyncio.get_running_loop().call_soon(done, None, None)
                 return
-        db = self._db
-        assert db is not None
         db.submit(self._write, (ops,), done)
 
-    def _checkpoint_soon(self) -> None:
-        """A PASSIVE checkpoint of the WAL in the writer's thread (it fsyncs), unless one
-        is under way; writes go on meanwhile (a passive checkpoint takes no write lock)."""
-        db = self._db
-        if self._checkpointing or db is None:
-            return
-        self._checkpointing = True
-        self._unchecked = 0
+    def _checkpoint_and_write(self, db: sqlite3.Connection, ops: list[WriteOp]) -> None:
+        """A PASSIVE checkpoint, then the batch (in the writer's thread: the checkpoint
+        fsyncs). Nothing is written between the two (this batch is the one being written),
+        so the checkpoint copies the whole WAL and the batch starts it again from its top.
+        A checkpoint run beside the loop's writes never caught up with the frames written
+        meanwhile, and the WAL grew without end."""
         try:
-            db.submit(_run, ("PRAGMA wal_checkpoint(PASSIVE)",), self._checkpointed)
-        except Exception as exc:  # never the batch's failure: it is committed
-            self._checkpointed(None, exc)
-
-    def _checkpointed(self, result: Any, error: BaseException | None) -> None:
-        self._checkpointing = False
-        if error is not None:  # the next one retries; the WAL grows meanwhile, nothing is lost
-            log.warning("%s: a WAL checkpoint failed: %s", self.path, error)
+            db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error as exc:  # the next one retries; nothing is lost meanwhile
+            log.warning("%s: a WAL checkpoint failed: %s", self.path, exc)
+        self._write(db, ops)
 
     def _write(self, db: sqlite3.Connection, ops: list[WriteOp], begun: bool = False) -> None:
         """Write ``ops`` in one transaction (in the writer's thread, or on the loop; see
@@ -819,6 +814,29 @@ class SQLiteStore(JournalReader, RuntimeStore):
         written = iter(await self._submit(WriteOp("commit", ready, len(ready))) if ready else ())
         return [next(written) if isinstance(p, _Prepared) else p for p in prepared]
 
+    def commit_many_soon(
+        self,
+        commits: Sequence[Commit],
+        done: Callable[[list[CommitResult | PersistenceError]], None],
+    ) -> None:
+        """:meth:`commit_many` with no waiter (the actor runtime's commit pipeline, see
+        ``RuntimeStore.commit_steps_soon``): ``done(results)`` is called on the event loop
+        once the batch is written or has failed, each outcome independently."""
+        self._check_open()
+        prepared = prepare_each(commits, self._prepare)
+        ready = [p for p in prepared if isinstance(p, _Prepared)]
+        if not ready:
+            done([p for p in prepared if isinstance(p, PersistenceError)])
+            return
+
+        def finished(op: WriteOp) -> None:
+            written: Iterator[Any] = iter(
+                op.result if op.error is None else [op.error] * len(ready)
+            )
+            done([next(written) if isinstance(p, _Prepared) else p for p in prepared])
+
+        self._writes.put_soon(WriteOp("commit", ready, len(ready)), finished)
+
     def _prepare(self, c: Commit) -> _Prepared:
         blob = encode_snapshot(c.snapshot)
         jblob = encode_entry(c.journal) if c.journal is not None and self.journal.enabled else None
@@ -1066,7 +1084,7 @@ class SQLiteStore(JournalReader, RuntimeStore):
 
 
 def _run(db: sqlite3.Connection, sql: str) -> None:
-    db.execute(sql).fetchall()
+    db.execute(sql)
 
 
 def _begin(db: sqlite3.Connection) -> bool:
