@@ -200,6 +200,7 @@ class Durable:
         self._wake_retry = WAKE_RETRY
         self._opened = False
         self._sweeping = False
+        self._loop: asyncio.AbstractEventLoop | None = None  # set by open (None: trio)
         #: the cluster node runtime, on a store that is a cluster node (``store.cluster``)
         self.node: Node | None = None
 
@@ -220,6 +221,28 @@ class Durable:
             return outcomes
         finally:
             node.written(token, seqs, outcomes, [st[1] for st in steps])
+
+    def commits_soon(self) -> bool:
+        """Can batches be committed by callback (:meth:`commit_steps_soon`)? On asyncio,
+        with a store that has ``commit_many_soon`` (``SQLiteStore``), and not on a cluster
+        node (its inbox reader is told of each write around an awaited commit)."""
+        return (
+            self.node is None
+            and self._loop is not None
+            and getattr(self.store, "commit_many_soon", None) is not None
+            and callable(getattr(self.store, "commit_steps_soon", None))
+        )
+
+    def commit_steps_soon(
+        self,
+        steps: list[tuple[Any, ...]],
+        done: Callable[[list[BaseException | tuple[int | None, ...]]], None],
+    ) -> bool:
+        """The store's ``commit_steps_soon``: :meth:`commit_steps` with no waiter,
+        ``done(outcomes)`` called on the event loop once written; False if it cannot."""
+        # optional (not in DurableStore: a store of one's own need not have it)
+        soon = getattr(self.store, "commit_steps_soon", None)
+        return soon is not None and bool(soon(steps, done))
 
     # -- the store's view of the runtime ----------------------------------------------------
     def resolve(
@@ -266,7 +289,7 @@ class Durable:
     async def open(self) -> None:
         """Open the store (unless it is open already) and attach to it."""
         try:
-            self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+            self._loop = asyncio.get_running_loop()
         except RuntimeError:  # trio
             self._loop = None
         if not self.store.is_open:

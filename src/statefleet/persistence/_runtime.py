@@ -140,8 +140,38 @@ class RuntimeStore:
         sent to other actors into their inboxes, each step in one transaction. Each outcome:
         the error, or the inbox seqs of the step's durable sends by effect index (None
         elsewhere)."""
+        commits, where = self._plan(steps)
+        return self._outcomes(steps, where, await self.commit_many(commits))
+
+    def commit_steps_soon(
+        self,
+        steps: Sequence[tuple[Any, ...]],
+        done: Callable[[list[BaseException | tuple[int | None, ...]]], None],
+    ) -> bool:
+        """:meth:`commit_steps` with no waiter, on a store that commits by callback (its
+        ``commit_many_soon``): ``done(outcomes)`` is called on the event loop once the batch
+        is written or has failed, and True is returned. False, with nothing done, on a store
+        that cannot (the caller awaits :meth:`commit_steps` instead)."""
+        soon = self.commit_many_soon
+        if soon is None:
+            return False
+        commits, where = self._plan(steps)
+        soon(commits, lambda results: done(self._outcomes(steps, where, results)))
+        return True
+
+    #: ``commit_many_soon(commits, done)``: :meth:`commit_many` with no waiter, ``done(results)``
+    #: called on the event loop once they are written; a store that has it defines it
+    commit_many_soon: (
+        Callable[[Sequence[Commit], Callable[[list[CommitResult | PersistenceError]], None]], None]
+        | None
+    ) = None
+
+    def _plan(
+        self, steps: Sequence[tuple[Any, ...]]
+    ) -> tuple[list[Commit], list[list[int] | None]]:
+        """The commit of each step, and the effect index of each of its durable sends (None:
+        the step sends nothing)."""
         commits: list[Commit] = []
-        # the effect index of each durable send, per step (None: the step sends nothing)
         where: list[list[int] | None] = []
         journaling = self.journal.enabled
         runtime = self._runtime
@@ -162,7 +192,16 @@ class RuntimeStore:
                 )
             commits.append(self._commit_for(actor_id, snapshot, previous, seq, ds, journal))
             where.append(idx)
-        results = await self.commit_many(commits)
+        return commits, where
+
+    @staticmethod
+    def _outcomes(
+        steps: Sequence[tuple[Any, ...]],
+        where: list[list[int] | None],
+        results: Sequence[CommitResult | PersistenceError],
+    ) -> list[BaseException | tuple[int | None, ...]]:
+        """Each step's outcome from its commit's result: the error, or the inbox seqs of its
+        durable sends by effect index (``()`` when it sends nothing durably)."""
         out: list[BaseException | tuple[int | None, ...]] = []
         for step, idx, r in zip(steps, where, results, strict=True):
             if isinstance(r, BaseException):

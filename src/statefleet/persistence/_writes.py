@@ -36,20 +36,31 @@ log = logging.getLogger("statefleet.persistence")
 
 
 class WriteOp:
-    """One queued write request and its outcome (one waiter, however many items)."""
+    """One queued write request and its outcome (one waiter, however many items: a future,
+    or an ``on_done`` callback)."""
 
-    __slots__ = ("error", "fut", "items", "kind", "result", "size")
+    __slots__ = ("error", "fut", "items", "kind", "on_done", "result", "size")
 
     def __init__(self, kind: str, items: Any, size: int) -> None:
         self.kind = kind
         self.items = items
         self.size = size
         self.fut: asyncio.Future[Any] | None = None
+        #: called with the op once its outcome is known (:meth:`WriteQueue.put_soon`)
+        self.on_done: Callable[[WriteOp], None] | None = None
         self.result: Any = None
         self.error: BaseException | None = None
 
     def finish(self) -> None:
         """Hand the outcome to the waiter."""
+        on_done = self.on_done
+        if on_done is not None:
+            self.on_done = None
+            try:
+                on_done(self)
+            except Exception:  # the queue goes on with the other ops of the batch
+                log.exception("statefleet store: a write's callback failed")
+            return
         fut = self.fut
         if fut is not None and not fut.done():
             if self.error is not None:
@@ -126,6 +137,10 @@ class WriteQueue:
 
     def _put(self, op: WriteOp) -> asyncio.Future[Any]:
         op.fut = fut = asyncio.get_running_loop().create_future()
+        self._queue(op)
+        return fut
+
+    def _queue(self, op: WriteOp) -> None:
         self.ops.append(op)
         self.queued += op.size
         if op.kind in self.eager and self._start is not None and not (self._busy or self.closing):
@@ -140,11 +155,18 @@ class WriteQueue:
             self._wake_writer()
         if self.queued >= self.max_batch and self._full is not None:
             self._full.set()
-        return fut
 
     async def submit(self, op: WriteOp) -> Any:
         """Queue ``op`` and wait for its outcome."""
         return await self._put(op)
+
+    def put_soon(self, op: WriteOp, on_done: Callable[[WriteOp], None]) -> None:
+        """Queue ``op`` with no waiter: ``on_done(op)`` is called on the event loop once its
+        ``result`` or ``error`` is set (from the batch's own completion callback: no task
+        wakes up for it). The actor runtime's commit pipeline finishes its batch there,
+        which saves a task switch and a loop iteration per batch (issue 16)."""
+        op.on_done = on_done
+        self._queue(op)
 
     def submit_soon(self, op: WriteOp) -> None:
         """Queue ``op`` without waiting (a failure is logged)."""
