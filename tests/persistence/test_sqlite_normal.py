@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from statefleet.core import PersistenceError
 from statefleet.persistence import JournalEntry, SQLiteStore, make_commit
 
 from .conftest import initial
@@ -105,3 +106,54 @@ def test_a_database_locked_by_another_writer_delays_commits_not_the_loop(tmp_pat
             assert store.stats["failures"] == 0
 
     _run(main)
+
+
+def test_a_full_disk_fails_a_loop_written_batch_and_loses_nothing_acknowledged(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "fleet.db"
+
+    async def main() -> tuple[list[str], list[str]]:
+        acked: list[str] = []
+        failed: list[str] = []
+        async with SQLiteStore(db, durability="normal") as store:
+            for i in range(5):
+                await store.commit(make_commit(f"ok{i}", initial(i=i), previous=None))
+                acked.append(f"ok{i}")
+            # white box: both writing connections (the loop's and the thread's) see a full
+            # disk, as a real one would be for both
+            inline, thread = store._inline, store._db
+            assert inline is not None and thread is not None
+            (pages,) = inline.execute("PRAGMA page_count").fetchone()
+            inline.execute(f"PRAGMA max_page_count = {pages}")
+            await thread.call(_execute, f"PRAGMA max_page_count = {pages}")
+            for i in range(3):  # one at a time: each a small batch, written on the loop
+                aid = f"big{i}"
+                try:
+                    await store.commit(make_commit(aid, initial(blob="x" * 20_000), previous=None))
+                    acked.append(aid)
+                except PersistenceError as exc:
+                    assert "database or disk is full" in str(exc)
+                    failed.append(aid)
+            assert failed and store.stats["failures"] >= 1
+            inline.execute("PRAGMA max_page_count = 1073741823")
+            await thread.call(_execute, "PRAGMA max_page_count = 1073741823")
+            await store.commit(make_commit("after", initial(), previous=None))
+            acked.append("after")
+        return acked, failed
+
+    acked, failed = _run(main)
+
+    async def check() -> None:
+        async with SQLiteStore(db, durability="normal") as store:
+            stored = set(await store.actor_ids(limit=100))
+            assert set(acked) <= stored
+            assert not set(failed) & stored
+
+    _run(check)
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def _execute(db: sqlite3.Connection, sql: str) -> None:
+    db.execute(sql)
