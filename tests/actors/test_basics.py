@@ -16,7 +16,7 @@ from statefleet import (
     SnapshotError,
     VirtualClock,
 )
-from statefleet.actors import ActorRef, ActorSystem
+from statefleet.actors import ActorRef, ActorSystem, Supervision
 from tests.actors._charts import S, T, chart, inc, record
 
 pytestmark = pytest.mark.anyio
@@ -302,3 +302,25 @@ async def test_a_slow_subscriber_never_blocks_the_actor() -> None:
 async def _take(sub: Any, n: int) -> Any:
     for _ in range(n):
         yield await sub.__anext__()
+
+
+async def test_each_actor_keeps_the_settings_it_was_spawned_with() -> None:
+    # top-level actors spawned with the system's defaults share them; an actor spawned with
+    # its own mailbox size or supervision, or as a child, keeps its own
+    own = Supervision(max_restarts=7)
+    async with ActorSystem(clock=VirtualClock(), mailbox_size=2) as system:
+        plain = system.spawn(counter())
+        small = system.spawn(counter(), mailbox_size=1)
+        strict = system.spawn(counter(), supervision=own, system_id="strict")
+        child = plain.spawn(counter())
+        for ref, room in ((plain, 2), (small, 1), (strict, 2), (child, 2)):
+            for _ in range(room):
+                ref.send_nowait("inc")
+            with pytest.raises(MailboxFullError, match=f"full \\({room} events"):
+                ref.send_nowait("inc")
+        assert plain.supervision == Supervision() and strict.supervision is own
+        assert (plain.parent, child.parent) == (None, plain)
+        assert (plain.system_id, strict.system_id) == (None, "strict")
+        assert system.get("strict") is strict
+        await system.wait_idle()
+        assert [r.context["n"] for r in (plain, small, strict, child)] == [2, 1, 2, 2]

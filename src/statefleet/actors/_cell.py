@@ -89,7 +89,7 @@ if TYPE_CHECKING:
     from statefleet.actors._models import ChartModel
     from statefleet.actors._runtime import Runtime
 
-__all__ = ["HANDED_OVER", "ActorCell", "copy_context"]
+__all__ = ["HANDED_OVER", "ActorCell", "Placement", "copy_context"]
 
 log = logging.getLogger("statefleet.actors")
 
@@ -158,6 +158,31 @@ class _Extra:
         self.uncommitted: MacrostepRecord | None = None
 
 
+class Placement:
+    """Where an actor sits, fixed when it is spawned: its parent, its invocation id, the
+    system id it is registered under, its supervision and its mailbox's capacity.
+
+    The top-level actors a system spawns with its defaults all share one (the runtime's
+    ``default_place``): one slot per actor instead of five, 32 bytes less per idle actor
+    (issue 16). The cell reads them as its own attributes."""
+
+    __slots__ = ("capacity", "invokeid", "parent", "sup", "system_id")
+
+    def __init__(
+        self,
+        parent: ActorCell | None,
+        invokeid: str | None,
+        system_id: str | None,
+        sup: Supervision,
+        capacity: int,
+    ) -> None:
+        self.parent = parent
+        self.invokeid = invokeid
+        self.system_id = system_id
+        self.sup = sup
+        self.capacity = capacity
+
+
 class ActorCell:
     """One actor: its engine, mailbox, lifecycle state and the per-actor extras.
 
@@ -168,19 +193,15 @@ class ActorCell:
 
     __slots__ = (
         "awaits",
-        "capacity",
         "chart",
         "end",
         "engine",
         "id",
-        "invokeid",
         "mailbox",
-        "parent",
+        "place",
         "ref",
         "rt",
         "state",
-        "sup",
-        "system_id",
         "x",
     )
 
@@ -198,11 +219,17 @@ class ActorCell:
         self.rt = rt
         self.chart = chart
         self.id = id
-        self.system_id = system_id
-        self.parent = parent
-        self.invokeid = invokeid
-        self.sup = supervision
-        self.capacity = mailbox_size
+        place = rt.default_place
+        if (
+            parent is None
+            and invokeid is None
+            and system_id is None
+            and mailbox_size == place.capacity
+            and (supervision is place.sup or supervision == place.sup)
+        ):
+            self.place = place
+        else:
+            self.place = Placement(parent, invokeid, system_id, supervision, mailbox_size)
         self.state = IDLE
         self.mailbox: deque[Item] | None = None
         self.x: _Extra | None = None
@@ -237,6 +264,32 @@ class ActorCell:
 
     def __repr__(self) -> str:
         return f"<ActorCell {self.id!r} ({self.chart.id}) {self.status}>"
+
+    # -- where it sits (its Placement) -------------------------------------------------------
+    @property
+    def parent(self) -> ActorCell | None:
+        """The parent actor (invoking or spawning), if any."""
+        return self.place.parent
+
+    @property
+    def invokeid(self) -> str | None:
+        """The invocation id, when a parent invoked this actor's chart."""
+        return self.place.invokeid
+
+    @property
+    def system_id(self) -> str | None:
+        """The well-known name it is registered under, if any."""
+        return self.place.system_id
+
+    @property
+    def sup(self) -> Supervision:
+        """Its supervision settings."""
+        return self.place.sup
+
+    @property
+    def capacity(self) -> int:
+        """How many events its mailbox holds."""
+        return self.place.capacity
 
     @property
     def stopped(self) -> bool:

@@ -202,7 +202,7 @@ class ActorRef:
         mb = cell.mailbox
         if mb is None:
             mb = cell.mailbox = deque()
-        elif len(mb) >= cell.capacity:
+        elif len(mb) >= cell.place.capacity:
             raise MailboxFullError(
                 f"mailbox of actor {self.id!r} is full ({cell.capacity} events waiting)"
             )

@@ -24,7 +24,7 @@ import anyio.lowlevel
 import msgspec
 import sniffio
 
-from statefleet.actors._cell import ActorCell, TraceHeaders
+from statefleet.actors._cell import ActorCell, Placement, TraceHeaders
 from statefleet.actors._commit import CommitPipeline
 from statefleet.actors._durable import Durable, DurableStore
 from statefleet.actors._invocations import RunningInvocation
@@ -130,6 +130,8 @@ class Runtime:
             )
         self.supervision = supervision
         self.mailbox_size = mailbox_size
+        #: where the top-level actors spawned with the system's defaults sit (one shared)
+        self.default_place = Placement(None, None, None, supervision, mailbox_size)
         self.batch = batch
         self.turn = turn
         self.ckpt_batch = checkpoint == "batch"
