@@ -493,8 +493,9 @@ class SQLiteStore(JournalReader, RuntimeStore):
             if not begun:
                 db.execute("BEGIN IMMEDIATE")
             kind = ops[0].kind
+            size = sum(op.size for op in ops)
             if kind in _BULK:
-                self._write_bulk(db, ops)
+                self._write_bulk(db, ops, size)
             elif kind == "quarantine":
                 self._write_quarantine(db, ops[0])
             elif kind == "dead_event":
@@ -516,7 +517,7 @@ class SQLiteStore(JournalReader, RuntimeStore):
             self._abandon(db)
             raise
         self.stats["batches"] += 1
-        self.stats["items"] += sum(op.size for op in ops)
+        self.stats["items"] += size
         known = self._known
         if kind in _BULK:
             # the stored versions after this transaction: the next batches need not ask
@@ -548,9 +549,8 @@ class SQLiteStore(JournalReader, RuntimeStore):
             with contextlib.suppress(sqlite3.Error):
                 db.execute("ROLLBACK")
 
-    def _write_bulk(self, db: sqlite3.Connection, ops: list[WriteOp]) -> None:
+    def _write_bulk(self, db: sqlite3.Connection, ops: list[WriteOp], size: int) -> None:
         now = time.time()
-        size = sum(op.size for op in ops)
         # stored versions of every actor a commit in the batch touches
         ids: dict[str, None] = {}
         for op in ops:
@@ -568,7 +568,7 @@ class SQLiteStore(JournalReader, RuntimeStore):
                 unknown.append(aid)
             else:
                 versions[aid], statuses[aid], charts[aid] = k
-        for chunk in _chunks(unknown, _CHUNK):
+        for chunk in _chunks(unknown, _CHUNK) if unknown else ():
             marks = ",".join("?" * len(chunk))
             cur = db.execute(
                 f"SELECT id, version, status, chart_id FROM actors WHERE id IN ({marks})",
@@ -578,7 +578,9 @@ class SQLiteStore(JournalReader, RuntimeStore):
                 versions[aid] = ver
                 statuses[aid] = status
                 charts[aid] = chart_id
-        stored = dict(statuses)  # the status of each stored row before this batch
+        # ``versions`` chains through the batch; ``statuses`` and ``charts`` stay what is
+        # stored (a commit earlier in the batch is in ``actor_rows``)
+        indexed = self._indexed
         inbox_new: dict[int, tuple[int, str, bytes, float]] = {}
         inbox_del: list[tuple[int]] = []
         actor_rows: dict[str, tuple[Any, ...]] = {}
@@ -607,7 +609,7 @@ class SQLiteStore(JournalReader, RuntimeStore):
                     actual = versions.get(aid)
                     if c.replace:
                         pass
-                    elif statuses.get(aid) == "quarantined":
+                    elif statuses.get(aid) == "quarantined" and aid not in actor_rows:
                         results.append(CorruptRecordError(aid, "the actor is quarantined"))
                         continue
                     elif actual != c.expected_version:
@@ -615,8 +617,7 @@ class SQLiteStore(JournalReader, RuntimeStore):
                         continue
                     snap = c.snapshot
                     versions[aid] = snap.version
-                    statuses[aid] = snap.status
-                    before = indexing.get(aid) or self._indexed.get(aid)
+                    before = indexing.get(aid) or indexed.get(aid)
                     indexing[aid] = (snap.version, snap.configuration)
                     if before != (actual, snap.configuration):
                         actor_states[aid] = snap.configuration
@@ -663,7 +664,7 @@ class SQLiteStore(JournalReader, RuntimeStore):
             updates: list[tuple[Any, ...]] = []
             upserts: list[tuple[Any, ...]] = []
             for aid, row in actor_rows.items():
-                if stored.get(aid) == row[4] and charts.get(aid) == row[1]:
+                if statuses.get(aid) == row[4] and charts.get(aid) == row[1]:
                     updates.append((row[2], row[3], row[5], row[6], row[8], aid))
                 else:  # a new actor, or its status or chart changes (indexed columns)
                     upserts.append(row)
@@ -692,9 +693,7 @@ class SQLiteStore(JournalReader, RuntimeStore):
             self._write_journal(db, journal_new, now)
         self.stats["commits"] += commits
         self.stats["accepts"] += accepts
-        self._committing = {
-            aid: (int(versions[aid] or 0), statuses[aid], row[1]) for aid, row in actor_rows.items()
-        }
+        self._committing = {aid: (row[3], row[4], row[1]) for aid, row in actor_rows.items()}
         self._indexing = indexing
 
     def _write_journal(
