@@ -242,8 +242,9 @@ class XEvent:
 
 _INIT_EVENT = EventData("xstate.init", type="platform")
 _UNSET: Any = object()
-#: the last event callbacks saw, with its XEvent (the key is never None: see _event_of)
-_last_event: tuple[Any, XEvent] = (object(), XEvent(None))
+#: the view of the last event callbacks saw (its ``raw`` is never None: see _event_of); one
+#: global read tells whether it is the current event's, and no pair is built per event
+_last_event: XEvent = XEvent(None)
 
 
 @dataclass(frozen=True)
@@ -343,11 +344,11 @@ def _event_of(raw: EventData | None) -> XEvent:
     callback of a microstep gets the same one; the start's ``None`` gets a fresh one)."""
     global _last_event
     last = _last_event
-    if last[0] is raw:
-        return last[1]
+    if last.raw is raw:
+        return last
     ev = XEvent(raw)
     if raw is not None:
-        _last_event = (raw, ev)
+        _last_event = ev
     return ev
 
 
@@ -383,21 +384,21 @@ def _adapt(
         def call(x: ActionContext) -> Any:
             raw = x.event
             last = _last_event
-            return fn(x.context, last[1] if last[0] is raw else _event_of(raw))
+            return fn(x.context, last if last.raw is raw else _event_of(raw))
 
     elif n == 3:
 
         def call(x: ActionContext) -> Any:
             raw = x.event
             last = _last_event
-            return fn(x.context, last[1] if last[0] is raw else _event_of(raw), d)
+            return fn(x.context, last if last.raw is raw else _event_of(raw), d)
 
     else:
 
         def call(x: ActionContext) -> Any:
             raw = x.event
             last = _last_event
-            return fn(x.owner, x.context, last[1] if last[0] is raw else _event_of(raw), d)
+            return fn(x.owner, x.context, last if last.raw is raw else _event_of(raw), d)
 
     if d is not None:
         call.__name__ = call.__qualname__ = d.type
