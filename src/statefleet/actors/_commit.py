@@ -20,6 +20,12 @@ On asyncio, with a store that commits by callback (``SQLiteStore``: the durable 
 ``commit_steps_soon``) and no cluster node, no task is involved at all: a batch starts from a
 ``call_soon`` callback, hands its commit over, and is finished by the store's callback once
 written (two task switches and a loop iteration less per batch than a worker awaiting it).
+Every batch runs in a copy of one context, the one the system was opened in (contextvars:
+an OpenTelemetry span current there parents the spans of steps whose events carry no trace
+context), as when the dispatcher task started a task per batch: a worker is started in it,
+not in the context of whatever code queued its first batch (a ``spawn`` inside an
+application span), which it would keep for every batch after; a batch without a task runs
+and is finished in a copy of its own.
 Code run from a loop callback has no current task, so anyio cannot tell which library runs
 it (sniffio asks asyncio for the current task): these callbacks say "asyncio" through
 sniffio's context variable, as sniffio documents for code outside a task.
@@ -31,6 +37,7 @@ from its last committed snapshot).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 from typing import TYPE_CHECKING
@@ -106,6 +113,9 @@ class CommitPipeline:
         #: decided at the first batch (the store is open and attached by then)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._probed = False
+        #: the context batches run in (a copy each): the one the system was opened in
+        #: (with a durable store; else the one it was made in)
+        self._context = contextvars.copy_context()
 
     def dispatch(self, a: ActorCell) -> None:
         """``a`` (OWNED) has an event or an uncommitted initial step: it joins the next
@@ -117,19 +127,21 @@ class CommitPipeline:
             if not self._probed:
                 self._probe()
             if self._loop is not None:
-                self._loop.call_soon(self._batch_soon)
+                self._loop.call_soon(self._batch_soon, context=self._context.copy())
                 return
             idle = self._idle
             if idle:
                 idle.pop().set()
-            else:
-                self.rt.tg_start(self._worker)
+            else:  # in a copy of the batches' context, not in that of whoever queued it
+                self._context.run(self.rt.tg_start, self._worker)
 
     def _probe(self) -> None:
         self._probed = True
         durable = self.rt.durable
-        if durable is not None and durable.commits_soon():
-            self._loop = asyncio.get_running_loop()
+        if durable is not None:
+            self._context = durable.context
+            if durable.commits_soon():
+                self._loop = asyncio.get_running_loop()
 
     def _batch_soon(self) -> None:
         """A batch without a task: its steps, then its commit handed to the store, which
@@ -146,16 +158,21 @@ class CommitPipeline:
         assert durable is not None
         steps: list[_Step] = []
         try:
-            steps = self._take_steps()
-        finally:
-            if not steps:
-                rt.end_work()  # nothing to commit, or a step raised what is not contained
+            self._take_steps(steps)
+        except BaseException:  # a step raised what is not contained: the batch is off
+            self._cancelled(steps)
+            rt.end_work()
+            raise
         if not steps:
+            rt.end_work()
             return
         t_commit = time.perf_counter()
+        # finished in the batch's context, as a worker task awaiting the commit would be
+        # (the store calls back from a context of its own)
+        ctx = contextvars.copy_context()
 
         def done(outcomes: list[BaseException | tuple[int | None, ...]]) -> None:
-            self._committed(steps, outcomes, time.perf_counter() - t_commit)
+            ctx.run(self._committed, steps, outcomes, time.perf_counter() - t_commit)
 
         rows = [(s.cell.id, s.snap, s.previous, s.seq, s.effects, s.ev, s.rec) for s in steps]
         try:
@@ -222,7 +239,7 @@ class CommitPipeline:
         rt = self.rt
         steps: list[_Step] = []
         try:
-            steps = self._take_steps()
+            self._take_steps(steps)
             if not steps:
                 return
             t_commit = time.perf_counter()
@@ -235,17 +252,16 @@ class CommitPipeline:
             self._cancelled(steps)  # cancelled while committing: the outcome is unknown
             rt.end_work()
 
-    def _take_steps(self) -> list[_Step]:
-        """The batch: the next step of each actor queued for it."""
+    def _take_steps(self, steps: list[_Step]) -> None:
+        """The batch, into ``steps``: the next step of each actor queued for it (the
+        steps taken so far are there if one raises)."""
         self._batching = False
         cells, self._queue = self._queue, []
         now = self.rt.clock_now()  # the batch's steps are taken at one instant
-        steps: list[_Step] = []
         for a in cells:
             st = self._step(a, now)
             if st is not None:
                 steps.append(st)
-        return steps
 
     @staticmethod
     def _cancelled(steps: list[_Step]) -> None:

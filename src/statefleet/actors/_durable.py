@@ -26,6 +26,7 @@ stored with, or moved forward by a registered migration.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import math
 import weakref
@@ -201,6 +202,8 @@ class Durable:
         self._opened = False
         self._sweeping = False
         self._loop: asyncio.AbstractEventLoop | None = None  # set by open (None: trio)
+        #: the context the system was opened in: its commit pipeline runs batches in copies
+        self.context = contextvars.copy_context()
         #: the cluster node runtime, on a store that is a cluster node (``store.cluster``)
         self.node: Node | None = None
 
@@ -292,6 +295,7 @@ class Durable:
             self._loop = asyncio.get_running_loop()
         except RuntimeError:  # trio
             self._loop = None
+        self.context = contextvars.copy_context()
         if not self.store.is_open:
             await self.store.__aenter__()
             self._opened = True
