@@ -630,12 +630,12 @@ class Interpreter:
             m = self._micro(tuple(enabled))
             if m.cacheable:
                 plan.static = m
-        if name is not None and len(cands) == 1:
-            plan.fast = self._fast_step(cands[0])
         if name is None:
             cfg.eventless = plan
         elif len(cfg.plans) < _MAX_EVENT_CACHE:
             cfg.plans[name] = plan
+            if len(cands) == 1:
+                plan.fast = self._fast_step(cands[0])
         return plan
 
     def _fast_step(self, candidates: tuple[Transition, ...]) -> FastStep | None:
@@ -1255,6 +1255,7 @@ class Interpreter:
         events it raised, if any. No guard holding: the event is not handled, as
         :meth:`macrostep` would find."""
         self.event = event
+        self.handled = True
         for cond, on_owner, run in fast:
             if cond is not None:
                 # the selection's guard evaluation (_select_dynamic), inlined
@@ -1264,7 +1265,6 @@ class Interpreter:
                 except Exception as exc:
                     self.raise_error(exc, loop_prone=True)
                     continue
-            self.handled = True
             if run is not None:
                 # run_block(block, True) inlined: a call less per event (an actor's counter
                 # step: ~150 ns of ~500)
