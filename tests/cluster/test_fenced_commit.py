@@ -236,3 +236,41 @@ async def test_a_fenced_dead_lettering_hands_the_shard_over_at_once(
             assert [e.event.name for e in await b_store.inbox(entity)] == ["GO"]
             assert await b_store.dead_letters() == []
     assert [r for r in records if isinstance(r, ActorRestarted | ActorEscalated)] == []
+
+
+async def test_an_ask_from_another_node_whose_step_was_fenced_is_answered_by_the_new_owner(
+    store: Stores, leases: VirtualClock
+) -> None:
+    """Node b asks an entity that node a still runs, though node c has taken its shard.
+    a's commit of the step is refused: a must not answer (the old code answered that the
+    actor had crashed, while the event stays in the inbox and is applied later); the event
+    is applied by c, which answers b."""
+    # an entity of c's share, whichever of a and b count as members when c's node runs
+    c_shards = assign(SHARDS, ["a", "b", "c"], "c") & assign(SHARDS, ["b", "c"], "c")
+    entity = next(f"e{i}" for i in range(1000) if shard_of(f"e{i}", SHARDS) in c_shards)
+    shard = shard_of(entity, SHARDS)
+    a_store = store("a")
+    async with node_a(a_store, entity) as (_, ref, ca, records):
+        leases.set(PAUSED)
+        async with store("c") as c_store:  # c takes the shard; its node runs later
+            cc = c_store.cluster
+            assert cc is not None
+            assert shard in await cc.acquire([shard])
+        assert shard in (ca.scope or ())  # a has not noticed
+        answers: list[list[str]] = []
+        answered = anyio.Event()
+        async with ActorSystem(store=store("b"), charts=[LEDGER]) as b:
+
+            async def ask() -> None:
+                snap = await b.ref(LEDGER, entity).ask("add", k="q")
+                answers.append(snap.context["keys"])
+                answered.set()
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(ask)  # the event goes to the inbox; a applies it, fenced
+                await handed_over(ref, records)
+                assert answers == []  # a did not answer
+                async with ActorSystem(store=store("c"), charts=[LEDGER]):
+                    with anyio.fail_after(60):
+                        await answered.wait()
+        assert answers == [["a0", "q"]]

@@ -343,6 +343,10 @@ class PostgresStore(JournalReader, RuntimeStore):
         self._callbacks: dict[int, Callable[[int, tuple[str, ...] | None], None]] = {}
         self._listened: set[str] = set()  # channels LISTENed to on the current connection
         self._listener_lost: anyio.Event | None = None
+        # held while the listening connection is made or listens to more: two callers at
+        # once (a node's first shards and its first cross-node ask) would each make one,
+        # and the one not kept would leak, open and listening
+        self._listening = asyncio.Lock()
         self._others_only: set[int] = set()  # shards whose own-write notices are skipped
         self._reply_channel: str | None = None  # this node's reply channel, once listened
         self._replies = ReplyAssembler()
@@ -1333,11 +1337,12 @@ class PostgresStore(JournalReader, RuntimeStore):
             else:
                 self._others_only.discard(s)
         try:
-            if self._listener is None or self._listener.is_closed():
-                await self._start_listener()
-            else:
-                for s in wanted:
-                    await self._listen(self._listener, s)
+            async with self._listening:
+                if self._listener is None or self._listener.is_closed():
+                    await self._start_listener()
+                else:
+                    for s in wanted:
+                        await self._listen(self._listener, s)
         except (*_LOST, asyncpg.PostgresError) as exc:
             raise PersistenceError(f"{self.where}: cannot listen: {exc}") from exc
 
@@ -1373,10 +1378,11 @@ class PostgresStore(JournalReader, RuntimeStore):
             return
         self._reply_channel = self.reply_channel(self.node)
         try:
-            if self._listener is None or self._listener.is_closed():
-                await self._start_listener()
-            else:
-                await self._listener.add_listener(self._reply_channel, self._on_notify)
+            async with self._listening:
+                if self._listener is None or self._listener.is_closed():
+                    await self._start_listener()
+                else:
+                    await self._listener.add_listener(self._reply_channel, self._on_notify)
         except (*_LOST, asyncpg.PostgresError) as exc:
             self._reply_channel = None
             raise PersistenceError(f"{self.where}: cannot listen: {exc}") from exc
@@ -1450,7 +1456,10 @@ class PostgresStore(JournalReader, RuntimeStore):
             attempt = 0
             while self._open:
                 try:
-                    await self._start_listener()
+                    async with self._listening:
+                        # (unless a caller made it again meanwhile)
+                        if self._listener is None or self._listener.is_closed():
+                            await self._start_listener()
                     break
                 except (PersistenceError, *_LOST, asyncpg.PostgresError) as exc:
                     log.warning("statefleet store %s: cannot listen again (%s)", self.where, exc)
