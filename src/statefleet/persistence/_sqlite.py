@@ -447,14 +447,15 @@ class SQLiteStore(JournalReader, RuntimeStore):
         on the event loop.
 
         Why on the loop: a NORMAL commit in WAL mode does not fsync; a small transaction is
-        tens of microseconds of CPU, and handing it to a thread and back cost more than the
-        transaction itself (the queue put, the thread's wake-up, the GIL passed between two
-        busy threads, the loop's self-pipe wake-up): about 30 us less CPU per commit, a third
-        of the store's cost for one client sending one event at a time (issue 16). What can
-        block stays in the thread: every fsync (FULL commits; WAL checkpoints: this
-        connection never checkpoints, ``_checkpoint_soon`` runs one in the thread), big
-        batches (over ``_INLINE_ITEMS`` items), one-off writes, and a database locked by
-        someone else (this connection does not wait: the batch goes to the thread)."""
+        tens of microseconds of CPU, and handing it to a thread and back cost about as much
+        again (the queue put, the thread's wake-up, the GIL passed between two busy threads,
+        the loop's self-pipe wake-up): 10-30 us less CPU per commit, measured on the store
+        alone with one client committing one step at a time (issue 16). What can block stays
+        in the thread: every fsync (FULL commits; WAL checkpoints: this connection never
+        checkpoints, ``_checkpoint_and_write`` runs one in the thread every
+        ``_CHECKPOINT_ITEMS`` items), big batches (over ``_INLINE_ITEMS`` items), one-off
+        writes, and a database locked by someone else (this connection does not wait: the
+        batch goes to the thread)."""
         db = self._db
         assert db is not None
         inline = self._inline
