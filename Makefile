@@ -86,6 +86,8 @@ bench-peers:
 	@for p in $(PEER_PKGS); do $(PEERS)/bin/python -m pip install -q "$$p" >/dev/null 2>&1 \
 		|| echo "note: peer $$p did not install on $(PYTHON)"; done
 	$(PEERS)/bin/python -m pip install -q -e .
+	@# the harness's peer cases, checked at tiny sizes before anything is timed
+	$(PEERS)/bin/python -m pytest -m peers tests/test_benchmarks_peers_smoke.py
 	$(PEERS)/bin/python benchmarks/bench_peers.py $(ARGS)
 	$(PEERS)/bin/python benchmarks/bench_peers_runtime.py $(ARGS)
 

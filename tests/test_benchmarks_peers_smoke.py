@@ -1,4 +1,8 @@
-"""``make bench-peers``'s harnesses run and check their work (tiny sizes, never timing)."""
+"""``make bench-peers``'s harnesses run and check their work (tiny sizes, never timing).
+
+The tests marked ``peers`` need a peer library, which lives in ``.venv-peers`` only: ``make
+test`` deselects them and ``make bench-peers`` runs them there before it times anything.
+"""
 
 from __future__ import annotations
 
@@ -96,6 +100,7 @@ def test_idle_bytes_and_import_rows_run_in_subprocesses() -> None:
     assert not any("failed" in e for e in first_use.extra), first_use.extra
 
 
+@pytest.mark.peers
 def test_pystator_runs_every_workload_checked() -> None:
     _need("pystator", "pystator")
     results = peers.run([_library("pystator")], repeats=1, budget=0.0001, sf_events=20)
@@ -104,6 +109,7 @@ def test_pystator_runs_every_workload_checked() -> None:
         assert cell.rate is not None and cell.rate > 0, (w, cell.note)
 
 
+@pytest.mark.peers
 def test_stateforward_hsm_runs_w1_to_w3_checked_and_says_why_not_w4() -> None:
     _need("hsm", "stateforward-hsm (Python >= 3.13)")
     results = peers.run([_library("stateforward-hsm")], repeats=1, budget=0.0001, sf_events=20)
@@ -113,6 +119,7 @@ def test_stateforward_hsm_runs_w1_to_w3_checked_and_says_why_not_w4() -> None:
     assert results["stateforward-hsm"]["W4"].note.startswith("n/a: no orthogonal regions")
 
 
+@pytest.mark.peers
 def test_a_peer_case_that_does_not_do_the_work_prints_no_number() -> None:
     _need("pystator", "pystator")
     case = peers.pystator_cases()["W3"]
@@ -127,6 +134,7 @@ def test_a_peer_case_that_does_not_do_the_work_prints_no_number() -> None:
     assert out["lazy"]["W3"].note.startswith("wrong result")
 
 
+@pytest.mark.peers
 def test_xoscar_runs_every_actor_row_in_process_and_checked() -> None:
     _need("xoscar", "xoscar")
     for key, run in runtime.xoscar_rows(runtime.QUICK).items():
@@ -134,6 +142,7 @@ def test_xoscar_runs_every_actor_row_in_process_and_checked() -> None:
         assert run() > 0, key
 
 
+@pytest.mark.peers
 @pytest.mark.parametrize("durability", ["full", "normal"])
 def test_dbos_runs_one_workflow_per_durable_event(durability: str) -> None:
     _need("dbos", "DBOS")
