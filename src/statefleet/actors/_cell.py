@@ -247,6 +247,7 @@ class ActorCell:
         any, is its callbacks' ``self`` and sees it)."""
         m = self.chart.engine()
         m.track_unhandled = True
+        m.attention = self.watched()  # (see ``run``)
         m.session_id = self.id
         x = self.x
         model = x.model if x is not None else None
@@ -420,6 +421,7 @@ class ActorCell:
         if x.watchers is None:
             x.watchers = []
         x.watchers.append(w)
+        self.engine.attention = True  # every step is looked at now (see ``run``)
         if timeout is not None:
             what = repr(state_id) if state_id is not None else "the predicate"
             w.timeout_with(TimeoutError(f"actor {self.id!r}: timed out waiting for {what}"))
@@ -445,7 +447,13 @@ class ActorCell:
         if x.subs is None:
             x.subs = []
         x.subs.append(sub)
+        self.engine.attention = True  # every step is looked at now (see ``run``)
         return sub
+
+    def watched(self) -> bool:
+        """Has the actor watchers or subscribers (snapshots wanted after every step)?"""
+        x = self.x
+        return x is not None and bool(x.watchers or x.subs)
 
     def unsubscribe(self, sub: Subscription) -> None:
         """Stop building snapshots for ``sub``."""
@@ -704,6 +712,10 @@ class ActorCell:
                     ev = item  # type: ignore[assignment]
                     env = None
                     run_actions(item, fast)  # type: ignore[arg-type]
+                    # after_step() does nothing unless the engine says there is something
+                    # to look at (no envelope, untraced here: see below)
+                    if not m.attention:
+                        continue
                 else:
                     if type(item) is Envelope:
                         env = item
@@ -736,26 +748,24 @@ class ActorCell:
                             fast_cfg, fast_name = m.cfg, ev.name
                             plain = ev.sendid is None and ev.invokeid is None and not step_ckpt
                             fast_ev = ev if plain else None
-                # after_step() does nothing in the common case: nothing to carry out, no
-                # error, nobody waiting or watching, still running (an actor that was
-                # asked once keeps its extras: only watchers and subscribers matter here;
-                # the snapshot its last ask kept is a checkpoint only while its version
-                # holds)
-                if not (
-                    m.effects
-                    or m.errors
-                    or ((x := self.x) is not None and (x.watchers or x.subs))
-                    or m.unhandled is not None
-                    or not m.running
-                    or env is not None
-                    or traced
-                ):
-                    continue
+                    # after_step() does nothing in the common case: nothing to carry out,
+                    # no error, nobody waiting or watching, still running (the engine's
+                    # ``attention``, which this cell also keeps set while it has watchers
+                    # or subscribers: an actor that was asked once keeps its extras, and
+                    # the snapshot its last ask kept is a checkpoint only while its
+                    # version holds), no ask to answer, no listener
+                    if not (m.attention or env is not None or traced):
+                        continue
                 if env is not None:
                     env.handled = m.handled
                 code = self.after_step(ev, env, rec)
                 if code:
                     return code
+                if mb:
+                    # cleared for the events that follow in this run only: a run of one
+                    # (a ping-pong hop) would pay ~100 ns for it; a flag left set costs
+                    # the next run's first step an after_step that finds nothing
+                    m.settle(self.watched())
                 if m.invocations:
                     fast_cfg = fast_ev = None  # the step started one: no fast path now
         except BaseException as exc:

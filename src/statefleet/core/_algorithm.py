@@ -354,6 +354,7 @@ class Interpreter:
         "__weakref__",
         "_tables",
         "_touched_history",
+        "attention",
         "bound",
         "cfg",
         "chart",
@@ -424,6 +425,21 @@ class Interpreter:
         self.handled = True
         #: microsteps taken so far (how a macrostep tells whether anything moved)
         self.moves = 0
+        #: something for the driver to look at after a step: set (never cleared) wherever a
+        #: step leaves an outcome (an effect, an error, an unhandled error event, a final
+        #: state); a driver may also set it for reasons of its own (an actor's watchers) and
+        #: clears it by :meth:`settle`. False means all of those are empty: a driver tests
+        #: this one field instead of each of them after every step (issue 16: ~30 ns of an
+        #: actor's ~400 ns event)
+        self.attention = False
+
+    def settle(self, keep: bool = False) -> None:
+        """The driver has handled the last step's outcome: :attr:`attention` is cleared
+        unless some of it is still there, or ``keep`` (the driver's own reason to look after
+        every step)."""
+        self.attention = keep or bool(
+            self.effects or self.errors or self.unhandled is not None or not self.running
+        )
 
     def _push_internal(self, ev: EventData) -> None:
         if self.internal is _NO_EVENTS:
@@ -432,6 +448,7 @@ class Interpreter:
             self.internal.append(ev)
 
     def _emit(self, effect: Effect) -> None:
+        self.attention = True
         if self.effects is _NO_EFFECTS:
             self.effects = [effect]
         else:
@@ -584,6 +601,7 @@ class Interpreter:
         if self.errors is _NO_ERRORS:
             self.errors = []
         self.errors.append(exc)
+        self.attention = True
         ev = self.event
         if loop_prone and ev is not None and ev.name == "error.execution" and ev.type == "platform":
             # would loop: recorded, not raised again (so nothing will take it)
@@ -597,6 +615,7 @@ class Interpreter:
         )
 
     def _note_unhandled(self, ev: EventData) -> None:
+        self.attention = True
         if self.unhandled is None:
             self.unhandled = []
         self.unhandled.append(ev)
@@ -1078,6 +1097,7 @@ class Interpreter:
             if op.final:
                 if op.final == 1:
                     self.running = False
+                    self.attention = True
                     self.done_data = self.eval_donedata(node)
                 else:
                     parent = node.parent
@@ -1155,6 +1175,7 @@ class Interpreter:
     def _loop_error(self, limit: int) -> None:
         self.status = "error"
         self.running = False
+        self.attention = True
         raise InfiniteLoopError(
             f"chart {self.chart.id!r}: more than {limit} microsteps in one macrostep"
             f" (last event {self.event.name if self.event else None!r}); eventless"
@@ -1498,6 +1519,8 @@ class Interpreter:
         self.history = dict(snap.history) if snap.history else _NO_HISTORY
         self.status = snap.status
         self.running = snap.status == "active"
+        if not self.running:
+            self.attention = True
         self.pending = {d.sendid: d for d in snap.pending} if snap.pending else _NO_PENDING
         self.version = snap.version
         self.session_id = snap.session_id
