@@ -69,10 +69,14 @@ async def main(db: str) -> None:
     global STARTED
     STARTED = anyio.Event()
     records: list[str] = []
+    recovered = anyio.Event()
 
     class Keep(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
-            records.append(record.getMessage())
+            message = record.getMessage()
+            records.append(message)
+            if "recover" in message:
+                recovered.set()  # logged once recovery is over (the order may finish first)
 
     logging.getLogger("statefleet").addHandler(Keep())
     logging.getLogger("statefleet").setLevel(logging.INFO)
@@ -85,6 +89,8 @@ async def main(db: str) -> None:
         ref = system.get("order-1")
         assert ref is not None
         snap = await ref.wait_for(lambda s: s.status == "done", timeout=60)
+        with anyio.fail_after(20):  # a bound for a failure, not a wait for time to pass
+            await recovered.wait()
         out = {
             "configuration": sorted(snap.configuration),
             "recovery": [r for r in records if "recover" in r],

@@ -345,21 +345,24 @@ class Durable:
             # parents first: activating a parent restores its invoked children
             ids.sort(key=lambda i: (i.count("/"), i))
             limit = anyio.Semaphore(256)
+            activated: set[str] = set()
             async with anyio.create_task_group() as tg:
                 for aid in ids:
                     await limit.acquire()
-                    tg.start_soon(self._recover_one, aid, limit)
+                    tg.start_soon(self._recover_one, aid, limit, activated)
             # then every actor with a timer due (overdue timers, and running invocations:
             # their marker is always due), which starts its invocations again
-            due = await self._rearm(None)
+            due = await self._rearm(None, activated)
             s = self.system
-            woken = [s.cells[i] for i in {*ids, *due} if i in s.cells]
+            # counted as activated, not as still in memory: an actor recovered here may
+            # already have finished (its invocation completed) and left memory
+            woken = [s.cells[i] for i in activated if i in s.cells]
             timers = sum(len(a.engine.pending) for a in woken)
             invoking = sum(1 for a in woken if a.engine.invocations)
             log.info(
                 "statefleet: recovered %d actor(s) from the store (%d with inbox events,"
                 " %d with due timers or running invocations; %d invoking), %d timer(s) re-armed",
-                len(woken),
+                len(activated),
                 len(ids),
                 len(due),
                 invoking,
@@ -370,9 +373,11 @@ class Durable:
         finally:
             self.system.end_work()
 
-    async def _recover_one(self, actor_id: str, limit: anyio.Semaphore) -> None:
+    async def _recover_one(
+        self, actor_id: str, limit: anyio.Semaphore, activated: set[str]
+    ) -> None:
         try:
-            await self._activate_for_delivery(actor_id)
+            await self._activate_for_delivery(actor_id, activated)
         finally:
             limit.release()
 
@@ -521,14 +526,19 @@ class Durable:
         context = getattr(model, "initial_context", None) if snap is None else None
         return self.system.spawn_top(chart, actor_id, snap, model=model, context=context)
 
-    async def _activate_for_delivery(self, actor_id: str) -> None:
+    async def _activate_for_delivery(
+        self, actor_id: str, activated: set[str] | None = None
+    ) -> None:
         """Activate an actor that has inbox events; a stored actor that does not exist gets
         its inbox moved to the dead letters. On a node, an actor whose shard the node no
         longer holds (handed over or lost meanwhile: its next owner delivers the events)
         is left alone, whatever failed on the way (a write refused by the fence): nothing
-        is dead-lettered and nothing escapes the task."""
+        is dead-lettered and nothing escapes the task. ``activated`` (if given) gets the id
+        once it was activated without an error."""
         try:
             await self._activate_or_reject(actor_id)
+            if activated is not None:
+                activated.add(actor_id)
         except StatefleetError as exc:
             node = self.node
             if node is not None and not await node.holds(actor_id):
@@ -825,9 +835,10 @@ class Durable:
         finally:
             self.system.end_work()
 
-    async def _rearm(self, due: float | None) -> list[str]:
+    async def _rearm(self, due: float | None, activated: set[str] | None = None) -> list[str]:
         """Activate the actors not in memory with a durable timer due now; arm a wake-up
-        for the next one. The ids it activated."""
+        for the next one. The ids it tried to activate (``activated``, if given, gets those
+        activated without an error)."""
         s = self.system
         now = s.clock_now()
         woken: list[str] = []
@@ -839,7 +850,7 @@ class Durable:
                 ids.sort(key=lambda i: (i.count("/"), i))  # parents first
                 async with anyio.create_task_group() as tg:
                     for aid in ids:
-                        tg.start_soon(self._activate_for_delivery, aid)
+                        tg.start_soon(self._activate_for_delivery, aid, activated)
                 woken.extend(ids)
                 if len(ids) < 1000:
                     break
