@@ -274,3 +274,32 @@ async def test_an_ask_from_another_node_whose_step_was_fenced_is_answered_by_the
                     with anyio.fail_after(60):
                         await answered.wait()
         assert answers == [["a0", "q"]]
+
+
+async def test_a_send_through_an_actor_ref_whose_step_was_fenced_says_handed_over(
+    store: Stores, leases: VirtualClock
+) -> None:
+    """A send and an ask through the ref of a live actor (not the entity's virtual ref)
+    whose steps' commits are refused by the fence get the error of any actor handed over,
+    :class:`~statefleet.ActorStoppedError`, not the store's refusal: user code has one
+    thing to catch. Nothing of either step was written."""
+    b_shards = assign(SHARDS, ["a", "b"], "b")
+    entity = next(f"e{i}" for i in range(1000) if shard_of(f"e{i}", SHARDS) in b_shards)
+    shard = shard_of(entity, SHARDS)
+    async with node_a(store("a"), entity) as (_, ref, ca, records):
+        leases.set(PAUSED)
+        async with store("b") as b_store:
+            cb = b_store.cluster
+            assert cb is not None
+            assert shard in await cb.acquire([shard])
+            with pytest.raises(ActorStoppedError, match="handed over"):
+                await ref.send("add", k="x")
+            with pytest.raises(ActorStoppedError, match="handed over"):
+                await ref.ask("add", k="y")
+            assert ref.status == "handed over"
+            assert shard not in (ca.scope or ())
+            stored = (await b_store.load(entity)).record
+            assert stored is not None and stored.snapshot.context["keys"] == ["a0"]
+            assert await b_store.inbox(entity) == []
+    mine = [r for r in records if r.actor == entity]
+    assert [r for r in mine if isinstance(r, ActorRestarted | ActorEscalated)] == []

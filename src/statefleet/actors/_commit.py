@@ -31,7 +31,8 @@ it (sniffio asks asyncio for the current task): these callbacks say "asyncio" th
 sniffio's context variable, as sniffio documents for code outside a task.
 
 An actor whose step cannot be snapshotted or committed crashes (its supervisor restarts it
-from its last committed snapshot).
+from its last committed snapshot), but for a commit refused by a cluster node's fence: the
+actor is handed over, and the step's waiters get :class:`~statefleet.ActorStoppedError`.
 """
 
 from __future__ import annotations
@@ -364,6 +365,10 @@ class CommitPipeline:
         if isinstance(out, BaseException):
             if supervisor.reload(a, out, st.ev, env):
                 return  # the stored actor moved on: loaded again, the event redelivered
+            if supervisor.handed_over(a, out, env):
+                # refused by the fence: before the store's error reaches the waiters, who
+                # learn that the actor was handed over, as for any actor handed over
+                return
             if env is not None and env.ack is not None:
                 env.ack.fail(out)  # a durable send learns why (the ask, that it crashed)
             if a.state != STOPPED:
