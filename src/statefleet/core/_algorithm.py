@@ -1467,7 +1467,30 @@ class Interpreter:
     def to_snapshot(self, context: dict[str, Any] | None = None) -> Snapshot:
         """The current state as an immutable :class:`Snapshot`; ``context``: the datamodel
         to put in it instead of the live one (a driver's copy: one struct built, not two)."""
-        return self.snapshot_of(self.checkpoint(self.context if context is None else context))
+        # built directly, not as ``snapshot_of(checkpoint(...))``: no intermediate tuple to
+        # build and unpack, and the fields that are usually empty are left to their defaults
+        # when they are (an actor's ``ask`` reply: ~40% of building it, issue 16)
+        chart = self.chart
+        if context is None:
+            context = self.context
+        if (
+            self.history
+            or self.pending
+            or self.invocations
+            or self.bound
+            or self.done_data is not None
+        ):
+            return self.snapshot_of(self.checkpoint(context))
+        return Snapshot(
+            chart_id=chart.id,
+            chart_version=chart.version,
+            configuration=self.cfg.ids,
+            context=context,
+            status=self.status,
+            version=self.version,
+            session_id=self.session_id,
+            send_counter=self.send_counter,
+        )
 
     def checkpoint(self, context: dict[str, Any]) -> RawCheckpoint:
         """The fields a :class:`Snapshot` is made of, with ``context`` (a driver's copy) as
