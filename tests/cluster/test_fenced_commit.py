@@ -13,6 +13,7 @@ apart (a long lease), so node ``a`` learns that it lost the shard only from the 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -303,3 +304,31 @@ async def test_a_send_through_an_actor_ref_whose_step_was_fenced_says_handed_ove
             assert await b_store.inbox(entity) == []
     mine = [r for r in records if r.actor == entity]
     assert [r for r in mine if isinstance(r, ActorRestarted | ActorEscalated)] == []
+
+
+async def test_a_fenced_refusal_of_an_unknown_actors_events_hands_the_shard_over_at_once(
+    store: Stores, leases: VirtualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Events to an actor that is not stored go to the dead letters when an activation
+    finds them. Refused by the fence, they stay in the inbox for the shard's new owner, and
+    the node has lost the shard by the time the activation gives up (Node.fenced), not
+    only after a round it kicks (the old code asked the database and left it to the
+    round)."""
+    entity = "ghost-1"
+    shard = shard_of(entity, SHARDS)
+    async with node_a(store("a"), "other-1") as (_, _, ca, records):
+        leases.set(PAUSED)
+        async with store("b") as b_store:
+            cb = b_store.cluster
+            assert cb is not None
+            assert shard in await cb.acquire([shard])
+            caplog.set_level(logging.INFO, "statefleet")
+            # a is notified and activates the unknown entity: its dead-lettering is fenced
+            await b_store.accept(entity, EventData("GO"))
+            with anyio.fail_after(20):
+                while not any("handed over while activated" in m for m in caplog.messages):
+                    await anyio.sleep(0.01)
+            assert shard not in (ca.scope or ())
+            assert [e.event.name for e in await b_store.inbox(entity)] == ["GO"]
+            assert await b_store.dead_letters() == []
+    assert [r for r in records if isinstance(r, ActorRestarted)] == []

@@ -541,7 +541,10 @@ class Durable:
                 activated.add(actor_id)
         except StatefleetError as exc:
             node = self.node
-            if node is not None and not await node.holds(actor_id):
+            # a write refused by this node's fence (the inbox's dead-lettering): the shard
+            # is lost at once (Node.fenced, the one decision point); any other failure asks
+            # the database whether the shard is still this node's
+            if node is not None and (node.fenced(exc, None) or not await node.holds(actor_id)):
                 log.info("statefleet: %r was handed over while activated: %s", actor_id, exc)
                 return
             log.error("statefleet: cannot activate %r: %s", actor_id, exc)
@@ -560,8 +563,9 @@ class Durable:
                 except StatefleetError as exc2:  # kept in the inbox: tried again later
                     log.warning("statefleet: cannot create %r: %s", actor_id, exc2)
                 return
-            if node is not None and not await node.holds(actor_id):
-                # not stored *yet*, maybe: its new owner creates it
+            if node is not None and not node.owns(actor_id):
+                # not stored *yet*, maybe: its new owner creates it (a shard this node
+                # still serves but lost is refused by the fence: see the caller)
                 log.info("statefleet: %r was handed over while activated", actor_id)
                 return
             n = await self.store.reject_inbox(actor_id, f"no such actor: {exc}")

@@ -290,16 +290,18 @@ class Node:
         self.cluster.scope = frozenset(self.serving)
         self._evict(shards, waits)
 
-    def fenced(self, exc: BaseException, actor: ActorCell) -> bool:
+    def fenced(self, exc: BaseException, actor: ActorCell | None) -> bool:
         """Was ``exc`` the fence refusing a write of this node for ``actor`` (a commit, a
         dead letter: the shard's lease is another node's now, or expired)? Then the shard
         is not this node's, whatever its own lease table says until its next round: it is
         lost at once (:meth:`_lose`: its actors, ``actor``'s top-level actor included, are
         handed over, not failed) and that round starts now (it learns who holds the shard
         and stops listening to its inbox). The one place that decides what a refused write
-        means; the supervisor asks it of every failed step. A refusal of an earlier
-        ownership of a shard acquired again since (at a later epoch) loses nothing but
-        ``actor``, a leftover of that ownership."""
+        means; the supervisor asks it of every failed step, the activation of a write it
+        made with no actor in memory (``actor`` None: an unknown actor's inbox moved to
+        the dead letters). A refusal of an earlier ownership of a shard acquired again
+        since (at a later epoch) loses nothing but ``actor``, a leftover of that
+        ownership."""
         refused = self.cluster.refused(exc)
         if refused is None:
             return False
@@ -308,10 +310,11 @@ class Node:
         if shard in self.serving and (held is None or held == refused.epoch):
             log.warning("statefleet node %s: lost shard %d: %s", self.cluster.node, shard, exc)
             self._lose({shard}, None)
-        top = actor
-        while top.parent is not None:
-            top = top.parent
-        top.terminate(HANDED_OVER, None)  # (done already, but for such a leftover)
+        if actor is not None:
+            top = actor
+            while top.parent is not None:
+                top = top.parent
+            top.terminate(HANDED_OVER, None)  # (done already, but for such a leftover)
         self._kick.set()
         return True
 
