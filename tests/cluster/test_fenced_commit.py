@@ -332,3 +332,29 @@ async def test_a_fenced_refusal_of_an_unknown_actors_events_hands_the_shard_over
             assert [e.event.name for e in await b_store.inbox(entity)] == ["GO"]
             assert await b_store.dead_letters() == []
     assert [r for r in records if isinstance(r, ActorRestarted)] == []
+
+
+async def test_a_send_through_the_entitys_ref_whose_step_was_fenced_goes_to_the_new_owner(
+    store: Stores, leases: VirtualClock
+) -> None:
+    """The entity's virtual ref (``system.ref``) takes the handing over of a live actor
+    whose step was fenced as its cue to send to the new owner: the send returns once
+    the event is accepted there, and that owner applies it."""
+    b_shards = assign(SHARDS, ["a", "b"], "b")
+    entity = next(f"e{i}" for i in range(1000) if shard_of(f"e{i}", SHARDS) in b_shards)
+    shard = shard_of(entity, SHARDS)
+    async with node_a(store("a"), entity) as (a, ref, ca, records):
+        leases.set(PAUSED)
+        async with store("b") as b_store:
+            cb = b_store.cluster
+            assert cb is not None
+            assert shard in await cb.acquire([shard])
+        assert shard in (ca.scope or ())  # a has not noticed: its live actor takes it
+        await a.ref(LEDGER, entity).send("add", k="x")
+        assert ref.status == "handed over"
+        async with ActorSystem(store=store("b"), charts=[LEDGER]):
+            with anyio.fail_after(60):
+                snap = await a.ref(LEDGER, entity).ask("add", k="q")
+        assert snap.context["keys"] == ["a0", "x", "q"]
+    mine = [r for r in records if r.actor == entity]
+    assert [r for r in mine if isinstance(r, ActorRestarted | ActorEscalated)] == []

@@ -917,14 +917,11 @@ class VirtualRef:
             try:
                 return await op(a)
             except ActorStoppedError:
+                # handed over: also when the step carrying the event was refused by the
+                # fence (the shard moved meanwhile; nothing of it was written), so its new
+                # owner applies the event
                 if a.status not in ("passivated", HANDED_OVER):
                     raise
-            except StatefleetError:
-                # the step carrying the event was refused because the shard moved meanwhile
-                # (fenced: nothing of it was written), so its new owner applies the event
-                if remote is None or node is None or await node.holds(self.id):
-                    raise
-                return await remote(node)
         raise ActorError(f"entity {self.id!r} keeps being passivated")  # pragma: no cover
 
     async def send(self, event: str | EventData, /, **data: Any) -> None:
