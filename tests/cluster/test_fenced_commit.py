@@ -94,6 +94,22 @@ async def node_a(
         yield a, ref, ca, records
 
 
+def entity_in(shards: set[int]) -> str:
+    """An entity id of one of ``shards``."""
+    return next(f"e{i}" for i in range(1000) if shard_of(f"e{i}", SHARDS) in shards)
+
+
+@asynccontextmanager
+async def taken(store: PostgresStore, shard: int) -> AsyncIterator[PostgresStore]:
+    """``store`` (open) once its cluster node has taken ``shard``'s lease (its node runtime
+    does not run: it takes nothing else)."""
+    async with store:
+        cluster = store.cluster
+        assert cluster is not None
+        assert shard in await cluster.acquire([shard])
+        yield store
+
+
 async def handed_over(ref: ActorRef, records: list[Record]) -> None:
     """Wait until the actor of ``ref`` stops, and check it was handed over: no restart and
     no escalation recorded (a reload from the store is published as a restart too)."""
@@ -110,16 +126,13 @@ async def test_commits_refused_by_the_fence_hand_the_actor_over_instead_of_faili
     # an entity of a shard node b is assigned once both nodes are members, so that b's
     # node runtime keeps the shard b takes below
     b_shards = assign(SHARDS, ["a", "b"], "b")
-    entity = next(f"e{i}" for i in range(1000) if shard_of(f"e{i}", SHARDS) in b_shards)
+    entity = entity_in(b_shards)
     shard = shard_of(entity, SHARDS)
     a_store = store("a")
     async with node_a(a_store, entity) as (a, ref, ca, records):
         # a pauses past its leases; b takes the entity's shard before a's next round
         leases.set(PAUSED)
-        async with store("b") as b_store:
-            cb = b_store.cluster
-            assert cb is not None
-            assert shard in await cb.acquire([shard])
+        async with taken(store("b"), shard) as b_store:
             assert shard in ca.held and shard in (ca.scope or ())  # a has not noticed
             # events for the entity from elsewhere: a still serves the shard, so it is
             # notified and queues them into its live actor, whose commits are fenced
@@ -193,7 +206,7 @@ async def test_a_node_whose_lease_expired_unowned_takes_its_shard_back_and_appli
     applied once, in order, on this node, with no crash."""
     # an entity of a's share even if the writer below counts as a member
     a_shards = assign(SHARDS, ["a", "c"], "a")
-    entity = next(f"e{i}" for i in range(1000) if shard_of(f"e{i}", SHARDS) in a_shards)
+    entity = entity_in(a_shards)
     shard = shard_of(entity, SHARDS)
     a_store = store("a")
     async with node_a(a_store, entity) as (a, ref, ca, records):
@@ -225,10 +238,7 @@ async def test_a_fenced_dead_lettering_hands_the_shard_over_at_once(
         with pytest.raises(ActorStoppedError):
             await a.ref(ONCE, entity).send("GO")
         leases.set(PAUSED)
-        async with store("b") as b_store:
-            cb = b_store.cluster
-            assert cb is not None
-            assert shard in await cb.acquire([shard])
+        async with taken(store("b"), shard) as b_store:
             # a is notified, activates the ended entity, and its dead-lettering is fenced
             await b_store.accept(entity, EventData("GO"))
             with anyio.fail_after(20):
@@ -248,15 +258,13 @@ async def test_an_ask_from_another_node_whose_step_was_fenced_is_answered_by_the
     is applied by c, which answers b."""
     # an entity of c's share, whichever of a and b count as members when c's node runs
     c_shards = assign(SHARDS, ["a", "b", "c"], "c") & assign(SHARDS, ["b", "c"], "c")
-    entity = next(f"e{i}" for i in range(1000) if shard_of(f"e{i}", SHARDS) in c_shards)
+    entity = entity_in(c_shards)
     shard = shard_of(entity, SHARDS)
     a_store = store("a")
     async with node_a(a_store, entity) as (_, ref, ca, records):
         leases.set(PAUSED)
-        async with store("c") as c_store:  # c takes the shard; its node runs later
-            cc = c_store.cluster
-            assert cc is not None
-            assert shard in await cc.acquire([shard])
+        async with taken(store("c"), shard):  # c takes the shard; its node runs later
+            pass
         assert shard in (ca.scope or ())  # a has not noticed
         answers: list[list[str]] = []
         answered = anyio.Event()
@@ -285,14 +293,11 @@ async def test_a_send_through_an_actor_ref_whose_step_was_fenced_says_handed_ove
     :class:`~statefleet.ActorStoppedError`, not the store's refusal: user code has one
     thing to catch. Nothing of either step was written."""
     b_shards = assign(SHARDS, ["a", "b"], "b")
-    entity = next(f"e{i}" for i in range(1000) if shard_of(f"e{i}", SHARDS) in b_shards)
+    entity = entity_in(b_shards)
     shard = shard_of(entity, SHARDS)
     async with node_a(store("a"), entity) as (_, ref, ca, records):
         leases.set(PAUSED)
-        async with store("b") as b_store:
-            cb = b_store.cluster
-            assert cb is not None
-            assert shard in await cb.acquire([shard])
+        async with taken(store("b"), shard) as b_store:
             with pytest.raises(ActorStoppedError, match="handed over"):
                 await ref.send("add", k="x")
             with pytest.raises(ActorStoppedError, match="handed over"):
@@ -318,10 +323,7 @@ async def test_a_fenced_refusal_of_an_unknown_actors_events_hands_the_shard_over
     shard = shard_of(entity, SHARDS)
     async with node_a(store("a"), "other-1") as (_, _, ca, records):
         leases.set(PAUSED)
-        async with store("b") as b_store:
-            cb = b_store.cluster
-            assert cb is not None
-            assert shard in await cb.acquire([shard])
+        async with taken(store("b"), shard) as b_store:
             caplog.set_level(logging.INFO, "statefleet")
             # a is notified and activates the unknown entity: its dead-lettering is fenced
             await b_store.accept(entity, EventData("GO"))
@@ -341,14 +343,12 @@ async def test_a_send_through_the_entitys_ref_whose_step_was_fenced_goes_to_the_
     whose step was fenced as its cue to send to the new owner: the send returns once
     the event is accepted there, and that owner applies it."""
     b_shards = assign(SHARDS, ["a", "b"], "b")
-    entity = next(f"e{i}" for i in range(1000) if shard_of(f"e{i}", SHARDS) in b_shards)
+    entity = entity_in(b_shards)
     shard = shard_of(entity, SHARDS)
     async with node_a(store("a"), entity) as (a, ref, ca, records):
         leases.set(PAUSED)
-        async with store("b") as b_store:
-            cb = b_store.cluster
-            assert cb is not None
-            assert shard in await cb.acquire([shard])
+        async with taken(store("b"), shard):
+            pass
         assert shard in (ca.scope or ())  # a has not noticed: its live actor takes it
         await a.ref(LEDGER, entity).send("add", k="x")
         assert ref.status == "handed over"
