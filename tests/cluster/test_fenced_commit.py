@@ -46,11 +46,6 @@ Stores = Callable[[str], PostgresStore]
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def leases() -> VirtualClock:
     """The lease clock every store of the test shares."""
     return VirtualClock(1000.0)

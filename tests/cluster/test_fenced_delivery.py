@@ -23,11 +23,6 @@ from ._ledger import LEDGER, SHARDS
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 async def test_a_delivery_for_a_shard_taken_meanwhile_is_left_to_the_new_owner(
     pg_server: TempPostgres, pg_schema: str
 ) -> None:

@@ -215,11 +215,6 @@ async def install_audit(dsn: str, schema: str) -> None:
         await conn.close()
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 class NodeProc:
     """A node process and the lines it printed (read by a thread as they come)."""
 

@@ -18,11 +18,6 @@ from statefleet.persistence._pgserver import TempPostgres
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 async def _backends(conn: asyncpg.Connection) -> int:
     """The store's connections to the server (statefleet's application name)."""
     n: int = await conn.fetchval(

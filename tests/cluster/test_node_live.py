@@ -86,11 +86,6 @@ WORKER = compile_chart(
 )
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 async def until(cond: Callable[[], Any], timeout: float = 20.0) -> None:
     """Wait (polling the condition, not a fixed time) until ``cond()`` is true."""
     with anyio.fail_after(timeout):

@@ -20,11 +20,6 @@ from ._ledger import LEDGER, SHARDS
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 async def until(cond: Callable[[], Any], what: str, timeout: float = 20.0) -> None:
     """Wait (polling the condition, not a fixed time) until ``cond()`` is true."""
     with anyio.fail_after(timeout):

@@ -24,11 +24,6 @@ ONCE = from_dict(
 )
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 async def test_an_ask_from_another_node_to_an_ended_entity_is_refused(
     pg_server: TempPostgres, pg_schema: str
 ) -> None:

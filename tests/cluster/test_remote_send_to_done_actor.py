@@ -28,11 +28,6 @@ ONCE = from_dict(
 )
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 async def test_an_event_for_an_ended_entity_sent_from_another_node_is_dead_lettered(
     pg_server: TempPostgres, pg_schema: str
 ) -> None:

@@ -23,11 +23,6 @@ from ._ledger import LEDGER, SHARDS
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 async def test_no_send_is_refused_during_a_handover(
     pg_server: TempPostgres, pg_schema: str
 ) -> None:

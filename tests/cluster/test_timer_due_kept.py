@@ -64,11 +64,6 @@ class Logic:
 CHART = from_dict(ORDER, logic=Logic())
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 async def test_a_passivated_actor_woken_by_an_event_keeps_its_timer(tmp_path: Path) -> None:
     async with ActorSystem(
         store=SQLiteStore(tmp_path / "fleet.db"),
