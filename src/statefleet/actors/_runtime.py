@@ -3,9 +3,10 @@ cells, the dispatcher that runs them, the listeners records are published to, th
 the store pipeline.
 
 The dispatcher runs queued cells in turns: a cell in memory-only mode runs a batch of its
-events synchronously (:meth:`ActorCell.run`); a cell with a store hands each macrostep to
-the commit pipeline (:mod:`statefleet.actors._commit`), which commits the step before it is
-published and its effects run. A cell gets a task of its own only while it awaits something
+events synchronously (:meth:`ActorCell.run`). With a store a cell is never queued here: it
+goes straight to the commit pipeline (:mod:`statefleet.actors._commit`, from
+:meth:`ActorCell.schedule`), which runs and commits each macrostep before it is published
+and its effects run. A cell gets a task of its own only while it awaits something
 (async actions, a commit of its initial step).
 """
 
@@ -579,7 +580,8 @@ class Runtime:
 
     async def dispatch(self) -> None:
         runq = self.runq
-        pipeline = self.pipeline
+        # with a store no actor is queued here: ActorCell.schedule hands it to the commit
+        # pipeline, which runs its step
         batch = self.batch
         turn = self.turn
         checkpoint = self.checkpoint
@@ -601,11 +603,6 @@ class Runtime:
             while runq and self.count < turn:
                 a = runq.popleft()
                 if a.state != QUEUED:
-                    continue
-                if pipeline is not None:
-                    a.state = OWNED
-                    pipeline.dispatch(a)  # batched with other actors' commits
-                    self.count += 1
                     continue
                 a.state = RUNNING
                 code = a.run(batch)
