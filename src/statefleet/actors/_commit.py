@@ -41,7 +41,7 @@ import asyncio
 import contextvars
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import sniffio
@@ -96,6 +96,10 @@ class _Step:
         self.effects = tuple(cell.engine.effects)
         #: the inbox row of its event (None: not from the durable inbox)
         self.seq = env.seq if env is not None else None
+
+    def row(self) -> tuple[Any, ...]:
+        """What the durable runtime's ``commit_steps`` takes for this step."""
+        return (self.cell.id, self.snap, self.previous, self.seq, self.effects, self.ev, self.rec)
 
 
 class CommitPipeline:
@@ -175,7 +179,7 @@ class CommitPipeline:
         def done(outcomes: list[BaseException | tuple[int | None, ...]]) -> None:
             ctx.run(self._committed, steps, outcomes, time.perf_counter() - t_commit)
 
-        rows = [(s.cell.id, s.snap, s.previous, s.seq, s.effects, s.ev, s.rec) for s in steps]
+        rows = [s.row() for s in steps]
         try:
             ok = durable.commit_steps_soon(rows, done)
         except Exception as exc:  # refused before anything was queued (the store closed)
@@ -332,9 +336,7 @@ class CommitPipeline:
         durable = self.rt.durable
         try:
             if durable is not None:
-                return await durable.commit_steps(
-                    [(s.cell.id, s.snap, s.previous, s.seq, s.effects, s.ev, s.rec) for s in steps]
-                )
+                return await durable.commit_steps([s.row() for s in steps])
             results: list[BaseException | tuple[int | None, ...]] = [()] * len(steps)
             store = self.store
 
