@@ -18,91 +18,20 @@ from hypothesis import strategies as st
 
 from statefleet.actors import ActorSystem
 from statefleet.core import ChartSpec, EventData, StateSpec, TransitionSpec, compile_chart
+from tests._random_charts import charts, even, fail, inc, inc_raise
 
 EVENTS = ("a", "b", "c")
-
-
-def _inc(ctx: Any) -> None:
-    ctx.context["n"] += 1
-
-
-def _inc_raise(ctx: Any) -> None:
-    # every raised "b" follows an increment, so chains of them end
-    ctx.context["n"] += 1
-    if ctx.context["n"] % 2 == 0:
-        ctx.raise_("b")
-
-
-def _fail(ctx: Any) -> None:
-    ctx.context["n"] += 1
-    raise ValueError("boom")
-
-
-def _err(ctx: Any) -> None:
-    ctx.context["errors"] += 1
-
-
-def _even(ctx: Any) -> bool:
-    return bool(ctx.context["n"] % 2 == 0)
-
-
-def _eventless_guard(ctx: Any) -> bool:
-    # true for one value of n in seven; the transition increments n, so it never loops
-    return bool(ctx.context["n"] % 7 == 3)
-
-
-ACTIONS = (_inc, _inc_raise, _fail)
-
-
-@st.composite
-def charts(draw: st.DrawFn) -> ChartSpec:
-    ids: list[str] = []
-
-    def state(depth: int) -> StateSpec:
-        sid = f"s{len(ids) + 1}"
-        ids.append(sid)
-        spec = StateSpec(sid)
-        if depth < 2 and draw(st.integers(0, 3)) == 0:
-            spec.children = [state(depth + 1) for _ in range(2)]
-        return spec
-
-    children = [state(0) for _ in range(draw(st.integers(1, 4)))]
-
-    def add_transitions(spec: StateSpec) -> None:
-        for _ in range(draw(st.integers(1, 3))):
-            targetless = draw(st.integers(0, 4)) > 0
-            spec.transitions.append(
-                TransitionSpec(
-                    event=(draw(st.sampled_from(EVENTS)),),
-                    target=() if targetless else (draw(st.sampled_from(ids)),),
-                    cond=_even if draw(st.integers(0, 3)) == 0 else None,
-                    actions=(draw(st.sampled_from(ACTIONS)),),
-                )
-            )
-        if draw(st.integers(0, 2)) == 0:
-            spec.transitions.append(
-                TransitionSpec(
-                    event=(),
-                    target=(draw(st.sampled_from(ids)),),
-                    cond=_eventless_guard,
-                    actions=(_inc,),
-                )
-            )
-        for c in spec.children:
-            add_transitions(c)
-
-    for c in children:
-        add_transitions(c)
-    root = StateSpec(
-        "root",
-        children=children,
-        transitions=[TransitionSpec(event=("error",), actions=(_err,))],
-    )
-    return ChartSpec("fast", states=[root], max_microsteps=500)
+CHARTS = charts(
+    events=EVENTS,
+    guards=(None, None, None, even),
+    blocks=((inc,), (inc_raise,), (fail,)),
+    parallel=False,
+    error_handler=True,
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(spec=charts(), events=st.lists(st.sampled_from(EVENTS), min_size=5, max_size=60))
+@given(spec=CHARTS, events=st.lists(st.sampled_from(EVENTS), min_size=5, max_size=60))
 def test_a_batch_of_events_ends_where_the_engine_ends(spec: ChartSpec, events: list[str]) -> None:
     chart = compile_chart(spec)
     context = {"n": 0, "errors": 0}
@@ -136,7 +65,7 @@ async def _run_batch(spec: ChartSpec, events: list[str]) -> Any:
 
 
 def test_an_event_that_moves_the_actor_mid_batch_changes_what_the_next_ones_do() -> None:
-    # "a" in x only counts, but its second count raises "b", which moves to y; the events
+    # "a" in x only counts, but its third count raises "b", which moves to y; the events
     # queued behind it run in y ("a" moves on to z there)
     spec = ChartSpec(
         "mover",
@@ -144,17 +73,17 @@ def test_an_event_that_moves_the_actor_mid_batch_changes_what_the_next_ones_do()
             StateSpec(
                 "x",
                 transitions=[
-                    TransitionSpec(event=("a",), actions=(_inc_raise,)),
+                    TransitionSpec(event=("a",), actions=(inc_raise,)),
                     TransitionSpec(event=("b",), target=("y",)),
                 ],
             ),
             StateSpec("y", transitions=[TransitionSpec(event=("a",), target=("z",))]),
-            StateSpec("z", transitions=[TransitionSpec(event=("a",), actions=(_inc,))]),
+            StateSpec("z", transitions=[TransitionSpec(event=("a",), actions=(inc,))]),
         ],
     )
     snap = anyio.run(_run_batch, spec, ["a", "a", "a", "a", "a"])
     assert snap.configuration == ("z",)
-    assert snap.context["n"] == 4  # two in x, none in y, two in z
+    assert snap.context["n"] == 4  # three in x, none in y, one in z
     assert snap.version == 5
 
 
@@ -175,7 +104,7 @@ def _counter(subs: list[Any] | None = None) -> ChartSpec:
             StateSpec(
                 "s",
                 transitions=[
-                    TransitionSpec(event=("inc",), actions=(_inc,)),
+                    TransitionSpec(event=("inc",), actions=(inc,)),
                     TransitionSpec(event=("dec",), actions=(_dec,)),
                     TransitionSpec(event=("sub",), actions=(subscribe,)),
                 ],

@@ -32,23 +32,9 @@ from statefleet.core import (
     compile_chart,
 )
 from statefleet.core._algorithm import Interpreter
+from tests._random_charts import Boom, charts, even, fail, inc, inc_raise
 
 EVENTS = ("a", "b", "c.x")
-
-
-class Boom(Exception):
-    """What a failing guard or action raises."""
-
-
-def _inc(ctx: Any) -> None:
-    ctx.context["n"] += 1
-
-
-def _inc_raise(ctx: Any) -> None:
-    # every raised "b" follows an increment, so chains of them end
-    ctx.context["n"] += 1
-    if ctx.context["n"] % 3 == 0:
-        ctx.raise_("b")
 
 
 def _inc_send(ctx: Any) -> None:
@@ -56,22 +42,9 @@ def _inc_send(ctx: Any) -> None:
     ctx.send("out", {"n": ctx.context["n"]}, target="#_parent")
 
 
-def _fail(ctx: Any) -> None:
-    ctx.context["n"] += 1
-    raise Boom(f"action at {ctx.context['n']}")
-
-
 def _note_event(ctx: Any) -> None:
     ev = ctx.event
     ctx.context["seen"].append((ev.name, ev.data))
-
-
-def _err(ctx: Any) -> None:
-    ctx.context["errors"] += 1
-
-
-def _even(ctx: Any) -> bool:
-    return bool(ctx.context["n"] % 2 == 0)
 
 
 def _odd(ctx: Any) -> bool:
@@ -99,66 +72,10 @@ class Owner:
         return self.calls % 4 != 0
 
 
-def _eventless_guard(ctx: Any) -> bool:
-    # true for one value of n in seven; the transition increments n, so it never loops
-    return bool(ctx.context["n"] % 7 == 3)
-
-
-GUARDS = (None, None, _even, _odd, _has_data, _guard_fails, OnOwner(Owner.below))
-ACTIONS = ((), (_inc,), (_inc,), (_inc_raise,), (_inc_send,), (_fail,), (_note_event, _inc))
-
-
-@st.composite
-def charts(draw: st.DrawFn) -> ChartSpec:
-    ids: list[str] = []
-
-    def state(depth: int) -> StateSpec:
-        sid = f"s{len(ids) + 1}"
-        ids.append(sid)
-        spec = StateSpec(sid)
-        if depth < 2:
-            kind = draw(st.integers(0, 5))
-            if kind == 0:
-                spec.children = [state(depth + 1) for _ in range(2)]
-            elif kind == 1:
-                spec.kind = "parallel"
-                spec.children = [state(depth + 1) for _ in range(2)]
-        return spec
-
-    children = [state(0) for _ in range(draw(st.integers(1, 3)))]
-
-    def add_transitions(spec: StateSpec) -> None:
-        for _ in range(draw(st.integers(0, 3))):
-            targetless = draw(st.integers(0, 2)) > 0
-            blocks = draw(st.sampled_from(ACTIONS))
-            spec.transitions.append(
-                TransitionSpec(
-                    event=(draw(st.sampled_from((*EVENTS, "c"))),),
-                    target=() if targetless else (draw(st.sampled_from(ids)),),
-                    cond=draw(st.sampled_from(GUARDS)),
-                    # sometimes two blocks: each its own error scope
-                    actions=blocks if draw(st.booleans()) else (*blocks, *blocks),
-                )
-            )
-        if draw(st.integers(0, 4)) == 0:
-            spec.transitions.append(
-                TransitionSpec(
-                    event=(),
-                    target=(draw(st.sampled_from(ids)),),
-                    cond=_eventless_guard,
-                    actions=(_inc,),
-                )
-            )
-        for c in spec.children:
-            add_transitions(c)
-
-    for c in children:
-        add_transitions(c)
-    root = StateSpec("root", children=children)
-    if draw(st.booleans()):
-        # error events handled at the root (else they go unhandled: the actor runtime's note)
-        root.transitions.append(TransitionSpec(event=("error",), actions=(_err,)))
-    return ChartSpec("fast", states=[root], max_microsteps=500)
+GUARDS = (None, None, even, _odd, _has_data, _guard_fails, OnOwner(Owner.below))
+ACTIONS = ((), (inc,), (inc,), (inc_raise,), (_inc_send,), (fail,), (_note_event, inc))
+# "c" as well as "c.x": a descriptor matching by prefix
+CHARTS = charts(events=(*EVENTS, "c"), guards=GUARDS, blocks=ACTIONS, parallel=True)
 
 
 @st.composite
@@ -264,7 +181,7 @@ def _run_session(spec: ChartSpec, events: list[EventData], listen: bool) -> list
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(spec=charts(), events=event_lists())
+@given(spec=CHARTS, events=event_lists())
 def test_the_specialised_step_gives_what_the_full_macrostep_gives(
     spec: ChartSpec, events: list[EventData]
 ) -> None:
@@ -275,7 +192,7 @@ def test_the_specialised_step_gives_what_the_full_macrostep_gives(
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(spec=charts(), events=event_lists())
+@given(spec=CHARTS, events=event_lists())
 def test_a_session_gives_the_same_with_the_specialised_step_with_or_without_listeners(
     spec: ChartSpec, events: list[EventData]
 ) -> None:
@@ -293,7 +210,7 @@ def test_a_guarded_targetless_event_takes_the_specialised_step() -> None:
     # the shape the specialised step is for: one state, a guarded targetless transition
     spec = ChartSpec(
         "w2",
-        states=[StateSpec("s", transitions=[TransitionSpec(event=("inc",), cond=_even)])],
+        states=[StateSpec("s", transitions=[TransitionSpec(event=("inc",), cond=even)])],
     )
     m = compile_chart(spec).engine()
     m.start({"n": 0})
