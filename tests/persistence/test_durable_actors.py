@@ -578,7 +578,14 @@ async def test_a_full_disk_fails_the_send_and_loses_nothing_acknowledged(
 
 @_sqlite("many")
 async def test_many_actors_commit_in_shared_transactions(new_store: Any) -> None:
-    store = new_store()
+    await many_actors_commit_in_shared_transactions(new_store())
+
+
+async def many_actors_commit_in_shared_transactions(store: Any) -> None:
+    """200 clients sending 5 events each to their own actor: commits share transactions.
+
+    Run on SQLite here and on PostgreSQL by ``test_postgres_actors``: the store needs
+    ``stats`` counting its batches and commits."""
     async with ActorSystem(store=store) as system:
         refs = [system.ref(COUNTER, f"a{i}") for i in range(200)]
 

@@ -20,6 +20,7 @@ from statefleet.persistence._pgserver import TempPostgres
 from .test_durable_actors import (
     COUNTER,
     Recorder,
+    many_actors_commit_in_shared_transactions,
     test_a_chart_changed_without_a_new_version_is_refused,
     test_a_passivated_actor_wakes_for_its_timer,
     test_a_ref_creates_the_entity_then_restores_it,
@@ -112,21 +113,7 @@ async def test_a_corrupt_actor_is_quarantined_and_the_others_keep_running(
 
 
 async def test_many_actors_commit_in_shared_transactions(new_store: Any) -> None:
-    store = new_store()
-    async with ActorSystem(store=store) as system:
-        refs = [system.ref(COUNTER, f"a{i}") for i in range(200)]
-
-        async def drive(r: Any) -> None:
-            for i in range(5):
-                await r.send("inc", i=i)
-
-        async with anyio.create_task_group() as tg:
-            for r in refs:
-                tg.start_soon(drive, r)
-        await system.wait_idle()
-        assert store.stats["batches"] < store.stats["commits"] / 5
-        for r in refs[:5]:
-            assert (await r.snapshot()).context["n"] == 5
+    await many_actors_commit_in_shared_transactions(new_store())
 
 
 async def test_a_restarted_server_under_load_loses_and_repeats_nothing(
