@@ -114,3 +114,113 @@ def test_a_strict_machine_still_refuses_an_event_method_no_transition_takes() ->
     sm.ready_now = True
     assert sm.go() is None
     assert sm.configuration == {"t"}
+
+
+# -- results: a transition whose only callback returns None collects nothing -----------------
+def test_none_returning_callbacks_give_python_statemachines_results() -> None:
+    """One None-returning callback gives None; two give ``[None, None]``, and so do two
+    transitions of parallel regions with one each (every one of them is a result)."""
+
+    class One(StateChart):
+        s = State(initial=True)
+        inc = s.to.itself(internal=True, on="step")
+
+        def step(self) -> None:
+            pass
+
+    class Two(StateChart):
+        s = State(initial=True)
+        inc = s.to.itself(internal=True, before="check", on="step")
+
+        def check(self) -> None:
+            pass
+
+        def step(self) -> None:
+            pass
+
+    class Regions(StateChart):
+        class top(State.Parallel):
+            class r1(State.Compound):
+                a = State(initial=True)
+                b = State()
+                go = a.to(b, on="one")
+
+            class r2(State.Compound):
+                c = State(initial=True)
+                d = State()
+                go2 = c.to(d, event="go", on="two")
+
+        def one(self) -> None:
+            pass
+
+        def two(self) -> None:
+            pass
+
+    assert One().inc() is None
+    assert Two().inc() == [None, None]
+    assert Regions().send("go") == [None, None]
+
+
+def test_callbacks_that_may_return_a_value_are_still_collected() -> None:
+    """Only a function whose every return is ``None`` skips collecting: a conditional
+    return, a return inside ``try``/``finally`` or a decorated function still give their
+    value."""
+    import functools
+
+    def traced(fn: Any) -> Any:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    class Machine(StateChart):
+        s = State(initial=True)
+        maybe = s.to.itself(internal=True, on="pick")
+        guarded = s.to.itself(internal=True, on="protected")
+        wrapped = s.to.itself(internal=True, on="decorated")
+
+        def pick(self, x: int = 0) -> int | None:
+            return x if x else None
+
+        def protected(self) -> int:
+            try:
+                return 5
+            finally:
+                self.cleanup = None
+
+        @traced
+        def decorated(self) -> str:
+            return "traced"
+
+    sm = Machine()
+    assert sm.maybe(x=3) == 3
+    assert sm.maybe() is None
+    assert sm.guarded() == 5
+    assert sm.wrapped() == "traced"
+
+
+def test_a_failing_none_returning_action_is_still_error_execution() -> None:
+    class Failing(StateChart):
+        s = State(initial=True)
+        broken = State(final=True)
+        inc = s.to.itself(internal=True, cond="ok", on="boom")
+        error_execution = s.to(broken, on="note")
+
+        def __init__(self) -> None:
+            self.seen: list[str] = []
+            super().__init__()
+
+        def ok(self) -> bool:
+            return True
+
+        def boom(self) -> None:
+            raise ValueError("no")
+
+        def note(self, error: Exception) -> None:
+            self.seen.append(str(error))
+
+    sm = Failing()
+    assert sm.inc() is None
+    assert sm.seen == ["no"]
+    assert sm.configuration == {"broken"}

@@ -4,6 +4,9 @@ its exception travels, and the small wrappers that decide it once per class."""
 from __future__ import annotations
 
 import contextlib
+import dis
+import inspect
+import types
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -114,6 +117,43 @@ def _data_getter(name: str, default: Any, index: int | None = None) -> Callable[
         return default
 
     return get
+
+
+_NOT_PLAIN = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
+
+
+def returns_none(func: Any) -> bool:
+    """Does ``func`` (a Python function) return ``None`` on every path?
+
+    Decided once per callback, when its class is compiled, from its bytecode: every return
+    instruction returns the constant ``None`` (``RETURN_CONST None``, or ``RETURN_VALUE``
+    right after ``LOAD_CONST None`` and reached by nothing else: no jump or exception
+    handler lands on it). Anything else (a generator, a coroutine, a callable object, a
+    builtin, a decorated function returning its inner call, a bytecode this does not know)
+    counts as "may return a value", which is always correct. What it buys: a transition
+    whose only ``before``/``on`` callback is such a procedure (``def increment(self) ->
+    None``, the usual ``on=``) has nothing for ``send`` to return but ``None``, so the chart
+    need not collect results per event (~350 ns of a guarded counter event, issue 16)."""
+    if not isinstance(func, types.FunctionType) or func.__code__.co_flags & _NOT_PLAIN:
+        return False
+    prev: dis.Instruction | None = None
+    for ins in dis.get_instructions(func.__code__):
+        name = ins.opname
+        if name == "RETURN_CONST":
+            if ins.argval is not None:
+                return False
+        elif name == "RETURN_VALUE":
+            if (
+                ins.is_jump_target
+                or prev is None
+                or prev.opname != "LOAD_CONST"
+                or prev.argval is not None
+            ):
+                return False
+        elif name.startswith(("RETURN", "YIELD")):
+            return False  # an instruction this reading does not know
+        prev = ins
+    return True
 
 
 def _method_call(method: Callable[..., Any]) -> Callable[[Any], Any]:

@@ -56,6 +56,7 @@ from statefleet.compat.psm._callbacks import (
     _Site,
     _stash,
     _static,
+    returns_none,
 )
 from statefleet.compat.psm._definition import (
     _AFTER,
@@ -227,6 +228,8 @@ class _Compiler:
         top = self.top
         self.tspecs = []
         self.need_stash = False
+        #: has the chart parallel states (a microstep may take several transitions)?
+        self.parallel = any(st.parallel for st in self.states)
         #: does ``send`` need an :class:`Outcome` (results to collect, or a strict class)?
         self.collects = False
         #: has the chart ``async def`` callbacks (``await sm.send(...)`` in async code)?
@@ -679,21 +682,28 @@ class _Compiler:
         suffixes = list(dict.fromkeys(suffix_of.values()))
         conditional = len(suffixes) > 1
 
-        def group(prefix: str, generic: str | None, generic_prio: int, inline: list[Any]) -> Any:
+        def resolved(
+            prefix: str, generic: str | None, generic_prio: int, inline: list[Any]
+        ) -> list[tuple[Action, bool]]:
+            """The group's actions in order, each with whether it always returns None."""
             items: list[tuple[int, Any, bool, str | None]] = []
             if generic is not None:
                 items.append((generic_prio, generic, True, None))
             items.extend((p, f, False, None) for p, f in inline)
             items.extend((_NAMING, f"{prefix}_{s}", True, s) for s in suffixes)
             items.sort(key=lambda x: x[0])
-            actions: list[Action] = []
+            actions: list[tuple[Action, bool]] = []
             for _, func, convention, suffix in items:
                 where = f"{tpath}.{prefix}"
                 for a in self._resolve_all(func, site, where, prefix, convention=convention):
+                    none = getattr(a, "_sf_none", False)
                     if conditional and suffix is not None:
                         a = _only_for(a, suffix, suffix_of)
-                    actions.append(a)
-            collect = bool(events) and prefix != "after"
+                    actions.append((a, none))
+            return actions
+
+        def group(resolved: list[tuple[Action, bool]], collect: bool) -> Any:
+            actions = [a for a, _ in resolved]
             if len(actions) > 1 or not self.catch:
                 out = [self._wrap(a, isolate=True) for a in actions]
                 if collect:
@@ -708,12 +718,20 @@ class _Compiler:
                 self.collects = True
             return tuple(out)
 
-        before = group("before", "before_transition", _GENERIC, t._before)
+        before_r = resolved("before", "before_transition", _GENERIC, t._before)
+        on_r = resolved("on", "on_transition", _GENERIC, t._on)
+        results = before_r + on_r
+        # ``send`` returns the before/on results of the transitions that took the event.
+        # Without parallel states one transition at most takes it, so one callback that
+        # always returns None (see returns_none) makes the result None whatever happens:
+        # nothing to collect (a plain instance's event then runs without an outcome)
+        collect = bool(events) and not (not self.parallel and len(results) == 1 and results[0][1])
+        before = group(before_r, collect)
         if events and not self.cls.allow_event_without_transition:
             self.collects = True
             before = (_mark_taken, *before)
-        on = group("on", "on_transition", _GENERIC, t._on)
-        after = group("after", "after_transition", _AFTER, t._after)
+        on = group(on_r, collect)
+        after = group(resolved("after", "after_transition", _AFTER, t._after), False)
         cond = self._guard(t, site, tpath)
         ts = TransitionSpec(
             event=tuple(events),
@@ -956,7 +974,24 @@ class _Compiler:
         """Wrap ``func`` so it receives its arguments by name (decided here, once).
 
         ``bound``: ``func`` is a method whose ``self`` is the chart instance, or
-        ``self_of(ctx)`` when given (a provider: the model or a listener)."""
+        ``self_of(ctx)`` when given (a provider: the model or a listener). The wrapper of a
+        function that always returns ``None`` says so (``_sf_none``, see
+        :func:`returns_none`): its result needs no collecting."""
+        call = self._adapter(func, site, where, group, bound=bound, self_of=self_of)
+        if returns_none(func):
+            call._sf_none = True  # type: ignore[attr-defined]
+        return call
+
+    def _adapter(
+        self,
+        func: Any,
+        site: _Site,
+        where: str,
+        group: str,
+        *,
+        bound: bool,
+        self_of: Callable[[Any], Any] | None,
+    ) -> Callable[[Any], Any]:
         if inspect.iscoroutinefunction(func):
             if group in ("cond", "validators"):
                 raise self.error(
