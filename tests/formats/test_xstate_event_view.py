@@ -8,6 +8,9 @@ never seen by the next.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 from typing import Any
 
 from statefleet import from_dict
@@ -69,3 +72,42 @@ def test_an_error_event_carries_the_exception_as_data_and_error() -> None:
     [(name, data, error)] = got
     assert name == "error.execution"
     assert isinstance(error, ValueError) and data is error
+
+
+def test_the_start_event_gets_a_fresh_view_for_every_session() -> None:
+    """The initial entry's callbacks see ``xstate.init``; what one session's entry writes into
+    that view's data is never seen by another session's start. Run in a fresh interpreter:
+    the reader keeps the last event's view, and this must hold before any event was sent."""
+    code = textwrap.dedent(
+        """
+        from statefleet import from_dict
+
+        seen = []
+
+        def enter(context, event):
+            seen.append((event.type, dict(event.data)))
+            event.data["touched"] = True
+
+        chart = from_dict(
+            {"id": "m", "initial": "s", "states": {"s": {"entry": "enter"}}},
+            actions={"enter": enter},
+        )
+        chart.start()
+        chart.start()
+        assert seen == [("xstate.init", {}), ("xstate.init", {})], seen
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_views_compare_by_identity_and_read_their_event() -> None:
+    from statefleet import EventData
+
+    raw = EventData("go", {"k": 1})
+    a, b = XEvent(raw), XEvent(raw)
+    assert a != b and len({a, b, a}) == 2
+    assert (a.type, a.name, a.payload, a["k"], a.get("x", 0)) == ("go", "go", {"k": 1}, 1, 0)
+    a.data = {"k": 2}
+    assert a["k"] == 2 and b["k"] == 1
+    assert XEvent(None).type == "xstate.init" and XEvent(None).data == {}
