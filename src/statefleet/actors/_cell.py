@@ -69,7 +69,7 @@ from statefleet.core import (
     SendEffect,
     Snapshot,
 )
-from statefleet.core._algorithm import _NO_ERRORS, Interpreter, RawCheckpoint
+from statefleet.core._algorithm import Interpreter, RawCheckpoint
 from statefleet.core._routing import (
     CHILD,
     NAMED,
@@ -111,9 +111,12 @@ class _Extra:
         "armed",
         "await_env",
         "await_ev",
+        "awaits",
+        "chart",
         "children",
         "committed",
         "crashes",
+        "end",
         "invs",
         "last_snap",
         "model",
@@ -131,6 +134,13 @@ class _Extra:
     def __init__(self) -> None:
         #: timers armed on the system heap: send id -> due
         self.armed: dict[str, float] | None = None
+        #: async actions of the last step, awaited (in order) by the actor's own task
+        self.awaits: list[AwaitEffect] | None = None
+        #: the chart it moves to when it restarts (another registered version), until its
+        #: new engine runs it
+        self.chart: Chart | None = None
+        #: why it stopped (see ``ActorCell.status``), once it has
+        self.end: str | None = None
         #: the event whose async actions are being awaited, and its envelope
         self.await_ev: EventData | None = None
         self.await_env: Envelope | None = None
@@ -159,23 +169,26 @@ class _Extra:
 
 
 class Placement:
-    """Where an actor sits, fixed when it is spawned: its parent, its invocation id, the
-    system id it is registered under, its supervision and its mailbox's capacity.
+    """Where an actor sits, fixed when it is spawned: its system's runtime, its parent, its
+    invocation id, the system id it is registered under, its supervision and its mailbox's
+    capacity.
 
     The top-level actors a system spawns with its defaults all share one (the runtime's
-    ``default_place``): one slot per actor instead of five, 32 bytes less per idle actor
+    ``default_place``): one slot per actor instead of six, 40 bytes less per idle actor
     (issue 16). The cell reads them as its own attributes."""
 
-    __slots__ = ("capacity", "invokeid", "parent", "sup", "system_id")
+    __slots__ = ("capacity", "invokeid", "parent", "rt", "sup", "system_id")
 
     def __init__(
         self,
+        rt: Runtime,
         parent: ActorCell | None,
         invokeid: str | None,
         system_id: str | None,
         sup: Supervision,
         capacity: int,
     ) -> None:
+        self.rt = rt
         self.parent = parent
         self.invokeid = invokeid
         self.system_id = system_id
@@ -189,21 +202,13 @@ class ActorCell:
     The runtime's modules (dispatcher, commit pipeline, invocations, supervision, the
     durable side) work on cells through their attributes; users hold an :class:`ActorRef`
     (``cell.ref``), a thin handle over it.
+
+    Six slots (80 bytes; issue 16: idle actor bytes): its id is its ref's, its runtime its
+    placement's, its chart its engine's, and its async actions and end live in its extras
+    (read through properties; the hot paths here read ``place.rt`` and ``ref.id`` directly).
     """
 
-    __slots__ = (
-        "awaits",
-        "chart",
-        "end",
-        "engine",
-        "id",
-        "mailbox",
-        "place",
-        "ref",
-        "rt",
-        "state",
-        "x",
-    )
+    __slots__ = ("engine", "mailbox", "place", "ref", "state", "x")
 
     def __init__(
         self,
@@ -216,9 +221,6 @@ class ActorCell:
         supervision: Supervision,
         mailbox_size: int,
     ) -> None:
-        self.rt = rt
-        self.chart = chart
-        self.id = id
         place = rt.default_place
         if (
             parent is None
@@ -229,27 +231,25 @@ class ActorCell:
         ):
             self.place = place
         else:
-            self.place = Placement(parent, invokeid, system_id, supervision, mailbox_size)
+            self.place = Placement(rt, parent, invokeid, system_id, supervision, mailbox_size)
         self.state = IDLE
         self.mailbox: deque[Item] | None = None
         self.x: _Extra | None = None
-        self.awaits: list[AwaitEffect] | None = None
-        self.end: str | None = None
-        self.ref = ActorRef(self)
+        self.ref = ActorRef(self, id)
         # new_engine(), inlined: spawning is a hot path (no class-DSL instance yet)
-        m = self.engine = chart.engine()
-        m.track_unhandled = True
+        m = self.engine = chart.engine(rt.engine_rare)
         m.session_id = id
         m.owner = self.ref
 
     def new_engine(self) -> Interpreter:
         """A fresh engine for this actor (its chart's; the class-DSL instance it drives, if
         any, is its callbacks' ``self`` and sees it)."""
-        m = self.chart.engine()
-        m.track_unhandled = True
+        m = self.chart.engine(self.place.rt.engine_rare)
         m.attention = self.watched()  # (see ``run``)
-        m.session_id = self.id
+        m.session_id = self.ref.id
         x = self.x
+        if x is not None:
+            x.chart = None  # (the new engine runs it)
         model = x.model if x is not None else None
         if model is None:
             m.owner = self.ref
@@ -264,7 +264,55 @@ class ActorCell:
         self.extra().model = model
 
     def __repr__(self) -> str:
-        return f"<ActorCell {self.id!r} ({self.chart.id}) {self.status}>"
+        return f"<ActorCell {self.ref.id!r} ({self.chart.id}) {self.status}>"
+
+    # -- what it reads from elsewhere (its ref, placement, engine, extras) ----------------
+    @property
+    def id(self) -> str:
+        """The actor's id (its ref's)."""
+        return self.ref.id
+
+    @property
+    def rt(self) -> Runtime:
+        """The runtime of its system."""
+        return self.place.rt
+
+    @property
+    def chart(self) -> Chart:
+        """The chart it runs (or moves to when it restarts, see ``_Extra.chart``)."""
+        x = self.x
+        if x is not None and x.chart is not None:
+            return x.chart
+        return self.engine.chart
+
+    @chart.setter
+    def chart(self, chart: Chart) -> None:
+        self.extra().chart = chart
+
+    @property
+    def awaits(self) -> list[AwaitEffect] | None:
+        """The async actions of its last step, while they are awaited."""
+        x = self.x
+        return x.awaits if x is not None else None
+
+    @awaits.setter
+    def awaits(self, awaits: list[AwaitEffect] | None) -> None:
+        x = self.x
+        if x is not None:
+            x.awaits = awaits
+        elif awaits is not None:
+            self.extra().awaits = awaits
+
+    @property
+    def end(self) -> str | None:
+        """Why it stopped, once it has (see :attr:`status`)."""
+        x = self.x
+        return x.end if x is not None else None
+
+    @end.setter
+    def end(self, end: str | None) -> None:
+        if end is not None or self.x is not None:
+            self.extra().end = end
 
     # -- where it sits (its Placement) -------------------------------------------------------
     @property
@@ -326,13 +374,13 @@ class ActorCell:
         return mb is not None and len(mb) >= self.capacity
 
     def stopped_error(self) -> ActorStoppedError:
-        return ActorStoppedError(f"actor {self.id!r} is stopped ({self.status})")
+        return ActorStoppedError(f"actor {self.ref.id!r} is stopped ({self.status})")
 
     async def send(self, ev: EventData) -> None:
         """``ActorRef.send``."""
-        if self.rt.caller_fns:
-            ev = self.rt.from_caller(ev)
-        d = self.rt.durable
+        if self.place.rt.caller_fns:
+            ev = self.place.rt.from_caller(ev)
+        d = self.place.rt.durable
         if d is not None and await d.send_committed(self, ev):
             return  # an idle actor: returns once the macrostep applying it is committed
         await self.put(ev)
@@ -357,13 +405,13 @@ class ActorCell:
             if mb is None or len(mb) < self.capacity:
                 break
             await self.wait_space()
-        d = self.rt.durable
+        d = self.place.rt.durable
         seq: int | None = None
         if d is not None and env is None:
             seq = await d.accept(self, ev)  # durable before it is queued
             if self.state >= STOPPED:
                 gone = self.end in ("passivated", HANDED_OVER)
-                if env is None and gone and d.deliver(self.id, ev, seq):
+                if env is None and gone and d.deliver(self.ref.id, ev, seq):
                     return
                 raise self.stopped_error()
             env = Envelope(ev, seq)
@@ -374,7 +422,7 @@ class ActorCell:
     async def ask(self, ev: EventData) -> tuple[Snapshot, bool]:
         """``ActorRef.ask``: the snapshot after the step, and whether a transition took
         the event."""
-        s = self.rt
+        s = self.place.rt
         if s.caller_fns:
             ev = s.from_caller(ev)
         w = Latch()
@@ -424,8 +472,8 @@ class ActorCell:
         self.engine.attention = True  # every step is looked at now (see ``run``)
         if timeout is not None:
             what = repr(state_id) if state_id is not None else "the predicate"
-            w.timeout_with(TimeoutError(f"actor {self.id!r}: timed out waiting for {what}"))
-            s = self.rt
+            w.timeout_with(TimeoutError(f"actor {self.ref.id!r}: timed out waiting for {what}"))
+            s = self.place.rt
             s.arm_timer(s.clock_now() + float(timeout), w, None)
         try:
             result: Snapshot = await w.wait()
@@ -477,7 +525,7 @@ class ActorCell:
         return x
 
     def schedule(self) -> None:
-        s = self.rt
+        s = self.place.rt
         p = s.pipeline
         if p is not None:
             # With a store the commit pipeline runs the step; going to it directly saves the
@@ -505,8 +553,8 @@ class ActorCell:
         mb.append(item)
         if st == IDLE:
             self.schedule()
-        if self.rt.recv_fns:
-            self.rt.received(self, event_of(item))
+        if self.place.rt.recv_fns:
+            self.place.rt.received(self, event_of(item))
         return True
 
     def idle(self) -> None:
@@ -543,8 +591,8 @@ class ActorCell:
     def start_step(self, context: dict[str, Any] | None) -> MacrostepRecord | None:
         """The initial step (entering the initial configuration)."""
         m = self.engine
-        m.now = self.rt.clock_now()
-        if not self.rt.step_fns:
+        m.clock_reading = None  # read from the clock if the step needs the time
+        if not self.place.rt.step_fns:
             m.start(context)
             return None
         headers = self.begin(None)
@@ -563,7 +611,7 @@ class ActorCell:
         m = self.engine
         if ev.invokeid is not None:
             self.inv_event(ev)
-        if not self.rt.step_fns:
+        if not self.place.rt.step_fns:
             m.macrostep(ev)
             return None
         headers = self.begin(ev)
@@ -581,15 +629,15 @@ class ActorCell:
         """Does a listener want the record of the step about to be taken? A listener may
         say, by ``wants_macrostep(actor)``, that it needs none for this one (a tracer whose
         sampler dropped the step's span, with no meter): then none is built."""
-        wants = self.rt.wants_step
-        return wants is None or wants(self.id)
+        wants = self.place.rt.wants_step
+        return wants is None or wants(self.ref.id)
 
     def begin(self, ev: EventData | None) -> TraceHeaders:
         """Tell the listeners that propagate trace context a macrostep of ``ev`` begins;
         the headers (of its span) for the events it sends, or a function giving them."""
         headers: TraceHeaders = None
-        for fn in self.rt.trace_fns:
-            h = fn(self.id, ev)
+        for fn in self.place.rt.trace_fns:
+            h = fn(self.ref.id, ev)
             if h and headers is None:
                 headers = h
         return headers
@@ -607,7 +655,7 @@ class ActorCell:
         m = self.engine
         duration = time.perf_counter() - t0
         self.stamp(headers)
-        rec = m.step_record(self.id, ev, before, duration)
+        rec = m.step_record(self.ref.id, ev, before, duration)
         m.record = None
         return rec
 
@@ -633,17 +681,19 @@ class ActorCell:
         made for the step's sends, by effect index. Returns CONTINUE, AWAIT (async actions
         to await first) or ENDED. Raises what applying the effects raises (a crash)."""
         m = self.engine
-        if m.errors:
+        # (errors and unhandled error events are kept in the engine's ``x``: tested only
+        # when it says there is something to look at)
+        if m.attention and m.errors:
             self.on_errors(ev)
         if rec is not None:
-            self.rt.publish(rec, self.rt.step_fns)
+            self.place.rt.publish(rec, self.place.rt.step_fns)
         if m.effects:
             self.apply_effects(seqs)
-        if self.awaits is not None:
-            x = self.extra()
+        x = self.x
+        if x is not None and x.awaits is not None:
             x.await_ev = ev
             x.await_env = env
-            if m.unhandled is not None:
+            if m.attention and m.unhandled is not None:
                 supervisor.on_unhandled(
                     self,
                 )
@@ -652,13 +702,13 @@ class ActorCell:
             return AWAIT
         if self.x is not None or env is not None:
             self.observe(ev, env)
-        if m.unhandled is not None:
+        if m.attention and m.unhandled is not None:
             supervisor.on_unhandled(
                 self,
             )
             if self.state == STOPPED:
                 return ENDED
-        if not m.running:
+        if not m.x.running:  # (kept in the engine's Rare, read there: a descriptor call less)
             supervisor.on_final(
                 self,
             )
@@ -669,12 +719,14 @@ class ActorCell:
         """Without a store: process up to ``budget`` events synchronously (step, then
         after_step: a commit in memory is nothing); returns DRAINED, MORE, AWAIT or ENDED
         (stopped, or crashed and restarting)."""
-        s = self.rt
+        s = self.place.rt
         m = self.engine
         mb = self.mailbox
         if not mb:
             return DRAINED
-        m.now = s.clock_now()
+        # the clock is read if a step of this run needs the time, once for the run (most
+        # steps never need it: no clock call, and no float kept per idle actor)
+        m.clock_reading = None
         # a crash restarts from ``ckpt``: a snapshot, or a raw checkpoint (one per step:
         # the snapshot is built only for a crash)
         ckpt: Snapshot | RawCheckpoint | None = None
@@ -792,19 +844,23 @@ class ActorCell:
         try:
             return m.checkpoint(copy_context(m.context))
         except Exception:
-            log.warning("actor %r: cannot copy its state for a checkpoint", self.id, exc_info=True)
+            log.warning(
+                "actor %r: cannot copy its state for a checkpoint", self.ref.id, exc_info=True
+            )
             return None
 
     def on_errors(self, ev: EventData | None) -> None:
         m = self.engine
-        s = self.rt
+        s = self.place.rt
         if s.fns:
             now = m.now
             for err in m.errors:
                 s.publish(
-                    ActionFailed(actor=self.id, ts=now, error=err, event=ev.name if ev else None)
+                    ActionFailed(
+                        actor=self.ref.id, ts=now, error=err, event=ev.name if ev else None
+                    )
                 )
-        m.errors = _NO_ERRORS
+        m.clear_errors()
 
     def observe(self, ev: EventData | None, env: Envelope | None) -> None:
         """After a step: answer its ``ask``, watchers and subscribers."""
@@ -875,11 +931,12 @@ class ActorCell:
                 elif c is CancelInvokeEffect:
                     invocations.cancel(self, e.invokeid)  # type: ignore[union-attr]
                 elif c is AwaitEffect:
-                    if self.awaits is None:
-                        self.awaits = []
-                    self.awaits.append(e)  # type: ignore[arg-type]
+                    x = self.extra()
+                    if x.awaits is None:
+                        x.awaits = []
+                    x.awaits.append(e)  # type: ignore[arg-type]
                 elif c is LogEffect:
-                    log.info("%s %s: %r", self.id, e.label or "log", e.value)  # type: ignore[union-attr]
+                    log.info("%s %s: %r", self.ref.id, e.label or "log", e.value)  # type: ignore[union-attr]
             seqs = None
 
     def deliver(self, ev: EventData, target: str | None, seq: int | None = None) -> None:
@@ -891,7 +948,7 @@ class ActorCell:
             self.enqueue(item)  # a stopped actor sending to itself: nothing to do
             return
         assert target is not None
-        s = self.rt
+        s = self.place.rt
         if kind == PARENT:
             parent = self.parent
             if parent is not None:
@@ -945,7 +1002,7 @@ class ActorCell:
         elif armed.get(sendid) == due:
             return
         armed[sendid] = due
-        self.rt.arm_timer(due, self, sendid)
+        self.place.rt.arm_timer(due, self, sendid)
 
     def timer_valid(self, key: Any, due: float) -> bool:
         if key is RESTART:
@@ -989,7 +1046,7 @@ class ActorCell:
             return
         # a delayed send to someone else: it leaves now
         x.last_snap = None  # the state changes outside a macrostep
-        m.now = self.rt.clock_now()
+        m.now = self.place.rt.clock_now()
         m.take_timer(key)
         if m.effects:
             self.apply_effects()
@@ -1006,7 +1063,7 @@ class ActorCell:
             self.state = IDLE
             if self.mailbox:
                 self.schedule()
-        self.rt.owned_done()
+        self.place.rt.owned_done()
 
     async def await_actions(self) -> None:
         """The task an actor gets while it has async actions to await (in order, after the
@@ -1066,13 +1123,13 @@ class ActorCell:
             for e in awaits[i + 1 :]:
                 close_awaitable(e.awaitable)
         if errors:
-            s = self.rt
+            s = self.place.rt
             if s.fns:
                 ev = self.x.await_ev if self.x is not None else None
                 for err in errors:
                     s.publish(
                         ActionFailed(
-                            actor=self.id,
+                            actor=self.ref.id,
                             ts=s.clock_now(),
                             error=err,
                             event=ev.name if ev is not None else None,
@@ -1112,7 +1169,7 @@ class ActorCell:
         prev = self.state
         self.state = STOPPED
         self.end = reason
-        s = self.rt
+        s = self.place.rt
         x = self.x
         m = self.engine
         over = reason == HANDED_OVER
@@ -1143,7 +1200,7 @@ class ActorCell:
             except BaseException as exc:
                 if contained(exc) is None:
                     raise
-                log.exception("actor %r: exit failed", self.id)
+                log.exception("actor %r: exit failed", self.ref.id)
         if reason != "done":
             m.status = "error" if reason == "failed" else reason
         # what the exit actions asked for: messages go out, async ones are awaited
@@ -1154,11 +1211,11 @@ class ActorCell:
                 try:
                     self.deliver(e.event, e.target)
                 except Exception:
-                    log.exception("actor %r: delivering an exit message failed", self.id)
+                    log.exception("actor %r: delivering an exit message failed", self.ref.id)
             elif isinstance(e, AwaitEffect):
                 exit_awaits.append(e)
             elif isinstance(e, LogEffect):
-                log.info("%s %s: %r", self.id, e.label or "log", e.value)
+                log.info("%s %s: %r", self.ref.id, e.label or "log", e.value)
         if self.awaits is not None and prev != OWNED:
             for e in self.awaits:
                 close_awaitable(e.awaitable)
@@ -1203,9 +1260,9 @@ class ActorCell:
             s.durable.forgotten(self, reason)
         parent = self.parent
         if parent is not None and parent.x is not None and parent.x.children:
-            parent.x.children.pop(self.id, None)
+            parent.x.children.pop(self.ref.id, None)
         if s.fns:
-            s.publish(ActorStopped(actor=self.id, ts=s.clock_now(), reason=reason))
+            s.publish(ActorStopped(actor=self.ref.id, ts=s.clock_now(), reason=reason))
         if parent is not None and parent.state != STOPPED:
             self.notify_parent(parent, reason, error, quiet)
         if x is not None and x.stopped is not None:
@@ -1228,14 +1285,14 @@ class ActorCell:
 
     def notify_parent(self, parent: ActorCell, reason: str, error: str, quiet: bool) -> None:
         iid = self.invokeid
-        s = self.rt
+        s = self.place.rt
         if iid is not None:
             if reason == "done":
                 if s.fns:
                     s.publish(InvocationDone(actor=parent.id, ts=s.clock_now(), invokeid=iid))
                 parent.from_child(self, done_invoke(iid, self.engine.done_data))
             elif reason in ("failed", "stopped"):
-                msg = error or f"invoked actor {self.id!r} {reason}"
+                msg = error or f"invoked actor {self.ref.id!r} {reason}"
                 if s.fns:
                     s.publish(
                         InvocationFailed(actor=parent.id, ts=s.clock_now(), invokeid=iid, error=msg)
@@ -1244,10 +1301,10 @@ class ActorCell:
         elif reason == "failed" and not quiet:
             parent.enqueue(
                 EventData(
-                    f"error.child.{self.id}",
-                    {"child": self.id, "event": None, "error": error},
+                    f"error.child.{self.ref.id}",
+                    {"child": self.ref.id, "event": None, "error": error},
                     "platform",
-                    origin=self.id,
+                    origin=self.ref.id,
                 )
             )
 
@@ -1257,7 +1314,7 @@ class ActorCell:
                 try:
                     await e.awaitable
                 except Exception:
-                    log.exception("actor %r: async exit action failed", self.id)
+                    log.exception("actor %r: async exit action failed", self.ref.id)
                 except BaseException:
                     for rest in awaits[i + 1 :]:
                         close_awaitable(rest.awaitable)

@@ -89,10 +89,11 @@ class ActorRef:
     # per actor; a ref lives as long as its actor)
     __slots__ = ("_cell", "id")
 
-    def __init__(self, cell: ActorCell) -> None:
+    def __init__(self, cell: ActorCell, id: str) -> None:
         self._cell = cell
-        #: the actor's id, unique in its system (also its SCXML session id)
-        self.id: str = cell.id
+        #: the actor's id, unique in its system (also its SCXML session id; its cell
+        #: reads it here)
+        self.id: str = id
 
     @property
     def chart(self) -> Chart:

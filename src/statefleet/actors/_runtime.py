@@ -61,6 +61,7 @@ from statefleet.core import (
     VirtualClock,
     as_listeners,
 )
+from statefleet.core._algorithm import Rare
 
 if TYPE_CHECKING:
     from statefleet.actors._system import ActorSystem
@@ -132,7 +133,11 @@ class Runtime:
         self.supervision = supervision
         self.mailbox_size = mailbox_size
         #: where the top-level actors spawned with the system's defaults sit (one shared)
-        self.default_place = Placement(None, None, None, supervision, mailbox_size)
+        self.default_place = Placement(self, None, None, None, supervision, mailbox_size)
+        #: what every actor's engine starts with (one shared): error events nobody takes
+        #: are collected for the error policy, and the time is read from the clock only
+        #: when a step needs it (see ``Interpreter.now``)
+        self.engine_rare = Rare.shared_by(track_unhandled=True, clock=clock.now)
         self.batch = batch
         self.turn = turn
         self.ckpt_batch = checkpoint == "batch"
@@ -376,7 +381,7 @@ class Runtime:
             a.state = OWNED
             self.commit_initial(a, rec)  # its effects run once it is committed
             return a
-        if m.running and not (m.effects or m.errors or m.unhandled is not None or rec):
+        if not (m.attention or rec):  # (a fresh engine's: its step's own outcome)
             return self.started(a)  # nothing to do after the step (the common case)
         code = a.after_step(None, None, rec)
         if code == ENDED or a.state == STOPPED:

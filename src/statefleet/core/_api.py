@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from statefleet.core._algorithm import _NO_EFFECTS, _NO_ERRORS, Interpreter, _Tables
+from statefleet.core._algorithm import _NO_EFFECTS, BLANK, Interpreter, Rare, _Tables
 from statefleet.core._chart import Node, Transition, build_tables
 from statefleet.core._effects import (
     AwaitEffect,
@@ -140,10 +140,11 @@ class Chart:
     def _interpreter(self) -> Interpreter:
         return Interpreter(self, self._tables)
 
-    def engine(self) -> Interpreter:
+    def engine(self, rare: Rare = BLANK) -> Interpreter:
         """A fresh engine instance of this chart (for drivers such as the actor runtime,
-        which run the SCXML algorithm themselves; most programs use :meth:`start`)."""
-        return Interpreter(self, self._tables)
+        which run the SCXML algorithm themselves; most programs use :meth:`start`).
+        ``rare``: the driver's shared settings for its engines (``Rare.shared_by``)."""
+        return Interpreter(self, self._tables, rare)
 
     def _step(self, m: Interpreter, event: EventData | None, before: tuple[str, ...]) -> Step:
         snapshot = m.to_snapshot()
@@ -167,7 +168,7 @@ class Chart:
         """The initial step: enter the initial configuration. Pure: no clock, no I/O."""
         m = self._interpreter()
         m.record = []
-        m.now = now
+        m.clock_reading = now
         m.session_id = session_id or new_session_id()
         m.start(dict(copy.deepcopy(context)) if context else None)
         return self._step(m, None, ())
@@ -184,7 +185,7 @@ class Chart:
         m.load_snapshot(snapshot, self._checked(snapshot))
         m.context = copy.deepcopy(snapshot.context)
         m.record = []
-        m.now = now
+        m.clock_reading = now
         before = m.cfg.ids
         if m.running:
             m.macrostep(ev)
@@ -442,7 +443,7 @@ class Session:
 
     def _start(self, context: Mapping[str, Any] | None) -> None:
         m = self._m
-        m.now = self._clock.now()
+        m.clock_reading = self._clock.now()
         self._busy = True
         try:
             if self._listeners:
@@ -463,7 +464,7 @@ class Session:
                 m.start(dict(context) if context else None)
                 if m.effects:
                     self._apply_effects()
-                m.errors = _NO_ERRORS
+                m.clear_errors()
         finally:
             self._busy = False
         if self._queue:
@@ -562,16 +563,19 @@ class Session:
         # fast path: an idle session, nothing queued, nobody listening. It repeats the quiet
         # branch of _run's loop on purpose: a shared helper costs ~5% of a plain event (W1)
         m = self._m
-        if not m.running:
+        if not m.x.running:  # (the engine's Rare: a descriptor call less per event)
             return
         self._busy = True
         try:
-            m.now = self._clock.now()
+            m.clock_reading = self._clock.now()
             m.macrostep(ev)
-            if m.effects:
-                self._apply_effects()
-            if m.errors:
-                m.errors = _NO_ERRORS
+            # ``attention``: the step left effects or errors (one test for both; settled
+            # once they are handled)
+            if m.attention:
+                if m.effects:
+                    self._apply_effects()
+                m.clear_errors()
+                m.settle()
         finally:
             self._busy = False
         if self._queue:
@@ -633,7 +637,7 @@ class Session:
         try:
             while self._queue:
                 ev = self._queue.pop(0)
-                if not m.running:
+                if not m.x.running:
                     continue
                 handled += 1
                 if handled > MAX_EVENTS_PER_INSTANT:
@@ -643,20 +647,21 @@ class Session:
                         f" handled for one input (last {ev.name!r}); events the chart sends"
                         " itself without delay keep it busy forever"
                     )
-                m.now = self._clock.now()
+                m.clock_reading = self._clock.now()
                 if self._listeners:
                     m.record = []
-                    m.errors = _NO_ERRORS
+                    m.clear_errors()
                     before = m.cfg.ids
                     t0 = time.perf_counter()
                     m.macrostep(ev)
                     self._after_step(ev, before, t0)
                 else:
                     m.macrostep(ev)
-                    if m.effects:
-                        self._apply_effects()
-                    if m.errors:
-                        m.errors = _NO_ERRORS
+                    if m.attention:
+                        if m.effects:
+                            self._apply_effects()
+                        m.clear_errors()
+                        m.settle()
         finally:
             self._busy = False
         self._check_done()
@@ -685,7 +690,7 @@ class Session:
                     break
         if m.effects:
             self._apply_effects()
-        m.errors = _NO_ERRORS
+        m.clear_errors()
 
     def _check_done(self) -> None:
         if self._parent is not None and not self._reported and self._m.status == "done":
