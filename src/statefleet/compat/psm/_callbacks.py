@@ -313,6 +313,10 @@ async def recording(aw: Any, awaited: dict[int, Any]) -> Any:
     return value
 
 
+#: types whose instances are never awaitable (see :func:`_collecting`)
+_PLAIN_DATA = frozenset({str, int, float, bool, bytes, list, dict, tuple, set, frozenset})
+
+
 def _collecting(action: Callable[[Any], Any], definitions: bool = False) -> Callable[[Any], Any]:
     """Record ``action``'s result when it runs for the event being sent (``definitions``:
     also let ``InvalidDefinition`` leave ``send``, saving a wrapper)."""
@@ -333,7 +337,10 @@ def _collecting(action: Callable[[Any], Any], definitions: bool = False) -> Call
             return result
         if out is not None and ctx.event is out.event:
             out.results.append(result)
-        return result
+        # the engine looks at what an action returns only to await an awaitable, and
+        # ``inspect.isawaitable`` costs ~230 ns: a result of a plain data type is kept
+        # here and not handed on (~15% of an event whose callback returns a value)
+        return None if type(result) in _PLAIN_DATA else result
 
     return run
 

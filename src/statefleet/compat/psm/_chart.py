@@ -139,6 +139,7 @@ class StateChart(Session):
         "_sf_providers",
         "_sf_start_data",
         "_sf_state_field",
+        "_sf_strict",
         "_sf_tr",
         "model",
     )
@@ -225,6 +226,8 @@ class StateChart(Session):
         self._sf_outcome: Outcome | None = None
         self._sf_providers = providers
         self._sf_collect: bool = bool(chart.meta.get("psm_outcome"))
+        #: an event no transition takes raises TransitionNotAllowed (``StateMachine``)
+        self._sf_strict = not cls.allow_event_without_transition
         self._sf_async: bool = bool(chart.meta.get("psm_async"))
         #: awaitables handed to an async caller (``await sm.send``), else ``None``
         self._sf_deferred: list[Any] | None = None
@@ -506,7 +509,7 @@ class StateChart(Session):
             self._sf_outcome = None
             if self._sf_state_field is not None:
                 self._sync_model()
-        if not outcome.taken and not type(self).allow_event_without_transition:
+        if not outcome.taken and self._sf_strict:
             name = ev.name if isinstance(ev, EventData) else str(ev)
             raise TransitionNotAllowed(self._sf_events.get(name) or Event(id=name), self._names())
         return outcome
