@@ -611,7 +611,7 @@ class Event(_CallbackHolder, str):
             # kept in the instance's __dict__ under its attribute name, where the next
             # ``sm.go`` finds it without calling this (building one costs ~200 ns, as much
             # as a plain step); a deep copy rebinds it to the copy
-            instance.__dict__[name] = bound
+            setattr(instance, name, bound)
         return bound
 
     def __repr__(self) -> str:

@@ -35,7 +35,10 @@ def _datamodel(instance: Any) -> dict[str, Any]:
     try:
         context: dict[str, Any] = instance._m.context
     except AttributeError:
-        pending: dict[str, Any] = instance.__dict__.setdefault("_sf_pending", {})
+        pending: dict[str, Any] | None = getattr(instance, "_sf_pending", None)
+        if pending is None:
+            # (not through ``__dict__``: see ``_take`` in ``_chart``)
+            pending = instance._sf_pending = {}
         return pending
     return context
 
