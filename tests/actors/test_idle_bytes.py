@@ -1,7 +1,7 @@
 """An idle actor stays small (issue 16: "idle actor bytes").
 
 An actor that was spawned and took its initial step but was never sent an event holds its
-cell (six slots), its ref, its engine (twelve slots, sharing the runtime's side object of
+cell (six slots), its ref, its engine (ten slots, sharing the runtime's side object of
 rarely written fields), its datamodel and its id; no clock reading, no task, no mailbox.
 Measured with tracemalloc over many spawns (bytes the program asked for, so the same on
 every run); 746 bytes per counter actor before the engine and the cell were slimmed.
@@ -50,7 +50,7 @@ async def test_an_idle_counter_actor_costs_under_600_bytes() -> None:
             per = (tracemalloc.get_traced_memory()[0] - before) / N
         finally:
             tracemalloc.stop()
-        # cell 80, engine 128, datamodel 184, id ~60, ref 48, registry and list ~30
+        # cell 80, engine 112, datamodel 184, id ~60, ref 48, registry and list ~30
         assert per < 600, f"{per:.0f} bytes per idle actor"
         # the actors work: a timer (a rarely written field) for one, a count for another
         await refs[0].send("later")

@@ -80,10 +80,21 @@ def test_engines_that_write_no_rare_field_share_one() -> None:
     a, b = _started(), _started()
     for m in (a, b):
         m.macrostep(EventData("inc"))
-        m.macrostep(EventData("nothing-takes-this"))
+        m.macrostep(EventData("inc"))
     assert a.x is BLANK and b.x is BLANK
-    assert (a.context, b.context) == ({"n": 1}, {"n": 1})
-    assert a.to_snapshot().version == 1
+    assert (a.context, b.context) == ({"n": 2}, {"n": 2})
+    assert a.to_snapshot().version == 2 and a.handled
+    assert _pristine(BLANK)
+
+
+def test_an_event_nothing_takes_is_noted_for_that_engine_only() -> None:
+    a, b = _started(), _started()
+    a.macrostep(EventData("nothing-takes-this"))
+    b.macrostep(EventData("inc"))
+    assert (a.handled, b.handled) == (False, True)
+    assert a.version == 0 and b.version == 1
+    a.macrostep(EventData("inc"))
+    assert a.handled
     assert _pristine(BLANK)
 
 

@@ -681,19 +681,20 @@ class ActorCell:
         made for the step's sends, by effect index. Returns CONTINUE, AWAIT (async actions
         to await first) or ENDED. Raises what applying the effects raises (a crash)."""
         m = self.engine
-        # (errors and unhandled error events are kept in the engine's ``x``: tested only
-        # when it says there is something to look at)
-        if m.attention and m.errors:
+        # (errors, unhandled error events and ``running`` are kept in the engine's Rare,
+        # ``m.x``: read there, a descriptor call less each, and only when the engine says
+        # there is something to look at)
+        if m.attention and m.x.errors:
             self.on_errors(ev)
         if rec is not None:
             self.place.rt.publish(rec, self.place.rt.step_fns)
-        if m.effects:
+        if m.x.effects:
             self.apply_effects(seqs)
         x = self.x
         if x is not None and x.awaits is not None:
             x.await_ev = ev
             x.await_env = env
-            if m.attention and m.unhandled is not None:
+            if m.attention and m.x.unhandled is not None:
                 supervisor.on_unhandled(
                     self,
                 )
@@ -702,13 +703,13 @@ class ActorCell:
             return AWAIT
         if self.x is not None or env is not None:
             self.observe(ev, env)
-        if m.attention and m.unhandled is not None:
+        if m.attention and m.x.unhandled is not None:
             supervisor.on_unhandled(
                 self,
             )
             if self.state == STOPPED:
                 return ENDED
-        if not m.x.running:  # (kept in the engine's Rare, read there: a descriptor call less)
+        if not m.x.running:
             supervisor.on_final(
                 self,
             )
@@ -809,7 +810,7 @@ class ActorCell:
                     if not (m.attention or env is not None or traced):
                         continue
                 if env is not None:
-                    env.handled = m.handled
+                    env.handled = m.x.handled
                 code = self.after_step(ev, env, rec)
                 if code:
                     return code
@@ -818,7 +819,7 @@ class ActorCell:
                     # (a ping-pong hop) would pay ~100 ns for it; a flag left set costs
                     # the next run's first step an after_step that finds nothing
                     m.settle(self.watched())
-                if m.invocations:
+                if m.x.invocations:  # (the engine's Rare, read there)
                     fast_cfg = fast_ev = None  # the step started one: no fast path now
         except BaseException as exc:
             err = contained(exc)
@@ -912,9 +913,9 @@ class ActorCell:
         """Carry out the engine's effects. ``seqs`` (by effect index, first round only): the
         durable inbox rows the commit made for the sends."""
         m = self.engine
-        while m.effects:
-            effects = m.effects
-            m.effects = no_effects()
+        while (mx := m.x).effects:  # (the engine's Rare; not empty: a private one)
+            effects = mx.effects
+            mx.effects = no_effects()
             for i, e in enumerate(effects):
                 c = e.__class__
                 if c is SendEffect:

@@ -360,22 +360,30 @@ def is_in_final_state(node: Node, members: frozenset[Node] | set[Node]) -> bool:
 class Rare:
     """The part of an engine that most instances never write (issue 16: idle bytes).
 
-    An engine keeps its hot fields in slots of its own and everything else here: history,
-    pending timers, invocations, the step record, errors, status, done data, late-bound
+    An engine keeps the fields every step writes in slots of its own (configuration,
+    datamodel, event, version, ``attention``, owner, session id, clock reading) and
+    everything else here: the internal queue, effects, errors, ``handled``, ``running``,
+    status, history, pending timers, invocations, the step record, done data, late-bound
     states, the send counter, a driver's ``extra``, the unhandled error events and two
     driver settings (``track_unhandled`` and the ``clock``). Engines start on a *shared*
     instance (:data:`BLANK`, or a driver's own from :meth:`shared_by`, which carries its
     settings) that is never written: the first write to any of these fields gives the
-    engine a private copy (``Interpreter._own``). An idle actor's engine so holds 14 slots
-    instead of 30 (~130 bytes less per actor); reading a field costs one attribute load
-    more (``engine.x.pending``), writing one is as cheap once the copy is made."""
+    engine a private copy (``Interpreter._own``, 192 bytes). An engine that has not written
+    one (an idle actor, a counter, a Session that sends nothing) is 112 bytes instead of
+    288 (issue 16); reading a field costs one attribute load more (``engine.x.pending``;
+    the engine's hot paths and the drivers' read it so, others by its usual name through a
+    descriptor), and writing one is as cheap once the copy is made. An engine that emits an
+    effect, meets an event nothing takes, raises an internal event, records history or
+    starts a timer carries its own copy from then on."""
 
     __slots__ = (
         "bound",
         "clock",
         "done_data",
+        "effects",
         "errors",
         "extra",
+        "handled",
         "history",
         "internal",
         "invocations",
@@ -415,6 +423,11 @@ class Rare:
         self.pending: dict[str, DelayedEvent] = _NO_PENDING
         self.invocations: dict[str, tuple[InvocationRecord, InvokeSpec]] = _NO_INVOCATIONS
         self.errors: list[BaseException] = _NO_ERRORS
+        #: what the last step left for the driver to carry out
+        self.effects: list[Effect] = _NO_EFFECTS
+        #: the outcome of the last macrostep: did a transition take its event? (an event no
+        #: transition takes changes nothing and bumps no version, see ``macrostep``)
+        self.handled = True
         self.to_invoke: list[Node] = _NO_NODES
         self.record: list[Microstep] | None = None
         self.unhandled: list[EventData] | None = None
@@ -465,6 +478,9 @@ class _InRare(Generic[_T]):
         return self.get(obj)  # type: ignore[no-any-return]
 
     def __set__(self, obj: Interpreter, value: _T) -> None:
+        x = obj.x
+        if x.shared and self.get(obj) is value:
+            return  # (a driver resetting a field that was never set: nothing to copy)
         setattr(obj._own(), self.name, value)
 
 
@@ -475,8 +491,8 @@ class Interpreter:
     runtime all drive this class. It is also the :class:`ActionContext` handed to actions.
 
     Its hot fields are slots; the rest live in its :class:`Rare` (``x``), shared until the
-    engine first writes one of them (issue 16: an idle actor's engine is ~140 bytes, not
-    ~290). Drivers read and write those by their usual names.
+    engine first writes one of them (issue 16: an idle actor's engine is 112 bytes, not
+    288). Drivers read and write those by their usual names.
     """
 
     __slots__ = (
@@ -485,9 +501,7 @@ class Interpreter:
         "cfg",
         "clock_reading",
         "context",
-        "effects",
         "event",
-        "handled",
         "owner",
         "session_id",
         "version",
@@ -502,6 +516,8 @@ class Interpreter:
     pending: _InRare[dict[str, DelayedEvent]] = _InRare("pending")
     invocations: _InRare[dict[str, tuple[InvocationRecord, InvokeSpec]]] = _InRare("invocations")
     errors: _InRare[list[BaseException]] = _InRare("errors")
+    effects: _InRare[list[Effect]] = _InRare("effects")
+    handled: _InRare[bool] = _InRare("handled")
     to_invoke: _InRare[list[Node]] = _InRare("to_invoke")
     record: _InRare[list[Microstep] | None] = _InRare("record")
     unhandled: _InRare[list[EventData] | None] = _InRare("unhandled")
@@ -515,9 +531,6 @@ class Interpreter:
         self.x = rare
         self.cfg: Config = tables.empty
         self.context: dict[str, Any] = {}
-        # effects start as a shared empty constant, replaced on first write, so an idle
-        # instance allocates (and the garbage collector tracks) almost nothing
-        self.effects: list[Effect] = _NO_EFFECTS
         self.event: EventData | None = None
         self.owner: Any = None
         self.session_id = ""
@@ -525,9 +538,6 @@ class Interpreter:
         #: sets it, or sets None to have it read from the clock when first needed
         self.clock_reading: float | None = None
         self.version = 0
-        #: the outcome of the last macrostep: did a transition take its event? (an event no
-        #: transition takes changes nothing and bumps no version, see :meth:`macrostep`)
-        self.handled = True
         #: something for the driver to look at after a step: set (never cleared) wherever a
         #: step leaves an outcome (an effect, an error, an unhandled error event, a final
         #: state); a driver may also set it for reasons of its own (an actor's watchers) and
@@ -572,7 +582,7 @@ class Interpreter:
         every step)."""
         x = self.x
         self.attention = keep or bool(
-            self.effects or x.errors or x.unhandled is not None or not x.running
+            x.effects or x.errors or x.unhandled is not None or not x.running
         )
 
     def clear_errors(self) -> None:
@@ -591,10 +601,13 @@ class Interpreter:
 
     def _emit(self, effect: Effect) -> None:
         self.attention = True
-        if self.effects is _NO_EFFECTS:
-            self.effects = [effect]
+        x = self.x
+        if x.shared:
+            x = self._own()
+        if x.effects is _NO_EFFECTS:
+            x.effects = [effect]
         else:
-            self.effects.append(effect)
+            x.effects.append(effect)
 
     def _pending(self) -> dict[str, DelayedEvent]:
         x = self._own()
@@ -1366,7 +1379,8 @@ class Interpreter:
             self.run_actions(event, plan.fast)
             return
         self.event = event
-        self.handled = True
+        if not x.handled:  # (then x is private; a shared one is never written)
+            x.handled = True
         touched = False  # the event changed the state by itself (a timer, an invocation)
         if event.sendid is not None and x.pending:
             # one of our own timers firing (ids are per session: compare the whole event, so
@@ -1424,11 +1438,12 @@ class Interpreter:
     def _not_taken(self, event: EventData, touched: bool) -> None:
         """The rest of the macrostep of an event no transition takes: eventless transitions
         and internal events, if any; ``touched``: the event changed the state by itself."""
-        self.handled = False
+        self._own().handled = False
         if self.x.track_unhandled and event.name.startswith("error."):
             self._note_unhandled(event)
         moved = self.run_to_completion()
-        if touched or moved or self.effects or self.x.errors:
+        x = self.x
+        if touched or moved or x.effects or x.errors:
             self.version += 1
         # else ignored: nothing changed, and the version stays
 
@@ -1440,7 +1455,9 @@ class Interpreter:
         events it raised, if any. No guard holding: the event is not handled, as
         :meth:`macrostep` would find."""
         self.event = event
-        self.handled = True
+        x = self.x
+        if not x.handled:  # (then x is private; a shared one is never written)
+            x.handled = True
         for cond, on_owner, run in fast:
             if cond is not None:
                 # the selection's guard evaluation (_select_dynamic), inlined

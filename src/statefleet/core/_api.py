@@ -722,9 +722,9 @@ class Session:
     # -- effects ----------------------------------------------------------------------------
     def _apply_effects(self) -> None:
         m = self._m
-        while m.effects:
-            effects = m.effects
-            m.effects = _NO_EFFECTS
+        while (x := m.x).effects:  # (the engine's Rare; not empty: a private one)
+            effects = x.effects
+            x.effects = _NO_EFFECTS
             for e in effects:
                 self._apply(e)
 
