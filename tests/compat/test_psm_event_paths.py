@@ -224,3 +224,39 @@ def test_a_failing_none_returning_action_is_still_error_execution() -> None:
     assert sm.inc() is None
     assert sm.seen == ["no"]
     assert sm.configuration == {"broken"}
+
+
+# -- arguments known when the class is compiled are passed as values ------------------------
+def test_callbacks_get_their_own_state_source_and_target_every_time() -> None:
+    seen: list[tuple[str, ...]] = []
+
+    class Deep(StateChart):
+        class A(State.Compound):
+            a1 = State(initial=True)
+
+        b = State()
+        go = A.a1.to(b) | b.to(A.a1)
+
+        def on_enter_state(self, state: State, target: State) -> None:
+            seen.append(("enter", state.id, target.id))
+
+        def on_exit_state(self, event: Any, source: State) -> None:
+            seen.append(("exit", str(event.id), source.id))
+
+        def before_go(self, event: Any, source: State, target: State) -> None:
+            seen.append(("before", str(event.id), source.id, target.id))
+
+    sm = Deep()
+    seen.clear()
+    sm.go()
+    sm.go()
+    assert seen == [
+        ("before", "go", "a1", "b"),
+        ("exit", "go", "a1"),
+        ("exit", "go", "A"),
+        ("enter", "b", "b"),
+        ("before", "go", "b", "a1"),
+        ("exit", "go", "b"),
+        ("enter", "A", "A"),
+        ("enter", "a1", "a1"),
+    ]

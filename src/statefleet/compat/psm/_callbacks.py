@@ -89,10 +89,21 @@ def _g_stash_target(ctx: Any) -> Any:
 
 
 def _static(value: Any) -> Callable[[Any], Any]:
+    """A getter of an argument known when the class is compiled (the state a callback runs
+    for, a transition's source or target); it carries the value (``_sf_static``) so the
+    adapter can pass it without calling the getter per event."""
+
     def get(ctx: Any) -> Any:
         return value
 
+    get._sf_static = (value,)  # type: ignore[attr-defined]
     return get
+
+
+def static_value(getter: Callable[[Any], Any]) -> tuple[Any] | None:
+    """``(value,)`` for a :func:`_static` getter, else None (the argument changes per call)."""
+    found: tuple[Any] | None = getattr(getter, "_sf_static", None)
+    return found
 
 
 #: the event-data key holding the positional arguments of ``send`` (``sm.send("add", 3)``)

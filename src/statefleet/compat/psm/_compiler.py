@@ -57,6 +57,7 @@ from statefleet.compat.psm._callbacks import (
     _stash,
     _static,
     returns_none,
+    static_value,
 )
 from statefleet.compat.psm._definition import (
     _AFTER,
@@ -1043,9 +1044,20 @@ class _Compiler:
             if bound:
                 if n == 0:
                     return _method_call(f)
+                # arguments known now (``state``, a transition's ``source``/``target``) are
+                # passed as values, not fetched by a getter call per event (~40 ns each)
+                fixed = [static_value(g) for g in pos]
+                if all(v is not None for v in fixed):
+                    values = tuple(v[0] for v in fixed if v is not None)
+                    return lambda ctx: f(ctx.owner, *values)
                 if n == 1:
                     (g0,) = pos
                     return lambda ctx: f(ctx.owner, g0(ctx))
+                if all(v is not None for v in fixed[1:]):
+                    # the usual ``(self, event, source, target)`` / ``(self, event, state)``
+                    g0 = pos[0]
+                    rest = tuple(v[0] for v in fixed[1:] if v is not None)
+                    return lambda ctx: f(ctx.owner, g0(ctx), *rest)
                 if n == 2:
                     g0, g1 = pos
                     return lambda ctx: f(ctx.owner, g0(ctx), g1(ctx))
