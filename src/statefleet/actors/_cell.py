@@ -136,8 +136,8 @@ class _Extra:
         self.armed: dict[str, float] | None = None
         #: async actions of the last step, awaited (in order) by the actor's own task
         self.awaits: list[AwaitEffect] | None = None
-        #: the chart it moves to when it restarts (another registered version), until its
-        #: new engine runs it
+        #: the chart it was moved to (another registered version, when a durable actor is
+        #: loaded again): what it runs from its next engine on
         self.chart: Chart | None = None
         #: why it stopped (see ``ActorCell.status``), once it has
         self.end: str | None = None
@@ -248,8 +248,6 @@ class ActorCell:
         m.attention = self.watched()  # (see ``run``)
         m.session_id = self.ref.id
         x = self.x
-        if x is not None:
-            x.chart = None  # (the new engine runs it)
         model = x.model if x is not None else None
         if model is None:
             m.owner = self.ref
@@ -279,7 +277,7 @@ class ActorCell:
 
     @property
     def chart(self) -> Chart:
-        """The chart it runs (or moves to when it restarts, see ``_Extra.chart``)."""
+        """The chart it runs (or was moved to, for its next engine: see ``_Extra.chart``)."""
         x = self.x
         if x is not None and x.chart is not None:
             return x.chart

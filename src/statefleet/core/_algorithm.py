@@ -527,7 +527,7 @@ class Interpreter:
     send_counter: _InRare[int] = _InRare("send_counter")
     track_unhandled: _InRare[bool] = _InRare("track_unhandled")
 
-    def __init__(self, chart: Chart, tables: _Tables, rare: Rare = BLANK) -> None:
+    def __init__(self, tables: _Tables, rare: Rare = BLANK) -> None:
         self.x = rare
         self.cfg: Config = tables.empty
         self.context: dict[str, Any] = {}

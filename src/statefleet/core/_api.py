@@ -138,13 +138,13 @@ class Chart:
 
     # -- the pure API -----------------------------------------------------------------------
     def _interpreter(self) -> Interpreter:
-        return Interpreter(self, self._tables)
+        return Interpreter(self._tables)
 
     def engine(self, rare: Rare = BLANK) -> Interpreter:
         """A fresh engine instance of this chart (for drivers such as the actor runtime,
         which run the SCXML algorithm themselves; most programs use :meth:`start`).
         ``rare``: the driver's shared settings for its engines (``Rare.shared_by``)."""
-        return Interpreter(self, self._tables, rare)
+        return Interpreter(self._tables, rare)
 
     def _step(self, m: Interpreter, event: EventData | None, before: tuple[str, ...]) -> Step:
         snapshot = m.to_snapshot()
