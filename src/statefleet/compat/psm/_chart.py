@@ -494,17 +494,17 @@ class StateChart(Session):
         the instance is idle: an event queued from inside a callback is always a new one,
         so the outcome's identity test (see :meth:`_sf_send`) never mistakes it for the
         event being sent."""
-        if args or self._busy or not self._sf_plain:
-            return self.send(event.name, *args, **data)
-        ev = EventData(event.name, data) if data else event
-        if self._sf_direct:
+        if self._sf_direct and not self._busy and not args and not data:
+            # the usual call, tested first (a direct instance is a plain one)
             before = self._m.cfg
             try:
-                Session.send(self, ev)
+                Session.send(self, event)
             except _Propagate as p:
                 raise self._undone(p, before) from None
             return None
-        outcome = self._sf_send(ev, _NO_DATA)
+        if args or self._busy or not self._sf_plain:
+            return self.send(event.name, *args, **data)
+        outcome = self._sf_send(EventData(event.name, data) if data else event, _NO_DATA)
         return outcome.value() if outcome is not None else None
 
     def _sf_send(self, event: str | EventData, data: dict[str, Any]) -> Outcome | None:
