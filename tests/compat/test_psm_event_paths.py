@@ -260,3 +260,47 @@ def test_callbacks_get_their_own_state_source_and_target_every_time() -> None:
         ("enter", "A", "A"),
         ("enter", "a1", "a1"),
     ]
+
+
+# -- send("name") takes the event method's way ---------------------------------------------
+def test_send_by_name_returns_results_and_a_send_from_a_callback_is_queued() -> None:
+    class Reentrant(StateChart):
+        s = State(initial=True)
+        inc = s.to.itself(internal=True, on="bump")
+
+        def __init__(self) -> None:
+            self.calls = 0
+            super().__init__()
+
+        def bump(self) -> int:
+            self.calls += 1
+            if self.calls == 1:
+                assert self.send("inc") is None  # queued: it runs after this macrostep
+            return self.calls
+
+    sm = Reentrant()
+    assert sm.send("inc") == 1
+    assert sm.calls == 2
+    assert sm.send("inc") == 3
+    assert sm.send("unknown") is None
+
+
+def test_a_subclass_overriding_send_sees_every_event() -> None:
+    class Logged(StateChart):
+        a = State(initial=True)
+        b = State()
+        go = a.to(b) | b.to(a)
+
+        def __init__(self) -> None:
+            self.sent: list[str] = []
+            super().__init__()
+
+        def send(self, event: Any, *args: Any, **kwargs: Any) -> Any:
+            self.sent.append(str(event))
+            return super().send(event, *args, **kwargs)
+
+    sm = Logged()
+    sm.send("go")
+    sm.go()
+    assert sm.sent == ["go", "go"]
+    assert sm.configuration == {"a"}

@@ -84,6 +84,7 @@ from statefleet.core import (
     Chart,
     ChartDefinitionError,
     ChartSpec,
+    EventData,
     InvokeSpec,
     OnOwner,
     StateSpec,
@@ -216,6 +217,7 @@ class _Compiler:
         self._validate([st for _, st in top])
         self.top = top
         cls._sf_events = dict(self.events_by_id)
+        cls._sf_bare = {name: EventData(name) for name in self.events_by_id}
         cls._sf_states = {s._id: s for s in self.states}
         cls._sf_top = States(dict(top))
         custom = {s._id: s.value for s in self.states if s._value is not None}
