@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from statefleet.compat.psm import State, StateChart, StateMachine, TransitionNotAllowed
 
 
@@ -36,27 +38,36 @@ def test_an_event_method_returns_its_own_callbacks_result_each_time() -> None:
     assert sm.n == 3
 
 
-def test_an_event_method_called_from_its_own_callback_is_a_new_event() -> None:
-    """The nested call is queued (run to completion): its result is not the outer one's."""
+class Reentrant(StateChart):
+    """Sends its own event again from the callback of its first one (``by_name``: with
+    ``send("inc")``, else with the event method)."""
 
-    class Reentrant(StateChart):
-        s = State(initial=True)
-        inc = s.to.itself(internal=True, on="bump")
+    s = State(initial=True)
+    inc = s.to.itself(internal=True, on="bump")
 
-        def __init__(self) -> None:
-            self.calls = 0
-            super().__init__()
+    def __init__(self, by_name: bool) -> None:
+        self.calls = 0
+        self.by_name = by_name
+        super().__init__()
 
-        def bump(self) -> int:
-            self.calls += 1
-            if self.calls == 1:
-                assert self.inc() is None  # queued: it runs after this macrostep
-            return self.calls
+    def bump(self) -> int:
+        self.calls += 1
+        if self.calls == 1:
+            # queued: it runs after this macrostep
+            assert (self.send("inc") if self.by_name else self.inc()) is None
+        return self.calls
 
-    sm = Reentrant()
-    assert sm.inc() == 1
+
+@pytest.mark.parametrize("by_name", [False, True])
+def test_an_event_sent_again_from_its_own_callback_is_a_new_event(by_name: bool) -> None:
+    """The nested call is queued (run to completion): its result is not the outer one's,
+    whether the events are sent by event method or by ``send("inc")``."""
+    sm = Reentrant(by_name)
+    send = (lambda: sm.send("inc")) if by_name else sm.inc
+    assert send() == 1
     assert sm.calls == 2
-    assert sm.inc() == 3
+    assert send() == 3
+    assert sm.send("unknown") is None
 
 
 def test_event_method_data_reaches_only_its_own_call() -> None:
@@ -263,28 +274,6 @@ def test_callbacks_get_their_own_state_source_and_target_every_time() -> None:
 
 
 # -- send("name") takes the event method's way ---------------------------------------------
-def test_send_by_name_returns_results_and_a_send_from_a_callback_is_queued() -> None:
-    class Reentrant(StateChart):
-        s = State(initial=True)
-        inc = s.to.itself(internal=True, on="bump")
-
-        def __init__(self) -> None:
-            self.calls = 0
-            super().__init__()
-
-        def bump(self) -> int:
-            self.calls += 1
-            if self.calls == 1:
-                assert self.send("inc") is None  # queued: it runs after this macrostep
-            return self.calls
-
-    sm = Reentrant()
-    assert sm.send("inc") == 1
-    assert sm.calls == 2
-    assert sm.send("inc") == 3
-    assert sm.send("unknown") is None
-
-
 def test_a_subclass_overriding_send_sees_every_event() -> None:
     class Logged(StateChart):
         a = State(initial=True)
