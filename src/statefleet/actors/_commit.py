@@ -118,6 +118,10 @@ class CommitPipeline:
         #: decided at the first batch (the store is open and attached by then)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._probed = False
+        #: the last batch was written and finished before its store call returned (see
+        #: ``_batch_soon``): a durable send then waits for its commit with a bare yield
+        #: first (``Durable.send_committed``)
+        self.at_once = False
         #: the context batches run in (a copy each): the one the system was opened in
         #: (with a durable store; else the one it was made in)
         self._context = contextvars.copy_context()
@@ -132,7 +136,8 @@ class CommitPipeline:
             if not self._probed:
                 self._probe()
             if self._loop is not None:
-                self._loop.call_soon(self._batch_soon, context=self._context.copy())
+                ctx = self._context.copy()
+                self._loop.call_soon(self._batch_soon, ctx, context=ctx)
                 return
             idle = self._idle
             if idle:
@@ -147,17 +152,21 @@ class CommitPipeline:
             self._context = durable.context
             if durable.commits_soon():
                 self._loop = asyncio.get_running_loop()
+                # batches run from loop callbacks, in copies of this context: it says
+                # "asyncio" to sniffio once (see the module doc), instead of each callback
+                # setting and resetting it
+                self._context = ctx = durable.context.copy()
+                ctx.run(_ASYNC_LIBRARY.set, "asyncio")
 
-    def _batch_soon(self) -> None:
-        """A batch without a task: its steps, then its commit handed to the store, which
-        calls :meth:`_committed` once it is written."""
-        token = _ASYNC_LIBRARY.set("asyncio")  # a loop callback: see the module doc
-        try:
-            self._batch_now()
-        finally:
-            _ASYNC_LIBRARY.reset(token)
+    def _batch_soon(self, ctx: contextvars.Context) -> None:
+        """A batch without a task, run in ``ctx`` (a copy of the batches' context): its
+        steps, then its commit handed to the store, which calls :meth:`_committed` once it
+        is written, in ``ctx`` too (as a worker task awaiting the commit would be).
 
-    def _batch_now(self) -> None:
+        A store that writes the batch at once (SQLite's small NORMAL batches) calls back
+        before ``commit_steps_soon`` returns: the batch is finished right here, in this
+        loop iteration, and ``ctx`` is not entered a second time (it cannot be: it is the
+        current context)."""
         rt = self.rt
         durable = rt.durable
         assert durable is not None
@@ -172,12 +181,15 @@ class CommitPipeline:
             rt.end_work()
             return
         t_commit = time.perf_counter()
-        # finished in the batch's context, as a worker task awaiting the commit would be
-        # (the store calls back from a context of its own)
-        ctx = contextvars.copy_context()
+        inside = True  # still in this call (``ctx`` is the current context)
 
         def done(outcomes: list[BaseException | tuple[int | None, ...]]) -> None:
-            ctx.run(self._committed, steps, outcomes, time.perf_counter() - t_commit)
+            latency = time.perf_counter() - t_commit
+            self.at_once = inside
+            if inside:
+                self._committed(steps, outcomes, latency)
+            else:  # later, from the store's callback (a context of its own)
+                ctx.run(self._committed, steps, outcomes, latency)
 
         rows = [s.row() for s in steps]
         try:
@@ -185,6 +197,8 @@ class CommitPipeline:
         except Exception as exc:  # refused before anything was queued (the store closed)
             done([exc] * len(steps))
             return
+        finally:
+            inside = False
         if not ok:  # pragma: no cover - the store said it could when probed
             raise ActorError("the store no longer commits by callback")
 
@@ -196,7 +210,6 @@ class CommitPipeline:
     ) -> None:
         """The store's callback: the batch's commit is written (or failed)."""
         rt = self.rt
-        token = _ASYNC_LIBRARY.set("asyncio")  # a loop callback: see the module doc
         try:
             if not rt.running:
                 # the system closed while it was written (the store flushed it when it
@@ -208,7 +221,6 @@ class CommitPipeline:
                 self._finish(st, out, latency, n)
         finally:
             rt.end_work()
-            _ASYNC_LIBRARY.reset(token)
 
     async def _worker(self) -> None:
         """Run the batch it was started for, then each batch it is woken for, until the

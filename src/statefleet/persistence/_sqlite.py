@@ -464,13 +464,14 @@ class SQLiteStore(JournalReader, RuntimeStore):
                 self._unchecked = 0
                 db.submit(self._checkpoint_and_write, (ops,), done)
                 return
-            size = sum(op.size for op in ops)
+            size = _size(ops)
             if size <= _INLINE_ITEMS and _begin(inline):
-                self._write(inline, ops, begun=True)
+                self._write(inline, ops, size, begun=True)
                 self._unchecked += size
-                # ``done`` from the loop, not from here: a queue of batches must not become
-                # a recursion (``done`` starts the next batch)
-                asyncio.get_running_loop().call_soon(done, None, None)
+                # written: ``done`` now, not from a ``call_soon`` (one loop iteration less
+                # per durable send; the queue starts its next batch from a loop of its own,
+                # not from inside this call: see ``WriteQueue._kick``)
+                done(None, None)
                 return
         db.submit(self._write, (ops,), done)
 
@@ -486,15 +487,18 @@ class SQLiteStore(JournalReader, RuntimeStore):
             log.warning("%s: a WAL checkpoint failed: %s", self.path, exc)
         self._write(db, ops)
 
-    def _write(self, db: sqlite3.Connection, ops: list[WriteOp], begun: bool = False) -> None:
-        """Write ``ops`` in one transaction (in the writer's thread, or on the loop; see
-        ``_start_write``: ``begun``, its transaction is open); each op's ``result`` or
-        ``error`` is set."""
+    def _write(
+        self, db: sqlite3.Connection, ops: list[WriteOp], size: int = 0, begun: bool = False
+    ) -> None:
+        """Write ``ops`` (``size`` items; 0: not counted yet) in one transaction (in the
+        writer's thread, or on the loop; see ``_start_write``: ``begun``, its transaction
+        is open); each op's ``result`` or ``error`` is set."""
         try:
             if not begun:
                 db.execute("BEGIN IMMEDIATE")
             kind = ops[0].kind
-            size = sum(op.size for op in ops)
+            if not size:
+                size = _size(ops)
             if kind in _BULK:
                 self._write_bulk(db, ops, size)
             elif kind == "quarantine":
@@ -552,35 +556,32 @@ class SQLiteStore(JournalReader, RuntimeStore):
 
     def _write_bulk(self, db: sqlite3.Connection, ops: list[WriteOp], size: int) -> None:
         now = time.time()
-        # stored versions of every actor a commit in the batch touches
-        ids: dict[str, None] = {}
+        # (version, status, chart id) as stored, of every actor a commit in the batch
+        # touches: remembered (``_known``), else read (one ``IN`` query per chunk)
+        stored: dict[str, tuple[int, str, str]] = {}
+        known = self._known
+        unknown: dict[str, None] = {}
         for op in ops:
             if op.kind == "commit":
                 for p in op.items:
-                    ids[p.commit.actor_id] = None
-        versions: dict[str, int | None] = {}
-        statuses: dict[str, str] = {}
-        charts: dict[str, str] = {}
-        known = self._known
-        unknown: list[str] = []
-        for aid in ids:
-            k = known.get(aid)
-            if k is None:
-                unknown.append(aid)
-            else:
-                versions[aid], statuses[aid], charts[aid] = k
-        for chunk in _chunks(unknown, _CHUNK) if unknown else ():
+                    aid = p.commit.actor_id
+                    k = known.get(aid)
+                    if k is None:
+                        unknown[aid] = None
+                    else:
+                        stored[aid] = k
+        for chunk in _chunks(list(unknown), _CHUNK) if unknown else ():
             marks = ",".join("?" * len(chunk))
             cur = db.execute(
                 f"SELECT id, version, status, chart_id FROM actors WHERE id IN ({marks})",
                 chunk,
             )
             for aid, ver, status, chart_id in cur.fetchall():
-                versions[aid] = ver
-                statuses[aid] = status
-                charts[aid] = chart_id
-        # ``versions`` chains through the batch; ``statuses`` and ``charts`` stay what is
-        # stored (a commit earlier in the batch is in ``actor_rows``)
+                stored[aid] = (ver, status, chart_id)
+        # ``versions`` chains through the batch (from ``stored`` for an actor's first
+        # commit in it); statuses and chart ids stay what is stored (a commit earlier in
+        # the batch is in ``actor_rows``)
+        versions: dict[str, int | None] = {}
         indexed = self._indexed
         inbox_new: dict[int, tuple[int, str, bytes, float]] = {}
         inbox_del: list[tuple[int]] = []
@@ -607,10 +608,14 @@ class SQLiteStore(JournalReader, RuntimeStore):
                 for p in op.items:
                     c = p.commit
                     aid = c.actor_id
-                    actual = versions.get(aid)
+                    st = stored.get(aid)
+                    if aid in versions:
+                        actual = versions[aid]
+                    else:
+                        actual = st[0] if st is not None else None
                     if c.replace:
                         pass
-                    elif statuses.get(aid) == "quarantined" and aid not in actor_rows:
+                    elif st is not None and st[1] == "quarantined" and aid not in actor_rows:
                         results.append(CorruptRecordError(aid, "the actor is quarantined"))
                         continue
                     elif actual != c.expected_version:
@@ -665,7 +670,8 @@ class SQLiteStore(JournalReader, RuntimeStore):
             updates: list[tuple[Any, ...]] = []
             upserts: list[tuple[Any, ...]] = []
             for aid, row in actor_rows.items():
-                if statuses.get(aid) == row[4] and charts.get(aid) == row[1]:
+                st = stored.get(aid)
+                if st is not None and st[1] == row[4] and st[2] == row[1]:
                     updates.append((row[2], row[3], row[5], row[6], row[8], aid))
                 else:  # a new actor, or its status or chart changes (indexed columns)
                     upserts.append(row)
@@ -828,14 +834,22 @@ class SQLiteStore(JournalReader, RuntimeStore):
         if not ready:
             done([p for p in prepared if isinstance(p, PersistenceError)])
             return
+        n = len(ready)
+        if n == len(prepared):  # the common case: every commit could be encoded
+
+            def written(op: WriteOp) -> None:
+                # (op.error: a PersistenceError, as WriteOp.fail and the queue make them)
+                results: list[Any] = op.result if op.error is None else [op.error] * n
+                done(results)
+
+            self._writes.put_soon(WriteOp("commit", ready, n), written)
+            return
 
         def finished(op: WriteOp) -> None:
-            written: Iterator[Any] = iter(
-                op.result if op.error is None else [op.error] * len(ready)
-            )
-            done([next(written) if isinstance(p, _Prepared) else p for p in prepared])
+            out: Iterator[Any] = iter(op.result if op.error is None else [op.error] * n)
+            done([next(out) if isinstance(p, _Prepared) else p for p in prepared])
 
-        self._writes.put_soon(WriteOp("commit", ready, len(ready)), finished)
+        self._writes.put_soon(WriteOp("commit", ready, n), finished)
 
     def _prepare(self, c: Commit) -> _Prepared:
         blob = encode_snapshot(c.snapshot)
@@ -1081,6 +1095,11 @@ class SQLiteStore(JournalReader, RuntimeStore):
         else:
             rows = await self._fetch(sql + " WHERE actor_id = ? ORDER BY id", (actor_id,))
         return [DeadLetter(*r) for r in rows]
+
+
+def _size(ops: list[WriteOp]) -> int:
+    """The items of a batch."""
+    return ops[0].size if len(ops) == 1 else sum(op.size for op in ops)
 
 
 def _run(db: sqlite3.Connection, sql: str) -> None:
