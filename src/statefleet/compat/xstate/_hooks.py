@@ -36,33 +36,41 @@ class ServiceInfo:
 def _plugins(interpreter: Any) -> tuple[Any, Any]:
     """The plugins of the xstate interpreter running this (and that interpreter): the sync
     one is passed itself; under actors the ref leads to the async front, if any."""
-    plugins = getattr(interpreter, "plugins", None)
-    if isinstance(plugins, list):
-        return plugins, interpreter
+    hooks = getattr(interpreter, "plugin_hooks", None)
+    if isinstance(hooks, tuple):
+        return hooks, interpreter
     front_for = getattr(getattr(interpreter, "chart", None), "front_for", None)
     front = front_for(interpreter) if front_for is not None else None
-    plugins = getattr(front, "plugins", None)
-    return (plugins, front) if isinstance(plugins, list) else ((), interpreter)
+    hooks = getattr(front, "plugin_hooks", None)
+    return (hooks, front) if isinstance(hooks, tuple) else ((), interpreter)
 
 
 def _observed_action(fn: Callable[..., Any]) -> Callable[..., Any]:
     n = positional_arity(fn, 4)
+    call: Callable[[Any, Any, Any, Any], Any]
+    if n == 4:
+        call = fn
+    else:
 
-    def call(args: tuple[Any, Any, Any, Any]) -> Any:
-        # xstate's action forms: (), (context), (context, event), (context, event,
-        # action_def), (interpreter, context, event, action_def)
-        return fn(*args) if n == 4 else fn(*args[1 : n + 1])
+        def call(interpreter: Any, context: Any, event: Any, action_def: Any) -> Any:
+            # xstate's shorter action forms: (), (context), (context, event), (context,
+            # event, action_def)
+            return fn(*(context, event, action_def)[:n])
 
     def action(interpreter: Any, context: Any, event: Any, action_def: Any) -> Any:
-        args = (interpreter, context, event, action_def)
-        plugins, who = _plugins(interpreter)
-        if not plugins:
-            return call(args)
-        notify(plugins, "on_action_execute", who, action_def)
+        # the sync interpreter is passed itself: its plugins are one attribute read away
+        # (the usual case, no plugins: the user's function is the only other call)
+        hooks = getattr(interpreter, "plugin_hooks", None)
+        who = interpreter
+        if type(hooks) is not tuple:
+            hooks, who = _plugins(interpreter)
+        if not hooks:
+            return call(interpreter, context, event, action_def)
+        notify(hooks, "on_action_execute", who, action_def)
         try:
-            return call(args)
+            return call(interpreter, context, event, action_def)
         except Exception as exc:
-            notify(plugins, "on_action_error", who, action_def, exc)
+            notify(hooks, "on_action_error", who, action_def, exc)
             raise
 
     action.__name__ = getattr(fn, "__name__", "action")

@@ -367,10 +367,13 @@ class XStateSession(Observable, ActiveStates, Pluggable):
         """
         if self._stopped:
             return
-        name, data = event_parts(event, payload)
+        # (a name, the usual event, is taken as it is: no call per event)
+        name, data = (event, payload) if type(event) is str else event_parts(event, payload)
         if self._check is not None:
             self._check(name, data)
-        session = self.session
+        session: Session | None = self._session
+        if session is None:
+            session = self.session  # raises: not started
         if not self._plugins and not self._state_listeners:
             self._step(session, name, data)
             return

@@ -101,11 +101,16 @@ class Pluggable:
     replaces them, as in xstate-statemachine)."""
 
     _plugins: list[PluginBase]
+    #: the registered plugins as the action and service hooks read them on every call: a
+    #: tuple, replaced (never changed in place) by :meth:`use` and by assigning ``plugins``
+    #: (reading the ``plugins`` copy per action cost ~100 ns)
+    plugin_hooks: tuple[PluginBase, ...] = ()
 
     def use(self, plugin: PluginBase) -> Self:
         """Register a :class:`PluginBase` (xstate-statemachine's ``use``); returns ``self``."""
         check_plugin(plugin)
         self._plugins.append(plugin)
+        self.plugin_hooks = tuple(self._plugins)
         return self
 
     @property
@@ -120,6 +125,7 @@ class Pluggable:
         for plugin in value:
             check_plugin(plugin)
         self._plugins = list(value)
+        self.plugin_hooks = tuple(value)
 
 
 def check_plugin(plugin: Any) -> None:
