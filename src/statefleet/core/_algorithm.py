@@ -294,6 +294,9 @@ class _EntryOp:
         self.done_parallel: Node | None = None
 
 
+#: the types of values an action may return that are never awaitable (see ``_returned``)
+_PLAIN_DATA = frozenset({str, int, float, bool, bytes, list, dict, tuple, set, frozenset})
+
 _NO_HISTORY: dict[str, tuple[str, ...]] = {}
 _NO_ERRORS: list[BaseException] = []
 _NO_NODES: list[Node] = []
@@ -724,6 +727,8 @@ class Interpreter:
     def _returned(self, r: Any, action: Any) -> None:
         """An action returned ``r``: an awaitable (an ``async def`` action) becomes an effect
         the driver awaits after the macrostep; any other value is ignored."""
+        if type(r) in _PLAIN_DATA:
+            return  # (a set look-up instead of inspect.isawaitable's ABC check: ~230 ns)
         if inspect.isawaitable(r):
             self._emit(AwaitEffect(r, getattr(action, "__name__", "")))
 
