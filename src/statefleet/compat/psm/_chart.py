@@ -39,6 +39,7 @@ from statefleet.core import (
 
 if TYPE_CHECKING:
     from statefleet.core._algorithm import Interpreter
+
 #: no event data (read only): what an event method hands :meth:`StateChart._sf_send` with its
 #: data already in the event
 _NO_DATA: dict[str, Any] = {}
@@ -477,7 +478,7 @@ class StateChart(Session):
             and send_id is None
         ):
             # the usual call, ``sm.send("go")``, goes the event method's way with the
-            # event's shared payload-less EventData (~250 ns less than the general path)
+            # event's shared payload-less EventData (~100-170 ns less than the general path)
             bare = self._sf_bare.get(event)
             if bare is not None:
                 return self._sf_trigger(bare)
