@@ -293,3 +293,28 @@ def test_a_subclass_overriding_send_sees_every_event() -> None:
     sm.go()
     assert sm.sent == ["go", "go"]
     assert sm.configuration == {"a"}
+
+
+def test_a_subclass_overriding_a_callback_gets_its_own_results() -> None:
+    """Each class compiles its own chart: a subclass whose override returns a value gets it
+    back from ``send``, its base (a None-returning callback) still returns None."""
+
+    class Base(StateChart):
+        s = State(initial=True)
+        inc = s.to.itself(internal=True, on="step")
+
+        def __init__(self) -> None:
+            self.n = 0
+            super().__init__()
+
+        def step(self) -> None:
+            self.n += 1
+
+    class Counting(Base):
+        def step(self) -> int:  # type: ignore[override]
+            self.n += 10
+            return self.n
+
+    base, sub = Base(), Counting()
+    assert (base.inc(), base.send("inc"), base.n) == (None, None, 2)
+    assert (sub.inc(), sub.send("inc"), sub.n) == (10, 20, 20)
