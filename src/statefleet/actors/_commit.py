@@ -30,6 +30,12 @@ Code run from a loop callback has no current task, so anyio cannot tell which li
 it (sniffio asks asyncio for the current task): these callbacks say "asyncio" through
 sniffio's context variable, as sniffio documents for code outside a task.
 
+A store that writes a small batch at once on the loop (``SQLiteStore`` with
+``durability="normal"``) calls back before its ``commit_steps_soon`` returns: the batch is
+stepped, committed and finished within one loop callback. A durable ``send`` then needs one
+loop iteration: it yields once, its batch's callback (queued before it) runs, and the send
+finds its step committed (``at_once``; ``Durable.send_committed``; issue 16).
+
 An actor whose step cannot be snapshotted or committed crashes (its supervisor restarts it
 from its last committed snapshot), but for a commit refused by a cluster node's fence: the
 actor is handed over, and the step's waiters get :class:`~statefleet.ActorStoppedError`.
