@@ -415,24 +415,10 @@ class Session:
         if _start:
             self._start(context)
 
-    __slots__ = (
-        "__weakref__",
-        "_busy",
-        "_cancelled",
-        "_children",
-        "_clock",
-        "_fam",
-        "_invokeid",
-        "_listeners",
-        "_logs",
-        "_m",
-        "_parent",
-        "_queue",
-        "_reported",
-        "_trace_fns",
-        "chart",
-        "router",
-    )
+    # No ``__slots__``, on purpose: on Python >= 3.12 an instance keeps its attributes
+    # inline (fast ``self.x``) only if no base class has slots, and a class-DSL chart
+    # subclasses Session (issue 16: W3 class DSL on 3.13 1,560 -> 1,287 ns an event; an
+    # idle Session ~48 B bigger)
 
     @property
     def logs(self) -> list[tuple[str | None, Any]]:
