@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import selectors
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -157,7 +158,7 @@ def test_a_failed_write_on_the_loop_is_never_acknowledged(tmp_path: Path) -> Non
 
     acked, n = _run(main)
     assert n == acked  # every acknowledged send, and none that failed
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
@@ -193,7 +194,7 @@ def test_batches_queued_behind_a_locked_write_are_written_by_a_loop(tmp_path: Pa
     assert all(isinstance(r, CommitResult) for r in results), [
         r for r in results if not isinstance(r, CommitResult)
     ][:3]
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn:
         assert conn.execute("SELECT count(*) FROM actors").fetchone() == (n + 2,)
 
 
