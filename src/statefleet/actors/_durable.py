@@ -75,8 +75,9 @@ __all__ = ["DurableStore", "VirtualRef"]
 log = logging.getLogger("statefleet.actors")
 
 _WAKE = object()  # timer key: durable timers of actors not in memory are due
-#: seconds before trying again to wake actors for their timers after the store failed,
-#: doubling on every failure in a row up to WAKE_RETRY_MAX
+_RECOVER = object()  # timer key: recovery failed, try it again
+#: seconds before trying again to wake actors for their timers (or to recover) after the
+#: store failed, doubling on every failure in a row up to WAKE_RETRY_MAX
 WAKE_RETRY = 1.0
 WAKE_RETRY_MAX = 30.0
 
@@ -199,6 +200,9 @@ class Durable:
         self._seen: dict[str, int] = {}
         self._wake_due: float | None = None
         self._wake_retry = WAKE_RETRY
+        #: when a failed recovery is tried again (None: it has not failed)
+        self._recover_due: float | None = None
+        self._recover_retry = WAKE_RETRY
         self._opened = False
         self._sweeping = False
         self._loop: asyncio.AbstractEventLoop | None = None  # set by open (None: trio)
@@ -310,10 +314,12 @@ class Durable:
             self.node = Node(self, cluster)
             self.system.tg_start(self.node.run)
             return
+        self.system.begin_work()  # before the clock can move on
         self.system.tg_start(self._recover)
 
     async def recover(self) -> None:
         """Recover what the store's recovery reads return (a node: its shards)."""
+        self.system.begin_work()
         await self._recover()
 
     def activating(self, actor_id: str) -> bool:
@@ -339,7 +345,10 @@ class Durable:
             await self.store.__aexit__(None, None, None)
 
     async def _recover(self) -> None:
-        self.system.begin_work()
+        """Recover (the caller has begun the system's work; this ends it). A store failure
+        on the way is tried again after a backoff, as a failed wake-up is: without it the
+        actors with inbox events would wait for the next start, and a due timer of an actor
+        not in memory might never fire."""
         try:
             ids = await self.store.pending_actors()
             # parents first: activating a parent restores its invoked children
@@ -368,8 +377,17 @@ class Durable:
                 invoking,
                 timers,
             )
+            self._recover_retry = WAKE_RETRY
+            self._recover_due = None  # (a node's later recovery succeeded: no retry left)
         except StatefleetError:
-            log.exception("statefleet: recovering the actors of the store failed")
+            retry = self._recover_retry
+            self._recover_retry = min(retry * 2, WAKE_RETRY_MAX)
+            log.exception(
+                "statefleet: recovering the actors of the store failed; again in %ss", retry
+            )
+            at = self.system.clock_now() + retry
+            self._recover_due = at
+            self.system.arm_timer(at, self, _RECOVER)
         finally:
             self.system.end_work()
 
@@ -823,15 +841,21 @@ class Durable:
         self.system.arm_timer(due, self, _WAKE)
 
     def timer_valid(self, key: Any, due: float) -> bool:
-        return self._wake_due == due
+        return (self._recover_due if key is _RECOVER else self._wake_due) == due
 
     def on_timer(self, key: Any, due: float) -> None:
-        if self._wake_due != due:
+        if not self.timer_valid(key, due):
+            return
+        s = self.system
+        if key is _RECOVER:
+            self._recover_due = None
+            if s.running and not s.closing:
+                s.begin_work()  # before the clock can move on
+                s.tg_start(self._recover)
             return
         self._wake_due = None
-        s = self.system
         if s.running and not s.closing:
-            self.system.begin_work()  # before the clock can move on
+            s.begin_work()  # before the clock can move on
             s.tg_start(self._wake, due)
 
     async def _wake(self, due: float) -> None:
