@@ -598,7 +598,7 @@ class ActorCell:
             m.start(context)
             self.stamp(headers)
             return None
-        m.record = []
+        m.start_record()
         t0 = time.perf_counter()
         m.start(context)
         return self.outcome(None, (), t0, headers)
@@ -617,7 +617,7 @@ class ActorCell:
             m.macrostep(ev)
             self.stamp(headers)
             return None
-        m.record = []
+        m.start_record()
         before = m.cfg.ids
         t0 = time.perf_counter()
         m.macrostep(ev)
@@ -653,15 +653,13 @@ class ActorCell:
         m = self.engine
         duration = time.perf_counter() - t0
         self.stamp(headers)
-        rec = m.step_record(self.ref.id, ev, before, duration)
-        m.record = None
-        return rec
+        return m.step_record(self.ref.id, ev, before, duration)
 
     def stamp(self, headers: TraceHeaders) -> None:
         """Stamp the trace ``headers`` on the events the step just taken sends or schedules
         (formatted only if it does)."""
         m = self.engine
-        if headers and m.effects and any(type(e) in _TRACED for e in m.effects):
+        if headers and m.x.effects and any(type(e) in _TRACED for e in m.x.effects):
             if callable(headers):
                 headers = headers()
             if headers:

@@ -1557,24 +1557,40 @@ class Interpreter:
                     out.append(d)
         return out
 
+    def start_record(self) -> None:
+        """Collect the microsteps of the next macrostep, for :meth:`step_record` (which
+        stops collecting)."""
+        # the Rare's field written directly, not through its descriptor: a traced actor
+        # does this every step (issue 16: the descriptor calls were ~1 us of a traced step)
+        x = self.x
+        if x.shared:
+            x = self._own()
+        x.record = []
+
     def step_record(
         self, actor: str, event: EventData | None, before: tuple[str, ...], duration: float
     ) -> MacrostepRecord:
-        """The record of the macrostep just taken (with ``record`` collecting microsteps),
-        for a driver's listeners."""
+        """The record of the macrostep just taken (with ``record`` collecting microsteps,
+        see :meth:`start_record`), for a driver's listeners. Stops collecting."""
+        x = self.x
+        cfg = self.cfg
+        chart = cfg.tables.chart
+        record = x.record
+        if record is not None:
+            x.record = None  # (not None: this engine's Rare is its own)
         return MacrostepRecord(
             actor=actor,
             ts=self.now,
-            chart_id=self.cfg.tables.chart.id,
-            chart_version=self.cfg.tables.chart.version,
+            chart_id=chart.id,
+            chart_version=chart.version,
             event=event,
-            microsteps=tuple(self.record or ()),
+            microsteps=tuple(record or ()),
             configuration_before=before,
-            configuration_after=self.cfg.ids,
+            configuration_after=cfg.ids,
             duration=duration,
             version=self.version,
-            errors=tuple(self.errors),
-            effects=tuple(self.effects),
+            errors=tuple(x.errors),
+            effects=tuple(x.effects),
         )
 
     def take_timer(self, sendid: str) -> DelayedEvent | None:

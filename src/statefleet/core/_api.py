@@ -667,7 +667,7 @@ class Session:
                 ActionFailed(actor=m.session_id, ts=m.now, error=err, event=ev.name if ev else None)
             )
         self._publish(m.step_record(m.session_id, ev, before, duration))
-        m.record = []
+        m.start_record()  # (the next step's)
         if self._trace_fns and m.effects:
             for fn in self._trace_fns:
                 headers = fn(m.session_id)
