@@ -204,3 +204,44 @@ def test_a_timer_without_transitions_or_with_a_taken_event_name_is_a_definition_
     twice = [AfterSpec(1.0, TransitionSpec(target=("a",)), event="t") for _ in range(2)]
     with pytest.raises(ChartDefinitionError, match="event 't' is used twice"):
         chart(S("a", after=twice))
+
+
+class _CountingClock(RealClock):
+    """Real time, counting its reads."""
+
+    __slots__ = ("reads",)
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+    def now(self) -> float:
+        self.reads += 1
+        return super().now()
+
+
+def test_a_session_reads_its_clock_only_for_a_step_that_needs_the_time() -> None:
+    # "tick" only counts; "later" schedules a timer 5 s after the time of its step
+    c = chart(
+        S(
+            "a",
+            on=[
+                T("tick", actions=(lambda ctx: ctx.context.update(n=ctx.context["n"] + 1),)),
+                T("later", actions=(_send_later("wake", 5.0, sendid="w"),)),
+            ],
+        )
+    )
+    clock = _CountingClock()
+    s = c.start(context={"n": 0}, clock=clock)
+    for _ in range(3):
+        s.send("tick")
+    assert s.context["n"] == 3
+    reads = clock.reads
+    for _ in range(100):
+        s.send("tick")
+    assert clock.reads == reads  # no step that only counts read the clock
+    before = clock.now()
+    s.send("later")
+    after = clock.now()
+    assert clock.reads == reads + 3  # one read by the step, the test's two
+    due = s.next_due
+    assert due is not None and before + 5.0 <= due <= after + 5.0

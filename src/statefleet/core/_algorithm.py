@@ -115,6 +115,15 @@ class ActionContext(Protocol):
         """Emit a ``<log>`` record."""
 
 
+class ClockLike(Protocol):
+    """A driver's clock, as :attr:`Interpreter.clock_reading` may hold it (read on first
+    need): anything with ``now()`` in seconds."""
+
+    def now(self) -> float:
+        """The current time, in seconds."""
+        ...
+
+
 class OnOwner:
     """An action that takes the chart's owner instead of the action context.
 
@@ -537,9 +546,10 @@ class Interpreter:
         self.event: EventData | None = None
         self.owner: Any = None
         self.session_id = ""
-        #: the time of this step (see :attr:`now`), None until it is needed: a driver
-        #: sets it, or sets None to have it read from the clock when first needed
-        self.clock_reading: float | None = None
+        #: the time of this step (see :attr:`now`): a driver sets it, or sets None to have
+        #: it read from the Rare's clock when first needed, or its own clock (an object with
+        #: ``now()``, as a Session does) to have that one read when first needed
+        self.clock_reading: float | ClockLike | None = None
         self.version = 0
         #: something for the driver to look at after a step: set (never cleared) wherever a
         #: step leaves an outcome (an effect, an error, an unhandled error event, a final
@@ -573,6 +583,8 @@ class Interpreter:
         if t is None:
             clock = self.x.clock
             t = self.clock_reading = clock() if clock is not None else 0.0
+        elif not isinstance(t, (float, int)):
+            t = self.clock_reading = t.now()
         return t
 
     @now.setter
