@@ -102,7 +102,7 @@ class RunningInvocation(Latch):
 def start(cell: ActorCell, e: InvokeEffect, child_snapshot: Snapshot | None = None) -> None:
     """Start the invocation ``e`` of ``cell`` (a child chart restored from
     ``child_snapshot`` if given)."""
-    s = cell.rt
+    s = cell.place.rt  # (``cell.rt`` is a property)
     x = cell.extra()
     if x.invs is None:
         x.invs = {}
@@ -151,7 +151,7 @@ def start(cell: ActorCell, e: InvokeEffect, child_snapshot: Snapshot | None = No
 
 def failed(cell: ActorCell, invokeid: str, exc: BaseException) -> None:
     """The invocation could not start: ``error.invoke.<id>`` to ``cell``."""
-    s = cell.rt
+    s = cell.place.rt  # (``cell.rt`` is a property)
     if s.fns:
         s.publish(
             InvocationFailed(actor=cell.id, ts=s.clock_now(), invokeid=invokeid, error=str(exc))
@@ -219,7 +219,7 @@ def _ended(h: RunningInvocation, result: Any, exc: BaseException | None) -> None
     cell = h.owner
     if cell.stopped:
         return
-    s = cell.rt
+    s = cell.place.rt  # (``cell.rt`` is a property)
     iid = h.id
     if exc is not None:
         if s.fns:
@@ -245,7 +245,7 @@ def cancel(
     if h is None:
         return None
     h.cancelled = True
-    s = cell.rt
+    s = cell.place.rt  # (``cell.rt`` is a property)
     if s.fns:
         s.publish(InvocationCancelled(actor=cell.id, ts=s.clock_now(), invokeid=invokeid))
     if h.actor is not None:

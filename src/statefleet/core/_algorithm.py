@@ -1260,7 +1260,7 @@ class Interpreter:
             self.cfg = cfg
             for block in node.onexit:
                 self.run_block(block)
-            if node.invokes and self.invocations:
+            if node.invokes and self.x.invocations:
                 self.cancel_invokes(node)
         self.cfg = m.mid_cfg  # type: ignore[assignment]
 
@@ -1670,9 +1670,11 @@ class Interpreter:
 
     def cancel_invokes(self, node: Node) -> None:
         """Cancel the invocations owned by ``node`` (it is exiting)."""
-        for invokeid, (rec, _spec) in tuple(self.invocations.items()):
+        # (the Rare read directly: a Rare holding invocations is this engine's own)
+        invocations = self.x.invocations
+        for invokeid, (rec, _spec) in tuple(invocations.items()):
             if rec.state == node.id:
-                del self.invocations[invokeid]
+                del invocations[invokeid]
                 self._emit(CancelInvokeEffect(invokeid, node.id))
 
     def exit_interpreter(self) -> None:
