@@ -835,18 +835,15 @@ class SQLiteStore(JournalReader, RuntimeStore):
             done([p for p in prepared if isinstance(p, PersistenceError)])
             return
         n = len(ready)
-        if n == len(prepared):  # the common case: every commit could be encoded
-
-            def written(op: WriteOp) -> None:
-                # (op.error: a PersistenceError, as WriteOp.fail and the queue make them)
-                results: list[Any] = op.result if op.error is None else [op.error] * n
-                done(results)
-
-            self._writes.put_soon(WriteOp("commit", ready, n), written)
-            return
+        every = n == len(prepared)  # the common case: every commit could be encoded
 
         def finished(op: WriteOp) -> None:
-            out: Iterator[Any] = iter(op.result if op.error is None else [op.error] * n)
+            # (op.error: a PersistenceError, as WriteOp.fail and the queue make them)
+            results: list[Any] = op.result if op.error is None else [op.error] * n
+            if every:
+                done(results)
+                return
+            out: Iterator[Any] = iter(results)
             done([next(out) if isinstance(p, _Prepared) else p for p in prepared])
 
         self._writes.put_soon(WriteOp("commit", ready, n), finished)
