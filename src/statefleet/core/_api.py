@@ -137,9 +137,6 @@ class Chart:
         return tuple(n.id for n in self.nodes)
 
     # -- the pure API -----------------------------------------------------------------------
-    def _interpreter(self) -> Interpreter:
-        return Interpreter(self._tables)
-
     def engine(self, rare: Rare = BLANK) -> Interpreter:
         """A fresh engine instance of this chart (for drivers such as the actor runtime,
         which run the SCXML algorithm themselves; most programs use :meth:`start`).
@@ -166,7 +163,7 @@ class Chart:
         session_id: str | None = None,
     ) -> Step:
         """The initial step: enter the initial configuration. Pure: no clock, no I/O."""
-        m = self._interpreter()
+        m = self.engine()
         m.record = []
         m.clock_reading = now
         m.session_id = session_id or new_session_id()
@@ -181,7 +178,7 @@ class Chart:
         Never mutates ``snapshot`` (its context is deep-copied) and never reads a clock.
         """
         ev = _event(event, data)
-        m = self._interpreter()
+        m = self.engine()
         m.load_snapshot(snapshot, self._checked(snapshot))
         m.context = copy.deepcopy(snapshot.context)
         m.record = []
@@ -366,7 +363,7 @@ class Session:
         _start: bool = True,
     ) -> None:
         self.chart = chart
-        m = self._m = chart._interpreter()
+        m = self._m = chart.engine()
         m.owner = owner if owner is not None else self
         self._queue: list[EventData] = _NO_QUEUE
         self._busy = False
