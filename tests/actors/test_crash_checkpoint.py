@@ -109,3 +109,59 @@ async def test_an_actor_asked_once_then_sent_to_restarts_from_its_latest_state()
         assert a.context["n"] == 4
         assert a.context["items"] == [0, 1, 2, 3]
         assert a.snapshot().version == 4
+
+
+def flat() -> Any:
+    """A flat datamodel (every value immutable: the checkpoint's copy shares them):
+    ``inc`` bumps ``n`` and rewrites ``label``; ``boom`` does the same, then loops forever."""
+
+    def inc(ctx: Any) -> None:
+        c = ctx.context
+        c["n"] += 1
+        c["label"] = f"n={c['n']}"
+        c["ratio"] = c["n"] / 2
+
+    spec = ChartSpec(
+        id="flat",
+        data=[DataSpec("n", 0), DataSpec("label", "n=0"), DataSpec("ratio", 0.0)],
+        states=[
+            S(
+                "a",
+                on=[
+                    T("inc", actions=(inc,)),
+                    T("boom", actions=(inc, lambda ctx: ctx.raise_("loop"))),
+                    T("loop", actions=(lambda ctx: ctx.raise_("loop"),)),
+                ],
+            ),
+        ],
+        max_microsteps=50,
+    )
+    return compile_chart(spec)
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+async def test_a_crash_of_a_flat_datamodel_restarts_from_the_batch_start(batch: int) -> None:
+    # a flat datamodel's checkpoint is a plain copy made as the run starts (no ask kept a
+    # snapshot): a crash in a run of one event (a ping-pong hop) or of several restores
+    # every value the run's steps rewrote in place, and nothing the steps before it did
+    async with ActorSystem(clock=VirtualClock(), supervision=NO_JITTER) as system:
+        a = system.spawn(flat(), context={"extra": b"raw", "flag": True, "none": None})
+        a.send_nowait("inc")
+        a.send_nowait("inc")
+        await system.wait_idle()  # a run of two, no ask: no snapshot kept
+        assert a.context["n"] == 2
+        for _ in range(batch - 1):
+            a.send_nowait("inc")
+        a.send_nowait("boom")  # one run: the incs (if any), then the crash
+        await system.wait_idle()
+        await system.sleep(1)  # the restart is due after 0.1 s
+        assert a.status == "active"
+        assert a.context == {
+            "n": 2,
+            "label": "n=2",
+            "ratio": 1.0,
+            "extra": b"raw",
+            "flag": True,
+            "none": None,
+        }
+        assert a.snapshot().version == 2  # the two incs before the run that crashed

@@ -31,7 +31,6 @@ from statefleet.actors._durable import Durable, DurableStore
 from statefleet.actors._invocations import RunningInvocation
 from statefleet.actors._lifecycle import (
     AWAIT,
-    DRAINED,
     ENDED,
     MORE,
     OWNED,
@@ -574,10 +573,8 @@ class Runtime:
 
     def run_one(self, a: ActorCell) -> None:
         """Run a batch of ``a`` now (it is RUNNING), outside the dispatcher."""
-        code = a.run(self.batch)
-        if code == DRAINED:
-            a.idle()
-        elif code == MORE:
+        code = a.run(self.batch)  # (DRAINED: it made itself idle)
+        if code == MORE:
             a.schedule()
         elif code == AWAIT:
             a.state = OWNED
@@ -610,10 +607,8 @@ class Runtime:
                 if a.state != QUEUED:
                     continue
                 a.state = RUNNING
-                code = a.run(batch)
-                if code == DRAINED:
-                    a.idle()
-                elif code == MORE:
+                code = a.run(batch)  # (DRAINED: it made itself idle)
+                if code == MORE:
                     a.state = QUEUED
                     runq.append(a)
                 elif code == AWAIT:
