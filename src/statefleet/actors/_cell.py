@@ -766,7 +766,7 @@ class ActorCell:
         fast_name = ""
         fast: Any = None
         fast_ev: object = None
-        run_actions = m.run_actions
+        run_actions: Any = None  # m.run_actions, bound once the fast path is found
         try:
             while n < budget and mb:
                 item = mb.popleft()
@@ -774,11 +774,28 @@ class ActorCell:
                 if item is fast_ev and m.cfg is fast_cfg:
                     ev = item  # type: ignore[assignment]
                     env = None
-                    run_actions(item, fast)  # type: ignore[arg-type]
+                    run_actions(item, fast)
                     # after_step() does nothing unless the engine says there is something
                     # to look at (no envelope, untraced here: see below)
                     if not m.attention:
-                        continue
+                        # More of the same event object: a loop of its own over what the
+                        # mailbox holds and the budget allows, without the outer loop's
+                        # tests and stores per event (~15 ns of a ~480 ns fire-and-forget
+                        # message on 3.13, issue 16). Only this run takes events out of
+                        # the mailbox, so it holds at least that many; another event goes
+                        # back in front, for the outer loop.
+                        popleft = mb.popleft
+                        for _ in range(min(budget - n, len(mb))):
+                            item = popleft()
+                            if item is not fast_ev or m.cfg is not fast_cfg:
+                                mb.appendleft(item)
+                                break
+                            n += 1
+                            run_actions(item, fast)
+                            if m.attention:
+                                break  # this event's after_step, below
+                        if not m.attention:
+                            continue
                 else:
                     if type(item) is Envelope:
                         env = item
@@ -809,6 +826,7 @@ class ActorCell:
                             fast_cfg = fast_ev = None
                         else:
                             fast_cfg, fast_name = m.cfg, ev.name
+                            run_actions = m.run_actions
                             plain = ev.sendid is None and ev.invokeid is None and not step_ckpt
                             fast_ev = ev if plain else None
                     # after_step() does nothing in the common case: nothing to carry out,
