@@ -6,8 +6,6 @@ written one after the other by a loop, never by a recursion."""
 
 from __future__ import annotations
 
-import asyncio
-import selectors
 import sqlite3
 import subprocess
 import sys
@@ -23,32 +21,10 @@ from statefleet.actors import ActorSystem
 from statefleet.core import PersistenceError
 from statefleet.persistence import SQLiteStore, make_commit
 
+from ._iterations import CountingSelector as _CountingSelector
+from ._iterations import run_counting as _run
+from ._iterations import stored_version as _stored_version
 from .conftest import COUNTER, initial
-
-
-class _CountingSelector(selectors.DefaultSelector):
-    """Counts the event loop's iterations (one ``select`` each)."""
-
-    selects = 0
-
-    def select(self, timeout: float | None = None) -> Any:
-        type(self).selects += 1
-        return super().select(timeout)
-
-
-def _run(main: Any) -> Any:
-    with asyncio.Runner(loop_factory=lambda: asyncio.SelectorEventLoop(_CountingSelector())) as r:
-        return r.run(main())
-
-
-def _stored_version(db: Path, actor: str) -> int | None:
-    """The version on disk, read by a connection of its own (what a crash would leave)."""
-    conn = sqlite3.connect(db)
-    try:
-        row = conn.execute("SELECT version FROM actors WHERE id = ?", (actor,)).fetchone()
-    finally:
-        conn.close()
-    return None if row is None else int(row[0])
 
 
 def _durable(db: Path, actor: str) -> int:
@@ -129,30 +105,36 @@ def test_concurrent_senders_return_only_once_their_steps_are_on_disk(tmp_path: P
     assert _run(main) == []
 
 
-def test_a_failed_write_on_the_loop_is_never_acknowledged(tmp_path: Path) -> None:
+@pytest.mark.parametrize("durability", ["normal", "full"])
+def test_a_failed_write_is_never_acknowledged(tmp_path: Path, durability: str) -> None:
+    # normal: written on the loop; full: a one-client batch started in the send itself
+    # (``CommitPipeline.lead``, tests/persistence/test_full_lead.py)
     db = tmp_path / "fleet.db"
 
     async def main() -> tuple[int, int]:
         acked = 0
-        store = SQLiteStore(db, durability="normal")
+        store = SQLiteStore(db, durability=durability)  # type: ignore[arg-type]
         async with ActorSystem(store=store) as system:
             ref = system.ref(COUNTER, "a")
-            await ref.send("inc")
-            acked += 1
-            # white box: both writing connections (the loop's and the thread's) see a full
-            # disk, as a real one would be for both
+            for _ in range(2):  # the second batch is the actor's step alone after its own
+                await ref.send("inc")
+                acked += 1
+            # white box: the writing connections (the loop's, with "normal", and the
+            # thread's) see a full disk, as a real one would be for both
             inline, thread = store._inline, store._db
-            assert inline is not None and thread is not None
-            (pages,) = inline.execute("PRAGMA page_count").fetchone()
-            inline.execute(f"PRAGMA max_page_count = {pages}")
-            await thread.call(_execute, f"PRAGMA max_page_count = {pages}")
+            assert thread is not None and (inline is None) == (durability == "full")
+            (pages,) = (await thread.call(_fetch, "PRAGMA page_count"))[0]
+            await thread.call(_fetch, f"PRAGMA max_page_count = {pages}")
+            if inline is not None:
+                inline.execute(f"PRAGMA max_page_count = {pages}")
             with pytest.raises(PersistenceError, match="disk is full"):
                 for _ in range(200):
                     await ref.send("inc", pad="x" * 5000)
                     acked += 1
             failures = store.stats["failures"]
-            inline.execute("PRAGMA max_page_count = 1073741823")
-            await thread.call(_execute, "PRAGMA max_page_count = 1073741823")
+            if inline is not None:
+                inline.execute("PRAGMA max_page_count = 1073741823")
+            await thread.call(_fetch, "PRAGMA max_page_count = 1073741823")
             await system.wait_idle()
         async with ActorSystem(store=SQLiteStore(db, durability="normal")) as system:
             n = (await system.ref(COUNTER, "a").snapshot()).context["n"]
@@ -203,5 +185,5 @@ def test_a_commit_written_at_once_still_reports_a_version_conflict(tmp_path: Pat
     assert _stored_version(db, "a") == initial().version + 1
 
 
-def _execute(db: sqlite3.Connection, sql: str) -> None:
-    db.execute(sql)
+def _fetch(db: sqlite3.Connection, sql: str) -> list[Any]:
+    return db.execute(sql).fetchall()

@@ -157,6 +157,17 @@ class WriteQueue:
         if self.queued >= self.max_batch and self._full is not None:
             self._full.set()
 
+    def idle(self) -> bool:
+        """Pump mode with nothing queued or being written, and no lingering: a batch queued
+        now is handed to ``start`` at once."""
+        return (
+            self._start is not None
+            and not self._busy
+            and not self.ops
+            and not self.closing
+            and not self.max_delay
+        )
+
     async def submit(self, op: WriteOp) -> Any:
         """Queue ``op`` and wait for its outcome."""
         return await self._put(op)
