@@ -779,18 +779,20 @@ class ActorCell:
                     # to look at (no envelope, untraced here: see below)
                     if not m.attention:
                         # More of the same event object: a loop of its own over what the
-                        # mailbox holds and the budget allows, without the outer loop's
-                        # tests and stores per event (~15 ns of a ~480 ns fire-and-forget
-                        # message on 3.13, issue 16). Only this run takes events out of
-                        # the mailbox, so it holds at least that many; another event goes
-                        # back in front, for the outer loop.
-                        popleft = mb.popleft
-                        for _ in range(min(budget - n, len(mb))):
-                            item = popleft()
+                        # mailbox holds and the budget allows (``n`` counts them: it is the
+                        # loop's variable), without the outer loop's tests and stores per
+                        # event (~20 ns of a ~480 ns fire-and-forget message on 3.13, issue
+                        # 16). Only this run takes events out of the mailbox, so it holds
+                        # at least that many; another event goes back in front, for the
+                        # outer loop. (``mb.popleft()``, not a bound ``popleft``: 3.11 and
+                        # 3.13 specialise the method call, not the bound builtin's, ~7 ns.)
+                        start, stop = n + 1, min(budget, n + len(mb)) + 1
+                        for n in range(start, stop):
+                            item = mb.popleft()
                             if item is not fast_ev or m.cfg is not fast_cfg:
                                 mb.appendleft(item)
+                                n -= 1  # (not taken)
                                 break
-                            n += 1
                             run_actions(item, fast)
                             if m.attention:
                                 break  # this event's after_step, below
