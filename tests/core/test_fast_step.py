@@ -61,19 +61,45 @@ def _guard_fails(ctx: Any) -> bool:
     return True
 
 
+def _in_s2(ctx: Any) -> bool:
+    return ctx.in_state("s2")
+
+
 class Owner:
-    """A chart's owner whose method is a guard (an ``OnOwner`` guard, as the class DSL's)."""
+    """A chart's owner whose methods are a guard and actions (``OnOwner`` callbacks, as the
+    class DSL's)."""
 
     def __init__(self) -> None:
         self.calls = 0
+        self.bumps = 0
 
     def below(self) -> bool:
         self.calls += 1
         return self.calls % 4 != 0
 
+    def bump(self) -> int | None:
+        # fails every fifth time, returns a value (ignored) every other time
+        self.bumps += 1
+        if self.bumps % 5 == 0:
+            raise Boom(f"owner action at {self.bumps}")
+        return self.bumps if self.bumps % 2 else None
 
-GUARDS = (None, None, even, _odd, _has_data, _guard_fails, OnOwner(Owner.below))
-ACTIONS = ((), (inc,), (inc,), (inc_raise,), (_inc_send,), (fail,), (_note_event, inc))
+    def state(self) -> tuple[int, int]:
+        return (self.calls, self.bumps)
+
+
+GUARDS = (None, None, even, _odd, _has_data, _guard_fails, OnOwner(Owner.below), _in_s2)
+ACTIONS = (
+    (),
+    (inc,),
+    (inc,),
+    (inc_raise,),
+    (_inc_send,),
+    (fail,),
+    (_note_event, inc),
+    (OnOwner(Owner.bump),),
+    (OnOwner(Owner.bump), inc),
+)
 # "c" as well as "c.x": a descriptor matching by prefix
 CHARTS = charts(events=(*EVENTS, "c"), guards=GUARDS, blocks=ACTIONS, parallel=True)
 
@@ -138,6 +164,7 @@ def _run_engine(spec: ChartSpec, events: list[EventData]) -> list[Any]:
                 [_error(e) for e in m.errors],
                 [_event(e) for e in m.unhandled or ()],
                 m.status,
+                m.owner.state(),
             )
         )
         m.effects = []
@@ -162,7 +189,14 @@ def _run_session(spec: ChartSpec, events: list[EventData], listen: bool) -> list
         except InfiniteLoopError as exc:
             trace.append(("loop", str(exc)))
             break
-        trace.append((session.active_leaves, repr(session.context), session.snapshot().version))
+        trace.append(
+            (
+                session.active_leaves,
+                repr(session.context),
+                session.snapshot().version,
+                session._m.owner.state(),
+            )
+        )
     if listen:
         trace.append(
             [
@@ -217,3 +251,55 @@ def test_a_guarded_targetless_event_takes_the_specialised_step() -> None:
     assert m.actions_for("inc") is None  # not planned yet
     m.macrostep(EventData("inc"))
     assert m.actions_for("inc") is not None
+
+
+class _Pending:
+    """An awaitable an action returns (what an ``async def`` action gives the engine)."""
+
+    def __await__(self) -> Iterator[None]:
+        yield None
+
+
+class _AsyncOwner:
+    def __init__(self) -> None:
+        self.made: list[_Pending] = []
+
+    def start(self) -> _Pending:
+        self.made.append(_Pending())
+        return self.made[-1]
+
+
+def _start_ctx(ctx: Any) -> _Pending:
+    return ctx.owner.start()
+
+
+@pytest.mark.parametrize("action", [_start_ctx, OnOwner(_AsyncOwner.start)])
+@pytest.mark.parametrize("guarded", [False, True])
+def test_an_awaitable_a_specialised_step_returns_is_handed_to_the_driver(
+    action: Any, guarded: bool
+) -> None:
+    # an async action's awaitable is an effect the driver awaits after the step, named as
+    # the full path names it, whether the action takes the context or is an owner's method
+    spec = ChartSpec(
+        "async",
+        states=[
+            StateSpec(
+                "s",
+                transitions=[
+                    TransitionSpec(event=("go",), cond=even if guarded else None, actions=(action,))
+                ],
+            )
+        ],
+    )
+    m = compile_chart(spec).engine()
+    m.owner = owner = _AsyncOwner()
+    m.start({"n": 0})
+    for _ in range(2):
+        m.macrostep(EventData("go"))
+        assert m.actions_for("go") is not None  # the second event took the specialised step
+        (effect,) = m.effects
+        assert effect.awaitable is owner.made[-1]
+        assert effect.label == getattr(action, "__name__", "")
+        m.effects = []
+        m.settle()
+    assert m.version == 2 and m.handled
