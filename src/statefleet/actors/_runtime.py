@@ -100,6 +100,56 @@ def _ignoring_event(
 class Runtime:
     """The machinery of one :class:`~statefleet.actors.ActorSystem` (see the module doc)."""
 
+    # Slots: every send, run and dispatch reads its fields, and an instance with this many
+    # attributes keeps them in a dict on 3.12+ (a hinted dict look-up each); a slot is
+    # read at a fixed offset (issue 16: ~13 ns of a ~190 ns ``send_nowait`` on 3.13)
+    __slots__ = (
+        "arm_timer",
+        "batch",
+        "busy",
+        "caller_fns",
+        "cells",
+        "checkpoint",
+        "ckpt_batch",
+        "ckpt_step",
+        "clock",
+        "clock_now",
+        "closed",
+        "closing",
+        "count",
+        "default_place",
+        "durable",
+        "engine_rare",
+        "filters",
+        "fns",
+        "idle_waiters",
+        "listeners",
+        "mailbox_size",
+        "owned",
+        "pipeline",
+        "quiet_waiters",
+        "recv_fns",
+        "rng",
+        "running",
+        "runq",
+        "send_hooks",
+        "seq",
+        "sleeping",
+        "step_fns",
+        "store",
+        "supervision",
+        "sys_ids",
+        "system",
+        "tg",
+        "timers",
+        "trace_fns",
+        "turn",
+        "wake",
+        "wakes",
+        "wants_step",
+        "works",
+    )
+
     def __init__(
         self,
         system: ActorSystem,
