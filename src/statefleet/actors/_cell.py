@@ -754,7 +754,8 @@ class ActorCell:
         rec: MacrostepRecord | None = None
         # The fast path (untraced): an event whose whole macrostep is a cached targetless
         # transition's content (the engine's ``actions_for``: a counter update, a reply)
-        # runs as ``run_actions`` without the macrostep's selection. ``fast_cfg``/``fast_name``
+        # runs as that specialised step, ``fast(m, ev)`` (what ``m.run_actions(ev, fast)``
+        # does, a frame less), without the macrostep's selection. ``fast_cfg``/``fast_name``
         # say for which configuration and event name ``fast`` was looked up; it holds while
         # the configuration is that one and no invocation runs (a step that starts one has
         # an effect, so it goes through ``after_step``, after which the fast path is dropped
@@ -764,9 +765,8 @@ class ActorCell:
         # Saves ~40% of a counter's step (issue 16: fire-and-forget to one actor).
         fast_cfg: object = None
         fast_name = ""
-        fast: Any = None
+        fast: Any = None  # (a FastStep once found)
         fast_ev: object = None
-        run_actions: Any = None  # m.run_actions, bound once the fast path is found
         try:
             while n < budget and mb:
                 item = mb.popleft()
@@ -774,7 +774,7 @@ class ActorCell:
                 if item is fast_ev and m.cfg is fast_cfg:
                     ev = item  # type: ignore[assignment]
                     env = None
-                    run_actions(item, fast)
+                    fast(m, item)
                     # after_step() does nothing unless the engine says there is something
                     # to look at (no envelope, untraced here: see below)
                     if not m.attention:
@@ -793,7 +793,7 @@ class ActorCell:
                                 mb.appendleft(item)
                                 n -= 1  # (not taken)
                                 break
-                            run_actions(item, fast)
+                            fast(m, item)
                             if m.attention:
                                 break  # this event's after_step, below
                         if not m.attention:
@@ -816,7 +816,7 @@ class ActorCell:
                         and ev.sendid is None
                         and ev.invokeid is None
                     ):
-                        run_actions(ev, fast)
+                        fast(m, ev)
                     else:
                         # step() inlined where it does nothing
                         if ev.invokeid is not None:
@@ -828,7 +828,6 @@ class ActorCell:
                             fast_cfg = fast_ev = None
                         else:
                             fast_cfg, fast_name = m.cfg, ev.name
-                            run_actions = m.run_actions
                             plain = ev.sendid is None and ev.invokeid is None and not step_ckpt
                             fast_ev = ev if plain else None
                     # after_step() does nothing in the common case: nothing to carry out,
