@@ -71,3 +71,78 @@ def test_invalid_definition_from_a_guard_leaves_the_event_method(warm: int) -> N
     assert sm.errors == []
     sm.fail_with = None
     assert sm.inc() == warm + 1
+
+
+class Procedure(StateChart):
+    """W2 as benchmarked: an ``on`` method taking only ``self`` and returning nothing (it
+    reaches the engine unwrapped, called with the instance by the specialised step)."""
+
+    s = State(initial=True)
+    inc = s.to.itself(internal=True, cond="below", on="increment")
+    error_execution = s.to.itself(internal=True, on="record_error")
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.fail_with: type[Exception] | None = None
+        self.errors: list[str] = []
+        super().__init__()
+
+    def below(self) -> bool:
+        return self.n < 100
+
+    def increment(self) -> None:
+        self.n += 1
+        if self.fail_with is not None:
+            raise self.fail_with(f"on failed at {self.n}")
+
+    def record_error(self, error: Exception) -> None:
+        self.errors.append(str(error))
+
+
+@pytest.mark.parametrize("warm", [0, 1, 3])
+def test_a_failing_on_method_is_error_execution_and_the_event_is_taken(warm: int) -> None:
+    sm = Procedure()
+    for _ in range(warm):
+        assert sm.inc() is None
+    sm.fail_with = ValueError
+    assert sm.inc() is None
+    assert sm.inc() is None
+    assert sm.errors == [f"on failed at {warm + 1}", f"on failed at {warm + 2}"]
+    assert sm.n == warm + 2
+    sm.fail_with = None
+    sm.inc()
+    assert (sm.n, sm.configuration_values) == (warm + 3, {"s"})
+
+
+@pytest.mark.parametrize("warm", [0, 1, 3])
+def test_invalid_definition_from_an_on_method_leaves_the_event_method(warm: int) -> None:
+    sm = Procedure()
+    for _ in range(warm):
+        sm.inc()
+    sm.fail_with = InvalidDefinition
+    for _ in range(2):  # every time
+        with pytest.raises(InvalidDefinition, match="on failed"):
+            sm.inc()
+    assert sm.errors == []
+    sm.fail_with = None
+    sm.inc()
+    assert sm.n == warm + 3
+
+
+def test_an_on_method_of_a_moving_transition_still_runs_with_the_instance() -> None:
+    class Toggle(StateChart):
+        a = State(initial=True)
+        b = State()
+        go = a.to(b, on="count") | b.to(a, on="count")
+
+        def __init__(self) -> None:
+            self.count_calls = 0
+            super().__init__()
+
+        def count(self) -> None:
+            self.count_calls += 1
+
+    sm = Toggle()
+    for _ in range(3):
+        sm.go()
+    assert (sm.count_calls, sm.configuration_values) == (3, {"b"})
