@@ -133,9 +133,12 @@ class CommitPipeline:
         #: its ``lead`` instead of a ``call_soon``; ``_held``: it made one
         self._holding = False
         self._held = False
-        #: the store's ``leads()``: a batch handed over now would be written at once, in
-        #: its writer's thread (None: it cannot tell; see ``lead``)
+        #: the store's ``leader()``: is a batch handed over now written at once, in its
+        #: writer's thread? (None: never; see ``lead``)
         self._leads: Callable[[], bool] | None = None
+        #: a durable send may start its batch itself (``hold`` and ``lead``): the store
+        #: has a ``leader`` (set when the first batch probes the store)
+        self.leading = False
         #: the actor whose step alone was the last batch finished by callback (see ``lead``)
         self._solo: ActorCell | None = None
         #: the context batches run in (a copy each): the one the system was opened in
@@ -171,7 +174,8 @@ class CommitPipeline:
             self._context = durable.context
             if durable.commits_soon():
                 self._loop = asyncio.get_running_loop()
-                self._leads = durable.leads
+                self._leads = durable.leader()
+                self.leading = self._leads is not None
                 # batches run from loop callbacks, in copies of this context: it says
                 # "asyncio" to sniffio once (see the module doc), instead of each callback
                 # setting and resetting it
@@ -200,15 +204,16 @@ class CommitPipeline:
         the first to resume would split into two transactions, and they would then
         alternate, one fsync per event (measured: 2 clients, 1,000 -> 2,000 transactions
         for 2,000 sends). A store that writes small batches on the loop itself
-        (``durability="normal"``) says no: its writer is never busy for long, so starting
-        at once would make every client a transaction of its own."""
+        (``durability="normal"``) has no ``leader``: its writer is never busy for long, so
+        starting at once would make every client a transaction of its own, and its sends
+        do not hold the pipeline at all (``leading``)."""
         self._holding = False
         if not self._held:
             return False
         self._held = False
         ctx = self._context.copy()
-        leads = self._leads
         q = self._queue
+        leads = self._leads
         if len(q) == 1 and q[0] is self._solo and leads is not None and leads():
             ctx.run(self._batch_soon, ctx)
             return True

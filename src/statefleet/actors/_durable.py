@@ -240,12 +240,13 @@ class Durable:
             and callable(getattr(self.store, "commit_steps_soon", None))
         )
 
-    def leads(self) -> bool:
-        """The store's ``leads()``: would a batch of commits handed over now be written at
-        once, off the event loop (its writer idle)? False for a store without it. The
-        commit pipeline then starts a durable send's batch at once (``CommitPipeline.lead``)."""
-        leads = getattr(self.store, "leads", None)
-        return leads is not None and bool(leads())
+    def leader(self) -> Callable[[], bool] | None:
+        """The store's ``leader()`` (None for a store without it): a function telling
+        whether a batch of commits handed over now would be written at once, off the event
+        loop (its writer idle), or None when that never happens. The commit pipeline then
+        starts a durable send's batch at once (``CommitPipeline.lead``)."""
+        leader = getattr(self.store, "leader", None)
+        return leader() if leader is not None else None
 
     def commit_steps_soon(
         self,
@@ -628,9 +629,7 @@ class Durable:
             return False
         ack = Latch(self._loop)
         pipeline = self.system.pipeline
-        if pipeline is None:
-            a.enqueue(Envelope(ev, None, ack))
-        else:
+        if pipeline is not None and pipeline.leading:
             # the batch taking this event starts right here when the store's writer is idle
             # (FULL: one loop iteration less per send; see ``CommitPipeline.lead``)
             pipeline.hold()
@@ -638,10 +637,11 @@ class Durable:
                 a.enqueue(Envelope(ev, None, ack))
             finally:
                 led = pipeline.lead()
-            if led:
-                if ack.done:  # settled inside its batch (it changed nothing, it crashed):
-                    await self.system.checkpoint()  # a send still yields, as on every path
-            elif pipeline.at_once:
+            if led and ack.done:  # settled inside its batch (it changed nothing, it crashed):
+                await self.system.checkpoint()  # a send still yields, as on every path
+        else:
+            a.enqueue(Envelope(ev, None, ack))
+            if pipeline is not None and pipeline.at_once:
                 # The last batch was written and finished inside its loop callback
                 # (SQLite's small NORMAL batches): the batch taking this event was queued
                 # (``call_soon``) before this yield queues this task, so it runs first, in

@@ -848,13 +848,14 @@ class SQLiteStore(JournalReader, RuntimeStore):
 
         self._writes.put_soon(WriteOp("commit", ready, n), finished)
 
-    def leads(self) -> bool:
-        """Would commits handed over now be written at once, in the writer's thread? (Its
-        writer is idle, and the batch would not be written on the loop: not
-        ``durability="normal"``.) The actor runtime's commit pipeline then starts a durable
-        send's batch at once instead of waiting a loop iteration for other clients' steps
-        to share it (``CommitPipeline.lead``, issue 16)."""
-        return self._inline is None and self._writes.idle()
+    def leader(self) -> Callable[[], bool] | None:
+        """For the actor runtime's commit pipeline (``CommitPipeline.lead``, issue 16): a
+        function telling whether commits handed over now would be written at once, in the
+        writer's thread (its writer idle), so that a durable send's batch may start at once
+        instead of waiting a loop iteration for other clients' steps to share it. None with
+        ``durability="normal"``: small batches are written on the loop, never in the
+        thread at once."""
+        return self._writes.idle if self._inline is None else None
 
     def _prepare(self, c: Commit) -> _Prepared:
         blob = encode_snapshot(c.snapshot)
