@@ -9,9 +9,12 @@ guard leaves the event untaken, a failing guard is ``error.execution``, and
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from statefleet.compat.psm import InvalidDefinition, State, StateChart
+from statefleet.core import MacrostepRecord
 
 
 class Counter(StateChart):
@@ -81,11 +84,11 @@ class Procedure(StateChart):
     inc = s.to.itself(internal=True, cond="below", on="increment")
     error_execution = s.to.itself(internal=True, on="record_error")
 
-    def __init__(self) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         self.n = 0
         self.fail_with: type[Exception] | None = None
         self.errors: list[str] = []
-        super().__init__()
+        super().__init__(**kwargs)
 
     def below(self) -> bool:
         return self.n < 100
@@ -146,3 +149,78 @@ def test_an_on_method_of_a_moving_transition_still_runs_with_the_instance() -> N
     for _ in range(3):
         sm.go()
     assert (sm.count_calls, sm.configuration_values) == (3, {"b"})
+
+
+def test_an_event_method_on_an_instance_with_a_record_listener_publishes_each_step() -> None:
+    # an event method hands the session its ready event; with a listener the step is
+    # queued and its record published, as send() does
+    records: list[Any] = []
+    sm = Procedure(listeners=[records.append])
+    for _ in range(3):
+        sm.inc()
+    steps = [
+        r
+        for r in records
+        if isinstance(r, MacrostepRecord) and r.event is not None and r.event.name == "inc"
+    ]
+    assert [r.version for r in steps] == [1, 2, 3]
+    assert sm.n == 3
+
+
+class Ticking(StateChart):
+    """An ``on`` method (taking only ``self``) that schedules a delayed event: an effect the
+    session carries out after the step."""
+
+    s = State(initial=True)
+    arm = s.to.itself(internal=True, on="schedule")
+    tick = s.to.itself(internal=True, on="count")
+
+    def __init__(self) -> None:
+        self.ticks = 0
+        super().__init__()
+
+    def schedule(self) -> None:
+        self.send("tick", delay=500)
+
+    def count(self) -> None:
+        self.ticks += 1
+
+
+@pytest.mark.parametrize("warm", [0, 1, 3])
+def test_an_effect_of_an_event_method_step_is_carried_out(warm: int) -> None:
+    sm = Ticking()
+    for _ in range(warm):
+        sm.arm()
+    sm.advance(1)
+    assert sm.ticks == warm
+    sm.arm()
+    sm.advance(0.4)
+    assert sm.ticks == warm
+    sm.advance(0.2)
+    assert sm.ticks == warm + 1
+
+
+class Relay(StateChart):
+    """An ``on`` method that sends this instance another event from inside its step: it
+    is processed right after (run to completion), before the event method returns."""
+
+    s = State(initial=True)
+    go = s.to.itself(internal=True, on="relay")
+    echo = s.to.itself(internal=True, on="count")
+
+    def __init__(self) -> None:
+        self.echoes = 0
+        super().__init__()
+
+    def relay(self) -> None:
+        self.send("echo")
+
+    def count(self) -> None:
+        self.echoes += 1
+
+
+def test_an_event_sent_from_an_event_method_step_is_processed_before_it_returns() -> None:
+    sm = Relay()
+    for i in range(1, 4):
+        sm.go()
+        assert sm.echoes == i

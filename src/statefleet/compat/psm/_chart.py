@@ -502,7 +502,8 @@ class StateChart(Session):
             # the usual call, tested first (a direct instance is a plain one)
             before = self._m.cfg
             try:
-                Session.send(self, event)
+                # Session.send of a ready event, without its keyword dict and type dispatch
+                self._send_event(event)
             except _Propagate as p:
                 raise self._undone(p, before) from None
             return None
