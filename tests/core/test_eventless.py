@@ -95,3 +95,22 @@ def test_runaway_raise_loop_raises_infinite_loop_error() -> None:
     with pytest.raises(InfiniteLoopError):
         s.send("ping")
     assert s.status == "error"
+
+
+@pytest.mark.parametrize("guarded", [False, True])
+def test_a_plain_move_into_a_state_with_eventless_transitions_follows_them_every_time(
+    guarded: bool,
+) -> None:
+    # a -> b is a bare configuration swap (no content, entries or exits), planned once and
+    # taken from the plan afterwards; b's eventless transition must follow it each time
+    c = chart(
+        S("a", on=[T("go", "b")]),
+        S("b", on=[T(None, "c", cond=(lambda ctx: True) if guarded else None)]),
+        S("c", on=[T("back", "a")]),
+    )
+    s = c.start()
+    for _ in range(3):
+        s.send("go")
+        assert s.configuration == {"c"}
+        s.send("back")
+        assert s.configuration == {"a"}
