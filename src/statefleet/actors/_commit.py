@@ -30,6 +30,10 @@ Code run from a loop callback has no current task, so anyio cannot tell which li
 it (sniffio asks asyncio for the current task): these callbacks say "asyncio" through
 sniffio's context variable, as sniffio documents for code outside a task.
 
+With ``durability="full"``, one client sending one event at a time starts its batch in its
+own send when the store's writer is idle, instead of from a ``call_soon`` (``lead``): a
+durable send then takes two loop iterations, as a bare thread handoff does.
+
 A store that writes a small batch at once on the loop (``SQLiteStore`` with
 ``durability="normal"``) calls back before its ``commit_steps_soon`` returns: the batch is
 stepped, committed and finished within one loop callback. A durable ``send`` then needs one
@@ -199,6 +203,9 @@ class CommitPipeline:
         commit, one transaction, one fsync). With one client sending one event at a time
         that iteration lies between two fsyncs, on the critical path of every send (3 loop
         iterations per send against 2 for a bare thread handoff), and waiting gains nothing.
+        What it buys is small: ~1-2 us of a ~75 us send on 3.11, ~0-1 us on 3.13 (measured
+        with the database on tmpfs, where fsync costs nothing), within the noise of a real
+        disk's fsync.
         Clients whose steps were committed together resume together and share the next
         batch: none of them leads (its last batch was not its step alone), which a lead by
         the first to resume would split into two transactions, and they would then
