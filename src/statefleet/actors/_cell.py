@@ -745,6 +745,8 @@ class ActorCell:
                         ckpt = self.raw_checkpoint()  # nested values: a deep copy
                         break
                 else:
+                    # (nothing here can fail, unlike a deep copy: every value is immutable
+                    # and the rest is the engine's own containers)
                     ckpt = m.checkpoint(ctx.copy())
         step_ckpt = s.ckpt_step
         traced = s.step_fns
