@@ -1540,6 +1540,11 @@ class Interpreter:
                         return
                 else:
                     self.microstep(m)
+            elif m.steps is not None and x.shared:
+                # microstep's exits-and-entries branch, inlined for an engine whose Rare is
+                # shared (nothing recorded, no invocation to start): a call less (W3)
+                self.run_steps(m.steps)
+                self.cfg = m.target_cfg  # type: ignore[assignment]
             else:
                 self.microstep(m)
         else:
