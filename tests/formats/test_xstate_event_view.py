@@ -13,7 +13,10 @@ import sys
 import textwrap
 from typing import Any
 
-from statefleet import from_dict
+import anyio
+
+from statefleet import EventData, from_dict
+from statefleet.actors import ActorSystem
 from statefleet.compat.xstate import XEvent
 
 
@@ -111,3 +114,53 @@ def test_views_compare_by_identity_and_read_their_event() -> None:
     a.data = {"k": 2}
     assert a["k"] == 2 and b["k"] == 1
     assert XEvent(None).type == "xstate.init" and XEvent(None).data == {}
+
+
+def _marking_chart(seen: list[dict[str, Any]]) -> Any:
+    """A chart whose guard and action both see the event's data; the guard writes into it."""
+
+    def ok(context: dict[str, Any], event: XEvent) -> bool:
+        seen.append(dict(event.data))
+        event.data["marked"] = True
+        return True
+
+    def act(context: dict[str, Any], event: XEvent) -> None:
+        seen.append(dict(event.data))
+
+    return from_dict(
+        {
+            "id": "m",
+            "initial": "s",
+            "states": {"s": {"on": {"go": {"guard": "ok", "actions": "act"}}}},
+        },
+        guards={"ok": ok},
+        actions={"act": act},
+    )
+
+
+def test_one_event_object_sent_twice_gives_each_delivery_its_own_data() -> None:
+    # what a callback writes into one delivery's payload-less data is not seen by the next
+    # delivery of the same EventData object, yet the step's later callbacks still see it
+    seen: list[dict[str, Any]] = []
+    session = _marking_chart(seen).start()
+    ev = EventData("go")
+    session.send(ev)
+    session.send(ev)
+    assert seen == [{}, {"marked": True}, {}, {"marked": True}]
+
+
+def test_an_actors_repeated_payload_less_sends_do_not_share_data() -> None:
+    # send_nowait("go") hands the actor one shared event object per name
+    seen: list[dict[str, Any]] = []
+    chart = _marking_chart(seen)
+
+    async def main() -> None:
+        async with ActorSystem() as system:
+            ref = system.spawn(chart, id="a")
+            ref.send_nowait("go")
+            ref.send_nowait("go")
+            ref.send_nowait("go")
+            await ref.ask("go", k=1)
+
+    anyio.run(main)
+    assert seen == [{}, {"marked": True}] * 3 + [{"k": 1}, {"k": 1, "marked": True}]

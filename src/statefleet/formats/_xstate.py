@@ -187,6 +187,8 @@ class XEvent(msgspec.Struct, eq=False):
     # only the raw event; ``type``, ``error`` and ``data`` are read from it when asked, the
     # payload-less ``data`` dict made on first use (~100 ns of a guarded event, W2)
     raw: Any
+    #: the engine delivering the event (see _private)
+    _by: Any = None
     _data: Any = _UNSET
 
     @property
@@ -210,6 +212,7 @@ class XEvent(msgspec.Struct, eq=False):
                 data = raw.error
             elif raw.data is None and not raw.name.startswith("done."):
                 data = {}
+                _private(self)  # a dict of this view's own
             else:
                 data = raw.data
             self._data = data
@@ -218,6 +221,7 @@ class XEvent(msgspec.Struct, eq=False):
     @data.setter
     def data(self, value: Any) -> None:
         self._data = value
+        _private(self)
 
     @property
     def name(self) -> str:
@@ -251,6 +255,35 @@ def _raw(view: XEvent) -> EventData:
 
 
 _INIT_EVENT = EventData("xstate.init", type="platform")
+#: the raw event of the view cache's placeholder (no event is this one)
+_NO_VIEW_EVENT = EventData("xstate.none", type="platform")
+
+
+class _Stale(XEvent):
+    """What the view cache holds once its view was made private (:func:`_private`): that
+    view, and the engine (``_by``) and version it belongs to."""
+
+    view: Any = None
+    version: int = -1
+
+
+def _private(view: XEvent) -> None:
+    """``view`` now holds a payload of its own (the empty dict it made for a payload-less
+    event, or one a callback set). One core event object may be delivered more than once
+    (an actor's ``send_nowait("name")`` sends one shared payload-less event per name; a
+    caller may send one ``EventData`` twice), and what a callback wrote into one delivery's
+    view must not be seen by the next: the cache, which hands its view out by the raw event
+    alone, gives way to a placeholder, and :func:`_event_of` hands the view out again only
+    to the same engine in the same version (the rest of that step's callbacks). A step
+    that changes nothing keeps its engine's version, so a guard writing into the data of an
+    event no transition takes is still seen by the next delivery of that very object to
+    that engine. Costs nothing until a view is made private (issue 16's W2 dict row)."""
+    global _last_event
+    by = view._by
+    if _last_event is view and by is not None:
+        _last_event = _Stale(_NO_VIEW_EVENT, by, view=view, version=by.version)
+
+
 #: the view of the last event callbacks saw (its ``raw`` is never None, see _event_of, nor
 #: the start's event, which gets a fresh view each time); one global read tells whether it
 #: is the current event's, and no pair is built per event
@@ -349,14 +382,20 @@ def _resolver(
 _context: Callable[[Any], Any] = operator.attrgetter("context")
 
 
-def _event_of(raw: EventData | None) -> XEvent:
-    """The :class:`XEvent` for ``raw``: built once per event (the last one is kept, so every
-    callback of a microstep gets the same one; the start's ``None`` gets a fresh one)."""
+def _event_of(raw: EventData | None, x: Any = None) -> XEvent:
+    """The :class:`XEvent` for ``raw`` as engine ``x`` delivers it: built once per event
+    (the last one is kept, so every callback of a step gets the same one; the start's
+    ``None`` gets a fresh one; a view made private only within its step, see
+    :func:`_private`)."""
     global _last_event
     last = _last_event
     if last.raw is raw:
         return last
-    ev = XEvent(raw)
+    if type(last) is _Stale:
+        view = last.view
+        if view.raw is raw and last._by is x and last.version == x.version:
+            return view  # type: ignore[no-any-return]
+    ev = XEvent(raw, x)
     if raw is not None:
         _last_event = ev
     return ev
@@ -394,21 +433,21 @@ def _adapt(
         def call(x: ActionContext) -> Any:
             raw = x.event
             last = _last_event
-            return fn(x.context, last if last.raw is raw else _event_of(raw))
+            return fn(x.context, last if last.raw is raw else _event_of(raw, x))
 
     elif n == 3:
 
         def call(x: ActionContext) -> Any:
             raw = x.event
             last = _last_event
-            return fn(x.context, last if last.raw is raw else _event_of(raw), d)
+            return fn(x.context, last if last.raw is raw else _event_of(raw, x), d)
 
     else:
 
         def call(x: ActionContext) -> Any:
             raw = x.event
             last = _last_event
-            return fn(x.owner, x.context, last if last.raw is raw else _event_of(raw), d)
+            return fn(x.owner, x.context, last if last.raw is raw else _event_of(raw, x), d)
 
     if d is not None:
         call.__name__ = call.__qualname__ = d.type
