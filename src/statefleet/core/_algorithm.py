@@ -65,10 +65,12 @@ __all__ = [
     "ActionContext",
     "Config",
     "FastStep",
+    "Form",
     "Interpreter",
     "Micro",
     "OnOwner",
     "Rare",
+    "with_form",
 ]
 
 SCXML_PROCESSOR = "http://www.w3.org/TR/scxml/#SCXMLEventProcessor"
@@ -147,6 +149,85 @@ class OnOwner:
         return f"OnOwner({self.method!r})"
 
 
+#: the argument forms a :class:`Form` may name, each an argument list the specialised step
+#: knows how to build: ``owner`` the chart's owner, ``context`` the datamodel, ``view`` the
+#: event as the front-end shows it (``view(event, engine)``, made at most once per step),
+#: ``const`` the form's constant
+FORM_ARGS: frozenset[tuple[str, ...]] = frozenset(
+    {
+        (),
+        ("context",),
+        ("context", "view"),
+        ("context", "view", "const"),
+        ("owner", "context", "view", "const"),
+    }
+)
+
+
+class Form:
+    """How a front-end's adapter calls its user's function, so that the engine's
+    specialised step (:meth:`Interpreter.actions_for`) can call that function itself, with
+    no adapter frame per event (issue 16: ~100 ns of an XState-dict guarded counter event).
+
+    ``fn`` is called with ``args``, one of :data:`FORM_ARGS`: e.g. ``("context", "view")``
+    is ``fn(engine.context, view(engine.event, engine))``, ``const`` is passed where
+    ``"const"`` is named. The adapter stays what the engine calls on every other path (a
+    closure costs ~55 ns less per call than an object's ``__call__``); it carries its form,
+    given by :func:`with_form`, and must do exactly what the form says.
+    """
+
+    __slots__ = ("args", "const", "fn", "view")
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        args: tuple[str, ...],
+        const: Any = None,
+        view: Callable[[EventData | None, Any], Any] | None = None,
+    ) -> None:
+        if args not in FORM_ARGS:
+            raise ValueError(f"unknown argument form {args!r}: expected one of {sorted(FORM_ARGS)}")
+        if ("view" in args) != (view is not None):
+            raise ValueError(
+                f"argument form {args!r}: a view factory is needed exactly with 'view'"
+            )
+        self.fn = fn
+        self.args = args
+        self.const = const
+        self.view = view
+
+    def __repr__(self) -> str:
+        return f"Form({self.fn!r}, {self.args!r})"
+
+
+_FORM_ATTRIBUTE = "__statefleet_form__"
+
+
+def with_form(adapter: Callable[[Any], Any], form: Form) -> Callable[[Any], Any]:
+    """Mark the function ``adapter`` (a front-end's one-argument adapter) as calling its
+    user's function in ``form``; returns ``adapter``."""
+    setattr(adapter, _FORM_ATTRIBUTE, form)
+    return adapter
+
+
+#: how the specialised step calls a callable: ``(fn, args, const, view)`` (see :class:`Form`;
+#: ``args`` may also be ``("engine",)``: ``fn(engine)``, or ``("owner",)``: ``fn(owner)``)
+_Call = tuple[Callable[..., Any], tuple[str, ...], Any, Any]
+
+
+def _call_of(action: Callable[[Any], Any]) -> _Call:
+    """How the specialised step calls ``action``: in its :func:`with_form` form, an
+    :class:`OnOwner`'s method with the owner, else the action itself with the engine."""
+    if type(action) is OnOwner:
+        return action.method, ("owner",), None, None
+    if inspect.isfunction(action):  # (a function's own attribute only: no user __getattr__)
+        form = action.__dict__.get(_FORM_ATTRIBUTE)
+        # (its args checked again: the step's source is made from them)
+        if type(form) is Form and form.args in FORM_ARGS:
+            return form.fn, form.args, form.const, form.view
+    return action, ("engine",), None, None
+
+
 #: a step of :meth:`Interpreter.run_steps`: the configuration a block runs in, the block
 #: as one callable and whether it takes the owner (an :class:`OnOwner`'s method)
 _Step = tuple["Config", Callable[[Any], Any], bool]
@@ -159,20 +240,16 @@ _Step = tuple["Config", Callable[[Any], Any], bool]
 FastStep = Callable[["Interpreter", EventData], None]
 
 
-def _content(block: Block) -> tuple[Callable[[Any], Any] | None, bool]:
-    """A targetless transition's block as one callable for a specialised step (which runs
-    it in one loop-prone error scope), with whether it takes the owner: ``(None, False)``
-    for no content, the action itself for a one-action block (the usual one: no loop per
-    event, ~15% of a guarded counter event), an :class:`OnOwner`'s method for one such
-    action (called with the owner: no adapter frame per event), else a function running
-    the actions in order."""
+def _content(block: Block) -> _Call | None:
+    """A targetless transition's block as one call for a specialised step (which runs it
+    in one loop-prone error scope): None for no content, a one-action block's action (the
+    usual one: no loop per event, ~15% of a guarded counter event) as :func:`_call_of`
+    says (an :class:`OnOwner`'s method or a :class:`Form`'s function called without an
+    adapter frame per event), else a function running the actions in order."""
     if not block:
-        return None, False
+        return None
     if len(block) == 1:
-        (a,) = block
-        if type(a) is OnOwner:
-            return a.method, True
-        return a, False
+        return _call_of(block[0])
 
     def run(ctx: Interpreter) -> None:
         for action in block:
@@ -180,18 +257,18 @@ def _content(block: Block) -> tuple[Callable[[Any], Any] | None, bool]:
             if r is not None:
                 ctx._returned(r, action)
 
-    return run, False
+    return run, ("engine",), None, None
 
 
 # A specialised step is one of a few closures, each the same code with its guard's and its
-# content's argument fixed (the context, or the owner for an OnOwner method) and the steps
-# it does not need left out, instead of one closure testing per event which of them applies:
-# CPython does not specialise those tests away, and they cost ~70 ns of a ~290 ns guarded
-# counter event on 3.13 (~50 of ~240 on 3.11; W2). The variants are made from one template
-# (below) by _step_maker, as dataclasses and namedtuple make their methods: engine code,
-# never a chart's.
+# content's arguments fixed (the engine, the owner for an OnOwner method, or a Form's
+# arguments) and the steps it does not need left out, instead of one closure testing per
+# event which of them applies: CPython does not specialise those tests away, and they cost
+# ~70 ns of a ~290 ns guarded counter event on 3.13 (~50 of ~240 on 3.11; W2). The variants
+# are made from one template (below) by _step_maker, as dataclasses and namedtuple make
+# their methods: engine code, never a chart's (a Form's function is an argument of make).
 _STEP_TEMPLATE = """
-def make(cond, run, label, otherwise):
+def make(cond, run, label, otherwise, view, cc, rc):
     def step(m, event):
         m.event = event
         x = m.x
@@ -208,7 +285,7 @@ def make(cond, run, label, otherwise):
 # the guard: its failure is error.execution as in the selection (loop-prone); its value
 # is tested inside the error scope, as the selection does
 _GUARD = """        try:
-            failed = not cond({arg})
+{view}            failed = not cond({args})
         except Exception as exc:
             m.raise_error(exc, loop_prone=True)
             failed = True
@@ -218,30 +295,44 @@ _GUARD = """        try:
 """
 # the content, in one loop-prone error scope (run_block(block, True))
 _CONTENT = """        try:
-            r = run({arg})
+{view}            r = run({args})
             if r is not None:
                 m._returned(r, label)
         except Exception as exc:
             m.raise_error(exc, loop_prone=True)
 """
-_ARGS = {None: None, False: "m", True: "m.owner"}
+# the event's view, made once per step (the guard's and the content's share it: one view
+# per event, as the adapters' cache gives them), inside the error scope of its first user
+_VIEW = "            v = view(event, m)\n"
+#: an argument name's expression in the step (``const``: the guard's ``cc``, the content's
+#: ``rc``)
+_ARG_EXPR = {"engine": "m", "owner": "m.owner", "context": "m.context", "view": "v"}
+
+
+def _arg_list(args: tuple[str, ...], const: str) -> str:
+    return ", ".join(const if a == "const" else _ARG_EXPR[a] for a in args)
 
 
 @functools.cache
 def _step_maker(
-    cond_owner: bool | None, run_owner: bool | None, chained: bool
+    cond_args: tuple[str, ...] | None, run_args: tuple[str, ...] | None, chained: bool
 ) -> Callable[..., FastStep]:
     """The maker of one variant of the specialised step: ``make(cond, run, label,
-    otherwise)`` (see :func:`_candidate_step`). ``cond_owner``/``run_owner``: None when
-    there is no guard / no content, else whether it takes the owner; ``chained``: a failed
-    guard tries the next candidate's step (``otherwise``) instead of ending the event
-    unhandled."""
+    otherwise, view, cc, rc)`` (see :func:`_candidate_step`). ``cond_args``/``run_args``:
+    None when there is no guard / no content, else its argument form (see :data:`_Call`);
+    ``chained``: a failed guard tries the next candidate's step (``otherwise``) instead of
+    ending the event unhandled."""
     guard = content = ""
-    if cond_owner is not None:
+    viewed = False
+    if cond_args is not None:
         miss = "otherwise(m, event)" if chained else "m._not_taken(event, False)"
-        guard = _GUARD.format(arg=_ARGS[cond_owner], miss=miss)
-    if run_owner is not None:
-        content = _CONTENT.format(arg=_ARGS[run_owner])
+        viewed = "view" in cond_args
+        guard = _GUARD.format(
+            view=_VIEW if viewed else "", args=_arg_list(cond_args, "cc"), miss=miss
+        )
+    if run_args is not None:
+        view = _VIEW if "view" in run_args and not viewed else ""
+        content = _CONTENT.format(view=view, args=_arg_list(run_args, "rc"))
     source = _STEP_TEMPLATE.format(guard=guard, content=content)
     namespace: dict[str, Any] = {}
     exec(compile(source, "<statefleet specialised step>", "exec"), namespace)
@@ -249,28 +340,48 @@ def _step_maker(
 
 
 def _candidate_step(
-    cond: Callable[[Any], Any] | None,
-    cond_owner: bool,
-    block: Block,
-    otherwise: FastStep | None,
+    cond: Callable[[Any], Any] | None, block: Block, otherwise: FastStep | None
 ) -> FastStep:
-    """The specialised step of one candidate transition (guard ``cond``, taking the owner
-    when ``cond_owner``; content ``block``), trying ``otherwise`` (the next candidate's, or
-    None: the event is not handled) when its guard does not hold.
+    """The specialised step of one candidate transition (guard ``cond``, content
+    ``block``), trying ``otherwise`` (the next candidate's, or None: the event is not
+    handled) when its guard does not hold.
 
     What :meth:`Interpreter.macrostep` does for such an event, without the selection:
     the guard's failure is ``error.execution`` as in the selection (loop-prone), the
     content runs in one loop-prone error scope, then the internal events it raised, if
-    any."""
-    run, run_owner = _content(block)
+    any. The guard and the content are called as :func:`_call_of` says."""
+    guard = None if cond is None else _call_of(cond)
+    content = _content(block)
+    if (
+        guard is not None
+        and content is not None
+        and "view" in guard[1]
+        and "view" in content[1]
+        and guard[3] is not content[3]
+    ):
+        # two view factories: the content is called through its adapter (never seen from
+        # the front-ends, whose guards and actions share one)
+        content = block[0], ("engine",), None, None
+    view = guard[3] if guard is not None and guard[3] is not None else None
+    if view is None and content is not None:
+        view = content[3]
     make = _step_maker(
-        None if cond is None else cond_owner,
-        None if run is None else run_owner,
+        None if guard is None else guard[1],
+        None if content is None else content[1],
         otherwise is not None,
     )
     # what an awaitable result is named after (as the full path's run_block names it)
+    run = None if content is None else content[0]
     label = block[0] if len(block) == 1 else run
-    return make(cond, run, label, otherwise)
+    return make(
+        None if guard is None else guard[0],
+        run,
+        label,
+        otherwise,
+        view,
+        None if guard is None else guard[2],
+        None if content is None else content[2],
+    )
 
 
 def _step(cfg: Config, block: Block) -> _Step:
@@ -952,11 +1063,7 @@ class Interpreter:
                 break  # the candidates after an unguarded one are never taken
         step: FastStep | None = None
         for t in reversed(taken):  # each candidate's step falls back on the next one's
-            cond = t.cond
-            if type(cond) is OnOwner:
-                step = _candidate_step(cond.method, True, t.actions, step)
-            else:
-                step = _candidate_step(cond, False, t.actions, step)
+            step = _candidate_step(t.cond, t.actions, step)
         return step
 
     def select_transitions(self, event: EventData) -> Micro:
