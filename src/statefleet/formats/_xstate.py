@@ -415,7 +415,9 @@ def _adapt(
     :func:`~statefleet.formats._resolve.adapt_positional` with XState's forms written out:
     the event view (the current event's cached :class:`XEvent`) is read in the closure
     itself, so a callback costs one Python call beside the user's function, not one more
-    for its event argument (a hot transition runs them on every event).
+    for its event argument (a hot transition runs them on every event). A guard's or an
+    action's adapter (``d`` given) carries its core ``Form`` (``with_form``): the engine's
+    specialised step calls ``fn`` in that form itself, with no adapter call at all.
     """
     n = positional_arity(fn, most)
     call: Callable[[ActionContext], Any]
@@ -450,11 +452,12 @@ def _adapt(
             last = _last_event
             return fn(x.owner, x.context, last if last.raw is raw else _event_of(raw, x), d)
 
-    if d is not None:
+    if d is not None:  # a guard or an action
         call.__name__ = call.__qualname__ = d.type
-    # the engine's specialised step calls fn in this form itself (no adapter frame per
-    # event: ~100 ns of a guarded XState counter event, issue 16's W2 dict row)
-    return with_form(call, _FORMS[n](fn, d))
+        # the engine's specialised step calls fn in this form itself (no adapter frame per
+        # event: ~100 ns of a guarded XState counter event, issue 16's W2 dict row)
+        with_form(call, _FORMS[n](fn, d))
+    return call
 
 
 #: what each adapter of :func:`_adapt` does, by its arity, as a core :class:`Form`
