@@ -45,7 +45,6 @@ from statefleet.actors._lifecycle import (
     close_awaitable,
     contained,
     copy_context,
-    no_effects,
 )
 from statefleet.actors._mailbox import Envelope, Item, event_of, fail_pending
 from statefleet.actors._observers import Subscription, Watch
@@ -864,13 +863,7 @@ class ActorCell:
             s.count += n
         if mb:
             return MORE
-        # idle() inlined: a call less per run (a ping-pong hop, a fan-out message: one
-        # event per run)
-        self.state = IDLE
-        self.mailbox = None
-        x = self.x
-        if x is not None and x.space:
-            self.wake_senders()
+        self.idle()
         return DRAINED
 
     def checkpoint(self) -> Snapshot | None:
@@ -955,7 +948,7 @@ class ActorCell:
         m = self.engine
         while (mx := m.x).effects:  # (the engine's Rare; not empty: a private one)
             effects = mx.effects
-            mx.effects = NO_EFFECTS  # (not no_effects(): a call less per step that sends)
+            mx.effects = NO_EFFECTS
             for i, e in enumerate(effects):
                 c = e.__class__
                 if c is SendEffect:
@@ -1241,7 +1234,7 @@ class ActorCell:
             for e in m.effects:
                 if isinstance(e, AwaitEffect):
                     close_awaitable(e.awaitable)
-            m.effects = no_effects()
+            m.effects = NO_EFFECTS
         if m.running:
             m.running = False
             try:
@@ -1254,7 +1247,7 @@ class ActorCell:
             m.status = "error" if reason == "failed" else reason
         # what the exit actions asked for: messages go out, async ones are awaited
         exit_awaits: list[AwaitEffect] = []
-        effects, m.effects = m.effects, no_effects()
+        effects, m.effects = m.effects, NO_EFFECTS
         for e in effects:
             if isinstance(e, SendEffect):
                 try:

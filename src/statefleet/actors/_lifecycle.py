@@ -30,7 +30,6 @@ __all__ = [
     "close_awaitable",
     "contained",
     "copy_context",
-    "no_effects",
 ]
 
 log = logging.getLogger("statefleet.actors")
@@ -94,11 +93,6 @@ def contained(exc: BaseException) -> BaseException | None:
         return None
     cause = exc.__cause__ or exc.__context__
     return cause if isinstance(cause, Exception) else exc
-
-
-def no_effects() -> list[Any]:
-    """:data:`NO_EFFECTS` (for callers that reset an engine's effects)."""
-    return NO_EFFECTS
 
 
 def close_awaitable(aw: Any) -> None:

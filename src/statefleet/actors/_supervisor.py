@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from statefleet.actors import _invocations as invocations
 from statefleet.actors._lifecycle import (
     IDLE,
+    NO_EFFECTS,
     OWNED,
     RESTART,
     RESTARTING,
@@ -36,7 +37,6 @@ from statefleet.actors._lifecycle import (
     close_awaitable,
     contained,
     copy_context,
-    no_effects,
 )
 from statefleet.actors._mailbox import Envelope
 from statefleet.actors._ref import ActorCrashedError
@@ -211,7 +211,7 @@ def _discard_step(cell: ActorCell) -> None:
     for e in m.effects:
         if isinstance(e, AwaitEffect):
             close_awaitable(e.awaitable)
-    m.effects = no_effects()
+    m.effects = NO_EFFECTS
     if cell.awaits is not None:
         for e in cell.awaits:
             close_awaitable(e.awaitable)
