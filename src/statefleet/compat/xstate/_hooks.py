@@ -39,6 +39,12 @@ def _plugins(interpreter: Any) -> tuple[Any, Any]:
     hooks = getattr(interpreter, "plugin_hooks", None)
     if isinstance(hooks, tuple):
         return hooks, interpreter
+    return _front_plugins(interpreter)
+
+
+def _front_plugins(interpreter: Any) -> tuple[Any, Any]:
+    """:func:`_plugins` of an interpreter that has none itself (an actor's ref): its async
+    front's, if any."""
     front_for = getattr(getattr(interpreter, "chart", None), "front_for", None)
     front = front_for(interpreter) if front_for is not None else None
     hooks = getattr(front, "plugin_hooks", None)
@@ -63,7 +69,7 @@ def _observed_action(fn: Callable[..., Any]) -> Callable[..., Any]:
         hooks = getattr(interpreter, "plugin_hooks", None)
         who = interpreter
         if type(hooks) is not tuple:
-            hooks, who = _plugins(interpreter)
+            hooks, who = _front_plugins(interpreter)
         if not hooks:
             return call(interpreter, context, event, action_def)
         notify(hooks, "on_action_execute", who, action_def)
