@@ -383,7 +383,7 @@ def _resolver(
 _context: Callable[[Any], Any] = operator.attrgetter("context")
 
 
-def _event_of(raw: EventData | None, x: Any = None) -> XEvent:
+def _event_of(raw: EventData | None, x: Any) -> XEvent:
     """The :class:`XEvent` for ``raw`` as engine ``x`` delivers it: built once per event
     (the last one is kept, so every callback of a step gets the same one; the start's
     ``None`` gets a fresh one; a view made private only within its step, see
